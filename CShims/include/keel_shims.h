@@ -1,0 +1,260 @@
+// Keel's C shim: thin, prefixed wrappers over the Linux syscalls Keel uses.
+//
+// Rules for this file: static inline helpers and constants only, no logic.
+// Every wrapper that can fail returns -errno instead of -1, so Swift reads
+// the error in the same expression as the call, with nothing (no ARC, no
+// logging) able to clobber errno in between.
+//
+// The header must not define _GNU_SOURCE: Swift imports it beside Glibc,
+// which is built without it, and the two would disagree on struct layouts.
+// The few GNU-only calls (accept4) live in keel_shims.c, which is compiled
+// with _GNU_SOURCE.
+#ifndef KEEL_SHIMS_H
+#define KEEL_SHIMS_H
+
+#include <errno.h>
+#include <stdint.h>
+#include <string.h>
+#include <sys/types.h>
+#include <sys/socket.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <sys/uio.h>
+#include <sys/resource.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <arpa/inet.h>
+#include <poll.h>
+#include <signal.h>
+#include <time.h>
+#include <unistd.h>
+#include <fcntl.h>
+
+// MARK: constants (glibc defines several of these as enums or macros that
+// Swift imports awkwardly; one typed copy each keeps the Swift side simple).
+
+static const uint32_t keel_EPOLLIN = EPOLLIN;
+static const uint32_t keel_EPOLLOUT = EPOLLOUT;
+static const uint32_t keel_EPOLLERR = EPOLLERR;
+static const uint32_t keel_EPOLLHUP = EPOLLHUP;
+static const uint32_t keel_EPOLLRDHUP = EPOLLRDHUP;
+static const uint32_t keel_EPOLLET = EPOLLET;
+static const int keel_EPOLL_CTL_ADD = EPOLL_CTL_ADD;
+static const int keel_EPOLL_CTL_MOD = EPOLL_CTL_MOD;
+static const int keel_EPOLL_CTL_DEL = EPOLL_CTL_DEL;
+static const int keel_EPOLL_CLOEXEC = EPOLL_CLOEXEC;
+static const int keel_SOCK_NONBLOCK = SOCK_NONBLOCK;
+static const int keel_SOCK_CLOEXEC = SOCK_CLOEXEC;
+static const int keel_SHUT_RD = SHUT_RD;
+static const int keel_SHUT_WR = SHUT_WR;
+static const int keel_SHUT_RDWR = SHUT_RDWR;
+static const int keel_EFD_NONBLOCK = EFD_NONBLOCK;
+static const int keel_EFD_CLOEXEC = EFD_CLOEXEC;
+static const short keel_POLLIN = POLLIN;
+static const short keel_POLLOUT = POLLOUT;
+static const short keel_POLLERR = POLLERR;
+static const short keel_POLLHUP = POLLHUP;
+static const short keel_POLLNVAL = POLLNVAL;
+/// POLLRDHUP is GNU-only; keel_shims.c checks this value against it.
+static const short keel_POLLRDHUP = 0x2000;
+
+// MARK: epoll
+
+static inline int keel_epoll_create1(int flags) {
+    int fd = epoll_create1(flags);
+    return fd < 0 ? -errno : fd;
+}
+
+/// epoll_ctl with the event built here, so Swift never writes the packed
+/// struct's unaligned 64-bit field itself.
+static inline int keel_epoll_ctl(int epfd, int op, int fd, uint32_t events, uint64_t data) {
+    struct epoll_event event;
+    memset(&event, 0, sizeof(event));
+    event.events = events;
+    event.data.u64 = data;
+    int rc = epoll_ctl(epfd, op, fd, op == EPOLL_CTL_DEL ? NULL : &event);
+    return rc < 0 ? -errno : rc;
+}
+
+static inline int keel_epoll_wait(int epfd, struct epoll_event *events, int max_events, int timeout_ms) {
+    int n = epoll_wait(epfd, events, max_events, timeout_ms);
+    return n < 0 ? -errno : n;
+}
+
+/// struct epoll_event is packed on x86_64 (12 bytes, alignment 1): these
+/// accessors make the unaligned loads explicit.
+static inline uint64_t keel_epoll_event_data(const struct epoll_event *events, int index) {
+    uint64_t data;
+    memcpy(&data, &events[index].data, sizeof(data));
+    return data;
+}
+
+static inline uint32_t keel_epoll_event_events(const struct epoll_event *events, int index) {
+    uint32_t bits;
+    memcpy(&bits, &events[index].events, sizeof(bits));
+    return bits;
+}
+
+static inline size_t keel_epoll_event_size(void) { return sizeof(struct epoll_event); }
+
+// MARK: poll
+
+static inline int keel_poll(struct pollfd *fds, nfds_t count, int timeout_ms) {
+    int n = poll(fds, count, timeout_ms);
+    return n < 0 ? -errno : n;
+}
+
+// MARK: sockets
+
+static inline int keel_socket_tcp4(void) {
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, IPPROTO_TCP);
+    return fd < 0 ? -errno : fd;
+}
+
+static inline int keel_socket_tcp6(void) {
+    int fd = socket(AF_INET6, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, IPPROTO_TCP);
+    return fd < 0 ? -errno : fd;
+}
+
+static inline int keel_setsockopt_int(int fd, int level, int name, int value) {
+    int rc = setsockopt(fd, level, name, &value, sizeof(value));
+    return rc < 0 ? -errno : rc;
+}
+
+static inline int keel_set_reuseaddr(int fd) { return keel_setsockopt_int(fd, SOL_SOCKET, SO_REUSEADDR, 1); }
+static inline int keel_set_reuseport(int fd) { return keel_setsockopt_int(fd, SOL_SOCKET, SO_REUSEPORT, 1); }
+static inline int keel_set_nodelay(int fd) { return keel_setsockopt_int(fd, IPPROTO_TCP, TCP_NODELAY, 1); }
+static inline int keel_set_v6only(int fd) { return keel_setsockopt_int(fd, IPPROTO_IPV6, IPV6_V6ONLY, 1); }
+
+/// SO_LINGER with a zero timeout: close() then sends RST instead of FIN.
+static inline int keel_set_linger_zero(int fd) {
+    struct linger value = { .l_onoff = 1, .l_linger = 0 };
+    int rc = setsockopt(fd, SOL_SOCKET, SO_LINGER, &value, sizeof(value));
+    return rc < 0 ? -errno : rc;
+}
+
+static inline int keel_bind(int fd, const struct sockaddr_storage *address, socklen_t length) {
+    int rc = bind(fd, (const struct sockaddr *)address, length);
+    return rc < 0 ? -errno : rc;
+}
+
+static inline int keel_listen(int fd, int backlog) {
+    int rc = listen(fd, backlog);
+    return rc < 0 ? -errno : rc;
+}
+
+static inline int keel_connect(int fd, const struct sockaddr_storage *address, socklen_t length) {
+    int rc = connect(fd, (const struct sockaddr *)address, length);
+    return rc < 0 ? -errno : rc;
+}
+
+static inline int keel_getsockname(int fd, struct sockaddr_storage *address, socklen_t *length) {
+    int rc = getsockname(fd, (struct sockaddr *)address, length);
+    return rc < 0 ? -errno : rc;
+}
+
+static inline int keel_getsockopt_error(int fd) {
+    int value = 0;
+    socklen_t length = sizeof(value);
+    int rc = getsockopt(fd, SOL_SOCKET, SO_ERROR, &value, &length);
+    return rc < 0 ? -errno : value;
+}
+
+/// accept4 that keeps the peer address: the address goes into the log
+/// metadata of the connection.
+/// Names the calling thread (shown by top, perf, gdb); at most 15 bytes.
+/// Defined in keel_shims.c (pthread_setname_np needs _GNU_SOURCE).
+int keel_set_thread_name(const char *name);
+
+/// Defined in keel_shims.c (accept4 needs _GNU_SOURCE).
+int keel_accept4(int fd, struct sockaddr_storage *address, socklen_t *length, int flags);
+
+static inline ssize_t keel_read(int fd, void *buffer, size_t length) {
+    ssize_t n = read(fd, buffer, length);
+    return n < 0 ? -errno : n;
+}
+
+/// send() with MSG_NOSIGNAL: a write to a reset peer returns EPIPE instead of
+/// raising SIGPIPE, so no embedding process can be killed by a peer.
+static inline ssize_t keel_send(int fd, const void *buffer, size_t length) {
+    ssize_t n = send(fd, buffer, length, MSG_NOSIGNAL);
+    return n < 0 ? -errno : n;
+}
+
+/// writev() has no flags argument; sendmsg() is its MSG_NOSIGNAL twin.
+static inline ssize_t keel_sendv(int fd, const struct iovec *vectors, int count) {
+    struct msghdr message;
+    memset(&message, 0, sizeof(message));
+    message.msg_iov = (struct iovec *)vectors;
+    message.msg_iovlen = (size_t)count;
+    ssize_t n = sendmsg(fd, &message, MSG_NOSIGNAL);
+    return n < 0 ? -errno : n;
+}
+
+static inline ssize_t keel_write(int fd, const void *buffer, size_t length) {
+    ssize_t n = write(fd, buffer, length);
+    return n < 0 ? -errno : n;
+}
+
+static inline ssize_t keel_writev(int fd, const struct iovec *vectors, int count) {
+    ssize_t n = writev(fd, vectors, count);
+    return n < 0 ? -errno : n;
+}
+
+static inline ssize_t keel_readv(int fd, const struct iovec *vectors, int count) {
+    ssize_t n = readv(fd, vectors, count);
+    return n < 0 ? -errno : n;
+}
+
+static inline int keel_close(int fd) {
+    int rc = close(fd);
+    return rc < 0 ? -errno : rc;
+}
+
+static inline int keel_shutdown(int fd, int how) {
+    int rc = shutdown(fd, how);
+    return rc < 0 ? -errno : rc;
+}
+
+static inline int keel_dup(int fd) {
+    int rc = fcntl(fd, F_DUPFD_CLOEXEC, 0);
+    return rc < 0 ? -errno : rc;
+}
+
+// MARK: eventfd, signals, clock
+
+static inline int keel_eventfd(unsigned int initial, int flags) {
+    int fd = eventfd(initial, flags);
+    return fd < 0 ? -errno : fd;
+}
+
+static inline int keel_ignore_sigpipe(void) {
+    struct sigaction action;
+    memset(&action, 0, sizeof(action));
+    action.sa_handler = SIG_IGN;
+    int rc = sigaction(SIGPIPE, &action, NULL);
+    return rc < 0 ? -errno : rc;
+}
+
+static inline int64_t keel_monotonic_ns(void) {
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    return (int64_t)now.tv_sec * 1000000000 + now.tv_nsec;
+}
+
+static inline int keel_getrlimit_nofile(uint64_t *soft, uint64_t *hard) {
+    struct rlimit limit;
+    int rc = getrlimit(RLIMIT_NOFILE, &limit);
+    if (rc < 0) return -errno;
+    *soft = limit.rlim_cur;
+    *hard = limit.rlim_max;
+    return 0;
+}
+
+static inline int keel_setrlimit_nofile(uint64_t soft, uint64_t hard) {
+    struct rlimit limit = { .rlim_cur = soft, .rlim_max = hard };
+    int rc = setrlimit(RLIMIT_NOFILE, &limit);
+    return rc < 0 ? -errno : rc;
+}
+
+#endif

@@ -1,0 +1,57 @@
+// Connection: the view of one connection that a handler gets during a
+// callback, to reply or close. Sending copies the bytes into Keel's output
+// path at once, so the caller's buffer may be reused right after.
+
+/// The result of sending a message.
+public enum SendResult: Sendable, Equatable {
+    /// The message is queued (and usually already written).
+    case queued
+    /// The connection has closed (or is closing); nothing was queued.
+    case connectionGone
+    /// The payload is longer than the frame format can announce.
+    case tooLarge
+    /// Queuing it would exceed the pending-output cap: the connection is
+    /// being closed and nothing was queued.
+    case overflow
+}
+
+/// One connection, as seen from a handler callback. Valid only during the
+/// callback that received it: keep `id` to refer to the connection later.
+public struct Connection {
+    // unowned(unsafe): no reference counting per message; the table outlives
+    // every callback, and a Connection must not outlive its callback.
+    unowned(unsafe) let table: ConnectionTable
+    let slot: UInt32
+    let generation: UInt32
+
+    init(table: ConnectionTable, slot: UInt32, generation: UInt32) {
+        self.table = table
+        self.slot = slot
+        self.generation = generation
+    }
+
+    /// The connection's stable ID.
+    public var id: ConnectionID {
+        ConnectionID(loop: table.loopIndex, slot: slot, generation: generation)
+    }
+
+    /// Sends `payload` as one framed message.
+    @discardableResult
+    @inline(__always)
+    public func send(_ payload: UnsafeRawBufferPointer) -> SendResult {
+        table.send(payload, slot: slot, generation: generation)
+    }
+
+    /// Sends the bytes of `payload` as one framed message.
+    @discardableResult
+    public func send(_ payload: [UInt8]) -> SendResult {
+        payload.withUnsafeBytes { send($0) }
+    }
+
+    /// Closes the connection once the output already sent has been written
+    /// (bounded by the write timeout). Messages already read but not yet
+    /// delivered are dropped.
+    public func close() {
+        table.requestClose(slot: slot, generation: generation)
+    }
+}

@@ -1,0 +1,87 @@
+// EpollBackend: epoll(7), level-triggered, the default backend.
+//
+// Kernel behaviour relied on:
+// - EPOLLERR and EPOLLHUP are always reported, whatever the interest; an
+//   interest of 0 therefore parks a descriptor (how the listener is switched
+//   off at the client limit) without removing it.
+// - Closing a descriptor removes it from the epoll set (epoll(7), Q6) as long
+//   as no duplicate of it is open, which Keel never makes: deregistering
+//   before close is a wasted syscall, so `deregister` does nothing. Events
+//   for it may still sit in the current batch; their token's generation no
+//   longer matches and the loop drops them.
+
+import CShims
+
+/// The epoll backend.
+final class EpollBackend: EventBackend {
+    static let name = "epoll"
+
+    private let epollFD: Int32
+    private let events: UnsafeMutableRawPointer
+    private let eventSize: Int
+    private let capacity: Int32
+
+    /// - Parameter maxEvents: events taken per epoll_wait.
+    init(maxEvents: Int) throws(Errno) {
+        let fd = keel_epoll_create1(keel_EPOLL_CLOEXEC)
+        guard fd >= 0 else { throw Errno(rawValue: -fd) }
+        epollFD = fd
+        capacity = Int32(clamping: maxEvents)
+        eventSize = keel_epoll_event_size()
+        events = .allocate(byteCount: eventSize * maxEvents, alignment: 8)
+    }
+
+    deinit {
+        events.deallocate()
+    }
+
+    @inline(__always)
+    private static func bits(_ interest: Interest) -> UInt32 {
+        var bits: UInt32 = 0
+        if interest.contains(.read) { bits |= keel_EPOLLIN | keel_EPOLLRDHUP }
+        if interest.contains(.write) { bits |= keel_EPOLLOUT }
+        return bits
+    }
+
+    func register(fd: Int32, token: EventToken, interest: Interest) throws(Errno) {
+        let rc = keel_epoll_ctl(epollFD, keel_EPOLL_CTL_ADD, fd, Self.bits(interest), token.rawValue)
+        if rc < 0 { throw Errno(rawValue: -rc) }
+    }
+
+    func modify(fd: Int32, token: EventToken, interest: Interest) {
+        let rc = keel_epoll_ctl(epollFD, keel_EPOLL_CTL_MOD, fd, Self.bits(interest), token.rawValue)
+        // ENOENT/EBADF would mean the loop lost track of a descriptor: a bug.
+        precondition(rc == 0, "epoll_ctl(MOD, \(fd)): \(Errno(rawValue: -rc))")
+    }
+
+    func deregister(fd: Int32, token: EventToken) {}
+
+    func wait(timeoutMs: Int32) -> Int {
+        let typed = events.assumingMemoryBound(to: epoll_event.self)
+        while true {
+            let n = keel_epoll_wait(epollFD, typed, capacity, timeoutMs)
+            if n >= 0 { return Int(n) }
+            // A signal (e.g. SIGINT delivered to this thread) interrupts the
+            // wait; the loop re-checks its state on every return anyway.
+            if n == -EINTR { return 0 }
+            preconditionFailure("epoll_wait: \(Errno(rawValue: -n))")
+        }
+    }
+
+    @inline(__always)
+    func event(at index: Int) -> ReadyEvent {
+        let typed = UnsafePointer(events.assumingMemoryBound(to: epoll_event.self))
+        let bits = keel_epoll_event_events(typed, Int32(index))
+        var readiness: Readiness = []
+        if bits & keel_EPOLLIN != 0 { readiness.insert(.readable) }
+        if bits & keel_EPOLLOUT != 0 { readiness.insert(.writable) }
+        if bits & keel_EPOLLRDHUP != 0 { readiness.insert(.readHangup) }
+        if bits & keel_EPOLLHUP != 0 { readiness.insert(.hangup) }
+        if bits & keel_EPOLLERR != 0 { readiness.insert(.error) }
+        return ReadyEvent(token: EventToken(rawValue: keel_epoll_event_data(typed, Int32(index))), readiness: readiness)
+    }
+
+    func close() {
+        Syscall.close(epollFD)
+    }
+}

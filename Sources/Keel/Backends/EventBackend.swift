@@ -1,0 +1,80 @@
+// EventBackend: the seam between the event loop and the kernel's readiness
+// API, in the manner of Redis's ae_epoll.c/ae_select.c: a handful of calls
+// that every backend implements the same way. The loop is generic over it,
+// so the per-event path is specialised and has no dynamic dispatch.
+//
+// Socket I/O goes through the backend too (with default implementations
+// that call the kernel), so a test backend can script faults on reads,
+// writes and accepts without touching the loop.
+
+/// What the kernel reported for one descriptor.
+struct Readiness: OptionSet {
+    let rawValue: UInt8
+    /// Data (or EOF) can be read.
+    static let readable = Readiness(rawValue: 1 << 0)
+    /// The socket can take more bytes.
+    static let writable = Readiness(rawValue: 1 << 1)
+    /// The peer shut down its sending side (EPOLLRDHUP/POLLRDHUP).
+    static let readHangup = Readiness(rawValue: 1 << 2)
+    /// The connection is gone both ways (EPOLLHUP/POLLHUP).
+    static let hangup = Readiness(rawValue: 1 << 3)
+    /// An error is pending on the socket (EPOLLERR/POLLERR).
+    static let error = Readiness(rawValue: 1 << 4)
+}
+
+/// One ready descriptor: the token it was registered with and what it is ready for.
+struct ReadyEvent {
+    let token: EventToken
+    let readiness: Readiness
+}
+
+/// A readiness notification mechanism (epoll, poll) plus socket I/O.
+protocol EventBackend: AnyObject {
+    /// The name shown in logs and selected by configuration ("epoll", "poll").
+    static var name: String { get }
+
+    /// Starts watching `fd` for `interest`; events carry `token`.
+    func register(fd: Int32, token: EventToken, interest: Interest) throws(Errno)
+    /// Changes the interest of a registered descriptor.
+    func modify(fd: Int32, token: EventToken, interest: Interest)
+    /// Stops watching `fd`; called before the descriptor is closed.
+    func deregister(fd: Int32, token: EventToken)
+    /// Blocks until events arrive or `timeoutMs` passes (-1: no timeout).
+    /// Returns how many events `event(at:)` can read.
+    func wait(timeoutMs: Int32) -> Int
+    /// The `index`-th event of the last wait.
+    func event(at index: Int) -> ReadyEvent
+    /// Releases the backend's own descriptors.
+    func close()
+
+    /// read(2) into `buffer`.
+    func read(_ fd: Int32, into buffer: UnsafeMutableRawBufferPointer) -> IOResult
+    /// send(2) of `bytes` without SIGPIPE.
+    func send(_ fd: Int32, _ bytes: UnsafeRawBufferPointer) -> IOResult
+    /// sendmsg(2) of two segments (the second may be empty) without SIGPIPE.
+    func send(_ fd: Int32, _ first: UnsafeRawBufferPointer, _ second: UnsafeRawBufferPointer) -> IOResult
+    /// accept4(2) of one pending connection.
+    func accept(_ listener: Int32) -> AcceptResult
+}
+
+extension EventBackend {
+    @inline(__always)
+    func read(_ fd: Int32, into buffer: UnsafeMutableRawBufferPointer) -> IOResult {
+        Syscall.read(fd, into: buffer)
+    }
+
+    @inline(__always)
+    func send(_ fd: Int32, _ bytes: UnsafeRawBufferPointer) -> IOResult {
+        Syscall.send(fd, bytes)
+    }
+
+    @inline(__always)
+    func send(_ fd: Int32, _ first: UnsafeRawBufferPointer, _ second: UnsafeRawBufferPointer) -> IOResult {
+        Syscall.send(fd, first, second)
+    }
+
+    @inline(__always)
+    func accept(_ listener: Int32) -> AcceptResult {
+        Syscall.accept(listener)
+    }
+}

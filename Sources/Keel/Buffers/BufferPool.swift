@@ -1,0 +1,127 @@
+// BufferPool: per-loop free lists of power-of-two memory blocks for the
+// client rings.
+//
+// Why: a ring gives its memory back whenever it empties, so an idle
+// connection holds no buffer. Without a pool that would be a malloc and a
+// free per read under pipelined load (every read that ends mid-frame parks a
+// tail). The pool turns those into free-list pops, and its retained bytes are
+// bounded so it never hoards memory after a burst.
+//
+// Invariants: every retained block has a power-of-two size in
+// [minimumBlockBytes, maximumRetainedBlockBytes]; retainedBytes is the sum of
+// their sizes and never exceeds retainedBytesLimit. Single-threaded: owned by
+// one loop.
+
+/// Power-of-two memory blocks with bounded reuse; owned by one event loop.
+public final class BufferPool {
+    /// The smallest block handed out.
+    public let minimumBlockBytes: Int
+    /// Blocks larger than this are freed on return, never retained.
+    public let maximumRetainedBlockBytes: Int
+    /// The most memory kept on the free lists at once.
+    public let retainedBytesLimit: Int
+
+    /// Free blocks, one list per size class (class i holds minimumBlockBytes << i).
+    private var freeLists: [[UnsafeMutableRawPointer]]
+    /// Bytes currently kept on the free lists.
+    public private(set) var retainedBytes = 0
+    /// Bytes currently handed out to rings.
+    public private(set) var outstandingBytes = 0
+    /// How many times the pool called malloc (for allocation tests).
+    public private(set) var systemAllocations = 0
+
+    /// - Parameters:
+    ///   - minimumBlockBytes: smallest block, a power of two (default 256).
+    ///   - maximumRetainedBlockBytes: largest block worth keeping (default 64 KiB).
+    ///   - retainedBytesLimit: free-list budget in bytes (default 4 MiB).
+    public init(
+        minimumBlockBytes: Int = 256,
+        maximumRetainedBlockBytes: Int = 65_536,
+        retainedBytesLimit: Int = 4 << 20
+    ) {
+        precondition(minimumBlockBytes > 0 && minimumBlockBytes.nonzeroBitCount == 1)
+        precondition(maximumRetainedBlockBytes >= minimumBlockBytes)
+        precondition(maximumRetainedBlockBytes.nonzeroBitCount == 1)
+        self.minimumBlockBytes = minimumBlockBytes
+        self.maximumRetainedBlockBytes = maximumRetainedBlockBytes
+        self.retainedBytesLimit = retainedBytesLimit
+        let classes = maximumRetainedBlockBytes.trailingZeroBitCount
+            - minimumBlockBytes.trailingZeroBitCount + 1
+        freeLists = (0..<classes).map { index in
+            var list: [UnsafeMutableRawPointer] = []
+            // Enough room that pushing a block back never reallocates the list.
+            list.reserveCapacity(max(1, retainedBytesLimit / (minimumBlockBytes << index)))
+            return list
+        }
+    }
+
+    deinit {
+        precondition(outstandingBytes == 0, "a ring still holds \(outstandingBytes) pool bytes")
+        for list in freeLists {
+            for block in list { block.deallocate() }
+        }
+    }
+
+    /// The block size the pool hands out for a request of `bytes`.
+    @inline(__always)
+    public func blockSize(for bytes: Int) -> Int {
+        if bytes <= minimumBlockBytes { return minimumBlockBytes }
+        return 1 << (Int.bitWidth - (bytes - 1).leadingZeroBitCount)
+    }
+
+    /// A block of exactly `size` bytes (a power of two, at least the minimum).
+    public func take(size: Int) -> UnsafeMutableRawPointer {
+        assert(size >= minimumBlockBytes && size.nonzeroBitCount == 1)
+        outstandingBytes += size
+        if size <= maximumRetainedBlockBytes {
+            let index = sizeClass(of: size)
+            if let block = freeLists[index].popLast() {
+                retainedBytes -= size
+                return block
+            }
+        }
+        systemAllocations += 1
+        return UnsafeMutableRawPointer.allocate(byteCount: size, alignment: 16)
+    }
+
+    /// Returns a block taken with `take(size:)`.
+    public func give(_ block: UnsafeMutableRawPointer, size: Int) {
+        assert(size >= minimumBlockBytes && size.nonzeroBitCount == 1)
+        precondition(outstandingBytes >= size, "returning more than was taken")
+        outstandingBytes -= size
+        if size <= maximumRetainedBlockBytes && retainedBytes + size <= retainedBytesLimit {
+            let index = sizeClass(of: size)
+            if freeLists[index].count < freeLists[index].capacity {
+                freeLists[index].append(block)
+                retainedBytes += size
+                return
+            }
+        }
+        block.deallocate()
+    }
+
+    /// Frees every retained block (e.g. after a burst, or at shutdown).
+    public func trim() {
+        for index in freeLists.indices {
+            for block in freeLists[index] { block.deallocate() }
+            freeLists[index].removeAll(keepingCapacity: true)
+        }
+        retainedBytes = 0
+    }
+
+    @inline(__always)
+    private func sizeClass(of size: Int) -> Int {
+        size.trailingZeroBitCount - minimumBlockBytes.trailingZeroBitCount
+    }
+
+    /// Checks the pool's bookkeeping; O(retained blocks).
+    public func checkInvariants() {
+        var sum = 0
+        for (index, list) in freeLists.enumerated() {
+            sum += list.count * (minimumBlockBytes << index)
+        }
+        precondition(sum == retainedBytes, "retained bytes \(retainedBytes) != \(sum) on the lists")
+        precondition(retainedBytes <= retainedBytesLimit, "pool over its budget")
+        precondition(outstandingBytes >= 0)
+    }
+}

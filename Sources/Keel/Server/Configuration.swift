@@ -1,0 +1,86 @@
+// Configuration: every limit Keel enforces, as one value with documented
+// defaults, validated once before anything starts. Units are last in names.
+
+/// Settings for a Keel server. Every field has a default; `validate()` runs
+/// before the server starts and names the first field that breaks a rule.
+public struct Configuration: Sendable, Equatable {
+    /// Numeric IPv4/IPv6 address to listen on. Default "127.0.0.1".
+    public var host = "127.0.0.1"
+    /// TCP port; 0 asks the kernel for a free one. Default 5882 (the seeds' port).
+    public var port = 5882
+    /// listen(2) backlog. Default 1024.
+    public var backlog = 1024
+    /// Most connections open at once; at the limit the listener is switched
+    /// off until one closes. Default 4096.
+    public var maxClients = 4096
+    /// Largest payload accepted; a frame announcing more closes its
+    /// connection. Clamped to what `frame` can announce. Default 1 MiB.
+    public var maxMessageBytes = 1 << 20
+    /// Length-prefix layout. Default u32le (the seeds' format).
+    public var frame = FrameFormat.u32le
+    /// A connection that sends no complete message for this long is closed.
+    /// Default 60 s.
+    public var idleTimeoutMs = 60_000
+    /// When set, a connection must send its first complete message within
+    /// this time (usually shorter than the idle timeout). Default off.
+    public var firstMessageTimeoutMs: Int? = nil
+    /// A connection whose pending output makes no progress for this long is
+    /// closed. Default 30 s.
+    public var writeTimeoutMs = 30_000
+    /// Above this much pending output a connection is no longer read from.
+    /// Default 1 MiB.
+    public var outputHighWatermarkBytes = 1 << 20
+    /// Reading resumes once pending output drains below this. Default 256 KiB.
+    public var outputLowWatermarkBytes = 256 << 10
+    /// Pending output beyond this closes the connection. Default 16 MiB; must
+    /// leave room above the high watermark for one read's replies.
+    public var maxPendingOutputBytes = 16 << 20
+    /// Size of the loop-wide read buffer: the most one read(2) takes. Default 64 KiB.
+    public var readBufferBytes = 64 << 10
+    /// Most events taken per wait. Default 1024.
+    public var maxEventsPerWait = 1024
+    /// Memory the loop keeps for reuse by connection buffers. Default 4 MiB.
+    public var bufferPoolRetainedBytes = 4 << 20
+    /// On shutdown, how long pending output may take to drain. Default 5 s.
+    public var shutdownTimeoutMs = 5_000
+    /// When accept fails for lack of descriptors or memory, how long the
+    /// listener stays off before Keel tries again. Default 100 ms.
+    public var acceptPauseMs = 100
+    /// Check every core structure's invariants after each loop iteration:
+    /// O(maxClients) per iteration, for tests and debugging only.
+    public var checkInvariantsEveryIteration = false
+
+    /// The defaults above.
+    public init() {}
+
+    /// The decoder this configuration implies.
+    var decoder: FrameDecoder { FrameDecoder(format: frame, maxMessageBytes: maxMessageBytes) }
+
+    /// Checks every rule; the error text names the field and the rule.
+    public func validate() throws(ServerError) {
+        func require(_ condition: Bool, _ text: @autoclosure () -> String) throws(ServerError) {
+            if !condition { throw .invalidConfiguration(text()) }
+        }
+        try require(SocketAddress(host: host, port: port) != nil, "host '\(host)' is not a numeric IPv4 or IPv6 address, or port \(port) is outside 0...65535")
+        try require(backlog >= 1, "backlog must be at least 1 (got \(backlog))")
+        try require(maxClients >= 1 && maxClients <= 1 << 24, "maxClients must be in 1...16777216 (got \(maxClients))")
+        try require(maxMessageBytes >= 0, "maxMessageBytes must not be negative (got \(maxMessageBytes))")
+        try require(idleTimeoutMs >= 1, "idleTimeoutMs must be at least 1 (got \(idleTimeoutMs))")
+        if let first = firstMessageTimeoutMs {
+            try require(first >= 1, "firstMessageTimeoutMs must be at least 1 (got \(first))")
+        }
+        try require(writeTimeoutMs >= 1, "writeTimeoutMs must be at least 1 (got \(writeTimeoutMs))")
+        try require(readBufferBytes >= 4096, "readBufferBytes must be at least 4096 (got \(readBufferBytes))")
+        try require(
+            outputLowWatermarkBytes >= 0 && outputLowWatermarkBytes <= outputHighWatermarkBytes,
+            "outputLowWatermarkBytes (\(outputLowWatermarkBytes)) must be in 0...outputHighWatermarkBytes (\(outputHighWatermarkBytes))")
+        let headroom = outputHighWatermarkBytes + decoder.maxMessageBytes + frame.headerBytes + readBufferBytes
+        try require(
+            maxPendingOutputBytes >= headroom,
+            "maxPendingOutputBytes (\(maxPendingOutputBytes)) must be at least outputHighWatermarkBytes + maxMessageBytes + header + readBufferBytes (\(headroom)), or echoing one read could overflow it")
+        try require(maxEventsPerWait >= 1, "maxEventsPerWait must be at least 1 (got \(maxEventsPerWait))")
+        try require(bufferPoolRetainedBytes >= 0, "bufferPoolRetainedBytes must not be negative")
+        try require(shutdownTimeoutMs >= 0, "shutdownTimeoutMs must not be negative (got \(shutdownTimeoutMs))")
+        try require(acceptPauseMs >= 1, "acceptPauseMs must be at least 1 (got \(acceptPauseMs))")
+    }
+}

@@ -1,0 +1,86 @@
+// Accepting: accept4 until EAGAIN or the slab is full. The listener is
+// switched off (interest 0) at the client limit and while accept errors that
+// mean "no descriptors or memory" cool down, and switched back on when a slot
+// frees or the pause ends, so connections waiting in the backlog are served.
+
+import Glibc
+
+extension EventLoop {
+    func acceptConnections() {
+        guard let listener else { return }
+        while !slab.isFull {
+            switch backend.accept(listener.fd) {
+            case .accepted(let fd):
+                admit(fd)
+            case .wouldBlock:
+                return
+            case .failed(let errno):
+                stats.acceptErrors += 1
+                if handleAcceptError(errno) { continue }
+                return
+            }
+        }
+        updateListener()
+    }
+
+    /// Takes a slot for a new connection and registers it for reading.
+    private func admit(_ fd: Int32) {
+        Syscall.setNoDelay(fd)
+        guard let slot = slab.allocate(fd: fd) else {
+            preconditionFailure("accepted with a full slab")
+        }
+        let generation = slab[slot].generation
+        do {
+            try backend.register(fd: fd, token: EventToken(slot: slot, generation: generation), interest: .read)
+        } catch {
+            logger.error("cannot watch an accepted connection; closing it", metadata: ["errno": "\(error)"])
+            slab.free(slot, pool: pool)
+            Syscall.close(fd)
+            return
+        }
+        slab[slot].registered = .read
+        stats.accepted += 1
+        if let firstMessageTimeouts {
+            firstMessageTimeouts.touch(slot, nowMs: nowMs)
+        }
+        idleTimeouts.touch(slot, nowMs: nowMs)
+        handler.connectionOpened(Connection(table: table, slot: slot, generation: generation))
+    }
+
+    /// Returns true when accepting should go on (the error concerned one
+    /// connection only); otherwise pauses the listener.
+    private func handleAcceptError(_ errno: Errno) -> Bool {
+        switch errno.rawValue {
+        case ECONNABORTED, EPROTO, EPERM, ENETDOWN, ENOPROTOOPT, EHOSTDOWN, ENONET, EHOSTUNREACH, EOPNOTSUPP,
+            ENETUNREACH:
+            // The connection died in the backlog or was refused by a firewall
+            // rule: skip it (accept(2), "Error handling").
+            return true
+        default:
+            // EMFILE, ENFILE, ENOBUFS, ENOMEM: retrying at once would spin on a
+            // level-triggered listener. Pause; a freed slot or the timer resumes.
+            acceptPausedUntilMs = nowMs + Int64(configuration.acceptPauseMs)
+            acceptLog.record(nowMs: nowMs) { suppressed in
+                logger.warning(
+                    "accept failed; pausing accepts",
+                    metadata: [
+                        "error": "\(errno)", "pause_ms": "\(configuration.acceptPauseMs)",
+                        "suppressed": "\(suppressed)",
+                    ])
+            }
+            updateListener()
+            return false
+        }
+    }
+
+    /// Switches the listener on or off to match the slab and the accept pause.
+    func updateListener() {
+        guard let listener else { return }
+        if let until = acceptPausedUntilMs, nowMs >= until { acceptPausedUntilMs = nil }
+        let wanted = !slab.isFull && acceptPausedUntilMs == nil
+        guard wanted != listenerOn else { return }
+        if !wanted { stats.listenerPauses += 1 }
+        backend.modify(fd: listener.fd, token: .listener, interest: wanted ? .read : [])
+        listenerOn = wanted
+    }
+}

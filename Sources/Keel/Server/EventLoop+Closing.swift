@@ -1,0 +1,76 @@
+// Closing connections, enforcing deadlines, and shutting down.
+
+extension EventLoop {
+    /// Closes a live connection and releases everything it held: descriptor,
+    /// slot, rings (back to the pool) and timeout nodes. Re-enables the
+    /// listener if the client limit had switched it off.
+    func close(_ slot: UInt32, reason: CloseReason) {
+        let fd = slab[slot].fd
+        let generation = slab[slot].generation
+        precondition(fd >= 0, "closing slot \(slot) that is not live")
+        backend.deregister(fd: fd, token: EventToken(slot: slot, generation: generation))
+        Syscall.close(fd)
+        firstMessageTimeouts?.remove(slot)
+        idleTimeouts.remove(slot)
+        writeTimeouts.remove(slot)
+        slab.free(slot, pool: pool)
+        stats.closedByReason[reason.rawValue] += 1
+        handler.connectionClosed(ConnectionID(loop: index, slot: slot, generation: generation), reason: reason)
+        if !listenerOn && shutdownDeadlineMs == nil { updateListener() }
+    }
+
+    /// Closes every connection whose deadline has passed, and lifts an
+    /// accept pause that has ended. O(expired).
+    func enforceDeadlines() {
+        if let firstMessageTimeouts {
+            while let slot = firstMessageTimeouts.popExpired(nowMs: nowMs) {
+                close(slot, reason: .firstMessageTimeout)
+            }
+        }
+        while let slot = idleTimeouts.popExpired(nowMs: nowMs) {
+            close(slot, reason: .idleTimeout)
+        }
+        while let slot = writeTimeouts.popExpired(nowMs: nowMs) {
+            close(slot, reason: .writeTimeout)
+        }
+        if let until = acceptPausedUntilMs, nowMs >= until {
+            updateListener()
+        }
+        if let deadline = shutdownDeadlineMs, nowMs >= deadline {
+            slab.forEachLive { close($0, reason: .serverShutdown) }
+        }
+    }
+
+    /// Stops accepting, closes idle connections, and lets the others finish
+    /// writing until the shutdown deadline.
+    func beginShutdown() {
+        shutdownDeadlineMs = nowMs + Int64(configuration.shutdownTimeoutMs)
+        closeListener()
+        slab.forEachLive { slot in
+            firstMessageTimeouts?.remove(slot)
+            idleTimeouts.remove(slot)
+            slab[slot].flags.insert(.closeRequested)
+            slab[slot].closeReason = .serverShutdown
+            settle(slot)
+        }
+    }
+
+    private func closeListener() {
+        guard let listener else { return }
+        backend.deregister(fd: listener.fd, token: .listener)
+        listener.close()
+        self.listener = nil
+        listenerOn = false
+    }
+
+    /// Releases the loop's own descriptors once every connection is gone.
+    /// The waker stays open: other threads may still wake it; the Server
+    /// closes it after joining this loop's thread.
+    func finishShutdown() {
+        precondition(slab.liveCount == 0, "shutting down with live connections")
+        closeListener()
+        backend.deregister(fd: control.waker.fd, token: .waker)
+        backend.close()
+        pool.trim()
+    }
+}

@@ -1,0 +1,128 @@
+// Writing: replies leave at once (one send of the staged bytes per read);
+// whatever the socket does not take waits in the connection's output ring,
+// and write interest is registered only while the ring is non-empty. The
+// registered interest is tracked per slot, so epoll_ctl runs only when the
+// wanted interest really changes (never in steady-state echo).
+
+extension EventLoop {
+    /// Writes what the handlers queued while `slot`'s input was processed.
+    @inline(__always)
+    func flushServed(_ slot: UInt32) {
+        let pendingBefore = !slab[slot].output.isEmpty
+        let fd = slab[slot].fd
+        let result: IOResult? = table.endServing { staged in
+            guard !staged.isEmpty else { return nil }
+            let result = backend.send(fd, staged)
+            // Keep what the socket did not take, in order, before anything else.
+            let taken = if case .bytes(let n) = result { n } else { 0 }
+            if taken < staged.count, case .bytes = result {
+                slab[slot].output.append(UnsafeRawBufferPointer(rebasing: staged[taken...]), pool: pool)
+            } else if case .wouldBlock = result {
+                slab[slot].output.append(staged, pool: pool)
+            }
+            return result
+        }
+        switch result {
+        case nil:
+            // Nothing staged; a handler may still have spilled into the ring.
+            if !pendingBefore && !slab[slot].output.isEmpty { writeFromRing(slot) }
+        case .bytes(let n):
+            stats.bytesOut += n
+        case .failed:
+            close(slot, reason: .peerReset)
+        case .wouldBlock, .endOfFile:
+            break
+        }
+    }
+
+    /// Handles write readiness: drains as much of the output ring as the socket takes.
+    @inline(__always)
+    func handleWritable(_ slot: UInt32) {
+        guard !slab[slot].output.isEmpty else { return }
+        writeFromRing(slot)
+        if slab[slot].isLive { settle(slot) }
+    }
+
+    /// One send of the ring's content (two segments when it wraps).
+    func writeFromRing(_ slot: UInt32) {
+        let fd = slab[slot].fd
+        let result = slab[slot].output.withReadableSegments { first, second in
+            backend.send(fd, first, second)
+        }
+        switch result {
+        case .bytes(let n):
+            stats.bytesOut += n
+            slab[slot].output.consume(n, pool: pool)
+            // Progress restarts the write-stall timer (settle removes it once drained).
+            if n > 0 { writeTimeouts.touch(slot, nowMs: nowMs) }
+        case .failed:
+            close(slot, reason: .peerReset)
+        case .wouldBlock, .endOfFile:
+            break
+        }
+    }
+
+    /// Brings a live slot's interest, backpressure and timers in line with its
+    /// output, and closes it if it was finishing and has nothing left to write.
+    func settle(_ slot: UInt32) {
+        var flags = slab[slot].flags
+        if flags.contains(.abortRequested) {
+            close(slot, reason: slab[slot].closeReason)
+            return
+        }
+        let pending = slab[slot].output.count
+        let finishing = flags.contains(.closeRequested) || flags.contains(.peerFinished)
+        if finishing && pending == 0 {
+            close(slot, reason: finishingReason(slot))
+            return
+        }
+        if flags.contains(.readPaused) {
+            if pending <= configuration.outputLowWatermarkBytes { flags.remove(.readPaused) }
+        } else if pending > configuration.outputHighWatermarkBytes {
+            flags.insert(.readPaused)
+        }
+        slab[slot].flags = flags
+        var wanted: Interest = []
+        if !finishing && !flags.contains(.readPaused) { wanted.insert(.read) }
+        if pending > 0 { wanted.insert(.write) }
+        let registered = slab[slot].registered
+        if wanted != registered {
+            if wanted.contains(.write) && !registered.contains(.write) { stats.writeInterestArms += 1 }
+            backend.modify(fd: slab[slot].fd, token: EventToken(slot: slot, generation: slab[slot].generation), interest: wanted)
+            slab[slot].registered = wanted
+        }
+        if pending > 0 {
+            if !writeTimeouts.contains(slot) { writeTimeouts.touch(slot, nowMs: nowMs) }
+        } else {
+            writeTimeouts.remove(slot)
+        }
+    }
+
+    /// The reason a finishing connection closes with once drained.
+    func finishingReason(_ slot: UInt32) -> CloseReason {
+        if shutdownDeadlineMs != nil { return .serverShutdown }
+        if slab[slot].flags.contains(.closeRequested) { return slab[slot].closeReason }
+        return .peerClosed
+    }
+
+    /// The peer sent EOF: close now if nothing is pending, otherwise stop
+    /// reading and close once the pending output is written.
+    func peerFinished(_ slot: UInt32) {
+        // An incomplete frame can never complete now; drop it.
+        slab[slot].input.removeAll(pool: pool)
+        slab[slot].flags.insert(.peerFinished)
+        settle(slot)
+    }
+
+    /// Writes to connections that got output outside their own read (sends
+    /// to other connections, a greeting in connectionOpened, close requests).
+    func flushQueuedConnections() {
+        table.takeFlushQueue { token in
+            let slot = token.slot
+            if !slab[slot].output.isEmpty && !slab[slot].flags.contains(.abortRequested) {
+                writeFromRing(slot)
+            }
+            if slab.isCurrent(slot: slot, generation: token.generation) { settle(slot) }
+        }
+    }
+}

@@ -1,0 +1,176 @@
+// EventLoop: one thread's worth of Keel: a listener, a backend, a slab of
+// connections with their rings, timeout lists, and a handler.
+//
+// One iteration: wait (for at most the time to the nearest deadline), read
+// the clock once, dispatch every ready event, flush connections that got
+// output from other connections' handlers, enforce deadlines, publish gauges.
+// Everything the loop owns is touched by its own thread only; other threads
+// reach it through LoopControl (stop request, waker).
+//
+// Invariant between iterations: for every live slot, the registered interest
+// is read unless reading is paused or the connection is finishing, plus
+// write exactly when its output ring is non-empty; a live slot is on the
+// write-timeout list exactly when its output is non-empty.
+
+import Logging
+
+/// A single-threaded event loop, specialised over its backend and handler.
+final class EventLoop<Backend: EventBackend, Handler: ConnectionHandler> {
+    let index: UInt32
+    let configuration: Configuration
+    let backend: Backend
+    let control: LoopControl
+    var handler: Handler
+    let logger: Logger
+
+    let table: ConnectionTable
+    var slab: ClientSlab { table.slab }
+    var pool: BufferPool { table.pool }
+    let decoder: FrameDecoder
+    let readBuffer: ReadBuffer
+
+    /// A connection's first complete message must arrive within its timeout (optional).
+    let firstMessageTimeouts: TimeoutList?
+    /// Time since the last complete message.
+    let idleTimeouts: TimeoutList
+    /// Time since pending output last made progress.
+    let writeTimeouts: TimeoutList
+
+    /// The listening socket, nil once shutdown has closed it.
+    var listener: ListeningSocket?
+    /// Whether the listener is registered for read interest.
+    var listenerOn = true
+    /// While set, accepting stays off until this time (after EMFILE and friends).
+    var acceptPausedUntilMs: Int64?
+    /// The loop's clock, read once per iteration.
+    var nowMs: Int64
+    /// Set once shutdown has begun; connections are draining until this time.
+    var shutdownDeadlineMs: Int64?
+    var stats = Statistics()
+    let oversizeLog: RateLimitedLog
+    let acceptLog: RateLimitedLog
+
+    init(
+        index: UInt32, configuration: Configuration, listener: ListeningSocket,
+        backend: Backend, control: LoopControl, handler: Handler, logger: Logger
+    ) throws(Errno) {
+        self.index = index
+        self.configuration = configuration
+        self.listener = listener
+        self.backend = backend
+        self.control = control
+        self.handler = handler
+        self.logger = logger
+        decoder = configuration.decoder
+        let pool = BufferPool(retainedBytesLimit: configuration.bufferPoolRetainedBytes)
+        table = ConnectionTable(
+            loopIndex: index, capacity: configuration.maxClients, pool: pool, format: configuration.frame,
+            stagingCapacity: configuration.readBufferBytes + 64,
+            maxPendingOutputBytes: configuration.maxPendingOutputBytes)
+        readBuffer = ReadBuffer(capacity: configuration.readBufferBytes)
+        let capacity = configuration.maxClients
+        firstMessageTimeouts = configuration.firstMessageTimeoutMs.map {
+            TimeoutList(capacity: capacity, timeoutMs: Int64($0))
+        }
+        idleTimeouts = TimeoutList(capacity: capacity, timeoutMs: Int64(configuration.idleTimeoutMs))
+        writeTimeouts = TimeoutList(capacity: capacity, timeoutMs: Int64(configuration.writeTimeoutMs))
+        nowMs = Syscall.monotonicMilliseconds()
+        oversizeLog = RateLimitedLog(intervalMs: 1_000)
+        acceptLog = RateLimitedLog(intervalMs: 1_000)
+        try backend.register(fd: listener.fd, token: .listener, interest: .read)
+        try backend.register(fd: control.waker.fd, token: .waker, interest: .read)
+    }
+
+    /// Runs until shutdown completes; returns this loop's counters.
+    func run() -> Statistics {
+        while true {
+            let ready = backend.wait(timeoutMs: waitTimeoutMs())
+            nowMs = Syscall.monotonicMilliseconds()
+            for position in 0..<ready {
+                dispatch(backend.event(at: position))
+            }
+            flushQueuedConnections()
+            enforceDeadlines()
+            if shutdownDeadlineMs != nil && slab.liveCount == 0 { break }
+            publishGauges()
+            if configuration.checkInvariantsEveryIteration { checkInvariants() }
+        }
+        finishShutdown()
+        publishGauges()
+        stats.messagesOut = table.messagesOut
+        return stats
+    }
+
+    @inline(__always)
+    private func dispatch(_ event: ReadyEvent) {
+        let token = event.token
+        if token.slot >= EventToken.firstReservedSlot {
+            if token == .listener {
+                acceptConnections()
+            } else if token == .waker {
+                control.waker.drain()
+                if control.stopRequested.load(ordering: .acquiring) && shutdownDeadlineMs == nil {
+                    beginShutdown()
+                }
+            }
+            return
+        }
+        let slot = token.slot
+        guard slab.isCurrent(slot: slot, generation: token.generation) else {
+            // The connection this event was for closed earlier in this batch
+            // (its slot may already have a new owner).
+            stats.staleEvents += 1
+            return
+        }
+        let readiness = event.readiness
+        if readiness.contains(.readable) {
+            handleReadable(slot, peerFinishing: readiness.contains(.readHangup))
+            guard slab.isCurrent(slot: slot, generation: token.generation) else { return }
+        }
+        if readiness.contains(.error) || readiness.contains(.hangup) {
+            // Both directions are gone (RST, or an error): nothing more can be written.
+            close(slot, reason: .peerReset)
+            return
+        }
+        if readiness.contains(.writable) {
+            handleWritable(slot)
+        }
+    }
+
+    /// The wait's timeout: until the nearest deadline, or -1 with none.
+    private func waitTimeoutMs() -> Int32 {
+        var nearest = Int64.max
+        if let deadline = firstMessageTimeouts?.earliestDeadlineMs { nearest = min(nearest, deadline) }
+        if let deadline = idleTimeouts.earliestDeadlineMs { nearest = min(nearest, deadline) }
+        if let deadline = writeTimeouts.earliestDeadlineMs { nearest = min(nearest, deadline) }
+        if let deadline = acceptPausedUntilMs { nearest = min(nearest, deadline) }
+        if let deadline = shutdownDeadlineMs { nearest = min(nearest, deadline) }
+        if !table.flushQueue.isEmpty { return 0 }
+        guard nearest != Int64.max else { return -1 }
+        return Int32(clamping: max(0, nearest - nowMs))
+    }
+
+    private func publishGauges() {
+        control.openConnections.store(slab.liveCount, ordering: .relaxed)
+        let members = (firstMessageTimeouts?.count ?? 0) + idleTimeouts.count + writeTimeouts.count
+        control.timeoutMembers.store(members, ordering: .relaxed)
+        control.ringBytes.store(pool.outstandingBytes, ordering: .relaxed)
+        control.listenerOn.store(listenerOn, ordering: .relaxed)
+        control.iterations.add(1, ordering: .releasing)
+    }
+
+    /// Checks every structure the loop owns, and the loop's own invariant.
+    func checkInvariants() {
+        table.checkInvariants()
+        firstMessageTimeouts?.checkInvariants()
+        idleTimeouts.checkInvariants()
+        writeTimeouts.checkInvariants()
+        slab.forEachLive { slot in
+            let pending = !slab[slot].output.isEmpty
+            precondition(slab[slot].registered.contains(.write) == pending, "slot \(slot): write interest != pending output")
+            precondition(writeTimeouts.contains(slot) == pending, "slot \(slot): write timer != pending output")
+            let listed = idleTimeouts.contains(slot) || (firstMessageTimeouts?.contains(slot) ?? false)
+            precondition(listed || shutdownDeadlineMs != nil, "slot \(slot) has no idle timer")
+        }
+    }
+}

@@ -1,0 +1,34 @@
+// LoopControl: the only state of a loop that other threads touch: the stop
+// request, the waker, and gauges the loop publishes once per iteration
+// (relaxed atomics; nothing on the per-message path).
+
+import Synchronization
+
+/// Cross-thread handle to one running loop.
+final class LoopControl: Sendable {
+    let index: UInt32
+    let waker: Waker
+    /// Set by `Server.shutdown()`; the loop notices on its next wake.
+    let stopRequested = Atomic<Bool>(false)
+    /// Open connections, as of the end of the loop's last iteration.
+    let openConnections = Atomic<Int>(0)
+    /// Members of all timeout lists, as of the end of the last iteration.
+    let timeoutMembers = Atomic<Int>(0)
+    /// Bytes the connections' rings hold, as of the end of the last iteration.
+    let ringBytes = Atomic<Int>(0)
+    /// Whether the listener is switched on.
+    let listenerOn = Atomic<Bool>(true)
+    /// Loop iterations completed (lets tests wait for "one more iteration").
+    let iterations = Atomic<Int>(0)
+
+    init(index: UInt32, waker: Waker) {
+        self.index = index
+        self.waker = waker
+    }
+
+    /// Asks the loop to shut down and wakes it.
+    func requestStop() {
+        stopRequested.store(true, ordering: .releasing)
+        waker.wake()
+    }
+}

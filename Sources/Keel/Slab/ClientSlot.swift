@@ -1,0 +1,47 @@
+// ClientSlot: everything Keel keeps per connection, as one value in the slab.
+// Small on purpose: an idle connection costs this struct plus its timeout
+// nodes and nothing else (both rings hold no memory while empty).
+
+/// Per-connection state. A free slot has fd == -1 and empty rings.
+struct ClientSlot: ~Copyable {
+    /// The socket, or -1 while the slot is free.
+    var fd: Int32 = -1
+    /// Moves on every reuse of the slot (see ConnectionID).
+    var generation: UInt32 = 0
+    /// Next free slot while on the free list; -1 ends the list.
+    var nextFree: Int32 = -1
+    /// The interest currently registered with the backend.
+    var registered: Interest = []
+    /// Connection state bits.
+    var flags: SlotFlags = []
+    /// Why the connection will close, once closeRequested or abortRequested is set.
+    var closeReason: CloseReason = .closedByHandler
+    /// An incomplete frame (never more than one frame's bytes).
+    var input = RingBuffer()
+    /// Bytes the socket has not yet taken, in order.
+    var output = RingBuffer()
+
+    init() {}
+
+    @inline(__always) var isLive: Bool { fd >= 0 }
+}
+
+/// Per-connection state bits.
+struct SlotFlags: OptionSet {
+    let rawValue: UInt8
+    /// Output is over the high watermark: reading is paused until it drains
+    /// below the low watermark.
+    static let readPaused = SlotFlags(rawValue: 1 << 0)
+    /// The peer sent EOF while output was pending: finish writing, then close.
+    static let peerFinished = SlotFlags(rawValue: 1 << 1)
+    /// At least one complete message has arrived (ends the first-message timeout).
+    static let greeted = SlotFlags(rawValue: 1 << 2)
+    /// The slot is on the loop's list of connections to flush this iteration.
+    static let flushQueued = SlotFlags(rawValue: 1 << 3)
+    /// Close once pending output is written (a handler's close, shutdown).
+    static let closeRequested = SlotFlags(rawValue: 1 << 4)
+    /// Close as soon as the loop regains control, dropping pending output.
+    static let abortRequested = SlotFlags(rawValue: 1 << 5)
+    /// Either flag that stops delivering further messages.
+    static let stopsInput: SlotFlags = [.closeRequested, .abortRequested]
+}

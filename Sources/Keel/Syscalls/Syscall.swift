@@ -1,0 +1,105 @@
+// The syscall wrappers. Each calls one shim function, retries EINTR inside,
+// returns EAGAIN as a value, and stops the process on errnos that can only
+// mean a bug in Keel (EBADF, EFAULT, EINVAL on calls whose arguments Keel
+// builds), since carrying on would corrupt another connection's descriptor.
+
+import CShims
+import Glibc
+
+/// Namespace for the system calls Keel's loop makes.
+enum Syscall {
+    /// `read(2)` into `buffer`.
+    @inline(__always)
+    static func read(_ fd: Int32, into buffer: UnsafeMutableRawBufferPointer) -> IOResult {
+        while true {
+            let n = keel_read(fd, buffer.baseAddress, buffer.count)
+            if n > 0 { return .bytes(n) }
+            if n == 0 { return buffer.isEmpty ? .bytes(0) : .endOfFile }
+            switch Int32(-n) {
+            case EINTR: continue
+            case EAGAIN: return .wouldBlock
+            case EBADF, EFAULT: preconditionFailure("read(\(fd)): \(Errno(negated: n))")
+            default: return .failed(Errno(negated: n))
+            }
+        }
+    }
+
+    /// `send(2)` with MSG_NOSIGNAL.
+    @inline(__always)
+    static func send(_ fd: Int32, _ bytes: UnsafeRawBufferPointer) -> IOResult {
+        while true {
+            let n = keel_send(fd, bytes.baseAddress, bytes.count)
+            if n >= 0 { return .bytes(n) }
+            switch Int32(-n) {
+            case EINTR: continue
+            case EAGAIN: return .wouldBlock
+            case EBADF, EFAULT, ENOTSOCK: preconditionFailure("send(\(fd)): \(Errno(negated: n))")
+            default: return .failed(Errno(negated: n))
+            }
+        }
+    }
+
+    /// `sendmsg(2)` over `count` iovecs with MSG_NOSIGNAL: writev without SIGPIPE.
+    @inline(__always)
+    static func sendv(_ fd: Int32, _ vectors: UnsafePointer<iovec>, count: Int32) -> IOResult {
+        while true {
+            let n = keel_sendv(fd, vectors, count)
+            if n >= 0 { return .bytes(n) }
+            switch Int32(-n) {
+            case EINTR: continue
+            case EAGAIN: return .wouldBlock
+            case EBADF, EFAULT, ENOTSOCK: preconditionFailure("sendmsg(\(fd)): \(Errno(negated: n))")
+            default: return .failed(Errno(negated: n))
+            }
+        }
+    }
+
+    /// `sendmsg(2)` of two segments (the second may be empty) with MSG_NOSIGNAL.
+    @inline(__always)
+    static func send(_ fd: Int32, _ first: UnsafeRawBufferPointer, _ second: UnsafeRawBufferPointer) -> IOResult {
+        if second.isEmpty { return send(fd, first) }
+        var vectors = (
+            iovec(iov_base: UnsafeMutableRawPointer(mutating: first.baseAddress), iov_len: first.count),
+            iovec(iov_base: UnsafeMutableRawPointer(mutating: second.baseAddress), iov_len: second.count))
+        return withUnsafePointer(to: &vectors) { pair in
+            pair.withMemoryRebound(to: iovec.self, capacity: 2) { sendv(fd, $0, count: 2) }
+        }
+    }
+
+    /// `accept4(2)` with SOCK_NONBLOCK | SOCK_CLOEXEC; the peer address is dropped.
+    static func accept(_ listener: Int32) -> AcceptResult {
+        while true {
+            let fd = keel_accept4(listener, nil, nil, keel_SOCK_NONBLOCK | keel_SOCK_CLOEXEC)
+            if fd >= 0 { return .accepted(fd) }
+            switch -fd {
+            case EINTR: continue
+            case EAGAIN: return .wouldBlock
+            case EBADF, EFAULT, ENOTSOCK, EINVAL: preconditionFailure("accept4(\(listener)): \(Errno(rawValue: -fd))")
+            default: return .failed(Errno(rawValue: -fd))
+            }
+        }
+    }
+
+    /// `close(2)`. EINTR is not retried: Linux has released the descriptor
+    /// already, and retrying could close a descriptor another thread just got.
+    static func close(_ fd: Int32) {
+        let rc = keel_close(fd)
+        precondition(rc != -EBADF, "close(\(fd)): descriptor was not open")
+    }
+
+    /// `shutdown(2)`; ENOTCONN (peer already gone) is not an error here.
+    static func shutdown(_ fd: Int32, how: Int32) {
+        let rc = keel_shutdown(fd, how)
+        precondition(rc != -EBADF, "shutdown(\(fd)): descriptor was not open")
+    }
+
+    /// TCP_NODELAY: replies are small and written at once; Nagle would hold them.
+    static func setNoDelay(_ fd: Int32) {
+        _ = keel_set_nodelay(fd)
+    }
+
+    /// Monotonic clock in milliseconds (CLOCK_MONOTONIC never jumps).
+    static func monotonicMilliseconds() -> Int64 {
+        keel_monotonic_ns() / 1_000_000
+    }
+}
