@@ -35,83 +35,29 @@ extension EventLoop {
         }
     }
 
-    /// Delivers every complete frame in `bytes` (after completing the frame
-    /// pending in the input ring), and parks an incomplete tail in the ring.
-    /// Returns a reason when the connection must close (an oversize frame).
+    /// Delivers every complete frame in `bytes` and parks an incomplete tail
+    /// in the input ring. Returns a reason when the connection must close.
     @inline(__always)
     func process(_ bytes: UnsafeRawBufferPointer, from slot: UInt32) -> CloseReason? {
         table.beginServing(slot)
         let generation = slab[slot].generation
-        var offset = 0
-        var delivered = 0
-        if !slab[slot].input.isEmpty {
-            switch completePendingFrame(slot, generation: generation, with: bytes) {
-            case .consumed(let used, let frames):
-                offset = used
-                delivered = frames
-            case .oversize(let announced):
-                return oversize(slot, announced: announced)
-            }
+        // The ring leaves the slot while the handler runs, so the handler's
+        // sends (which touch the slot) never overlap an access to it.
+        var pending = RingBuffer()
+        swap(&pending, &slab[slot].input)
+        let outcome = assembler.feed(bytes, pending: &pending, pool: pool) { payload in
+            deliver(payload, slot: slot, generation: generation)
+            return !slab[slot].flags.contains(.stopsInput)
         }
-        while offset < bytes.count && !slab[slot].flags.contains(.stopsInput) {
-            switch decoder.decode(bytes, at: offset) {
-            case .frame(let payload, let next):
-                deliver(UnsafeRawBufferPointer(rebasing: bytes[payload]), slot: slot, generation: generation)
-                delivered += 1
-                offset = next
-            case .incomplete:
-                slab[slot].input.append(UnsafeRawBufferPointer(rebasing: bytes[offset...]), pool: pool)
-                offset = bytes.count
-            case .oversize(let announced):
-                return oversize(slot, announced: announced)
-            }
+        swap(&pending, &slab[slot].input)
+        switch outcome {
+        case .consumed(let frames), .stopped(let frames):
+            if frames > 0 { noteMessageArrived(slot) }
+            return nil
+        case .oversize(let announced, let frames):
+            if frames > 0 { noteMessageArrived(slot) }
+            return oversize(slot, announced: announced)
         }
-        if delivered > 0 { noteMessageArrived(slot) }
-        return nil
-    }
-
-    enum PendingFrameOutcome {
-        /// `used` bytes of the read went into the pending frame; `frames`
-        /// (0 or 1) frames were delivered.
-        case consumed(used: Int, frames: Int)
-        case oversize(announced: UInt64)
-    }
-
-    /// Feeds the frame waiting in the input ring from `bytes`: first the rest
-    /// of its header, then (once the length is known and checked) its body.
-    private func completePendingFrame(
-        _ slot: UInt32, generation: UInt32, with bytes: UnsafeRawBufferPointer
-    ) -> PendingFrameOutcome {
-        let header = decoder.format.headerBytes
-        var used = 0
-        let have = slab[slot].input.count
-        if have < header {
-            used = min(header - have, bytes.count)
-            slab[slot].input.append(UnsafeRawBufferPointer(rebasing: bytes[..<used]), pool: pool)
-            if slab[slot].input.count < header { return .consumed(used: used, frames: 0) }
-        }
-        var headerValue: UInt64 = 0
-        let announced = withUnsafeMutableBytes(of: &headerValue) { raw in
-            slab[slot].input.copyPrefix(into: UnsafeMutableRawBufferPointer(rebasing: raw[..<header]))
-            return decoder.format.decodeLength(UnsafeRawPointer(raw.baseAddress!))
-        }
-        guard let total = decoder.frameBytes(announcing: announced) else {
-            return .oversize(announced: announced)
-        }
-        let take = min(total - slab[slot].input.count, bytes.count - used)
-        slab[slot].input.reserve(total, pool: pool)
-        slab[slot].input.append(UnsafeRawBufferPointer(rebasing: bytes[used..<(used + take)]), pool: pool)
-        used += take
-        guard slab[slot].input.count == total else { return .consumed(used: used, frames: 0) }
-        // Move the ring out of the slot while the handler runs, so the
-        // handler's sends (which touch the slot) never overlap this access.
-        var frame = RingBuffer()
-        swap(&frame, &slab[slot].input)
-        frame.withContiguousBytes(pool: pool) { whole in
-            deliver(UnsafeRawBufferPointer(rebasing: whole[header...]), slot: slot, generation: generation)
-        }
-        frame.removeAll(pool: pool)
-        return .consumed(used: used, frames: 1)
     }
 
     @inline(__always)

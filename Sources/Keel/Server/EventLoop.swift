@@ -27,6 +27,7 @@ final class EventLoop<Backend: EventBackend, Handler: ConnectionHandler> {
     var slab: ClientSlab { table.slab }
     var pool: BufferPool { table.pool }
     let decoder: FrameDecoder
+    let assembler: FrameAssembler
     let readBuffer: ReadBuffer
 
     /// A connection's first complete message must arrive within its timeout (optional).
@@ -62,6 +63,7 @@ final class EventLoop<Backend: EventBackend, Handler: ConnectionHandler> {
         self.handler = handler
         self.logger = logger
         decoder = configuration.decoder
+        assembler = FrameAssembler(decoder: decoder)
         let pool = BufferPool(retainedBytesLimit: configuration.bufferPoolRetainedBytes)
         table = ConnectionTable(
             loopIndex: index, capacity: configuration.maxClients, pool: pool, format: configuration.frame,

@@ -19,6 +19,9 @@ final class TimeoutList {
         var deadlineMs: Int64
     }
 
+    /// Memory each list spends per slot, whether the slot is in use or not.
+    static let bytesPerSlot = MemoryLayout<Node>.stride
+
     private static let none: Int32 = -1
     private static let notLinked: Int32 = -2
 

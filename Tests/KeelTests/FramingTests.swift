@@ -1,0 +1,132 @@
+// Framing (TESTPLAN item 2): every width and byte order round-trips; frames
+// split at every point of a stream, drip-fed, or coalesced are delivered
+// whole and in order; oversize lengths are refused before anything is kept.
+
+import Testing
+@testable import Keel
+
+/// Feeds chunks through a FrameAssembler and collects what it delivers.
+private final class AssemblerHarness {
+    let assembler: FrameAssembler
+    let pool = BufferPool(minimumBlockBytes: 16)
+    var pending = RingBuffer()
+    var frames: [[UInt8]] = []
+
+    init(format: FrameFormat = .u32le, maxMessageBytes: Int = 1 << 20) {
+        assembler = FrameAssembler(decoder: FrameDecoder(format: format, maxMessageBytes: maxMessageBytes))
+    }
+
+    deinit {
+        pending.removeAll(pool: pool)
+    }
+
+    var pendingIsEmpty: Bool { pending.isEmpty }
+
+    @discardableResult
+    func feed(_ chunk: [UInt8], stopAfter limit: Int = .max) -> FeedOutcome {
+        let outcome = chunk.withUnsafeBytes { bytes in
+            assembler.feed(bytes, pending: &pending, pool: pool) { payload in
+                frames.append(Array(payload))
+                return frames.count < limit
+            }
+        }
+        pending.checkInvariants()
+        return outcome
+    }
+}
+
+@Suite struct FramingTests {
+    @Test(arguments: FrameFormat.all)
+    func everyFormatRoundTrips(format: FrameFormat) {
+        let lengths: [UInt64] = [0, 1, 255, format.largestLength / 2, format.largestLength]
+        for length in lengths {
+            var buffer = [UInt8](repeating: 0, count: 8)
+            buffer.withUnsafeMutableBytes { format.encodeLength(Int(clamping: length), into: $0.baseAddress!) }
+            let decoded = buffer.withUnsafeBytes { format.decodeLength($0.baseAddress!) }
+            #expect(decoded == UInt64(Int(clamping: length)), "\(format) length \(length)")
+        }
+        #expect(FrameFormat(name: format.name) == format)
+    }
+
+    @Test func byteOrderIsAsNamed() {
+        var bytes = [UInt8](repeating: 0, count: 4)
+        bytes.withUnsafeMutableBytes { FrameFormat.u32be.encodeLength(0x0102_0304, into: $0.baseAddress!) }
+        #expect(bytes == [1, 2, 3, 4])
+        bytes.withUnsafeMutableBytes { FrameFormat.u32le.encodeLength(0x0102_0304, into: $0.baseAddress!) }
+        #expect(bytes == [4, 3, 2, 1])
+        #expect(FrameFormat(name: "u9") == nil)
+    }
+
+    @Test(arguments: [0, 1, 255, 4096, 65_536])
+    func everySplitPointOfAThreeFrameStream(secondLength: Int) {
+        let payloads = [payload(count: 3, seed: 1), payload(count: secondLength, seed: 2), payload(count: 17, seed: 3)]
+        let stream = payloads.flatMap { TestClient.frame($0, format: .u32le) }
+        // Every split point for small streams; a stride for long ones keeps it quick.
+        let step = stream.count > 2_000 ? 61 : 1
+        for split in stride(from: 0, through: stream.count, by: step) {
+            let harness = AssemblerHarness()
+            harness.feed(Array(stream[..<split]))
+            harness.feed(Array(stream[split...]))
+            #expect(harness.frames == payloads, "split at \(split)")
+            #expect(harness.pendingIsEmpty, "nothing left pending after the last byte")
+        }
+    }
+
+    @Test(arguments: FrameFormat.all)
+    func dripFedOneByteAtATime(format: FrameFormat) {
+        let lengths = [0, 1, 255, 40].filter { UInt64($0) <= format.largestLength }
+        let payloads = lengths.enumerated().map { payload(count: $0.element, seed: UInt64($0.offset)) }
+        let stream = payloads.flatMap { TestClient.frame($0, format: format) }
+        let harness = AssemblerHarness(format: format)
+        for byte in stream { harness.feed([byte]) }
+        #expect(harness.frames == payloads)
+        #expect(harness.pendingIsEmpty)
+    }
+
+    @Test func thousandFramesInOneChunkAndTheMaximumSize() {
+        let payloads = (0..<1_000).map { payload(count: $0 % 50, seed: UInt64($0)) }
+        let harness = AssemblerHarness(maxMessageBytes: 4096)
+        #expect(harness.feed(payloads.flatMap { TestClient.frame($0, format: .u32le) }) == .consumed(frames: 1_000))
+        #expect(harness.frames == payloads)
+        let largest = payload(count: 4096, seed: 9)
+        let frame = TestClient.frame(largest, format: .u32le)
+        harness.feed(Array(frame[..<100]))
+        harness.feed(Array(frame[100...]))
+        #expect(harness.frames.last == largest, "a maximum-size frame split in two is delivered")
+    }
+
+    @Test func oversizeLengthIsRefusedBeforeAnythingIsKept() {
+        for announced: UInt32 in [4097, 0xFFFF_FFFF] {
+            let harness = AssemblerHarness(maxMessageBytes: 4096)
+            var header = [UInt8](repeating: 0, count: 4)
+            header.withUnsafeMutableBytes { $0.storeBytes(of: announced.littleEndian, as: UInt32.self) }
+            let allocationsBefore = harness.pool.systemAllocations
+            #expect(harness.feed(header + [1, 2, 3]) == .oversize(announced: UInt64(announced), frames: 0))
+            #expect(harness.pendingIsEmpty, "no byte of an oversize frame is buffered")
+            #expect(harness.pool.systemAllocations == allocationsBefore)
+        }
+        // The same when the header itself arrives split.
+        let harness = AssemblerHarness(maxMessageBytes: 4096)
+        harness.feed([0xFF, 0xFF])
+        #expect(harness.feed([0xFF, 0xFF, 0]) == .oversize(announced: 0xFFFF_FFFF, frames: 0))
+    }
+
+    @Test func maximumPlusOneIsOversizeAndMaximumIsNot() {
+        let harness = AssemblerHarness(maxMessageBytes: 10)
+        #expect(harness.feed(TestClient.frame(payload(count: 10, seed: 1), format: .u32le)) == .consumed(frames: 1))
+        #expect(harness.feed(TestClient.frame(payload(count: 11, seed: 1), format: .u32le)) == .oversize(announced: 11, frames: 0))
+    }
+
+    @Test func stoppingDropsTheRest() {
+        let harness = AssemblerHarness()
+        let stream = (0..<5).flatMap { TestClient.frame([UInt8($0)], format: .u32le) }
+        #expect(harness.feed(stream, stopAfter: 2) == .stopped(frames: 2))
+        #expect(harness.frames == [[0], [1]])
+    }
+
+    @Test func maxMessageIsClampedToWhatTheFormatCanAnnounce() {
+        #expect(FrameDecoder(format: .u8, maxMessageBytes: 1 << 20).maxMessageBytes == 255)
+        #expect(FrameDecoder(format: .u16be, maxMessageBytes: 1 << 20).maxMessageBytes == 65_535)
+        #expect(FrameDecoder(format: .u32le, maxMessageBytes: 1 << 20).maxMessageBytes == 1 << 20)
+    }
+}

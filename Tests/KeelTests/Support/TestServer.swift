@@ -1,0 +1,44 @@
+// In-process servers for integration tests: port 0, invariants checked after
+// every loop iteration, and on the way out a check that every connection,
+// timeout node and buffer byte was released.
+
+import Testing
+@testable import Keel
+
+/// A configuration for tests: a free port, small limits, invariant checks on.
+func testConfiguration(_ adjust: (inout Configuration) -> Void = { _ in }) -> Configuration {
+    var configuration = Configuration()
+    configuration.port = 0
+    configuration.maxClients = 512
+    configuration.checkInvariantsEveryIteration = true
+    adjust(&configuration)
+    return configuration
+}
+
+/// Runs `body` against a started echo server, then checks the server is back
+/// to empty once clients have gone, shuts it down and returns its totals.
+@discardableResult
+func withEchoServer(
+    _ configuration: Configuration = testConfiguration(),
+    _ body: (Server<EchoHandler>, Int) throws -> Void
+) throws -> Statistics {
+    let server = Server(configuration: configuration)
+    let address = try server.start()
+    do {
+        try body(server, address.port)
+    } catch {
+        server.shutdown()
+        server.wait()
+        throw error
+    }
+    expectDrained(server)
+    server.shutdown()
+    return server.wait()
+}
+
+/// Expects every connection closed and every slot, timeout node and ring byte released.
+func expectDrained<H>(_ server: Server<H>, sourceLocation: SourceLocation = #_sourceLocation) {
+    #expect(eventually { server.openConnections == 0 }, "connections still open: \(server.openConnections)", sourceLocation: sourceLocation)
+    #expect(eventually { server.timeoutListMembers == 0 }, "timeout nodes still linked: \(server.timeoutListMembers)", sourceLocation: sourceLocation)
+    #expect(eventually { server.bufferedBytes == 0 }, "ring bytes still held: \(server.bufferedBytes)", sourceLocation: sourceLocation)
+}
