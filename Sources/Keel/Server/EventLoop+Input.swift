@@ -47,7 +47,7 @@ extension EventLoop {
         swap(&pending, &slab[slot].input)
         let outcome = assembler.feed(bytes, pending: &pending, pool: pool) { payload in
             deliver(payload, slot: slot, generation: generation)
-            return !slab[slot].flags.contains(.stopsInput)
+            return slab[slot].flags.isDisjoint(with: .stopsInput)
         }
         swap(&pending, &slab[slot].input)
         switch outcome {

@@ -42,6 +42,7 @@ struct SlotFlags: OptionSet {
     static let closeRequested = SlotFlags(rawValue: 1 << 4)
     /// Close as soon as the loop regains control, dropping pending output.
     static let abortRequested = SlotFlags(rawValue: 1 << 5)
-    /// Either flag that stops delivering further messages.
+    /// Either flag stops delivering further messages (test with isDisjoint,
+    /// not contains, which would ask for both).
     static let stopsInput: SlotFlags = [.closeRequested, .abortRequested]
 }

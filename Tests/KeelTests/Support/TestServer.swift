@@ -22,7 +22,17 @@ func withEchoServer(
     _ configuration: Configuration = testConfiguration(),
     _ body: (Server<EchoHandler>, Int) throws -> Void
 ) throws -> Statistics {
-    let server = Server(configuration: configuration)
+    try withServer(configuration, makeHandler: { _ in EchoHandler() }, body)
+}
+
+/// Like withEchoServer, with any handler.
+@discardableResult
+func withServer<H: ConnectionHandler>(
+    _ configuration: Configuration = testConfiguration(),
+    makeHandler: @escaping @Sendable (UInt32) -> H,
+    _ body: (Server<H>, Int) throws -> Void
+) throws -> Statistics {
+    let server = Server(configuration: configuration, makeHandler: makeHandler)
     let address = try server.start()
     do {
         try body(server, address.port)

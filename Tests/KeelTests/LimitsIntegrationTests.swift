@@ -1,0 +1,161 @@
+// Limits and timeouts on real sockets: the client limit switches the listener
+// off and back on; idle, first-message and write-stall timeouts close exactly
+// the connections they should; the pending-output cap closes an amplified
+// connection. Waits are bounded and generous; nothing asserts speed.
+
+import Glibc
+import Testing
+@testable import Keel
+
+@Suite(.serialized) struct LimitsIntegrationTests {
+    @Test func maxClientsPausesTheListenerAndResumesWhenASlotFrees() throws {
+        let totals = try withEchoServer(testConfiguration { $0.maxClients = 3 }) { server, port in
+            let first = try (0..<3).map { _ in try TestClient(port: port) }
+            for client in first { #expect(try client.roundTrip([1])) }
+            #expect(eventually { !server.isAccepting }, "the listener is switched off at the limit")
+            // The kernel completes the handshake from the backlog, but Keel
+            // does not accept, so no echo comes back.
+            let waiting = try TestClient(port: port)
+            try waiting.sendFrame([2])
+            #expect(!waiting.hasData(withinMs: 300), "a fourth client is not served while three are open")
+            first[0].close()
+            #expect(try waiting.readFrame() == [2], "the waiting client is served once a slot frees")
+            #expect(eventually { !server.isAccepting }, "full again: listener off again")
+            for client in first.dropFirst() { client.close() }
+            #expect(eventually { server.isAccepting }, "slots free: listener on")
+        }
+        #expect(totals.listenerPauses >= 2)
+        #expect(totals.accepted == 4)
+    }
+
+    @Test func fiftyArriveForTenSlotsAndAllAreServedAsSlotsFree() throws {
+        try withEchoServer(testConfiguration { $0.maxClients = 10 }) { server, port in
+            var clients = try (0..<50).map { _ in try TestClient(port: port) }
+            for (index, client) in clients.enumerated() { try client.sendFrame([UInt8(index)]) }
+            var served = 0
+            while !clients.isEmpty {
+                #expect(eventually { server.openConnections <= 10 })
+                // The first ten in line are (or will be) accepted; serve and close them.
+                let batch = clients.prefix(10)
+                for client in batch {
+                    let echoed = try client.readFrame()
+                    #expect(echoed.count == 1)
+                    client.close()
+                    served += 1
+                }
+                clients.removeFirst(batch.count)
+            }
+            #expect(served == 50)
+        }
+    }
+
+    @Test func idleTimeoutClosesSilentClientsAndSparesActiveOnes() throws {
+        let configuration = testConfiguration { $0.idleTimeoutMs = 1_000 }
+        let totals = try withEchoServer(configuration) { server, port in
+            let silent = try (0..<20).map { _ in try TestClient(port: port) }
+            let active = try TestClient(port: port)
+            let start = monotonicSeconds()
+            // The active client sends every 100 ms, well inside the timeout.
+            while monotonicSeconds() - start < 2.5 {
+                #expect(try active.roundTrip([3]))
+                usleep(100_000)
+            }
+            for client in silent {
+                #expect(client.waitForClose(), "a silent client is closed by the idle timeout")
+            }
+            #expect(monotonicSeconds() - start >= 0.9, "not before the timeout")
+            #expect(try active.roundTrip([4]), "the active client is still open")
+            #expect(eventually { server.openConnections == 1 })
+        }
+        #expect(totals.closed(.idleTimeout) == 20)
+    }
+
+    @Test func firstMessageTimeoutIsShorterThanTheIdleTimeout() throws {
+        let configuration = testConfiguration {
+            $0.firstMessageTimeoutMs = 300
+            $0.idleTimeoutMs = 60_000
+        }
+        let totals = try withEchoServer(configuration) { _, port in
+            let greeter = try TestClient(port: port)
+            #expect(try greeter.roundTrip([1]))
+            let mute = try TestClient(port: port)
+            #expect(mute.waitForClose(), "no first message within 300 ms: closed")
+            usleep(400_000)
+            #expect(try greeter.roundTrip([2]), "after its first message the idle timeout (60 s) applies")
+        }
+        #expect(totals.closed(.firstMessageTimeout) == 1)
+    }
+
+    @Test func writeTimeoutClosesAClientThatStopsReading() throws {
+        let configuration = testConfiguration {
+            $0.writeTimeoutMs = 500
+            $0.outputHighWatermarkBytes = 64 << 10
+            $0.outputLowWatermarkBytes = 16 << 10
+        }
+        let totals = try withEchoServer(configuration) { server, port in
+            let stalled = try TestClient(port: port, timeoutSeconds: 20)
+            // Several MiB of echo that the client never reads: the socket
+            // fills, the output stalls, and the write timeout closes it.
+            let frame = stalled.frame(payload(count: 60_000, seed: 1))
+            let writer = WriterThread(fd: stalled.fd, bytes: Array((0..<100).map { _ in frame }.joined()))
+            #expect(eventually(seconds: 20) { server.openConnections == 0 }, "the stalled client is closed")
+            _ = writer.join()
+        }
+        #expect(totals.closed(.writeTimeout) == 1)
+    }
+
+    @Test func pendingOutputCapClosesAnAmplifiedConnection() throws {
+        // A handler that answers each message with 64 copies of it: a client
+        // that does not read drives pending output past the cap.
+        let configuration = testConfiguration {
+            $0.readBufferBytes = 4096
+            $0.outputHighWatermarkBytes = 16 << 10
+            $0.outputLowWatermarkBytes = 4 << 10
+            $0.maxMessageBytes = 1024
+            $0.maxPendingOutputBytes = 64 << 10
+        }
+        let totals = try withServer(configuration, makeHandler: { _ in AmplifyingHandler(copies: 64) }) { server, port in
+            let client = try TestClient(port: port)
+            try client.sendFrame(payload(count: 1024, seed: 1))
+            #expect(client.waitForClose() || eventually { server.openConnections == 0 })
+            let other = try TestClient(port: port)
+            try other.sendFrame([1])
+            for _ in 0..<64 { #expect(try other.readFrame() == [1]) }
+        }
+        #expect(totals.closed(.outputOverflow) == 1)
+    }
+
+    @Test func handlerGreetsOnOpenAndClosesAfterItsReplyIsWritten() throws {
+        let totals = try withServer(makeHandler: { _ in GreetThenCloseHandler() }) { _, port in
+            let client = try TestClient(port: port)
+            #expect(try client.readFrame() == Array("hello".utf8))
+            try client.sendFrame(Array("bye".utf8))
+            try client.sendFrame(Array("never delivered".utf8))
+            #expect(try client.readFrame() == Array("bye".utf8), "the reply sent before close() is written")
+            #expect(client.waitForClose())
+        }
+        #expect(totals.closed(.closedByHandler) == 1)
+        #expect(totals.messagesIn == 1, "messages after close() are not delivered")
+    }
+}
+
+/// Replies to each message with `copies` copies of it.
+struct AmplifyingHandler: ConnectionHandler {
+    let copies: Int
+
+    mutating func messageReceived(_ payload: UnsafeRawBufferPointer, on connection: Connection) {
+        for _ in 0..<copies where connection.send(payload) == .queued {}
+    }
+}
+
+/// Sends "hello" on open; echoes the first message and then closes.
+struct GreetThenCloseHandler: ConnectionHandler {
+    mutating func connectionOpened(_ connection: Connection) {
+        connection.send(Array("hello".utf8))
+    }
+
+    mutating func messageReceived(_ payload: UnsafeRawBufferPointer, on connection: Connection) {
+        connection.send(payload)
+        connection.close()
+    }
+}
