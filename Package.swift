@@ -35,7 +35,7 @@ let package = Package(
         ),
         .testTarget(
             name: "KeelTests",
-            dependencies: ["Keel", "CShims"]
+            dependencies: ["Keel", "CShims", "KeelServer"]
         ),
     ],
     swiftLanguageModes: [.v6]

@@ -40,7 +40,10 @@ struct KeelCommand: ParsableCommand {
     @Option(help: "Seconds pending output may go without progress before the connection is closed.")
     var writeTimeout = 30.0
 
-    @Option(help: "Pending output in bytes above which a connection is closed (default: 16 MiB, raised to fit --max-message).")
+    @Option(
+        help:
+            "Pending output in bytes above which a connection is closed (default: 16 MiB, raised to fit --max-message)."
+    )
     var maxPendingOutput: Int?
 
     @Option(help: "Seconds to let pending output drain on shutdown.")
@@ -89,7 +92,8 @@ struct KeelCommand: ParsableCommand {
             configuration.maxPendingOutputBytes = maxPendingOutput
         } else {
             // Leave room for echoing one read plus a maximum-size frame.
-            let needed = configuration.outputHighWatermarkBytes + min(maxMessage, Int(clamping: frame.largestLength))
+            let needed =
+                configuration.outputHighWatermarkBytes + min(maxMessage, Int(clamping: frame.largestLength))
                 + frame.headerBytes + configuration.readBufferBytes
             configuration.maxPendingOutputBytes = max(configuration.maxPendingOutputBytes, needed)
         }
@@ -153,6 +157,8 @@ extension FrameFormat: ExpressibleByArgument {
     public static var allValueStrings: [String] { all.map(\.name) }
 }
 
+// swift-format-ignore: AvoidRetroactiveConformances
+// Log levels parse from their names; swift-log has no ArgumentParser support.
 extension Logger.Level: @retroactive ExpressibleByArgument {}
 
 /// Turns SIGINT and SIGTERM into one call of `action`, on a Dispatch queue.

@@ -2,6 +2,7 @@
 // generation moves on reuse and stale IDs are refused.
 
 import Testing
+
 @testable import Keel
 
 @Suite struct ClientSlabTests {

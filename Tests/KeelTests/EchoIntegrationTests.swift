@@ -6,6 +6,7 @@
 import CShims
 import Glibc
 import Testing
+
 @testable import Keel
 
 @Suite(.serialized) struct EchoIntegrationTests {
@@ -162,7 +163,8 @@ import Testing
         try withEchoServer(testConfiguration { $0.frame = format }) { _, port in
             let client = try TestClient(port: port, format: format)
             for length in [0, 1, 255, 300].filter({ UInt64($0) <= format.largestLength }) {
-                #expect(try client.roundTrip(payload(count: length, seed: UInt64(length))), "\(format) length \(length)")
+                #expect(
+                    try client.roundTrip(payload(count: length, seed: UInt64(length))), "\(format) length \(length)")
             }
         }
     }
@@ -196,11 +198,13 @@ final class WriterThread: @unchecked Sendable {
         self.fd = fd
         self.bytes = bytes
         let unmanaged = Unmanaged.passRetained(self)
-        pthread_create(&thread, nil, { raw in
-            let me = Unmanaged<WriterThread>.fromOpaque(raw!).takeRetainedValue()
-            me.run()
-            return nil
-        }, unmanaged.toOpaque())
+        pthread_create(
+            &thread, nil,
+            { raw in
+                let me = Unmanaged<WriterThread>.fromOpaque(raw!).takeRetainedValue()
+                me.run()
+                return nil
+            }, unmanaged.toOpaque())
     }
 
     private func run() {

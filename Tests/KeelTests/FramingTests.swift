@@ -3,6 +3,7 @@
 // whole and in order; oversize lengths are refused before anything is kept.
 
 import Testing
+
 @testable import Keel
 
 /// Feeds chunks through a FrameAssembler and collects what it delivers.
@@ -114,7 +115,9 @@ private final class AssemblerHarness {
     @Test func maximumPlusOneIsOversizeAndMaximumIsNot() {
         let harness = AssemblerHarness(maxMessageBytes: 10)
         #expect(harness.feed(TestClient.frame(payload(count: 10, seed: 1), format: .u32le)) == .consumed(frames: 1))
-        #expect(harness.feed(TestClient.frame(payload(count: 11, seed: 1), format: .u32le)) == .oversize(announced: 11, frames: 0))
+        #expect(
+            harness.feed(TestClient.frame(payload(count: 11, seed: 1), format: .u32le))
+                == .oversize(announced: 11, frames: 0))
     }
 
     @Test func stoppingDropsTheRest() {

@@ -5,6 +5,7 @@
 
 import Glibc
 import Testing
+
 @testable import Keel
 
 @Suite(.serialized) struct LimitsIntegrationTests {
@@ -114,7 +115,8 @@ import Testing
             $0.maxMessageBytes = 1024
             $0.maxPendingOutputBytes = 64 << 10
         }
-        let totals = try withServer(configuration, makeHandler: { _ in AmplifyingHandler(copies: 64) }) { server, port in
+        let amplifier: @Sendable (UInt32) -> AmplifyingHandler = { _ in AmplifyingHandler(copies: 64) }
+        let totals = try withServer(configuration, makeHandler: amplifier) { server, port in
             let client = try TestClient(port: port)
             try client.sendFrame(payload(count: 1024, seed: 1))
             #expect(client.waitForClose() || eventually { server.openConnections == 0 })
@@ -126,7 +128,8 @@ import Testing
     }
 
     @Test func handlerGreetsOnOpenAndClosesAfterItsReplyIsWritten() throws {
-        let totals = try withServer(makeHandler: { _ in GreetThenCloseHandler() }) { _, port in
+        let greeter: @Sendable (UInt32) -> GreetThenCloseHandler = { _ in GreetThenCloseHandler() }
+        let totals = try withServer(makeHandler: greeter) { _, port in
             let client = try TestClient(port: port)
             #expect(try client.readFrame() == Array("hello".utf8))
             try client.sendFrame(Array("bye".utf8))

@@ -3,6 +3,7 @@
 
 import Glibc
 import Testing
+
 @testable import Keel
 
 @Suite struct RingBufferTests {

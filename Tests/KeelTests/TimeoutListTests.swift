@@ -1,6 +1,7 @@
 // TimeoutList (TESTPLAN item 4) with an injected clock.
 
 import Testing
+
 @testable import Keel
 
 @Suite struct TimeoutListTests {

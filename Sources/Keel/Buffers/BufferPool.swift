@@ -45,7 +45,8 @@ public final class BufferPool {
         self.minimumBlockBytes = minimumBlockBytes
         self.maximumRetainedBlockBytes = maximumRetainedBlockBytes
         self.retainedBytesLimit = retainedBytesLimit
-        let classes = maximumRetainedBlockBytes.trailingZeroBitCount
+        let classes =
+            maximumRetainedBlockBytes.trailingZeroBitCount
             - minimumBlockBytes.trailingZeroBitCount + 1
         freeLists = (0..<classes).map { index in
             var list: [UnsafeMutableRawPointer] = []

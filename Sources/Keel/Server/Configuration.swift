@@ -61,7 +61,9 @@ public struct Configuration: Sendable, Equatable {
         func require(_ condition: Bool, _ text: @autoclosure () -> String) throws(ServerError) {
             if !condition { throw .invalidConfiguration(text()) }
         }
-        try require(SocketAddress(host: host, port: port) != nil, "host '\(host)' is not a numeric IPv4 or IPv6 address, or port \(port) is outside 0...65535")
+        try require(
+            SocketAddress(host: host, port: port) != nil,
+            "host '\(host)' is not a numeric IPv4 or IPv6 address, or port \(port) is outside 0...65535")
         try require(backlog >= 1, "backlog must be at least 1 (got \(backlog))")
         try require(maxClients >= 1 && maxClients <= 1 << 24, "maxClients must be in 1...16777216 (got \(maxClients))")
         try require(maxMessageBytes >= 0, "maxMessageBytes must not be negative (got \(maxMessageBytes))")
@@ -73,11 +75,13 @@ public struct Configuration: Sendable, Equatable {
         try require(readBufferBytes >= 4096, "readBufferBytes must be at least 4096 (got \(readBufferBytes))")
         try require(
             outputLowWatermarkBytes >= 0 && outputLowWatermarkBytes <= outputHighWatermarkBytes,
-            "outputLowWatermarkBytes (\(outputLowWatermarkBytes)) must be in 0...outputHighWatermarkBytes (\(outputHighWatermarkBytes))")
+            "outputLowWatermarkBytes (\(outputLowWatermarkBytes)) must be in 0...outputHighWatermarkBytes (\(outputHighWatermarkBytes))"
+        )
         let headroom = outputHighWatermarkBytes + decoder.maxMessageBytes + frame.headerBytes + readBufferBytes
         try require(
             maxPendingOutputBytes >= headroom,
-            "maxPendingOutputBytes (\(maxPendingOutputBytes)) must be at least outputHighWatermarkBytes + maxMessageBytes + header + readBufferBytes (\(headroom)), or echoing one read could overflow it")
+            "maxPendingOutputBytes (\(maxPendingOutputBytes)) must be at least outputHighWatermarkBytes + maxMessageBytes + header + readBufferBytes (\(headroom)), or echoing one read could overflow it"
+        )
         try require(maxEventsPerWait >= 1, "maxEventsPerWait must be at least 1 (got \(maxEventsPerWait))")
         try require(bufferPoolRetainedBytes >= 0, "bufferPoolRetainedBytes must not be negative")
         try require(shutdownTimeoutMs >= 0, "shutdownTimeoutMs must not be negative (got \(shutdownTimeoutMs))")

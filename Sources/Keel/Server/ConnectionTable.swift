@@ -34,8 +34,10 @@ final class ConnectionTable {
     /// Frames queued by handlers (folded into the loop's statistics).
     var messagesOut = 0
 
-    init(loopIndex: UInt32, capacity: Int, pool: BufferPool, format: FrameFormat,
-         stagingCapacity: Int, maxPendingOutputBytes: Int) {
+    init(
+        loopIndex: UInt32, capacity: Int, pool: BufferPool, format: FrameFormat,
+        stagingCapacity: Int, maxPendingOutputBytes: Int
+    ) {
         self.loopIndex = loopIndex
         self.slab = ClientSlab(capacity: capacity)
         self.pool = pool
@@ -83,7 +85,8 @@ final class ConnectionTable {
         if slot == servedSlot && stagedBytes + frameBytes <= stagingCapacity && slab[slot].output.isEmpty {
             format.encodeLength(payload.count, into: staging + stagedBytes)
             if !payload.isEmpty {
-                (staging + stagedBytes + format.headerBytes).copyMemory(from: payload.baseAddress!, byteCount: payload.count)
+                (staging + stagedBytes + format.headerBytes).copyMemory(
+                    from: payload.baseAddress!, byteCount: payload.count)
             }
             stagedBytes += frameBytes
             messagesOut += 1

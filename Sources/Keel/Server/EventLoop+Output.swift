@@ -88,7 +88,8 @@ extension EventLoop {
         let registered = slab[slot].registered
         if wanted != registered {
             if wanted.contains(.write) && !registered.contains(.write) { stats.writeInterestArms += 1 }
-            backend.modify(fd: slab[slot].fd, token: EventToken(slot: slot, generation: slab[slot].generation), interest: wanted)
+            backend.modify(
+                fd: slab[slot].fd, token: EventToken(slot: slot, generation: slab[slot].generation), interest: wanted)
             slab[slot].registered = wanted
         }
         if pending > 0 {

@@ -169,7 +169,8 @@ final class EventLoop<Backend: EventBackend, Handler: ConnectionHandler> {
         writeTimeouts.checkInvariants()
         slab.forEachLive { slot in
             let pending = !slab[slot].output.isEmpty
-            precondition(slab[slot].registered.contains(.write) == pending, "slot \(slot): write interest != pending output")
+            precondition(
+                slab[slot].registered.contains(.write) == pending, "slot \(slot): write interest != pending output")
             precondition(writeTimeouts.contains(slot) == pending, "slot \(slot): write timer != pending output")
             let listed = idleTimeouts.contains(slot) || (firstMessageTimeouts?.contains(slot) ?? false)
             precondition(listed || shutdownDeadlineMs != nil, "slot \(slot) has no idle timer")

@@ -22,12 +22,14 @@ final class LoopThread {
     init(name: String, _ body: @escaping @Sendable () -> Void) {
         let box = Unmanaged.passRetained(Box(name: String(name.prefix(15)), body)).toOpaque()
         var thread = pthread_t()
-        let rc = pthread_create(&thread, nil, { raw in
-            let box = Unmanaged<Box>.fromOpaque(raw!).takeRetainedValue()
-            _ = keel_set_thread_name(box.name)
-            box.body()
-            return nil
-        }, box)
+        let rc = pthread_create(
+            &thread, nil,
+            { raw in
+                let box = Unmanaged<Box>.fromOpaque(raw!).takeRetainedValue()
+                _ = keel_set_thread_name(box.name)
+                box.body()
+                return nil
+            }, box)
         precondition(rc == 0, "pthread_create: \(Errno(rawValue: rc))")
         self.thread = thread
     }

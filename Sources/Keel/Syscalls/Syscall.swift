@@ -60,7 +60,8 @@ enum Syscall {
         if second.isEmpty { return send(fd, first) }
         var vectors = (
             iovec(iov_base: UnsafeMutableRawPointer(mutating: first.baseAddress), iov_len: first.count),
-            iovec(iov_base: UnsafeMutableRawPointer(mutating: second.baseAddress), iov_len: second.count))
+            iovec(iov_base: UnsafeMutableRawPointer(mutating: second.baseAddress), iov_len: second.count)
+        )
         return withUnsafePointer(to: &vectors) { pair in
             pair.withMemoryRebound(to: iovec.self, capacity: 2) { sendv(fd, $0, count: 2) }
         }

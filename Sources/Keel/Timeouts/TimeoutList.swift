@@ -41,7 +41,8 @@ final class TimeoutList {
         self.capacity = capacity
         self.timeoutMs = timeoutMs
         nodes = .allocate(capacity: capacity)
-        nodes.initialize(repeating: Node(prev: TimeoutList.notLinked, next: TimeoutList.none, deadlineMs: 0), count: capacity)
+        nodes.initialize(
+            repeating: Node(prev: TimeoutList.notLinked, next: TimeoutList.none, deadlineMs: 0), count: capacity)
     }
 
     deinit {

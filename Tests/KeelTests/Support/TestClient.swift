@@ -3,6 +3,7 @@
 
 import CShims
 import Glibc
+
 @testable import Keel
 
 struct TestClientError: Error, CustomStringConvertible {
@@ -69,7 +70,10 @@ final class TestClient {
             let n = result.withUnsafeMutableBytes { keel_read(fd, $0.baseAddress! + have, count - have) }
             if n == -Int(EINTR) { continue }
             if n == 0 { throw TestClientError(description: "EOF after \(have) of \(count) bytes") }
-            if n < 0 { throw TestClientError(description: "read after \(have) of \(count) bytes: \(Errno(rawValue: Int32(-n)))") }
+            if n < 0 {
+                throw TestClientError(
+                    description: "read after \(have) of \(count) bytes: \(Errno(rawValue: Int32(-n)))")
+            }
             have += n
         }
         return result

@@ -3,6 +3,7 @@
 // timeout node and buffer byte was released.
 
 import Testing
+
 @testable import Keel
 
 /// A configuration for tests: a free port, small limits, invariant checks on.
@@ -48,7 +49,13 @@ func withServer<H: ConnectionHandler>(
 
 /// Expects every connection closed and every slot, timeout node and ring byte released.
 func expectDrained<H>(_ server: Server<H>, sourceLocation: SourceLocation = #_sourceLocation) {
-    #expect(eventually { server.openConnections == 0 }, "connections still open: \(server.openConnections)", sourceLocation: sourceLocation)
-    #expect(eventually { server.timeoutListMembers == 0 }, "timeout nodes still linked: \(server.timeoutListMembers)", sourceLocation: sourceLocation)
-    #expect(eventually { server.bufferedBytes == 0 }, "ring bytes still held: \(server.bufferedBytes)", sourceLocation: sourceLocation)
+    #expect(
+        eventually { server.openConnections == 0 }, "connections still open: \(server.openConnections)",
+        sourceLocation: sourceLocation)
+    #expect(
+        eventually { server.timeoutListMembers == 0 }, "timeout nodes still linked: \(server.timeoutListMembers)",
+        sourceLocation: sourceLocation)
+    #expect(
+        eventually { server.bufferedBytes == 0 }, "ring bytes still held: \(server.bufferedBytes)",
+        sourceLocation: sourceLocation)
 }

@@ -1,0 +1,103 @@
+// Runs the `keel` executable as a child process, for what only a real
+// process shows: exit codes, signal handling, and its descriptor table.
+// Every wait is bounded; every child is killed by its PID if a test fails.
+
+import Foundation
+import Glibc
+
+struct ChildProcessError: Error, CustomStringConvertible {
+    let description: String
+}
+
+final class ChildProcess {
+    let process = Process()
+    private let errorPipe = Pipe()
+    private(set) var standardError = ""
+
+    /// The `keel` binary built beside the test bundle.
+    static var keelPath: String {
+        let bundle = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath()
+        var directory = bundle.deletingLastPathComponent()
+        // Swift Testing may run from inside the .xctest bundle path.
+        while !FileManager.default.fileExists(atPath: directory.appendingPathComponent("keel").path)
+            && directory.path != "/"
+        {
+            directory.deleteLastPathComponent()
+        }
+        return directory.appendingPathComponent("keel").path
+    }
+
+    init(arguments: [String]) throws {
+        process.executableURL = URL(fileURLWithPath: Self.keelPath)
+        process.arguments = arguments
+        process.standardError = errorPipe
+        process.standardOutput = FileHandle.nullDevice
+        try process.run()
+    }
+
+    deinit {
+        if process.isRunning { kill(process.processIdentifier, SIGKILL) }
+    }
+
+    var pid: Int32 { process.processIdentifier }
+
+    /// Reads standard error until `predicate` holds for what has arrived, or
+    /// `seconds` pass (or the child closes it). Returns whether it held.
+    func readError(seconds: Double = 20, until predicate: (String) -> Bool) -> Bool {
+        let fd = errorPipe.fileHandleForReading.fileDescriptor
+        let deadline = monotonicSeconds() + seconds
+        var buffer = [UInt8](repeating: 0, count: 4096)
+        while !predicate(standardError) {
+            let remaining = deadline - monotonicSeconds()
+            guard remaining > 0 else { return false }
+            var entry = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
+            guard poll(&entry, 1, Int32(remaining * 1000)) > 0 else { return false }
+            let n = read(fd, &buffer, buffer.count)
+            if n <= 0 { return predicate(standardError) }
+            standardError += String(decoding: buffer[..<n], as: UTF8.self)
+        }
+        return true
+    }
+
+    /// Waits for exit (bounded); returns the exit status, or nil on timeout.
+    func waitForExit(seconds: Double = 20) -> Int32? {
+        let deadline = monotonicSeconds() + seconds
+        while process.isRunning && monotonicSeconds() < deadline { usleep(10_000) }
+        guard !process.isRunning else { return nil }
+        _ = readError(seconds: 1) { _ in false }
+        return process.terminationStatus
+    }
+
+    /// Runs keel with `arguments` to completion; returns status and stderr.
+    static func run(_ arguments: [String]) throws -> (status: Int32?, standardError: String) {
+        let child = try ChildProcess(arguments: arguments)
+        let status = child.waitForExit()
+        return (status, child.standardError)
+    }
+
+    /// Open descriptors of the child (/proc/PID/fd).
+    func descriptorCount() -> Int {
+        (try? FileManager.default.contentsOfDirectory(atPath: "/proc/\(pid)/fd").count) ?? -1
+    }
+}
+
+/// A keel server child on a free port.
+final class KeelChild {
+    let child: ChildProcess
+    let port: Int
+
+    init(_ arguments: [String] = []) throws {
+        child = try ChildProcess(arguments: ["--port", "0"] + arguments)
+        guard child.readError(until: { $0.contains("keel listening on ") && $0.contains("\n") }),
+            let port = Self.port(in: child.standardError)
+        else {
+            throw ChildProcessError(description: "keel did not report its address: \(child.standardError)")
+        }
+        self.port = port
+    }
+
+    private static func port(in text: String) -> Int? {
+        guard let range = text.range(of: "keel listening on 127.0.0.1:") else { return nil }
+        return Int(text[range.upperBound...].prefix(while: \.isNumber))
+    }
+}
