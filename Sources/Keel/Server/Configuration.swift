@@ -41,6 +41,11 @@ public struct Configuration: Sendable, Equatable {
     public var maxEventsPerWait = 1024
     /// Memory the loop keeps for reuse by connection buffers. Default 4 MiB.
     public var bufferPoolRetainedBytes = 4 << 20
+    /// After a graceful close (a handler's close, shutdown), how long Keel
+    /// keeps reading and discarding input while the peer takes the last
+    /// replies. Closing with unread input would make the kernel answer with
+    /// RST, which destroys replies still in flight. Default 2 s.
+    public var lingerTimeoutMs = 2_000
     /// On shutdown, how long pending output may take to drain. Default 5 s.
     public var shutdownTimeoutMs = 5_000
     /// When accept fails for lack of descriptors or memory, how long the
@@ -72,6 +77,7 @@ public struct Configuration: Sendable, Equatable {
             try require(first >= 1, "firstMessageTimeoutMs must be at least 1 (got \(first))")
         }
         try require(writeTimeoutMs >= 1, "writeTimeoutMs must be at least 1 (got \(writeTimeoutMs))")
+        try require(lingerTimeoutMs >= 1, "lingerTimeoutMs must be at least 1 (got \(lingerTimeoutMs))")
         try require(readBufferBytes >= 4096, "readBufferBytes must be at least 4096 (got \(readBufferBytes))")
         try require(
             outputLowWatermarkBytes >= 0 && outputLowWatermarkBytes <= outputHighWatermarkBytes,

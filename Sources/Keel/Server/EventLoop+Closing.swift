@@ -10,9 +10,7 @@ extension EventLoop {
         precondition(fd >= 0, "closing slot \(slot) that is not live")
         backend.deregister(fd: fd, token: EventToken(slot: slot, generation: generation))
         Syscall.close(fd)
-        firstMessageTimeouts?.remove(slot)
-        idleTimeouts.remove(slot)
-        writeTimeouts.remove(slot)
+        for list in timeoutLists { list.remove(slot) }
         slab.free(slot, pool: pool)
         stats.closedByReason[reason.rawValue] += 1
         handler.connectionClosed(ConnectionID(loop: index, slot: slot, generation: generation), reason: reason)
@@ -32,6 +30,9 @@ extension EventLoop {
         }
         while let slot = writeTimeouts.popExpired(nowMs: nowMs) {
             close(slot, reason: .writeTimeout)
+        }
+        while let slot = lingerTimeouts.popExpired(nowMs: nowMs) {
+            close(slot, reason: finishingReason(slot))
         }
         if let until = acceptPausedUntilMs, nowMs >= until {
             updateListener()

@@ -10,6 +10,10 @@ extension EventLoop {
     func handleReadable(_ slot: UInt32, peerFinishing: Bool) {
         // A stale readiness from before reading was paused in this batch.
         guard slab[slot].registered.contains(.read) else { return }
+        if slab[slot].flags.contains(.lingering) {
+            discardInput(slot)
+            return
+        }
         let space = readBuffer.space
         switch backend.read(slab[slot].fd, into: space) {
         case .bytes(let count):
@@ -57,6 +61,18 @@ extension EventLoop {
         case .oversize(let announced, let frames):
             if frames > 0 { noteMessageArrived(slot) }
             return oversize(slot, announced: announced)
+        }
+    }
+
+    /// A lingering connection's input is read only to be dropped, until EOF.
+    private func discardInput(_ slot: UInt32) {
+        switch backend.read(slab[slot].fd, into: readBuffer.space) {
+        case .bytes(let count):
+            stats.bytesIn += count
+        case .wouldBlock:
+            break
+        case .endOfFile, .failed:
+            close(slot, reason: finishingReason(slot))
         }
     }
 

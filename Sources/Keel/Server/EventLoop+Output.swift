@@ -4,6 +4,8 @@
 // registered interest is tracked per slot, so epoll_ctl runs only when the
 // wanted interest really changes (never in steady-state echo).
 
+import CShims
+
 extension EventLoop {
     /// Writes what the handlers queued while `slot`'s input was processed.
     @inline(__always)
@@ -72,9 +74,18 @@ extension EventLoop {
         }
         let pending = slab[slot].output.count
         let finishing = flags.contains(.closeRequested) || flags.contains(.peerFinished)
-        if finishing && pending == 0 {
-            close(slot, reason: finishingReason(slot))
-            return
+        if finishing && pending == 0 && !flags.contains(.lingering) {
+            if flags.contains(.peerFinished) {
+                // The peer sent EOF: no input can be left unread, close now.
+                close(slot, reason: finishingReason(slot))
+                return
+            }
+            // Send FIN after the last reply, then drain input until the peer's
+            // EOF: closing with unread input would send RST and could destroy
+            // replies the peer has not read yet.
+            Syscall.shutdown(slab[slot].fd, how: keel_SHUT_WR)
+            flags.insert(.lingering)
+            lingerTimeouts.touch(slot, nowMs: nowMs)
         }
         if flags.contains(.readPaused) {
             if pending <= configuration.outputLowWatermarkBytes { flags.remove(.readPaused) }
@@ -83,7 +94,9 @@ extension EventLoop {
         }
         slab[slot].flags = flags
         var wanted: Interest = []
-        if !finishing && !flags.contains(.readPaused) { wanted.insert(.read) }
+        if flags.contains(.lingering) || (!finishing && !flags.contains(.readPaused)) {
+            wanted.insert(.read)
+        }
         if pending > 0 { wanted.insert(.write) }
         let registered = slab[slot].registered
         if wanted != registered {

@@ -36,6 +36,10 @@ final class EventLoop<Backend: EventBackend, Handler: ConnectionHandler> {
     let idleTimeouts: TimeoutList
     /// Time since pending output last made progress.
     let writeTimeouts: TimeoutList
+    /// Time a gracefully closed connection may linger (see Configuration.lingerTimeoutMs).
+    let lingerTimeouts: TimeoutList
+    /// Every timeout list, for what treats them alike.
+    let timeoutLists: [TimeoutList]
 
     /// The listening socket, nil once shutdown has closed it.
     var listener: ListeningSocket?
@@ -76,6 +80,8 @@ final class EventLoop<Backend: EventBackend, Handler: ConnectionHandler> {
         }
         idleTimeouts = TimeoutList(capacity: capacity, timeoutMs: Int64(configuration.idleTimeoutMs))
         writeTimeouts = TimeoutList(capacity: capacity, timeoutMs: Int64(configuration.writeTimeoutMs))
+        lingerTimeouts = TimeoutList(capacity: capacity, timeoutMs: Int64(configuration.lingerTimeoutMs))
+        timeoutLists = [firstMessageTimeouts, idleTimeouts, writeTimeouts, lingerTimeouts].compactMap { $0 }
         nowMs = Syscall.monotonicMilliseconds()
         oversizeLog = RateLimitedLog(intervalMs: 1_000)
         acceptLog = RateLimitedLog(intervalMs: 1_000)
@@ -131,7 +137,8 @@ final class EventLoop<Backend: EventBackend, Handler: ConnectionHandler> {
         }
         if readiness.contains(.error) || readiness.contains(.hangup) {
             // Both directions are gone (RST, or an error): nothing more can be written.
-            close(slot, reason: .peerReset)
+            let lingering = slab[slot].flags.contains(.lingering)
+            close(slot, reason: lingering ? finishingReason(slot) : .peerReset)
             return
         }
         if readiness.contains(.writable) {
@@ -142,9 +149,9 @@ final class EventLoop<Backend: EventBackend, Handler: ConnectionHandler> {
     /// The wait's timeout: until the nearest deadline, or -1 with none.
     private func waitTimeoutMs() -> Int32 {
         var nearest = Int64.max
-        if let deadline = firstMessageTimeouts?.earliestDeadlineMs { nearest = min(nearest, deadline) }
-        if let deadline = idleTimeouts.earliestDeadlineMs { nearest = min(nearest, deadline) }
-        if let deadline = writeTimeouts.earliestDeadlineMs { nearest = min(nearest, deadline) }
+        for list in timeoutLists {
+            if let deadline = list.earliestDeadlineMs { nearest = min(nearest, deadline) }
+        }
         if let deadline = acceptPausedUntilMs { nearest = min(nearest, deadline) }
         if let deadline = shutdownDeadlineMs { nearest = min(nearest, deadline) }
         if !table.flushQueue.isEmpty { return 0 }
@@ -154,7 +161,7 @@ final class EventLoop<Backend: EventBackend, Handler: ConnectionHandler> {
 
     private func publishGauges() {
         control.openConnections.store(slab.liveCount, ordering: .relaxed)
-        let members = (firstMessageTimeouts?.count ?? 0) + idleTimeouts.count + writeTimeouts.count
+        let members = timeoutLists.reduce(0) { $0 + $1.count }
         control.timeoutMembers.store(members, ordering: .relaxed)
         control.ringBytes.store(pool.outstandingBytes, ordering: .relaxed)
         control.listenerOn.store(listenerOn, ordering: .relaxed)
@@ -164,14 +171,15 @@ final class EventLoop<Backend: EventBackend, Handler: ConnectionHandler> {
     /// Checks every structure the loop owns, and the loop's own invariant.
     func checkInvariants() {
         table.checkInvariants()
-        firstMessageTimeouts?.checkInvariants()
-        idleTimeouts.checkInvariants()
-        writeTimeouts.checkInvariants()
+        for list in timeoutLists { list.checkInvariants() }
         slab.forEachLive { slot in
             let pending = !slab[slot].output.isEmpty
+            let lingering = slab[slot].flags.contains(.lingering)
             precondition(
                 slab[slot].registered.contains(.write) == pending, "slot \(slot): write interest != pending output")
             precondition(writeTimeouts.contains(slot) == pending, "slot \(slot): write timer != pending output")
+            precondition(lingerTimeouts.contains(slot) == lingering, "slot \(slot): linger timer != lingering")
+            precondition(!lingering || !pending, "slot \(slot) lingers with output pending")
             let listed = idleTimeouts.contains(slot) || (firstMessageTimeouts?.contains(slot) ?? false)
             precondition(listed || shutdownDeadlineMs != nil, "slot \(slot) has no idle timer")
         }

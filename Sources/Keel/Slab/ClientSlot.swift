@@ -42,6 +42,9 @@ struct SlotFlags: OptionSet {
     static let closeRequested = SlotFlags(rawValue: 1 << 4)
     /// Close as soon as the loop regains control, dropping pending output.
     static let abortRequested = SlotFlags(rawValue: 1 << 5)
+    /// Output is written and our side is shut down (SHUT_WR); input is read
+    /// and discarded until the peer's EOF or the linger timeout.
+    static let lingering = SlotFlags(rawValue: 1 << 6)
     /// Either flag stops delivering further messages (test with isDisjoint,
     /// not contains, which would ask for both).
     static let stopsInput: SlotFlags = [.closeRequested, .abortRequested]
