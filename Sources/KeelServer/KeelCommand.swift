@@ -25,6 +25,12 @@ struct KeelCommand: ParsableCommand {
     @Option(help: "TCP port to listen on (0 picks a free one).")
     var port = 5882
 
+    @Option(help: "Readiness mechanism: epoll (O(ready) per wakeup) or poll (O(connections)).")
+    var backend = BackendKind.epoll
+
+    @Flag(help: "Register client sockets edge-triggered (epoll only): read and write until EAGAIN.")
+    var edgeTriggered = false
+
     @Option(help: "Most connections open at once; at the limit new ones wait in the backlog.")
     var maxClients = 4096
 
@@ -87,6 +93,8 @@ struct KeelCommand: ParsableCommand {
         configuration.writeTimeoutMs = milliseconds(writeTimeout)
         configuration.shutdownTimeoutMs = milliseconds(shutdownTimeout)
         configuration.backlog = backlog
+        configuration.backend = backend
+        configuration.edgeTriggered = edgeTriggered
         configuration.frame = frame
         if let maxPendingOutput {
             configuration.maxPendingOutputBytes = maxPendingOutput
@@ -120,7 +128,7 @@ struct KeelCommand: ParsableCommand {
         logger.info(
             "keel listening on \(address)",
             metadata: [
-                "backend": "epoll", "trigger": "level", "threads": "1",
+                "backend": "\(backend)", "trigger": "\(edgeTriggered ? "edge" : "level")", "threads": "1",
                 "frame": "\(frame)", "max_clients": "\(maxClients)", "max_message": "\(maxMessage)",
                 "idle_timeout_s": "\(idleTimeout)",
                 "first_message_timeout_s": "\(firstMessageTimeout.map { "\($0)" } ?? "off")",
@@ -143,11 +151,14 @@ struct KeelCommand: ParsableCommand {
             "maxClients": "--max-clients", "maxMessageBytes": "--max-message", "idleTimeoutMs": "--idle-timeout",
             "firstMessageTimeoutMs": "--first-message-timeout", "writeTimeoutMs": "--write-timeout",
             "maxPendingOutputBytes": "--max-pending-output", "backlog": "--backlog", "host": "--host",
-            "shutdownTimeoutMs": "--shutdown-timeout",
+            "shutdownTimeoutMs": "--shutdown-timeout", "edgeTriggered": "--edge-triggered",
+            "the epoll backend": "--backend epoll",
         ]
         return names.reduce(text) { $0.replacing($1.key, with: $1.value) }
     }
 }
+
+extension BackendKind: ExpressibleByArgument {}
 
 extension FrameFormat: ExpressibleByArgument {
     public init?(argument: String) {

@@ -10,8 +10,9 @@ import Testing
 @testable import Keel
 
 @Suite(.serialized) struct EchoIntegrationTests {
-    @Test func singleEcho() throws {
-        let totals = try withEchoServer { _, port in
+    @Test(arguments: LoopMode.all)
+    func singleEcho(mode: LoopMode) throws {
+        let totals = try withEchoServer(testConfiguration(mode)) { _, port in
             let client = try TestClient(port: port)
             #expect(try client.roundTrip(Array("hello, keel".utf8)))
         }
@@ -19,16 +20,18 @@ import Testing
         #expect(totals.closed(.peerClosed) == 1)
     }
 
-    @Test func zeroLengthFrame() throws {
-        try withEchoServer { _, port in
+    @Test(arguments: LoopMode.all)
+    func zeroLengthFrame(mode: LoopMode) throws {
+        try withEchoServer(testConfiguration(mode)) { _, port in
             let client = try TestClient(port: port)
             #expect(try client.roundTrip([]))
             #expect(try client.roundTrip([42]), "the connection still works after an empty frame")
         }
     }
 
-    @Test func frameSentOneByteAtATime() throws {
-        try withEchoServer { _, port in
+    @Test(arguments: LoopMode.all)
+    func frameSentOneByteAtATime(mode: LoopMode) throws {
+        try withEchoServer(testConfiguration(mode)) { _, port in
             let client = try TestClient(port: port)
             let message = payload(count: 300, seed: 1)
             var noDelay: Int32 = 1
@@ -41,8 +44,9 @@ import Testing
         }
     }
 
-    @Test func thousandFramesCoalescedInOneWrite() throws {
-        let totals = try withEchoServer { _, port in
+    @Test(arguments: LoopMode.all)
+    func thousandFramesCoalescedInOneWrite(mode: LoopMode) throws {
+        let totals = try withEchoServer(testConfiguration(mode)) { _, port in
             let client = try TestClient(port: port)
             let messages = (0..<1_000).map { payload(count: $0 % 97, seed: UInt64($0)) }
             try client.send(messages.flatMap { client.frame($0) })
@@ -55,18 +59,19 @@ import Testing
         #expect(totals.messagesIn == 1_000)
     }
 
-    @Test func maximumSizeFrame() throws {
+    @Test(arguments: LoopMode.all)
+    func maximumSizeFrame(mode: LoopMode) throws {
         // The default maximum (1 MiB), through the default configuration.
-        try withEchoServer(testConfiguration { $0.maxClients = 8 }) { _, port in
+        try withEchoServer(testConfiguration(mode) { $0.maxClients = 8 }) { _, port in
             let client = try TestClient(port: port)
             let message = payload(count: 1 << 20, seed: 3)
             #expect(try client.roundTrip(message))
         }
     }
 
-    @Test(arguments: [UInt32(4097), 0xFFFF_FFFF])
-    func oversizeFrameClosesOnlyItsConnection(announced: UInt32) throws {
-        let configuration = testConfiguration { $0.maxMessageBytes = 4096 }
+    @Test(arguments: LoopMode.all, [UInt32(4097), 0xFFFF_FFFF])
+    func oversizeFrameClosesOnlyItsConnection(mode: LoopMode, announced: UInt32) throws {
+        let configuration = testConfiguration(mode) { $0.maxMessageBytes = 4096 }
         let totals = try withEchoServer(configuration) { server, port in
             let bystander = try TestClient(port: port)
             #expect(try bystander.roundTrip([1, 2, 3]))
@@ -81,8 +86,9 @@ import Testing
         #expect(totals.closed(.oversizeMessage) == 1)
     }
 
-    @Test func unreadMegabytesComeBackInOrderOnceTheClientReads() throws {
-        let configuration = testConfiguration {
+    @Test(arguments: LoopMode.all)
+    func unreadMegabytesComeBackInOrderOnceTheClientReads(mode: LoopMode) throws {
+        let configuration = testConfiguration(mode) {
             $0.outputHighWatermarkBytes = 256 << 10
             $0.outputLowWatermarkBytes = 64 << 10
         }
@@ -104,8 +110,9 @@ import Testing
         }
     }
 
-    @Test func abruptResetMidFrameReleasesTheConnection() throws {
-        let totals = try withEchoServer { server, port in
+    @Test(arguments: LoopMode.all)
+    func abruptResetMidFrameReleasesTheConnection(mode: LoopMode) throws {
+        let totals = try withEchoServer(testConfiguration(mode)) { server, port in
             let bystander = try TestClient(port: port)
             let client = try TestClient(port: port)
             let frame = client.frame(payload(count: 10_000, seed: 5))
@@ -118,8 +125,9 @@ import Testing
         #expect(totals.closed(.peerReset) == 1)
     }
 
-    @Test func partialHeaderOrBodyThenEOFClosesCleanly() throws {
-        try withEchoServer { server, port in
+    @Test(arguments: LoopMode.all)
+    func partialHeaderOrBodyThenEOFClosesCleanly(mode: LoopMode) throws {
+        try withEchoServer(testConfiguration(mode)) { server, port in
             for cut in [2, 6] {
                 let client = try TestClient(port: port)
                 let frame = client.frame(payload(count: 10, seed: 6))
@@ -130,8 +138,9 @@ import Testing
         }
     }
 
-    @Test func halfClosedClientStillGetsEveryReply() throws {
-        try withEchoServer { _, port in
+    @Test(arguments: LoopMode.all)
+    func halfClosedClientStillGetsEveryReply(mode: LoopMode) throws {
+        try withEchoServer(testConfiguration(mode)) { _, port in
             let client = try TestClient(port: port)
             let messages = (0..<50).map { payload(count: 1_000, seed: UInt64($0)) }
             try client.send(messages.flatMap { client.frame($0) })
@@ -143,8 +152,9 @@ import Testing
         }
     }
 
-    @Test func hundredsOfConcurrentConnections() throws {
-        let totals = try withEchoServer { server, port in
+    @Test(arguments: LoopMode.all)
+    func hundredsOfConcurrentConnections(mode: LoopMode) throws {
+        let totals = try withEchoServer(testConfiguration(mode)) { server, port in
             let clients = try (0..<300).map { _ in try TestClient(port: port) }
             for (index, client) in clients.enumerated() {
                 try client.sendFrame(payload(count: 100, seed: UInt64(index)))
@@ -158,9 +168,9 @@ import Testing
         #expect(totals.accepted == 300 && totals.closed == 300)
     }
 
-    @Test(arguments: FrameFormat.all)
-    func echoInEveryFrameFormat(format: FrameFormat) throws {
-        try withEchoServer(testConfiguration { $0.frame = format }) { _, port in
+    @Test(arguments: LoopMode.all, FrameFormat.all)
+    func echoInEveryFrameFormat(mode: LoopMode, format: FrameFormat) throws {
+        try withEchoServer(testConfiguration(mode) { $0.frame = format }) { _, port in
             let client = try TestClient(port: port, format: format)
             for length in [0, 1, 255, 300].filter({ UInt64($0) <= format.largestLength }) {
                 #expect(
@@ -169,10 +179,11 @@ import Testing
         }
     }
 
-    @Test func staleEventsForReusedSlotsAreDropped() throws {
+    @Test(arguments: LoopMode.all)
+    func staleEventsForReusedSlotsAreDropped(mode: LoopMode) throws {
         // Close and reconnect several clients back to back, so closes and
         // accepts for the same slots land within single wakeups.
-        try withEchoServer(testConfiguration { $0.maxClients = 4 }) { _, port in
+        try withEchoServer(testConfiguration(mode) { $0.maxClients = 4 }) { _, port in
             for round in 0..<50 {
                 let clients = try (0..<4).map { _ in try TestClient(port: port) }
                 for client in clients { try client.sendFrame([UInt8(round)]) }

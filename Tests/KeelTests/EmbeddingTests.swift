@@ -1,6 +1,7 @@
 // The library API as the README shows it.
 
 import Testing
+
 @testable import Keel
 
 /// The README's embedding example, verbatim.

@@ -50,32 +50,44 @@ import Testing
 
     @Test func descriptorsReturnToBaselineAfterClientsLeave() throws {
         let server = try KeelChild(["--max-message", "65536"])
-        let baseline = server.child.descriptorCount()
-        #expect(baseline > 0)
-        for round in 0..<3 {
-            var clients = try (0..<100).map { _ in try TestClient(port: server.port) }
-            for (index, client) in clients.enumerated() where index % 4 == 0 {
-                #expect(try client.roundTrip(payload(count: 100, seed: UInt64(index))))
+        // Round 0 warms up: runtimes (sanitizers, Dispatch) open some
+        // descriptors lazily. The baseline is taken after it settles.
+        var baseline = -1
+        for round in 0..<4 {
+            try connectAndLeaveInMixedWays(port: server.port)
+            if round == 0 {
+                #expect(eventually { server.child.descriptorCount() < 20 })
+                usleep(200_000)
+                baseline = server.child.descriptorCount()
+                #expect(baseline > 0)
+                continue
             }
-            // Mixed departures: clean close, reset, reset mid-frame, oversize frame.
-            for (index, client) in clients.enumerated() {
-                switch index % 4 {
-                case 0: client.close()
-                case 1: client.reset()
-                case 2:
-                    try client.send([10, 0, 0, 0, 1])
-                    client.reset()
-                default:
-                    try client.send([0xFF, 0xFF, 0xFF, 0xFF])
-                    _ = client.waitForClose()
-                }
-            }
-            clients.removeAll()
             #expect(
                 eventually { server.child.descriptorCount() == baseline },
                 "round \(round): \(server.child.descriptorCount()) open, baseline \(baseline)")
         }
         kill(server.child.pid, SIGTERM)
         #expect(server.child.waitForExit() == 0)
+    }
+
+    /// 100 clients: some echo, then they leave by clean close, reset, reset
+    /// mid-frame, or an oversize frame.
+    private func connectAndLeaveInMixedWays(port: Int) throws {
+        let clients = try (0..<100).map { _ in try TestClient(port: port) }
+        for (index, client) in clients.enumerated() where index % 4 == 0 {
+            #expect(try client.roundTrip(payload(count: 100, seed: UInt64(index))))
+        }
+        for (index, client) in clients.enumerated() {
+            switch index % 4 {
+            case 0: client.close()
+            case 1: client.reset()
+            case 2:
+                try client.send([10, 0, 0, 0, 1])
+                client.reset()
+            default:
+                try client.send([0xFF, 0xFF, 0xFF, 0xFF])
+                _ = client.waitForClose()
+            }
+        }
     }
 }

@@ -9,8 +9,9 @@ import Testing
 @testable import Keel
 
 @Suite(.serialized) struct LimitsIntegrationTests {
-    @Test func maxClientsPausesTheListenerAndResumesWhenASlotFrees() throws {
-        let totals = try withEchoServer(testConfiguration { $0.maxClients = 3 }) { server, port in
+    @Test(arguments: LoopMode.all)
+    func maxClientsPausesTheListenerAndResumesWhenASlotFrees(mode: LoopMode) throws {
+        let totals = try withEchoServer(testConfiguration(mode) { $0.maxClients = 3 }) { server, port in
             let first = try (0..<3).map { _ in try TestClient(port: port) }
             for client in first { #expect(try client.roundTrip([1])) }
             #expect(eventually { !server.isAccepting }, "the listener is switched off at the limit")
@@ -29,8 +30,9 @@ import Testing
         #expect(totals.accepted == 4)
     }
 
-    @Test func fiftyArriveForTenSlotsAndAllAreServedAsSlotsFree() throws {
-        try withEchoServer(testConfiguration { $0.maxClients = 10 }) { server, port in
+    @Test(arguments: LoopMode.all)
+    func fiftyArriveForTenSlotsAndAllAreServedAsSlotsFree(mode: LoopMode) throws {
+        try withEchoServer(testConfiguration(mode) { $0.maxClients = 10 }) { server, port in
             var clients = try (0..<50).map { _ in try TestClient(port: port) }
             for (index, client) in clients.enumerated() { try client.sendFrame([UInt8(index)]) }
             var served = 0
@@ -50,8 +52,9 @@ import Testing
         }
     }
 
-    @Test func idleTimeoutClosesSilentClientsAndSparesActiveOnes() throws {
-        let configuration = testConfiguration { $0.idleTimeoutMs = 1_000 }
+    @Test(arguments: LoopMode.all)
+    func idleTimeoutClosesSilentClientsAndSparesActiveOnes(mode: LoopMode) throws {
+        let configuration = testConfiguration(mode) { $0.idleTimeoutMs = 1_000 }
         let totals = try withEchoServer(configuration) { server, port in
             let silent = try (0..<20).map { _ in try TestClient(port: port) }
             let active = try TestClient(port: port)
@@ -71,8 +74,9 @@ import Testing
         #expect(totals.closed(.idleTimeout) == 20)
     }
 
-    @Test func firstMessageTimeoutIsShorterThanTheIdleTimeout() throws {
-        let configuration = testConfiguration {
+    @Test(arguments: LoopMode.all)
+    func firstMessageTimeoutIsShorterThanTheIdleTimeout(mode: LoopMode) throws {
+        let configuration = testConfiguration(mode) {
             $0.firstMessageTimeoutMs = 300
             $0.idleTimeoutMs = 60_000
         }
@@ -87,8 +91,9 @@ import Testing
         #expect(totals.closed(.firstMessageTimeout) == 1)
     }
 
-    @Test func writeTimeoutClosesAClientThatStopsReading() throws {
-        let configuration = testConfiguration {
+    @Test(arguments: LoopMode.all)
+    func writeTimeoutClosesAClientThatStopsReading(mode: LoopMode) throws {
+        let configuration = testConfiguration(mode) {
             $0.writeTimeoutMs = 500
             $0.outputHighWatermarkBytes = 64 << 10
             $0.outputLowWatermarkBytes = 16 << 10
@@ -105,10 +110,11 @@ import Testing
         #expect(totals.closed(.writeTimeout) == 1)
     }
 
-    @Test func pendingOutputCapClosesAnAmplifiedConnection() throws {
+    @Test(arguments: LoopMode.all)
+    func pendingOutputCapClosesAnAmplifiedConnection(mode: LoopMode) throws {
         // A handler that answers each message with 64 copies of it: a client
         // that does not read drives pending output past the cap.
-        let configuration = testConfiguration {
+        let configuration = testConfiguration(mode) {
             $0.readBufferBytes = 4096
             $0.outputHighWatermarkBytes = 16 << 10
             $0.outputLowWatermarkBytes = 4 << 10
@@ -127,9 +133,10 @@ import Testing
         #expect(totals.closed(.outputOverflow) == 1)
     }
 
-    @Test func handlerGreetsOnOpenAndClosesAfterItsReplyIsWritten() throws {
+    @Test(arguments: LoopMode.all)
+    func handlerGreetsOnOpenAndClosesAfterItsReplyIsWritten(mode: LoopMode) throws {
         let greeter: @Sendable (UInt32) -> GreetThenCloseHandler = { _ in GreetThenCloseHandler() }
-        let totals = try withServer(makeHandler: greeter) { _, port in
+        let totals = try withServer(testConfiguration(mode), makeHandler: greeter) { _, port in
             let client = try TestClient(port: port)
             #expect(try client.readFrame() == Array("hello".utf8))
             try client.sendFrame(Array("bye".utf8))

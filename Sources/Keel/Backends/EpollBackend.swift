@@ -1,4 +1,6 @@
-// EpollBackend: epoll(7), level-triggered, the default backend.
+// EpollBackend: epoll(7), the default backend; level-triggered unless
+// edge-triggered mode is asked for, and then only for client sockets (the
+// listener and the waker stay level-triggered: their handlers need no loop).
 //
 // Kernel behaviour relied on:
 // - EPOLLERR and EPOLLHUP are always reported, whatever the interest; an
@@ -20,9 +22,13 @@ final class EpollBackend: EventBackend {
     private let events: UnsafeMutableRawPointer
     private let eventSize: Int
     private let capacity: Int32
+    private let clientFlags: UInt32
 
-    /// - Parameter maxEvents: events taken per epoll_wait.
-    init(maxEvents: Int) throws(Errno) {
+    /// - Parameters:
+    ///   - maxEvents: events taken per epoll_wait.
+    ///   - edgeTriggered: register client sockets with EPOLLET.
+    init(maxEvents: Int, edgeTriggered: Bool) throws(Errno) {
+        clientFlags = edgeTriggered ? keel_EPOLLET : 0
         let fd = keel_epoll_create1(keel_EPOLL_CLOEXEC)
         guard fd >= 0 else { throw Errno(rawValue: -fd) }
         epollFD = fd
@@ -36,20 +42,20 @@ final class EpollBackend: EventBackend {
     }
 
     @inline(__always)
-    private static func bits(_ interest: Interest) -> UInt32 {
-        var bits: UInt32 = 0
+    private func bits(_ interest: Interest, _ token: EventToken) -> UInt32 {
+        var bits: UInt32 = token.slot < EventToken.firstReservedSlot ? clientFlags : 0
         if interest.contains(.read) { bits |= keel_EPOLLIN | keel_EPOLLRDHUP }
         if interest.contains(.write) { bits |= keel_EPOLLOUT }
         return bits
     }
 
     func register(fd: Int32, token: EventToken, interest: Interest) throws(Errno) {
-        let rc = keel_epoll_ctl(epollFD, keel_EPOLL_CTL_ADD, fd, Self.bits(interest), token.rawValue)
+        let rc = keel_epoll_ctl(epollFD, keel_EPOLL_CTL_ADD, fd, bits(interest, token), token.rawValue)
         if rc < 0 { throw Errno(rawValue: -rc) }
     }
 
     func modify(fd: Int32, token: EventToken, interest: Interest) {
-        let rc = keel_epoll_ctl(epollFD, keel_EPOLL_CTL_MOD, fd, Self.bits(interest), token.rawValue)
+        let rc = keel_epoll_ctl(epollFD, keel_EPOLL_CTL_MOD, fd, bits(interest, token), token.rawValue)
         // ENOENT/EBADF would mean the loop lost track of a descriptor: a bug.
         precondition(rc == 0, "epoll_ctl(MOD, \(fd)): \(Errno(rawValue: -rc))")
     }

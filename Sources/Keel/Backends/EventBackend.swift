@@ -46,6 +46,8 @@ protocol EventBackend: AnyObject {
     func event(at index: Int) -> ReadyEvent
     /// Releases the backend's own descriptors.
     func close()
+    /// Checks the backend's own bookkeeping (tests call it every iteration).
+    func checkInvariants()
 
     /// read(2) into `buffer`.
     func read(_ fd: Int32, into buffer: UnsafeMutableRawBufferPointer) -> IOResult
@@ -58,6 +60,8 @@ protocol EventBackend: AnyObject {
 }
 
 extension EventBackend {
+    func checkInvariants() {}
+
     @inline(__always)
     func read(_ fd: Int32, into buffer: UnsafeMutableRawBufferPointer) -> IOResult {
         Syscall.read(fd, into: buffer)

@@ -1,6 +1,16 @@
 // Configuration: every limit Keel enforces, as one value with documented
 // defaults, validated once before anything starts. Units are last in names.
 
+/// The readiness mechanism a loop uses.
+public enum BackendKind: String, Sendable, CaseIterable, CustomStringConvertible {
+    /// epoll(7): O(ready) per wakeup; the default.
+    case epoll
+    /// poll(2): O(connections) per wakeup; portable fallback.
+    case poll
+
+    public var description: String { rawValue }
+}
+
 /// Settings for a Keel server. Every field has a default; `validate()` runs
 /// before the server starts and names the first field that breaks a rule.
 public struct Configuration: Sendable, Equatable {
@@ -10,6 +20,15 @@ public struct Configuration: Sendable, Equatable {
     public var port = 5882
     /// listen(2) backlog. Default 1024.
     public var backlog = 1024
+    /// Readiness mechanism. Default epoll.
+    public var backend = BackendKind.epoll
+    /// Register client sockets edge-triggered (epoll only): each readiness
+    /// is then read until EAGAIN, within `maxReadsPerWake`. Default off.
+    public var edgeTriggered = false
+    /// In edge-triggered mode, the most reads one connection gets per
+    /// wakeup; a connection with data left is revisited on the next
+    /// iteration, so one busy client cannot starve the others. Default 16.
+    public var maxReadsPerWake = 16
     /// Most connections open at once; at the limit the listener is switched
     /// off until one closes. Default 4096.
     public var maxClients = 4096
@@ -88,6 +107,9 @@ public struct Configuration: Sendable, Equatable {
             maxPendingOutputBytes >= headroom,
             "maxPendingOutputBytes (\(maxPendingOutputBytes)) must be at least outputHighWatermarkBytes + maxMessageBytes + header + readBufferBytes (\(headroom)), or echoing one read could overflow it"
         )
+        try require(
+            !(edgeTriggered && backend == .poll), "edgeTriggered needs the epoll backend (poll is level-triggered)")
+        try require(maxReadsPerWake >= 1, "maxReadsPerWake must be at least 1 (got \(maxReadsPerWake))")
         try require(maxEventsPerWait >= 1, "maxEventsPerWait must be at least 1 (got \(maxEventsPerWait))")
         try require(bufferPoolRetainedBytes >= 0, "bufferPoolRetainedBytes must not be negative")
         try require(shutdownTimeoutMs >= 0, "shutdownTimeoutMs must not be negative (got \(shutdownTimeoutMs))")

@@ -4,39 +4,76 @@
 // one frame (it is completed from the next read before anything else).
 
 extension EventLoop {
-    /// Handles read readiness: one read(2), then every complete frame.
-    /// `peerFinishing` (EPOLLRDHUP) means EOF follows the data in the socket.
+    /// What one read left behind.
+    enum ReadStep {
+        /// The read filled the buffer: more data may be waiting.
+        case full
+        /// The socket is drained (a short read, EAGAIN) or the connection
+        /// stopped reading or closed.
+        case done
+    }
+
+    /// Handles read readiness. Level-triggered: one read(2) (the kernel
+    /// reports the rest next time). Edge-triggered: reads until the socket is
+    /// drained, at most `maxReadsPerWake` times; a connection with data left
+    /// is revisited next iteration, as no new edge would announce it.
+    /// `peerFinishing` (RDHUP) means EOF follows the data in the socket.
     @inline(__always)
     func handleReadable(_ slot: UInt32, peerFinishing: Bool) {
+        var reads = 0
         // A stale readiness from before reading was paused in this batch.
-        guard slab[slot].registered.contains(.read) else { return }
-        if slab[slot].flags.contains(.lingering) {
-            discardInput(slot)
-            return
+        while slab[slot].isLive && slab[slot].registered.contains(.read) {
+            let step =
+                slab[slot].flags.contains(.lingering)
+                ? discardInput(slot) : readOnce(slot, peerFinishing: peerFinishing)
+            reads += 1
+            guard edgeTriggered, case .full = step else { return }
+            if reads == configuration.maxReadsPerWake {
+                queueRead(slot)
+                return
+            }
         }
+    }
+
+    /// One read(2) into the loop's buffer, then every complete frame.
+    @inline(__always)
+    private func readOnce(_ slot: UInt32, peerFinishing: Bool) -> ReadStep {
         let space = readBuffer.space
         switch backend.read(slab[slot].fd, into: space) {
         case .bytes(let count):
             stats.bytesIn += count
             let outcome = process(readBuffer.bytes(count), from: slot)
             flushServed(slot)
-            guard slab[slot].isLive else { return }
+            guard slab[slot].isLive else { return .done }
             if let reason = outcome {
                 close(slot, reason: reason)
-            } else if peerFinishing && count < space.count {
-                // RDHUP and the read did not fill the buffer: the data is all
-                // in, and the next read would return EOF. Skip that wakeup.
-                peerFinished(slot)
-            } else {
-                settle(slot)
+                return .done
             }
+            // A short read means the socket was drained when read; data that
+            // arrives later raises a new edge. RDHUP with a short read means
+            // EOF is next: finish now rather than wait for another wakeup.
+            if count < space.count {
+                if peerFinishing { peerFinished(slot) } else { settle(slot) }
+                return .done
+            }
+            settle(slot)
+            return .full
         case .endOfFile:
             peerFinished(slot)
         case .wouldBlock:
-            return
+            break
         case .failed:
             close(slot, reason: .peerReset)
         }
+        return .done
+    }
+
+    /// Puts `slot` on the list of connections to read again next iteration.
+    private func queueRead(_ slot: UInt32) {
+        guard !slab[slot].flags.contains(.readQueued) else { return }
+        stats.readsRequeued += 1
+        slab[slot].flags.insert(.readQueued)
+        readAgain.append(EventToken(slot: slot, generation: slab[slot].generation))
     }
 
     /// Delivers every complete frame in `bytes` and parks an incomplete tail
@@ -65,14 +102,16 @@ extension EventLoop {
     }
 
     /// A lingering connection's input is read only to be dropped, until EOF.
-    private func discardInput(_ slot: UInt32) {
+    private func discardInput(_ slot: UInt32) -> ReadStep {
         switch backend.read(slab[slot].fd, into: readBuffer.space) {
         case .bytes(let count):
             stats.bytesIn += count
+            return count == readBuffer.capacity ? .full : .done
         case .wouldBlock:
-            break
+            return .done
         case .endOfFile, .failed:
             close(slot, reason: finishingReason(slot))
+            return .done
         }
     }
 

@@ -45,23 +45,32 @@ extension EventLoop {
         if slab[slot].isLive { settle(slot) }
     }
 
-    /// One send of the ring's content (two segments when it wraps).
+    /// Sends the ring's content (two segments when it wraps): once when
+    /// level-triggered, until drained or EAGAIN when edge-triggered (no new
+    /// edge comes while the socket still has room).
     func writeFromRing(_ slot: UInt32) {
         let fd = slab[slot].fd
-        let result = slab[slot].output.withReadableSegments { first, second in
-            backend.send(fd, first, second)
-        }
-        switch result {
-        case .bytes(let n):
-            stats.bytesOut += n
-            slab[slot].output.consume(n, pool: pool)
+        var progressed = false
+        defer {
             // Progress restarts the write-stall timer (settle removes it once drained).
-            if n > 0 { writeTimeouts.touch(slot, nowMs: nowMs) }
-        case .failed:
-            close(slot, reason: .peerReset)
-        case .wouldBlock, .endOfFile:
-            break
+            if progressed && slab[slot].isLive { writeTimeouts.touch(slot, nowMs: nowMs) }
         }
+        repeat {
+            let result = slab[slot].output.withReadableSegments { first, second in
+                backend.send(fd, first, second)
+            }
+            switch result {
+            case .bytes(let n):
+                stats.bytesOut += n
+                slab[slot].output.consume(n, pool: pool)
+                progressed = progressed || n > 0
+            case .failed:
+                close(slot, reason: .peerReset)
+                return
+            case .wouldBlock, .endOfFile:
+                return
+            }
+        } while edgeTriggered && !slab[slot].output.isEmpty
     }
 
     /// Brings a live slot's interest, backpressure and timers in line with its
@@ -75,17 +84,8 @@ extension EventLoop {
         let pending = slab[slot].output.count
         let finishing = flags.contains(.closeRequested) || flags.contains(.peerFinished)
         if finishing && pending == 0 && !flags.contains(.lingering) {
-            if flags.contains(.peerFinished) {
-                // The peer sent EOF: no input can be left unread, close now.
-                close(slot, reason: finishingReason(slot))
-                return
-            }
-            // Send FIN after the last reply, then drain input until the peer's
-            // EOF: closing with unread input would send RST and could destroy
-            // replies the peer has not read yet.
-            Syscall.shutdown(slab[slot].fd, how: keel_SHUT_WR)
+            guard startLingering(slot) else { return }
             flags.insert(.lingering)
-            lingerTimeouts.touch(slot, nowMs: nowMs)
         }
         if flags.contains(.readPaused) {
             if pending <= configuration.outputLowWatermarkBytes { flags.remove(.readPaused) }
@@ -110,6 +110,30 @@ extension EventLoop {
         } else {
             writeTimeouts.remove(slot)
         }
+    }
+
+    /// A finishing connection has written everything. Closing now is safe
+    /// only if no input is left unread: otherwise the kernel answers the
+    /// close with RST, which can destroy replies the peer has not read yet.
+    /// Returns false if it closed the connection; true if it must linger:
+    /// FIN sent (SHUT_WR), input read and dropped until the peer's EOF or
+    /// the linger timeout.
+    private func startLingering(_ slot: UInt32) -> Bool {
+        if !slab[slot].flags.contains(.peerFinished) {
+            // One probe read: an empty receive queue (EAGAIN) means a plain
+            // close sends FIN after the replies, and nothing is lost.
+            switch backend.read(slab[slot].fd, into: readBuffer.space) {
+            case .bytes(let count):
+                stats.bytesIn += count
+                Syscall.shutdown(slab[slot].fd, how: keel_SHUT_WR)
+                lingerTimeouts.touch(slot, nowMs: nowMs)
+                return true
+            case .wouldBlock, .endOfFile, .failed:
+                break
+            }
+        }
+        close(slot, reason: finishingReason(slot))
+        return false
     }
 
     /// The reason a finishing connection closes with once drained.

@@ -27,6 +27,12 @@ final class EventLoop<Backend: EventBackend, Handler: ConnectionHandler> {
     var slab: ClientSlab { table.slab }
     var pool: BufferPool { table.pool }
     let decoder: FrameDecoder
+    /// Edge-triggered mode: read and write until EAGAIN (within budgets).
+    let edgeTriggered: Bool
+    /// Edge-triggered mode: connections that used their read budget with
+    /// data left; read again next iteration, since no new edge will come.
+    var readAgain: [EventToken] = []
+    private var readAgainInProgress: [EventToken] = []
     let assembler: FrameAssembler
     let readBuffer: ReadBuffer
 
@@ -68,6 +74,9 @@ final class EventLoop<Backend: EventBackend, Handler: ConnectionHandler> {
         self.logger = logger
         decoder = configuration.decoder
         assembler = FrameAssembler(decoder: decoder)
+        edgeTriggered = configuration.edgeTriggered && Backend.name == EpollBackend.name
+        readAgain.reserveCapacity(configuration.maxClients)
+        readAgainInProgress.reserveCapacity(configuration.maxClients)
         let pool = BufferPool(retainedBytesLimit: configuration.bufferPoolRetainedBytes)
         table = ConnectionTable(
             loopIndex: index, capacity: configuration.maxClients, pool: pool, format: configuration.frame,
@@ -94,6 +103,7 @@ final class EventLoop<Backend: EventBackend, Handler: ConnectionHandler> {
         while true {
             let ready = backend.wait(timeoutMs: waitTimeoutMs())
             nowMs = Syscall.monotonicMilliseconds()
+            if !readAgain.isEmpty { revisitReads() }
             for position in 0..<ready {
                 dispatch(backend.event(at: position))
             }
@@ -154,9 +164,19 @@ final class EventLoop<Backend: EventBackend, Handler: ConnectionHandler> {
         }
         if let deadline = acceptPausedUntilMs { nearest = min(nearest, deadline) }
         if let deadline = shutdownDeadlineMs { nearest = min(nearest, deadline) }
-        if !table.flushQueue.isEmpty { return 0 }
+        if !table.flushQueue.isEmpty || !readAgain.isEmpty { return 0 }
         guard nearest != Int64.max else { return -1 }
         return Int32(clamping: max(0, nearest - nowMs))
+    }
+
+    /// Reads once more from connections that had data left after their budget.
+    private func revisitReads() {
+        swap(&readAgain, &readAgainInProgress)
+        for token in readAgainInProgress where slab.isCurrent(slot: token.slot, generation: token.generation) {
+            slab[token.slot].flags.remove(.readQueued)
+            handleReadable(token.slot, peerFinishing: false)
+        }
+        readAgainInProgress.removeAll(keepingCapacity: true)
     }
 
     private func publishGauges() {
@@ -171,6 +191,7 @@ final class EventLoop<Backend: EventBackend, Handler: ConnectionHandler> {
     /// Checks every structure the loop owns, and the loop's own invariant.
     func checkInvariants() {
         table.checkInvariants()
+        backend.checkInvariants()
         for list in timeoutLists { list.checkInvariants() }
         slab.forEachLive { slot in
             let pending = !slab[slot].output.isEmpty

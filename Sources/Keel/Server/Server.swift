@@ -61,7 +61,6 @@ public final class Server<Handler: ConnectionHandler>: Sendable {
 
     private func startLoop(listener: ListeningSocket) throws(ServerError) -> Running {
         let index: UInt32 = 0
-        let loop: EventLoop<EpollBackend, Handler>
         let control: LoopControl
         let waker: Waker
         do throws(Errno) {
@@ -71,31 +70,48 @@ public final class Server<Handler: ConnectionHandler>: Sendable {
             throw .setup("eventfd", error)
         }
         control = LoopControl(index: index, waker: waker)
-        let backend: EpollBackend
-        do throws(Errno) {
-            backend = try EpollBackend(maxEvents: configuration.maxEventsPerWait)
+        let run: Transfer<() -> Statistics>
+        do throws(ServerError) {
+            switch configuration.backend {
+            case .epoll:
+                let backend: EpollBackend
+                do throws(Errno) {
+                    backend = try EpollBackend(
+                        maxEvents: configuration.maxEventsPerWait, edgeTriggered: configuration.edgeTriggered)
+                } catch {
+                    throw .setup("epoll_create1", error)
+                }
+                run = try makeLoop(index: index, backend: backend, listener: listener, control: control)
+            case .poll:
+                let backend = PollBackend(maxClients: configuration.maxClients)
+                run = try makeLoop(index: index, backend: backend, listener: listener, control: control)
+            }
         } catch {
             waker.close()
             listener.close()
-            throw .setup("epoll_create1", error)
-        }
-        do throws(Errno) {
-            loop = try EventLoop(
-                index: index, configuration: configuration, listener: listener, backend: backend,
-                control: control, handler: makeHandler(index), logger: logger)
-        } catch {
-            backend.close()
-            waker.close()
-            listener.close()
-            throw .setup("epoll_ctl", error)
+            throw error
         }
         let results = ResultSlots(count: 1)
-        let run = Transfer(value: { loop.run() })
         let thread = LoopThread(name: "keel-loop-\(index)") {
             results.store(run.value(), at: Int(index))
         }
         return Running(
             address: listener.address, controls: [control], threads: [Transfer(value: thread)], results: results)
+    }
+
+    /// Builds one loop specialised for `backend`; returns its run function.
+    private func makeLoop<Backend: EventBackend>(
+        index: UInt32, backend: Backend, listener: ListeningSocket, control: LoopControl
+    ) throws(ServerError) -> Transfer<() -> Statistics> {
+        do throws(Errno) {
+            let loop = try EventLoop(
+                index: index, configuration: configuration, listener: listener, backend: backend,
+                control: control, handler: makeHandler(index), logger: logger)
+            return Transfer(value: { loop.run() })
+        } catch {
+            backend.close()
+            throw .setup("registering the listener with \(Backend.name)", error)
+        }
     }
 
     /// The address being served, once started.

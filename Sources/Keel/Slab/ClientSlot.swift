@@ -45,6 +45,9 @@ struct SlotFlags: OptionSet {
     /// Output is written and our side is shut down (SHUT_WR); input is read
     /// and discarded until the peer's EOF or the linger timeout.
     static let lingering = SlotFlags(rawValue: 1 << 6)
+    /// Edge-triggered mode: the slot is on the loop's list of connections to
+    /// read again next iteration (it used its read budget with data left).
+    static let readQueued = SlotFlags(rawValue: 1 << 7)
     /// Either flag stops delivering further messages (test with isDisjoint,
     /// not contains, which would ask for both).
     static let stopsInput: SlotFlags = [.closeRequested, .abortRequested]

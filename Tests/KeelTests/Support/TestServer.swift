@@ -6,9 +6,26 @@ import Testing
 
 @testable import Keel
 
+/// A backend and trigger mode; the integration suites run under each.
+struct LoopMode: Sendable, CustomStringConvertible {
+    let backend: BackendKind
+    let edgeTriggered: Bool
+
+    static let epollLevel = LoopMode(backend: .epoll, edgeTriggered: false)
+    static let epollEdge = LoopMode(backend: .epoll, edgeTriggered: true)
+    static let poll = LoopMode(backend: .poll, edgeTriggered: false)
+    static let all = [epollLevel, epollEdge, poll]
+
+    var description: String { "\(backend)-\(edgeTriggered ? "edge" : "level")" }
+}
+
 /// A configuration for tests: a free port, small limits, invariant checks on.
-func testConfiguration(_ adjust: (inout Configuration) -> Void = { _ in }) -> Configuration {
+func testConfiguration(
+    _ mode: LoopMode = .epollLevel, _ adjust: (inout Configuration) -> Void = { _ in }
+) -> Configuration {
     var configuration = Configuration()
+    configuration.backend = mode.backend
+    configuration.edgeTriggered = mode.edgeTriggered
     configuration.port = 0
     configuration.maxClients = 512
     configuration.checkInvariantsEveryIteration = true
