@@ -7,10 +7,12 @@ let package = Package(
     products: [
         .library(name: "Keel", targets: ["Keel"]),
         .executable(name: "keel", targets: ["KeelServer"]),
+        .executable(name: "keel-bench", targets: ["KeelBench"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift", from: "0.2.0"),
     ],
     targets: [
         .target(
@@ -32,6 +34,24 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
+        ),
+        .target(
+            name: "KeelBenchCore",
+            dependencies: [
+                "Keel", "CShims",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Histogram", package: "hdrhistogram-swift"),
+            ],
+            path: "bench/KeelBenchCore"
+        ),
+        .executableTarget(
+            name: "KeelBench",
+            dependencies: ["KeelBenchCore"],
+            path: "bench/KeelBench"
+        ),
+        .testTarget(
+            name: "KeelBenchTests",
+            dependencies: ["KeelBenchCore", "Keel"]
         ),
         .testTarget(
             name: "KeelTests",

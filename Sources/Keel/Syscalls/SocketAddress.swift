@@ -35,8 +35,9 @@ public struct SocketAddress: Sendable, Hashable, CustomStringConvertible {
         isIPv6 ? "[\(host)]:\(port)" : "\(host):\(port)"
     }
 
-    /// Calls `body` with this address as a sockaddr_storage and its length.
-    func withSockAddr<R>(_ body: (UnsafePointer<sockaddr_storage>, socklen_t) -> R) -> R {
+    /// Calls `body` with this address as a sockaddr_storage and its length,
+    /// ready for bind(2) or connect(2).
+    public func withSockAddr<R>(_ body: (UnsafePointer<sockaddr_storage>, socklen_t) -> R) -> R {
         var storage = sockaddr_storage()
         let length: socklen_t
         if isIPv6 {

@@ -1,0 +1,4 @@
+// keel-bench: see bench/README.md.
+import KeelBenchCore
+
+KeelBenchCommand.main()

@@ -1,0 +1,45 @@
+# Shared helpers for bench/*.sh: start a server pinned to a core, wait for
+# its port, stop it by PID. Sourced, not run.
+
+SERVER_CORE=${SERVER_CORE:-0}
+CLIENT_CORE=${CLIENT_CORE:-1}
+
+# wait_for_port PORT: up to 20 s for something to listen on 127.0.0.1:PORT.
+wait_for_port() {
+    local port=$1
+    for _ in $(seq 1 200); do
+        if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then return 0; fi
+        sleep 0.1
+    done
+    echo "nothing listens on port $port" >&2
+    return 1
+}
+
+# start_server NAME PORT [EXTRA KEEL FLAGS...]: sets SERVER_PID.
+start_server() {
+    local name=$1 port=$2
+    shift 2
+    case "$name" in
+        keel) taskset -c "$SERVER_CORE" "$ROOT/.build/release/keel" --port "$port" --log-level warning "$@" & ;;
+        c) taskset -c "$SERVER_CORE" "$ROOT/.build-peers/echo-c" "$port" 2>/dev/null & ;;
+        nio) taskset -c "$SERVER_CORE" "$ROOT/bench/peers/nio/.build/release/NIOEchoServer" "$port" >/dev/null & ;;
+        *) echo "unknown server $name" >&2; return 1 ;;
+    esac
+    SERVER_PID=$!
+    wait_for_port "$port"
+}
+
+stop_server() {
+    kill -TERM "$SERVER_PID" 2>/dev/null || true
+    wait "$SERVER_PID" 2>/dev/null || true
+}
+
+rss_kib() { awk '/^VmRSS:/ { print $2 }' "/proc/$1/status"; }
+fd_count() { ls "/proc/$1/fd" 2>/dev/null | wc -l; }
+
+build_all() {
+    (cd "$ROOT" && swift build -c release --product keel && swift build -c release --product keel-bench) >&2
+    mkdir -p "$ROOT/.build-peers"
+    cc -O2 -o "$ROOT/.build-peers/echo-c" "$ROOT/bench/peers/c/echo.c"
+    if [ "${SKIP_NIO:-0}" != 1 ]; then (cd "$ROOT/bench/peers/nio" && swift build -c release) >&2; fi
+}
