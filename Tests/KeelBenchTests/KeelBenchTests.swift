@@ -38,12 +38,12 @@ struct ClosingHandler: ConnectionHandler {
     }
 }
 
-func runBench<H: ConnectionHandler>(
-    handler: @escaping @Sendable (UInt32) -> H, _ adjust: (inout BenchOptions) -> Void
+func runBench<H: ConnectionHandler & Sendable>(
+    _ handler: H, _ adjust: (inout BenchOptions) -> Void
 ) throws -> BenchResult {
     var configuration = Configuration()
     configuration.port = 0
-    let server = Server(configuration: configuration, makeHandler: handler)
+    let server = Server(configuration: configuration) { _ in handler }
     let address = try server.start()
     defer {
         server.shutdown()
@@ -62,7 +62,7 @@ func runBench<H: ConnectionHandler>(
 
 @Suite(.serialized) struct LoadGeneratorTests {
     @Test func cleanEchoIsVerifiedAndTimed() throws {
-        let result = try runBench(handler: { _ in EchoHandler() }) { $0.sizes = SizeRange("1-2000")! }
+        let result = try runBench(EchoHandler()) { $0.sizes = SizeRange("1-2000")! }
         #expect(result.messages > 0)
         #expect(result.isClean, "\(result.text)")
         #expect(result.latencyNs.totalCount == UInt64(result.messages))
@@ -71,19 +71,19 @@ func runBench<H: ConnectionHandler>(
     }
 
     @Test func detectsAServerThatFlipsBytes() throws {
-        let result = try runBench(handler: { _ in CorruptingHandler(every: 50) }) { _ in }
+        let result = try runBench(CorruptingHandler(every: 50)) { _ in }
         #expect(result.mismatches > 0)
         #expect(!result.isClean)
     }
 
     @Test func detectsAServerThatClosesEarly() throws {
-        let result = try runBench(handler: { _ in ClosingHandler(limit: 20) }) { _ in }
+        let result = try runBench(ClosingHandler(limit: 20)) { _ in }
         #expect(result.earlyCloses > 0)
         #expect(!result.isClean)
     }
 
     @Test func openLoopSendsOnScheduleAndAnswersEverything() throws {
-        let result = try runBench(handler: { _ in EchoHandler() }) {
+        let result = try runBench(EchoHandler()) {
             $0.pipeline = 1
             $0.rate = 2_000
         }
@@ -93,7 +93,7 @@ func runBench<H: ConnectionHandler>(
     }
 
     @Test func idleConnectionsAreHeldAndServerCPUIsRead() throws {
-        let result = try runBench(handler: { _ in EchoHandler() }) {
+        let result = try runBench(EchoHandler()) {
             $0.idleConnections = 20
             $0.serverPID = getpid()
         }
