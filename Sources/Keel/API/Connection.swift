@@ -13,6 +13,8 @@ public enum SendResult: Sendable, Equatable {
     /// Queuing it would exceed the pending-output cap: the connection is
     /// being closed and nothing was queued.
     case overflow
+    /// The target loop's mailbox is full (sends to other threads only).
+    case queueFull
 }
 
 /// One connection, as seen from a handler callback. Valid only during the
@@ -46,6 +48,18 @@ public struct Connection {
     @discardableResult
     public func send(_ payload: [UInt8]) -> SendResult {
         payload.withUnsafeBytes { send($0) }
+    }
+
+    /// Sends `payload` to another connection, on this loop or any other.
+    /// On this loop the message is queued at once (and a stale `id` is
+    /// refused with `.connectionGone`); for another loop it is copied into
+    /// that loop's mailbox, and a stale `id` is refused there.
+    @discardableResult
+    public func send(_ payload: UnsafeRawBufferPointer, to id: ConnectionID) -> SendResult {
+        if id.loop == table.loopIndex {
+            return table.send(payload, slot: id.slot, generation: id.generation)
+        }
+        return table.mailboxes.post(.send(id, Array(payload)), to: id)
     }
 
     /// Closes the connection once the output already sent has been written

@@ -1,7 +1,7 @@
 // EchoHandler: Keel's default service, and the smallest useful handler.
 
 /// Answers every message with an identical message.
-public struct EchoHandler: ConnectionHandler {
+public struct EchoHandler: ConnectionHandler, Sendable {
     public init() {}
 
     @inline(__always)

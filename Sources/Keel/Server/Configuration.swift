@@ -20,6 +20,10 @@ public struct Configuration: Sendable, Equatable {
     public var port = 5882
     /// listen(2) backlog. Default 1024.
     public var backlog = 1024
+    /// Event loops, each on its own thread with its own listener on the same
+    /// port (SO_REUSEPORT), slab, buffers and timeout lists. The kernel
+    /// spreads new connections across the listeners. Default 1.
+    public var threads = 1
     /// Readiness mechanism. Default epoll.
     public var backend = BackendKind.epoll
     /// Register client sockets edge-triggered (epoll only): each readiness
@@ -29,8 +33,10 @@ public struct Configuration: Sendable, Equatable {
     /// wakeup; a connection with data left is revisited on the next
     /// iteration, so one busy client cannot starve the others. Default 16.
     public var maxReadsPerWake = 16
-    /// Most connections open at once; at the limit the listener is switched
-    /// off until one closes. Default 4096.
+    /// Most connections open at once, in total. With several threads each
+    /// loop gets an equal share; a loop at its share switches its listener
+    /// off, and connections the kernel hashed to it wait in its backlog even
+    /// if other loops have room. Default 4096.
     public var maxClients = 4096
     /// Largest payload accepted; a frame announcing more closes its
     /// connection. Clamped to what `frame` can announce. Default 1 MiB.
@@ -70,6 +76,14 @@ public struct Configuration: Sendable, Equatable {
     /// When accept fails for lack of descriptors or memory, how long the
     /// listener stays off before Keel tries again. Default 100 ms.
     public var acceptPauseMs = 100
+    /// Commands (sends, closes by ConnectionID) other threads may queue for
+    /// one loop before posting fails with `.queueFull`. Default 65536.
+    public var mailboxCapacity = 65_536
+    /// Payload bytes other threads may queue for one loop. Default 64 MiB.
+    public var mailboxBytesLimit = 64 << 20
+    /// How often each loop publishes its counters (Server.statistics(),
+    /// swift-metrics). Default 1 s.
+    public var statisticsIntervalMs = 1_000
     /// Check every core structure's invariants after each loop iteration:
     /// O(maxClients) per iteration, for tests and debugging only.
     public var checkInvariantsEveryIteration = false
@@ -88,6 +102,11 @@ public struct Configuration: Sendable, Equatable {
         try require(
             SocketAddress(host: host, port: port) != nil,
             "host '\(host)' is not a numeric IPv4 or IPv6 address, or port \(port) is outside 0...65535")
+        try require(threads >= 1 && threads <= 256, "threads must be in 1...256 (got \(threads))")
+        try require(maxClients >= threads, "maxClients (\(maxClients)) must be at least threads (\(threads))")
+        try require(mailboxCapacity >= 1, "mailboxCapacity must be at least 1 (got \(mailboxCapacity))")
+        try require(mailboxBytesLimit >= 1, "mailboxBytesLimit must be at least 1 (got \(mailboxBytesLimit))")
+        try require(statisticsIntervalMs >= 1, "statisticsIntervalMs must be at least 1")
         try require(backlog >= 1, "backlog must be at least 1 (got \(backlog))")
         try require(maxClients >= 1 && maxClients <= 1 << 24, "maxClients must be in 1...16777216 (got \(maxClients))")
         try require(maxMessageBytes >= 0, "maxMessageBytes must not be negative (got \(maxMessageBytes))")

@@ -17,6 +17,8 @@ final class ConnectionTable {
 
     /// The owning loop's index (part of every ConnectionID).
     let loopIndex: UInt32
+    /// Every loop's mailbox, for sends to connections on other loops.
+    let mailboxes: Mailboxes
     let slab: ClientSlab
     let pool: BufferPool
     let format: FrameFormat
@@ -36,9 +38,10 @@ final class ConnectionTable {
 
     init(
         loopIndex: UInt32, capacity: Int, pool: BufferPool, format: FrameFormat,
-        stagingCapacity: Int, maxPendingOutputBytes: Int
+        stagingCapacity: Int, maxPendingOutputBytes: Int, mailboxes: Mailboxes
     ) {
         self.loopIndex = loopIndex
+        self.mailboxes = mailboxes
         self.slab = ClientSlab(capacity: capacity)
         self.pool = pool
         self.format = format

@@ -12,6 +12,7 @@
 // write exactly when its output ring is non-empty; a live slot is on the
 // write-timeout list exactly when its output is non-empty.
 
+import CoreMetrics
 import Logging
 
 /// A single-threaded event loop, specialised over its backend and handler.
@@ -58,12 +59,18 @@ final class EventLoop<Backend: EventBackend, Handler: ConnectionHandler> {
     /// Set once shutdown has begun; connections are draining until this time.
     var shutdownDeadlineMs: Int64?
     var stats = Statistics()
+    let metrics: LoopMetrics
+    /// When the counters are next published (LoopControl, swift-metrics).
+    var nextStatisticsMs: Int64
+    /// Commands drained from the mailbox, reused between wakeups.
+    var commandBatch: [Mailbox.Command] = []
     let oversizeLog: RateLimitedLog
     let acceptLog: RateLimitedLog
 
     init(
         index: UInt32, configuration: Configuration, listener: ListeningSocket,
-        backend: Backend, control: LoopControl, handler: Handler, logger: Logger
+        backend: Backend, control: LoopControl, mailboxes: Mailboxes, handler: Handler, logger: Logger,
+        metricsFactory: MetricsFactory
     ) throws(Errno) {
         self.index = index
         self.configuration = configuration
@@ -81,7 +88,7 @@ final class EventLoop<Backend: EventBackend, Handler: ConnectionHandler> {
         table = ConnectionTable(
             loopIndex: index, capacity: configuration.maxClients, pool: pool, format: configuration.frame,
             stagingCapacity: configuration.readBufferBytes + 64,
-            maxPendingOutputBytes: configuration.maxPendingOutputBytes)
+            maxPendingOutputBytes: configuration.maxPendingOutputBytes, mailboxes: mailboxes)
         readBuffer = ReadBuffer(capacity: configuration.readBufferBytes)
         let capacity = configuration.maxClients
         firstMessageTimeouts = configuration.firstMessageTimeoutMs.map {
@@ -92,6 +99,8 @@ final class EventLoop<Backend: EventBackend, Handler: ConnectionHandler> {
         lingerTimeouts = TimeoutList(capacity: capacity, timeoutMs: Int64(configuration.lingerTimeoutMs))
         timeoutLists = [firstMessageTimeouts, idleTimeouts, writeTimeouts, lingerTimeouts].compactMap { $0 }
         nowMs = Syscall.monotonicMilliseconds()
+        metrics = LoopMetrics(loop: index, factory: metricsFactory)
+        nextStatisticsMs = nowMs + Int64(configuration.statisticsIntervalMs)
         oversizeLog = RateLimitedLog(intervalMs: 1_000)
         acceptLog = RateLimitedLog(intervalMs: 1_000)
         try backend.register(fd: listener.fd, token: .listener, interest: .read)
@@ -109,13 +118,14 @@ final class EventLoop<Backend: EventBackend, Handler: ConnectionHandler> {
             }
             flushQueuedConnections()
             enforceDeadlines()
+            if nowMs >= nextStatisticsMs { publishStatistics() }
             if shutdownDeadlineMs != nil && slab.liveCount == 0 { break }
             publishGauges()
             if configuration.checkInvariantsEveryIteration { checkInvariants() }
         }
         finishShutdown()
         publishGauges()
-        stats.messagesOut = table.messagesOut
+        publishStatistics()
         return stats
     }
 
@@ -127,6 +137,7 @@ final class EventLoop<Backend: EventBackend, Handler: ConnectionHandler> {
                 acceptConnections()
             } else if token == .waker {
                 control.waker.drain()
+                runMailbox()
                 if control.stopRequested.load(ordering: .acquiring) && shutdownDeadlineMs == nil {
                     beginShutdown()
                 }
@@ -164,6 +175,7 @@ final class EventLoop<Backend: EventBackend, Handler: ConnectionHandler> {
         }
         if let deadline = acceptPausedUntilMs { nearest = min(nearest, deadline) }
         if let deadline = shutdownDeadlineMs { nearest = min(nearest, deadline) }
+        nearest = min(nearest, nextStatisticsMs)
         if !table.flushQueue.isEmpty || !readAgain.isEmpty { return 0 }
         guard nearest != Int64.max else { return -1 }
         return Int32(clamping: max(0, nearest - nowMs))
@@ -177,6 +189,33 @@ final class EventLoop<Backend: EventBackend, Handler: ConnectionHandler> {
             handleReadable(token.slot, peerFinishing: false)
         }
         readAgainInProgress.removeAll(keepingCapacity: true)
+    }
+
+    /// Carries out sends and closes that other threads queued by ConnectionID.
+    private func runMailbox() {
+        control.mailbox.drain(into: &commandBatch)
+        for command in commandBatch {
+            switch command {
+            case .send(let id, let bytes):
+                let result = bytes.withUnsafeBytes { table.send($0, slot: id.slot, generation: id.generation) }
+                if result == .connectionGone { stats.staleCommands += 1 }
+            case .close(let id):
+                if slab.isCurrent(slot: id.slot, generation: id.generation) {
+                    table.requestClose(slot: id.slot, generation: id.generation)
+                } else {
+                    stats.staleCommands += 1
+                }
+            }
+        }
+        commandBatch.removeAll(keepingCapacity: true)
+    }
+
+    /// Hands the counters to other threads and to swift-metrics.
+    private func publishStatistics() {
+        nextStatisticsMs = nowMs + Int64(configuration.statisticsIntervalMs)
+        stats.messagesOut = table.messagesOut
+        control.published.withLock { $0 = stats }
+        metrics.report(stats, openConnections: slab.liveCount)
     }
 
     private func publishGauges() {

@@ -8,6 +8,10 @@ import Synchronization
 final class LoopControl: Sendable {
     let index: UInt32
     let waker: Waker
+    /// Sends and closes from other threads.
+    let mailbox: Mailbox
+    /// The loop's counters as of its last statistics interval (and its end).
+    let published = Mutex(Statistics())
     /// Set by `Server.shutdown()`; the loop notices on its next wake.
     let stopRequested = Atomic<Bool>(false)
     /// Open connections, as of the end of the loop's last iteration.
@@ -21,9 +25,10 @@ final class LoopControl: Sendable {
     /// Loop iterations completed (lets tests wait for "one more iteration").
     let iterations = Atomic<Int>(0)
 
-    init(index: UInt32, waker: Waker) {
+    init(index: UInt32, waker: Waker, mailbox: Mailbox) {
         self.index = index
         self.waker = waker
+        self.mailbox = mailbox
     }
 
     /// Asks the loop to shut down and wakes it.

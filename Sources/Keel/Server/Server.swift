@@ -1,205 +1,186 @@
 // Server: the embedding entry point. It validates the configuration, opens
-// the listener (so "address in use" is reported to the caller), builds the
-// loop with its handler, runs it on its own thread, and shuts it down on
-// request from any thread.
+// one listener per loop (so "address in use" is reported to the caller),
+// builds each loop with its own handler, runs each on its own thread, and
+// shuts them down on request from any thread. Connections are reached from
+// any thread by ConnectionID through the loops' mailboxes.
 
+import CoreMetrics
 import Logging
 import Synchronization
 
-/// A Keel server: one event loop on its own thread, serving `Handler`.
+/// A Keel server: `configuration.threads` event loops serving `Handler`.
 public final class Server<Handler: ConnectionHandler>: Sendable {
     /// The settings the server was created with.
     public let configuration: Configuration
     private let logger: Logger
+    private let metricsFactory: MetricsFactory?
     private let makeHandler: @Sendable (UInt32) -> Handler
-    private let state = Mutex<State>(.created)
-
-    private enum State {
-        case created
-        case running(Running)
-        case stopped(Statistics)
-    }
-
-    private struct Running {
-        let address: SocketAddress
-        let controls: [LoopControl]
-        let threads: [Transfer<LoopThread>]
-        let results: ResultSlots
-    }
+    /// The server's lifecycle and cross-thread entry points, without the
+    /// handler type: pass it to code that sends to connections or stops the server.
+    public let handle = ServerHandle()
 
     /// - Parameters:
-    ///   - configuration: limits and address; validated by `start()`.
-    ///   - logger: where the server logs (closes for oversize frames, accept errors).
+    ///   - configuration: limits, address and threads; validated by `start()`.
+    ///   - logger: where the server logs (oversize frames, accept errors,
+    ///     and at debug level every connection's open and close).
+    ///   - metricsFactory: where counters go; nil uses the process-wide
+    ///     swift-metrics backend (`MetricsSystem.bootstrap`).
     ///   - makeHandler: builds the handler of the loop with the given index;
     ///     called once per loop, by `start()`, on the caller's thread.
     public init(
         configuration: Configuration = Configuration(),
         logger: Logger = Logger(label: "keel"),
+        metricsFactory: MetricsFactory? = nil,
         makeHandler: @escaping @Sendable (UInt32) -> Handler
     ) {
         self.configuration = configuration
         self.logger = logger
+        self.metricsFactory = metricsFactory
         self.makeHandler = makeHandler
     }
 
-    /// Validates the configuration, binds the listener and starts serving.
+    /// Validates the configuration, binds the listeners and starts serving.
     /// Returns the bound address (with the real port when 0 was asked for).
     @discardableResult
     public func start() throws(ServerError) -> SocketAddress {
         try configuration.validate()
-        let address = SocketAddress(host: configuration.host, port: configuration.port)!
-        return try state.withLock { state throws(ServerError) -> SocketAddress in
-            guard case .created = state else {
-                throw .invalidConfiguration("a server can be started only once")
-            }
-            let listener = try ListeningSocket.open(at: address, backlog: configuration.backlog, reusePort: false)
-            let running = try startLoop(listener: listener)
-            state = .running(running)
-            return running.address
-        }
+        return try handle.start { () throws(ServerError) in try startLoops() }
     }
 
-    private func startLoop(listener: ListeningSocket) throws(ServerError) -> Running {
-        let index: UInt32 = 0
-        let control: LoopControl
-        let waker: Waker
-        do throws(Errno) {
-            waker = try Waker()
-        } catch {
-            listener.close()
-            throw .setup("eventfd", error)
-        }
-        control = LoopControl(index: index, waker: waker)
-        let run: Transfer<() -> Statistics>
+    /// Opens every listener first (all on the port the first one got), then
+    /// builds every loop; any failure closes what was opened.
+    private func startLoops() throws(ServerError) -> ServerHandle.Running {
+        let count = configuration.threads
+        var listeners: [ListeningSocket] = []
+        var wakers: [Waker] = []
+        var controls: [LoopControl] = []
+        var runs: [Transfer<() -> Statistics>] = []
         do throws(ServerError) {
-            switch configuration.backend {
-            case .epoll:
-                let backend: EpollBackend
-                do throws(Errno) {
-                    backend = try EpollBackend(
-                        maxEvents: configuration.maxEventsPerWait, edgeTriggered: configuration.edgeTriggered)
-                } catch {
-                    throw .setup("epoll_create1", error)
-                }
-                run = try makeLoop(index: index, backend: backend, listener: listener, control: control)
-            case .poll:
-                let backend = PollBackend(maxClients: configuration.maxClients)
-                run = try makeLoop(index: index, backend: backend, listener: listener, control: control)
+            var address = SocketAddress(host: configuration.host, port: configuration.port)!
+            for _ in 0..<count {
+                let listener = try ListeningSocket.open(
+                    at: address, backlog: configuration.backlog, reusePort: count > 1)
+                listeners.append(listener)
+                address = listener.address
             }
+            for _ in 0..<count {
+                do throws(Errno) { wakers.append(try Waker()) } catch { throw .setup("eventfd", error) }
+            }
+            let mailboxes = Mailboxes(
+                wakers.map {
+                    Mailbox(
+                        waker: $0, capacity: configuration.mailboxCapacity,
+                        bytesLimit: configuration.mailboxBytesLimit)
+                })
+            for index in 0..<count {
+                let control = LoopControl(index: UInt32(index), waker: wakers[index], mailbox: mailboxes.all[index])
+                controls.append(control)
+                runs.append(try makeLoop(control: control, listener: listeners[index], mailboxes: mailboxes))
+            }
+            let results = ResultSlots(count: count)
+            let threads = runs.enumerated().map { index, run in
+                Transfer(
+                    value: LoopThread(name: "keel-loop-\(index)") {
+                        results.store(run.value(), at: index)
+                    })
+            }
+            return ServerHandle.Running(
+                address: listeners[0].address, controls: controls, mailboxes: mailboxes, threads: threads,
+                results: results)
         } catch {
-            waker.close()
-            listener.close()
+            // Loops built so far own their listener; none has run yet.
+            for listener in listeners.dropFirst(runs.count) { listener.close() }
+            for waker in wakers { waker.close() }
             throw error
         }
-        let results = ResultSlots(count: 1)
-        let thread = LoopThread(name: "keel-loop-\(index)") {
-            results.store(run.value(), at: Int(index))
-        }
-        return Running(
-            address: listener.address, controls: [control], threads: [Transfer(value: thread)], results: results)
     }
 
-    /// Builds one loop specialised for `backend`; returns its run function.
-    private func makeLoop<Backend: EventBackend>(
-        index: UInt32, backend: Backend, listener: ListeningSocket, control: LoopControl
+    /// Builds one loop with its backend; returns its run function.
+    private func makeLoop(
+        control: LoopControl, listener: ListeningSocket, mailboxes: Mailboxes
     ) throws(ServerError) -> Transfer<() -> Statistics> {
+        switch configuration.backend {
+        case .epoll:
+            let backend: EpollBackend
+            do throws(Errno) {
+                backend = try EpollBackend(
+                    maxEvents: configuration.maxEventsPerWait, edgeTriggered: configuration.edgeTriggered)
+            } catch {
+                throw .setup("epoll_create1", error)
+            }
+            return try makeLoop(backend: backend, control: control, listener: listener, mailboxes: mailboxes)
+        case .poll:
+            let backend = PollBackend(maxClients: loopCapacity(control.index))
+            return try makeLoop(backend: backend, control: control, listener: listener, mailboxes: mailboxes)
+        }
+    }
+
+    /// Builds one loop specialised for `backend`.
+    private func makeLoop<Backend: EventBackend>(
+        backend: Backend, control: LoopControl, listener: ListeningSocket, mailboxes: Mailboxes
+    ) throws(ServerError) -> Transfer<() -> Statistics> {
+        var loopConfiguration = configuration
+        loopConfiguration.maxClients = loopCapacity(control.index)
         do throws(Errno) {
             let loop = try EventLoop(
-                index: index, configuration: configuration, listener: listener, backend: backend,
-                control: control, handler: makeHandler(index), logger: logger)
+                index: control.index, configuration: loopConfiguration, listener: listener, backend: backend,
+                control: control, mailboxes: mailboxes, handler: makeHandler(control.index), logger: logger,
+                metricsFactory: metricsFactory ?? MetricsSystem.factory)
             return Transfer(value: { loop.run() })
         } catch {
             backend.close()
+            listener.close()
             throw .setup("registering the listener with \(Backend.name)", error)
         }
     }
 
+    /// Loop `index`'s share of maxClients (the remainder goes to the first loops).
+    private func loopCapacity(_ index: UInt32) -> Int {
+        let share = configuration.maxClients / configuration.threads
+        return share + (Int(index) < configuration.maxClients % configuration.threads ? 1 : 0)
+    }
+
     /// The address being served, once started.
-    public var localAddress: SocketAddress? {
-        state.withLock { state in
-            if case .running(let running) = state { return running.address }
-            return nil
-        }
-    }
+    public var localAddress: SocketAddress? { handle.localAddress }
 
-    /// Asks the server to stop: it stops accepting, lets pending output drain
-    /// (up to `shutdownTimeoutMs`), closes every connection and ends its
-    /// threads. Returns at once; safe from any thread, any number of times.
-    public func shutdown() {
-        state.withLock { state in
-            if case .running(let running) = state {
-                for control in running.controls { control.requestStop() }
-            }
-        }
-    }
-
-    /// Blocks until the server has stopped; returns the totals over its life.
+    /// See ``ServerHandle/send(_:to:)``.
     @discardableResult
-    public func wait() -> Statistics {
-        let running: Running? = state.withLock { state in
-            if case .running(let running) = state { return running }
-            return nil
-        }
-        guard let running else {
-            return state.withLock { state in
-                if case .stopped(let totals) = state { return totals }
-                return Statistics()
-            }
-        }
-        for thread in running.threads { thread.value.join() }
-        return state.withLock { state in
-            if case .stopped(let totals) = state { return totals }
-            for control in running.controls { control.waker.close() }
-            let totals = running.results.total()
-            state = .stopped(totals)
-            return totals
-        }
-    }
+    public func send(_ payload: [UInt8], to id: ConnectionID) -> SendResult { handle.send(payload, to: id) }
+
+    /// See ``ServerHandle/close(_:)``.
+    @discardableResult
+    public func close(_ id: ConnectionID) -> SendResult { handle.close(id) }
+
+    /// See ``ServerHandle/shutdown()``.
+    public func shutdown() { handle.shutdown() }
+
+    /// See ``ServerHandle/wait()``.
+    @discardableResult
+    public func wait() -> Statistics { handle.wait() }
+
+    /// See ``ServerHandle/statistics()``.
+    public func statistics() -> Statistics { handle.statistics() }
+
+    /// See ``ServerHandle/loopStatistics()``.
+    public func loopStatistics() -> [Statistics] { handle.loopStatistics() }
 
     /// Connections open right now (as of each loop's last iteration).
-    public var openConnections: Int {
-        gauges { $0.openConnections.load(ordering: .relaxed) }
-    }
+    public var openConnections: Int { handle.openConnections }
 
-    /// Members of all timeout lists (equals `openConnections` while running).
-    var timeoutListMembers: Int {
-        gauges { $0.timeoutMembers.load(ordering: .relaxed) }
-    }
-
-    /// Bytes held by connection buffers (0 when nothing is pending anywhere).
-    var bufferedBytes: Int {
-        gauges { $0.ringBytes.load(ordering: .relaxed) }
-    }
-
-    /// Whether every loop's listener is switched on.
-    var isAccepting: Bool {
-        gauges { $0.listenerOn.load(ordering: .relaxed) ? 1 : 0 } == loopCount
-    }
-
-    /// Loop iterations completed so far, over all loops.
-    var iterations: Int {
-        gauges { $0.iterations.load(ordering: .acquiring) }
-    }
-
-    private var loopCount: Int {
-        state.withLock { state in
-            if case .running(let running) = state { return running.controls.count }
-            return 0
-        }
-    }
-
-    private func gauges(_ read: (LoopControl) -> Int) -> Int {
-        state.withLock { state in
-            guard case .running(let running) = state else { return 0 }
-            return running.controls.reduce(0) { $0 + read($1) }
-        }
-    }
+    var timeoutListMembers: Int { handle.timeoutListMembers }
+    var bufferedBytes: Int { handle.bufferedBytes }
+    var isAccepting: Bool { handle.isAccepting }
 }
 
 extension Server where Handler == EchoHandler {
     /// An echo server: every message is answered with an identical one.
-    public convenience init(configuration: Configuration = Configuration(), logger: Logger = Logger(label: "keel")) {
-        self.init(configuration: configuration, logger: logger) { _ in EchoHandler() }
+    public convenience init(
+        configuration: Configuration = Configuration(), logger: Logger = Logger(label: "keel"),
+        metricsFactory: MetricsFactory? = nil
+    ) {
+        self.init(configuration: configuration, logger: logger, metricsFactory: metricsFactory) { _ in
+            EchoHandler()
+        }
     }
 }
 

@@ -23,6 +23,8 @@ public struct Statistics: Sendable, Equatable, CustomStringConvertible {
     public var writeInterestArms = 0
     /// Events dropped because their connection had gone (stale generation).
     public var staleEvents = 0
+    /// Sends and closes by ConnectionID refused because the connection had gone.
+    public var staleCommands = 0
     /// Edge-triggered mode: times a connection used its read budget with
     /// data left and was queued to be read again next iteration.
     public var readsRequeued = 0
@@ -48,6 +50,7 @@ public struct Statistics: Sendable, Equatable, CustomStringConvertible {
         writeInterestArms += other.writeInterestArms
         staleEvents += other.staleEvents
         readsRequeued += other.readsRequeued
+        staleCommands += other.staleCommands
     }
 
     /// One line: "accepted=3 closed=3 (peer-closed=3) messages-in=..."

@@ -1,0 +1,80 @@
+// Mailbox: how other threads reach a loop. Sends and closes addressed by
+// ConnectionID are queued here (bounded) and the loop is woken through its
+// eventfd, only when the mailbox goes from empty to non-empty, so a burst of
+// posts costs one wakeup. The loop drains everything at once and checks each
+// ID's generation there: an ID whose connection has gone is refused, never
+// delivered to a new owner of the slot.
+//
+// Invariant: queuedBytes is the sum of the payload sizes in `commands`;
+// wakePending is set exactly while commands is non-empty and the loop has
+// not drained it yet.
+
+import Synchronization
+
+/// A bounded, multi-producer queue of commands for one loop.
+final class Mailbox: Sendable {
+    enum Command {
+        case send(ConnectionID, [UInt8])
+        case close(ConnectionID)
+    }
+
+    private struct State {
+        var commands: [Command] = []
+        var queuedBytes = 0
+        var wakePending = false
+    }
+
+    private let state = Mutex(State())
+    private let waker: Waker
+    /// Most commands queued at once.
+    let capacity: Int
+    /// Most payload bytes queued at once.
+    let bytesLimit: Int
+
+    init(waker: Waker, capacity: Int, bytesLimit: Int) {
+        self.waker = waker
+        self.capacity = capacity
+        self.bytesLimit = bytesLimit
+    }
+
+    /// Queues `command`; false when the mailbox is full.
+    func post(_ command: Command) -> Bool {
+        let size: Int
+        if case .send(_, let bytes) = command { size = bytes.count } else { size = 0 }
+        let mustWake = state.withLock { state -> Bool? in
+            guard state.commands.count < capacity, state.queuedBytes + size <= bytesLimit else { return nil }
+            state.commands.append(command)
+            state.queuedBytes += size
+            defer { state.wakePending = true }
+            return !state.wakePending
+        }
+        guard let mustWake else { return false }
+        if mustWake { waker.wake() }
+        return true
+    }
+
+    /// Moves every queued command into `batch` (which must be empty).
+    func drain(into batch: inout [Command]) {
+        precondition(batch.isEmpty)
+        state.withLock { state in
+            swap(&batch, &state.commands)
+            state.queuedBytes = 0
+            state.wakePending = false
+        }
+    }
+}
+
+/// The mailboxes of all loops of one server, indexed by loop.
+final class Mailboxes: Sendable {
+    let all: [Mailbox]
+
+    init(_ all: [Mailbox]) {
+        self.all = all
+    }
+
+    /// Posts `command` to the loop that owns `id`.
+    func post(_ command: Mailbox.Command, to id: ConnectionID) -> SendResult {
+        guard Int(id.loop) < all.count else { return .connectionGone }
+        return all[Int(id.loop)].post(command) ? .queued : .queueFull
+    }
+}

@@ -1,0 +1,139 @@
+// ServerHandle: the part of a server other code holds: its lifecycle
+// (shutdown, wait), cross-thread sends and closes by ConnectionID, and its
+// counters. Not generic over the handler, so it can be passed anywhere.
+
+import Synchronization
+
+/// A running server's lifecycle and cross-thread entry points. Safe from any thread.
+public final class ServerHandle: Sendable {
+    enum State {
+        case created
+        case running(Running)
+        case stopped(Statistics)
+    }
+
+    struct Running {
+        let address: SocketAddress
+        let controls: [LoopControl]
+        let mailboxes: Mailboxes
+        let threads: [Transfer<LoopThread>]
+        let results: ResultSlots
+    }
+
+    private let state = Mutex<State>(.created)
+
+    init() {}
+
+    /// The address being served, once started.
+    public var localAddress: SocketAddress? {
+        running?.address
+    }
+
+    /// Runs `startLoops` once, under the lock, and records the running server.
+    func start(_ startLoops: () throws(ServerError) -> Running) throws(ServerError) -> SocketAddress {
+        try state.withLock { state throws(ServerError) -> SocketAddress in
+            guard case .created = state else {
+                throw .invalidConfiguration("a server can be started only once")
+            }
+            let running = try startLoops()
+            state = .running(running)
+            return running.address
+        }
+    }
+
+    private var running: Running? {
+        state.withLock { state in
+            if case .running(let running) = state { return running }
+            return nil
+        }
+    }
+
+    /// Sends `payload` as one message to the connection `id`, from any thread.
+    /// `.queued` means the owning loop will deliver it unless the connection
+    /// has gone by then (counted as `staleCommands`, never delivered to a new
+    /// owner of the slot); `.queueFull` means that loop's mailbox is full.
+    @discardableResult
+    public func send(_ payload: [UInt8], to id: ConnectionID) -> SendResult {
+        guard let running else { return .connectionGone }
+        return running.mailboxes.post(.send(id, payload), to: id)
+    }
+
+    /// Closes the connection `id` after its pending output, from any thread.
+    @discardableResult
+    public func close(_ id: ConnectionID) -> SendResult {
+        guard let running else { return .connectionGone }
+        return running.mailboxes.post(.close(id), to: id)
+    }
+
+    /// Asks the server to stop: it stops accepting, lets pending output drain
+    /// (up to `shutdownTimeoutMs`), closes every connection and ends its
+    /// threads. Returns at once; safe from any thread, any number of times.
+    public func shutdown() {
+        state.withLock { state in
+            if case .running(let running) = state {
+                for control in running.controls { control.requestStop() }
+            }
+        }
+    }
+
+    /// Blocks until the server has stopped; returns the totals over its life.
+    @discardableResult
+    public func wait() -> Statistics {
+        guard let running else {
+            return state.withLock { state in
+                if case .stopped(let totals) = state { return totals }
+                return Statistics()
+            }
+        }
+        for thread in running.threads { thread.value.join() }
+        return state.withLock { state in
+            if case .stopped(let totals) = state { return totals }
+            for control in running.controls { control.waker.close() }
+            let totals = running.results.total()
+            state = .stopped(totals)
+            return totals
+        }
+    }
+
+    /// Counters over all loops, as of each loop's last statistics interval
+    /// (at most `statisticsIntervalMs` old); the final totals once stopped.
+    public func statistics() -> Statistics {
+        loopStatistics().reduce(into: Statistics()) { $0.add($1) }
+    }
+
+    /// Counters of each loop, as `statistics()`.
+    public func loopStatistics() -> [Statistics] {
+        state.withLock { state in
+            switch state {
+            case .created: return []
+            case .stopped(let totals): return [totals]
+            case .running(let running): return running.controls.map { $0.published.withLock { $0 } }
+            }
+        }
+    }
+
+    /// Connections open right now (as of each loop's last iteration).
+    public var openConnections: Int {
+        gauges { $0.openConnections.load(ordering: .relaxed) }
+    }
+
+    /// Members of all timeout lists (equals `openConnections` while running).
+    var timeoutListMembers: Int {
+        gauges { $0.timeoutMembers.load(ordering: .relaxed) }
+    }
+
+    /// Bytes held by connection buffers (0 when nothing is pending anywhere).
+    var bufferedBytes: Int {
+        gauges { $0.ringBytes.load(ordering: .relaxed) }
+    }
+
+    /// Whether every loop's listener is switched on.
+    var isAccepting: Bool {
+        let loops = running?.controls.count ?? 0
+        return loops > 0 && gauges { $0.listenerOn.load(ordering: .relaxed) ? 1 : 0 } == loops
+    }
+
+    private func gauges(_ read: (LoopControl) -> Int) -> Int {
+        running?.controls.reduce(0) { $0 + read($1) } ?? 0
+    }
+}
