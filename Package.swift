@@ -8,6 +8,8 @@ let package = Package(
         .library(name: "Keel", targets: ["Keel"]),
         .executable(name: "keel", targets: ["KeelServer"]),
         .executable(name: "keel-bench", targets: ["KeelBench"]),
+        .executable(name: "keel-broadcast", targets: ["BroadcastServer"]),
+        .executable(name: "keel-embed-example", targets: ["EmbedExample"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -40,6 +42,22 @@ let package = Package(
             ]
         ),
         .target(
+            name: "KeelExamples",
+            dependencies: ["Keel"]
+        ),
+        .executableTarget(
+            name: "BroadcastServer",
+            dependencies: ["Keel", "KeelExamples"]
+        ),
+        .executableTarget(
+            name: "EmbedExample",
+            dependencies: [
+                "Keel",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
+        .target(
             name: "KeelBenchCore",
             dependencies: [
                 "Keel", "CShims",
@@ -59,7 +77,11 @@ let package = Package(
         ),
         .testTarget(
             name: "KeelTests",
-            dependencies: ["Keel", "CShims", "KeelServer"]
+            dependencies: [
+                "Keel", "CShims", "KeelServer", "KeelExamples", "BroadcastServer", "EmbedExample",
+                .product(name: "MetricsTestKit", package: "swift-metrics"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
         ),
     ],
     swiftLanguageModes: [.v6]

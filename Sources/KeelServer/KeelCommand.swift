@@ -7,6 +7,7 @@ import Dispatch
 import Glibc
 import Keel
 import Logging
+import Synchronization
 
 @main
 struct KeelCommand: ParsableCommand {
@@ -24,6 +25,12 @@ struct KeelCommand: ParsableCommand {
 
     @Option(help: "TCP port to listen on (0 picks a free one).")
     var port = 5882
+
+    @Option(help: "Event loops, each on its own thread and listener (SO_REUSEPORT); --max-clients is split among them.")
+    var threads = 1
+
+    @Option(help: "Seconds between one-line statistics in the log (default: off).")
+    var statsInterval: Double?
 
     @Option(help: "Readiness mechanism: epoll (O(ready) per wakeup) or poll (O(connections)).")
     var backend = BackendKind.epoll
@@ -72,6 +79,9 @@ struct KeelCommand: ParsableCommand {
         if let first = firstMessageTimeout, !(first > 0) {
             throw ValidationError("--first-message-timeout must be a positive number of seconds (got \(first))")
         }
+        if let interval = statsInterval, !(interval > 0) {
+            throw ValidationError("--stats-interval must be a positive number of seconds (got \(interval))")
+        }
         if !(shutdownTimeout >= 0) {
             throw ValidationError("--shutdown-timeout must not be negative (got \(shutdownTimeout))")
         }
@@ -94,6 +104,7 @@ struct KeelCommand: ParsableCommand {
         configuration.shutdownTimeoutMs = milliseconds(shutdownTimeout)
         configuration.backlog = backlog
         configuration.backend = backend
+        configuration.threads = threads
         configuration.edgeTriggered = edgeTriggered
         configuration.frame = frame
         if let maxPendingOutput {
@@ -128,14 +139,16 @@ struct KeelCommand: ParsableCommand {
         logger.info(
             "keel listening on \(address)",
             metadata: [
-                "backend": "\(backend)", "trigger": "\(edgeTriggered ? "edge" : "level")", "threads": "1",
+                "backend": "\(backend)", "trigger": "\(edgeTriggered ? "edge" : "level")", "threads": "\(threads)",
                 "frame": "\(frame)", "max_clients": "\(maxClients)", "max_message": "\(maxMessage)",
                 "idle_timeout_s": "\(idleTimeout)",
                 "first_message_timeout_s": "\(firstMessageTimeout.map { "\($0)" } ?? "off")",
                 "write_timeout_s": "\(writeTimeout)",
                 "max_pending_output": "\(configuration.maxPendingOutputBytes)",
             ])
+        let statistics = statsInterval.map { StatisticsLog(server: server.handle, seconds: $0, logger: logger) }
         let totals = server.wait()
+        statistics?.cancel()
         signals.cancel()
         logger.info("keel stopped: \(totals)")
     }
@@ -151,7 +164,7 @@ struct KeelCommand: ParsableCommand {
             "maxClients": "--max-clients", "maxMessageBytes": "--max-message", "idleTimeoutMs": "--idle-timeout",
             "firstMessageTimeoutMs": "--first-message-timeout", "writeTimeoutMs": "--write-timeout",
             "maxPendingOutputBytes": "--max-pending-output", "backlog": "--backlog", "host": "--host",
-            "shutdownTimeoutMs": "--shutdown-timeout", "edgeTriggered": "--edge-triggered",
+            "shutdownTimeoutMs": "--shutdown-timeout", "threads": "--threads", "edgeTriggered": "--edge-triggered",
             "the epoll backend": "--backend epoll",
         ]
         return names.reduce(text) { $0.replacing($1.key, with: $1.value) }
@@ -189,6 +202,32 @@ final class SignalForwarding {
 
     func cancel() {
         for source in sources { source.cancel() }
+    }
+}
+
+/// Logs one line of counters every interval, with rates since the last line.
+final class StatisticsLog {
+    private let timer: DispatchSourceTimer
+
+    init(server: ServerHandle, seconds: Double, logger: Logger) {
+        timer = DispatchSource.makeTimerSource(queue: .global())
+        let interval = DispatchTimeInterval.milliseconds(Int(seconds * 1000))
+        timer.schedule(deadline: .now() + interval, repeating: interval)
+        let previous = Mutex(Statistics())
+        timer.setEventHandler {
+            let now = server.statistics()
+            let before = previous.withLock { value in
+                defer { value = now }
+                return value
+            }
+            let rate = Double(now.messagesIn - before.messagesIn) / seconds
+            logger.info("keel stats: open=\(server.openConnections) msg/s=\(Int(rate)) \(now)")
+        }
+        timer.resume()
+    }
+
+    func cancel() {
+        timer.cancel()
     }
 }
 

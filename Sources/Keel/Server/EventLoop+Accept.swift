@@ -44,6 +44,9 @@ extension EventLoop {
             firstMessageTimeouts.touch(slot, nowMs: nowMs)
         }
         idleTimeouts.touch(slot, nowMs: nowMs)
+        if logger.logLevel <= .debug {
+            logger.debug("connection opened", metadata: connectionMetadata(slot, fd: fd))
+        }
         handler.connectionOpened(Connection(table: table, slot: slot, generation: generation))
     }
 

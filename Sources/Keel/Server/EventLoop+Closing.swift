@@ -1,5 +1,7 @@
 // Closing connections, enforcing deadlines, and shutting down.
 
+import Logging
+
 extension EventLoop {
     /// Closes a live connection and releases everything it held: descriptor,
     /// slot, rings (back to the pool) and timeout nodes. Re-enables the
@@ -8,6 +10,11 @@ extension EventLoop {
         let fd = slab[slot].fd
         let generation = slab[slot].generation
         precondition(fd >= 0, "closing slot \(slot) that is not live")
+        if logger.logLevel <= .debug {
+            var metadata = connectionMetadata(slot, fd: fd)
+            metadata["reason"] = "\(reason)"
+            logger.debug("connection closed", metadata: metadata)
+        }
         backend.deregister(fd: fd, token: EventToken(slot: slot, generation: generation))
         Syscall.close(fd)
         for list in timeoutLists { list.remove(slot) }
@@ -15,6 +22,14 @@ extension EventLoop {
         stats.closedByReason[reason.rawValue] += 1
         handler.connectionClosed(ConnectionID(loop: index, slot: slot, generation: generation), reason: reason)
         if !listenerOn && shutdownDeadlineMs == nil { updateListener() }
+    }
+
+    /// Log metadata naming a connection: loop, slot, generation and peer address.
+    func connectionMetadata(_ slot: UInt32, fd: Int32) -> Logger.Metadata {
+        [
+            "connection": "\(ConnectionID(loop: index, slot: slot, generation: slab[slot].generation))",
+            "peer": "\(SocketAddress.peer(of: fd).map { "\($0)" } ?? "?")",
+        ]
     }
 
     /// Closes every connection whose deadline has passed, and lifts an

@@ -134,12 +134,11 @@ extension EventLoop {
 
     private func oversize(_ slot: UInt32, announced: UInt64) -> CloseReason {
         oversizeLog.record(nowMs: nowMs) { suppressed in
-            logger.warning(
-                "closing connection: frame announces more than the maximum message size",
-                metadata: [
-                    "slot": "\(slot)", "announced": "\(announced)", "max": "\(decoder.maxMessageBytes)",
-                    "suppressed": "\(suppressed)",
-                ])
+            var metadata = connectionMetadata(slot, fd: slab[slot].fd)
+            metadata["announced"] = "\(announced)"
+            metadata["max"] = "\(decoder.maxMessageBytes)"
+            metadata["suppressed"] = "\(suppressed)"
+            logger.warning("closing connection: frame announces more than the maximum message size", metadata: metadata)
         }
         return .oversizeMessage
     }

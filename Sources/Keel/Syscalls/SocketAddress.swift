@@ -75,6 +75,16 @@ public struct SocketAddress: Sendable, Hashable, CustomStringConvertible {
         return String(decoding: bytes, as: UTF8.self)
     }
 
+    /// The peer of a connected socket (getpeername), for log metadata.
+    static func peer(of fd: Int32) -> SocketAddress? {
+        var storage = sockaddr_storage()
+        var length = socklen_t(MemoryLayout<sockaddr_storage>.size)
+        let rc = withUnsafeMutablePointer(to: &storage) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getpeername(fd, $0, &length) }
+        }
+        return rc == 0 ? SocketAddress(storage: storage) : nil
+    }
+
     /// Decodes an AF_INET or AF_INET6 sockaddr_storage.
     init(storage: sockaddr_storage) {
         var storage = storage

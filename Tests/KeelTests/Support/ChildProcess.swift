@@ -14,21 +14,21 @@ final class ChildProcess {
     private let errorPipe = Pipe()
     private(set) var standardError = ""
 
-    /// The `keel` binary built beside the test bundle.
-    static var keelPath: String {
+    /// A product binary built beside the test bundle, e.g. "keel".
+    static func productPath(_ name: String) -> String {
         let bundle = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath()
         var directory = bundle.deletingLastPathComponent()
         // Swift Testing may run from inside the .xctest bundle path.
-        while !FileManager.default.fileExists(atPath: directory.appendingPathComponent("keel").path)
+        while !FileManager.default.fileExists(atPath: directory.appendingPathComponent(name).path)
             && directory.path != "/"
         {
             directory.deleteLastPathComponent()
         }
-        return directory.appendingPathComponent("keel").path
+        return directory.appendingPathComponent(name).path
     }
 
-    init(arguments: [String]) throws {
-        process.executableURL = URL(fileURLWithPath: Self.keelPath)
+    init(arguments: [String], product: String = "keel") throws {
+        process.executableURL = URL(fileURLWithPath: Self.productPath(product))
         process.arguments = arguments
         process.standardError = errorPipe
         process.standardOutput = FileHandle.nullDevice
