@@ -34,7 +34,7 @@ public final class BroadcastRegistry: Sendable {
 }
 
 /// Relays each message to every other connection.
-public struct BroadcastHandler: ConnectionHandler {
+public struct BroadcastHandler: ConnectionHandler, Sendable {
     private let registry: BroadcastRegistry
     private var recipients: [ConnectionID] = []
 

@@ -121,8 +121,7 @@ import Testing
             $0.maxMessageBytes = 1024
             $0.maxPendingOutputBytes = 64 << 10
         }
-        let amplifier: @Sendable (UInt32) -> AmplifyingHandler = { _ in AmplifyingHandler(copies: 64) }
-        let totals = try withServer(configuration, makeHandler: amplifier) { server, port in
+        let totals = try withServer(configuration, handler: AmplifyingHandler(copies: 64)) { server, port in
             let client = try TestClient(port: port)
             try client.sendFrame(payload(count: 1024, seed: 1))
             #expect(client.waitForClose() || eventually { server.openConnections == 0 })
@@ -135,8 +134,7 @@ import Testing
 
     @Test(arguments: LoopMode.all)
     func handlerGreetsOnOpenAndClosesAfterItsReplyIsWritten(mode: LoopMode) throws {
-        let greeter: @Sendable (UInt32) -> GreetThenCloseHandler = { _ in GreetThenCloseHandler() }
-        let totals = try withServer(testConfiguration(mode), makeHandler: greeter) { _, port in
+        let totals = try withServer(testConfiguration(mode), handler: GreetThenCloseHandler()) { _, port in
             let client = try TestClient(port: port)
             #expect(try client.readFrame() == Array("hello".utf8))
             try client.sendFrame(Array("bye".utf8))

@@ -41,7 +41,7 @@ func singleID(_ registry: BroadcastRegistry) -> ConnectionID? {
             $0.maxClients = 1
             $0.statisticsIntervalMs = 10
         }
-        try withServer(configuration, makeHandler: { _ in RecordingEcho(opened: registry) }) { server, port in
+        try withServer(configuration, handler: RecordingEcho(opened: registry)) { server, port in
             let first = try TestClient(port: port)
             #expect(try first.roundTrip([1]))
             let oldID = try #require(singleID(registry))
@@ -63,7 +63,7 @@ func singleID(_ registry: BroadcastRegistry) -> ConnectionID? {
     @Test func crossThreadSendsArriveInOrderPerThread() throws {
         let registry = BroadcastRegistry()
         let configuration = testConfiguration { $0.threads = 2 }
-        try withServer(configuration, makeHandler: { _ in RecordingEcho(opened: registry) }) { server, port in
+        try withServer(configuration, handler: RecordingEcho(opened: registry)) { server, port in
             let client = try TestClient(port: port, timeoutSeconds: 30)
             #expect(try client.roundTrip([0]))
             let id = try #require(singleID(registry))
@@ -144,7 +144,7 @@ func singleID(_ registry: BroadcastRegistry) -> ConnectionID? {
             $0.maxPendingOutputBytes = 128 << 10
             $0.statisticsIntervalMs = 10
         }
-        let totals = try withServer(configuration, makeHandler: { _ in BroadcastHandler(registry: registry) }) {
+        let totals = try withServer(configuration, handler: BroadcastHandler(registry: registry)) {
             server, port in
             let sender = try TestClient(port: port, timeoutSeconds: 30)
             let readers = try (0..<2).map { _ in try TestClient(port: port, timeoutSeconds: 30) }

@@ -40,17 +40,18 @@ func withEchoServer(
     _ configuration: Configuration = testConfiguration(),
     _ body: (Server<EchoHandler>, Int) throws -> Void
 ) throws -> Statistics {
-    try withServer(configuration, makeHandler: { _ in EchoHandler() }, body)
+    try withServer(configuration, handler: EchoHandler(), body)
 }
 
 /// Like withEchoServer, with any handler.
 @discardableResult
-func withServer<H: ConnectionHandler>(
+func withServer<H: ConnectionHandler & Sendable>(
     _ configuration: Configuration = testConfiguration(),
-    makeHandler: @escaping @Sendable (UInt32) -> H,
+    handler: H,
     _ body: (Server<H>, Int) throws -> Void
 ) throws -> Statistics {
-    let server = Server(configuration: configuration, makeHandler: makeHandler)
+    // Each loop starts from a copy of `handler`.
+    let server = Server(configuration: configuration) { _ in handler }
     let address = try server.start()
     do {
         try body(server, address.port)
