@@ -6,20 +6,28 @@ import Testing
 
 /// The README's embedding example, verbatim.
 struct Uppercase: ConnectionHandler {
+    mutating func connectionOpened(_ connection: Connection) {
+        connection.send(Array("welcome".utf8))  // an application-initiated write
+    }
+
     mutating func messageReceived(_ payload: UnsafeRawBufferPointer, on connection: Connection) {
         connection.send(payload.map { $0 >= 97 && $0 <= 122 ? $0 - 32 : $0 })
     }
+
+    mutating func connectionClosed(_ id: ConnectionID, reason: CloseReason) {}
 }
 
 @Suite(.serialized) struct EmbeddingTests {
     @Test func readmeExampleServesAndShutsDown() throws {
         var configuration = Configuration()
         configuration.port = 0
-        let server = Server(configuration: configuration) { _ in Uppercase() }
+        configuration.threads = 2
+        let server = Server(configuration: configuration) { loopIndex in Uppercase() }
         let address = try server.start()
         #expect(address.port != 0, "port 0 reports the port the kernel chose")
         #expect(server.localAddress == address)
         let client = try TestClient(port: address.port)
+        #expect(try client.readFrame() == Array("welcome".utf8))
         try client.sendFrame(Array("hello, keel".utf8))
         #expect(try client.readFrame() == Array("HELLO, KEEL".utf8))
         server.shutdown()
