@@ -11,12 +11,15 @@ import Synchronization
 public final class BroadcastRegistry: Sendable {
     private let members = Mutex<[ConnectionID]>([])
 
+    /// An empty registry.
     public init() {}
 
+    /// Adds a connection.
     public func add(_ id: ConnectionID) {
         members.withLock { $0.append(id) }
     }
 
+    /// Removes a connection (no effect if absent).
     public func remove(_ id: ConnectionID) {
         members.withLock { members in
             if let index = members.firstIndex(of: id) { members.swapAt(index, members.count - 1) }
@@ -30,6 +33,7 @@ public final class BroadcastRegistry: Sendable {
         members.withLock { buffer.append(contentsOf: $0) }
     }
 
+    /// Connections registered.
     public var count: Int { members.withLock { $0.count } }
 }
 
@@ -38,14 +42,17 @@ public struct BroadcastHandler: ConnectionHandler, Sendable {
     private let registry: BroadcastRegistry
     private var recipients: [ConnectionID] = []
 
+    /// A handler that relays through `registry`, shared by all loops.
     public init(registry: BroadcastRegistry) {
         self.registry = registry
     }
 
+    /// Registers the new connection.
     public mutating func connectionOpened(_ connection: Connection) {
         registry.add(connection.id)
     }
 
+    /// Sends the message to every other registered connection.
     public mutating func messageReceived(_ payload: UnsafeRawBufferPointer, on connection: Connection) {
         registry.snapshot(into: &recipients)
         for id in recipients where id != connection.id {
@@ -53,6 +60,7 @@ public struct BroadcastHandler: ConnectionHandler, Sendable {
         }
     }
 
+    /// Unregisters the connection.
     public mutating func connectionClosed(_ id: ConnectionID, reason: CloseReason) {
         registry.remove(id)
     }

@@ -174,10 +174,12 @@ struct KeelCommand: ParsableCommand {
 extension BackendKind: ExpressibleByArgument {}
 
 extension FrameFormat: ExpressibleByArgument {
+    /// Parses a format name such as "u32le".
     public init?(argument: String) {
         self.init(name: argument)
     }
 
+    /// Every format name, for help and error messages.
     public static var allValueStrings: [String] { all.map(\.name) }
 }
 

@@ -4,7 +4,9 @@ import Keel
 
 /// How keel-bench loads a server.
 public struct BenchOptions: Sendable {
+    /// Server address (numeric).
     public var host = "127.0.0.1"
+    /// Server port.
     public var port = 5882
     /// Connections that send messages.
     public var connections = 50
@@ -18,11 +20,13 @@ public struct BenchOptions: Sendable {
     public var pipeline = 1
     /// Open loop: messages per second in total, on a fixed schedule (nil: closed loop).
     public var rate: Double? = nil
+    /// Payload sizes.
     public var sizes = SizeRange(minimum: 64, maximum: 64)
     /// Measured seconds, after the warm-up.
     public var durationSeconds = 10.0
     /// Seconds of load before measuring starts.
     public var warmupSeconds = 2.0
+    /// Length-field layout, as the server's.
     public var frame = FrameFormat.u32le
     /// Print a progress line every second (to standard error).
     public var progress = true
@@ -30,6 +34,7 @@ public struct BenchOptions: Sendable {
     /// /proc/PID/stat and reported per message.
     public var serverPID: Int32? = nil
 
+    /// The defaults above.
     public init() {}
 
     /// Every rule broken, as messages naming the flag; empty when valid.

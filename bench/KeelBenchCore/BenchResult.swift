@@ -4,6 +4,7 @@ import Histogram
 
 /// The measured outcome of one run.
 public struct BenchResult: Sendable {
+    /// The options of the run.
     public var options: BenchOptions
     /// Seconds actually measured (after the warm-up).
     public var measuredSeconds = 0.0
@@ -34,11 +35,13 @@ public struct BenchResult: Sendable {
         return cpu * 1e6 / Double(messages)
     }
 
+    /// An empty result for a run with `options`.
     public init(options: BenchOptions) {
         self.options = options
         latencyNs.autoResize = true
     }
 
+    /// Measured replies per second.
     public var messagesPerSecond: Double { measuredSeconds > 0 ? Double(messages) / measuredSeconds : 0 }
     /// Payload megabytes (10^6) per second, in each direction.
     public var megabytesPerSecond: Double {
@@ -50,6 +53,7 @@ public struct BenchResult: Sendable {
         latencyNs.totalCount == 0 ? 0 : Double(latencyNs.valueAtPercentile(percentile)) / 1_000
     }
 
+    /// The largest latency recorded, in microseconds.
     public var maxLatencyMicroseconds: Double {
         latencyNs.totalCount == 0 ? 0 : Double(latencyNs.max) / 1_000
     }

@@ -4,7 +4,9 @@ import ArgumentParser
 import Glibc
 import Keel
 
+/// keel-bench's flags and entry point.
 public struct KeelBenchCommand: ParsableCommand {
+    /// Name, abstract and discussion shown by --help.
     public static let configuration = CommandConfiguration(
         commandName: "keel-bench",
         abstract: "Load generator for length-prefixed echo servers (Keel or any peer).",
@@ -33,6 +35,7 @@ public struct KeelBenchCommand: ParsableCommand {
     @Flag(help: "No progress lines.") var quiet = false
     @Option(help: "PID of the server (same machine): report its CPU time per message.") var serverPid: Int32?
 
+    /// Flags at their defaults (ArgumentParser fills them in).
     public init() {}
 
     /// The options these flags describe (validation happens in `validate`).
@@ -62,11 +65,13 @@ public struct KeelBenchCommand: ParsableCommand {
         return options
     }
 
+    /// Checks every flag; the message names each one that is wrong.
     public func validate() throws {
         let problems = try makeOptions().problems()
         if !problems.isEmpty { throw ValidationError(problems.joined(separator: "\n")) }
     }
 
+    /// Runs the load and prints the report.
     public func run() throws {
         let generator = try LoadGenerator(options: try makeOptions()) { line in
             standardError(line)

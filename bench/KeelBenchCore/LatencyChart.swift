@@ -9,10 +9,13 @@ import Histogram
 public struct PercentilePoint: Equatable, Sendable {
     /// 0...100
     public let percentile: Double
+    /// Latency at that percentile, in microseconds.
     public let latencyMicroseconds: Double
+    /// Replies at or below that latency.
     public let totalCount: UInt64
 }
 
+/// CSV and SVG renderings of a latency distribution.
 public enum LatencyChart {
     /// Percentile points from `histogram` (nanoseconds), five ticks per halving.
     public static func points(_ histogram: Histogram<UInt64>) -> [PercentilePoint] {

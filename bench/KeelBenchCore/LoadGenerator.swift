@@ -14,6 +14,7 @@ import Keel
 
 /// Why a run could not be carried out.
 public struct BenchError: Error, CustomStringConvertible {
+    /// What went wrong, naming the connection where one is concerned.
     public let description: String
 }
 

@@ -10,9 +10,11 @@ import Keel
 
 /// Deterministic, distinct payloads, verifiable without keeping copies.
 public final class PayloadSource: @unchecked Sendable {
+    /// The payload sizes drawn from.
     public let sizes: SizeRange
     private let pool: UnsafeMutableRawBufferPointer
 
+    /// A source of payloads with `sizes`; the same seed gives the same bytes.
     public init(sizes: SizeRange, seed: UInt64 = 0x6B65_656C) {
         self.sizes = sizes
         // Enough room that windows start at many distinct offsets.

@@ -2,9 +2,12 @@
 
 /// The payload size of each message: fixed, or drawn from a range.
 public struct SizeRange: Sendable, Equatable, CustomStringConvertible {
+    /// Smallest payload in bytes.
     public let minimum: Int
+    /// Largest payload in bytes.
     public let maximum: Int
 
+    /// A range from `minimum` to `maximum` bytes.
     public init(minimum: Int, maximum: Int) {
         self.minimum = minimum
         self.maximum = maximum
@@ -20,7 +23,9 @@ public struct SizeRange: Sendable, Equatable, CustomStringConvertible {
         self.init(minimum: low, maximum: high)
     }
 
+    /// Whether every payload has the same size.
     public var isFixed: Bool { minimum == maximum }
 
+    /// "N" or "MIN-MAX".
     public var description: String { isFixed ? "\(minimum)" : "\(minimum)-\(maximum)" }
 }

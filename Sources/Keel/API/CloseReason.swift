@@ -23,6 +23,7 @@ public enum CloseReason: Int, Sendable, Hashable, CaseIterable, CustomStringConv
     /// The server shut down.
     case serverShutdown
 
+    /// The reason as it appears in logs and metrics, e.g. "idle-timeout".
     public var description: String {
         switch self {
         case .peerClosed: return "peer-closed"

@@ -19,6 +19,9 @@ public protocol ConnectionHandler {
 }
 
 extension ConnectionHandler {
+    /// Does nothing by default.
     public mutating func connectionOpened(_ connection: Connection) {}
+
+    /// Does nothing by default.
     public mutating func connectionClosed(_ id: ConnectionID, reason: CloseReason) {}
 }

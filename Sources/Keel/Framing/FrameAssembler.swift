@@ -22,6 +22,7 @@ public struct FrameAssembler: Sendable {
     /// The frame layout and size limit.
     public let decoder: FrameDecoder
 
+    /// An assembler for `decoder`'s format and size limit.
     public init(decoder: FrameDecoder) {
         self.decoder = decoder
     }

@@ -49,6 +49,7 @@ public struct FrameFormat: Sendable, Hashable, CustomStringConvertible {
         return "u\(headerBytes * 8)" + (byteOrder == .littleEndian ? "le" : "be")
     }
 
+    /// The format's name.
     public var description: String { name }
 
     /// The largest payload length this header can announce.

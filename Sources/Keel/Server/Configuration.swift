@@ -8,6 +8,7 @@ public enum BackendKind: String, Sendable, CaseIterable, CustomStringConvertible
     /// poll(2): O(connections) per wakeup; portable fallback.
     case poll
 
+    /// "epoll" or "poll".
     public var description: String { rawValue }
 }
 

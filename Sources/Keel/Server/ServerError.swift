@@ -13,6 +13,7 @@ public enum ServerError: Error, Sendable, CustomStringConvertible, Equatable {
     /// Another set-up call failed; the text names the call.
     case setup(String, Errno)
 
+    /// One line saying what failed.
     public var description: String {
         switch self {
         case .invalidConfiguration(let text): return "invalid configuration: \(text)"

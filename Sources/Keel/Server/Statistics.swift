@@ -29,6 +29,7 @@ public struct Statistics: Sendable, Equatable, CustomStringConvertible {
     /// data left and was queued to be read again next iteration.
     public var readsRequeued = 0
 
+    /// All counters at zero.
     public init() {}
 
     /// Connections closed for `reason`.

@@ -21,6 +21,7 @@ public struct ConnectionID: Hashable, Sendable, CustomStringConvertible {
         self.generation = generation
     }
 
+    /// "loop.slot.generation".
     public var description: String { "\(loop).\(slot).\(generation)" }
 }
 

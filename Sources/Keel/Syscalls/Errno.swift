@@ -26,25 +26,46 @@ public struct Errno: Error, Hashable, Sendable, CustomStringConvertible {
         String(cString: strerror(rawValue))
     }
 
+    /// EINTR
     public static let interrupted = Errno(rawValue: EINTR)
+    /// EAGAIN
     public static let wouldBlock = Errno(rawValue: EAGAIN)
+    /// EBADF
     public static let badDescriptor = Errno(rawValue: EBADF)
+    /// EADDRINUSE
     public static let addressInUse = Errno(rawValue: EADDRINUSE)
+    /// EADDRNOTAVAIL
     public static let addressNotAvailable = Errno(rawValue: EADDRNOTAVAIL)
+    /// ECONNRESET
     public static let connectionReset = Errno(rawValue: ECONNRESET)
+    /// ECONNABORTED
     public static let connectionAborted = Errno(rawValue: ECONNABORTED)
+    /// ECONNREFUSED
     public static let connectionRefused = Errno(rawValue: ECONNREFUSED)
+    /// EPIPE
     public static let brokenPipe = Errno(rawValue: EPIPE)
+    /// EMFILE
     public static let tooManyOpenFiles = Errno(rawValue: EMFILE)
+    /// ENFILE
     public static let tooManyOpenFilesInSystem = Errno(rawValue: ENFILE)
+    /// ENOBUFS
     public static let noBufferSpace = Errno(rawValue: ENOBUFS)
+    /// ENOMEM
     public static let outOfMemory = Errno(rawValue: ENOMEM)
+    /// EINVAL
     public static let invalidArgument = Errno(rawValue: EINVAL)
+    /// EINPROGRESS
     public static let inProgress = Errno(rawValue: EINPROGRESS)
+    /// ETIMEDOUT
     public static let timedOut = Errno(rawValue: ETIMEDOUT)
+    /// EPROTO
     public static let protocolError = Errno(rawValue: EPROTO)
+    /// EPERM
     public static let permissionDenied = Errno(rawValue: EPERM)
+    /// EACCES
     public static let accessDenied = Errno(rawValue: EACCES)
+    /// ENOTCONN
     public static let notConnected = Errno(rawValue: ENOTCONN)
+    /// ENOENT
     public static let noSuchFile = Errno(rawValue: ENOENT)
 }
