@@ -5,11 +5,10 @@
 // so it never holds up the others.
 
 import Keel
-import Synchronization
 
 /// The connections of all loops, shared by their handlers.
 public final class BroadcastRegistry: Sendable {
-    private let members = Mutex<[ConnectionID]>([])
+    private let members = Locked<[ConnectionID]>([])
 
     /// An empty registry.
     public init() {}

@@ -7,7 +7,6 @@ import Dispatch
 import Glibc
 import Keel
 import Logging
-import Synchronization
 
 @main
 struct KeelCommand: ParsableCommand {
@@ -215,7 +214,7 @@ final class StatisticsLog {
         timer = DispatchSource.makeTimerSource(queue: .global())
         let interval = DispatchTimeInterval.milliseconds(Int(seconds * 1000))
         timer.schedule(deadline: .now() + interval, repeating: interval)
-        let previous = Mutex(Statistics())
+        let previous = Locked(Statistics())
         timer.setEventHandler {
             let now = server.statistics()
             let before = previous.withLock { value in

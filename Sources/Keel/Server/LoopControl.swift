@@ -11,7 +11,7 @@ final class LoopControl: Sendable {
     /// Sends and closes from other threads.
     let mailbox: Mailbox
     /// The loop's counters as of its last statistics interval (and its end).
-    let published = Mutex(Statistics())
+    let published = Locked(Statistics())
     /// Set by `Server.shutdown()`; the loop notices on its next wake.
     let stopRequested = Atomic<Bool>(false)
     /// Open connections, as of the end of the loop's last iteration.

@@ -9,8 +9,6 @@
 // wakePending is set exactly while commands is non-empty and the loop has
 // not drained it yet.
 
-import Synchronization
-
 /// A bounded, multi-producer queue of commands for one loop.
 final class Mailbox: Sendable {
     enum Command {
@@ -24,7 +22,7 @@ final class Mailbox: Sendable {
         var wakePending = false
     }
 
-    private let state = Mutex(State())
+    private let state = Locked(State())
     private let waker: Waker
     /// Most commands queued at once.
     let capacity: Int

@@ -6,7 +6,6 @@
 
 import CoreMetrics
 import Logging
-import Synchronization
 
 /// A Keel server: `configuration.threads` event loops serving `Handler`.
 public final class Server<Handler: ConnectionHandler>: Sendable {
@@ -186,10 +185,10 @@ extension Server where Handler == EchoHandler {
 
 /// Where loop threads leave their final counters.
 final class ResultSlots: Sendable {
-    private let slots: Mutex<[Statistics?]>
+    private let slots: Locked<[Statistics?]>
 
     init(count: Int) {
-        slots = Mutex(Array(repeating: nil, count: count))
+        slots = Locked(Array(repeating: nil, count: count))
     }
 
     func store(_ statistics: Statistics, at index: Int) {

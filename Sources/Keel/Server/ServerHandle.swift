@@ -2,8 +2,6 @@
 // (shutdown, wait), cross-thread sends and closes by ConnectionID, and its
 // counters. Not generic over the handler, so it can be passed anywhere.
 
-import Synchronization
-
 /// A running server's lifecycle and cross-thread entry points. Safe from any thread.
 public final class ServerHandle: Sendable {
     enum State {
@@ -20,7 +18,7 @@ public final class ServerHandle: Sendable {
         let results: ResultSlots
     }
 
-    private let state = Mutex<State>(.created)
+    private let state = Locked<State>(.created)
 
     init() {}
 

@@ -1,0 +1,104 @@
+// The framing property the fuzzer checks, shared by the libFuzzer target
+// (fuzz/FramingFuzz.swift, compiled with Keel's framing and buffer sources)
+// and by the regression test that replays the kept corpus on every `swift test`.
+//
+// Property: however a byte stream is cut into reads, FrameAssembler delivers
+// exactly the frames an independent whole-stream decoder finds, in order,
+// stops at the same oversize header, keeps its ring's invariants after every
+// read, and returns every pool byte. RingBuffer matches a plain array model.
+
+#if canImport(Testing)
+    @testable import Keel
+#endif
+
+enum FramingFuzzCheck {
+    /// Checks one input; returns a description of the first failure, or nil.
+    static func run(_ data: [UInt8]) -> String? {
+        guard data.count >= 3 else { return nil }
+        if data[0] & 0x80 != 0 { return ringModel(Array(data.dropFirst())) }
+        let format = FrameFormat.all[Int(data[0]) % FrameFormat.all.count]
+        let maxMessage = [0, 1, 255, 4096, 65_536][Int(data[1]) % 5]
+        let stream = Array(data.dropFirst(3))
+        let expected = referenceFrames(stream, format: format, maxMessage: maxMessage)
+
+        let pool = BufferPool(minimumBlockBytes: 16, maximumRetainedBlockBytes: 1 << 16)
+        var pending = RingBuffer()
+        let assembler = FrameAssembler(decoder: FrameDecoder(format: format, maxMessageBytes: maxMessage))
+        var frames: [[UInt8]] = []
+        var sawOversize = false
+        var offset = 0
+        var cut = UInt64(data[2]) | 1
+        while offset < stream.count && !sawOversize {
+            cut = cut &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
+            let length = min(stream.count - offset, Int(cut >> 58) + 1)
+            let outcome = stream[offset..<(offset + length)].withUnsafeBytes { chunk in
+                assembler.feed(chunk, pending: &pending, pool: pool) { payload in
+                    frames.append(Array(payload))
+                    return true
+                }
+            }
+            pending.checkInvariants()
+            if case .oversize = outcome { sawOversize = true }
+            offset += length
+        }
+        pending.removeAll(pool: pool)
+        if frames != expected.frames { return "frames differ: got \(frames.count), expected \(expected.frames.count)" }
+        if sawOversize != expected.oversize { return "oversize: got \(sawOversize), expected \(expected.oversize)" }
+        if pool.outstandingBytes != 0 { return "pool bytes not returned: \(pool.outstandingBytes)" }
+        return nil
+    }
+
+    /// An independent decoder over the whole stream (no rings, no FrameFormat).
+    static func referenceFrames(
+        _ stream: [UInt8], format: FrameFormat, maxMessage: Int
+    ) -> (frames: [[UInt8]], oversize: Bool) {
+        var frames: [[UInt8]] = []
+        var offset = 0
+        let width = format.headerBytes
+        while stream.count - offset >= width {
+            var length: UInt64 = 0
+            for index in 0..<width {
+                let byte = UInt64(stream[offset + (format.byteOrder == .bigEndian ? index : width - 1 - index)])
+                length = length << 8 | byte
+            }
+            if length > UInt64(maxMessage) { return (frames, true) }
+            guard UInt64(stream.count - offset - width) >= length else { break }
+            frames.append(Array(stream[(offset + width)..<(offset + width + Int(length))]))
+            offset += width + Int(length)
+        }
+        return (frames, false)
+    }
+
+    /// RingBuffer against an array: each byte pair is an operation.
+    static func ringModel(_ operations: [UInt8]) -> String? {
+        let pool = BufferPool(minimumBlockBytes: 16, maximumRetainedBlockBytes: 1 << 16)
+        var ring = RingBuffer()
+        var model: [UInt8] = []
+        var next: UInt8 = 0
+        defer { ring.removeAll(pool: pool) }
+        var index = 0
+        while index + 1 < operations.count {
+            let amount = Int(operations[index + 1])
+            switch operations[index] % 3 {
+            case 0:
+                let bytes = (0..<amount).map { _ in
+                    next &+= 1
+                    return next
+                }
+                bytes.withUnsafeBytes { ring.append($0, pool: pool) }
+                model += bytes
+            case 1:
+                let count = min(amount, model.count)
+                ring.consume(count, pool: pool)
+                model.removeFirst(count)
+            default:
+                let whole = ring.withContiguousBytes(pool: pool) { Array($0) }
+                if whole != model { return "ring content differs at operation \(index / 2)" }
+            }
+            ring.checkInvariants()
+            if ring.count != model.count { return "ring count \(ring.count) != \(model.count)" }
+            index += 2
+        }
+        return nil
+    }
+}

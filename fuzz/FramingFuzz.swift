@@ -1,0 +1,12 @@
+// libFuzzer entry point for Keel's framing and ring buffer. Built by
+// fuzz/run.sh together with Keel's Framing/ and Buffers/ sources and the
+// shared check in Tests/KeelTests/FramingFuzzCheck.swift.
+
+@_cdecl("LLVMFuzzerTestOneInput")
+public func fuzzOneInput(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
+    let bytes = Array(UnsafeBufferPointer(start: data, count: size))
+    if let failure = FramingFuzzCheck.run(bytes) {
+        fatalError("framing property violated: \(failure)")
+    }
+    return 0
+}

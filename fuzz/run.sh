@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# Fuzzes Keel's frame assembler and ring buffer with libFuzzer (+ASan).
+# Usage: fuzz/run.sh [SECONDS=60]
+# New interesting inputs go to fuzz/corpus/ (kept in git); a crash leaves its
+# input in fuzz/regressions/, which `swift test` replays from then on.
+set -euo pipefail
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+SECONDS_TO_RUN=${1:-60}
+OUT="$ROOT/.build-fuzz"
+mkdir -p "$OUT" "$ROOT/fuzz/corpus" "$ROOT/fuzz/regressions"
+swiftc -sanitize=fuzzer,address -parse-as-library -O -g \
+    "$ROOT/fuzz/FramingFuzz.swift" "$ROOT/Tests/KeelTests/FramingFuzzCheck.swift" \
+    "$ROOT"/Sources/Keel/Framing/*.swift \
+    "$ROOT/Sources/Keel/Buffers/RingBuffer.swift" "$ROOT/Sources/Keel/Buffers/BufferPool.swift" \
+    -o "$OUT/framing-fuzz"
+# Swift's backtracer would take over a crash and can hang; let libFuzzer report it.
+SWIFT_BACKTRACE=enable=no "$OUT/framing-fuzz" "$ROOT/fuzz/corpus" \
+    -max_total_time="$SECONDS_TO_RUN" -max_len=4096 -artifact_prefix="$ROOT/fuzz/regressions/" \
+    -print_final_stats=1
