@@ -7,7 +7,7 @@
 // stops at the same oversize header, keeps its ring's invariants after every
 // read, and returns every pool byte. RingBuffer matches a plain array model.
 
-#if canImport(Testing)
+#if !KEEL_FUZZ
     @testable import Keel
 #endif
 

@@ -34,6 +34,14 @@ final class LoopThread {
         self.thread = thread
     }
 
+    /// Starts `body` on a thread nobody joins: its resources go back to the
+    /// system as soon as `body` returns.
+    static func detached(name: String, _ body: @escaping @Sendable () -> Void) {
+        let thread = LoopThread(name: name, body)
+        let rc = pthread_detach(thread.thread)
+        precondition(rc == 0, "pthread_detach: \(Errno(rawValue: rc))")
+    }
+
     /// Waits for the closure to return.
     func join() {
         let rc = pthread_join(thread, nil)

@@ -34,11 +34,10 @@ extension ServerHandle {
     /// cooperative pool that async code shares.
     private func waitOnOwnThread() async {
         await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
-            let thread = LoopThread(name: "keel-wait") {
+            LoopThread.detached(name: "keel-wait") {
                 self.wait()
                 continuation.resume()
             }
-            _ = Transfer(value: thread)
         }
     }
 }
