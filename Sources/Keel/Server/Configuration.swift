@@ -85,6 +85,8 @@ public struct Configuration: Sendable, Equatable {
     /// How often each loop publishes its counters (Server.statistics(),
     /// swift-metrics). Default 1 s.
     public var statisticsIntervalMs = 1_000
+    /// Tests only: wrap the backend in a FaultInjectingBackend with this plan.
+    var faultPlan: FaultPlan? = nil
     /// Check every core structure's invariants after each loop iteration:
     /// O(maxClients) per iteration, for tests and debugging only.
     public var checkInvariantsEveryIteration = false

@@ -114,9 +114,20 @@ public final class Server<Handler: ConnectionHandler>: Sendable {
         }
     }
 
-    /// Builds one loop specialised for `backend`.
+    /// Builds one loop specialised for `backend` (wrapped for fault injection
+    /// when a test asks for it).
     private func makeLoop<Backend: EventBackend>(
         backend: Backend, control: LoopControl, listener: ListeningSocket, mailboxes: Mailboxes
+    ) throws(ServerError) -> Transfer<() -> Statistics> {
+        if let plan = configuration.faultPlan {
+            let faulty = FaultInjectingBackend(base: backend, plan: plan)
+            return try makeLoop(specialisedFor: faulty, control: control, listener: listener, mailboxes: mailboxes)
+        }
+        return try makeLoop(specialisedFor: backend, control: control, listener: listener, mailboxes: mailboxes)
+    }
+
+    private func makeLoop<Backend: EventBackend>(
+        specialisedFor backend: Backend, control: LoopControl, listener: ListeningSocket, mailboxes: Mailboxes
     ) throws(ServerError) -> Transfer<() -> Statistics> {
         var loopConfiguration = configuration
         loopConfiguration.maxClients = loopCapacity(control.index)

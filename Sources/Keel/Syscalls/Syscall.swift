@@ -11,8 +11,15 @@ enum Syscall {
     /// `read(2)` into `buffer`.
     @inline(__always)
     static func read(_ fd: Int32, into buffer: UnsafeMutableRawBufferPointer) -> IOResult {
+        read(fd, into: buffer, raw: { keel_read(fd, buffer.baseAddress, buffer.count) })
+    }
+
+    /// The read(2) result handling, around `raw` (which returns n or -errno):
+    /// the fault-injecting test backend passes a raw call that fails first.
+    @inline(__always)
+    static func read(_ fd: Int32, into buffer: UnsafeMutableRawBufferPointer, raw: () -> Int) -> IOResult {
         while true {
-            let n = keel_read(fd, buffer.baseAddress, buffer.count)
+            let n = raw()
             if n > 0 { return .bytes(n) }
             if n == 0 { return buffer.isEmpty ? .bytes(0) : .endOfFile }
             switch Int32(-n) {
@@ -27,8 +34,14 @@ enum Syscall {
     /// `send(2)` with MSG_NOSIGNAL.
     @inline(__always)
     static func send(_ fd: Int32, _ bytes: UnsafeRawBufferPointer) -> IOResult {
+        send(fd, bytes, raw: { keel_send(fd, bytes.baseAddress, bytes.count) })
+    }
+
+    /// The send(2) result handling, around `raw` (see `read(_:into:raw:)`).
+    @inline(__always)
+    static func send(_ fd: Int32, _ bytes: UnsafeRawBufferPointer, raw: () -> Int) -> IOResult {
         while true {
-            let n = keel_send(fd, bytes.baseAddress, bytes.count)
+            let n = raw()
             if n >= 0 { return .bytes(n) }
             switch Int32(-n) {
             case EINTR: continue
