@@ -55,7 +55,7 @@ check "no connection open (last stats line says open=0)" grep -q "open=0 " <(gre
 rss_after=$(rss_kib "$SERVER_PID")
 echo "resident memory: $rss_before KiB before, $rss_after KiB after"
 # Freed buffers stay in the loop's pool (at most 4 MiB) and in malloc's arenas.
-check "resident memory back within 16 MiB of baseline" test $((rss_after - rss_before)) -le 16384
+check "resident memory back within 8 MiB of baseline" test $((rss_after - rss_before)) -le 8192
 kill -TERM "$SERVER_PID"
 server_status=0; wait "$SERVER_PID" || server_status=$?
 trap - EXIT

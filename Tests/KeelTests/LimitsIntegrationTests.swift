@@ -3,6 +3,7 @@
 // the connections they should; the pending-output cap closes an amplified
 // connection. Waits are bounded and generous; nothing asserts speed.
 
+import CShims
 import Glibc
 import Testing
 
@@ -165,5 +166,41 @@ struct GreetThenCloseHandler: ConnectionHandler {
     mutating func messageReceived(_ payload: UnsafeRawBufferPointer, on connection: Connection) {
         connection.send(payload)
         connection.close()
+    }
+}
+
+@Suite(.serialized) struct BackpressureTests {
+    @Test(arguments: LoopMode.all)
+    func pipeliningWithoutReadingCostsBoundedMemoryWhileOthersAreServed(mode: LoopMode) throws {
+        let configuration = testConfiguration(mode) {
+            $0.outputHighWatermarkBytes = 256 << 10
+            $0.outputLowWatermarkBytes = 64 << 10
+        }
+        try withEchoServer(configuration) { server, port in
+            // Tries to push 1 GiB without ever reading; its sends block (and
+            // time out) once Keel stops reading it and the kernel buffers fill.
+            let pusher = try TestClient(port: port, timeoutSeconds: 2)
+            let chunk = (0..<16).flatMap { _ in pusher.frame(payload(count: 64 << 10, seed: 1)) }
+            let fd = pusher.fd
+            let pusherThread = LoopThread(name: "pusher") {
+                var sent = 0
+                while sent < 1 << 30 {
+                    let n = chunk.withUnsafeBytes { keel_send(fd, $0.baseAddress, $0.count) }
+                    if n <= 0 && n != -Int(EINTR) { break }  // the 2 s send timeout: Keel stopped reading
+                    sent += max(0, n)
+                }
+            }
+            let other = try TestClient(port: port)
+            var peak = 0
+            for index in 0..<200 {
+                #expect(try other.roundTrip(payload(count: 1_000, seed: UInt64(index))))
+                peak = max(peak, server.bufferedBytes)
+            }
+            pusherThread.join()
+            peak = max(peak, server.bufferedBytes)
+            #expect(peak <= configuration.maxPendingOutputBytes, "buffered \(peak) bytes")
+            #expect(server.openConnections == 2, "the pusher is held, not closed, and the other served")
+            pusher.close()
+        }
     }
 }

@@ -27,9 +27,15 @@ final class ChildProcess {
         return directory.appendingPathComponent(name).path
     }
 
-    init(arguments: [String], product: String = "keel") throws {
-        process.executableURL = URL(fileURLWithPath: Self.productPath(product))
-        process.arguments = arguments
+    init(arguments: [String], product: String = "keel", launcher: [String] = []) throws {
+        if launcher.isEmpty {
+            process.executableURL = URL(fileURLWithPath: Self.productPath(product))
+        } else {
+            // e.g. ["/usr/bin/prlimit", "--nofile=64"]: runs the product under it.
+            process.executableURL = URL(fileURLWithPath: launcher[0])
+            process.arguments = Array(launcher.dropFirst()) + [Self.productPath(product)] + arguments
+        }
+        if launcher.isEmpty { process.arguments = arguments }
         process.standardError = errorPipe
         process.standardOutput = FileHandle.nullDevice
         try process.run()
@@ -75,6 +81,16 @@ final class ChildProcess {
         return (status, child.standardError)
     }
 
+    /// CPU seconds (user + system) the child has used, from /proc/PID/stat.
+    func cpuSeconds() -> Double {
+        guard let text = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+            let close = text.lastIndex(of: ")")
+        else { return -1 }
+        let fields = text[text.index(after: close)...].split(separator: " ")
+        let ticks = (Double(fields[11]) ?? 0) + (Double(fields[12]) ?? 0)
+        return ticks / Double(sysconf(Int32(_SC_CLK_TCK)))
+    }
+
     /// Open descriptors of the child (/proc/PID/fd).
     func descriptorCount() -> Int {
         (try? FileManager.default.contentsOfDirectory(atPath: "/proc/\(pid)/fd").count) ?? -1
@@ -86,8 +102,8 @@ final class KeelChild {
     let child: ChildProcess
     let port: Int
 
-    init(_ arguments: [String] = []) throws {
-        child = try ChildProcess(arguments: ["--port", "0"] + arguments)
+    init(_ arguments: [String] = [], launcher: [String] = []) throws {
+        child = try ChildProcess(arguments: ["--port", "0"] + arguments, launcher: launcher)
         guard child.readError(until: { $0.contains("keel listening on ") && $0.contains("\n") }),
             let port = Self.port(in: child.standardError)
         else {
