@@ -17,6 +17,7 @@ let package = Package(
         .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift", from: "0.2.0"),
         .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+        .package(url: "https://github.com/ordo-one/malloc-interposer", from: "1.6.1"),
     ],
     targets: [
         .target(
@@ -71,6 +72,14 @@ let package = Package(
             dependencies: ["KeelBenchCore"],
             path: "bench/KeelBench"
         ),
+        .executableTarget(
+            name: "KeelAllocationProbe",
+            dependencies: [
+                "Keel", "CShims",
+                .product(name: "MallocInterposerSwift", package: "malloc-interposer"),
+            ],
+            path: "bench/AllocationProbe"
+        ),
         .testTarget(
             name: "KeelBenchTests",
             dependencies: ["KeelBenchCore", "Keel"]
@@ -79,6 +88,7 @@ let package = Package(
             name: "KeelTests",
             dependencies: [
                 "Keel", "CShims", "KeelServer", "KeelExamples", "BroadcastServer", "EmbedExample",
+                "KeelAllocationProbe",
                 .product(name: "MetricsTestKit", package: "swift-metrics"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]

@@ -8,10 +8,10 @@ cd "$ROOT"
 which=${1:-all}
 if [ "$which" = address ] || [ "$which" = all ]; then
     echo "== AddressSanitizer =="
-    ASAN_OPTIONS=detect_leaks=1 LSAN_OPTIONS="suppressions=$ROOT/scripts/lsan.supp:print_suppressions=0" \
+    KEEL_SANITIZER=address ASAN_OPTIONS=detect_leaks=1 LSAN_OPTIONS="suppressions=$ROOT/scripts/lsan.supp:print_suppressions=0" \
         swift test --sanitize=address --scratch-path .build-asan
 fi
 if [ "$which" = thread ] || [ "$which" = all ]; then
     echo "== ThreadSanitizer =="
-    TSAN_OPTIONS=halt_on_error=1 swift test --sanitize=thread --scratch-path .build-tsan
+    KEEL_SANITIZER=thread TSAN_OPTIONS=halt_on_error=1 swift test --sanitize=thread --scratch-path .build-tsan
 fi

@@ -5,6 +5,7 @@
 
 import Glibc
 import Testing
+
 @testable import Keel
 
 @Suite(.serialized) struct DescriptorExhaustionTests {

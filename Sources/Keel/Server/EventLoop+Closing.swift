@@ -17,7 +17,11 @@ extension EventLoop {
         }
         backend.deregister(fd: fd, token: EventToken(slot: slot, generation: generation))
         Syscall.close(fd)
-        for list in timeoutLists { list.remove(slot) }
+        var list = 0
+        while list < timeoutLists.count {
+            timeoutLists[list].remove(slot)
+            list += 1
+        }
         slab.free(slot, pool: pool)
         stats.closedByReason[reason.rawValue] += 1
         handler.connectionClosed(ConnectionID(loop: index, slot: slot, generation: generation), reason: reason)

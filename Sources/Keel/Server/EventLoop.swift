@@ -170,8 +170,12 @@ final class EventLoop<Backend: EventBackend, Handler: ConnectionHandler> {
     /// The wait's timeout: until the nearest deadline, or -1 with none.
     private func waitTimeoutMs() -> Int32 {
         var nearest = Int64.max
-        for list in timeoutLists {
-            if let deadline = list.earliestDeadlineMs { nearest = min(nearest, deadline) }
+        // Index loops, here and in other per-iteration code: an iterator's
+        // accessor is a coroutine that unoptimised builds heap-allocate.
+        var index = 0
+        while index < timeoutLists.count {
+            if let deadline = timeoutLists[index].earliestDeadlineMs { nearest = min(nearest, deadline) }
+            index += 1
         }
         if let deadline = acceptPausedUntilMs { nearest = min(nearest, deadline) }
         if let deadline = shutdownDeadlineMs { nearest = min(nearest, deadline) }
@@ -184,7 +188,11 @@ final class EventLoop<Backend: EventBackend, Handler: ConnectionHandler> {
     /// Reads once more from connections that had data left after their budget.
     private func revisitReads() {
         swap(&readAgain, &readAgainInProgress)
-        for token in readAgainInProgress where slab.isCurrent(slot: token.slot, generation: token.generation) {
+        var index = 0
+        while index < readAgainInProgress.count {
+            let token = readAgainInProgress[index]
+            index += 1
+            guard slab.isCurrent(slot: token.slot, generation: token.generation) else { continue }
             slab[token.slot].flags.remove(.readQueued)
             handleReadable(token.slot, peerFinishing: false)
         }
@@ -220,7 +228,12 @@ final class EventLoop<Backend: EventBackend, Handler: ConnectionHandler> {
 
     private func publishGauges() {
         control.openConnections.store(slab.liveCount, ordering: .relaxed)
-        let members = timeoutLists.reduce(0) { $0 + $1.count }
+        var members = 0
+        var index = 0
+        while index < timeoutLists.count {
+            members += timeoutLists[index].count
+            index += 1
+        }
         control.timeoutMembers.store(members, ordering: .relaxed)
         control.ringBytes.store(pool.outstandingBytes, ordering: .relaxed)
         control.listenerOn.store(listenerOn, ordering: .relaxed)

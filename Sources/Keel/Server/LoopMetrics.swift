@@ -46,8 +46,11 @@ final class LoopMetrics {
             if now > before { counter.increment(by: now - before) }
         }
         add(accepted, current.accepted, reported.accepted)
-        for reason in CloseReason.allCases {
-            add(closed[reason.rawValue], current.closed(reason), reported.closed(reason))
+        // Index loop: CloseReason.allCases would build an array on every report.
+        var reason = 0
+        while reason < closed.count {
+            add(closed[reason], current.closedByReason[reason], reported.closedByReason[reason])
+            reason += 1
         }
         add(messagesIn, current.messagesIn, reported.messagesIn)
         add(messagesOut, current.messagesOut, reported.messagesOut)

@@ -66,16 +66,18 @@ final class ClientSlab {
         liveCount -= 1
     }
 
-    /// The slot at `slot`, borrowed or mutated in place.
+    /// The slot at `slot`, borrowed or mutated in place. Addressors rather
+    /// than _read/_modify: a coroutine accessor heap-allocates its frame in
+    /// unoptimised builds, once per access; an addressor is just a pointer.
     @inline(__always)
     subscript(slot: UInt32) -> ClientSlot {
-        _read {
+        unsafeAddress {
             assert(Int(slot) < capacity)
-            yield slots[Int(slot)]
+            return UnsafePointer(slots + Int(slot))
         }
-        _modify {
+        unsafeMutableAddress {
             assert(Int(slot) < capacity)
-            yield &slots[Int(slot)]
+            return slots + Int(slot)
         }
     }
 

@@ -12,6 +12,7 @@ struct ChildProcessError: Error, CustomStringConvertible {
 final class ChildProcess {
     let process = Process()
     private let errorPipe = Pipe()
+    private let outputPipe = Pipe()
     private(set) var standardError = ""
 
     /// A product binary built beside the test bundle, e.g. "keel".
@@ -37,7 +38,7 @@ final class ChildProcess {
         }
         if launcher.isEmpty { process.arguments = arguments }
         process.standardError = errorPipe
-        process.standardOutput = FileHandle.nullDevice
+        process.standardOutput = outputPipe
         try process.run()
     }
 
@@ -63,6 +64,11 @@ final class ChildProcess {
             standardError += String(decoding: buffer[..<n], as: UTF8.self)
         }
         return true
+    }
+
+    /// Everything the child wrote to standard output (read once it has exited).
+    var standardOutputText: String {
+        String(decoding: outputPipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
     }
 
     /// Waits for exit (bounded); returns the exit status, or nil on timeout.

@@ -1,0 +1,108 @@
+// keel-allocation-probe: counts the heap allocations Keel's loop thread
+// makes while echoing N messages, for the allocation test
+// (Tests/KeelTests/AllocationTests.swift) and for anyone who wants to check.
+//
+// The probe links ordo-one's malloc interposer, whose allocation hook runs on
+// the allocating thread: only the loop thread's allocations are counted, so
+// the client (raw syscalls into preallocated buffers) and the runtime's other
+// threads cannot disturb the count.
+//
+// Usage: keel-allocation-probe MESSAGES SIZE [PIPELINE]
+// Prints one JSON line: loop-thread mallocs while echoing, and process-wide
+// mallocs minus frees from before the server started to after it stopped.
+
+import CShims
+import Glibc
+import Keel
+import MallocInterposerSwift
+
+/// Echo that records which thread the loop runs on.
+struct MarkingEcho: ConnectionHandler {
+    mutating func connectionOpened(_ connection: Connection) {
+        probeLoopThread = pthread_self()
+        probeLoopThreadKnown = true
+    }
+
+    mutating func messageReceived(_ payload: UnsafeRawBufferPointer, on connection: Connection) {
+        connection.send(payload)
+    }
+}
+
+let arguments = CommandLine.arguments
+guard arguments.count >= 3, let messages = Int(arguments[1]), let size = Int(arguments[2]) else {
+    print("usage: keel-allocation-probe MESSAGES SIZE [PIPELINE]")
+    exit(64)
+}
+let pipeline = arguments.count > 3 ? Int(arguments[3]) ?? 16 : 16
+
+probeInitializeGlobals()
+MallocInterposerSwift.initialize()
+MallocInterposerSwift.setAllocationHook(probeAllocationHook)
+MallocInterposerSwift.hook()
+let before = MallocInterposerSwift.getStatistics()
+
+var configuration = Configuration()
+configuration.port = 0
+configuration.maxClients = 16
+let server = Server(configuration: configuration) { _ in MarkingEcho() }
+let port = try server.start().port
+
+// A blocking client over raw syscalls into buffers allocated up front.
+let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+let address = SocketAddress(host: "127.0.0.1", port: port)!
+guard address.withSockAddr({ keel_connect(fd, $0, $1) }) == 0 else { fatalError("connect failed") }
+_ = keel_set_nodelay(fd)
+let frameBytes = 4 + size
+let batch = UnsafeMutableRawBufferPointer.allocate(byteCount: frameBytes * pipeline, alignment: 16)
+for index in 0..<pipeline {
+    let frame = batch.baseAddress! + index * frameBytes
+    frame.storeBytes(of: UInt32(size).littleEndian, as: UInt32.self)
+    memset(frame + 4, Int32(index & 0x7F), size)
+}
+let incoming = UnsafeMutableRawBufferPointer.allocate(byteCount: frameBytes * pipeline, alignment: 16)
+
+@MainActor func sendAll(_ bytes: UnsafeRawBufferPointer) {
+    var offset = 0
+    while offset < bytes.count {
+        let n = keel_send(fd, bytes.baseAddress! + offset, bytes.count - offset)
+        precondition(n > 0 || n == -Int(EINTR), "send failed: \(n)")
+        offset += max(0, n)
+    }
+}
+
+@MainActor func receiveAll(_ count: Int) {
+    var offset = 0
+    while offset < count {
+        let n = keel_read(fd, incoming.baseAddress! + offset, count - offset)
+        precondition(n > 0 || n == -Int(EINTR), "read failed: \(n)")
+        offset += max(0, n)
+    }
+    precondition(memcmp(incoming.baseAddress!, batch.baseAddress!, count) == 0, "echo differs")
+}
+
+/// Echoes `rounds` batches of `pipeline` messages.
+@MainActor func echo(rounds: Int) {
+    for _ in 0..<rounds {
+        sendAll(UnsafeRawBufferPointer(batch))
+        receiveAll(batch.count)
+    }
+}
+
+// Warm up (buffers reach their working size, the pool fills), then count.
+echo(rounds: 1_000)
+probeCounting = true
+echo(rounds: max(1, messages / pipeline))
+probeCounting = false
+let loopCount = probeLoopAllocations
+
+Glibc.close(fd)
+server.shutdown()
+server.wait()
+batch.deallocate()
+incoming.deallocate()
+let after = MallocInterposerSwift.getStatistics()
+MallocInterposerSwift.unhook()
+let outstanding = (after.mallocCount - after.freeCount) - (before.mallocCount - before.freeCount)
+print(
+    "{\"messages\": \(max(1, messages / pipeline) * pipeline), \"size\": \(size), "
+        + "\"loop_thread_mallocs\": \(loopCount), \"process_mallocs_minus_frees\": \(outstanding)}")
