@@ -8,8 +8,14 @@ import Testing
 
 struct ProbeResult: Decodable {
     let messages: Int
-    let loop_thread_mallocs: Int
-    let process_mallocs_minus_frees: Int
+    let loopThreadMallocs: Int
+    let processMallocsMinusFrees: Int
+
+    enum CodingKeys: String, CodingKey {
+        case messages
+        case loopThreadMallocs = "loop_thread_mallocs"
+        case processMallocsMinusFrees = "process_mallocs_minus_frees"
+    }
 }
 
 @Suite(.serialized) struct AllocationTests {
@@ -28,12 +34,12 @@ struct ProbeResult: Decodable {
         let large = try Self.probe(messages: 100_000, size: size)
         #expect(large.messages >= 99_000)
         #expect(
-            large.loop_thread_mallocs == small.loop_thread_mallocs,
-            "loop-thread mallocs: \(small.loop_thread_mallocs) for \(small.messages) messages, \(large.loop_thread_mallocs) for \(large.messages)"
+            large.loopThreadMallocs == small.loopThreadMallocs,
+            "loop-thread mallocs: \(small.loopThreadMallocs) for \(small.messages) messages, \(large.loopThreadMallocs) for \(large.messages)"
         )
-        #expect(large.loop_thread_mallocs == 0, "after warm-up the loop allocates nothing at all")
+        #expect(large.loopThreadMallocs == 0, "after warm-up the loop allocates nothing at all")
         #expect(
-            large.process_mallocs_minus_frees == small.process_mallocs_minus_frees,
+            large.processMallocsMinusFrees == small.processMallocsMinusFrees,
             "outstanding allocations grow with the message count")
     }
 }

@@ -3,6 +3,7 @@
 // nor spin: accept fails with EMFILE, the listener pauses and retries, the
 // log line is rate-limited, and once clients leave the waiting ones are served.
 
+import Foundation
 import Glibc
 import Testing
 
@@ -36,7 +37,14 @@ import Testing
         }
         #expect(served == 200)
         kill(server.child.pid, SIGTERM)
-        #expect(server.child.waitForExit() == 0)
+        let status = server.child.waitForExit()
+        if status == nil {
+            let proc = (try? String(contentsOfFile: "/proc/\(server.child.pid)/status", encoding: .utf8)) ?? ""
+            Issue.record(
+                "stuck child: \(proc.split(separator: "\n").filter { $0.hasPrefix("Sig") || $0.hasPrefix("State") || $0.hasPrefix("Threads") })"
+            )
+        }
+        #expect(status == 0)
         #expect(server.child.standardError.contains("accept-errors="))
     }
 }
