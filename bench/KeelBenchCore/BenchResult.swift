@@ -10,6 +10,8 @@ public struct BenchResult: Sendable {
     public var measuredSeconds = 0.0
     /// Replies received and verified while measuring.
     public var messages = 0
+    /// Replies received in every phase (warm-up and drain included).
+    public var totalMessages = 0
     /// Payload bytes of those replies.
     public var payloadBytes = 0
     /// Latency of each measured reply, in nanoseconds.
@@ -100,6 +102,7 @@ public struct BenchResult: Sendable {
             "\"warmup_s\": \(format(options.warmupSeconds, decimals: 3))",
             "\"duration_s\": \(format(measuredSeconds, decimals: 3))",
             "\"messages\": \(messages)",
+            "\"total_messages\": \(totalMessages)",
             "\"msgs_per_s\": \(format(messagesPerSecond, decimals: 1))",
             "\"mb_per_s\": \(format(megabytesPerSecond, decimals: 3))",
             "\"latency_us\": {\(latency.joined(separator: ", "))}",

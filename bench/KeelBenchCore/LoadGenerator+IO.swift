@@ -62,6 +62,7 @@ extension LoadGenerator {
             result.mismatches += 1
         }
         progressMessages += 1
+        result.totalMessages += 1
         if phase == .measuring {
             _ = result.latencyNs.record(UInt64(max(0, receivedNs - sentNs)))
             result.messages += 1

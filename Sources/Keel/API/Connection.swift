@@ -20,28 +20,35 @@ public enum SendResult: Sendable, Equatable {
 /// One connection, as seen from a handler callback. Valid only during the
 /// callback that received it: keep `id` to refer to the connection later.
 public struct Connection {
-    // unowned(unsafe): no reference counting per message; the table outlives
-    // every callback, and a Connection must not outlive its callback.
-    unowned(unsafe) let table: ConnectionTable
+    // Unmanaged: no reference counting per message (calls go through
+    // _withUnsafeGuaranteedRef); the table outlives every callback, and a
+    // Connection must not outlive its callback.
+    private let tableReference: Unmanaged<ConnectionTable>
     let slot: UInt32
     let generation: UInt32
 
     init(table: ConnectionTable, slot: UInt32, generation: UInt32) {
-        self.table = table
+        tableReference = Unmanaged.passUnretained(table)
         self.slot = slot
         self.generation = generation
     }
 
+    /// The table, borrowed for the duration of `body` without a retain.
+    @inline(__always)
+    private func withTable<R>(_ body: (ConnectionTable) -> R) -> R {
+        tableReference._withUnsafeGuaranteedRef(body)
+    }
+
     /// The connection's stable ID.
     public var id: ConnectionID {
-        ConnectionID(loop: table.loopIndex, slot: slot, generation: generation)
+        withTable { ConnectionID(loop: $0.loopIndex, slot: slot, generation: generation) }
     }
 
     /// Sends `payload` as one framed message.
     @discardableResult
     @inline(__always)
     public func send(_ payload: UnsafeRawBufferPointer) -> SendResult {
-        table.send(payload, slot: slot, generation: generation)
+        withTable { $0.send(payload, slot: slot, generation: generation) }
     }
 
     /// Sends the bytes of `payload` as one framed message.
@@ -56,16 +63,18 @@ public struct Connection {
     /// that loop's mailbox, and a stale `id` is refused there.
     @discardableResult
     public func send(_ payload: UnsafeRawBufferPointer, to id: ConnectionID) -> SendResult {
-        if id.loop == table.loopIndex {
-            return table.send(payload, slot: id.slot, generation: id.generation)
+        withTable { table in
+            if id.loop == table.loopIndex {
+                return table.send(payload, slot: id.slot, generation: id.generation)
+            }
+            return table.mailboxes.post(.send(id, Array(payload)), to: id)
         }
-        return table.mailboxes.post(.send(id, Array(payload)), to: id)
     }
 
     /// Closes the connection once the output already sent has been written
     /// (bounded by the write timeout). Messages already read but not yet
     /// delivered are dropped.
     public func close() {
-        table.requestClose(slot: slot, generation: generation)
+        withTable { $0.requestClose(slot: slot, generation: generation) }
     }
 }

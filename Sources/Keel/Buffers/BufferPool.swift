@@ -22,13 +22,13 @@ public final class BufferPool {
     public let retainedBytesLimit: Int
 
     /// Free blocks, one list per size class (class i holds minimumBlockBytes << i).
-    private var freeLists: [[UnsafeMutableRawPointer]]
+    @exclusivity(unchecked) private var freeLists: [[UnsafeMutableRawPointer]]
     /// Bytes currently kept on the free lists.
-    public private(set) var retainedBytes = 0
+    @exclusivity(unchecked) public private(set) var retainedBytes = 0
     /// Bytes currently handed out to rings.
-    public private(set) var outstandingBytes = 0
+    @exclusivity(unchecked) public private(set) var outstandingBytes = 0
     /// How many times the pool called malloc (for allocation tests).
-    public private(set) var systemAllocations = 0
+    @exclusivity(unchecked) public private(set) var systemAllocations = 0
 
     /// - Parameters:
     ///   - minimumBlockBytes: smallest block, a power of two (default 256).

@@ -13,10 +13,14 @@ public struct FrameFormat: Sendable, Hashable, CustomStringConvertible {
     public let headerBytes: Int
     /// Byte order of the length field (irrelevant for 1 byte).
     public let byteOrder: ByteOrder
+    /// The largest payload length this header can announce (stored: it is
+    /// checked on every send).
+    public let largestLength: UInt64
 
     private init(headerBytes: Int, byteOrder: ByteOrder) {
         self.headerBytes = headerBytes
         self.byteOrder = byteOrder
+        largestLength = headerBytes == 8 ? UInt64.max : (UInt64(1) << UInt64(headerBytes * 8)) - 1
     }
 
     /// 1-byte length.
@@ -51,11 +55,6 @@ public struct FrameFormat: Sendable, Hashable, CustomStringConvertible {
 
     /// The format's name.
     public var description: String { name }
-
-    /// The largest payload length this header can announce.
-    public var largestLength: UInt64 {
-        headerBytes == 8 ? UInt64.max : (UInt64(1) << UInt64(headerBytes * 8)) - 1
-    }
 
     /// Reads the announced payload length from `headerBytes` bytes at `source`.
     @inline(__always)

@@ -19,6 +19,8 @@ final class ConnectionTable {
     let loopIndex: UInt32
     /// Every loop's mailbox, for sends to connections on other loops.
     let mailboxes: Mailboxes
+    // Strong lets: reached through a guaranteed `self` (Connection passes the
+    // table with _withUnsafeGuaranteedRef), they cost no retain per message.
     let slab: ClientSlab
     let pool: BufferPool
     let format: FrameFormat
@@ -28,13 +30,13 @@ final class ConnectionTable {
     private let staging: UnsafeMutableRawPointer
     let stagingCapacity: Int
     /// Bytes staged for `servedSlot`.
-    private(set) var stagedBytes = 0
+    @exclusivity(unchecked) private(set) var stagedBytes = 0
     /// The connection whose input is being handled, or noSlot.
-    private(set) var servedSlot = ConnectionTable.noSlot
+    @exclusivity(unchecked) private(set) var servedSlot = ConnectionTable.noSlot
     /// Connections (slot, generation) that got output outside their own read.
-    private(set) var flushQueue: [EventToken] = []
+    @exclusivity(unchecked) private(set) var flushQueue: [EventToken] = []
     /// Frames queued by handlers (folded into the loop's statistics).
-    var messagesOut = 0
+    @exclusivity(unchecked) var messagesOut = 0
 
     init(
         loopIndex: UInt32, capacity: Int, pool: BufferPool, format: FrameFormat,

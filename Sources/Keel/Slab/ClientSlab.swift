@@ -10,9 +10,9 @@ final class ClientSlab {
     /// Number of slots (the loop's client limit).
     let capacity: Int
     private let slots: UnsafeMutablePointer<ClientSlot>
-    private var freeHead: Int32
+    @exclusivity(unchecked) private var freeHead: Int32
     /// Slots in use.
-    private(set) var liveCount = 0
+    @exclusivity(unchecked) private(set) var liveCount = 0
 
     init(capacity: Int) {
         precondition(capacity > 0 && capacity < Int(EventToken.firstReservedSlot), "slab capacity \(capacity)")

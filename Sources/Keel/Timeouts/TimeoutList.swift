@@ -30,10 +30,10 @@ final class TimeoutList {
     /// Highest slot index + 1.
     let capacity: Int
     private let nodes: UnsafeMutablePointer<Node>
-    private var head: Int32 = TimeoutList.none
-    private var tail: Int32 = TimeoutList.none
+    @exclusivity(unchecked) private var head: Int32 = TimeoutList.none
+    @exclusivity(unchecked) private var tail: Int32 = TimeoutList.none
     /// Members.
-    private(set) var count = 0
+    @exclusivity(unchecked) private(set) var count = 0
 
     init(capacity: Int, timeoutMs: Int64) {
         precondition(capacity > 0 && capacity < Int(Int32.max), "timeout list capacity \(capacity)")
