@@ -117,6 +117,14 @@ final class EventLoop<Backend: EventBackend, Handler: ConnectionHandler> {
     }
 
     /// Runs until shutdown completes; returns this loop's counters.
+    ///
+    /// Callers in other modules (the `keel` executable, applications)
+    /// instantiate the loop through `Server<Handler>`, whose generic code is
+    /// not specialised across the module boundary. For the shipped echo
+    /// handler the generic entry point checks the types at run time and jumps
+    /// to these specialised copies, where every call is direct and inlined.
+    @_specialize(where Backend == EpollBackend, Handler == EchoHandler)
+    @_specialize(where Backend == PollBackend, Handler == EchoHandler)
     func run() -> Statistics {
         while true {
             let ready = backend.wait(timeoutMs: waitTimeoutMs())
