@@ -136,6 +136,8 @@ func runBench<H: ConnectionHandler & Sendable>(
         let points = LatencyChart.points(result.latencyNs)
         #expect(points.first!.percentile <= 1)
         #expect(points.last!.percentile == 100)
+        #expect(points.last!.totalCount == 10_000, "the running total reaches every recorded value")
+        #expect(zip(points, points.dropFirst()).allSatisfy { $0.totalCount <= $1.totalCount })
         #expect(zip(points, points.dropFirst()).allSatisfy { $0.latencyMicroseconds <= $1.latencyMicroseconds })
         let csv = LatencyChart.csv(points)
         #expect(csv.hasPrefix("percentile,latency_us,total_count,one_over_one_minus_percentile\n"))

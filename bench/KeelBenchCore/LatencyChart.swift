@@ -21,13 +21,15 @@ public enum LatencyChart {
     public static func points(_ histogram: Histogram<UInt64>) -> [PercentilePoint] {
         guard histogram.totalCount > 0 else { return [] }
         var points: [PercentilePoint] = []
-        var seen = 0 as UInt64
+        let total = Double(histogram.totalCount)
         for value in histogram.percentiles(ticksPerHalfDistance: 5) {
-            seen += value.count
+            // The iterator's `count` is the count at that value, not a running
+            // total; the share at or below the value gives the running total.
             points.append(
                 PercentilePoint(
                     percentile: value.percentileLevelIteratedTo,
-                    latencyMicroseconds: Double(value.value) / 1_000, totalCount: seen))
+                    latencyMicroseconds: Double(value.value) / 1_000,
+                    totalCount: UInt64((value.percentile / 100 * total).rounded())))
         }
         return points
     }
