@@ -32,11 +32,12 @@ public final class BufferPool {
 
     /// - Parameters:
     ///   - minimumBlockBytes: smallest block, a power of two (default 256).
-    ///   - maximumRetainedBlockBytes: largest block worth keeping (default 64 KiB).
+    ///   - maximumRetainedBlockBytes: largest block worth keeping (default 1 MiB,
+    ///     the output high watermark, so a reader's backlog reuses blocks too).
     ///   - retainedBytesLimit: free-list budget in bytes (default 4 MiB).
     public init(
         minimumBlockBytes: Int = 256,
-        maximumRetainedBlockBytes: Int = 65_536,
+        maximumRetainedBlockBytes: Int = 1 << 20,
         retainedBytesLimit: Int = 4 << 20
     ) {
         precondition(minimumBlockBytes > 0 && minimumBlockBytes.nonzeroBitCount == 1)
