@@ -35,6 +35,18 @@ import Testing
         #expect(first.child.waitForExit() == 0)
     }
 
+    @Test func tooFewDescriptorsForEveryLoopFailsInOneLine() throws {
+        // 8 loops need 24 descriptors; with 24 in all, a later loop's
+        // epoll_create1 fails after earlier loops were built (they are discarded).
+        let child = try ChildProcess(
+            arguments: ["--port", "0", "--threads", "8"], launcher: ["/usr/bin/prlimit", "--nofile=24"])
+        let status = child.waitForExit()
+        #expect(status != nil && status != 0)
+        let lines = child.standardError.split(separator: "\n")
+        #expect(lines.count == 1, "one line: \(child.standardError)")
+        #expect(child.standardError.contains("failed: Too many open files"))
+    }
+
     @Test(arguments: [SIGTERM, SIGINT])
     func signalStopsTheServerWithExitZeroAndTotals(signal: Int32) throws {
         let server = try KeelChild()

@@ -83,6 +83,14 @@ extension EventLoop {
         listenerOn = false
     }
 
+    /// Releases the descriptors of a loop that never ran (another loop of the
+    /// same server failed to start).
+    func discardUnstarted() {
+        precondition(slab.liveCount == 0, "discarding a loop that has connections")
+        closeListener()
+        backend.close()
+    }
+
     /// Releases the loop's own descriptors once every connection is gone.
     /// The waker stays open: other threads may still wake it; the Server
     /// closes it after joining this loop's thread.

@@ -53,7 +53,7 @@ public final class Server<Handler: ConnectionHandler>: Sendable {
         var listeners: [ListeningSocket] = []
         var wakers: [Waker] = []
         var controls: [LoopControl] = []
-        var runs: [Transfer<() -> Statistics>] = []
+        var runs: [Transfer<BuiltLoop>] = []
         do throws(ServerError) {
             var address = SocketAddress(host: configuration.host, port: configuration.port)!
             for _ in 0..<count {
@@ -77,17 +77,19 @@ public final class Server<Handler: ConnectionHandler>: Sendable {
                 runs.append(try makeLoop(control: control, listener: listeners[index], mailboxes: mailboxes))
             }
             let results = ResultSlots(count: count)
-            let threads = runs.enumerated().map { index, run in
+            let threads = runs.enumerated().map { index, built in
                 Transfer(
                     value: LoopThread(name: "keel-loop-\(index)") {
-                        results.store(run.value(), at: index)
+                        results.store(built.value.run(), at: index)
                     })
             }
             return ServerHandle.Running(
                 address: listeners[0].address, controls: controls, mailboxes: mailboxes, threads: threads,
                 results: results)
         } catch {
-            // Loops built so far own their listener; none has run yet.
+            // Loops built so far own their listener and backend; none has run
+            // yet, so release their descriptors here.
+            for built in runs { built.value.discard() }
             for listener in listeners.dropFirst(runs.count) { listener.close() }
             for waker in wakers { waker.close() }
             throw error
@@ -97,7 +99,7 @@ public final class Server<Handler: ConnectionHandler>: Sendable {
     /// Builds one loop with its backend; returns its run function.
     private func makeLoop(
         control: LoopControl, listener: ListeningSocket, mailboxes: Mailboxes
-    ) throws(ServerError) -> Transfer<() -> Statistics> {
+    ) throws(ServerError) -> Transfer<BuiltLoop> {
         switch configuration.backend {
         case .epoll:
             let backend: EpollBackend
@@ -118,7 +120,7 @@ public final class Server<Handler: ConnectionHandler>: Sendable {
     /// when a test asks for it).
     private func makeLoop<Backend: EventBackend>(
         backend: Backend, control: LoopControl, listener: ListeningSocket, mailboxes: Mailboxes
-    ) throws(ServerError) -> Transfer<() -> Statistics> {
+    ) throws(ServerError) -> Transfer<BuiltLoop> {
         if let plan = configuration.faultPlan {
             let faulty = FaultInjectingBackend(base: backend, plan: plan)
             return try makeLoop(specialisedFor: faulty, control: control, listener: listener, mailboxes: mailboxes)
@@ -128,7 +130,7 @@ public final class Server<Handler: ConnectionHandler>: Sendable {
 
     private func makeLoop<Backend: EventBackend>(
         specialisedFor backend: Backend, control: LoopControl, listener: ListeningSocket, mailboxes: Mailboxes
-    ) throws(ServerError) -> Transfer<() -> Statistics> {
+    ) throws(ServerError) -> Transfer<BuiltLoop> {
         var loopConfiguration = configuration
         loopConfiguration.maxClients = loopCapacity(control.index)
         do throws(Errno) {
@@ -136,7 +138,7 @@ public final class Server<Handler: ConnectionHandler>: Sendable {
                 index: control.index, configuration: loopConfiguration, listener: listener, backend: backend,
                 control: control, mailboxes: mailboxes, handler: makeHandler(control.index), logger: logger,
                 metricsFactory: metricsFactory ?? MetricsSystem.factory)
-            return Transfer(value: { loop.run() })
+            return Transfer(value: BuiltLoop(run: { loop.run() }, discard: { loop.discardUnstarted() }))
         } catch {
             backend.close()
             listener.close()
@@ -192,6 +194,13 @@ extension Server where Handler == EchoHandler {
             EchoHandler()
         }
     }
+}
+
+/// A loop ready to run on its thread, or to be discarded if a later loop
+/// of the same server fails to start.
+struct BuiltLoop {
+    let run: () -> Statistics
+    let discard: () -> Void
 }
 
 /// Where loop threads leave their final counters.
