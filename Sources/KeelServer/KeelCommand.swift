@@ -119,6 +119,8 @@ struct KeelCommand: ParsableCommand {
     }
 
     func run() throws {
+        // First, before any thread exists: every later thread inherits the mask.
+        let signals = ShutdownSignals()
         LoggingSystem.bootstrap { label in
             var handler = StreamLogHandler.standardError(label: label)
             handler.logLevel = logLevel
@@ -134,7 +136,7 @@ struct KeelCommand: ParsableCommand {
             FileHandleOutput.standardError("keel: \(error)")
             throw ExitCode.failure
         }
-        let signals = SignalForwarding { server.shutdown() }
+        signals.onSignal { _ in server.shutdown() }
         logger.info(
             "keel listening on \(address)",
             metadata: [
@@ -148,7 +150,6 @@ struct KeelCommand: ParsableCommand {
         let statistics = statsInterval.map { StatisticsLog(server: server.handle, seconds: $0, logger: logger) }
         let totals = server.wait()
         statistics?.cancel()
-        signals.cancel()
         logger.info("keel stopped: \(totals)")
     }
 
@@ -185,26 +186,6 @@ extension FrameFormat: ExpressibleByArgument {
 // swift-format-ignore: AvoidRetroactiveConformances
 // Log levels parse from their names; swift-log has no ArgumentParser support.
 extension Logger.Level: @retroactive ExpressibleByArgument {}
-
-/// Turns SIGINT and SIGTERM into one call of `action`, on a Dispatch queue.
-final class SignalForwarding {
-    private let sources: [DispatchSourceSignal]
-
-    init(_ action: @escaping @Sendable () -> Void) {
-        sources = [SIGINT, SIGTERM].map { signalNumber in
-            // Ignore the default action so the Dispatch source receives it.
-            signal(signalNumber, SIG_IGN)
-            let source = DispatchSource.makeSignalSource(signal: signalNumber, queue: .global())
-            source.setEventHandler(handler: action)
-            source.resume()
-            return source
-        }
-    }
-
-    func cancel() {
-        for source in sources { source.cancel() }
-    }
-}
 
 /// Logs one line of counters every interval, with rates since the last line.
 final class StatisticsLog {
