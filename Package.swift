@@ -88,7 +88,7 @@ let package = Package(
             name: "KeelTests",
             dependencies: [
                 "Keel", "CShims", "KeelServer", "KeelExamples", "BroadcastServer", "EmbedExample",
-                "KeelAllocationProbe",
+                "KeelAllocationProbe", "KeelBenchCore",
                 .product(name: "MetricsTestKit", package: "swift-metrics"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]

@@ -199,37 +199,27 @@ import Testing
 
 /// Writes a byte stream on its own thread (blocking), so a test can hold
 /// back reading while the server receives.
-final class WriterThread: @unchecked Sendable {
-    private var thread = pthread_t()
-    private let fd: Int32
-    private let bytes: [UInt8]
-    private var written = 0
+final class WriterThread {
+    private let thread: LoopThread
+    private let written = Locked(0)
 
     init(fd: Int32, bytes: [UInt8]) {
-        self.fd = fd
-        self.bytes = bytes
-        let unmanaged = Unmanaged.passRetained(self)
-        pthread_create(
-            &thread, nil,
-            { raw in
-                let me = Unmanaged<WriterThread>.fromOpaque(raw!).takeRetainedValue()
-                me.run()
-                return nil
-            }, unmanaged.toOpaque())
-    }
-
-    private func run() {
-        while written < bytes.count {
-            let n = bytes.withUnsafeBytes { keel_send(fd, $0.baseAddress! + written, bytes.count - written) }
-            if n == -Int(EINTR) { continue }
-            if n <= 0 { return }
-            written += n
+        let written = self.written
+        thread = LoopThread(name: "test-writer") {
+            var sent = 0
+            while sent < bytes.count {
+                let n = bytes.withUnsafeBytes { keel_send(fd, $0.baseAddress! + sent, bytes.count - sent) }
+                if n == -Int(EINTR) { continue }
+                if n <= 0 { break }
+                sent += n
+            }
+            written.withLock { $0 = sent }
         }
     }
 
     /// Waits for the writer; returns how many bytes it sent.
     func join() -> Int {
-        pthread_join(thread, nil)
-        return written
+        thread.join()
+        return written.withLock { $0 }
     }
 }

@@ -2,9 +2,10 @@
 
 import Glibc
 
-enum ProcessCPU {
+/// CPU time of processes on this machine.
+public enum ProcessCPU {
     /// User + system CPU seconds of `pid`, or nil if it cannot be read.
-    static func seconds(of pid: Int32) -> Double? {
+    public static func seconds(of pid: Int32) -> Double? {
         guard let file = fopen("/proc/\(pid)/stat", "r") else { return nil }
         defer { fclose(file) }
         var buffer = [CChar](repeating: 0, count: 4096)

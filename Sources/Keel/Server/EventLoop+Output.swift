@@ -16,11 +16,13 @@ extension EventLoop {
             guard !staged.isEmpty else { return nil }
             let result = backend.send(fd, staged)
             // Keep what the socket did not take, in order, before anything else.
-            let taken = if case .bytes(let n) = result { n } else { 0 }
-            if taken < staged.count, case .bytes = result {
+            switch result {
+            case .bytes(let taken):
                 slab[slot].output.append(UnsafeRawBufferPointer(rebasing: staged[taken...]), pool: pool)
-            } else if case .wouldBlock = result {
+            case .wouldBlock:
                 slab[slot].output.append(staged, pool: pool)
+            case .failed, .endOfFile:
+                break
             }
             return result
         }

@@ -4,6 +4,7 @@
 
 import Foundation
 import Glibc
+import KeelBenchCore
 
 struct ChildProcessError: Error, CustomStringConvertible {
     let description: String
@@ -104,12 +105,7 @@ final class ChildProcess {
 
     /// CPU seconds (user + system) the child has used, from /proc/PID/stat.
     func cpuSeconds() -> Double {
-        guard let text = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
-            let close = text.lastIndex(of: ")")
-        else { return -1 }
-        let fields = text[text.index(after: close)...].split(separator: " ")
-        let ticks = (Double(fields[11]) ?? 0) + (Double(fields[12]) ?? 0)
-        return ticks / Double(sysconf(Int32(_SC_CLK_TCK)))
+        ProcessCPU.seconds(of: pid) ?? -1
     }
 
     /// Open descriptors of the child (/proc/PID/fd).

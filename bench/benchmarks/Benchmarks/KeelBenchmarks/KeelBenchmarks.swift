@@ -5,6 +5,18 @@
 import Benchmark
 import Keel
 
+/// Feeds one read's bytes and counts the payload bytes delivered.
+@inline(__always)
+func feed(
+    _ bytes: UnsafeRawBufferPointer, _ assembler: FrameAssembler, _ pending: inout RingBuffer, _ pool: BufferPool,
+    _ delivered: inout Int
+) {
+    _ = assembler.feed(bytes, pending: &pending, pool: pool) { payload in
+        delivered &+= payload.count
+        return true
+    }
+}
+
 let benchmarks: @Sendable () -> Void = {
     Benchmark.defaultConfiguration = .init(
         metrics: [.wallClock, .cpuTotal, .mallocCountTotal, .throughput],
@@ -29,10 +41,7 @@ let benchmarks: @Sendable () -> Void = {
         stream16.withUnsafeBytes { bytes in
             benchmark.startMeasurement()
             for _ in benchmark.scaledIterations {
-                _ = assembler.feed(bytes, pending: &pending, pool: pool) { payload in
-                    delivered &+= payload.count
-                    return true
-                }
+                feed(bytes, assembler, &pending, pool, &delivered)
             }
             benchmark.stopMeasurement()
         }
@@ -50,12 +59,7 @@ let benchmarks: @Sendable () -> Void = {
         benchmark.startMeasurement()
         for _ in benchmark.scaledIterations {
             for chunk in [first, second] {
-                chunk.withUnsafeBytes { bytes in
-                    _ = assembler.feed(bytes, pending: &pending, pool: pool) { payload in
-                        delivered &+= payload.count
-                        return true
-                    }
-                }
+                chunk.withUnsafeBytes { feed($0, assembler, &pending, pool, &delivered) }
             }
         }
         benchmark.stopMeasurement()
