@@ -29,6 +29,7 @@
 #include <time.h>
 #include <unistd.h>
 #include <fcntl.h>
+#include <malloc.h>
 
 // MARK: constants (glibc defines several of these as enums or macros that
 // Swift imports awkwardly; one typed copy each keeps the Swift side simple).
@@ -240,6 +241,11 @@ static inline int64_t keel_monotonic_ns(void) {
     struct timespec now;
     clock_gettime(CLOCK_MONOTONIC, &now);
     return (int64_t)now.tv_sec * 1000000000 + now.tv_nsec;
+}
+
+/* Hands free heap pages of every malloc arena back to the kernel. */
+static inline void keel_release_free_heap(void) {
+    malloc_trim(0);
 }
 
 static inline int keel_getrlimit_nofile(uint64_t *soft, uint64_t *hard) {

@@ -29,6 +29,8 @@ public final class BufferPool {
     @exclusivity(unchecked) public private(set) var outstandingBytes = 0
     /// How many times the pool called malloc (for allocation tests).
     @exclusivity(unchecked) public private(set) var systemAllocations = 0
+    /// How many blocks have been taken in all: a cheap sign of activity.
+    @exclusivity(unchecked) public private(set) var takes = 0
 
     /// - Parameters:
     ///   - minimumBlockBytes: smallest block, a power of two (default 256).
@@ -75,6 +77,7 @@ public final class BufferPool {
     public func take(size: Int) -> UnsafeMutableRawPointer {
         assert(size >= minimumBlockBytes && size.nonzeroBitCount == 1)
         outstandingBytes += size
+        takes &+= 1
         if size <= maximumRetainedBlockBytes {
             let index = sizeClass(of: size)
             if let block = freeLists[index].popLast() {

@@ -67,6 +67,11 @@ public struct Configuration: Sendable, Equatable {
     public var maxEventsPerWait = 1024
     /// Memory the loop keeps for reuse by connection buffers. Default 4 MiB.
     public var bufferPoolRetainedBytes = 4 << 20
+    /// Once no connection buffer has been taken for this long and none is in
+    /// use, the loop frees its pool and asks malloc to return free pages to
+    /// the kernel, so resident memory falls back after a burst. `nil` keeps
+    /// the memory. Default 1 s.
+    public var releaseMemoryAfterQuietMs: Int? = 1_000
     /// After a graceful close (a handler's close, shutdown), how long Keel
     /// keeps reading and discarding input while the peer takes the last
     /// replies. Closing with unread input would make the kernel answer with
@@ -135,6 +140,9 @@ public struct Configuration: Sendable, Equatable {
         try require(maxEventsPerWait >= 1, "maxEventsPerWait must be at least 1 (got \(maxEventsPerWait))")
         try require(bufferPoolRetainedBytes >= 0, "bufferPoolRetainedBytes must not be negative")
         try require(shutdownTimeoutMs >= 0, "shutdownTimeoutMs must not be negative (got \(shutdownTimeoutMs))")
+        if let quiet = releaseMemoryAfterQuietMs {
+            try require(quiet >= 1, "releaseMemoryAfterQuietMs must be at least 1 (got \(quiet))")
+        }
         try require(acceptPauseMs >= 1, "acceptPauseMs must be at least 1 (got \(acceptPauseMs))")
     }
 }

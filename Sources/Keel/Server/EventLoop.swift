@@ -71,6 +71,12 @@ final class EventLoop<Backend: EventBackend, Handler: ConnectionHandler> {
     @exclusivity(unchecked) var nextStatisticsMs: Int64
     /// Commands drained from the mailbox, reused between wakeups.
     @exclusivity(unchecked) var commandBatch: [Mailbox.Command] = []
+    /// When the buffers' memory goes back to the system if they stay quiet.
+    @exclusivity(unchecked) var memoryReleaseDueMs: Int64?
+    /// The pool's take count when that release was scheduled.
+    @exclusivity(unchecked) var poolTakesAtSchedule = 0
+    /// The pool's malloc count at the last release.
+    @exclusivity(unchecked) var poolAllocationsAtRelease = 0
     let oversizeLog: RateLimitedLog
     let acceptLog: RateLimitedLog
 
@@ -135,6 +141,7 @@ final class EventLoop<Backend: EventBackend, Handler: ConnectionHandler> {
             }
             flushQueuedConnections()
             enforceDeadlines()
+            if configuration.releaseMemoryAfterQuietMs != nil { considerReleasingMemory() }
             if nowMs >= nextStatisticsMs { publishStatistics() }
             if shutdownDeadlineMs != nil && slab.liveCount == 0 { break }
             publishGauges()
@@ -196,6 +203,7 @@ final class EventLoop<Backend: EventBackend, Handler: ConnectionHandler> {
         }
         if let deadline = acceptPausedUntilMs { nearest = min(nearest, deadline) }
         if let deadline = shutdownDeadlineMs { nearest = min(nearest, deadline) }
+        if let deadline = memoryReleaseDueMs { nearest = min(nearest, deadline) }
         nearest = min(nearest, nextStatisticsMs)
         if !table.flushQueue.isEmpty || !readAgain.isEmpty { return 0 }
         guard nearest != Int64.max else { return -1 }

@@ -28,6 +28,8 @@ public struct Statistics: Sendable, Equatable, CustomStringConvertible {
     /// Edge-triggered mode: times a connection used its read budget with
     /// data left and was queued to be read again next iteration.
     public var readsRequeued = 0
+    /// Times the loop gave its buffers' memory back after a quiet period.
+    public var memoryReleases = 0
 
     /// All counters at zero.
     public init() {}
@@ -52,6 +54,7 @@ public struct Statistics: Sendable, Equatable, CustomStringConvertible {
         staleEvents += other.staleEvents
         readsRequeued += other.readsRequeued
         staleCommands += other.staleCommands
+        memoryReleases += other.memoryReleases
     }
 
     /// One line: "accepted=3 closed=3 (peer-closed=3) messages-in=..."
@@ -62,5 +65,6 @@ public struct Statistics: Sendable, Equatable, CustomStringConvertible {
             + " messages-in=\(messagesIn) messages-out=\(messagesOut)"
             + " bytes-in=\(bytesIn) bytes-out=\(bytesOut)"
             + " listener-pauses=\(listenerPauses) accept-errors=\(acceptErrors)"
+            + " memory-releases=\(memoryReleases)"
     }
 }

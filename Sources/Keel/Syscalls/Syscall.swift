@@ -116,4 +116,9 @@ enum Syscall {
     static func monotonicMilliseconds() -> Int64 {
         keel_monotonic_ns() / 1_000_000
     }
+
+    /// Asks malloc to give its free pages back to the kernel (malloc_trim).
+    static func releaseFreeHeap() {
+        keel_release_free_heap()
+    }
 }
