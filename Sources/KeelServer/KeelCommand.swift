@@ -34,6 +34,9 @@ struct KeelCommand: ParsableCommand {
     @Option(help: "Readiness mechanism: epoll (O(ready) per wakeup) or poll (O(connections)).")
     var backend = BackendKind.epoll
 
+    @Option(help: "PROXY protocol header each connection must begin with, behind HAProxy; auto takes either version.")
+    var proxyProtocol = ProxyProtocol.off
+
     @Flag(help: "Register client sockets edge-triggered (epoll only): read and write until EAGAIN.")
     var edgeTriggered = false
 
@@ -106,6 +109,7 @@ struct KeelCommand: ParsableCommand {
         configuration.threads = threads
         configuration.edgeTriggered = edgeTriggered
         configuration.frame = frame
+        configuration.proxyProtocol = proxyProtocol
         if let maxPendingOutput {
             configuration.maxPendingOutputBytes = maxPendingOutput
         } else {
@@ -141,7 +145,7 @@ struct KeelCommand: ParsableCommand {
             "keel listening on \(address)",
             metadata: [
                 "backend": "\(backend)", "trigger": "\(edgeTriggered ? "edge" : "level")", "threads": "\(threads)",
-                "frame": "\(frame)", "max_clients": "\(maxClients)", "max_message": "\(maxMessage)",
+                "frame": "\(frame)", "proxy_protocol": "\(proxyProtocol)", "max_clients": "\(maxClients)", "max_message": "\(maxMessage)",
                 "idle_timeout_s": "\(idleTimeout)",
                 "first_message_timeout_s": "\(firstMessageTimeout.map { "\($0)" } ?? "off")",
                 "write_timeout_s": "\(writeTimeout)",
@@ -172,6 +176,8 @@ struct KeelCommand: ParsableCommand {
 }
 
 extension BackendKind: ExpressibleByArgument {}
+
+extension ProxyProtocol: ExpressibleByArgument {}
 
 extension FrameFormat: ExpressibleByArgument {
     /// Parses a format name such as "u32le".

@@ -18,6 +18,9 @@ public enum CloseReason: Int, Sendable, Hashable, CaseIterable, CustomStringConv
     case oversizeMessage
     /// Pending output would have exceeded the hard cap.
     case outputOverflow
+    /// The PROXY protocol is on and the connection did not begin with a
+    /// valid header.
+    case badProxyHeader
     /// The handler asked for the close.
     case closedByHandler
     /// The server shut down.
@@ -33,6 +36,7 @@ public enum CloseReason: Int, Sendable, Hashable, CaseIterable, CustomStringConv
         case .writeTimeout: return "write-timeout"
         case .oversizeMessage: return "oversize-message"
         case .outputOverflow: return "output-overflow"
+        case .badProxyHeader: return "bad-proxy-header"
         case .closedByHandler: return "closed-by-handler"
         case .serverShutdown: return "server-shutdown"
         }

@@ -71,6 +71,24 @@ public struct Connection {
         }
     }
 
+    /// The address of the socket's peer: the client, or the load balancer
+    /// in front of Keel. One getpeername(2) per call.
+    public var peerAddress: SocketAddress? {
+        withTable { SocketAddress.peer(of: $0.slab[slot].fd) }
+    }
+
+    /// The client's address: the source a PROXY protocol header named, or
+    /// else the socket's peer.
+    public var clientAddress: SocketAddress? {
+        proxyHeader?.source ?? peerAddress
+    }
+
+    /// The PROXY protocol header the connection began with, when
+    /// `Configuration.proxyProtocol` is on.
+    public var proxyHeader: ProxyHeader? {
+        withTable { $0.proxyHeaders.isEmpty ? nil : $0.proxyHeaders[Int(slot)] }
+    }
+
     /// Closes the connection once the output already sent has been written
     /// (bounded by the write timeout). Messages already read but not yet
     /// delivered are dropped.

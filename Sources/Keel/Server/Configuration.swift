@@ -27,6 +27,9 @@ public struct Configuration: Sendable, Equatable {
     public var threads = 1
     /// Readiness mechanism. Default epoll.
     public var backend = BackendKind.epoll
+    /// The PROXY protocol header every accepted connection must begin with,
+    /// when Keel runs behind a load balancer such as HAProxy. Default off.
+    public var proxyProtocol = ProxyProtocol.off
     /// Register client sockets edge-triggered (epoll only): each readiness
     /// is then read until EAGAIN, within `maxReadsPerWake`. Default off.
     public var edgeTriggered = false

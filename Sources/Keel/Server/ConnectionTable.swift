@@ -37,10 +37,12 @@ final class ConnectionTable {
     @exclusivity(unchecked) private(set) var flushQueue: [EventToken] = []
     /// Frames queued by handlers (folded into the loop's statistics).
     @exclusivity(unchecked) var messagesOut = 0
+    /// Each slot's PROXY header, when the PROXY protocol is on (otherwise empty).
+    @exclusivity(unchecked) var proxyHeaders: [ProxyHeader?]
 
     init(
         loopIndex: UInt32, capacity: Int, pool: BufferPool, format: FrameFormat,
-        stagingCapacity: Int, maxPendingOutputBytes: Int, mailboxes: Mailboxes
+        stagingCapacity: Int, maxPendingOutputBytes: Int, mailboxes: Mailboxes, proxyProtocol: ProxyProtocol = .off
     ) {
         self.loopIndex = loopIndex
         self.mailboxes = mailboxes
@@ -51,6 +53,7 @@ final class ConnectionTable {
         self.maxPendingOutputBytes = maxPendingOutputBytes
         staging = .allocate(byteCount: stagingCapacity, alignment: 16)
         flushQueue.reserveCapacity(capacity)
+        proxyHeaders = proxyProtocol == .off ? [] : Array(repeating: nil, count: capacity)
     }
 
     deinit {

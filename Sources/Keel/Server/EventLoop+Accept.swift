@@ -44,10 +44,20 @@ extension EventLoop {
             firstMessageTimeouts.touch(slot, nowMs: nowMs)
         }
         idleTimeouts.touch(slot, nowMs: nowMs)
-        if logger.logLevel <= .debug {
-            logger.debug("connection opened", metadata: connectionMetadata(slot, fd: fd))
+        if configuration.proxyProtocol != .off {
+            // The handler hears of it once the header names the client.
+            slab[slot].flags.insert(.awaitingProxyHeader)
+            return
         }
-        handler.connectionOpened(Connection(table: table, slot: slot, generation: generation))
+        opened(slot)
+    }
+
+    /// Tells the handler (and the debug log) of a new connection.
+    func opened(_ slot: UInt32) {
+        if logger.logLevel <= .debug {
+            logger.debug("connection opened", metadata: connectionMetadata(slot, fd: slab[slot].fd))
+        }
+        handler.connectionOpened(Connection(table: table, slot: slot, generation: slab[slot].generation))
     }
 
     /// Returns true when accepting should go on (the error concerned one

@@ -22,18 +22,27 @@ extension EventLoop {
             timeoutLists[list].remove(slot)
             list += 1
         }
+        let handlerKnows = !slab[slot].flags.contains(.awaitingProxyHeader)
         slab.free(slot, pool: pool)
+        if !table.proxyHeaders.isEmpty { table.proxyHeaders[Int(slot)] = nil }
         stats.closedByReason[reason.rawValue] += 1
-        handler.connectionClosed(ConnectionID(loop: index, slot: slot, generation: generation), reason: reason)
+        if handlerKnows {
+            handler.connectionClosed(ConnectionID(loop: index, slot: slot, generation: generation), reason: reason)
+        }
         if !listenerOn && shutdownDeadlineMs == nil { updateListener() }
     }
 
-    /// Log metadata naming a connection: loop, slot, generation and peer address.
+    /// Log metadata naming a connection: loop, slot, generation, peer
+    /// address, and the client's address from a PROXY header.
     func connectionMetadata(_ slot: UInt32, fd: Int32) -> Logger.Metadata {
-        [
+        var metadata: Logger.Metadata = [
             "connection": "\(ConnectionID(loop: index, slot: slot, generation: slab[slot].generation))",
             "peer": "\(SocketAddress.peer(of: fd).map { "\($0)" } ?? "?")",
         ]
+        if !table.proxyHeaders.isEmpty, let client = table.proxyHeaders[Int(slot)]?.source {
+            metadata["client"] = "\(client)"
+        }
+        return metadata
     }
 
     /// Closes every connection whose deadline has passed, and lifts an

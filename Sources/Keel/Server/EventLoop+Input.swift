@@ -80,6 +80,7 @@ extension EventLoop {
     /// in the input ring. Returns a reason when the connection must close.
     @inline(__always)
     func process(_ bytes: UnsafeRawBufferPointer, from slot: UInt32) -> CloseReason? {
+        if slab[slot].flags.contains(.awaitingProxyHeader) { return processProxyHeader(bytes, from: slot) }
         table.beginServing(slot)
         let generation = slab[slot].generation
         // The ring leaves the slot while the handler runs, so the handler's

@@ -78,6 +78,7 @@ final class EventLoop<Backend: EventBackend, Handler: ConnectionHandler> {
     /// The pool's malloc count at the last release.
     @exclusivity(unchecked) var poolAllocationsAtRelease = 0
     let oversizeLog: RateLimitedLog
+    let proxyHeaderLog: RateLimitedLog
     let acceptLog: RateLimitedLog
 
     init(
@@ -101,7 +102,8 @@ final class EventLoop<Backend: EventBackend, Handler: ConnectionHandler> {
         table = ConnectionTable(
             loopIndex: index, capacity: configuration.maxClients, pool: pool, format: configuration.frame,
             stagingCapacity: configuration.readBufferBytes + 64,
-            maxPendingOutputBytes: configuration.maxPendingOutputBytes, mailboxes: mailboxes)
+            maxPendingOutputBytes: configuration.maxPendingOutputBytes, mailboxes: mailboxes,
+            proxyProtocol: configuration.proxyProtocol)
         slab = table.slab
         self.pool = pool
         readBuffer = ReadBuffer(capacity: configuration.readBufferBytes)
@@ -118,6 +120,7 @@ final class EventLoop<Backend: EventBackend, Handler: ConnectionHandler> {
         nextStatisticsMs = nowMs + Int64(configuration.statisticsIntervalMs)
         oversizeLog = RateLimitedLog(intervalMs: 1_000)
         acceptLog = RateLimitedLog(intervalMs: 1_000)
+        proxyHeaderLog = RateLimitedLog(intervalMs: 1_000)
         try backend.register(fd: listener.fd, token: .listener, interest: .read)
         try backend.register(fd: control.waker.fd, token: .waker, interest: .read)
     }

@@ -28,7 +28,7 @@ struct ClientSlot: ~Copyable {
 
 /// Per-connection state bits.
 struct SlotFlags: OptionSet {
-    let rawValue: UInt8
+    let rawValue: UInt16
     /// Output is over the high watermark: reading is paused until it drains
     /// below the low watermark.
     static let readPaused = SlotFlags(rawValue: 1 << 0)
@@ -48,6 +48,10 @@ struct SlotFlags: OptionSet {
     /// Edge-triggered mode: the slot is on the loop's list of connections to
     /// read again next iteration (it used its read budget with data left).
     static let readQueued = SlotFlags(rawValue: 1 << 7)
+    /// The PROXY protocol is on and the connection's header has not been
+    /// read yet: its bytes are not frames, and the handler has not been told
+    /// of the connection (it learns of it with the client's real address).
+    static let awaitingProxyHeader = SlotFlags(rawValue: 1 << 8)
     /// Either flag stops delivering further messages (test with isDisjoint,
     /// not contains, which would ask for both).
     static let stopsInput: SlotFlags = [.closeRequested, .abortRequested]

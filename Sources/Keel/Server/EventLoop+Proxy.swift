@@ -1,0 +1,48 @@
+// The PROXY protocol on accepted connections: until a connection's header
+// has been read, its bytes go to ProxyHeaderParser instead of the framer.
+// A header split across reads waits in the connection's input ring (at most
+// one header's worth: the parser refuses anything longer). Once the header
+// is complete the handler is told of the connection, with the client's real
+// address, and the bytes after the header are framed as usual.
+
+extension EventLoop {
+    /// Feeds `bytes` to the header parser; returns a reason when the
+    /// connection must close.
+    @inline(never)
+    func processProxyHeader(_ bytes: UnsafeRawBufferPointer, from slot: UInt32) -> CloseReason? {
+        let mode = configuration.proxyProtocol
+        let buffered = slab[slot].input.count
+        let result: ProxyHeaderParse
+        if buffered == 0 {
+            result = ProxyHeaderParser.parse(bytes, mode: mode)
+        } else {
+            slab[slot].input.append(bytes, pool: pool)
+            result = slab[slot].input.withContiguousBytes(pool: pool) { ProxyHeaderParser.parse($0, mode: mode) }
+        }
+        switch result {
+        case .incomplete:
+            if buffered == 0 { slab[slot].input.append(bytes, pool: pool) }
+            return nil
+        case .invalid(let why):
+            proxyHeaderLog.record(nowMs: nowMs) { suppressed in
+                var metadata = connectionMetadata(slot, fd: slab[slot].fd)
+                metadata["error"] = "\(why)"
+                metadata["suppressed"] = "\(suppressed)"
+                logger.warning("closing connection: bad PROXY protocol header", metadata: metadata)
+            }
+            return .badProxyHeader
+        case .header(let header, let length):
+            // Everything read before this call was header (it was incomplete
+            // then), so what follows the header lies within `bytes`.
+            assert(length > buffered)
+            slab[slot].input.removeAll(pool: pool)
+            table.proxyHeaders[Int(slot)] = header
+            slab[slot].flags.remove(.awaitingProxyHeader)
+            let generation = slab[slot].generation
+            opened(slot)
+            let rest = UnsafeRawBufferPointer(rebasing: bytes[(length - buffered)...])
+            guard !rest.isEmpty, slab.isCurrent(slot: slot, generation: generation) else { return nil }
+            return process(rest, from: slot)
+        }
+    }
+}
