@@ -145,7 +145,8 @@ struct KeelCommand: ParsableCommand {
             "keel listening on \(address)",
             metadata: [
                 "backend": "\(backend)", "trigger": "\(edgeTriggered ? "edge" : "level")", "threads": "\(threads)",
-                "frame": "\(frame)", "proxy_protocol": "\(proxyProtocol)", "max_clients": "\(maxClients)", "max_message": "\(maxMessage)",
+                "frame": "\(frame)", "proxy_protocol": "\(proxyProtocol)", "max_clients": "\(maxClients)",
+                "max_message": "\(maxMessage)",
                 "idle_timeout_s": "\(idleTimeout)",
                 "first_message_timeout_s": "\(firstMessageTimeout.map { "\($0)" } ?? "off")",
                 "write_timeout_s": "\(writeTimeout)",

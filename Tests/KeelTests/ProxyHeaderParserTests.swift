@@ -44,7 +44,8 @@ let proxyV2IPv4Body: [UInt8] = [203, 0, 113, 7, 127, 0, 0, 1, 0x10, 0x92, 0x1B, 
     }
 
     private func expectInvalid(
-        _ bytes: [UInt8], mode: ProxyProtocol = .auto, mentioning: String, sourceLocation: SourceLocation = #_sourceLocation
+        _ bytes: [UInt8], mode: ProxyProtocol = .auto, mentioning: String,
+        sourceLocation: SourceLocation = #_sourceLocation
     ) {
         guard case .invalid(let why) = parseProxy(bytes, mode: mode) else {
             Issue.record("accepted \(bytes)", sourceLocation: sourceLocation)
@@ -118,7 +119,8 @@ let proxyV2IPv4Body: [UInt8] = [203, 0, 113, 7, 127, 0, 0, 1, 0x10, 0x92, 0x1B, 
             proxyV2(family: 2, body: ipv6Body), mode: .v2, source: address("2001:db8::1", 4242),
             destination: address("::1", 7000), version: .v2)
         // LOCAL (a balancer's health check): addresses, if any, are ignored.
-        expectHeader(proxyV2(command: 0, family: 0, transport: 0, body: []), source: nil, destination: nil, version: .v2)
+        expectHeader(
+            proxyV2(command: 0, family: 0, transport: 0, body: []), source: nil, destination: nil, version: .v2)
         expectHeader(proxyV2(command: 0, body: proxyV2IPv4Body), source: nil, destination: nil, version: .v2)
         // UNSPEC and UNIX carry no IP address: the socket's own peer stands.
         expectHeader(proxyV2(family: 0, transport: 0, body: []), source: nil, destination: nil, version: .v2)
@@ -182,7 +184,8 @@ let proxyV2IPv4Body: [UInt8] = [203, 0, 113, 7, 127, 0, 0, 1, 0x10, 0x92, 0x1B, 
         let starts: [[UInt8]] = [[], Array("PROXY ".utf8), Array(proxyV2(body: [])[..<12])]
         for round in 0..<20_000 {
             let start = starts[round % starts.count]
-            let tail = (0..<Int.random(in: 0..<64, using: &random)).map { _ in UInt8.random(in: 0...255, using: &random) }
+            let tail = (0..<Int.random(in: 0..<64, using: &random)).map { _ in UInt8.random(in: 0...255, using: &random)
+            }
             let bytes = start + tail
             if case .header(_, let length) = parseProxy(bytes) {
                 #expect(length <= bytes.count, "round \(round)")

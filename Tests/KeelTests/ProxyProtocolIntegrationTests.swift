@@ -81,7 +81,9 @@ struct AddressRecordingEcho: ConnectionHandler, Sendable {
 
     @Test func aConnectionWithoutAValidHeaderIsClosedAloneAndUnseen() throws {
         let recorder = ProxyRecorder()
-        let totals = try withServer(configuration(.epollLevel, .auto), handler: AddressRecordingEcho(recorder: recorder)) {
+        let totals = try withServer(
+            configuration(.epollLevel, .auto), handler: AddressRecordingEcho(recorder: recorder)
+        ) {
             server, port in
             let good = try TestClient(port: port)
             try good.send(Array("PROXY TCP4 198.51.100.9 127.0.0.1 1234 7000\r\n".utf8))
@@ -122,7 +124,8 @@ struct AddressRecordingEcho: ConnectionHandler, Sendable {
 
     @Test func withTheProtocolOffAHeaderIsJustBytes() throws {
         let recorder = ProxyRecorder()
-        try withServer(configuration(.epollLevel, .off), handler: AddressRecordingEcho(recorder: recorder)) { server, port in
+        try withServer(configuration(.epollLevel, .off), handler: AddressRecordingEcho(recorder: recorder)) {
+            server, port in
             let client = try TestClient(port: port)
             #expect(try client.roundTrip([1]))
             #expect(recorder.opened.withLock { $0.first?.header } == nil)
