@@ -36,13 +36,13 @@ wait_for_port() {
     return 1
 }
 
-# start_keel N PORT [FLAGS...]: instance N on PORT taking PROXY v2; its log
-# is $WORK/keel-N.log and its PID KEEL_PID[N].
+# start_keel N PORT [FLAGS...]: instance N on PORT; its log is
+# $WORK/keel-N.log and its PID KEEL_PID[N].
 declare -A KEEL_PID
 start_keel() {
     local n=$1 port=$2
     shift 2
-    "$ROOT/.build/release/keel" --port "$port" --proxy-protocol v2 --stats-interval 1 "$@" \
+    "$ROOT/.build/release/keel" --port "$port" --stats-interval 1 "$@" \
         2>"$WORK/keel-$n.log" &
     KEEL_PID[$n]=$!
     STARTED_PIDS+=($!)

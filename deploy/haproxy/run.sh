@@ -18,8 +18,8 @@ ensure_haproxy
 build_keel
 trap stop_all EXIT
 front=$(free_port); port1=$(free_port); port2=$(free_port)
-start_keel 1 "$port1"
-start_keel 2 "$port2"
+start_keel 1 "$port1" --proxy-protocol v2
+start_keel 2 "$port2" --proxy-protocol v2
 start_haproxy "$front" "$port1" "$port2"
 wait_until_up 1 && wait_until_up 2
 echo "HAProxy on 127.0.0.1:$front -> keel on :$port1 and :$port2 (logs in $WORK)"

@@ -25,8 +25,8 @@ fi
 build_keel
 trap stop_all EXIT
 front=$(free_port); port1=$(free_port); port2=$(free_port)
-start_keel 1 "$port1" --log-level debug
-start_keel 2 "$port2" --log-level debug
+start_keel 1 "$port1" --proxy-protocol v2 --log-level debug
+start_keel 2 "$port2" --proxy-protocol v2 --log-level debug
 start_haproxy "$front" "$port1" "$port2"
 check "HAProxy's health checks (an echo after a PROXY v2 header) pass on both instances" \
     eval "wait_until_up 1 && wait_until_up 2"
