@@ -41,6 +41,17 @@ struct FaultCase: Sendable, CustomStringConvertible {
             FaultCase(
                 mode: .epollEdge,
                 plan: FaultPlan(seed: seed, partialWritePercent: 20, connectionErrorPercent: 20, hangupPercent: 5)),
+            // The echo handler's general path (messageReceived and staging), as above.
+            FaultCase(
+                mode: .epollLevelThroughHandler,
+                plan: FaultPlan(
+                    seed: seed, partialReadPercent: 100, partialWritePercent: 100, interruptPercent: 20,
+                    spuriousWouldBlockPercent: 20, acceptErrorPercent: 20)),
+            FaultCase(
+                mode: .epollLevelThroughHandler,
+                plan: FaultPlan(
+                    seed: seed, partialReadPercent: 30, partialWritePercent: 30, interruptPercent: 5,
+                    connectionErrorPercent: 2, hangupPercent: 2)),
         ]
     }
 }

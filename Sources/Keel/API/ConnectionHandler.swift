@@ -16,6 +16,16 @@ public protocol ConnectionHandler {
 
     /// The connection closed; its ID is no longer valid.
     mutating func connectionClosed(_ id: ConnectionID, reason: CloseReason)
+
+    /// Whether this handler's whole answer to a message is the message
+    /// itself, sent back on the same connection (what `EchoHandler` does).
+    /// When true, Keel may skip `messageReceived` and write complete frames
+    /// back straight from its read buffer, without copying them (it does so
+    /// for every read that holds only whole frames and finds nothing
+    /// buffered); other messages still reach `messageReceived`, which must
+    /// then do exactly `connection.send(payload)`. Default false;
+    /// `connectionOpened` and `connectionClosed` are called either way.
+    static var echoesEveryMessage: Bool { get }
 }
 
 extension ConnectionHandler {
@@ -24,4 +34,7 @@ extension ConnectionHandler {
 
     /// Does nothing by default.
     public mutating func connectionClosed(_ id: ConnectionID, reason: CloseReason) {}
+
+    /// False by default: every message goes to `messageReceived`.
+    public static var echoesEveryMessage: Bool { false }
 }

@@ -5,7 +5,11 @@ public struct EchoHandler: ConnectionHandler, Sendable {
     /// An echo handler.
     public init() {}
 
-    /// Sends `payload` back unchanged.
+    /// True: the loop writes received frames back without calling
+    /// `messageReceived` (the echo fast path).
+    public static var echoesEveryMessage: Bool { true }
+
+    /// Sends `payload` back unchanged (used only where the fast path is not).
     @inline(__always)
     public mutating func messageReceived(_ payload: UnsafeRawBufferPointer, on connection: Connection) {
         connection.send(payload)

@@ -95,6 +95,9 @@ public struct Configuration: Sendable, Equatable {
     public var statisticsIntervalMs = 1_000
     /// Tests only: wrap the backend in a FaultInjectingBackend with this plan.
     var faultPlan: FaultPlan? = nil
+    /// Tests only: false sends an echoing handler's messages through
+    /// `messageReceived` too, so the suites cover both paths.
+    var echoInPlace = true
     /// Check every core structure's invariants after each loop iteration:
     /// O(maxClients) per iteration, for tests and debugging only.
     public var checkInvariantsEveryIteration = false

@@ -42,8 +42,12 @@ extension EventLoop {
         switch backend.read(slab[slot].fd, into: space) {
         case .bytes(let count):
             stats.bytesIn += count
-            let outcome = process(readBuffer.bytes(count), from: slot)
-            flushServed(slot)
+            let bytes = readBuffer.bytes(count)
+            var outcome: CloseReason? = nil
+            if !(echoesInPlace && echoInPlace(bytes, from: slot)) {
+                outcome = process(bytes, from: slot)
+                flushServed(slot)
+            }
             guard slab[slot].isLive else { return .done }
             if let reason = outcome {
                 close(slot, reason: reason)
@@ -100,6 +104,43 @@ extension EventLoop {
             if frames > 0 { noteMessageArrived(slot) }
             return oversize(slot, announced: announced)
         }
+    }
+
+    /// The echo fast path, for handlers that echo every message: the
+    /// complete frames of a read go back in one send straight from the read
+    /// buffer (no handler call, no copy), and an incomplete tail waits in the
+    /// input ring. It takes only the common case: nothing buffered either
+    /// way, nothing stopping input, every announced length within the limit.
+    /// Returns false, having done nothing, when the general path must run.
+    @inline(__always)
+    private func echoInPlace(_ bytes: UnsafeRawBufferPointer, from slot: UInt32) -> Bool {
+        guard slab[slot].input.isEmpty && slab[slot].output.isEmpty,
+            slab[slot].flags.isDisjoint(with: [.closeRequested, .abortRequested, .awaitingProxyHeader])
+        else { return false }
+        var end = 0
+        var frames = 0
+        scan: while true {
+            switch decoder.decode(bytes, at: end) {
+            case .frame(_, let next):
+                end = next
+                frames += 1
+            case .incomplete:
+                break scan
+            case .oversize:
+                return false  // The general path delivers the frames before it, then closes.
+            }
+        }
+        if frames > 0 {
+            stats.messagesIn += frames
+            table.messagesOut += frames
+            noteMessageArrived(slot)
+            sendServed(slot, UnsafeRawBufferPointer(rebasing: bytes[..<end]))
+            guard slab[slot].isLive else { return true }
+        }
+        if end < bytes.count {
+            slab[slot].input.append(UnsafeRawBufferPointer(rebasing: bytes[end...]), pool: pool)
+        }
+        return true
     }
 
     /// A lingering connection's input is read only to be dropped, until EOF.

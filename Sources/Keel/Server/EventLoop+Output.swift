@@ -11,25 +11,46 @@ extension EventLoop {
     @inline(__always)
     func flushServed(_ slot: UInt32) {
         let pendingBefore = !slab[slot].output.isEmpty
-        let fd = slab[slot].fd
         let result: IOResult? = table.endServing { staged in
-            guard !staged.isEmpty else { return nil }
-            let result = backend.send(fd, staged)
-            // Keep what the socket did not take, in order, before anything else.
-            switch result {
-            case .bytes(let taken):
-                slab[slot].output.append(UnsafeRawBufferPointer(rebasing: staged[taken...]), pool: pool)
-            case .wouldBlock:
-                slab[slot].output.append(staged, pool: pool)
-            case .failed, .endOfFile:
-                break
-            }
-            return result
+            staged.isEmpty ? nil : sendKeepingRest(slot, staged)
         }
-        switch result {
-        case nil:
+        guard let result else {
             // Nothing staged; a handler may still have spilled into the ring.
             if !pendingBefore && !slab[slot].output.isEmpty { writeFromRing(slot) }
+            return
+        }
+        finishSend(slot, result)
+    }
+
+    /// Sends replies to the connection being served, which has nothing
+    /// pending: one send, then what the socket did not take waits in the
+    /// output ring. May close the connection.
+    @inline(__always)
+    func sendServed(_ slot: UInt32, _ bytes: UnsafeRawBufferPointer) {
+        finishSend(slot, sendKeepingRest(slot, bytes))
+    }
+
+    /// One send; keeps what the socket did not take, in order, in the output ring.
+    @inline(__always)
+    private func sendKeepingRest(_ slot: UInt32, _ bytes: UnsafeRawBufferPointer) -> IOResult {
+        assert(slab[slot].output.isEmpty, "replies would overtake pending output")
+        let result = backend.send(slab[slot].fd, bytes)
+        switch result {
+        case .bytes(let taken):
+            if taken < bytes.count {
+                slab[slot].output.append(UnsafeRawBufferPointer(rebasing: bytes[taken...]), pool: pool)
+            }
+        case .wouldBlock:
+            slab[slot].output.append(bytes, pool: pool)
+        case .failed, .endOfFile:
+            break
+        }
+        return result
+    }
+
+    @inline(__always)
+    private func finishSend(_ slot: UInt32, _ result: IOResult) {
+        switch result {
         case .bytes(let n):
             stats.bytesOut += n
         case .failed:

@@ -72,6 +72,8 @@ final class EventLoop<Backend: EventBackend, Handler: ConnectionHandler> {
     /// Commands drained from the mailbox, reused between wakeups.
     @exclusivity(unchecked) var commandBatch: [Mailbox.Command] = []
     /// When the buffers' memory goes back to the system if they stay quiet.
+    /// Handler.echoesEveryMessage, unless a test turned the fast path off.
+    let echoesInPlace: Bool
     @exclusivity(unchecked) var memoryReleaseDueMs: Int64?
     /// The pool's take count when that release was scheduled.
     @exclusivity(unchecked) var poolTakesAtSchedule = 0
@@ -96,6 +98,7 @@ final class EventLoop<Backend: EventBackend, Handler: ConnectionHandler> {
         decoder = configuration.decoder
         assembler = FrameAssembler(decoder: decoder)
         edgeTriggered = configuration.edgeTriggered && Backend.name == EpollBackend.name
+        echoesInPlace = Handler.echoesEveryMessage && configuration.echoInPlace
         readAgain.reserveCapacity(configuration.maxClients)
         readAgainInProgress.reserveCapacity(configuration.maxClients)
         let pool = BufferPool(retainedBytesLimit: configuration.bufferPoolRetainedBytes)

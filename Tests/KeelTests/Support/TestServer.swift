@@ -6,17 +6,24 @@ import Testing
 
 @testable import Keel
 
-/// A backend and trigger mode; the integration suites run under each.
+/// A backend and trigger mode, and for the echo handler which path its
+/// messages take; the integration suites run under each.
 struct LoopMode: Sendable, CustomStringConvertible {
     let backend: BackendKind
     let edgeTriggered: Bool
+    /// False: the echo handler's messages go through messageReceived rather
+    /// than the loop's in-place echo.
+    var echoInPlace = true
 
     static let epollLevel = LoopMode(backend: .epoll, edgeTriggered: false)
     static let epollEdge = LoopMode(backend: .epoll, edgeTriggered: true)
     static let poll = LoopMode(backend: .poll, edgeTriggered: false)
-    static let all = [epollLevel, epollEdge, poll]
+    static let epollLevelThroughHandler = LoopMode(backend: .epoll, edgeTriggered: false, echoInPlace: false)
+    static let all = [epollLevel, epollEdge, poll, epollLevelThroughHandler]
 
-    var description: String { "\(backend)-\(edgeTriggered ? "edge" : "level")" }
+    var description: String {
+        "\(backend)-\(edgeTriggered ? "edge" : "level")" + (echoInPlace ? "" : "-through-handler")
+    }
 }
 
 /// A configuration for tests: a free port, small limits, invariant checks on.
@@ -26,6 +33,7 @@ func testConfiguration(
     var configuration = Configuration()
     configuration.backend = mode.backend
     configuration.edgeTriggered = mode.edgeTriggered
+    configuration.echoInPlace = mode.echoInPlace
     configuration.port = 0
     configuration.maxClients = 512
     configuration.checkInvariantsEveryIteration = true
