@@ -132,4 +132,52 @@ private final class AssemblerHarness {
         #expect(FrameDecoder(format: .u16be, maxMessageBytes: 1 << 20).maxMessageBytes == 65_535)
         #expect(FrameDecoder(format: .u32le, maxMessageBytes: 1 << 20).maxMessageBytes == 1 << 20)
     }
+
+    /// decode(_:at:) frame by frame: the reference scanCompleteFrames must match.
+    private func referenceScan(_ decoder: FrameDecoder, _ bytes: UnsafeRawBufferPointer) -> FrameScan {
+        var offset = 0
+        var frames = 0
+        while true {
+            switch decoder.decode(bytes, at: offset) {
+            case .frame(_, let next):
+                offset = next
+                frames += 1
+            case .incomplete:
+                return FrameScan(end: offset, frames: frames, oversize: false)
+            case .oversize:
+                return FrameScan(end: offset, frames: frames, oversize: true)
+            }
+        }
+    }
+
+    @Test(arguments: FrameFormat.all)
+    func scanningAgreesWithDecodingFrameByFrame(format: FrameFormat) {
+        var random = SeededRandom(seed: 77)
+        let decoder = FrameDecoder(format: format, maxMessageBytes: 200)
+        for round in 0..<2_000 {
+            // Frames within the limit, then maybe an oversize one, then a cut anywhere.
+            var stream: [UInt8] = []
+            for _ in 0..<Int(random.next() % 6) {
+                stream += TestClient.frame(payload(count: Int(random.next() % 201), seed: random.next()), format: format)
+            }
+            if random.next() % 4 == 0, format.largestLength > 200 {
+                stream += TestClient.frame(payload(count: 201, seed: 1), format: format)
+            }
+            let cut = Int(random.next() % UInt64(stream.count + 1))
+            stream.removeLast(stream.count - cut)
+            stream.withUnsafeBytes { bytes in
+                #expect(decoder.scanCompleteFrames(bytes) == referenceScan(decoder, bytes), "round \(round)")
+            }
+        }
+    }
+
+    @Test func scanningAHugeAnnouncedLengthDoesNotOverflow() {
+        // u64 with no practical limit: a length near UInt64.max must read as incomplete.
+        let decoder = FrameDecoder(format: .u64le, maxMessageBytes: .max)
+        var bytes = [UInt8](repeating: 0xFF, count: 8) + [1, 2, 3]
+        bytes[7] = 0x7F
+        bytes.withUnsafeBytes {
+            #expect(decoder.scanCompleteFrames($0) == FrameScan(end: 0, frames: 0, oversize: false))
+        }
+    }
 }

@@ -13,6 +13,16 @@ public enum DecodedFrame: Equatable, Sendable {
     case oversize(announced: UInt64)
 }
 
+/// A run of complete frames found by `FrameDecoder.scanCompleteFrames`.
+public struct FrameScan: Equatable, Sendable {
+    /// Where the complete frames end (the start of what follows them).
+    public let end: Int
+    /// How many complete frames there are.
+    public let frames: Int
+    /// Whether the frame at `end` announces more than the limit.
+    public let oversize: Bool
+}
+
 /// Splits a byte stream into length-prefixed frames.
 public struct FrameDecoder: Sendable {
     /// The length-prefix layout.
@@ -42,6 +52,44 @@ public struct FrameDecoder: Sendable {
         guard available - header >= length else { return .incomplete }
         let start = offset + header
         return .frame(payload: start..<(start + length), next: start + length)
+    }
+
+    /// The run of complete frames at the start of `bytes`: where it ends,
+    /// how many frames it holds, and whether the frame after it announces
+    /// more than the limit. The same answer as calling `decode` frame by
+    /// frame, in a loop with one header layout chosen up front (the echo fast
+    /// path scans every byte it reads this way).
+    @inline(__always)
+    public func scanCompleteFrames(_ bytes: UnsafeRawBufferPointer) -> FrameScan {
+        switch (format.headerBytes, format.byteOrder) {
+        case (4, .littleEndian):
+            return scan(bytes, headerBytes: 4) { UInt64(UInt32(littleEndian: $0.loadUnaligned(as: UInt32.self))) }
+        case (4, .bigEndian):
+            return scan(bytes, headerBytes: 4) { UInt64(UInt32(bigEndian: $0.loadUnaligned(as: UInt32.self))) }
+        default:
+            return scan(bytes, headerBytes: format.headerBytes) { format.decodeLength($0) }
+        }
+    }
+
+    @inline(__always)
+    private func scan(
+        _ bytes: UnsafeRawBufferPointer, headerBytes: Int, length: (UnsafeRawPointer) -> UInt64
+    ) -> FrameScan {
+        guard let base = bytes.baseAddress else { return FrameScan(end: 0, frames: 0, oversize: false) }
+        let count = bytes.count
+        let limit = UInt64(maxMessageBytes)
+        var offset = 0
+        var frames = 0
+        // Wrapping arithmetic cannot wrap: offset + headerBytes <= count, and
+        // a length is added only once it fits in what remains.
+        while count &- offset >= headerBytes {
+            let announced = length(base + offset)
+            if announced > limit { return FrameScan(end: offset, frames: frames, oversize: true) }
+            if announced > UInt64(count &- offset &- headerBytes) { break }
+            offset = offset &+ headerBytes &+ Int(truncatingIfNeeded: announced)
+            frames &+= 1
+        }
+        return FrameScan(end: offset, frames: frames, oversize: false)
     }
 
     /// Header plus payload for a frame announcing `length` (checked first).

@@ -57,10 +57,10 @@ extension EventLoop {
             // arrives later raises a new edge. RDHUP with a short read means
             // EOF is next: finish now rather than wait for another wakeup.
             if count < space.count {
-                if peerFinishing { peerFinished(slot) } else { settle(slot) }
+                if peerFinishing { peerFinished(slot) } else { settleAfterRead(slot) }
                 return .done
             }
-            settle(slot)
+            settleAfterRead(slot)
             return .full
         case .endOfFile:
             peerFinished(slot)
@@ -117,19 +117,11 @@ extension EventLoop {
         guard slab[slot].input.isEmpty && slab[slot].output.isEmpty,
             slab[slot].flags.isDisjoint(with: [.closeRequested, .abortRequested, .awaitingProxyHeader])
         else { return false }
-        var end = 0
-        var frames = 0
-        scan: while true {
-            switch decoder.decode(bytes, at: end) {
-            case .frame(_, let next):
-                end = next
-                frames += 1
-            case .incomplete:
-                break scan
-            case .oversize:
-                return false  // The general path delivers the frames before it, then closes.
-            }
-        }
+        let scan = decoder.scanCompleteFrames(bytes)
+        // The general path delivers the frames before an oversize one, then closes.
+        guard !scan.oversize else { return false }
+        let end = scan.end
+        let frames = scan.frames
         if frames > 0 {
             stats.messagesIn += frames
             table.messagesOut += frames

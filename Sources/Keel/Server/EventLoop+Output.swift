@@ -96,6 +96,19 @@ extension EventLoop {
         } while edgeTriggered && !slab[slot].output.isEmpty
     }
 
+    /// settle, minus the call in the common case after a read: nothing
+    /// pending, nothing finishing or paused, read interest registered, no
+    /// write timer (settle would change nothing).
+    @inline(__always)
+    func settleAfterRead(_ slot: UInt32) {
+        if slab[slot].output.isEmpty && slab[slot].registered == .read
+            && slab[slot].flags.isDisjoint(with: SlotFlags.changeInterest) && !writeTimeouts.contains(slot)
+        {
+            return
+        }
+        settle(slot)
+    }
+
     /// Brings a live slot's interest, backpressure and timers in line with its
     /// output, and closes it if it was finishing and has nothing left to write.
     func settle(_ slot: UInt32) {

@@ -145,7 +145,8 @@ final class EventLoop<Backend: EventBackend, Handler: ConnectionHandler> {
             for position in 0..<ready {
                 dispatch(backend.event(at: position))
             }
-            flushQueuedConnections()
+            // Empty on most iterations: skip the call and its array reset.
+            if !table.flushQueue.isEmpty { flushQueuedConnections() }
             enforceDeadlines()
             if configuration.releaseMemoryAfterQuietMs != nil { considerReleasingMemory() }
             if nowMs >= nextStatisticsMs { publishStatistics() }
@@ -199,20 +200,18 @@ final class EventLoop<Backend: EventBackend, Handler: ConnectionHandler> {
 
     /// The wait's timeout: until the nearest deadline, or -1 with none.
     private func waitTimeoutMs() -> Int32 {
-        var nearest = Int64.max
-        // Index loops, here and in other per-iteration code: an iterator's
-        // accessor is a coroutine that unoptimised builds heap-allocate.
-        var index = 0
-        while index < timeoutLists.count {
-            if let deadline = timeoutLists[index].earliestDeadlineMs { nearest = min(nearest, deadline) }
-            index += 1
-        }
+        if !table.flushQueue.isEmpty || !readAgain.isEmpty { return 0 }
+        // Each list by name, not through `timeoutLists`: this runs every
+        // iteration, and an array of class references costs bounds checks
+        // and reference counting per element.
+        var nearest = nextStatisticsMs
+        if let deadline = idleTimeouts.earliestDeadlineMs { nearest = min(nearest, deadline) }
+        if let deadline = writeTimeouts.earliestDeadlineMs { nearest = min(nearest, deadline) }
+        if let deadline = lingerTimeouts.earliestDeadlineMs { nearest = min(nearest, deadline) }
+        if let deadline = firstMessageTimeouts?.earliestDeadlineMs { nearest = min(nearest, deadline) }
         if let deadline = acceptPausedUntilMs { nearest = min(nearest, deadline) }
         if let deadline = shutdownDeadlineMs { nearest = min(nearest, deadline) }
         if let deadline = memoryReleaseDueMs { nearest = min(nearest, deadline) }
-        nearest = min(nearest, nextStatisticsMs)
-        if !table.flushQueue.isEmpty || !readAgain.isEmpty { return 0 }
-        guard nearest != Int64.max else { return -1 }
         return Int32(clamping: max(0, nearest - nowMs))
     }
 
@@ -259,16 +258,11 @@ final class EventLoop<Backend: EventBackend, Handler: ConnectionHandler> {
 
     private func publishGauges() {
         control.openConnections.store(slab.liveCount, ordering: .relaxed)
-        var members = 0
-        var index = 0
-        while index < timeoutLists.count {
-            members += timeoutLists[index].count
-            index += 1
-        }
+        let members =
+            idleTimeouts.count + writeTimeouts.count + lingerTimeouts.count + (firstMessageTimeouts?.count ?? 0)
         control.timeoutMembers.store(members, ordering: .relaxed)
         control.ringBytes.store(pool.outstandingBytes, ordering: .relaxed)
         control.listenerOn.store(listenerOn, ordering: .relaxed)
-        control.iterations.add(1, ordering: .releasing)
     }
 
     /// Checks every structure the loop owns, and the loop's own invariant.

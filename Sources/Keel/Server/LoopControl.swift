@@ -22,8 +22,6 @@ final class LoopControl: Sendable {
     let ringBytes = Atomic<Int>(0)
     /// Whether the listener is switched on.
     let listenerOn = Atomic<Bool>(true)
-    /// Loop iterations completed (lets tests wait for "one more iteration").
-    let iterations = Atomic<Int>(0)
 
     init(index: UInt32, waker: Waker, mailbox: Mailbox) {
         self.index = index

@@ -55,4 +55,6 @@ struct SlotFlags: OptionSet {
     /// Either flag stops delivering further messages (test with isDisjoint,
     /// not contains, which would ask for both).
     static let stopsInput: SlotFlags = [.closeRequested, .abortRequested]
+    /// Flags under which settle may change interest or close (see settleAfterRead).
+    static let changeInterest: SlotFlags = [.abortRequested, .closeRequested, .peerFinished, .readPaused, .lingering]
 }
