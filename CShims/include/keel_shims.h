@@ -83,11 +83,22 @@ static inline int keel_epoll_ctl(int epfd, int op, int fd, uint32_t events, uint
 // cancellation points: once a process has a second thread, glibc brackets
 // each call with __pthread_enable/disable_asynccancel, about 90 instructions
 // per loop iteration (callgrind). Keel never cancels threads, so it skips
-// that; the calls are otherwise the same.
+// that; the calls are otherwise the same. Under a sanitizer the wrappers stay:
+// AddressSanitizer checks their buffers and ThreadSanitizer learns from them
+// that a send on one thread happens before the matching read on another.
+#if defined(__has_feature)
+#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer)
+#define KEEL_LIBC_WRAPPERS 1
+#endif
+#endif
 
 static inline int keel_epoll_wait(int epfd, struct epoll_event *events, int max_events, int timeout_ms) {
     // epoll_pwait with no signal mask is epoll_wait (and the only form on arm64).
+#ifdef KEEL_LIBC_WRAPPERS
+    long n = epoll_wait(epfd, events, max_events, timeout_ms);
+#else
     long n = syscall(SYS_epoll_pwait, epfd, events, max_events, timeout_ms, NULL, (size_t)8);
+#endif
     return n < 0 ? -errno : (int)n;
 }
 
@@ -180,14 +191,22 @@ int keel_set_thread_name(const char *name);
 int keel_accept4(int fd, struct sockaddr_storage *address, socklen_t *length, int flags);
 
 static inline ssize_t keel_read(int fd, void *buffer, size_t length) {
+#ifdef KEEL_LIBC_WRAPPERS
+    long n = read(fd, buffer, length);
+#else
     long n = syscall(SYS_read, fd, buffer, length);
+#endif
     return n < 0 ? -errno : n;
 }
 
 /// send() with MSG_NOSIGNAL: a write to a reset peer returns EPIPE instead of
 /// raising SIGPIPE, so no embedding process can be killed by a peer.
 static inline ssize_t keel_send(int fd, const void *buffer, size_t length) {
+#ifdef KEEL_LIBC_WRAPPERS
+    long n = send(fd, buffer, length, MSG_NOSIGNAL);
+#else
     long n = syscall(SYS_sendto, fd, buffer, length, MSG_NOSIGNAL, NULL, (socklen_t)0);
+#endif
     return n < 0 ? -errno : n;
 }
 
@@ -197,7 +216,11 @@ static inline ssize_t keel_sendv(int fd, const struct iovec *vectors, int count)
     memset(&message, 0, sizeof(message));
     message.msg_iov = (struct iovec *)vectors;
     message.msg_iovlen = (size_t)count;
+#ifdef KEEL_LIBC_WRAPPERS
+    long n = sendmsg(fd, &message, MSG_NOSIGNAL);
+#else
     long n = syscall(SYS_sendmsg, fd, &message, MSG_NOSIGNAL);
+#endif
     return n < 0 ? -errno : n;
 }
 

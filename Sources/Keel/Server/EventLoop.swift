@@ -71,6 +71,10 @@ final class EventLoop<Backend: EventBackend, Handler: ConnectionHandler> {
     @exclusivity(unchecked) var nextStatisticsMs: Int64
     /// Commands drained from the mailbox, reused between wakeups.
     @exclusivity(unchecked) var commandBatch: [Mailbox.Command] = []
+    /// The nearest deadline as of the last wait (Int64.min: unknown, look).
+    /// Deadlines set during an iteration are never due before the next wait,
+    /// which accounts for them, so enforceDeadlines runs only once this passes.
+    @exclusivity(unchecked) var nearestDeadlineMs = Int64.min
     /// When the buffers' memory goes back to the system if they stay quiet.
     /// Handler.echoesEveryMessage, unless a test turned the fast path off.
     let echoesInPlace: Bool
@@ -147,7 +151,7 @@ final class EventLoop<Backend: EventBackend, Handler: ConnectionHandler> {
             }
             // Empty on most iterations: skip the call and its array reset.
             if !table.flushQueue.isEmpty { flushQueuedConnections() }
-            enforceDeadlines()
+            if nowMs >= nearestDeadlineMs { enforceDeadlines() }
             if configuration.releaseMemoryAfterQuietMs != nil { considerReleasingMemory() }
             if nowMs >= nextStatisticsMs { publishStatistics() }
             if shutdownDeadlineMs != nil && slab.liveCount == 0 { break }
@@ -200,7 +204,10 @@ final class EventLoop<Backend: EventBackend, Handler: ConnectionHandler> {
 
     /// The wait's timeout: until the nearest deadline, or -1 with none.
     private func waitTimeoutMs() -> Int32 {
-        if !table.flushQueue.isEmpty || !readAgain.isEmpty { return 0 }
+        if !table.flushQueue.isEmpty || !readAgain.isEmpty {
+            nearestDeadlineMs = Int64.min
+            return 0
+        }
         // Each list by name, not through `timeoutLists`: this runs every
         // iteration, and an array of class references costs bounds checks
         // and reference counting per element.
@@ -212,6 +219,7 @@ final class EventLoop<Backend: EventBackend, Handler: ConnectionHandler> {
         if let deadline = acceptPausedUntilMs { nearest = min(nearest, deadline) }
         if let deadline = shutdownDeadlineMs { nearest = min(nearest, deadline) }
         if let deadline = memoryReleaseDueMs { nearest = min(nearest, deadline) }
+        nearestDeadlineMs = nearest
         return Int32(clamping: max(0, nearest - nowMs))
     }
 
