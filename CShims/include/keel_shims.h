@@ -78,28 +78,50 @@ static inline int keel_epoll_ctl(int epfd, int op, int fd, uint32_t events, uint
     return rc < 0 ? -errno : rc;
 }
 
-// The loop's per-message calls (epoll_wait, read, send, sendmsg) go through
-// syscall(2) rather than glibc's wrappers. The wrappers are thread
-// cancellation points: once a process has a second thread, glibc brackets
-// each call with __pthread_enable/disable_asynccancel, about 90 instructions
-// per loop iteration (callgrind). Keel never cancels threads, so it skips
-// that; the calls are otherwise the same. Under a sanitizer the wrappers stay:
-// AddressSanitizer checks their buffers and ThreadSanitizer learns from them
-// that a send on one thread happens before the matching read on another.
+// The loop's per-message calls (epoll_wait, read, send, sendmsg) enter the
+// kernel directly rather than through glibc's wrappers. The wrappers are
+// thread cancellation points: once a process has a second thread, glibc
+// brackets each call with __pthread_enable/disable_asynccancel, about 90
+// instructions per loop iteration (callgrind), and syscall(2) adds a call and
+// errno. Keel never cancels threads, so it skips both; the system calls are
+// the same. Under a sanitizer the wrappers stay: AddressSanitizer checks
+// their buffers and ThreadSanitizer learns from them that a send on one
+// thread happens before the matching read on another.
 #if defined(__has_feature)
 #if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer)
 #define KEEL_LIBC_WRAPPERS 1
 #endif
 #endif
 
+#if !defined(KEEL_LIBC_WRAPPERS) && defined(__x86_64__)
+/// A system call with up to six arguments; returns the result or -errno.
+static inline long keel_syscall6(long number, long a, long b, long c, long d, long e, long f) {
+    long result;
+    register long r10 __asm__("r10") = d;
+    register long r8 __asm__("r8") = e;
+    register long r9 __asm__("r9") = f;
+    __asm__ volatile("syscall"
+                     : "=a"(result)
+                     : "a"(number), "D"(a), "S"(b), "d"(c), "r"(r10), "r"(r8), "r"(r9)
+                     : "rcx", "r11", "memory");
+    return result;
+}
+#elif !defined(KEEL_LIBC_WRAPPERS)
+/// A system call with up to six arguments; returns the result or -errno.
+static inline long keel_syscall6(long number, long a, long b, long c, long d, long e, long f) {
+    long result = syscall(number, a, b, c, d, e, f);
+    return result < 0 ? -errno : result;
+}
+#endif
+
 static inline int keel_epoll_wait(int epfd, struct epoll_event *events, int max_events, int timeout_ms) {
     // epoll_pwait with no signal mask is epoll_wait (and the only form on arm64).
 #ifdef KEEL_LIBC_WRAPPERS
-    long n = epoll_wait(epfd, events, max_events, timeout_ms);
+    int n = epoll_wait(epfd, events, max_events, timeout_ms);
+    return n < 0 ? -errno : n;
 #else
-    long n = syscall(SYS_epoll_pwait, epfd, events, max_events, timeout_ms, NULL, (size_t)8);
+    return (int)keel_syscall6(SYS_epoll_pwait, epfd, (long)events, max_events, timeout_ms, 0, 8);
 #endif
-    return n < 0 ? -errno : (int)n;
 }
 
 /// struct epoll_event is packed on x86_64 (12 bytes, alignment 1): these
@@ -192,22 +214,22 @@ int keel_accept4(int fd, struct sockaddr_storage *address, socklen_t *length, in
 
 static inline ssize_t keel_read(int fd, void *buffer, size_t length) {
 #ifdef KEEL_LIBC_WRAPPERS
-    long n = read(fd, buffer, length);
-#else
-    long n = syscall(SYS_read, fd, buffer, length);
-#endif
+    ssize_t n = read(fd, buffer, length);
     return n < 0 ? -errno : n;
+#else
+    return keel_syscall6(SYS_read, fd, (long)buffer, (long)length, 0, 0, 0);
+#endif
 }
 
 /// send() with MSG_NOSIGNAL: a write to a reset peer returns EPIPE instead of
 /// raising SIGPIPE, so no embedding process can be killed by a peer.
 static inline ssize_t keel_send(int fd, const void *buffer, size_t length) {
 #ifdef KEEL_LIBC_WRAPPERS
-    long n = send(fd, buffer, length, MSG_NOSIGNAL);
-#else
-    long n = syscall(SYS_sendto, fd, buffer, length, MSG_NOSIGNAL, NULL, (socklen_t)0);
-#endif
+    ssize_t n = send(fd, buffer, length, MSG_NOSIGNAL);
     return n < 0 ? -errno : n;
+#else
+    return keel_syscall6(SYS_sendto, fd, (long)buffer, (long)length, MSG_NOSIGNAL, 0, 0);
+#endif
 }
 
 /// writev() has no flags argument; sendmsg() is its MSG_NOSIGNAL twin.
@@ -217,11 +239,11 @@ static inline ssize_t keel_sendv(int fd, const struct iovec *vectors, int count)
     message.msg_iov = (struct iovec *)vectors;
     message.msg_iovlen = (size_t)count;
 #ifdef KEEL_LIBC_WRAPPERS
-    long n = sendmsg(fd, &message, MSG_NOSIGNAL);
-#else
-    long n = syscall(SYS_sendmsg, fd, &message, MSG_NOSIGNAL);
-#endif
+    ssize_t n = sendmsg(fd, &message, MSG_NOSIGNAL);
     return n < 0 ? -errno : n;
+#else
+    return keel_syscall6(SYS_sendmsg, fd, (long)&message, MSG_NOSIGNAL, 0, 0, 0);
+#endif
 }
 
 static inline ssize_t keel_write(int fd, const void *buffer, size_t length) {
