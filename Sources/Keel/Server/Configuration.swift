@@ -98,8 +98,10 @@ public struct Configuration: Sendable, Equatable {
     /// Tests only: false sends an echoing handler's messages through
     /// `messageReceived` too, so the suites cover both paths.
     var echoInPlace = true
-    /// Check every core structure's invariants after each loop iteration:
-    /// O(maxClients) per iteration, for tests and debugging only.
+    /// Check every core structure's invariants after each loop iteration, and
+    /// publish the loop's internal gauges (buffered bytes, timeout list
+    /// members, listener state) for tests: O(maxClients) per iteration, for
+    /// tests and debugging only.
     public var checkInvariantsEveryIteration = false
 
     /// The defaults above.

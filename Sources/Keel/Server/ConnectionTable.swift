@@ -97,7 +97,7 @@ final class ConnectionTable {
                     from: payload.baseAddress!, byteCount: payload.count)
             }
             stagedBytes += frameBytes
-            messagesOut += 1
+            messagesOut &+= 1
             return .queued
         }
         return sendToRing(payload, slot: slot, frameBytes: frameBytes)
@@ -121,7 +121,7 @@ final class ConnectionTable {
             slab[slot].output.append(UnsafeRawBufferPointer(rebasing: $0[..<format.headerBytes]), pool: pool)
         }
         slab[slot].output.append(payload, pool: pool)
-        messagesOut += 1
+        messagesOut &+= 1
         if slot != servedSlot { queueFlush(slot) }
         return .queued
     }

@@ -26,7 +26,7 @@ extension EventLoop {
             let step =
                 slab[slot].flags.contains(.lingering)
                 ? discardInput(slot) : readOnce(slot, peerFinishing: peerFinishing)
-            reads += 1
+            reads &+= 1
             guard edgeTriggered, case .full = step else { return }
             if reads == configuration.maxReadsPerWake {
                 queueRead(slot)
@@ -41,7 +41,7 @@ extension EventLoop {
         let space = readBuffer.space
         switch backend.read(slab[slot].fd, into: space) {
         case .bytes(let count):
-            stats.bytesIn += count
+            stats.bytesIn &+= count
             let bytes = readBuffer.bytes(count)
             var outcome: CloseReason? = nil
             if !(echoesInPlace && echoInPlace(bytes, from: slot)) {
@@ -123,8 +123,8 @@ extension EventLoop {
         let end = scan.end
         let frames = scan.frames
         if frames > 0 {
-            stats.messagesIn += frames
-            table.messagesOut += frames
+            stats.messagesIn &+= frames
+            table.messagesOut &+= frames
             noteMessageArrived(slot)
             sendServed(slot, UnsafeRawBufferPointer(rebasing: bytes[..<end]))
             guard slab[slot].isLive else { return true }
@@ -139,7 +139,7 @@ extension EventLoop {
     private func discardInput(_ slot: UInt32) -> ReadStep {
         switch backend.read(slab[slot].fd, into: readBuffer.space) {
         case .bytes(let count):
-            stats.bytesIn += count
+            stats.bytesIn &+= count
             return count == readBuffer.capacity ? .full : .done
         case .wouldBlock:
             return .done
@@ -151,7 +151,7 @@ extension EventLoop {
 
     @inline(__always)
     func deliver(_ payload: UnsafeRawBufferPointer, slot: UInt32, generation: UInt32) {
-        stats.messagesIn += 1
+        stats.messagesIn &+= 1
         handler.messageReceived(payload, on: Connection(table: table, slot: slot, generation: generation))
     }
 

@@ -52,7 +52,7 @@ extension EventLoop {
     private func finishSend(_ slot: UInt32, _ result: IOResult) {
         switch result {
         case .bytes(let n):
-            stats.bytesOut += n
+            stats.bytesOut &+= n
         case .failed:
             close(slot, reason: .peerReset)
         case .wouldBlock, .endOfFile:
@@ -84,7 +84,7 @@ extension EventLoop {
             }
             switch result {
             case .bytes(let n):
-                stats.bytesOut += n
+                stats.bytesOut &+= n
                 slab[slot].output.consume(n, pool: pool)
                 progressed = progressed || n > 0
             case .failed:
@@ -160,7 +160,7 @@ extension EventLoop {
             // close sends FIN after the replies, and nothing is lost.
             switch backend.read(slab[slot].fd, into: readBuffer.space) {
             case .bytes(let count):
-                stats.bytesIn += count
+                stats.bytesIn &+= count
                 Syscall.shutdown(slab[slot].fd, how: keel_SHUT_WR)
                 lingerTimeouts.touch(slot, nowMs: nowMs)
                 return true

@@ -116,6 +116,8 @@ public final class ServerHandle: Sendable {
     }
 
     /// Members of all timeout lists (equals `openConnections` while running).
+    /// This and the next two are published only with
+    /// `checkInvariantsEveryIteration` (tests).
     var timeoutListMembers: Int {
         gauges { $0.timeoutMembers.load(ordering: .relaxed) }
     }
