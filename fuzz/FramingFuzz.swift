@@ -1,6 +1,6 @@
-// libFuzzer entry point for Keel's framing and ring buffer. Built by
-// fuzz/run.sh together with Keel's Framing/ and Buffers/ sources and the
-// shared check in Tests/KeelTests/FramingFuzzCheck.swift.
+// libFuzzer entry point for Keel's framing, ring buffer and PROXY header
+// parser. Built by fuzz/run.sh together with those sources and the shared
+// check in Tests/KeelTests/FramingFuzzCheck.swift.
 
 @_cdecl("LLVMFuzzerTestOneInput")
 public func fuzzOneInput(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {

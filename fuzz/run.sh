@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Fuzzes Keel's frame assembler and ring buffer with libFuzzer (+ASan).
+# Fuzzes Keel's frame assembler and scanner, ring buffer and PROXY header
+# parser with libFuzzer (+ASan).
 # Usage: fuzz/run.sh [SECONDS=60]
 # New interesting inputs go to fuzz/corpus/ (kept in git); a crash leaves its
 # input in fuzz/regressions/, which `swift test` replays from then on.
@@ -12,7 +13,9 @@ swiftc -sanitize=fuzzer,address -parse-as-library -O -g -D KEEL_FUZZ \
     "$ROOT/fuzz/FramingFuzz.swift" "$ROOT/Tests/KeelTests/FramingFuzzCheck.swift" \
     "$ROOT"/Sources/Keel/Framing/*.swift \
     "$ROOT/Sources/Keel/Buffers/RingBuffer.swift" "$ROOT/Sources/Keel/Buffers/BufferPool.swift" \
-    -o "$OUT/framing-fuzz"
+    "$ROOT"/Sources/Keel/Proxy/*.swift \
+    "$ROOT/Sources/Keel/Syscalls/SocketAddress.swift" "$ROOT/Sources/Keel/Syscalls/Errno.swift" \
+    -I "$ROOT/CShims/include" -o "$OUT/framing-fuzz"
 # Swift's backtracer would take over a crash and can hang; let libFuzzer report it.
 SWIFT_BACKTRACE=enable=no "$OUT/framing-fuzz" "$ROOT/fuzz/corpus" \
     -max_total_time="$SECONDS_TO_RUN" -max_len=4096 -artifact_prefix="$ROOT/fuzz/regressions/" \

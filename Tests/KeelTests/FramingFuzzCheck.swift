@@ -5,7 +5,12 @@
 // Property: however a byte stream is cut into reads, FrameAssembler delivers
 // exactly the frames an independent whole-stream decoder finds, in order,
 // stops at the same oversize header, keeps its ring's invariants after every
-// read, and returns every pool byte. RingBuffer matches a plain array model.
+// read, and returns every pool byte; FrameDecoder.scanCompleteFrames (the
+// echo fast path) finds the same frames in the whole stream. RingBuffer
+// matches a plain array model. ProxyHeaderParser is consistent with itself:
+// a header parses the same from exactly its own bytes and is incomplete one
+// byte shorter, a valid beginning stays valid when cut shorter, and what is
+// invalid stays invalid when more bytes follow.
 
 #if !KEEL_FUZZ
     @testable import Keel
@@ -16,6 +21,10 @@ enum FramingFuzzCheck {
     static func run(_ data: [UInt8]) -> String? {
         guard data.count >= 3 else { return nil }
         if data[0] & 0x80 != 0 { return ringModel(Array(data.dropFirst())) }
+        if data[0] & 0x40 != 0 {
+            let modes: [ProxyProtocol] = [.v1, .v2, .auto]
+            return proxyHeader(Array(data.dropFirst(2)), mode: modes[Int(data[1]) % modes.count])
+        }
         let format = FrameFormat.all[Int(data[0]) % FrameFormat.all.count]
         let maxMessage = [0, 1, 255, 4096, 65_536][Int(data[1]) % 5]
         let stream = Array(data.dropFirst(3))
@@ -42,6 +51,12 @@ enum FramingFuzzCheck {
             offset += length
         }
         pending.removeAll(pool: pool)
+        let decoder = FrameDecoder(format: format, maxMessageBytes: maxMessage)
+        let scan = stream.withUnsafeBytes { decoder.scanCompleteFrames($0) }
+        let scannedEnd = expected.frames.reduce(0) { $0 + format.headerBytes + $1.count }
+        if scan != FrameScan(end: scannedEnd, frames: expected.frames.count, oversize: expected.oversize) {
+            return "scan \(scan) differs from \(expected.frames.count) frames ending at \(scannedEnd)"
+        }
         if frames != expected.frames { return "frames differ: got \(frames.count), expected \(expected.frames.count)" }
         if sawOversize != expected.oversize { return "oversize: got \(sawOversize), expected \(expected.oversize)" }
         if pool.outstandingBytes != 0 { return "pool bytes not returned: \(pool.outstandingBytes)" }
@@ -98,6 +113,28 @@ enum FramingFuzzCheck {
             ring.checkInvariants()
             if ring.count != model.count { return "ring count \(ring.count) != \(model.count)" }
             index += 2
+        }
+        return nil
+    }
+
+    /// ProxyHeaderParser's self-consistency (see the file header).
+    static func proxyHeader(_ bytes: [UInt8], mode: ProxyProtocol) -> String? {
+        func parse(_ part: ArraySlice<UInt8>) -> ProxyHeaderParse {
+            part.withUnsafeBytes { ProxyHeaderParser.parse($0, mode: mode) }
+        }
+        let whole = parse(bytes[...])
+        switch whole {
+        case .header(let header, let length):
+            guard length > 0 && length <= bytes.count else { return "header length \(length) of \(bytes.count)" }
+            if parse(bytes[..<length]) != whole { return "header differs when parsed from its own bytes" }
+            if parse(bytes[..<(length - 1)]) != .incomplete { return "a header one byte short is not incomplete" }
+            if let source = header.source, header.destination == nil || source.port > 65_535 {
+                return "header addresses inconsistent"
+            }
+        case .incomplete:
+            if !bytes.isEmpty && parse(bytes.dropLast()) != .incomplete { return "a valid beginning turned invalid" }
+        case .invalid:
+            if case .invalid = parse((bytes + [0x0D, 0x0A, 0x00])[...]) {} else { return "invalid input became valid" }
         }
         return nil
     }
