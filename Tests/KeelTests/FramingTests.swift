@@ -158,7 +158,8 @@ private final class AssemblerHarness {
             // Frames within the limit, then maybe an oversize one, then a cut anywhere.
             var stream: [UInt8] = []
             for _ in 0..<Int(random.next() % 6) {
-                stream += TestClient.frame(payload(count: Int(random.next() % 201), seed: random.next()), format: format)
+                stream += TestClient.frame(
+                    payload(count: Int(random.next() % 201), seed: random.next()), format: format)
             }
             if random.next() % 4 == 0, format.largestLength > 200 {
                 stream += TestClient.frame(payload(count: 201, seed: 1), format: format)
