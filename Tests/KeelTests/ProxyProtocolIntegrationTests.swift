@@ -31,6 +31,17 @@ struct AddressRecordingEcho: ConnectionHandler, Sendable {
     }
 }
 
+/// Closes every connection as soon as it opens; counts messages it is handed.
+struct CloseOnOpen: ConnectionHandler, Sendable {
+    let messages: Locked<Int>
+
+    mutating func connectionOpened(_ connection: Connection) { connection.close() }
+
+    mutating func messageReceived(_ payload: UnsafeRawBufferPointer, on connection: Connection) {
+        messages.withLock { $0 += 1 }
+    }
+}
+
 @Suite(.serialized) struct ProxyProtocolIntegrationTests {
     private func configuration(_ mode: LoopMode = .epollLevel, _ proxy: ProxyProtocol) -> Configuration {
         testConfiguration(mode) {
@@ -133,6 +144,16 @@ struct AddressRecordingEcho: ConnectionHandler, Sendable {
             try client.send(Array("PROXY TCP4 1.2.3.4 5.6.7.8 1 2\r\n".utf8))
             #expect(client.waitForClose())
             #expect(eventually { server.statistics().closed(.oversizeMessage) == 1 })
+        }
+    }
+
+    @Test func aHandlerThatClosesOnOpenGetsNoMessageThatCameWithTheHeader() throws {
+        let messages = Locked(0)
+        try withServer(configuration(.epollLevel, .v2), handler: CloseOnOpen(messages: messages)) { _, port in
+            let client = try TestClient(port: port)
+            try client.send(proxyV2(body: proxyV2IPv4Body) + client.frame([1]) + client.frame([2]))
+            #expect(client.waitForClose())
+            #expect(messages.withLock { $0 } == 0)
         }
     }
 }

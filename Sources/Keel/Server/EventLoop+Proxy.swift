@@ -41,7 +41,10 @@ extension EventLoop {
             let generation = slab[slot].generation
             opened(slot)
             let rest = UnsafeRawBufferPointer(rebasing: bytes[(length - buffered)...])
-            guard !rest.isEmpty, slab.isCurrent(slot: slot, generation: generation) else { return nil }
+            // The handler may have closed the connection from connectionOpened.
+            guard !rest.isEmpty, slab.isCurrent(slot: slot, generation: generation),
+                slab[slot].flags.isDisjoint(with: .stopsInput)
+            else { return nil }
             return process(rest, from: slot)
         }
     }
