@@ -8,6 +8,8 @@
 #
 # Usage: bench/compare.sh [ROUNDS=3] [SECONDS=5]
 #   SKIP_NIO=1 leaves the SwiftNIO peer out (it takes minutes to build).
+#   LOADS="1 1 64,50 16 64" runs only those loads (CONNS PIPELINE SIZE each);
+#   SKIP_MEMORY=1 skips the 10,000-idle-connection memory measurement.
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 source "$ROOT/bench/scripts/lib.sh"
@@ -17,7 +19,8 @@ WARMUP=${WARMUP:-1}
 OUT=${OUT:-$(mktemp -d /tmp/keel-compare.XXXXXX)}
 SERVERS=(keel c nio)
 [ "${SKIP_NIO:-0}" = 1 ] && SERVERS=(keel c)
-CONFIGS=("1 1 64" "50 16 64" "1000 1 64" "50 4 4000")
+IFS=, read -r -a CONFIGS <<<"${LOADS:-1 1 64,50 16 64,1000 1 64,50 4 4000}"
+export LOADS SKIP_MEMORY
 PORT=${PORT:-7100}
 
 build_all
@@ -37,6 +40,7 @@ for round in $(seq 1 "$ROUNDS"); do
         done
     done
     # Resident memory holding 10,000 idle connections, beyond the empty server.
+    [ "${SKIP_MEMORY:-0}" = 1 ] && continue
     for server in "${SERVERS[@]}"; do
         PORT=$((PORT + 1))
         start_server "$server" "$PORT" --max-clients 12000 --idle-timeout 600

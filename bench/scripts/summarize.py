@@ -6,7 +6,9 @@ import statistics
 import sys
 
 out, servers = sys.argv[1], sys.argv[2:]
-configs = [("1", "1", "64"), ("50", "16", "64"), ("1000", "1", "64"), ("50", "4", "4000")]
+# LOADS as compare.sh takes it: "CONNS PIPELINE SIZE" triples separated by commas.
+configs = [tuple(load.split()) for load in
+           os.environ.get("LOADS", "1 1 64,50 16 64,1000 1 64,50 4 4000").split(",")]
 
 
 def load(pattern):
@@ -51,6 +53,8 @@ for conns, pipeline, size in configs:
         cells.append(spread(values, 3))
     print(f"| {conns} × {pipeline} × {size} B | " + " | ".join(cells) + " |")
 
+if os.environ.get("SKIP_MEMORY") == "1":
+    sys.exit(0)
 print("\n### Resident memory with 10,000 idle connections, medians\n")
 print("| server | empty (KiB) | holding 10k (KiB) | per connection (bytes) |")
 print("|---|---|---|---|")
