@@ -19,6 +19,7 @@
 #include <sys/socket.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
+#include <sys/timerfd.h>
 #include <sys/uio.h>
 #include <sys/resource.h>
 #include <netinet/in.h>
@@ -281,6 +282,22 @@ static inline int keel_dup(int fd) {
 static inline int keel_eventfd(unsigned int initial, int flags) {
     int fd = eventfd(initial, flags);
     return fd < 0 ? -errno : fd;
+}
+
+/// A non-blocking, close-on-exec timer descriptor on CLOCK_MONOTONIC.
+static inline int keel_timerfd_create(void) {
+    int fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+    return fd < 0 ? -errno : fd;
+}
+
+/// Arms the timer to expire once at `milliseconds` of CLOCK_MONOTONIC (> 0).
+static inline int keel_timerfd_arm_at_ms(int fd, int64_t milliseconds) {
+    struct itimerspec when;
+    memset(&when, 0, sizeof(when));
+    when.it_value.tv_sec = (time_t)(milliseconds / 1000);
+    when.it_value.tv_nsec = (long)(milliseconds % 1000) * 1000000L;
+    int rc = timerfd_settime(fd, TFD_TIMER_ABSTIME, &when, NULL);
+    return rc < 0 ? -errno : rc;
 }
 
 static inline int keel_ignore_sigpipe(void) {

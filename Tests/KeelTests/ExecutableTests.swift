@@ -36,8 +36,9 @@ import Testing
     }
 
     @Test func tooFewDescriptorsForEveryLoopFailsInOneLine() throws {
-        // 8 loops need 24 descriptors; with 24 in all, a later loop's
-        // epoll_create1 fails after earlier loops were built (they are discarded).
+        // 8 loops need 32 descriptors (listener, eventfd, epoll, timerfd each);
+        // with 24 in all, a later loop's epoll_create1 fails after earlier
+        // loops were built (they are discarded).
         let child = try ChildProcess(
             arguments: ["--port", "0", "--threads", "8"], launcher: ["/usr/bin/prlimit", "--nofile=24"])
         let status = child.waitForExit()

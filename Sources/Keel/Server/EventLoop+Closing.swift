@@ -98,6 +98,7 @@ extension EventLoop {
         precondition(slab.liveCount == 0, "discarding a loop that has connections")
         closeListener()
         backend.close()
+        deadlineTimer.close()
     }
 
     /// Releases the loop's own descriptors once every connection is gone.
@@ -107,7 +108,9 @@ extension EventLoop {
         precondition(slab.liveCount == 0, "shutting down with live connections")
         closeListener()
         backend.deregister(fd: control.waker.fd, token: .waker)
+        backend.deregister(fd: deadlineTimer.fd, token: .timer)
         backend.close()
+        deadlineTimer.close()
         pool.trim()
     }
 }

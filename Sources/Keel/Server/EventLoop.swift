@@ -73,6 +73,10 @@ final class EventLoop<Backend: EventBackend, Handler: ConnectionHandler> {
     @exclusivity(unchecked) var nextStatisticsMs: Int64
     /// Commands drained from the mailbox, reused between wakeups.
     @exclusivity(unchecked) var commandBatch: [Mailbox.Command] = []
+    /// Wakes the loop at its nearest deadline (the wait itself has no timeout).
+    let deadlineTimer: DeadlineTimer
+    /// When deadlineTimer is armed to expire (Int64.max: not armed).
+    @exclusivity(unchecked) var armedDeadlineMs = Int64.max
     /// The nearest deadline as of the last wait (Int64.min: unknown, look).
     /// Deadlines set during an iteration are never due before the next wait,
     /// which accounts for them, so enforceDeadlines runs only once this passes.
@@ -91,7 +95,8 @@ final class EventLoop<Backend: EventBackend, Handler: ConnectionHandler> {
 
     init(
         index: UInt32, configuration: Configuration, listener: ListeningSocket,
-        backend: Backend, control: LoopControl, mailboxes: Mailboxes, handler: Handler, logger: Logger,
+        backend: Backend, deadlineTimer: DeadlineTimer, control: LoopControl, mailboxes: Mailboxes, handler: Handler,
+        logger: Logger,
         metricsFactory: MetricsFactory
     ) throws(Errno) {
         self.index = index
@@ -125,6 +130,7 @@ final class EventLoop<Backend: EventBackend, Handler: ConnectionHandler> {
         lingerTimeouts = TimeoutList(capacity: capacity, timeoutMs: Int64(configuration.lingerTimeoutMs))
         timeoutLists = [firstMessageTimeouts, idleTimeouts, writeTimeouts, lingerTimeouts].compactMap { $0 }
         nowMs = Syscall.monotonicMilliseconds()
+        self.deadlineTimer = deadlineTimer
         metrics = LoopMetrics(loop: index, factory: metricsFactory)
         nextStatisticsMs = nowMs + Int64(configuration.statisticsIntervalMs)
         oversizeLog = RateLimitedLog(intervalMs: 1_000)
@@ -132,6 +138,7 @@ final class EventLoop<Backend: EventBackend, Handler: ConnectionHandler> {
         proxyHeaderLog = RateLimitedLog(intervalMs: 1_000)
         try backend.register(fd: listener.fd, token: .listener, interest: .read)
         try backend.register(fd: control.waker.fd, token: .waker, interest: .read)
+        try backend.register(fd: deadlineTimer.fd, token: .timer, interest: .read)
     }
 
     /// Runs until shutdown completes; returns this loop's counters.
@@ -176,6 +183,9 @@ final class EventLoop<Backend: EventBackend, Handler: ConnectionHandler> {
         if token.slot >= EventToken.firstReservedSlot {
             if token == .listener {
                 acceptConnections()
+            } else if token == .timer {
+                deadlineTimer.drain()
+                armedDeadlineMs = Int64.max
             } else if token == .waker {
                 control.waker.drain()
                 runMailbox()
@@ -208,7 +218,8 @@ final class EventLoop<Backend: EventBackend, Handler: ConnectionHandler> {
         }
     }
 
-    /// The wait's timeout: until the nearest deadline.
+    /// The wait's timeout: 0 when work is queued or a deadline has passed,
+    /// else none (-1), with the deadline timer armed for the nearest deadline.
     @inline(__always)
     private func waitTimeoutMs() -> Int32 {
         if !table.flushQueue.isEmpty || !readAgain.isEmpty {
@@ -227,7 +238,12 @@ final class EventLoop<Backend: EventBackend, Handler: ConnectionHandler> {
         if let deadline = shutdownDeadlineMs { nearest = min(nearest, deadline) }
         if let deadline = memoryReleaseDueMs { nearest = min(nearest, deadline) }
         nearestDeadlineMs = nearest
-        return Int32(clamping: max(0, nearest - nowMs))
+        if nearest <= nowMs { return 0 }
+        if nearest < armedDeadlineMs {
+            deadlineTimer.arm(atMs: nearest)
+            armedDeadlineMs = nearest
+        }
+        return -1
     }
 
     /// Reads once more from connections that had data left after their budget.

@@ -133,15 +133,25 @@ public final class Server<Handler: ConnectionHandler>: Sendable {
     ) throws(ServerError) -> Transfer<BuiltLoop> {
         var loopConfiguration = configuration
         loopConfiguration.maxClients = loopCapacity(control.index)
+        // On failure the backend is closed here; the listener is closed by
+        // startLoops, which owns listeners until a built loop takes one.
+        let deadlineTimer: DeadlineTimer
+        do throws(Errno) {
+            deadlineTimer = try DeadlineTimer()
+        } catch {
+            backend.close()
+            throw .setup("timerfd_create", error)
+        }
         do throws(Errno) {
             let loop = try EventLoop(
                 index: control.index, configuration: loopConfiguration, listener: listener, backend: backend,
-                control: control, mailboxes: mailboxes, handler: makeHandler(control.index), logger: logger,
+                deadlineTimer: deadlineTimer, control: control, mailboxes: mailboxes,
+                handler: makeHandler(control.index), logger: logger,
                 metricsFactory: metricsFactory ?? MetricsSystem.factory)
             return Transfer(value: BuiltLoop(run: { loop.run() }, discard: { loop.discardUnstarted() }))
         } catch {
             backend.close()
-            listener.close()
+            deadlineTimer.close()
             throw .setup("registering the listener with \(Backend.name)", error)
         }
     }

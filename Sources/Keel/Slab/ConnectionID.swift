@@ -47,4 +47,6 @@ struct EventToken: Hashable {
     static let listener = EventToken(slot: UInt32.max, generation: 0)
     /// The loop's eventfd, written to wake it from another thread.
     static let waker = EventToken(slot: UInt32.max - 1, generation: 0)
+    /// The loop's timer descriptor, armed for its nearest deadline.
+    static let timer = EventToken(slot: UInt32.max - 2, generation: 0)
 }
