@@ -53,5 +53,6 @@ import Testing
         // timeout lists, and no buffer (rings are empty while idle).
         let perConnection = MemoryLayout<ClientSlot>.stride + 3 * TimeoutList.bytesPerSlot
         #expect(perConnection <= 200, "slot \(MemoryLayout<ClientSlot>.stride) B + nodes = \(perConnection) B")
+        #expect(MemoryLayout<ClientSlot>.stride <= 80, "the README's figure for a slot")
     }
 }

@@ -10,10 +10,11 @@ struct ClientSlot: ~Copyable {
     var generation: UInt32 = 0
     /// Next free slot while on the free list; -1 ends the list.
     var nextFree: Int32 = -1
+    /// Connection state bits. (Declared before the one-byte fields so that
+    /// the three of them share one 4-byte word: the slot stays 80 bytes.)
+    var flags: SlotFlags = []
     /// The interest currently registered with the backend.
     var registered: Interest = []
-    /// Connection state bits.
-    var flags: SlotFlags = []
     /// Why the connection will close, once closeRequested or abortRequested is set.
     var closeReason: CloseReason = .closedByHandler
     /// An incomplete frame (never more than one frame's bytes).
