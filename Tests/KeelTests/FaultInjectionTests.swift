@@ -18,12 +18,19 @@ struct FaultCase: Sendable, CustomStringConvertible {
     var description: String { "\(mode) \(plan)" }
 
     static let all: [FaultCase] = [UInt64(1), 2, 3].flatMap { seed in
-        [
-            FaultCase(
-                mode: .epollLevel,
-                plan: FaultPlan(
-                    seed: seed, partialReadPercent: 100, partialWritePercent: 100, interruptPercent: 20,
-                    spuriousWouldBlockPercent: 20, acceptErrorPercent: 20)),
+        // Each case gets a plan of its own: a plan carries the report of what it injected.
+        func shortIOEverywhere() -> FaultPlan {
+            FaultPlan(
+                seed: seed, partialReadPercent: 100, partialWritePercent: 100, interruptPercent: 20,
+                spuriousWouldBlockPercent: 20, acceptErrorPercent: 20)
+        }
+        func occasionalResets() -> FaultPlan {
+            FaultPlan(
+                seed: seed, partialReadPercent: 30, partialWritePercent: 30, interruptPercent: 5,
+                connectionErrorPercent: 2, hangupPercent: 2)
+        }
+        return [
+            FaultCase(mode: .epollLevel, plan: shortIOEverywhere()),
             // Edge-triggered: no short reads or spurious EAGAIN (see FaultPlan).
             FaultCase(
                 mode: .epollEdge,
@@ -33,25 +40,13 @@ struct FaultCase: Sendable, CustomStringConvertible {
                 plan: FaultPlan(
                     seed: seed, partialReadPercent: 30, partialWritePercent: 30, interruptPercent: 10,
                     spuriousWouldBlockPercent: 10, acceptErrorPercent: 5)),
-            FaultCase(
-                mode: .epollLevel,
-                plan: FaultPlan(
-                    seed: seed, partialReadPercent: 30, partialWritePercent: 30, interruptPercent: 5,
-                    connectionErrorPercent: 2, hangupPercent: 2)),
+            FaultCase(mode: .epollLevel, plan: occasionalResets()),
             FaultCase(
                 mode: .epollEdge,
                 plan: FaultPlan(seed: seed, partialWritePercent: 20, connectionErrorPercent: 20, hangupPercent: 5)),
             // The echo handler's general path (messageReceived and staging), as above.
-            FaultCase(
-                mode: .epollLevelThroughHandler,
-                plan: FaultPlan(
-                    seed: seed, partialReadPercent: 100, partialWritePercent: 100, interruptPercent: 20,
-                    spuriousWouldBlockPercent: 20, acceptErrorPercent: 20)),
-            FaultCase(
-                mode: .epollLevelThroughHandler,
-                plan: FaultPlan(
-                    seed: seed, partialReadPercent: 30, partialWritePercent: 30, interruptPercent: 5,
-                    connectionErrorPercent: 2, hangupPercent: 2)),
+            FaultCase(mode: .epollLevelThroughHandler, plan: shortIOEverywhere()),
+            FaultCase(mode: .epollLevelThroughHandler, plan: occasionalResets()),
         ]
     }
 }

@@ -2,6 +2,7 @@
 # instances and HAProxy on free loopback ports, stop exactly what was
 # started. Sourced, not run; the caller sets ROOT and sets up `trap stop_all EXIT`.
 
+source "$ROOT/bench/scripts/lib.sh"  # wait_for_port
 HERE="$ROOT/deploy/haproxy"
 WORK=$(mktemp -d /tmp/keel-haproxy.XXXXXX)
 STARTED_PIDS=()
@@ -24,16 +25,6 @@ ensure_haproxy() {
 # free_port: a port nothing listens on right now (the kernel's choice for port 0).
 free_port() {
     python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
-}
-
-# wait_for_port PORT: up to 20 s for something to listen on 127.0.0.1:PORT.
-wait_for_port() {
-    for _ in $(seq 1 200); do
-        if (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; then return 0; fi
-        sleep 0.1
-    done
-    echo "nothing listens on port $1" >&2
-    return 1
 }
 
 # start_keel N PORT [FLAGS...]: instance N on PORT; its log is
