@@ -10,6 +10,8 @@
 #   SKIP_NIO=1 leaves the SwiftNIO peer out (it takes minutes to build).
 #   LOADS="1 1 64,50 16 64" runs only those loads (CONNS PIPELINE SIZE each);
 #   SKIP_MEMORY=1 skips the 10,000-idle-connection memory measurement.
+#   SERVERS="keel keel-busy c nio" picks the servers; keel-busy is Keel with
+#   --busy-poll BUSY_POLL_US (default 50) microseconds.
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 source "$ROOT/bench/scripts/lib.sh"
@@ -17,8 +19,9 @@ ROUNDS=${1:-3}
 SECONDS_PER_RUN=${2:-5}
 WARMUP=${WARMUP:-1}
 OUT=${OUT:-$(mktemp -d /tmp/keel-compare.XXXXXX)}
-SERVERS=(keel c nio)
-[ "${SKIP_NIO:-0}" = 1 ] && SERVERS=(keel c)
+read -r -a SERVERS <<<"${SERVERS:-keel c nio}"
+[ "${SKIP_NIO:-0}" = 1 ] && SERVERS=("${SERVERS[@]/nio/}")
+read -r -a SERVERS <<<"${SERVERS[*]}"
 IFS=, read -r -a CONFIGS <<<"${LOADS:-1 1 64,50 16 64,1000 1 64,50 4 4000}"
 export LOADS SKIP_MEMORY
 PORT=${PORT:-7100}
@@ -42,6 +45,7 @@ for round in $(seq 1 "$ROUNDS"); do
     # Resident memory holding 10,000 idle connections, beyond the empty server.
     [ "${SKIP_MEMORY:-0}" = 1 ] && continue
     for server in "${SERVERS[@]}"; do
+        [ "$server" = keel-busy ] && continue # the same process as keel, polling
         PORT=$((PORT + 1))
         start_server "$server" "$PORT" --max-clients 12000 --idle-timeout 600
         sleep 0.5

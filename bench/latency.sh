@@ -7,6 +7,7 @@
 # of p50, p99, p99.9 and max.
 #
 # Usage: bench/latency.sh [ROUNDS=5] [SECONDS=5] [RATE=20000] [CONNS=10]
+#   SERVERS="keel keel-busy c" adds Keel with --busy-poll BUSY_POLL_US (50).
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 source "$ROOT/bench/scripts/lib.sh"
@@ -16,7 +17,7 @@ RATE=${3:-20000}
 CONNS=${4:-10}
 OUT=${OUT:-$(mktemp -d /tmp/keel-latency.XXXXXX)}
 PORT=${PORT:-7300}
-SERVERS=(keel c)
+read -r -a SERVERS <<<"${SERVERS:-keel c}"
 
 SKIP_NIO=1 build_all
 echo "results in $OUT" >&2

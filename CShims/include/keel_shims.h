@@ -204,13 +204,13 @@ static inline int keel_getsockopt_error(int fd) {
     return rc < 0 ? -errno : value;
 }
 
-/// accept4 that keeps the peer address: the address goes into the log
-/// metadata of the connection.
 /// Names the calling thread (shown by top, perf, gdb); at most 15 bytes.
 /// Defined in keel_shims.c (pthread_setname_np needs _GNU_SOURCE).
 int keel_set_thread_name(const char *name);
 
-/// Defined in keel_shims.c (accept4 needs _GNU_SOURCE).
+/// accept4 that keeps the peer address: the address goes into the log
+/// metadata of the connection. Defined in keel_shims.c (accept4 needs
+/// _GNU_SOURCE).
 int keel_accept4(int fd, struct sockaddr_storage *address, socklen_t *length, int flags);
 
 static inline ssize_t keel_read(int fd, void *buffer, size_t length) {

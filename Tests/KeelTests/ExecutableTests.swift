@@ -16,6 +16,7 @@ import Testing
             (["--host", "example.com"], "example.com"),
             (["--bogus"], "--bogus"),
             (["--max-pending-output", "10"], "--max-pending-output"),
+            (["--busy-poll", "2000000"], "--busy-poll"),
         ]
         for (arguments, mention) in cases {
             let (status, text) = try ChildProcess.run(arguments)

@@ -21,6 +21,10 @@ start_server() {
     shift 2
     case "$name" in
         keel) taskset -c "$SERVER_CORE" "$ROOT/.build/release/keel" --port "$port" --log-level warning "$@" & ;;
+        keel-busy)
+            taskset -c "$SERVER_CORE" "$ROOT/.build/release/keel" --port "$port" --log-level warning \
+                --busy-poll "${BUSY_POLL_US:-50}" "$@" &
+            ;;
         c) taskset -c "$SERVER_CORE" "$ROOT/.build-peers/echo-c" "$port" 2>/dev/null & ;;
         nio) taskset -c "$SERVER_CORE" "$ROOT/bench/peers/nio/.build/release/NIOEchoServer" "$port" >/dev/null & ;;
         *) echo "unknown server $name" >&2; return 1 ;;

@@ -63,6 +63,19 @@ final class EventLoop<Backend: EventBackend, Handler: ConnectionHandler> {
     @exclusivity(unchecked) var acceptPausedUntilMs: Int64?
     /// The loop's clock, read once per iteration.
     @exclusivity(unchecked) var nowMs: Int64
+    /// Busy polling (Configuration.busyPollMicroseconds), 0 when off; the
+    /// state below is kept only when on (EventLoop+BusyPoll.swift).
+    let busyPollNs: Int64
+    /// The clock as read after the last wait, in nanoseconds.
+    @exclusivity(unchecked) var nowNs: Int64 = 0
+    /// The loop polls instead of blocking until this time.
+    @exclusivity(unchecked) var busyPollUntilNs: Int64 = 0
+    /// Events the last wait returned, and how many of them were the loop's
+    /// own (timer, waker): the rest were traffic.
+    @exclusivity(unchecked) var eventsAtLastWait = 0
+    @exclusivity(unchecked) var ownEventsSinceWait = 0
+    /// The last wait was a poll that would otherwise have blocked.
+    @exclusivity(unchecked) var polledInsteadOfBlocking = false
     /// Set once shutdown has begun; connections are draining until this time.
     @exclusivity(unchecked) var shutdownDeadlineMs: Int64?
     /// Counters. The per-message ones add with &+= (64-bit counts of bytes
@@ -81,9 +94,9 @@ final class EventLoop<Backend: EventBackend, Handler: ConnectionHandler> {
     /// Deadlines set during an iteration are never due before the next wait,
     /// which accounts for them, so enforceDeadlines runs only once this passes.
     @exclusivity(unchecked) var nearestDeadlineMs = Int64.min
-    /// When the buffers' memory goes back to the system if they stay quiet.
     /// Handler.echoesEveryMessage, unless a test turned the fast path off.
     let echoesInPlace: Bool
+    /// When the buffers' memory goes back to the system if they stay quiet.
     @exclusivity(unchecked) var memoryReleaseDueMs: Int64?
     /// The pool's take count when that release was scheduled.
     @exclusivity(unchecked) var poolTakesAtSchedule = 0
@@ -110,6 +123,7 @@ final class EventLoop<Backend: EventBackend, Handler: ConnectionHandler> {
         assembler = FrameAssembler(decoder: decoder)
         edgeTriggered = configuration.edgeTriggered && Backend.name == EpollBackend.name
         echoesInPlace = Handler.echoesEveryMessage && configuration.echoInPlace
+        busyPollNs = Int64(configuration.busyPollMicroseconds) * 1_000
         readAgain.reserveCapacity(configuration.maxClients)
         readAgainInProgress.reserveCapacity(configuration.maxClients)
         let pool = BufferPool(retainedBytesLimit: configuration.bufferPoolRetainedBytes)
@@ -152,8 +166,14 @@ final class EventLoop<Backend: EventBackend, Handler: ConnectionHandler> {
     @_specialize(where Backend == PollBackend, Handler == EchoHandler)
     func run() -> Statistics {
         while true {
-            let ready = backend.wait(timeoutMs: waitTimeoutMs())
-            nowMs = Syscall.monotonicMilliseconds()
+            let ready: Int
+            if busyPollNs == 0 {
+                ready = backend.wait(timeoutMs: waitTimeoutMs())
+                nowMs = Syscall.monotonicMilliseconds()
+            } else {
+                ready = backend.wait(timeoutMs: busyPollingWaitTimeoutMs())
+                noteWaitWhileBusyPolling(ready: ready)
+            }
             if !readAgain.isEmpty { revisitReads() }
             for position in 0..<ready {
                 dispatch(backend.event(at: position))
@@ -183,7 +203,10 @@ final class EventLoop<Backend: EventBackend, Handler: ConnectionHandler> {
         if token.slot >= EventToken.firstReservedSlot {
             if token == .listener {
                 acceptConnections()
-            } else if token == .timer {
+                return
+            }
+            ownEventsSinceWait &+= 1
+            if token == .timer {
                 deadlineTimer.drain()
                 armedDeadlineMs = Int64.max
             } else if token == .waker {
@@ -221,7 +244,7 @@ final class EventLoop<Backend: EventBackend, Handler: ConnectionHandler> {
     /// The wait's timeout: 0 when work is queued or a deadline has passed,
     /// else none (-1), with the deadline timer armed for the nearest deadline.
     @inline(__always)
-    private func waitTimeoutMs() -> Int32 {
+    func waitTimeoutMs() -> Int32 {
         if !table.flushQueue.isEmpty || !readAgain.isEmpty {
             nearestDeadlineMs = Int64.min
             return 0

@@ -30,6 +30,8 @@ public struct Statistics: Sendable, Equatable, CustomStringConvertible {
     public var readsRequeued = 0
     /// Times the loop gave its buffers' memory back after a quiet period.
     public var memoryReleases = 0
+    /// Busy polling: waits that found nothing ready (what the polling cost).
+    public var busyPollWaits = 0
 
     /// All counters at zero.
     public init() {}
@@ -55,6 +57,7 @@ public struct Statistics: Sendable, Equatable, CustomStringConvertible {
         readsRequeued += other.readsRequeued
         staleCommands += other.staleCommands
         memoryReleases += other.memoryReleases
+        busyPollWaits += other.busyPollWaits
     }
 
     /// One line: "accepted=3 closed=3 (peer-closed=3) messages-in=..."
@@ -65,6 +68,6 @@ public struct Statistics: Sendable, Equatable, CustomStringConvertible {
             + " messages-in=\(messagesIn) messages-out=\(messagesOut)"
             + " bytes-in=\(bytesIn) bytes-out=\(bytesOut)"
             + " listener-pauses=\(listenerPauses) accept-errors=\(acceptErrors)"
-            + " memory-releases=\(memoryReleases)"
+            + " memory-releases=\(memoryReleases) busy-poll-waits=\(busyPollWaits)"
     }
 }

@@ -117,6 +117,11 @@ enum Syscall {
         keel_monotonic_ns() / 1_000_000
     }
 
+    /// CLOCK_MONOTONIC in nanoseconds.
+    static func monotonicNanoseconds() -> Int64 {
+        keel_monotonic_ns()
+    }
+
     /// Asks malloc to give its free pages back to the kernel (malloc_trim).
     static func releaseFreeHeap() {
         keel_release_free_heap()
