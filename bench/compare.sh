@@ -19,6 +19,8 @@ ROUNDS=${1:-3}
 SECONDS_PER_RUN=${2:-5}
 WARMUP=${WARMUP:-1}
 OUT=${OUT:-$(mktemp -d /tmp/keel-compare.XXXXXX)}
+mkdir -p "$OUT"
+trap stop_server EXIT
 read -r -a SERVERS <<<"${SERVERS:-keel c nio}"
 [ "${SKIP_NIO:-0}" = 1 ] && SERVERS=("${SERVERS[@]/nio/}")
 read -r -a SERVERS <<<"${SERVERS[*]}"

@@ -16,6 +16,8 @@ SECONDS_PER_RUN=${2:-5}
 RATE=${3:-20000}
 CONNS=${4:-10}
 OUT=${OUT:-$(mktemp -d /tmp/keel-latency.XXXXXX)}
+mkdir -p "$OUT"
+trap stop_server EXIT
 PORT=${PORT:-7300}
 read -r -a SERVERS <<<"${SERVERS:-keel c}"
 

@@ -33,9 +33,13 @@ start_server() {
     wait_for_port "$port"
 }
 
+# stop_server: stops the last server started, if it still runs (also the
+# scripts' EXIT trap, so a failed run leaves no server behind).
 stop_server() {
+    [ -n "${SERVER_PID:-}" ] || return 0
     kill -TERM "$SERVER_PID" 2>/dev/null || true
     wait "$SERVER_PID" 2>/dev/null || true
+    SERVER_PID=
 }
 
 rss_kib() { awk '/^VmRSS:/ { print $2 }' "/proc/$1/status"; }

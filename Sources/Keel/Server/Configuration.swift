@@ -67,6 +67,7 @@ public struct Configuration: Sendable, Equatable {
     /// Size of the loop-wide read buffer: the most one read(2) takes. Default 64 KiB.
     public var readBufferBytes = 64 << 10
     /// Most events taken per wait. Default 1024.
+    public var maxEventsPerWait = 1024
     /// After an iteration that served a connection, the loop keeps polling
     /// (a wait with a zero timeout) for this many microseconds before it
     /// blocks again. A blocked loop must be woken when the next message
@@ -76,7 +77,6 @@ public struct Configuration: Sendable, Equatable {
     /// still sleeps once the window passes. For latency-sensitive services
     /// with a core to spare per loop. Default 0: never poll.
     public var busyPollMicroseconds = 0
-    public var maxEventsPerWait = 1024
     /// Memory the loop keeps for reuse by connection buffers. Default 4 MiB.
     public var bufferPoolRetainedBytes = 4 << 20
     /// Once no connection buffer has been taken for this long and none is in
