@@ -8,6 +8,7 @@
 # to baseline.
 #
 # Usage: bench/soak.sh [SECONDS=60]        Exit status 0 only if every check passed.
+#   KEEL_FLAGS="--busy-poll 50" adds flags to the server's command line.
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 source "$ROOT/bench/scripts/lib.sh"
@@ -20,8 +21,9 @@ check() { # check DESCRIPTION COMMAND...
 }
 
 (cd "$ROOT" && swift build -c release --product keel && swift build -c release --product keel-bench) >&2
+read -r -a extra_flags <<<"${KEEL_FLAGS:-}"
 "$ROOT/.build/release/keel" --port "$PORT" --max-message 65536 --write-timeout 2 --stats-interval 1 \
-    2>"$LOG" &
+    ${extra_flags[@]+"${extra_flags[@]}"} 2>"$LOG" &
 SERVER_PID=$!
 trap 'kill -TERM $SERVER_PID 2>/dev/null || true' EXIT
 wait_for_port "$PORT"
