@@ -174,17 +174,25 @@ func singleID(_ registry: BroadcastRegistry) -> ConnectionID? {
         let metrics = TestMetrics()
         var configuration = testConfiguration()
         configuration.statisticsIntervalMs = 10
+        configuration.busyPollMicroseconds = 1_000
+        configuration.releaseMemoryAfterQuietMs = 5
         let server = Server(configuration: configuration, metricsFactory: metrics)
         let port = try server.start().port
         let client = try TestClient(port: port)
         for index in 0..<10 { #expect(try client.roundTrip([UInt8(index)])) }
+        // Larger than one read: its tail waits in a pool buffer, released once quiet.
+        #expect(try client.roundTrip(payload(count: 100_000, seed: 7)))
         client.close()
-        #expect(eventually { metrics.counterTotal(label: "keel_messages_in_total") == 10 })
+        #expect(eventually { metrics.counterTotal(label: "keel_messages_in_total") == 11 })
+        #expect(eventually { metrics.counterTotal(label: "keel_memory_releases_total") >= 1 })
         server.shutdown()
-        server.wait()
+        let totals = server.wait()
         #expect(metrics.counterTotal(label: "keel_connections_accepted_total") == 1)
-        #expect(metrics.counterTotal(label: "keel_messages_out_total") == 10)
-        #expect(metrics.counterTotal(label: "keel_bytes_in_total") == 50)
+        #expect(totals.busyPollWaits > 0)
+        #expect(metrics.counterTotal(label: "keel_busy_poll_waits_total") == Int64(totals.busyPollWaits))
+        #expect(metrics.counterTotal(label: "keel_memory_releases_total") == Int64(totals.memoryReleases))
+        #expect(metrics.counterTotal(label: "keel_messages_out_total") == 11)
+        #expect(metrics.counterTotal(label: "keel_bytes_in_total") == 50 + 100_004)
         #expect(
             metrics.counterTotal(
                 label: "keel_connections_closed_total", dimensions: [("loop", "0"), ("reason", "peer-closed")]) == 1)

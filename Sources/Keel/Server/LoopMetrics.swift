@@ -16,6 +16,8 @@ final class LoopMetrics {
     private let listenerPauses: Counter
     private let writeInterestArms: Counter
     private let staleCommands: Counter
+    private let memoryReleases: Counter
+    private let busyPollWaits: Counter
     private let openConnections: Gauge
     private var reported = Statistics()
 
@@ -37,6 +39,8 @@ final class LoopMetrics {
         listenerPauses = counter("keel_listener_pauses_total")
         writeInterestArms = counter("keel_write_interest_arms_total")
         staleCommands = counter("keel_stale_commands_total")
+        memoryReleases = counter("keel_memory_releases_total")
+        busyPollWaits = counter("keel_busy_poll_waits_total")
         openConnections = Gauge(label: "keel_connections_open", dimensions: [loopDimension], factory: factory)
     }
 
@@ -59,6 +63,8 @@ final class LoopMetrics {
         add(listenerPauses, current.listenerPauses, reported.listenerPauses)
         add(writeInterestArms, current.writeInterestArms, reported.writeInterestArms)
         add(staleCommands, current.staleCommands, reported.staleCommands)
+        add(memoryReleases, current.memoryReleases, reported.memoryReleases)
+        add(busyPollWaits, current.busyPollWaits, reported.busyPollWaits)
         openConnections.record(open)
         reported = current
     }
