@@ -153,7 +153,8 @@ struct KeelCommand: ParsableCommand {
             "keel listening on \(address)",
             metadata: [
                 "backend": "\(backend)", "trigger": "\(edgeTriggered ? "edge" : "level")", "threads": "\(threads)",
-                "busy_poll_us": "\(busyPoll)", "frame": "\(frame)", "proxy_protocol": "\(proxyProtocol)", "max_clients": "\(maxClients)",
+                "busy_poll_us": "\(busyPoll)", "frame": "\(frame)", "proxy_protocol": "\(proxyProtocol)",
+                "max_clients": "\(maxClients)",
                 "max_message": "\(maxMessage)",
                 "idle_timeout_s": "\(idleTimeout)",
                 "first_message_timeout_s": "\(firstMessageTimeout.map { "\($0)" } ?? "off")",
