@@ -12,10 +12,14 @@ import Testing
 struct FaultCase: Sendable, CustomStringConvertible {
     let mode: LoopMode
     let plan: FaultPlan
+    /// Configuration.busyPollMicroseconds (0: the loop blocks in its waits).
+    var busyPollMicroseconds = 0
     /// Whether the plan can end connections (resets, hangups).
     var isFatal: Bool { plan.connectionErrorPercent > 0 || plan.hangupPercent > 0 }
 
-    var description: String { "\(mode) \(plan)" }
+    var description: String {
+        "\(mode) \(plan)" + (busyPollMicroseconds > 0 ? ", busy polling \(busyPollMicroseconds) µs" : "")
+    }
 
     static let all: [FaultCase] = [UInt64(1), 2, 3].flatMap { seed in
         // Each case gets a plan of its own: a plan carries the report of what it injected.
@@ -47,6 +51,8 @@ struct FaultCase: Sendable, CustomStringConvertible {
             // The echo handler's general path (messageReceived and staging), as above.
             FaultCase(mode: .epollLevelThroughHandler, plan: shortIOEverywhere()),
             FaultCase(mode: .epollLevelThroughHandler, plan: occasionalResets()),
+            // Interrupted and short polls between the messages.
+            FaultCase(mode: .epollLevel, plan: shortIOEverywhere(), busyPollMicroseconds: 500),
         ]
     }
 }
@@ -58,6 +64,7 @@ struct FaultCase: Sendable, CustomStringConvertible {
         let configuration = testConfiguration(faultCase.mode) {
             $0.faultPlan = plan
             $0.acceptPauseMs = 5
+            $0.busyPollMicroseconds = faultCase.busyPollMicroseconds
         }
         var completed = 0
         var cutOff = 0
