@@ -60,6 +60,8 @@ print("| server | empty (KiB) | holding 10k (KiB) | per connection (bytes) |")
 print("|---|---|---|---|")
 for server in servers:
     runs = load(f"{server}-memory-*.json")
+    if not runs:
+        continue  # keel-busy: the same process as keel
     empty = [r["rss_empty_kib"] for r in runs]
     held = [r["rss_idle10k_kib"] for r in runs]
     per = [(r["rss_idle10k_kib"] - r["rss_empty_kib"]) * 1024 / 10000 for r in runs]
