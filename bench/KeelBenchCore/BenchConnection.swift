@@ -1,4 +1,5 @@
-// BenchConnection: one client connection of the load generator.
+// BenchConnection: one client connection of the load generator (its
+// properties skip dynamic exclusivity checks, as LoadGenerator's do).
 
 import Keel
 
@@ -10,20 +11,20 @@ final class BenchConnection {
     let index: Int
     /// Idle connections are opened and held, never used.
     let isIdle: Bool
-    var fd: Int32 = -1
-    var state = State.waiting
-    var connectDeadlineNs: Int64 = 0
+    @exclusivity(unchecked) var fd: Int32 = -1
+    @exclusivity(unchecked) var state = State.waiting
+    @exclusivity(unchecked) var connectDeadlineNs: Int64 = 0
     /// Write interest is registered (output is pending).
-    var writeArmed = false
-    var input = RingBuffer()
-    var output = RingBuffer()
-    var nextSendSequence: UInt64 = 0
-    var nextReceiveSequence: UInt64 = 0
+    @exclusivity(unchecked) var writeArmed = false
+    @exclusivity(unchecked) var input = RingBuffer()
+    @exclusivity(unchecked) var output = RingBuffer()
+    @exclusivity(unchecked) var nextSendSequence: UInt64 = 0
+    @exclusivity(unchecked) var nextReceiveSequence: UInt64 = 0
     /// Send time (closed loop) or intended send time (open loop) of each
     /// message in flight, oldest first.
-    var sendTimes: TimestampQueue
+    @exclusivity(unchecked) var sendTimes: TimestampQueue
     /// On the list of connections to flush this iteration.
-    var flushQueued = false
+    @exclusivity(unchecked) var flushQueued = false
 
     init(index: Int, isIdle: Bool, pipeline: Int) {
         self.index = index
