@@ -11,9 +11,7 @@ ROOT=$(cd "$(dirname "$0")/.." && pwd)
 source "$ROOT/bench/scripts/lib.sh"
 ROUNDS=${1:-3}
 SECONDS_PER_RUN=${2:-5}
-OUT=${OUT:-$(mktemp -d /tmp/keel-backends.XXXXXX)}
-mkdir -p "$OUT"
-trap stop_server EXIT
+begin_run backends
 PORT=${PORT:-7600}
 MODES=("epoll" "epoll-edge" "poll")
 TOTALS=(10 1000 10000)

@@ -18,9 +18,7 @@ source "$ROOT/bench/scripts/lib.sh"
 ROUNDS=${1:-3}
 SECONDS_PER_RUN=${2:-5}
 WARMUP=${WARMUP:-1}
-OUT=${OUT:-$(mktemp -d /tmp/keel-compare.XXXXXX)}
-mkdir -p "$OUT"
-trap stop_server EXIT
+begin_run compare
 read -r -a SERVERS <<<"${SERVERS:-keel c nio}"
 [ "${SKIP_NIO:-0}" = 1 ] && SERVERS=("${SERVERS[@]/nio/}")
 read -r -a SERVERS <<<"${SERVERS[*]}"

@@ -15,9 +15,7 @@ ROUNDS=${1:-5}
 SECONDS_PER_RUN=${2:-5}
 RATE=${3:-20000}
 CONNS=${4:-10}
-OUT=${OUT:-$(mktemp -d /tmp/keel-latency.XXXXXX)}
-mkdir -p "$OUT"
-trap stop_server EXIT
+begin_run latency
 PORT=${PORT:-7300}
 read -r -a SERVERS <<<"${SERVERS:-keel c}"
 

@@ -33,6 +33,14 @@ start_server() {
     wait_for_port "$port"
 }
 
+# begin_run NAME: OUT (a fresh /tmp/keel-NAME.* folder unless OUT is set),
+# and an EXIT trap that stops the last server started.
+begin_run() {
+    OUT=${OUT:-$(mktemp -d "/tmp/keel-$1.XXXXXX")}
+    mkdir -p "$OUT"
+    trap stop_server EXIT
+}
+
 # stop_server: stops the last server started, if it still runs (also the
 # scripts' EXIT trap, so a failed run leaves no server behind).
 stop_server() {

@@ -34,8 +34,7 @@ final class DeadlineTimer {
 
     /// Clears the expiry so level-triggered readiness ends.
     func drain() {
-        var expirations: UInt64 = 0
-        _ = withUnsafeMutableBytes(of: &expirations) { keel_read(fd, $0.baseAddress, 8) }
+        Syscall.drainCounter(fd)
     }
 
     /// Closes the descriptor (again: nothing).

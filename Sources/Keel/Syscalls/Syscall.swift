@@ -117,6 +117,13 @@ enum Syscall {
         keel_monotonic_ns() / 1_000_000
     }
 
+    /// Reads, and so resets, the 8-byte counter of an eventfd or timerfd,
+    /// which ends its level-triggered readiness.
+    static func drainCounter(_ fd: Int32) {
+        var value: UInt64 = 0
+        _ = withUnsafeMutableBytes(of: &value) { keel_read(fd, $0.baseAddress, 8) }
+    }
+
     /// CLOCK_MONOTONIC in nanoseconds.
     static func monotonicNanoseconds() -> Int64 {
         keel_monotonic_ns()

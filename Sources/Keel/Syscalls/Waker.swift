@@ -24,8 +24,7 @@ final class Waker: Sendable {
 
     /// Resets the counter so level-triggered readiness clears.
     func drain() {
-        var value: UInt64 = 0
-        _ = withUnsafeMutableBytes(of: &value) { keel_read(fd, $0.baseAddress, 8) }
+        Syscall.drainCounter(fd)
     }
 
     func close() {
