@@ -34,10 +34,18 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
+        .target(
+            name: "KeelCommandLine",
+            dependencies: [
+                "Keel",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
         .executableTarget(
             name: "KeelServer",
             dependencies: [
-                "Keel",
+                "Keel", "KeelCommandLine",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -87,7 +95,7 @@ let package = Package(
         .testTarget(
             name: "KeelTests",
             dependencies: [
-                "Keel", "CShims", "KeelServer", "KeelExamples", "BroadcastServer", "EmbedExample",
+                "Keel", "CShims", "KeelServer", "KeelCommandLine", "KeelExamples", "BroadcastServer", "EmbedExample",
                 "KeelAllocationProbe", "KeelBenchCore",
                 .product(name: "MetricsTestKit", package: "swift-metrics"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

@@ -168,7 +168,7 @@ static inline int keel_setsockopt_int(int fd, int level, int name, int value) {
 static inline int keel_set_reuseaddr(int fd) { return keel_setsockopt_int(fd, SOL_SOCKET, SO_REUSEADDR, 1); }
 static inline int keel_set_reuseport(int fd) { return keel_setsockopt_int(fd, SOL_SOCKET, SO_REUSEPORT, 1); }
 static inline int keel_set_nodelay(int fd) { return keel_setsockopt_int(fd, IPPROTO_TCP, TCP_NODELAY, 1); }
-static inline int keel_set_v6only(int fd) { return keel_setsockopt_int(fd, IPPROTO_IPV6, IPV6_V6ONLY, 1); }
+static inline int keel_set_v6only(int fd, int on) { return keel_setsockopt_int(fd, IPPROTO_IPV6, IPV6_V6ONLY, on); }
 
 /// SO_LINGER with a zero timeout: close() then sends RST instead of FIN.
 static inline int keel_set_linger_zero(int fd) {

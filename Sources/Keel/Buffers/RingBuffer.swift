@@ -48,14 +48,6 @@ public struct RingBuffer: ~Copyable {
         count += bytes.count
     }
 
-    /// Ensures room for `total` readable bytes without another allocation,
-    /// e.g. a whole frame once its header is in. Only a non-empty ring may
-    /// reserve: an empty one holds no memory by design.
-    public mutating func reserve(_ total: Int, pool: BufferPool) {
-        precondition(!isEmpty, "reserve on an empty ring would hold memory with no content")
-        grow(toHold: total, pool: pool)
-    }
-
     private mutating func grow(toHold total: Int, pool: BufferPool) {
         guard total > capacity else { return }
         let size = pool.blockSize(for: total)

@@ -6,6 +6,10 @@
 // then, once the length is known and checked, exactly the rest of the body)
 // and only then scans on. So the pending ring never holds more than one
 // frame, and an oversize length is refused before any of its body is kept.
+// The ring grows with the bytes that actually arrive (to the next power of
+// two of what it holds), never from the announced length: a header
+// announcing the maximum followed by one byte costs one small block, not a
+// maximum-size one.
 
 /// What feeding one read produced.
 public enum FeedOutcome: Equatable, Sendable {
@@ -90,7 +94,6 @@ public struct FrameAssembler: Sendable {
         }
         guard let total = decoder.frameBytes(announcing: announced) else { return .oversize(announced) }
         let take = min(total - pending.count, bytes.count - used)
-        pending.reserve(total, pool: pool)
         pending.append(UnsafeRawBufferPointer(rebasing: bytes[used..<(used + take)]), pool: pool)
         used += take
         guard pending.count == total else { return .needMore }

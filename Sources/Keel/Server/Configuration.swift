@@ -1,5 +1,6 @@
 // Configuration: every limit Keel enforces, as one value with documented
-// defaults, validated once before anything starts. Units are last in names.
+// defaults, validated once before anything starts (Configuration+Ranges.swift
+// holds every field's allowed range and the checks). Units are last in names.
 
 /// The readiness mechanism a loop uses.
 public enum BackendKind: String, Sendable, CaseIterable, CustomStringConvertible {
@@ -37,6 +38,10 @@ public struct Configuration: Sendable, Equatable {
     /// wakeup; a connection with data left is revisited on the next
     /// iteration, so one busy client cannot starve the others. Default 16.
     public var maxReadsPerWake = 16
+    /// In edge-triggered mode, the most writes one connection gets per
+    /// wakeup; a connection with output left is revisited on the next
+    /// iteration. Default 16.
+    public var maxWritesPerWake = 16
     /// Most connections open at once, in total. With several threads each
     /// loop gets an equal share; a loop at its share switches its listener
     /// off, and connections the kernel hashed to it wait in its backlog even
@@ -116,53 +121,10 @@ public struct Configuration: Sendable, Equatable {
     /// The defaults above.
     public init() {}
 
+    /// The largest payload actually accepted: `maxMessageBytes`, clamped to
+    /// what the frame format can announce.
+    public var effectiveMaxMessageBytes: Int { decoder.maxMessageBytes }
+
     /// The decoder this configuration implies.
     var decoder: FrameDecoder { FrameDecoder(format: frame, maxMessageBytes: maxMessageBytes) }
-
-    /// Checks every rule; the error text names the field and the rule.
-    public func validate() throws(ServerError) {
-        func require(_ condition: Bool, _ text: @autoclosure () -> String) throws(ServerError) {
-            if !condition { throw .invalidConfiguration(text()) }
-        }
-        try require(
-            SocketAddress(host: host, port: port) != nil,
-            "host '\(host)' is not a numeric IPv4 or IPv6 address, or port \(port) is outside 0...65535")
-        try require(threads >= 1 && threads <= 256, "threads must be in 1...256 (got \(threads))")
-        try require(maxClients >= threads, "maxClients (\(maxClients)) must be at least threads (\(threads))")
-        try require(mailboxCapacity >= 1, "mailboxCapacity must be at least 1 (got \(mailboxCapacity))")
-        try require(mailboxBytesLimit >= 1, "mailboxBytesLimit must be at least 1 (got \(mailboxBytesLimit))")
-        try require(statisticsIntervalMs >= 1, "statisticsIntervalMs must be at least 1")
-        try require(backlog >= 1, "backlog must be at least 1 (got \(backlog))")
-        try require(maxClients >= 1 && maxClients <= 1 << 24, "maxClients must be in 1...16777216 (got \(maxClients))")
-        try require(maxMessageBytes >= 0, "maxMessageBytes must not be negative (got \(maxMessageBytes))")
-        try require(idleTimeoutMs >= 1, "idleTimeoutMs must be at least 1 (got \(idleTimeoutMs))")
-        if let first = firstMessageTimeoutMs {
-            try require(first >= 1, "firstMessageTimeoutMs must be at least 1 (got \(first))")
-        }
-        try require(writeTimeoutMs >= 1, "writeTimeoutMs must be at least 1 (got \(writeTimeoutMs))")
-        try require(lingerTimeoutMs >= 1, "lingerTimeoutMs must be at least 1 (got \(lingerTimeoutMs))")
-        try require(readBufferBytes >= 4096, "readBufferBytes must be at least 4096 (got \(readBufferBytes))")
-        try require(
-            outputLowWatermarkBytes >= 0 && outputLowWatermarkBytes <= outputHighWatermarkBytes,
-            "outputLowWatermarkBytes (\(outputLowWatermarkBytes)) must be in 0...outputHighWatermarkBytes (\(outputHighWatermarkBytes))"
-        )
-        let headroom = outputHighWatermarkBytes + decoder.maxMessageBytes + frame.headerBytes + readBufferBytes
-        try require(
-            maxPendingOutputBytes >= headroom,
-            "maxPendingOutputBytes (\(maxPendingOutputBytes)) must be at least outputHighWatermarkBytes + maxMessageBytes + header + readBufferBytes (\(headroom)), or echoing one read could overflow it"
-        )
-        try require(
-            !(edgeTriggered && backend == .poll), "edgeTriggered needs the epoll backend (poll is level-triggered)")
-        try require(maxReadsPerWake >= 1, "maxReadsPerWake must be at least 1 (got \(maxReadsPerWake))")
-        try require(maxEventsPerWait >= 1, "maxEventsPerWait must be at least 1 (got \(maxEventsPerWait))")
-        try require(
-            busyPollMicroseconds >= 0 && busyPollMicroseconds <= 1_000_000,
-            "busyPollMicroseconds must be in 0...1000000 (got \(busyPollMicroseconds))")
-        try require(bufferPoolRetainedBytes >= 0, "bufferPoolRetainedBytes must not be negative")
-        try require(shutdownTimeoutMs >= 0, "shutdownTimeoutMs must not be negative (got \(shutdownTimeoutMs))")
-        if let quiet = releaseMemoryAfterQuietMs {
-            try require(quiet >= 1, "releaseMemoryAfterQuietMs must be at least 1 (got \(quiet))")
-        }
-        try require(acceptPauseMs >= 1, "acceptPauseMs must be at least 1 (got \(acceptPauseMs))")
-    }
 }

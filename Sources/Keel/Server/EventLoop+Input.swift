@@ -1,4 +1,5 @@
-// Reading and framing: one read per readiness into the loop's read buffer;
+// Reading and framing: reads into the loop's read buffer (one per readiness
+// when level-triggered, until EAGAIN when edge-triggered);
 // complete frames go to the handler straight from there; an incomplete tail
 // goes into the connection's input ring, which then never holds more than
 // one frame (it is completed from the next read before anything else).
@@ -6,18 +7,21 @@
 extension EventLoop {
     /// What one read left behind.
     enum ReadStep {
-        /// The read filled the buffer: more data may be waiting.
-        case full
-        /// The socket is drained (a short read, EAGAIN) or the connection
-        /// stopped reading or closed.
+        /// The read returned bytes: more may be waiting.
+        case more
+        /// The socket had nothing (EAGAIN), or the connection stopped
+        /// reading or closed.
         case done
     }
 
     /// Handles read readiness. Level-triggered: one read(2) (the kernel
-    /// reports the rest next time). Edge-triggered: reads until the socket is
-    /// drained, at most `maxReadsPerWake` times; a connection with data left
-    /// is revisited next iteration, as no new edge would announce it.
-    /// `peerFinishing` (RDHUP) means EOF follows the data in the socket.
+    /// reports what is left on the next wait). Edge-triggered: reads until
+    /// EAGAIN, at most `maxReadsPerWake` times; a connection with data left is
+    /// revisited next iteration, as no new edge would announce it. Only EAGAIN
+    /// proves the socket drained: a short read is not enough, since a read
+    /// stops at TCP's urgent mark with data behind it (tcp(7), "Sockets API").
+    /// `peerFinishing` (RDHUP) means EOF follows the data in the socket: then
+    /// both modes read on until EOF, so the close is handled in this wakeup.
     @inline(__always)
     func handleReadable(_ slot: UInt32, peerFinishing: Bool) {
         var reads = 0
@@ -25,11 +29,11 @@ extension EventLoop {
         while slab[slot].isLive && slab[slot].registered.contains(.read) {
             let step =
                 slab[slot].flags.contains(.lingering)
-                ? discardInput(slot) : readOnce(slot, peerFinishing: peerFinishing)
+                ? discardInput(slot) : readOnce(slot)
             reads &+= 1
-            guard edgeTriggered, case .full = step else { return }
+            guard edgeTriggered || peerFinishing, case .more = step else { return }
             if reads == configuration.maxReadsPerWake {
-                queueRead(slot)
+                revisit(slot, .readQueued)
                 return
             }
         }
@@ -37,7 +41,7 @@ extension EventLoop {
 
     /// One read(2) into the loop's buffer, then every complete frame.
     @inline(__always)
-    private func readOnce(_ slot: UInt32, peerFinishing: Bool) -> ReadStep {
+    private func readOnce(_ slot: UInt32) -> ReadStep {
         let space = readBuffer.space
         switch backend.read(slab[slot].fd, into: space) {
         case .bytes(let count):
@@ -53,15 +57,8 @@ extension EventLoop {
                 close(slot, reason: reason)
                 return .done
             }
-            // A short read means the socket was drained when read; data that
-            // arrives later raises a new edge. RDHUP with a short read means
-            // EOF is next: finish now rather than wait for another wakeup.
-            if count < space.count {
-                if peerFinishing { peerFinished(slot) } else { settleAfterRead(slot) }
-                return .done
-            }
             settleAfterRead(slot)
-            return .full
+            return .more
         case .endOfFile:
             peerFinished(slot)
         case .wouldBlock:
@@ -72,12 +69,16 @@ extension EventLoop {
         return .done
     }
 
-    /// Puts `slot` on the list of connections to read again next iteration.
-    private func queueRead(_ slot: UInt32) {
-        guard !slab[slot].flags.contains(.readQueued) else { return }
-        stats.readsRequeued += 1
-        slab[slot].flags.insert(.readQueued)
-        readAgain.append(EventToken(slot: slot, generation: slab[slot].generation))
+    /// Puts `slot` on the list of connections to serve again next iteration
+    /// (edge-triggered mode: it used its read or write budget with work left,
+    /// and no new edge would announce it). `kind` is `.readQueued` or
+    /// `.writeQueued`.
+    func revisit(_ slot: UInt32, _ kind: SlotFlags) {
+        let queued = !slab[slot].flags.isDisjoint(with: [.readQueued, .writeQueued])
+        guard !slab[slot].flags.contains(kind) else { return }
+        if kind == .readQueued { stats.readsRequeued += 1 }
+        slab[slot].flags.insert(kind)
+        if !queued { revisits.append(EventToken(slot: slot, generation: slab[slot].generation)) }
     }
 
     /// Delivers every complete frame in `bytes` and parks an incomplete tail
@@ -140,7 +141,7 @@ extension EventLoop {
         switch backend.read(slab[slot].fd, into: readBuffer.space) {
         case .bytes(let count):
             stats.bytesIn &+= count
-            return count == readBuffer.capacity ? .full : .done
+            return .more
         case .wouldBlock:
             return .done
         case .endOfFile, .failed:

@@ -69,8 +69,10 @@ extension EventLoop {
     }
 
     /// Sends the ring's content (two segments when it wraps): once when
-    /// level-triggered, until drained or EAGAIN when edge-triggered (no new
-    /// edge comes while the socket still has room).
+    /// level-triggered; when edge-triggered, until drained or EAGAIN (no new
+    /// edge comes while the socket still has room), at most
+    /// `maxWritesPerWake` times, after which the connection is revisited next
+    /// iteration so that one fast reader cannot starve the others.
     func writeFromRing(_ slot: UInt32) {
         let fd = slab[slot].fd
         var progressed = false
@@ -78,10 +80,12 @@ extension EventLoop {
             // Progress restarts the write-stall timer (settle removes it once drained).
             if progressed && slab[slot].isLive { writeTimeouts.touch(slot, nowMs: nowMs) }
         }
+        var writes = 0
         repeat {
             let result = slab[slot].output.withReadableSegments { first, second in
                 backend.send(fd, first, second)
             }
+            writes &+= 1
             switch result {
             case .bytes(let n):
                 stats.bytesOut &+= n
@@ -93,7 +97,8 @@ extension EventLoop {
             case .wouldBlock, .endOfFile:
                 return
             }
-        } while edgeTriggered && !slab[slot].output.isEmpty
+        } while edgeTriggered && !slab[slot].output.isEmpty && writes < configuration.maxWritesPerWake
+        if edgeTriggered && !slab[slot].output.isEmpty { revisit(slot, .writeQueued) }
     }
 
     /// settle, minus the call in the common case after a read: nothing
@@ -141,10 +146,16 @@ extension EventLoop {
                 fd: slab[slot].fd, token: EventToken(slot: slot, generation: slab[slot].generation), interest: wanted)
             slab[slot].registered = wanted
         }
+        // While output is pending the connection is not idle: it is waiting
+        // for its peer to read (and reading may be paused by Keel itself), so
+        // the write timeout, which progress restarts, is the clock that
+        // counts. The idle clock starts afresh once the output has drained.
         if pending > 0 {
             if !writeTimeouts.contains(slot) { writeTimeouts.touch(slot, nowMs: nowMs) }
+            idleTimeouts.remove(slot)
         } else {
             writeTimeouts.remove(slot)
+            if !idleTimeouts.contains(slot) && shutdownDeadlineMs == nil { idleTimeouts.touch(slot, nowMs: nowMs) }
         }
     }
 

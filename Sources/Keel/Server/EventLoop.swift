@@ -15,9 +15,9 @@
 // Invariant between iterations: for every live slot, the registered interest
 // is read unless reading is paused or the connection is finishing, plus
 // write exactly when its output ring is non-empty; a live slot is on the
-// write-timeout list exactly when its output is non-empty.
+// write-timeout list exactly when its output is non-empty, and then not on
+// the idle list (a connection whose replies are draining is not idle).
 
-import CoreMetrics
 import Logging
 
 /// A single-threaded event loop, specialised over its backend and handler.
@@ -37,10 +37,11 @@ final class EventLoop<Backend: EventBackend, Handler: ConnectionHandler> {
     let decoder: FrameDecoder
     /// Edge-triggered mode: read and write until EAGAIN (within budgets).
     let edgeTriggered: Bool
-    /// Edge-triggered mode: connections that used their read budget with
-    /// data left; read again next iteration, since no new edge will come.
-    @exclusivity(unchecked) var readAgain: [EventToken] = []
-    @exclusivity(unchecked) private var readAgainInProgress: [EventToken] = []
+    /// Connections that used their read or write budget with work left
+    /// (flags readQueued, writeQueued); served again next iteration, since no
+    /// new edge will announce them.
+    @exclusivity(unchecked) var revisits: [EventToken] = []
+    @exclusivity(unchecked) private var revisitsInProgress: [EventToken] = []
     let assembler: FrameAssembler
     let readBuffer: ReadBuffer
 
@@ -81,8 +82,8 @@ final class EventLoop<Backend: EventBackend, Handler: ConnectionHandler> {
     /// Counters. The per-message ones add with &+= (64-bit counts of bytes
     /// or messages cannot overflow), which spares a check per addition.
     @exclusivity(unchecked) var stats = Statistics()
-    let metrics: LoopMetrics
-    /// When the counters are next published (LoopControl, swift-metrics).
+    /// When the counters are next published (LoopControl; the server's
+    /// reporting thread hands them to swift-metrics).
     @exclusivity(unchecked) var nextStatisticsMs: Int64
     /// Commands drained from the mailbox, reused between wakeups.
     @exclusivity(unchecked) var commandBatch: [Mailbox.Command] = []
@@ -109,8 +110,7 @@ final class EventLoop<Backend: EventBackend, Handler: ConnectionHandler> {
     init(
         index: UInt32, configuration: Configuration, listener: ListeningSocket,
         backend: Backend, deadlineTimer: DeadlineTimer, control: LoopControl, mailboxes: Mailboxes, handler: Handler,
-        logger: Logger,
-        metricsFactory: MetricsFactory
+        logger: Logger
     ) throws(Errno) {
         self.index = index
         self.configuration = configuration
@@ -124,8 +124,8 @@ final class EventLoop<Backend: EventBackend, Handler: ConnectionHandler> {
         edgeTriggered = configuration.edgeTriggered && Backend.name == EpollBackend.name
         echoesInPlace = Handler.echoesEveryMessage && configuration.echoInPlace
         busyPollNs = Int64(configuration.busyPollMicroseconds) * 1_000
-        readAgain.reserveCapacity(configuration.maxClients)
-        readAgainInProgress.reserveCapacity(configuration.maxClients)
+        revisits.reserveCapacity(configuration.maxClients)
+        revisitsInProgress.reserveCapacity(configuration.maxClients)
         let pool = BufferPool(retainedBytesLimit: configuration.bufferPoolRetainedBytes)
         table = ConnectionTable(
             loopIndex: index, capacity: configuration.maxClients, pool: pool, format: configuration.frame,
@@ -145,7 +145,6 @@ final class EventLoop<Backend: EventBackend, Handler: ConnectionHandler> {
         timeoutLists = [firstMessageTimeouts, idleTimeouts, writeTimeouts, lingerTimeouts].compactMap { $0 }
         nowMs = Syscall.monotonicMilliseconds()
         self.deadlineTimer = deadlineTimer
-        metrics = LoopMetrics(loop: index, factory: metricsFactory)
         nextStatisticsMs = nowMs + Int64(configuration.statisticsIntervalMs)
         oversizeLog = RateLimitedLog(intervalMs: 1_000)
         acceptLog = RateLimitedLog(intervalMs: 1_000)
@@ -174,7 +173,7 @@ final class EventLoop<Backend: EventBackend, Handler: ConnectionHandler> {
                 ready = backend.wait(timeoutMs: busyPollingWaitTimeoutMs())
                 noteWaitWhileBusyPolling(ready: ready)
             }
-            if !readAgain.isEmpty { revisitReads() }
+            if !revisits.isEmpty { serveRevisits() }
             for position in 0..<ready {
                 dispatch(backend.event(at: position))
             }
@@ -245,7 +244,7 @@ final class EventLoop<Backend: EventBackend, Handler: ConnectionHandler> {
     /// else none (-1), with the deadline timer armed for the nearest deadline.
     @inline(__always)
     func waitTimeoutMs() -> Int32 {
-        if !table.flushQueue.isEmpty || !readAgain.isEmpty {
+        if !table.flushQueue.isEmpty || !revisits.isEmpty {
             nearestDeadlineMs = Int64.min
             return 0
         }
@@ -269,18 +268,21 @@ final class EventLoop<Backend: EventBackend, Handler: ConnectionHandler> {
         return -1
     }
 
-    /// Reads once more from connections that had data left after their budget.
-    private func revisitReads() {
-        swap(&readAgain, &readAgainInProgress)
+    /// Reads or writes once more for connections that had work left after their budget.
+    private func serveRevisits() {
+        swap(&revisits, &revisitsInProgress)
         var index = 0
-        while index < readAgainInProgress.count {
-            let token = readAgainInProgress[index]
+        while index < revisitsInProgress.count {
+            let token = revisitsInProgress[index]
             index += 1
             guard slab.isCurrent(slot: token.slot, generation: token.generation) else { continue }
-            slab[token.slot].flags.remove(.readQueued)
-            handleReadable(token.slot, peerFinishing: false)
+            let flags = slab[token.slot].flags
+            slab[token.slot].flags.subtract([.readQueued, .writeQueued])
+            if flags.contains(.readQueued) { handleReadable(token.slot, peerFinishing: false) }
+            guard slab.isCurrent(slot: token.slot, generation: token.generation) else { continue }
+            if flags.contains(.writeQueued) { handleWritable(token.slot) }
         }
-        readAgainInProgress.removeAll(keepingCapacity: true)
+        revisitsInProgress.removeAll(keepingCapacity: true)
     }
 
     /// Carries out sends and closes that other threads queued by ConnectionID.
@@ -302,12 +304,13 @@ final class EventLoop<Backend: EventBackend, Handler: ConnectionHandler> {
         commandBatch.removeAll(keepingCapacity: true)
     }
 
-    /// Hands the counters to other threads and to swift-metrics.
+    /// Hands the counters to other threads (statistics(), and the server's
+    /// reporting thread, which reports them to swift-metrics: a metrics
+    /// backend is never called from the loop).
     private func publishStatistics() {
         nextStatisticsMs = nowMs + Int64(configuration.statisticsIntervalMs)
         stats.messagesOut = table.messagesOut
         control.published.withLock { $0 = stats }
-        metrics.report(stats, openConnections: slab.liveCount)
     }
 
     /// Internal gauges for tests (ServerHandle's bufferedBytes,
@@ -334,8 +337,10 @@ final class EventLoop<Backend: EventBackend, Handler: ConnectionHandler> {
             precondition(writeTimeouts.contains(slot) == pending, "slot \(slot): write timer != pending output")
             precondition(lingerTimeouts.contains(slot) == lingering, "slot \(slot): linger timer != lingering")
             precondition(!lingering || !pending, "slot \(slot) lingers with output pending")
-            let listed = idleTimeouts.contains(slot) || (firstMessageTimeouts?.contains(slot) ?? false)
-            precondition(listed || shutdownDeadlineMs != nil, "slot \(slot) has no idle timer")
+            let idle = idleTimeouts.contains(slot)
+            precondition(!(idle && pending), "slot \(slot) has an idle timer while its output drains")
+            let listed = idle || (firstMessageTimeouts?.contains(slot) ?? false)
+            precondition(listed || pending || shutdownDeadlineMs != nil, "slot \(slot) has no idle timer")
         }
     }
 }

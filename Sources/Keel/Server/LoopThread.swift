@@ -42,6 +42,14 @@ final class LoopThread {
         precondition(rc == 0, "pthread_detach: \(Errno(rawValue: rc))")
     }
 
+    /// Lets the thread end on its own, unjoined; returns nil (nothing is
+    /// left to join).
+    func detach() -> LoopThread? {
+        let rc = pthread_detach(thread)
+        precondition(rc == 0, "pthread_detach: \(Errno(rawValue: rc))")
+        return nil
+    }
+
     /// Waits for the closure to return.
     func join() {
         let rc = pthread_join(thread, nil)

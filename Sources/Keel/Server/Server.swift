@@ -52,16 +52,12 @@ public final class Server<Handler: ConnectionHandler>: Sendable {
         let count = configuration.threads
         var listeners: [ListeningSocket] = []
         var wakers: [Waker] = []
-        var controls: [LoopControl] = []
         var runs: [Transfer<BuiltLoop>] = []
+        var reporter: Reporter?
         do throws(ServerError) {
-            var address = SocketAddress(host: configuration.host, port: configuration.port)!
-            for _ in 0..<count {
-                let listener = try ListeningSocket.open(
-                    at: address, backlog: configuration.backlog, reusePort: count > 1)
-                listeners.append(listener)
-                address = listener.address
-            }
+            listeners = try ListeningSocket.openGroup(
+                at: SocketAddress(host: configuration.host, port: configuration.port)!, count: count,
+                backlog: configuration.backlog)
             for _ in 0..<count {
                 do throws(Errno) { wakers.append(try Waker()) } catch { throw .setup("eventfd", error) }
             }
@@ -71,10 +67,23 @@ public final class Server<Handler: ConnectionHandler>: Sendable {
                         waker: $0, capacity: configuration.mailboxCapacity,
                         bytesLimit: configuration.mailboxBytesLimit)
                 })
+            let controls = (0..<count).map {
+                LoopControl(index: UInt32($0), waker: wakers[$0], mailbox: mailboxes.all[$0])
+            }
+            let factory = metricsFactory ?? MetricsSystem.factory
+            let started = Reporter(
+                controls: controls, metrics: controls.map { LoopMetrics(loop: $0.index, factory: factory) },
+                intervalMs: configuration.statisticsIntervalMs)
+            reporter = started
+            // Loops log through the reporter's relay: a log handler that
+            // blocks (a stalled pipe on standard error) delays log lines,
+            // never traffic.
+            let loopLogger = started.relaying(logger)
             for index in 0..<count {
-                let control = LoopControl(index: UInt32(index), waker: wakers[index], mailbox: mailboxes.all[index])
-                controls.append(control)
-                runs.append(try makeLoop(control: control, listener: listeners[index], mailboxes: mailboxes))
+                runs.append(
+                    try makeLoop(
+                        control: controls[index], listener: listeners[index], mailboxes: mailboxes,
+                        logger: loopLogger))
             }
             let results = ResultSlots(count: count)
             let threads = runs.enumerated().map { index, built in
@@ -85,20 +94,21 @@ public final class Server<Handler: ConnectionHandler>: Sendable {
             }
             return ServerHandle.Running(
                 address: listeners[0].address, controls: controls, mailboxes: mailboxes, threads: threads,
-                results: results)
+                results: results, reporter: started)
         } catch {
             // Loops built so far own their listener and backend; none has run
             // yet, so release their descriptors here.
             for built in runs { built.value.discard() }
             for listener in listeners.dropFirst(runs.count) { listener.close() }
             for waker in wakers { waker.close() }
+            reporter?.finish(timeoutMs: 0)
             throw error
         }
     }
 
     /// Builds one loop with its backend; returns its run function.
     private func makeLoop(
-        control: LoopControl, listener: ListeningSocket, mailboxes: Mailboxes
+        control: LoopControl, listener: ListeningSocket, mailboxes: Mailboxes, logger: Logger
     ) throws(ServerError) -> Transfer<BuiltLoop> {
         switch configuration.backend {
         case .epoll:
@@ -109,27 +119,32 @@ public final class Server<Handler: ConnectionHandler>: Sendable {
             } catch {
                 throw .setup("epoll_create1", error)
             }
-            return try makeLoop(backend: backend, control: control, listener: listener, mailboxes: mailboxes)
+            return try makeLoop(
+                backend: backend, control: control, listener: listener, mailboxes: mailboxes, logger: logger)
         case .poll:
             let backend = PollBackend(maxClients: loopCapacity(control.index))
-            return try makeLoop(backend: backend, control: control, listener: listener, mailboxes: mailboxes)
+            return try makeLoop(
+                backend: backend, control: control, listener: listener, mailboxes: mailboxes, logger: logger)
         }
     }
 
     /// Builds one loop specialised for `backend` (wrapped for fault injection
     /// when a test asks for it).
     private func makeLoop<Backend: EventBackend>(
-        backend: Backend, control: LoopControl, listener: ListeningSocket, mailboxes: Mailboxes
+        backend: Backend, control: LoopControl, listener: ListeningSocket, mailboxes: Mailboxes, logger: Logger
     ) throws(ServerError) -> Transfer<BuiltLoop> {
         if let plan = configuration.faultPlan {
             let faulty = FaultInjectingBackend(base: backend, plan: plan)
-            return try makeLoop(specialisedFor: faulty, control: control, listener: listener, mailboxes: mailboxes)
+            return try makeLoop(
+                specialisedFor: faulty, control: control, listener: listener, mailboxes: mailboxes, logger: logger)
         }
-        return try makeLoop(specialisedFor: backend, control: control, listener: listener, mailboxes: mailboxes)
+        return try makeLoop(
+            specialisedFor: backend, control: control, listener: listener, mailboxes: mailboxes, logger: logger)
     }
 
     private func makeLoop<Backend: EventBackend>(
-        specialisedFor backend: Backend, control: LoopControl, listener: ListeningSocket, mailboxes: Mailboxes
+        specialisedFor backend: Backend, control: LoopControl, listener: ListeningSocket, mailboxes: Mailboxes,
+        logger: Logger
     ) throws(ServerError) -> Transfer<BuiltLoop> {
         var loopConfiguration = configuration
         loopConfiguration.maxClients = loopCapacity(control.index)
@@ -146,8 +161,7 @@ public final class Server<Handler: ConnectionHandler>: Sendable {
             let loop = try EventLoop(
                 index: control.index, configuration: loopConfiguration, listener: listener, backend: backend,
                 deadlineTimer: deadlineTimer, control: control, mailboxes: mailboxes,
-                handler: makeHandler(control.index), logger: logger,
-                metricsFactory: metricsFactory ?? MetricsSystem.factory)
+                handler: makeHandler(control.index), logger: logger)
             return Transfer(value: BuiltLoop(run: { loop.run() }, discard: { loop.discardUnstarted() }))
         } catch {
             backend.close()

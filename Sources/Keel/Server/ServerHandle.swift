@@ -16,9 +16,12 @@ public final class ServerHandle: Sendable {
         let mailboxes: Mailboxes
         let threads: [Transfer<LoopThread>]
         let results: ResultSlots
+        let reporter: Reporter
     }
 
     private let state = Locked<State>(.created)
+    /// Kept past the stop, for `droppedLogRecords`.
+    private let reporter = Locked<Reporter?>(nil)
 
     init() {}
 
@@ -35,6 +38,7 @@ public final class ServerHandle: Sendable {
             }
             let running = try startLoops()
             state = .running(running)
+            reporter.withLock { $0 = running.reporter }
             return running.address
         }
     }
@@ -87,6 +91,9 @@ public final class ServerHandle: Sendable {
         return state.withLock { state in
             if case .stopped(let totals) = state { return totals }
             for control in running.controls { control.waker.close() }
+            // The loops' last counters and log lines; a blocked log handler
+            // holds up the return for at most a second.
+            running.reporter.finish(timeoutMs: 1_000)
             let totals = running.results.total()
             state = .stopped(totals)
             return totals
@@ -108,6 +115,12 @@ public final class ServerHandle: Sendable {
             case .running(let running): return running.controls.map { $0.published.withLock { $0 } }
             }
         }
+    }
+
+    /// Log records the server's loops could not hand on because the log
+    /// handler did not keep up (they were dropped, not waited for).
+    public var droppedLogRecords: Int {
+        reporter.withLock { $0?.droppedLogRecords ?? 0 }
     }
 
     /// Connections open right now (as of each loop's last iteration).

@@ -6,15 +6,17 @@
 
 import Glibc
 
-/// Turns SIGINT and SIGTERM into a callback on a thread of its own.
+/// Turns SIGINT and SIGTERM (or other signals) into a callback on a thread of its own.
 public final class ShutdownSignals: Sendable {
     private let signals: [Int32]
 
-    /// Blocks SIGINT and SIGTERM in the calling thread, and so in every thread
-    /// it starts afterwards. Create this first thing in `main`, before any
-    /// thread (including Keel's loops) is started.
-    public init() {
-        signals = [SIGINT, SIGTERM]
+    /// Blocks `signals` (by default SIGINT and SIGTERM) in the calling thread,
+    /// and so in every thread it starts afterwards. Create this first thing
+    /// in `main`, before any thread (including Keel's loops) is started.
+    /// A blocked signal no longer takes its default action (for SIGHUP,
+    /// SIGUSR1 and SIGUSR2: ending the process); `onSignal` decides instead.
+    public init(signals: [Int32] = [SIGINT, SIGTERM]) {
+        self.signals = signals
         var set = Self.set(of: signals)
         let rc = pthread_sigmask(SIG_BLOCK, &set, nil)
         precondition(rc == 0, "pthread_sigmask: \(Errno(rawValue: rc))")
@@ -27,7 +29,7 @@ public final class ShutdownSignals: Sendable {
         return set
     }
 
-    /// Calls `action` with the signal number each time SIGINT or SIGTERM
+    /// Calls `action` with the signal number each time one of the signals
     /// arrives, on a dedicated thread that lives as long as the process.
     public func onSignal(_ action: @escaping @Sendable (Int32) -> Void) {
         let signals = signals

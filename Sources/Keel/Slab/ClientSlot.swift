@@ -53,6 +53,9 @@ struct SlotFlags: OptionSet {
     /// read yet: its bytes are not frames, and the handler has not been told
     /// of the connection (it learns of it with the client's real address).
     static let awaitingProxyHeader = SlotFlags(rawValue: 1 << 8)
+    /// Edge-triggered mode: the slot is on the loop's list of connections to
+    /// write again next iteration (it used its write budget with output left).
+    static let writeQueued = SlotFlags(rawValue: 1 << 9)
     /// Either flag stops delivering further messages (test with isDisjoint,
     /// not contains, which would ask for both).
     static let stopsInput: SlotFlags = [.closeRequested, .abortRequested]

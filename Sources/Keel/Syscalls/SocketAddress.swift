@@ -30,6 +30,15 @@ public struct SocketAddress: Sendable, Hashable, CustomStringConvertible {
         self.port = port
     }
 
+    /// Whether the host is the IPv6 unspecified address "::" (every
+    /// interface; Keel listens there for IPv4 connections too).
+    public var isUnspecified: Bool {
+        guard isIPv6 else { return false }
+        var address = in6_addr()
+        guard inet_pton(AF_INET6, host, &address) == 1 else { return false }
+        return withUnsafeBytes(of: &address) { $0.allSatisfy { $0 == 0 } }
+    }
+
     /// "host:port", with IPv6 hosts in brackets.
     public var description: String {
         isIPv6 ? "[\(host)]:\(port)" : "\(host):\(port)"

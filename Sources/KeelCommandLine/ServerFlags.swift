@@ -1,0 +1,223 @@
+// ServerFlags: the flags every Keel server executable shares (address,
+// threads, backend, limits, timeouts, logging), with the same names and
+// defaults in each, turned into a Configuration.
+//
+// Every numeric flag is checked against the range Configuration allows for
+// its field (Configuration+Ranges.swift, the one place ranges live) before
+// anything is converted or added up: NaN, infinities and out-of-range values
+// get a message naming the flag and exit 64, never a crash later.
+
+import ArgumentParser
+import Keel
+import Logging
+
+/// Defaults that differ between Keel's executables.
+public protocol ServerFlagDefaults {
+    /// The port served when --port is not given.
+    static var port: Int { get }
+}
+
+/// The flags of a Keel server executable.
+public struct ServerFlags<Defaults: ServerFlagDefaults>: ParsableArguments {
+    @Option(help: "Numeric IPv4 or IPv6 address to listen on; :: takes IPv6 and IPv4 connections.")
+    public var host = "127.0.0.1"
+
+    // .unconditional: "-1" is a value to refuse with a clear message, not a flag.
+    @Option(parsing: .unconditional, help: "TCP port to listen on (0 picks a free one).")
+    public var port = Defaults.port
+
+    @Option(
+        parsing: .unconditional,
+        help: "Event loops, each on its own thread and listener (SO_REUSEPORT); --max-clients is split among them.")
+    public var threads = 1
+
+    @Option(help: "Readiness mechanism: epoll (O(ready) per wakeup) or poll (O(connections)).")
+    public var backend = BackendKind.epoll
+
+    @Flag(help: "Register client sockets edge-triggered (epoll only): read and write until EAGAIN.")
+    public var edgeTriggered = false
+
+    @Option(
+        parsing: .unconditional,
+        help: ArgumentHelp(
+            "Microseconds each loop keeps polling after serving traffic before it sleeps again; 0 never polls.",
+            discussion: "Cuts round-trip latency at the cost of a core kept busy while traffic flows.",
+            valueName: "microseconds"))
+    public var busyPoll = 0
+
+    @Option(parsing: .unconditional, help: "Most connections open at once; at the limit new ones wait in the backlog.")
+    public var maxClients = 4096
+
+    @Option(
+        parsing: .unconditional,
+        help: "Largest message (request) in bytes; a larger announced length closes that connection.")
+    public var maxMessage = 1_048_576
+
+    @Option(parsing: .unconditional, help: "Seconds without a complete message before a connection is closed.")
+    public var idleTimeout = 60.0
+
+    @Option(
+        parsing: .unconditional,
+        help: "Seconds a new connection has to send its first complete message (default: off).")
+    public var firstMessageTimeout: Double?
+
+    @Option(
+        parsing: .unconditional,
+        help: "Seconds pending output may go without progress before the connection is closed.")
+    public var writeTimeout = 30.0
+
+    @Option(
+        parsing: .unconditional,
+        help: "Pending output in bytes above which a connection is closed (default: 16 MiB, raised to fit --max-message)."
+    )
+    public var maxPendingOutput: Int?
+
+    @Option(parsing: .unconditional, help: "Seconds to let pending output drain on shutdown.")
+    public var shutdownTimeout = 5.0
+
+    @Option(parsing: .unconditional, help: "listen(2) backlog.")
+    public var backlog = 1024
+
+    @Option(help: "PROXY protocol header each connection must begin with, behind HAProxy; auto takes either version.")
+    public var proxyProtocol = ProxyProtocol.off
+
+    @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.")
+    public var logLevel = Logger.Level.info
+
+    @Option(
+        parsing: .unconditional,
+        help: "Seconds between one-line statistics in the log (default: off; SIGUSR1 logs one line at any time).")
+    public var statsInterval: Double?
+
+    /// The flags at their defaults.
+    public init() {}
+
+    /// The shortest --stats-interval: ten lines a second.
+    public static var shortestStatisticsIntervalMs: Int { 100 }
+
+    /// Checks every flag (ArgumentParser calls this before running).
+    public func validate() throws {
+        _ = try makeConfiguration()
+    }
+
+    /// --stats-interval in milliseconds, when on.
+    public func statisticsIntervalMs() throws -> Int? {
+        try statsInterval.map {
+            try milliseconds(
+                $0, flag: "--stats-interval",
+                in: Self.shortestStatisticsIntervalMs...Configuration.longestDurationMs)
+        }
+    }
+
+    /// The configuration these flags describe; `adjust` sets what the
+    /// executable adds (e.g. the frame format) before the derived defaults
+    /// are computed and everything is validated. Throws a ValidationError
+    /// naming the flag.
+    public func makeConfiguration(_ adjust: (inout Configuration) -> Void = { _ in }) throws -> Configuration {
+        try checkRanges()
+        var configuration = Configuration()
+        configuration.host = host
+        configuration.port = port
+        configuration.threads = threads
+        configuration.backend = backend
+        configuration.edgeTriggered = edgeTriggered
+        configuration.busyPollMicroseconds = busyPoll
+        configuration.maxClients = maxClients
+        configuration.maxMessageBytes = maxMessage
+        configuration.idleTimeoutMs = try milliseconds(idleTimeout, flag: "--idle-timeout", field: "idleTimeoutMs")
+        configuration.firstMessageTimeoutMs = try firstMessageTimeout.map {
+            try milliseconds($0, flag: "--first-message-timeout", field: "firstMessageTimeoutMs")
+        }
+        configuration.writeTimeoutMs = try milliseconds(writeTimeout, flag: "--write-timeout", field: "writeTimeoutMs")
+        configuration.shutdownTimeoutMs = try milliseconds(
+            shutdownTimeout, flag: "--shutdown-timeout", field: "shutdownTimeoutMs")
+        configuration.backlog = backlog
+        configuration.proxyProtocol = proxyProtocol
+        adjust(&configuration)
+        configuration.maxPendingOutputBytes = maxPendingOutput ?? Self.defaultPendingOutput(for: configuration)
+        _ = try statisticsIntervalMs()
+        do {
+            try configuration.validate()
+        } catch {
+            throw ValidationError(Self.flagText(for: error))
+        }
+        return configuration
+    }
+
+    /// The integer flags against their fields' ranges, before any arithmetic.
+    private func checkRanges() throws {
+        let checks: [(flag: String, field: String, value: Int?)] = [
+            ("--port", "port", port), ("--threads", "threads", threads), ("--busy-poll", "busyPollMicroseconds", busyPoll),
+            ("--max-clients", "maxClients", maxClients), ("--max-message", "maxMessageBytes", maxMessage),
+            ("--max-pending-output", "maxPendingOutputBytes", maxPendingOutput), ("--backlog", "backlog", backlog),
+        ]
+        for check in checks {
+            guard let value = check.value else { continue }
+            let range = Configuration.allowedRange(of: check.field)
+            guard range.contains(value) else {
+                throw ValidationError(
+                    "\(check.flag) must be in \(range.lowerBound)...\(range.upperBound) (got \(value))")
+            }
+        }
+    }
+
+    private func milliseconds(_ seconds: Double, flag: String, field: String) throws -> Int {
+        try milliseconds(seconds, flag: flag, in: Configuration.allowedRange(of: field))
+    }
+
+    private func milliseconds(_ seconds: Double, flag: String, in range: ClosedRange<Int>) throws -> Int {
+        guard let milliseconds = Configuration.milliseconds(fromSeconds: seconds, in: range) else {
+            throw ValidationError(
+                "\(flag) must be a number of seconds in \(Self.seconds(range.lowerBound))...\(Self.seconds(range.upperBound)) (got \(seconds))"
+            )
+        }
+        return milliseconds
+    }
+
+    private static func seconds(_ milliseconds: Int) -> String {
+        milliseconds % 1_000 == 0 ? "\(milliseconds / 1_000)" : "\(Double(milliseconds) / 1_000)"
+    }
+
+    /// 16 MiB, or enough to echo one read plus a maximum-size message
+    /// (every term is within its range, so the sum cannot overflow).
+    static func defaultPendingOutput(for configuration: Configuration) -> Int {
+        let needed =
+            configuration.outputHighWatermarkBytes
+            + min(configuration.maxMessageBytes, Int(clamping: configuration.frame.largestLength))
+            + configuration.frame.headerBytes + configuration.readBufferBytes
+        return max(configuration.maxPendingOutputBytes, needed)
+    }
+
+    /// Rewrites a configuration error in terms of the flags (whole words only).
+    static func flagText(for error: Error) -> String {
+        guard case ServerError.invalidConfiguration(let text) = error else { return "\(error)" }
+        let names = [
+            "maxClients": "--max-clients", "maxMessageBytes": "--max-message", "idleTimeoutMs": "--idle-timeout",
+            "firstMessageTimeoutMs": "--first-message-timeout", "writeTimeoutMs": "--write-timeout",
+            "maxPendingOutputBytes": "--max-pending-output", "backlog": "--backlog", "host": "--host",
+            "port": "--port", "shutdownTimeoutMs": "--shutdown-timeout", "threads": "--threads",
+            "edgeTriggered": "--edge-triggered", "busyPollMicroseconds": "--busy-poll",
+        ]
+        var words: [String] = []
+        var word = ""
+        for character in text {
+            if character.isLetter || character.isNumber {
+                word.append(character)
+            } else {
+                words.append(names[word] ?? word)
+                word = ""
+                words.append(String(character))
+            }
+        }
+        words.append(names[word] ?? word)
+        return words.joined().replacing("the epoll backend", with: "--backend epoll")
+    }
+}
+
+extension BackendKind: ExpressibleByArgument {}
+
+extension ProxyProtocol: ExpressibleByArgument {}
+
+// swift-format-ignore: AvoidRetroactiveConformances
+// Log levels parse from their names; swift-log has no ArgumentParser support.
+extension Logger.Level: @retroactive ExpressibleByArgument {}
