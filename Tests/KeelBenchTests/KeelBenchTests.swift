@@ -38,6 +38,17 @@ struct ClosingHandler: ConnectionHandler {
     }
 }
 
+/// Echoes the first `limit` messages of the whole server, then answers nothing.
+struct SilencingHandler: ConnectionHandler {
+    let limit: Int
+    var count = 0
+
+    mutating func messageReceived(_ payload: UnsafeRawBufferPointer, on connection: Connection) {
+        count += 1
+        if count <= limit { connection.send(payload) }
+    }
+}
+
 func runBench<H: ConnectionHandler & Sendable>(
     _ handler: H, _ adjust: (inout BenchOptions) -> Void
 ) throws -> BenchResult {
@@ -79,6 +90,61 @@ func runBench<H: ConnectionHandler & Sendable>(
     @Test func detectsAServerThatClosesEarly() throws {
         let result = try runBench(ClosingHandler(limit: 20)) { _ in }
         #expect(result.earlyCloses > 0)
+        #expect(!result.isClean)
+    }
+
+    @Test(arguments: [nil, 2_000.0])
+    func aServerThatStopsAnsweringFailsTheRun(rate: Double?) throws {
+        let result = try runBench(SilencingHandler(limit: 300)) {
+            $0.rate = rate
+            $0.pipeline = rate == nil ? 8 : 1
+        }
+        #expect(result.unanswered > 0, "\(result.text)")
+        #expect(!result.isClean, "messages left unanswered must fail the run")
+        #expect(result.text.contains("unanswered \(result.unanswered)"))
+    }
+
+    @Test func aListenerThatNeverAcceptsFailsTheRun() throws {
+        // A listening socket nobody accepts on: connects complete in the
+        // kernel's backlog, and no reply ever comes.
+        let listener = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(listener) }
+        let address = SocketAddress(host: "127.0.0.1", port: 0)!
+        #expect(address.withSockAddr { bind(listener, UnsafeRawPointer($0).assumingMemoryBound(to: sockaddr.self), $1) } == 0)
+        #expect(listen(listener, 16) == 0)
+        let port = try SocketAddress.local(of: listener).port
+        var options = BenchOptions()
+        options.port = port
+        options.connections = 5
+        options.durationSeconds = 0.2
+        options.warmupSeconds = 0
+        options.progress = false
+        let result = try LoadGenerator(options: options) { _ in }.run()
+        #expect(result.messages == 0)
+        #expect(result.unanswered == 5)
+        #expect(result.silentConnections == 5)
+        #expect(!result.isClean)
+    }
+
+    @Test func connectionsLeftWaitingInAFullServersBacklogFailTheRun() throws {
+        var configuration = Configuration()
+        configuration.port = 0
+        configuration.maxClients = 1
+        let server = Server(configuration: configuration)
+        let port = try server.start().port
+        defer {
+            server.shutdown()
+            server.wait()
+        }
+        var options = BenchOptions()
+        options.port = port
+        options.connections = 5
+        options.durationSeconds = 0.3
+        options.warmupSeconds = 0
+        options.progress = false
+        let result = try LoadGenerator(options: options) { _ in }.run()
+        #expect(result.messages > 0, "the one admitted connection is served")
+        #expect(result.silentConnections == 4)
         #expect(!result.isClean)
     }
 
@@ -169,20 +235,67 @@ func runBench<H: ConnectionHandler & Sendable>(
 
 @Suite struct ArgumentTests {
     @Test(arguments: [
-        (["--pipeline", "0"], "--pipeline must be at least 1"),
+        (["--pipeline", "0"], "--pipeline must be in 1...65536 (got 0)"),
         (["--rate", "100", "--pipeline", "4"], "exclude each other"),
         (["--size", "10-5"], "--size '10-5'"),
         (["--frame", "u9"], "--frame 'u9'"),
         (["--frame", "u8", "--size", "300"], "does not fit the u8 length field"),
-        (["--conns", "0"], "--conns plus --idle-conns must be at least 1"),
+        (["--conns", "0"], "--conns must be in 1...1000000 (got 0)"),
+        (["--conns", "0", "--idle-conns", "3"], "--conns must be in 1...1000000 (got 0)"),
+        (["--server-pid", "999999"], "--server-pid 999999: no such process"),
         (["--host", "example.com"], "--host 'example.com'"),
-        (["--duration", "0"], "--duration must be positive"),
+        (["--duration", "0"], "--duration must be in 0.001...1000000 seconds (got 0.0)"),
+        (["--duration", "inf"], "--duration must be in"),
+        (["--warmup", "1e300"], "--warmup must be in"),
+        (["--rate", "1e-300"], "--rate must be in"),
+        (["--connect-rate", "1e-300"], "--connect-rate must be in"),
+        (["--connect-timeout", "inf"], "--connect-timeout must be in"),
     ])
     func badArgumentsAreNamed(arguments: [String], message: String) {
         #expect {
             _ = try KeelBenchCommand.parse(arguments)
         } throws: { error in
             KeelBenchCommand.message(for: error).contains(message)
+        }
+    }
+
+    /// Every numeric flag, given values chosen to break conversions: each is
+    /// either refused with a message naming the flag, or accepted as a value
+    /// that converts without overflow (no crash either way).
+    @Test(arguments: [
+        "--duration", "--warmup", "--rate", "--connect-rate", "--connect-timeout", "--conns", "--idle-conns",
+        "--pipeline", "--port", "--server-pid",
+    ])
+    func hostileNumbersAreRefusedOrSafe(flag: String) {
+        let values = [
+            "nan", "inf", "-inf", "1e309", "1e300", "-1", "0", "1e-300", "0.0004", "9223372036854775807",
+            "-9223372036854775808", "4294967296",
+        ]
+        for value in values {
+            var arguments = [flag, value]
+            if flag == "--rate" { arguments += ["--pipeline", "1"] }
+            do {
+                let command = try KeelBenchCommand.parse(arguments)
+                let options = try command.makeOptions()
+                #expect(options.problems().isEmpty, "\(arguments) parsed with problems")
+                // What the generator derives from them must be finite and in range.
+                #expect(Int64(exactly: (options.durationSeconds * 1e9).rounded()) != nil, "\(arguments)")
+                #expect(Int64(exactly: (options.warmupSeconds * 1e9).rounded()) != nil, "\(arguments)")
+                #expect(Int64(exactly: (options.connectTimeoutSeconds * 1e9).rounded()) != nil, "\(arguments)")
+                if let rate = options.rate { #expect(rate.isFinite && rate > 0, "\(arguments)") }
+            } catch {
+                let message = KeelBenchCommand.message(for: error)
+                #expect(message.contains(flag) || message.contains("value"), "\(arguments): \(message)")
+            }
+        }
+    }
+
+    @Test func anUnwritableOutputFileFailsBeforeTheRun() throws {
+        let command = try KeelBenchCommand.parse(["--port", "1", "--csv", "/nonexistent/x.csv", "--quiet"])
+        #expect {
+            try command.run()
+        } throws: { error in
+            KeelBenchCommand.message(for: error).contains("cannot write /nonexistent/x.csv")
         }
     }
 

@@ -37,31 +37,52 @@ public struct BenchOptions: Sendable {
     /// The defaults above.
     public init() {}
 
+    /// The longest --duration or --warmup: long enough for any soak, short
+    /// enough that nanosecond arithmetic on it stays far from overflow.
+    public static let longestSeconds = 1_000_000.0
+
     /// Every rule broken, as messages naming the flag; empty when valid.
+    /// Each number is checked against a closed range (NaN, infinities and
+    /// values that would overflow a later conversion are refused here).
     public func problems() -> [String] {
         var problems: [String] = []
-        if SocketAddress(host: host, port: port) == nil {
+        func require(_ value: Double, in range: ClosedRange<Double>, _ flag: String, unit: String) {
+            if !(value.isFinite && range.contains(value)) {
+                problems.append("\(flag) must be in \(text(range.lowerBound))...\(text(range.upperBound)) \(unit) (got \(value))")
+            }
+        }
+        func require(_ value: Int, in range: ClosedRange<Int>, _ flag: String) {
+            if !range.contains(value) {
+                problems.append("\(flag) must be in \(range.lowerBound)...\(range.upperBound) (got \(value))")
+            }
+        }
+        if SocketAddress(host: host, port: 0) == nil {
             problems.append("--host '\(host)' is not a numeric IPv4 or IPv6 address")
         }
-        if !(1...65_535).contains(port) { problems.append("--port must be in 1...65535 (got \(port))") }
-        if connections < 0 { problems.append("--conns must not be negative (got \(connections))") }
-        if idleConnections < 0 { problems.append("--idle-conns must not be negative (got \(idleConnections))") }
-        if connections + idleConnections < 1 { problems.append("--conns plus --idle-conns must be at least 1") }
-        if !(connectRate > 0) { problems.append("--connect-rate must be positive (got \(connectRate))") }
-        if !(connectTimeoutSeconds > 0) { problems.append("--connect-timeout must be positive") }
-        if pipeline < 1 { problems.append("--pipeline must be at least 1 (got \(pipeline))") }
+        require(port, in: 1...65_535, "--port")
+        require(connections, in: 1...1_000_000, "--conns")
+        require(idleConnections, in: 0...1_000_000, "--idle-conns")
+        require(connectRate, in: 1...10_000_000, "--connect-rate", unit: "connections per second")
+        require(connectTimeoutSeconds, in: 0.001...3_600, "--connect-timeout", unit: "seconds")
+        require(pipeline, in: 1...65_536, "--pipeline")
         if let rate {
-            if !(rate > 0) { problems.append("--rate must be positive (got \(rate))") }
+            require(rate, in: 0.01...1_000_000_000, "--rate", unit: "messages per second")
             if pipeline != 1 { problems.append("--rate (open loop) and --pipeline (closed loop) exclude each other") }
-            if connections < 1 { problems.append("--rate needs at least one sending connection (--conns)") }
         }
-        if !(durationSeconds > 0) { problems.append("--duration must be positive (got \(durationSeconds))") }
-        if !(warmupSeconds >= 0) { problems.append("--warmup must not be negative (got \(warmupSeconds))") }
+        require(durationSeconds, in: 0.001...Self.longestSeconds, "--duration", unit: "seconds")
+        require(warmupSeconds, in: 0...Self.longestSeconds, "--warmup", unit: "seconds")
         if UInt64(sizes.maximum) > frame.largestLength {
             problems.append("--size \(sizes) does not fit the \(frame) length field (at most \(frame.largestLength))")
         }
         if sizes.maximum > 64 << 20 { problems.append("--size must be at most 64 MiB") }
+        if let serverPID, ProcessCPU.seconds(of: serverPID) == nil {
+            problems.append("--server-pid \(serverPID): no such process on this machine (cannot read /proc/\(serverPID)/stat)")
+        }
         return problems
+    }
+
+    private func text(_ value: Double) -> String {
+        value == value.rounded() && abs(value) < 1e15 ? "\(Int(value))" : "\(value)"
     }
 
     /// "50 conns × pipeline 16 × 64 B" or "10 conns × 20000 msg/s (open loop) × 64 B"

@@ -25,8 +25,12 @@ public struct BenchResult: Sendable {
     public var errors = 0
     /// Connections open when the run ended.
     public var openAtEnd = 0
-    /// Messages still unanswered when the run ended (after draining).
+    /// Messages still unanswered when the run ended (after draining for up
+    /// to 2 s): a server that stops answering fails the run.
     public var unanswered = 0
+    /// Sending connections that never received a reply in the whole run
+    /// (e.g. left waiting in a full server's backlog).
+    public var silentConnections = 0
     /// The server's CPU seconds (user + system) over the measured window,
     /// when --server-pid was given.
     public var serverCPUSeconds: Double? = nil
@@ -60,8 +64,11 @@ public struct BenchResult: Sendable {
         latencyNs.totalCount == 0 ? 0 : Double(latencyNs.max) / 1_000
     }
 
-    /// True when nothing went wrong: no mismatch, no early close, no error.
-    public var isClean: Bool { mismatches == 0 && earlyCloses == 0 && errors == 0 }
+    /// True when nothing went wrong: no mismatch, no early close, no error,
+    /// every message answered, every sending connection answered at least once.
+    public var isClean: Bool {
+        mismatches == 0 && earlyCloses == 0 && errors == 0 && unanswered == 0 && silentConnections == 0
+    }
 
     static let reportedPercentiles: [(String, Double)] = [
         ("p50", 50), ("p90", 90), ("p99", 99), ("p99.9", 99.9),
@@ -77,7 +84,8 @@ public struct BenchResult: Sendable {
               messages     \(messages) (\(format(messagesPerSecond, decimals: 0)) msg/s)
               throughput   \(format(megabytesPerSecond, decimals: 2)) MB/s of payload each way
               latency      \(percentiles.joined(separator: "  "))  max \(us(maxLatencyMicroseconds))
-              errors \(errors)  mismatches \(mismatches)  early closes \(earlyCloses)  unanswered \(unanswered)
+              errors \(errors)  mismatches \(mismatches)  early closes \(earlyCloses)  unanswered \(unanswered)  \
+            silent connections \(silentConnections)
             """
                 + (serverCPUSeconds.map { cpu in
                     "\n  server CPU   \(format(cpu, decimals: 2)) s, "
@@ -110,6 +118,7 @@ public struct BenchResult: Sendable {
             "\"mismatches\": \(mismatches)",
             "\"early_closes\": \(earlyCloses)",
             "\"unanswered\": \(unanswered)",
+            "\"silent_connections\": \(silentConnections)",
             "\"open_at_end\": \(openAtEnd)",
             "\"server_cpu_s\": \(serverCPUSeconds.map { format($0, decimals: 3) } ?? "null")",
             "\"server_cpu_us_per_msg\": \(serverCPUMicrosecondsPerMessage.map { format($0, decimals: 4) } ?? "null")",

@@ -73,6 +73,10 @@ public struct KeelBenchCommand: ParsableCommand {
 
     /// Runs the load and prints the report.
     public func run() throws {
+        // Output files are opened before the run, so a bad path fails at
+        // once instead of after the whole measurement.
+        let csvFile = try csv.map(OutputFile.init(path:))
+        let svgFile = try svg.map(OutputFile.init(path:))
         let generator = try LoadGenerator(options: try makeOptions()) { line in
             standardError(line)
         }
@@ -85,19 +89,33 @@ public struct KeelBenchCommand: ParsableCommand {
         }
         print(json ? result.json : result.text)
         let points = LatencyChart.points(result.latencyNs)
-        if let csv { try write(LatencyChart.csv(points), to: csv) }
-        if let svg { try write(LatencyChart.svg(points, title: "keel-bench: \(result.options.summary)"), to: svg) }
+        csvFile?.write(LatencyChart.csv(points))
+        svgFile?.write(LatencyChart.svg(points, title: "keel-bench: \(result.options.summary)"))
         if !result.isClean {
-            standardError("keel-bench: the run was not clean (mismatches, early closes or errors)")
+            standardError(
+                "keel-bench: the run was not clean (mismatches, early closes, errors, unanswered messages "
+                    + "or connections that never got a reply)")
             throw ExitCode.failure
         }
     }
+}
 
-    private func write(_ text: String, to path: String) throws {
+/// A file opened for writing when the run starts, written when it ends.
+final class OutputFile {
+    private let file: UnsafeMutablePointer<FILE>
+
+    init(path: String) throws {
         guard let file = fopen(path, "w") else {
             throw ValidationError("cannot write \(path): \(Errno(rawValue: errno))")
         }
-        defer { fclose(file) }
+        self.file = file
+    }
+
+    deinit {
+        fclose(file)
+    }
+
+    func write(_ text: String) {
         fputs(text, file)
     }
 }

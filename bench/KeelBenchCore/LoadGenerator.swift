@@ -180,6 +180,7 @@ public final class LoadGenerator {
     private func finish() {
         result.openAtEnd = connections.filter { $0.state == .open }.count
         result.unanswered = connections.reduce(0) { $0 + ($1.state == .open ? $1.inFlight : 0) }
+        result.silentConnections = connections.filter { !$0.isIdle && $0.nextReceiveSequence == 0 }.count
         for connection in connections where connection.fd >= 0 {
             Glibc.close(connection.fd)
             connection.fd = -1

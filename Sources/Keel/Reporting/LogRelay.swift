@@ -10,8 +10,7 @@
 // or once a second per kind of client error (warnings) gets there quickly.
 // Through a relay the loop only appends a record to the queue. When the queue
 // is full (the output is not keeping up), records are dropped and counted,
-// and the next record that does get written is preceded by a warning with the
-// count.
+// and a warning with the count follows the records queued before the drops.
 //
 // The relay's thread can also run a periodic task (the server reports its
 // metrics there, so a slow metrics backend cannot stall a loop either).
@@ -40,6 +39,8 @@ public final class LogRelay: @unchecked Sendable {
     private var writing = false
     private var stopping = false
     private var finished = false
+    /// `stop` asked for the periodic task to run once more before the end.
+    private var finalPeriodicPending = false
     /// The relay's thread; joined by `stop` once it has finished.
     private var thread: LoopThread?
     private var lastUpstream: (any LogHandler)?
@@ -115,16 +116,17 @@ public final class LogRelay: @unchecked Sendable {
         }
     }
 
-    /// Flushes for at most `timeoutMs`, then ends the thread and waits for
-    /// it (within the same time), so that nothing of the relay outlives the
-    /// call. A thread stuck in a handler that never returns is left behind,
-    /// detached: only it waits for that handler. Records logged afterwards
-    /// are dropped.
+    /// Runs the periodic task a last time (on the relay's thread), flushes,
+    /// and ends the thread, waiting for all of it for at most `timeoutMs`, so
+    /// that nothing of the relay outlives the call. A thread stuck in a
+    /// handler or metrics backend that never returns is left behind,
+    /// detached: only it waits for that call. Records logged afterwards are
+    /// dropped.
     public func stop(timeoutMs: Int) {
         let deadline = Self.deadline(afterMs: timeoutMs)
-        flush(timeoutMs: timeoutMs)
         let thread: LoopThread? = locked {
             stopping = true
+            finalPeriodicPending = periodic != nil
             pthread_cond_broadcast(condition)
             while !finished {
                 var until = deadline
@@ -163,19 +165,21 @@ public final class LogRelay: @unchecked Sendable {
                     break
                 }
             }
-            if queue.isEmpty && stopping {
+            if queue.isEmpty && stopping && !finalPeriodicPending {
                 finished = true
                 pthread_cond_broadcast(condition)
                 break
             }
+            let runFinalPeriodic = queue.isEmpty && finalPeriodicPending
+            finalPeriodicPending = finalPeriodicPending && !runFinalPeriodic
             swap(&batch, &queue)
             let droppedNow = dropped
             dropped = 0
             writing = true
             pthread_mutex_unlock(mutex)
-            handOn(batch, droppedBefore: droppedNow)
+            handOn(batch, droppedAfter: droppedNow)
             batch.removeAll(keepingCapacity: true)
-            if let periodic, Self.isPast(nextPeriodic) {
+            if let periodic, runFinalPeriodic || Self.isPast(nextPeriodic) {
                 periodic()
                 nextPeriodic = Self.deadline(afterMs: periodicMs)
             }
@@ -186,16 +190,20 @@ public final class LogRelay: @unchecked Sendable {
         pthread_mutex_unlock(mutex)
     }
 
-    private func handOn(_ batch: [Record], droppedBefore droppedCount: Int) {
-        if droppedCount > 0, let upstream = batch.first?.upstream ?? lastUpstream {
+    /// Hands on `batch`, then the count of records dropped since the last
+    /// batch was taken. Records drop only while the queue is full, and it
+    /// empties only when a batch is taken, so every drop counted here came
+    /// after every record of this batch: the warning goes where they were.
+    private func handOn(_ batch: [Record], droppedAfter droppedCount: Int) {
+        for record in batch { record.upstream.log(event: record.event) }
+        if let last = batch.last { lastUpstream = last.upstream }
+        if droppedCount > 0, let upstream = lastUpstream {
             upstream.log(
                 event: LogEvent(
                     level: .warning,
                     message: "\(droppedCount) log messages were dropped: the log output did not keep up",
                     metadata: nil, source: "Keel", file: #fileID, function: #function, line: #line))
         }
-        for record in batch { record.upstream.log(event: record.event) }
-        if let last = batch.last { lastUpstream = last.upstream }
     }
 
     private func locked<R>(_ body: () -> R) -> R {

@@ -9,14 +9,10 @@ import Logging
 /// Relays a server's log records and reports its counters to swift-metrics.
 final class Reporter: Sendable {
     private let relay: LogRelay
-    private let controls: [LoopControl]
-    /// Touched by the relay's thread, and by `finish` once the loops are gone.
-    private let metrics: Locked<[LoopMetrics]>
 
     init(controls: [LoopControl], metrics: [LoopMetrics], intervalMs: Int) {
+        // Only the relay's thread touches the metrics; the lock carries them there.
         let locked = Locked(metrics)
-        self.controls = controls
-        self.metrics = locked
         relay = LogRelay(name: "keel-reporter", periodicMs: intervalMs) {
             Self.report(controls, locked)
         }
@@ -27,10 +23,10 @@ final class Reporter: Sendable {
         relay.relaying(logger)
     }
 
-    /// The last report (the loops have stopped and published their totals),
-    /// then the relay's remaining records, for at most `timeoutMs`.
+    /// The last report (the loops have stopped and published their totals)
+    /// and the relay's remaining records, on the reporting thread, waited
+    /// for at most `timeoutMs`: a blocked backend delays only that thread.
     func finish(timeoutMs: Int) {
-        Self.report(controls, metrics)
         relay.stop(timeoutMs: timeoutMs)
     }
 

@@ -67,6 +67,13 @@ final class ChildProcess {
         return true
     }
 
+    /// Closes this side's end of the child's standard error: the child's
+    /// next write there fails with EPIPE (and raises SIGPIPE), as when a
+    /// log reader such as `head -n 1` goes away.
+    func closeStandardErrorReader() {
+        try? errorPipe.fileHandleForReading.close()
+    }
+
     /// Everything the child wrote to standard output (read once it has exited).
     var standardOutputText: String {
         String(decoding: outputPipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
@@ -129,8 +136,10 @@ final class KeelChild {
         self.port = port
     }
 
-    private static func port(in text: String) -> Int? {
-        guard let range = text.range(of: "keel listening on 127.0.0.1:") else { return nil }
-        return Int(text[range.upperBound...].prefix(while: \.isNumber))
+    static func port(in text: String) -> Int? {
+        guard let range = text.range(of: "keel listening on ") else { return nil }
+        let address = text[range.upperBound...].prefix(while: { !$0.isWhitespace })
+        guard let colon = address.lastIndex(of: ":") else { return nil }
+        return Int(address[address.index(after: colon)...])
     }
 }

@@ -16,10 +16,16 @@ final class TestClient {
     let format: FrameFormat
 
     /// Connects to 127.0.0.1:`port`; `timeoutSeconds` bounds every later call.
-    init(port: Int, format: FrameFormat = .u32le, timeoutSeconds: Int = 10) throws {
+    /// `receiveBufferBytes` caps SO_RCVBUF (set before connecting, so the
+    /// window stays small): the kernel then holds little of what the server
+    /// sends, and a client that stops reading backs the server up at once.
+    init(port: Int, format: FrameFormat = .u32le, timeoutSeconds: Int = 10, receiveBufferBytes: Int32? = nil) throws {
         self.format = format
         fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
         guard fd >= 0 else { throw TestClientError(description: "socket: \(Errno(rawValue: errno))") }
+        if var size = receiveBufferBytes {
+            setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, socklen_t(MemoryLayout<Int32>.size))
+        }
         var timeout = timeval(tv_sec: timeoutSeconds, tv_usec: 0)
         setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
         setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))

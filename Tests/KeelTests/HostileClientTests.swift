@@ -1,0 +1,96 @@
+// Clients that found defects: a header announcing a huge frame followed by a
+// byte, a client that reads its replies slower than the idle timeout, urgent
+// (out-of-band) data under edge-triggered epoll, and a reader fast enough to
+// keep one connection writing forever. Each runs under every loop mode.
+
+import CShims
+import Glibc
+import Testing
+
+@testable import Keel
+
+@Suite(.serialized) struct HostileClientTests {
+    /// The partial frame's buffer grows with the bytes that arrive, never
+    /// from the announced length: a header announcing 1 GiB and two bytes
+    /// costs one small block.
+    @Test(arguments: LoopMode.all)
+    func aHugeAnnouncementCostsOnlyTheBytesThatArrive(mode: LoopMode) throws {
+        let configuration = testConfiguration(mode) {
+            $0.maxMessageBytes = 1 << 30
+            $0.maxPendingOutputBytes = 2 << 30
+        }
+        try withEchoServer(configuration) { server, port in
+            let client = try TestClient(port: port)
+            try client.send([0xFF, 0xFF, 0xFF, 0x3F, 1, 2])  // announces 1 GiB - 1
+            #expect(eventually { server.bufferedBytes > 0 }, "the partial frame is parked")
+            #expect(server.bufferedBytes <= 4_096, "header + 2 bytes held in \(server.bufferedBytes) bytes")
+            // More body arrives in a second read, where the frame is completed
+            // from its header: still only what arrived is held.
+            try client.send([UInt8](repeating: 7, count: 100_000))
+            #expect(eventually { server.bufferedBytes >= 100_000 })
+            #expect(server.bufferedBytes <= 256 << 10, "100 kB of body held in \(server.bufferedBytes) bytes")
+            client.close()
+        }
+    }
+
+    /// A client that stops reading for longer than the idle timeout while
+    /// its pipelined replies back up (so Keel pauses reading it) is not
+    /// idle: once it reads again it gets every reply. Closing it instead
+    /// would reset it (its unread requests make the kernel answer the close
+    /// with RST) and destroy replies already written.
+    @Test(arguments: LoopMode.all)
+    func aClientThatPausesReadingItsRepliesIsNotIdle(mode: LoopMode) throws {
+        let configuration = testConfiguration(mode) {
+            $0.idleTimeoutMs = 300
+            $0.outputHighWatermarkBytes = 128 << 10
+            $0.outputLowWatermarkBytes = 32 << 10
+        }
+        let totals = try withEchoServer(configuration) { server, port in
+            let client = try TestClient(port: port, timeoutSeconds: 20, receiveBufferBytes: 32 << 10)
+            // 8 MB: more than the kernel's buffers hold (the server's send
+            // buffer grows to 4 MiB at most), so replies back up in Keel.
+            let stream = (0..<1_000).flatMap { client.frame(payload(count: 8_000, seed: UInt64($0))) }
+            let writer = WriterThread(fd: client.fd, bytes: stream)
+            #expect(eventually { server.bufferedBytes > 128 << 10 }, "the replies back up in Keel")
+            usleep(1_000_000)  // three idle timeouts without reading (Keel has paused reading it)
+            let received = try client.read(exactly: stream.count)
+            #expect(writer.join() == stream.count, "every request was taken")
+            #expect(received == stream, "every reply arrives, in order")
+        }
+        #expect(totals.closed(.idleTimeout) == 0)
+        #expect(totals.closed(.peerReset) == 0)
+    }
+
+    /// A read stops at TCP's urgent mark with data behind it; under
+    /// edge-triggered epoll a short read must not be taken for "drained".
+    @Test(arguments: LoopMode.all)
+    func urgentDataDoesNotStallAConnection(mode: LoopMode) throws {
+        try withEchoServer(testConfiguration(mode)) { _, port in
+            let client = try TestClient(port: port, timeoutSeconds: 5)
+            try client.send([3, 0, 0, 0] + Array("ab".utf8))
+            usleep(50_000)
+            var urgent = UInt8(ascii: "c")
+            #expect(Glibc.send(client.fd, &urgent, 1, Int32(MSG_OOB)) == 1)
+            usleep(50_000)
+            try client.send(Array("d".utf8))
+            // "c" went out of band; the stream holds "abd", one whole frame.
+            #expect(try client.readFrame() == Array("abd".utf8))
+            #expect(try client.roundTrip(Array("after".utf8)))
+        }
+    }
+
+    /// With one write per wakeup, an edge-triggered connection with a large
+    /// backlog is revisited each iteration and still delivers every byte.
+    @Test(arguments: [LoopMode.epollEdge, LoopMode(backend: .epoll, edgeTriggered: true, echoInPlace: false)])
+    func edgeTriggeredWritesRespectTheirBudget(mode: LoopMode) throws {
+        let configuration = testConfiguration(mode) { $0.maxWritesPerWake = 1 }
+        try withEchoServer(configuration) { _, port in
+            let client = try TestClient(port: port, timeoutSeconds: 20)
+            let stream = (0..<40).flatMap { client.frame(payload(count: 50_000, seed: UInt64($0))) }
+            let writer = WriterThread(fd: client.fd, bytes: stream)
+            let received = try client.read(exactly: stream.count)
+            #expect(writer.join() == stream.count)
+            #expect(received == stream)
+        }
+    }
+}

@@ -1,0 +1,112 @@
+// The `keel` process against what a hostile or unlucky user does to it:
+// signals, a closed or abandoned standard error, a log pipe nobody reads, a
+// second instance on the same port, and flags whose effect the start line
+// must show truthfully.
+
+import CShims
+import Glibc
+import Testing
+
+@testable import Keel
+
+@Suite(.serialized) struct ProcessRobustnessTests {
+    /// A port nothing listens on right now (bound once, then released).
+    private func freePort() throws -> Int {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(fd) }
+        let address = SocketAddress(host: "127.0.0.1", port: 0)!
+        guard address.withSockAddr({ keel_bind(fd, $0, $1) }) == 0 else {
+            throw ChildProcessError(description: "bind failed")
+        }
+        return try SocketAddress.local(of: fd).port
+    }
+
+    /// Connects once the server is up (bounded), and checks one echo.
+    private func echoes(on port: Int) -> Bool {
+        for _ in 0..<400 {
+            if let client = try? TestClient(port: port), let echoed = try? client.roundTrip(Array("ping".utf8)) {
+                return echoed
+            }
+            usleep(25_000)
+        }
+        return false
+    }
+
+    @Test func aClosedStandardErrorAndSIGPIPENeverKillTheServer() throws {
+        let port = try freePort()
+        // Descriptor 2 closed: without care, the listener would take it and
+        // the first log line would be written to it (SIGPIPE).
+        let child = try ChildProcess(
+            arguments: ["--port", "\(port)"], launcher: ["/bin/sh", "-c", "exec \"$0\" \"$@\" 2>&-"])
+        #expect(echoes(on: port), "the server serves with standard error closed")
+        kill(child.pid, SIGPIPE)
+        usleep(200_000)
+        #expect(echoes(on: port), "SIGPIPE does not end the process")
+        kill(child.pid, SIGTERM)
+        #expect(child.waitForExit() == 0)
+    }
+
+    @Test func aLogReaderThatGoesAwayDoesNotKillTheServer() throws {
+        let server = try KeelChild()
+        server.child.closeStandardErrorReader()  // like `keel 2>&1 | head -n 1`
+        // An oversize frame makes the server log a warning into the broken pipe.
+        let client = try TestClient(port: server.port)
+        try client.send([0xFF, 0xFF, 0xFF, 0xFF])
+        #expect(client.waitForClose())
+        #expect(echoes(on: server.port), "the server serves on after its log write failed")
+        kill(server.child.pid, SIGTERM)
+        #expect(server.child.waitForExit() == 0)
+    }
+
+    @Test func aLogPipeNobodyReadsNeverStopsServingOrShutdown() throws {
+        // At debug level every connection logs two lines; 1,500 connections
+        // write far more than a pipe holds (64 KiB) while nobody reads it.
+        let server = try KeelChild(["--log-level", "debug"])
+        for index in 0..<1_500 {
+            let client = try TestClient(port: server.port, timeoutSeconds: 5)
+            #expect(try client.roundTrip([UInt8(index & 0xFF)]), "connection \(index) is served")
+            client.close()
+        }
+        kill(server.child.pid, SIGTERM)
+        #expect(server.child.waitForExit(seconds: 30) == 0, "SIGTERM still stops the server")
+    }
+
+    @Test func hangupStopsGracefullyAndUserSignalsLogCounters() throws {
+        let server = try KeelChild()
+        #expect(echoes(on: server.port))
+        kill(server.child.pid, SIGUSR1)
+        #expect(server.child.readError { $0.contains("keel stats: open=") }, "SIGUSR1 logs the counters")
+        kill(server.child.pid, SIGUSR2)
+        #expect(server.child.readError { $0.components(separatedBy: "keel stats: open=").count == 3 })
+        #expect(echoes(on: server.port), "user signals do not stop the server")
+        kill(server.child.pid, SIGHUP)
+        #expect(server.child.waitForExit() == 0)
+        #expect(server.child.standardError.contains("keel stopped: accepted=2"), "\(server.child.standardError)")
+    }
+
+    @Test(arguments: [["--threads", "1"], ["--threads", "2"]])
+    func aSecondInstanceWithSeveralLoopsCannotShareThePort(first: [String]) throws {
+        let running = try KeelChild(first)
+        let (status, text) = try ChildProcess.run(["--port", "\(running.port)", "--threads", "2"])
+        #expect(status == 1, "\(text)")
+        #expect(text.contains("127.0.0.1:\(running.port) is already in use"), "\(text)")
+        #expect(echoes(on: running.port))
+        kill(running.child.pid, SIGTERM)
+        #expect(running.child.waitForExit() == 0)
+    }
+
+    @Test func theStartLineShowsTheLimitInForce() throws {
+        let server = try KeelChild(["--frame", "u8", "--max-message", "1000000"])
+        #expect(server.child.standardError.contains("max_message=255"), "\(server.child.standardError)")
+        kill(server.child.pid, SIGTERM)
+        #expect(server.child.waitForExit() == 0)
+    }
+
+    @Test func theUnspecifiedIPv6AddressTakesIPv4ClientsToo() throws {
+        let server = try KeelChild(["--host", "::"])
+        #expect(server.child.standardError.contains("keel listening on [::]:"))
+        #expect(echoes(on: server.port), "an IPv4 client is served on ::")
+        kill(server.child.pid, SIGTERM)
+        #expect(server.child.waitForExit() == 0)
+    }
+}
