@@ -71,6 +71,25 @@ import Testing
         #expect(server.child.waitForExit(seconds: 30) == 0, "SIGTERM still stops the server")
     }
 
+    /// Under an address-space limit, a client that really sends a huge
+    /// message runs the server out of memory for its buffer: that connection
+    /// alone is closed; the process and its other clients carry on.
+    @Test(.enabled(if: AllocationTests.sanitizerless, "sanitizers reserve more address space than the limit"))
+    func runningOutOfMemoryClosesOnlyThatConnection() throws {
+        let server = try KeelChild(
+            ["--max-message", "1000000000"], launcher: ["/usr/bin/prlimit", "--as=1200000000"])
+        let hog = try TestClient(port: server.port, timeoutSeconds: 20)
+        try hog.send([0x00, 0xE9, 0xA4, 0x35])  // announces 900,000,000 bytes
+        let chunk = [UInt8](repeating: 0x78, count: 1 << 20)
+        var sent = 0
+        while sent < 900_000_000, (try? hog.send(chunk)) != nil { sent += chunk.count }
+        #expect(sent < 900_000_000, "the connection was closed before the whole message arrived")
+        #expect(echoes(on: server.port), "other clients are served")
+        kill(server.child.pid, SIGTERM)
+        #expect(server.child.waitForExit() == 0)
+        #expect(server.child.standardError.contains("out-of-memory=1"), "\(server.child.standardError)")
+    }
+
     @Test func hangupStopsGracefullyAndUserSignalsLogCounters() throws {
         let server = try KeelChild()
         #expect(echoes(on: server.port))

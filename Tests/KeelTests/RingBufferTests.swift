@@ -30,7 +30,7 @@ import Testing
                     let count = Int(random.next() % UInt64(min(room, max(1, maxContent / 3)) + 1))
                     sourceOffset = (sourceOffset + 1) % maxContent
                     let bytes = source[sourceOffset..<(sourceOffset + count)]
-                    bytes.withUnsafeBytes { ring.append($0, pool: pool) }
+                    bytes.withUnsafeBytes { precondition(ring.append($0, pool: pool), "out of memory") }
                     model.append(contentsOf: bytes)
                 case 2, 3:
                     let count = modelCount == 0 ? 0 : Int(random.next() % UInt64(modelCount + 1))
@@ -44,7 +44,7 @@ import Testing
                     let same = model.withUnsafeBytes { all in
                         let expected = UnsafeRawBufferPointer(rebasing: all[modelStart...])
                         if random.next() % 2 == 0 {
-                            return ring.withContiguousBytes(pool: pool) { Self.equal($0, expected) }
+                            return ring.withContiguousBytes { Self.equal($0, expected) }
                         }
                         return ring.withReadableSegments { first, second in
                             Self.equal(first, UnsafeRawBufferPointer(rebasing: expected[..<first.count]))
@@ -82,10 +82,10 @@ import Testing
             // Park one filler byte at `start` in a 16-byte block, append the
             // header after it (wrapping for starts near the end), drop the filler.
             let filler = [UInt8](repeating: 0xEE, count: start + 1)
-            filler.withUnsafeBytes { ring.append($0, pool: pool) }
+            filler.withUnsafeBytes { precondition(ring.append($0, pool: pool), "out of memory") }
             ring.consume(start, pool: pool)
             let header: [UInt8] = [0x78, 0x56, 0x34, 0x12]
-            header.withUnsafeBytes { ring.append($0, pool: pool) }
+            header.withUnsafeBytes { precondition(ring.append($0, pool: pool), "out of memory") }
             ring.consume(1, pool: pool)
             #expect(ring.capacity == 16, "no growth: the header must sit across the wrap point")
             ring.checkInvariants()
@@ -95,7 +95,7 @@ import Testing
                 return format.decodeLength(UnsafeRawPointer(raw.baseAddress!))
             }
             #expect(length == 0x1234_5678, "start \(start)")
-            let contiguous = ring.withContiguousBytes(pool: pool) { format.decodeLength($0.baseAddress!) }
+            let contiguous = ring.withContiguousBytes { format.decodeLength($0.baseAddress!) }
             #expect(contiguous == 0x1234_5678, "start \(start)")
             ring.removeAll(pool: pool)
         }
@@ -107,7 +107,7 @@ import Testing
         var ring = RingBuffer()
         #expect(ring.capacity == 0)
         for _ in 0..<1_000 {
-            [UInt8](repeating: 1, count: 100).withUnsafeBytes { ring.append($0, pool: pool) }
+            [UInt8](repeating: 1, count: 100).withUnsafeBytes { precondition(ring.append($0, pool: pool), "out of memory") }
             #expect(ring.capacity == pool.minimumBlockBytes)
             ring.consume(100, pool: pool)
             #expect(ring.capacity == 0)
@@ -121,11 +121,25 @@ import Testing
         var ring = RingBuffer()
         let bytes = (0..<1_000).map { UInt8(truncatingIfNeeded: $0) }
         for chunk in stride(from: 0, to: bytes.count, by: 7) {
-            Array(bytes[chunk..<min(chunk + 7, bytes.count)]).withUnsafeBytes { ring.append($0, pool: pool) }
+            Array(bytes[chunk..<min(chunk + 7, bytes.count)]).withUnsafeBytes { precondition(ring.append($0, pool: pool), "out of memory") }
             ring.checkInvariants()
         }
         #expect(ring.capacity == 1024)
         #expect(ring.withReadableSegments { Array($0) + Array($1) } == bytes)
         ring.removeAll(pool: pool)
+    }
+}
+
+@Suite struct RingRotationTests {
+    /// Rotation in place against Array's own rotation, for every shift of
+    /// sizes around the scratch buffer's chunk.
+    @Test(arguments: [1, 2, 7, 1_023, 1_024, 1_025, 3_000])
+    func rotatesLikeAnArray(count: Int) {
+        let original = payload(count: count, seed: UInt64(count))
+        for shift in Set([0, 1, count / 3, count / 2, count - 1, count].filter { $0 >= 0 && $0 <= count }) {
+            var bytes = original
+            bytes.withUnsafeMutableBytes { RingBuffer.rotateLeft($0.baseAddress!, count: count, by: shift) }
+            #expect(bytes == Array(original[shift...] + original[..<shift]), "count \(count), shift \(shift)")
+        }
     }
 }

@@ -80,10 +80,14 @@ extension LoadGenerator {
         connection.nextSendSequence += 1
         var header: UInt64 = 0
         withUnsafeMutableBytes(of: &header) { options.frame.encodeLength(payload.count, into: $0.baseAddress!) }
-        withUnsafeBytes(of: &header) {
-            connection.output.append(UnsafeRawBufferPointer(rebasing: $0[..<options.frame.headerBytes]), pool: pool)
+        let appended =
+            withUnsafeBytes(of: &header) {
+                connection.output.append(UnsafeRawBufferPointer(rebasing: $0[..<options.frame.headerBytes]), pool: pool)
+            } && connection.output.append(payload, pool: pool)
+        guard appended else {
+            fail(connection, "out of memory for its output buffer")
+            return
         }
-        connection.output.append(payload, pool: pool)
         connection.sendTimes.append(sentAtNs)
         if !connection.flushQueued {
             connection.flushQueued = true

@@ -25,6 +25,10 @@ public enum CloseReason: Int, Sendable, Hashable, CaseIterable, CustomStringConv
     case closedByHandler
     /// The server shut down.
     case serverShutdown
+    /// A buffer this connection needed could not be allocated (the process
+    /// is at its memory or address-space limit); only this connection is
+    /// closed.
+    case outOfMemory
 
     /// The reason as it appears in logs and metrics, e.g. "idle-timeout".
     public var description: String {
@@ -39,6 +43,7 @@ public enum CloseReason: Int, Sendable, Hashable, CaseIterable, CustomStringConv
         case .badProxyHeader: return "bad-proxy-header"
         case .closedByHandler: return "closed-by-handler"
         case .serverShutdown: return "server-shutdown"
+        case .outOfMemory: return "out-of-memory"
         }
     }
 }

@@ -10,8 +10,9 @@ public enum SendResult: Sendable, Equatable {
     case connectionGone
     /// The payload is longer than the frame format can announce.
     case tooLarge
-    /// Queuing it would exceed the pending-output cap: the connection is
-    /// being closed and nothing was queued.
+    /// Queuing it would exceed the pending-output cap, or the memory for it
+    /// could not be had: the connection is being closed (its pending output
+    /// dropped).
     case overflow
     /// The target loop's mailbox is full (sends to other threads only).
     case queueFull

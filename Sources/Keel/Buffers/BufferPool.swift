@@ -12,6 +12,8 @@
 // their sizes and never exceeds retainedBytesLimit. Single-threaded: owned by
 // one loop.
 
+import Glibc
+
 /// Power-of-two memory blocks with bounded reuse; owned by one event loop.
 public final class BufferPool {
     /// The smallest block handed out.
@@ -29,6 +31,8 @@ public final class BufferPool {
     @exclusivity(unchecked) public private(set) var outstandingBytes = 0
     /// How many times the pool called malloc (for allocation tests).
     @exclusivity(unchecked) public private(set) var systemAllocations = 0
+    /// How many times malloc could not provide a block.
+    @exclusivity(unchecked) public private(set) var failedAllocations = 0
     /// How many blocks have been taken in all: a cheap sign of activity.
     @exclusivity(unchecked) public private(set) var takes = 0
 
@@ -62,7 +66,7 @@ public final class BufferPool {
     deinit {
         precondition(outstandingBytes == 0, "a ring still holds \(outstandingBytes) pool bytes")
         for list in freeLists {
-            for block in list { block.deallocate() }
+            for block in list { free(block) }
         }
     }
 
@@ -73,20 +77,29 @@ public final class BufferPool {
         return 1 << (Int.bitWidth - (bytes - 1).leadingZeroBitCount)
     }
 
-    /// A block of exactly `size` bytes (a power of two, at least the minimum).
-    public func take(size: Int) -> UnsafeMutableRawPointer {
+    /// A block of exactly `size` bytes (a power of two, at least the
+    /// minimum), or nil when malloc cannot provide it (an address-space limit,
+    /// or no overcommit): the caller fails only the connection it serves.
+    public func take(size: Int) -> UnsafeMutableRawPointer? {
         assert(size >= minimumBlockBytes && size.nonzeroBitCount == 1)
-        outstandingBytes += size
-        takes &+= 1
         if size <= maximumRetainedBlockBytes {
             let index = sizeClass(of: size)
             if let block = freeLists[index].popLast() {
                 retainedBytes -= size
+                outstandingBytes += size
+                takes &+= 1
                 return block
             }
         }
+        // glibc's malloc returns 16-byte-aligned memory on 64-bit systems.
+        guard let block = malloc(size) else {
+            failedAllocations += 1
+            return nil
+        }
         systemAllocations += 1
-        return UnsafeMutableRawPointer.allocate(byteCount: size, alignment: 16)
+        outstandingBytes += size
+        takes &+= 1
+        return block
     }
 
     /// Returns a block taken with `take(size:)`.
@@ -102,13 +115,13 @@ public final class BufferPool {
                 return
             }
         }
-        block.deallocate()
+        free(block)
     }
 
     /// Frees every retained block (e.g. after a burst, or at shutdown).
     public func trim() {
         for index in freeLists.indices {
-            for block in freeLists[index] { block.deallocate() }
+            for block in freeLists[index] { free(block) }
             freeLists[index].removeAll(keepingCapacity: true)
         }
         retainedBytes = 0

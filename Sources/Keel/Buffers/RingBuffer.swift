@@ -33,11 +33,14 @@ public struct RingBuffer: ~Copyable {
     @inline(__always)
     public var isEmpty: Bool { count == 0 }
 
-    /// Appends `bytes`, growing to the next power of two if needed.
-    /// The caller enforces any byte limit before appending.
-    public mutating func append(_ bytes: UnsafeRawBufferPointer, pool: BufferPool) {
-        guard !bytes.isEmpty else { return }
-        grow(toHold: count + bytes.count, pool: pool)
+    /// Appends `bytes`, growing to the next power of two if needed. Returns
+    /// false, having appended nothing, when the memory for a larger block
+    /// cannot be had (the caller closes the connection it serves: running
+    /// out of memory must cost one client, not the process). The caller
+    /// enforces any byte limit before appending.
+    public mutating func append(_ bytes: UnsafeRawBufferPointer, pool: BufferPool) -> Bool {
+        guard !bytes.isEmpty else { return true }
+        guard grow(toHold: count + bytes.count, pool: pool) else { return false }
         let block = storage.unsafelyUnwrapped
         let tail = (head + count) & (capacity - 1)
         let first = min(bytes.count, capacity - tail)
@@ -46,12 +49,13 @@ public struct RingBuffer: ~Copyable {
             block.copyMemory(from: bytes.baseAddress! + first, byteCount: bytes.count - first)
         }
         count += bytes.count
+        return true
     }
 
-    private mutating func grow(toHold total: Int, pool: BufferPool) {
-        guard total > capacity else { return }
+    private mutating func grow(toHold total: Int, pool: BufferPool) -> Bool {
+        guard total > capacity else { return true }
         let size = pool.blockSize(for: total)
-        let block = pool.take(size: size)
+        guard let block = pool.take(size: size) else { return false }
         if let old = storage {
             copyReadable(from: old, into: block)
             pool.give(old, size: capacity)
@@ -59,6 +63,7 @@ public struct RingBuffer: ~Copyable {
         storage = block
         capacity = size
         head = 0
+        return true
     }
 
     /// Drops the first `n` readable bytes; gives the block back when empty.
@@ -99,18 +104,54 @@ public struct RingBuffer: ~Copyable {
     }
 
     /// The readable bytes as one contiguous view, straightening the content
-    /// first if it wraps (a copy into a fresh block from the pool).
+    /// first if it wraps. Straightening rotates the block in place, so it
+    /// never needs memory and cannot fail.
     public mutating func withContiguousBytes<R>(
-        pool: BufferPool, _ body: (UnsafeRawBufferPointer) throws -> R
+        _ body: (UnsafeRawBufferPointer) throws -> R
     ) rethrows -> R {
-        if head + count > capacity, let old = storage {
-            let block = pool.take(size: capacity)
-            copyReadable(from: old, into: block)
-            pool.give(old, size: capacity)
-            storage = block
+        if head + count > capacity, let block = storage {
+            Self.rotateLeft(block, count: capacity, by: head)
             head = 0
         }
         return try body(UnsafeRawBufferPointer(start: storage.map { $0 + head }, count: count))
+    }
+
+    /// Rotates `count` bytes at `base` left by `shift` (the byte at `shift`
+    /// moves to 0) by block swaps (Gries and Mills): each step swaps the
+    /// shorter part into its final place, O(count) copies in all, through a
+    /// small buffer on the stack.
+    static func rotateLeft(_ base: UnsafeMutableRawPointer, count: Int, by shift: Int) {
+        precondition(shift >= 0 && shift <= count)
+        var start = 0
+        var left = shift
+        var right = count - shift
+        while left > 0 && right > 0 {
+            if left < right {
+                swapRanges(base + start, base + start + right, length: left)
+                right -= left
+            } else if left > right {
+                swapRanges(base + start, base + start + left, length: right)
+                start += right
+                left -= right
+            } else {
+                swapRanges(base + start, base + start + left, length: left)
+                return
+            }
+        }
+    }
+
+    private static func swapRanges(_ a: UnsafeMutableRawPointer, _ b: UnsafeMutableRawPointer, length: Int) {
+        withUnsafeTemporaryAllocation(byteCount: 1_024, alignment: 16) { scratch in
+            let temporary = scratch.baseAddress!
+            var offset = 0
+            while offset < length {
+                let chunk = min(1_024, length - offset)
+                temporary.copyMemory(from: a + offset, byteCount: chunk)
+                (a + offset).copyMemory(from: b + offset, byteCount: chunk)
+                (b + offset).copyMemory(from: temporary, byteCount: chunk)
+                offset += chunk
+            }
+        }
     }
 
     /// Copies the first `destination.count` readable bytes out without consuming.

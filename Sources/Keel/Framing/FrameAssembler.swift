@@ -19,6 +19,8 @@ public enum FeedOutcome: Equatable, Sendable {
     case stopped(frames: Int)
     /// A header announced more than the maximum; the connection must close.
     case oversize(announced: UInt64, frames: Int)
+    /// The pending ring could not grow (no memory); the connection must close.
+    case outOfMemory(frames: Int)
 }
 
 /// Splits reads into frames, keeping a partial frame in a ring between reads.
@@ -50,6 +52,8 @@ public struct FrameAssembler: Sendable {
                 if !keepGoing { return .stopped(frames: frames) }
             case .oversize(let announced):
                 return .oversize(announced: announced, frames: 0)
+            case .outOfMemory:
+                return .outOfMemory(frames: 0)
             }
         }
         while offset < bytes.count {
@@ -59,7 +63,9 @@ public struct FrameAssembler: Sendable {
                 offset = next
                 if !deliver(UnsafeRawBufferPointer(rebasing: bytes[payload])) { return .stopped(frames: frames) }
             case .incomplete:
-                pending.append(UnsafeRawBufferPointer(rebasing: bytes[offset...]), pool: pool)
+                guard pending.append(UnsafeRawBufferPointer(rebasing: bytes[offset...]), pool: pool) else {
+                    return .outOfMemory(frames: frames)
+                }
                 return .consumed(frames: frames)
             case .oversize(let announced):
                 return .oversize(announced: announced, frames: frames)
@@ -72,6 +78,7 @@ public struct FrameAssembler: Sendable {
         case needMore
         case delivered(used: Int, keepGoing: Bool)
         case oversize(UInt64)
+        case outOfMemory
     }
 
     /// Feeds the frame waiting in `pending`: first the rest of its header,
@@ -84,7 +91,9 @@ public struct FrameAssembler: Sendable {
         var used = 0
         if pending.count < header {
             used = min(header - pending.count, bytes.count)
-            pending.append(UnsafeRawBufferPointer(rebasing: bytes[..<used]), pool: pool)
+            guard pending.append(UnsafeRawBufferPointer(rebasing: bytes[..<used]), pool: pool) else {
+                return .outOfMemory
+            }
             if pending.count < header { return .needMore }
         }
         var headerValue: UInt64 = 0
@@ -94,10 +103,12 @@ public struct FrameAssembler: Sendable {
         }
         guard let total = decoder.frameBytes(announcing: announced) else { return .oversize(announced) }
         let take = min(total - pending.count, bytes.count - used)
-        pending.append(UnsafeRawBufferPointer(rebasing: bytes[used..<(used + take)]), pool: pool)
+        guard pending.append(UnsafeRawBufferPointer(rebasing: bytes[used..<(used + take)]), pool: pool) else {
+            return .outOfMemory
+        }
         used += take
         guard pending.count == total else { return .needMore }
-        let keepGoing = pending.withContiguousBytes(pool: pool) { whole in
+        let keepGoing = pending.withContiguousBytes { whole in
             deliver(UnsafeRawBufferPointer(rebasing: whole[header...]))
         }
         pending.removeAll(pool: pool)

@@ -110,17 +110,21 @@ final class ConnectionTable {
             abort(slot: slot, reason: .outputOverflow)
             return .overflow
         }
-        if staged > 0 {
-            // Move what is staged ahead of the new frame, keeping order.
-            slab[slot].output.append(UnsafeRawBufferPointer(start: staging, count: staged), pool: pool)
-            stagedBytes = 0
-        }
+        // Move what is staged ahead of the new frame, keeping order.
+        let movedStaged = slab[slot].output.append(UnsafeRawBufferPointer(start: staging, count: staged), pool: pool)
+        if slot == servedSlot { stagedBytes = 0 }
         var header: UInt64 = 0
         withUnsafeMutableBytes(of: &header) { format.encodeLength(payload.count, into: $0.baseAddress!) }
-        withUnsafeBytes(of: &header) {
-            slab[slot].output.append(UnsafeRawBufferPointer(rebasing: $0[..<format.headerBytes]), pool: pool)
+        let queued =
+            movedStaged
+            && withUnsafeBytes(of: &header) {
+                slab[slot].output.append(UnsafeRawBufferPointer(rebasing: $0[..<format.headerBytes]), pool: pool)
+            } && slab[slot].output.append(payload, pool: pool)
+        guard queued else {
+            // No memory for this connection's output: it alone closes.
+            abort(slot: slot, reason: .outOfMemory)
+            return .overflow
         }
-        slab[slot].output.append(payload, pool: pool)
         messagesOut &+= 1
         if slot != servedSlot { queueFlush(slot) }
         return .queued

@@ -104,6 +104,9 @@ extension EventLoop {
         case .oversize(let announced, let frames):
             if frames > 0 { noteMessageArrived(slot) }
             return oversize(slot, announced: announced)
+        case .outOfMemory(let frames):
+            if frames > 0 { noteMessageArrived(slot) }
+            return outOfMemory(slot)
         }
     }
 
@@ -130,8 +133,8 @@ extension EventLoop {
             sendServed(slot, UnsafeRawBufferPointer(rebasing: bytes[..<end]))
             guard slab[slot].isLive else { return true }
         }
-        if end < bytes.count {
-            slab[slot].input.append(UnsafeRawBufferPointer(rebasing: bytes[end...]), pool: pool)
+        if end < bytes.count && !slab[slot].input.append(UnsafeRawBufferPointer(rebasing: bytes[end...]), pool: pool) {
+            close(slot, reason: outOfMemory(slot))
         }
         return true
     }
@@ -165,6 +168,17 @@ extension EventLoop {
             firstMessageTimeouts.remove(slot)
         }
         idleTimeouts.touch(slot, nowMs: nowMs)
+    }
+
+    /// A connection's buffer could not grow: it alone is closed (logged at
+    /// most once a second).
+    func outOfMemory(_ slot: UInt32) -> CloseReason {
+        memoryLog.record(nowMs: nowMs) { suppressed in
+            var metadata = connectionMetadata(slot, fd: slab[slot].fd)
+            metadata["suppressed"] = "\(suppressed)"
+            logger.warning("closing connection: no memory for its buffers", metadata: metadata)
+        }
+        return .outOfMemory
     }
 
     private func oversize(_ slot: UInt32, announced: UInt64) -> CloseReason {

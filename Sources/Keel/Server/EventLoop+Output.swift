@@ -30,20 +30,23 @@ extension EventLoop {
         finishSend(slot, sendKeepingRest(slot, bytes))
     }
 
-    /// One send; keeps what the socket did not take, in order, in the output ring.
+    /// One send; keeps what the socket did not take, in order, in the output
+    /// ring (or, when the ring cannot grow, marks the connection to close).
     @inline(__always)
     private func sendKeepingRest(_ slot: UInt32, _ bytes: UnsafeRawBufferPointer) -> IOResult {
         assert(slab[slot].output.isEmpty, "replies would overtake pending output")
         let result = backend.send(slab[slot].fd, bytes)
+        var rest = UnsafeRawBufferPointer(start: nil, count: 0)
         switch result {
         case .bytes(let taken):
-            if taken < bytes.count {
-                slab[slot].output.append(UnsafeRawBufferPointer(rebasing: bytes[taken...]), pool: pool)
-            }
+            rest = UnsafeRawBufferPointer(rebasing: bytes[taken...])
         case .wouldBlock:
-            slab[slot].output.append(bytes, pool: pool)
+            rest = bytes
         case .failed, .endOfFile:
             break
+        }
+        if !rest.isEmpty && !slab[slot].output.append(rest, pool: pool) {
+            table.abort(slot: slot, reason: outOfMemory(slot))
         }
         return result
     }

@@ -16,12 +16,12 @@ extension EventLoop {
         if buffered == 0 {
             result = ProxyHeaderParser.parse(bytes, mode: mode)
         } else {
-            slab[slot].input.append(bytes, pool: pool)
-            result = slab[slot].input.withContiguousBytes(pool: pool) { ProxyHeaderParser.parse($0, mode: mode) }
+            guard slab[slot].input.append(bytes, pool: pool) else { return outOfMemory(slot) }
+            result = slab[slot].input.withContiguousBytes { ProxyHeaderParser.parse($0, mode: mode) }
         }
         switch result {
         case .incomplete:
-            if buffered == 0 { slab[slot].input.append(bytes, pool: pool) }
+            if buffered == 0 && !slab[slot].input.append(bytes, pool: pool) { return outOfMemory(slot) }
             return nil
         case .invalid(let why):
             proxyHeaderLog.record(nowMs: nowMs) { suppressed in

@@ -106,6 +106,7 @@ final class EventLoop<Backend: EventBackend, Handler: ConnectionHandler> {
     let oversizeLog: RateLimitedLog
     let proxyHeaderLog: RateLimitedLog
     let acceptLog: RateLimitedLog
+    let memoryLog: RateLimitedLog
 
     init(
         index: UInt32, configuration: Configuration, listener: ListeningSocket,
@@ -149,6 +150,7 @@ final class EventLoop<Backend: EventBackend, Handler: ConnectionHandler> {
         oversizeLog = RateLimitedLog(intervalMs: 1_000)
         acceptLog = RateLimitedLog(intervalMs: 1_000)
         proxyHeaderLog = RateLimitedLog(intervalMs: 1_000)
+        memoryLog = RateLimitedLog(intervalMs: 1_000)
         try backend.register(fd: listener.fd, token: .listener, interest: .read)
         try backend.register(fd: control.waker.fd, token: .waker, interest: .read)
         try backend.register(fd: deadlineTimer.fd, token: .timer, interest: .read)

@@ -74,7 +74,7 @@ let benchmarks: @Sendable () -> Void = {
         block.withUnsafeBytes { bytes in
             benchmark.startMeasurement()
             for _ in benchmark.scaledIterations {
-                ring.append(bytes, pool: pool)
+                precondition(ring.append(bytes, pool: pool))
                 ring.consume(bytes.count, pool: pool)
             }
             benchmark.stopMeasurement()
@@ -87,7 +87,7 @@ let benchmarks: @Sendable () -> Void = {
         let pool = BufferPool()
         benchmark.startMeasurement()
         for _ in benchmark.scaledIterations {
-            let block = pool.take(size: 16_384)
+            let block = pool.take(size: 16_384)!
             pool.give(block, size: 16_384)
         }
         benchmark.stopMeasurement()
