@@ -19,24 +19,31 @@ public protocol ServerFlagDefaults {
 
 /// The flags of a Keel server executable.
 public struct ServerFlags<Defaults: ServerFlagDefaults>: ParsableArguments {
+    /// `--host`.
     @Option(help: "Numeric IPv4 or IPv6 address to listen on; :: takes IPv6 and IPv4 connections.")
     public var host = "127.0.0.1"
 
+    /// `--port`.
     // .unconditional: "-1" is a value to refuse with a clear message, not a flag.
+    /// `--port`.
     @Option(parsing: .unconditional, help: "TCP port to listen on (0 picks a free one).")
     public var port = Defaults.port
 
+    /// `--threads`.
     @Option(
         parsing: .unconditional,
         help: "Event loops, each on its own thread and listener (SO_REUSEPORT); --max-clients is split among them.")
     public var threads = 1
 
+    /// `--backend`.
     @Option(help: "Readiness mechanism: epoll (O(ready) per wakeup) or poll (O(connections)).")
     public var backend = BackendKind.epoll
 
+    /// `--edge-triggered`.
     @Flag(help: "Register client sockets edge-triggered (epoll only): read and write until EAGAIN.")
     public var edgeTriggered = false
 
+    /// `--busy-poll`.
     @Option(
         parsing: .unconditional,
         help: ArgumentHelp(
@@ -45,45 +52,57 @@ public struct ServerFlags<Defaults: ServerFlagDefaults>: ParsableArguments {
             valueName: "microseconds"))
     public var busyPoll = 0
 
+    /// `--max-clients`.
     @Option(parsing: .unconditional, help: "Most connections open at once; at the limit new ones wait in the backlog.")
     public var maxClients = 4096
 
+    /// `--max-message`.
     @Option(
         parsing: .unconditional,
         help: "Largest message (request) in bytes; a larger announced length closes that connection.")
     public var maxMessage = 1_048_576
 
+    /// `--idle-timeout`.
     @Option(parsing: .unconditional, help: "Seconds without a complete message before a connection is closed.")
     public var idleTimeout = 60.0
 
+    /// `--first-message-timeout`.
     @Option(
         parsing: .unconditional,
         help: "Seconds a new connection has to send its first complete message (default: off).")
     public var firstMessageTimeout: Double?
 
+    /// `--write-timeout`.
     @Option(
         parsing: .unconditional,
         help: "Seconds pending output may go without progress before the connection is closed.")
     public var writeTimeout = 30.0
 
+    /// `--max-pending-output`.
     @Option(
         parsing: .unconditional,
-        help: "Pending output in bytes above which a connection is closed (default: 16 MiB, raised to fit --max-message)."
+        help:
+            "Pending output in bytes above which a connection is closed (default: 16 MiB, raised to fit --max-message)."
     )
     public var maxPendingOutput: Int?
 
+    /// `--shutdown-timeout`.
     @Option(parsing: .unconditional, help: "Seconds to let pending output drain on shutdown.")
     public var shutdownTimeout = 5.0
 
+    /// `--backlog`.
     @Option(parsing: .unconditional, help: "listen(2) backlog.")
     public var backlog = 1024
 
+    /// `--proxy-protocol`.
     @Option(help: "PROXY protocol header each connection must begin with, behind HAProxy; auto takes either version.")
     public var proxyProtocol = ProxyProtocol.off
 
+    /// `--log-level`.
     @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.")
     public var logLevel = Logger.Level.info
 
+    /// `--stats-interval`.
     @Option(
         parsing: .unconditional,
         help: "Seconds between one-line statistics in the log (default: off; SIGUSR1 logs one line at any time).")
@@ -147,7 +166,8 @@ public struct ServerFlags<Defaults: ServerFlagDefaults>: ParsableArguments {
     /// The integer flags against their fields' ranges, before any arithmetic.
     private func checkRanges() throws {
         let checks: [(flag: String, field: String, value: Int?)] = [
-            ("--port", "port", port), ("--threads", "threads", threads), ("--busy-poll", "busyPollMicroseconds", busyPoll),
+            ("--port", "port", port), ("--threads", "threads", threads),
+            ("--busy-poll", "busyPollMicroseconds", busyPoll),
             ("--max-clients", "maxClients", maxClients), ("--max-message", "maxMessageBytes", maxMessage),
             ("--max-pending-output", "maxPendingOutputBytes", maxPendingOutput), ("--backlog", "backlog", backlog),
         ]

@@ -110,7 +110,9 @@ func runBench<H: ConnectionHandler & Sendable>(
         let listener = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         defer { close(listener) }
         let address = SocketAddress(host: "127.0.0.1", port: 0)!
-        #expect(address.withSockAddr { bind(listener, UnsafeRawPointer($0).assumingMemoryBound(to: sockaddr.self), $1) } == 0)
+        #expect(
+            address.withSockAddr { bind(listener, UnsafeRawPointer($0).assumingMemoryBound(to: sockaddr.self), $1) }
+                == 0)
         #expect(listen(listener, 16) == 0)
         let port = try SocketAddress.local(of: listener).port
         var options = BenchOptions()

@@ -21,7 +21,9 @@ import Testing
             live.shuffle(using: &random)
             for (slot, generation) in live {
                 #expect(slab.isCurrent(slot: slot, generation: generation))
-                [UInt8](repeating: 7, count: 10).withUnsafeBytes { precondition(slab[slot].output.append($0, pool: pool), "out of memory") }
+                [UInt8](repeating: 7, count: 10).withUnsafeBytes {
+                    precondition(slab[slot].output.append($0, pool: pool), "out of memory")
+                }
                 slab.free(slot, pool: pool)
                 #expect(!slab.isCurrent(slot: slot, generation: generation), "a freed slot's ID must be stale")
                 slab.checkInvariants()

@@ -107,7 +107,9 @@ import Testing
         var ring = RingBuffer()
         #expect(ring.capacity == 0)
         for _ in 0..<1_000 {
-            [UInt8](repeating: 1, count: 100).withUnsafeBytes { precondition(ring.append($0, pool: pool), "out of memory") }
+            [UInt8](repeating: 1, count: 100).withUnsafeBytes {
+                precondition(ring.append($0, pool: pool), "out of memory")
+            }
             #expect(ring.capacity == pool.minimumBlockBytes)
             ring.consume(100, pool: pool)
             #expect(ring.capacity == 0)
@@ -121,7 +123,9 @@ import Testing
         var ring = RingBuffer()
         let bytes = (0..<1_000).map { UInt8(truncatingIfNeeded: $0) }
         for chunk in stride(from: 0, to: bytes.count, by: 7) {
-            Array(bytes[chunk..<min(chunk + 7, bytes.count)]).withUnsafeBytes { precondition(ring.append($0, pool: pool), "out of memory") }
+            Array(bytes[chunk..<min(chunk + 7, bytes.count)]).withUnsafeBytes {
+                precondition(ring.append($0, pool: pool), "out of memory")
+            }
             ring.checkInvariants()
         }
         #expect(ring.capacity == 1024)

@@ -72,7 +72,8 @@ enum TestDefaults: ServerFlagDefaults {
         ] {
             #expect(duration >= 0 && Int64(duration) < Int64.max - clockMs, "\(label)", sourceLocation: sourceLocation)
         }
-        #expect(configuration.effectiveMaxMessageBytes <= Configuration.largestMessageBytes, sourceLocation: sourceLocation)
+        #expect(
+            configuration.effectiveMaxMessageBytes <= Configuration.largestMessageBytes, sourceLocation: sourceLocation)
         #expect(configuration.maxPendingOutputBytes <= Configuration.largestBudgetBytes, sourceLocation: sourceLocation)
         // The largest block a ring may need is a power of two that still fits an Int.
         let pool = BufferPool()

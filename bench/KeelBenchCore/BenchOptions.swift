@@ -48,7 +48,8 @@ public struct BenchOptions: Sendable {
         var problems: [String] = []
         func require(_ value: Double, in range: ClosedRange<Double>, _ flag: String, unit: String) {
             if !(value.isFinite && range.contains(value)) {
-                problems.append("\(flag) must be in \(text(range.lowerBound))...\(text(range.upperBound)) \(unit) (got \(value))")
+                problems.append(
+                    "\(flag) must be in \(text(range.lowerBound))...\(text(range.upperBound)) \(unit) (got \(value))")
             }
         }
         func require(_ value: Int, in range: ClosedRange<Int>, _ flag: String) {
@@ -76,7 +77,8 @@ public struct BenchOptions: Sendable {
         }
         if sizes.maximum > 64 << 20 { problems.append("--size must be at most 64 MiB") }
         if let serverPID, ProcessCPU.seconds(of: serverPID) == nil {
-            problems.append("--server-pid \(serverPID): no such process on this machine (cannot read /proc/\(serverPID)/stat)")
+            problems.append(
+                "--server-pid \(serverPID): no such process on this machine (cannot read /proc/\(serverPID)/stat)")
         }
         return problems
     }
