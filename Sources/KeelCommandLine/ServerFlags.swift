@@ -23,9 +23,8 @@ public struct ServerFlags<Defaults: ServerFlagDefaults>: ParsableArguments {
     @Option(help: "Numeric IPv4 or IPv6 address to listen on; :: takes IPv6 and IPv4 connections.")
     public var host = "127.0.0.1"
 
-    /// `--port`.
-    // .unconditional: "-1" is a value to refuse with a clear message, not a flag.
-    /// `--port`.
+    /// `--port`. Numeric options parse unconditionally: "-1" is a value to
+    /// refuse with a clear message, not an unknown flag.
     @Option(parsing: .unconditional, help: "TCP port to listen on (0 picks a free one).")
     public var port = Defaults.port
 
