@@ -51,7 +51,7 @@ struct SilencingHandler: ConnectionHandler {
 
 func runBench<H: ConnectionHandler & Sendable>(
     _ handler: H, _ adjust: (inout BenchOptions) -> Void
-) throws -> BenchResult {
+) throws -> BenchResult where H.Request == UnsafeRawBufferPointer {
     var configuration = Configuration()
     configuration.port = 0
     let server = Server(configuration: configuration) { _ in handler }

@@ -25,6 +25,9 @@ public enum CloseReason: Int, Sendable, Hashable, CaseIterable, CustomStringConv
     case closedByHandler
     /// The server shut down.
     case serverShutdown
+    /// The bytes broke the wire format (e.g. a RESP protocol error); the
+    /// format's error reply, if it has one, was written first.
+    case protocolError
     /// A buffer this connection needed could not be allocated (the process
     /// is at its memory or address-space limit); only this connection is
     /// closed.
@@ -43,6 +46,7 @@ public enum CloseReason: Int, Sendable, Hashable, CaseIterable, CustomStringConv
         case .badProxyHeader: return "bad-proxy-header"
         case .closedByHandler: return "closed-by-handler"
         case .serverShutdown: return "server-shutdown"
+        case .protocolError: return "protocol-error"
         case .outOfMemory: return "out-of-memory"
         }
     }

@@ -24,10 +24,11 @@ public struct Connection {
     // Unmanaged: no reference counting per message (calls go through
     // _withUnsafeGuaranteedRef); the table outlives every callback, and a
     // Connection must not outlive its callback.
-    private let tableReference: Unmanaged<ConnectionTable>
-    let slot: UInt32
-    let generation: UInt32
+    @usableFromInline let tableReference: Unmanaged<ConnectionTable>
+    @usableFromInline let slot: UInt32
+    @usableFromInline let generation: UInt32
 
+    @inlinable
     init(table: ConnectionTable, slot: UInt32, generation: UInt32) {
         tableReference = Unmanaged.passUnretained(table)
         self.slot = slot
@@ -35,8 +36,8 @@ public struct Connection {
     }
 
     /// The table, borrowed for the duration of `body` without a retain.
-    @inline(__always)
-    private func withTable<R>(_ body: (ConnectionTable) -> R) -> R {
+    @inlinable
+    func withTable<R>(_ body: (ConnectionTable) -> R) -> R {
         tableReference._withUnsafeGuaranteedRef(body)
     }
 
@@ -45,17 +46,28 @@ public struct Connection {
         withTable { ConnectionID(loop: $0.loopIndex, slot: slot, generation: generation) }
     }
 
-    /// Sends `payload` as one framed message.
+    /// Sends `payload` as one message, framed by the server's format: a
+    /// length field (length-prefix format), a line feed after it (lines), or
+    /// as a bulk string (RESP).
     @discardableResult
-    @inline(__always)
+    @inlinable
     public func send(_ payload: UnsafeRawBufferPointer) -> SendResult {
         withTable { $0.send(payload, slot: slot, generation: generation) }
     }
 
-    /// Sends the bytes of `payload` as one framed message.
+    /// Sends the bytes of `payload` as one message.
     @discardableResult
+    @inlinable
     public func send(_ payload: [UInt8]) -> SendResult {
         payload.withUnsafeBytes { send($0) }
+    }
+
+    /// Writes `bytes` as they are, with no framing: for handlers of formats
+    /// that frame their own replies (RESPReplies writes through this).
+    @discardableResult
+    @inlinable
+    public func write(_ bytes: UnsafeRawBufferPointer) -> SendResult {
+        withTable { $0.write(bytes, slot: slot, generation: generation) }
     }
 
     /// Sends `payload` to another connection, on this loop or any other.
@@ -93,7 +105,8 @@ public struct Connection {
     /// Closes the connection once the output already sent has been written
     /// (bounded by the write timeout). Messages already read but not yet
     /// delivered are dropped.
+    @inlinable
     public func close() {
-        withTable { $0.requestClose(slot: slot, generation: generation) }
+        withTable { $0.requestClose(slot: slot, generation: generation, reason: .closedByHandler) }
     }
 }

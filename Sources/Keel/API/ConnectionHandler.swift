@@ -1,40 +1,50 @@
 // ConnectionHandler: what an application implements to serve connections.
 // Each loop owns one handler value and calls it on the loop's thread only,
-// so a handler needs no locks. The loop is generic over the handler type:
-// calls are direct, with no existential or allocation per message.
+// so a handler needs no locks. The loop is generic over the handler type and
+// specialised for it, also in the application's own module (the loop is
+// inlinable): calls are direct, with no existential or allocation per message.
 
 /// Callbacks for the connections of one event loop.
 public protocol ConnectionHandler {
+    /// What a message is: the payload bytes for Keel's byte formats (length
+    /// prefix, lines), or a format's own view (e.g. `RESPCommand`). Inferred
+    /// from `messageReceived`.
+    associatedtype Request = UnsafeRawBufferPointer
+
     /// A connection was accepted. `connection` is valid for this call only;
     /// keep `connection.id` to refer to it later.
     mutating func connectionOpened(_ connection: Connection)
 
-    /// A complete message arrived. `payload` is borrowed: it points into
-    /// Keel's buffers and is valid only until this call returns (copy what
-    /// you keep). Replies sent through `connection` go out in order.
-    mutating func messageReceived(_ payload: UnsafeRawBufferPointer, on connection: Connection)
+    /// A complete message arrived. It is borrowed: it points into Keel's
+    /// buffers and is valid only until this call returns (copy what you
+    /// keep). Replies sent through `connection` go out in order.
+    mutating func messageReceived(_ message: Request, on connection: Connection)
 
     /// The connection closed; its ID is no longer valid.
     mutating func connectionClosed(_ id: ConnectionID, reason: CloseReason)
 
     /// Whether this handler's whole answer to a message is the message
     /// itself, sent back on the same connection (what `EchoHandler` does).
-    /// When true, Keel may skip `messageReceived` and write complete frames
-    /// back straight from its read buffer, without copying them (it does so
-    /// for every read that holds only whole frames and finds nothing
-    /// buffered); other messages still reach `messageReceived`, which must
-    /// then do exactly `connection.send(payload)`. Default false;
-    /// `connectionOpened` and `connectionClosed` are called either way.
+    /// When true and the format's replies to a request are the request's own
+    /// bytes (the length-prefix format), Keel may skip `messageReceived` and
+    /// write complete requests back straight from its read buffer, without
+    /// copying them (it does so for every read that holds only whole requests
+    /// and finds nothing buffered); other messages still reach
+    /// `messageReceived`, which must then do exactly `connection.send(message)`.
+    /// Default false; `connectionOpened` and `connectionClosed` are called either way.
     static var echoesEveryMessage: Bool { get }
 }
 
 extension ConnectionHandler {
     /// Does nothing by default.
+    @inlinable
     public mutating func connectionOpened(_ connection: Connection) {}
 
     /// Does nothing by default.
+    @inlinable
     public mutating func connectionClosed(_ id: ConnectionID, reason: CloseReason) {}
 
     /// False by default: every message goes to `messageReceived`.
+    @inlinable
     public static var echoesEveryMessage: Bool { false }
 }

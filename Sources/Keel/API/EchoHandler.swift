@@ -3,14 +3,16 @@
 /// Answers every message with an identical message.
 public struct EchoHandler: ConnectionHandler, Sendable {
     /// An echo handler.
+    @inlinable
     public init() {}
 
     /// True: the loop writes received frames back without calling
-    /// `messageReceived` (the echo fast path).
+    /// `messageReceived` where the format allows (the echo fast path).
+    @inlinable
     public static var echoesEveryMessage: Bool { true }
 
     /// Sends `payload` back unchanged (used only where the fast path is not).
-    @inline(__always)
+    @inlinable
     public mutating func messageReceived(_ payload: UnsafeRawBufferPointer, on connection: Connection) {
         connection.send(payload)
     }

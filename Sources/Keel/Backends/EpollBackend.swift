@@ -15,18 +15,20 @@
 import CShims
 
 /// The epoll backend.
+@usableFromInline
 final class EpollBackend: EventBackend {
-    static let name = "epoll"
+    @usableFromInline static var name: String { "epoll" }
 
-    private let epollFD: Int32
-    private let events: UnsafeMutableRawPointer
-    private let eventSize: Int
-    private let capacity: Int32
-    private let clientFlags: UInt32
+    @usableFromInline let epollFD: Int32
+    @usableFromInline let events: UnsafeMutableRawPointer
+    @usableFromInline let eventSize: Int
+    @usableFromInline let capacity: Int32
+    @usableFromInline let clientFlags: UInt32
 
     /// - Parameters:
     ///   - maxEvents: events taken per epoll_wait.
     ///   - edgeTriggered: register client sockets with EPOLLET.
+    @usableFromInline
     init(maxEvents: Int, edgeTriggered: Bool) throws(Errno) {
         clientFlags = edgeTriggered ? keel_EPOLLET : 0
         let fd = keel_epoll_create1(keel_EPOLL_CLOEXEC)
@@ -41,27 +43,31 @@ final class EpollBackend: EventBackend {
         events.deallocate()
     }
 
-    @inline(__always)
-    private func bits(_ interest: Interest, _ token: EventToken) -> UInt32 {
+    @inlinable
+    func bits(_ interest: Interest, _ token: EventToken) -> UInt32 {
         var bits: UInt32 = token.slot < EventToken.firstReservedSlot ? clientFlags : 0
         if interest.contains(.read) { bits |= keel_EPOLLIN | keel_EPOLLRDHUP }
         if interest.contains(.write) { bits |= keel_EPOLLOUT }
         return bits
     }
 
+    @usableFromInline
     func register(fd: Int32, token: EventToken, interest: Interest) throws(Errno) {
         let rc = keel_epoll_ctl(epollFD, keel_EPOLL_CTL_ADD, fd, bits(interest, token), token.rawValue)
         if rc < 0 { throw Errno(rawValue: -rc) }
     }
 
+    @inlinable
     func modify(fd: Int32, token: EventToken, interest: Interest) {
         let rc = keel_epoll_ctl(epollFD, keel_EPOLL_CTL_MOD, fd, bits(interest, token), token.rawValue)
         // ENOENT/EBADF would mean the loop lost track of a descriptor: a bug.
         precondition(rc == 0, "epoll_ctl(MOD, \(fd)): \(Errno(rawValue: -rc))")
     }
 
+    @inlinable
     func deregister(fd: Int32, token: EventToken) {}
 
+    @inlinable
     func wait(timeoutMs: Int32) -> Int {
         let typed = events.assumingMemoryBound(to: epoll_event.self)
         while true {
@@ -74,7 +80,7 @@ final class EpollBackend: EventBackend {
         }
     }
 
-    @inline(__always)
+    @inlinable
     func event(at index: Int) -> ReadyEvent {
         let typed = UnsafePointer(events.assumingMemoryBound(to: epoll_event.self))
         let bits = keel_epoll_event_events(typed, Int32(index))
@@ -87,6 +93,7 @@ final class EpollBackend: EventBackend {
         return ReadyEvent(token: EventToken(rawValue: keel_epoll_event_data(typed, Int32(index))), readiness: readiness)
     }
 
+    @usableFromInline
     func close() {
         Syscall.close(epollFD)
     }

@@ -8,27 +8,37 @@
 // writes and accepts without touching the loop.
 
 /// What the kernel reported for one descriptor.
+@usableFromInline
 struct Readiness: OptionSet {
-    let rawValue: UInt8
+    @usableFromInline let rawValue: UInt8
+    @inlinable init(rawValue: UInt8) { self.rawValue = rawValue }
     /// Data (or EOF) can be read.
-    static let readable = Readiness(rawValue: 1 << 0)
+    @inlinable static var readable: Self { Readiness(rawValue: 1 << 0) }
     /// The socket can take more bytes.
-    static let writable = Readiness(rawValue: 1 << 1)
+    @inlinable static var writable: Self { Readiness(rawValue: 1 << 1) }
     /// The peer shut down its sending side (EPOLLRDHUP/POLLRDHUP).
-    static let readHangup = Readiness(rawValue: 1 << 2)
+    @inlinable static var readHangup: Self { Readiness(rawValue: 1 << 2) }
     /// The connection is gone both ways (EPOLLHUP/POLLHUP).
-    static let hangup = Readiness(rawValue: 1 << 3)
+    @inlinable static var hangup: Self { Readiness(rawValue: 1 << 3) }
     /// An error is pending on the socket (EPOLLERR/POLLERR).
-    static let error = Readiness(rawValue: 1 << 4)
+    @inlinable static var error: Self { Readiness(rawValue: 1 << 4) }
 }
 
 /// One ready descriptor: the token it was registered with and what it is ready for.
+@usableFromInline
 struct ReadyEvent {
-    let token: EventToken
-    let readiness: Readiness
+    @usableFromInline let token: EventToken
+    @usableFromInline let readiness: Readiness
+
+    @inlinable
+    init(token: EventToken, readiness: Readiness) {
+        self.token = token
+        self.readiness = readiness
+    }
 }
 
 /// A readiness notification mechanism (epoll, poll) plus socket I/O.
+@usableFromInline
 protocol EventBackend: AnyObject {
     /// The name shown in logs and selected by configuration ("epoll", "poll").
     static var name: String { get }
@@ -60,24 +70,25 @@ protocol EventBackend: AnyObject {
 }
 
 extension EventBackend {
+    @inlinable
     func checkInvariants() {}
 
-    @inline(__always)
+    @inlinable
     func read(_ fd: Int32, into buffer: UnsafeMutableRawBufferPointer) -> IOResult {
         Syscall.read(fd, into: buffer)
     }
 
-    @inline(__always)
+    @inlinable
     func send(_ fd: Int32, _ bytes: UnsafeRawBufferPointer) -> IOResult {
         Syscall.send(fd, bytes)
     }
 
-    @inline(__always)
+    @inlinable
     func send(_ fd: Int32, _ first: UnsafeRawBufferPointer, _ second: UnsafeRawBufferPointer) -> IOResult {
         Syscall.send(fd, first, second)
     }
 
-    @inline(__always)
+    @usableFromInline
     func accept(_ listener: Int32) -> AcceptResult {
         Syscall.accept(listener)
     }

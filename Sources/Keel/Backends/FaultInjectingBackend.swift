@@ -61,8 +61,9 @@ struct InjectedFaults: Sendable, Equatable {
 }
 
 /// A backend that forwards to `Base` and injects faults per its plan.
+@usableFromInline
 final class FaultInjectingBackend<Base: EventBackend>: EventBackend {
-    static var name: String { Base.name }
+    @usableFromInline static var name: String { Base.name }
 
     let base: Base
     let plan: FaultPlan
@@ -104,22 +105,27 @@ final class FaultInjectingBackend<Base: EventBackend>: EventBackend {
 
     // MARK: readiness
 
+    @usableFromInline
     func register(fd: Int32, token: EventToken, interest: Interest) throws(Errno) {
         try base.register(fd: fd, token: token, interest: interest)
     }
 
+    @usableFromInline
     func modify(fd: Int32, token: EventToken, interest: Interest) {
         base.modify(fd: fd, token: token, interest: interest)
     }
 
+    @usableFromInline
     func deregister(fd: Int32, token: EventToken) {
         base.deregister(fd: fd, token: token)
     }
 
+    @usableFromInline
     func wait(timeoutMs: Int32) -> Int {
         base.wait(timeoutMs: timeoutMs)
     }
 
+    @usableFromInline
     func event(at index: Int) -> ReadyEvent {
         let event = base.event(at: index)
         guard event.token.slot < EventToken.firstReservedSlot, event.readiness.contains(.readable),
@@ -129,6 +135,7 @@ final class FaultInjectingBackend<Base: EventBackend>: EventBackend {
         return ReadyEvent(token: event.token, readiness: event.readiness.union([.error, .hangup]))
     }
 
+    @usableFromInline
     func close() {
         let mine = injected
         plan.report.injected.withLock { total in
@@ -142,12 +149,14 @@ final class FaultInjectingBackend<Base: EventBackend>: EventBackend {
         base.close()
     }
 
+    @usableFromInline
     func checkInvariants() {
         base.checkInvariants()
     }
 
     // MARK: I/O
 
+    @usableFromInline
     func read(_ fd: Int32, into buffer: UnsafeMutableRawBufferPointer) -> IOResult {
         if roll(plan.connectionErrorPercent) {
             injected.connectionErrors += 1
@@ -166,10 +175,12 @@ final class FaultInjectingBackend<Base: EventBackend>: EventBackend {
         return Syscall.read(fd, into: target, raw: interrupting { keel_read(fd, target.baseAddress, target.count) })
     }
 
+    @usableFromInline
     func send(_ fd: Int32, _ bytes: UnsafeRawBufferPointer) -> IOResult {
         send(fd, bytes, UnsafeRawBufferPointer(start: nil, count: 0))
     }
 
+    @usableFromInline
     func send(_ fd: Int32, _ first: UnsafeRawBufferPointer, _ second: UnsafeRawBufferPointer) -> IOResult {
         if roll(plan.connectionErrorPercent) {
             injected.connectionErrors += 1
@@ -191,6 +202,7 @@ final class FaultInjectingBackend<Base: EventBackend>: EventBackend {
         return Syscall.send(fd, prefix, raw: interrupting { keel_send(fd, prefix.baseAddress, prefix.count) })
     }
 
+    @usableFromInline
     func accept(_ listener: Int32) -> AcceptResult {
         if roll(plan.acceptErrorPercent) {
             injected.acceptErrors += 1

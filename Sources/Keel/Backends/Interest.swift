@@ -2,8 +2,10 @@
 // the backend (epoll bits or poll bits are derived from it).
 
 /// Readiness a descriptor is registered for.
+@usableFromInline
 struct Interest: OptionSet, Hashable {
-    let rawValue: UInt8
-    static let read = Interest(rawValue: 1 << 0)
-    static let write = Interest(rawValue: 1 << 1)
+    @usableFromInline let rawValue: UInt8
+    @inlinable init(rawValue: UInt8) { self.rawValue = rawValue }
+    @inlinable static var read: Self { Interest(rawValue: 1 << 0) }
+    @inlinable static var write: Self { Interest(rawValue: 1 << 1) }
 }

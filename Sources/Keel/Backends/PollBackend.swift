@@ -18,22 +18,24 @@ import CShims
 import Glibc
 
 /// The poll(2) backend.
+@usableFromInline
 final class PollBackend: EventBackend {
-    static let name = "poll"
+    @usableFromInline static var name: String { "poll" }
 
-    private let capacity: Int
-    private let fds: UnsafeMutablePointer<pollfd>
-    private let tokens: UnsafeMutablePointer<EventToken>
+    @usableFromInline let capacity: Int
+    @usableFromInline let fds: UnsafeMutablePointer<pollfd>
+    @usableFromInline let tokens: UnsafeMutablePointer<EventToken>
     /// Position in `fds` of each client slot's entry, or -1.
-    private let clientPositions: UnsafeMutablePointer<Int32>
-    private let clientCapacity: Int
+    @usableFromInline let clientPositions: UnsafeMutablePointer<Int32>
+    @usableFromInline let clientCapacity: Int
     /// Position of each reserved token's entry (listener, waker), or -1.
-    private var reservedPositions = [Int32](repeating: -1, count: 16)
-    private var ready: UnsafeMutablePointer<ReadyEvent>
-    private(set) var count = 0
+    @usableFromInline var reservedPositions = [Int32](repeating: -1, count: 16)
+    @usableFromInline var ready: UnsafeMutablePointer<ReadyEvent>
+    @usableFromInline var count = 0
 
     /// - Parameter maxClients: client slots; two more entries are kept for
     ///   the listener and the waker.
+    @usableFromInline
     init(maxClients: Int) {
         clientCapacity = maxClients
         capacity = maxClients + reservedPositions.count
@@ -51,24 +53,24 @@ final class PollBackend: EventBackend {
         clientPositions.deallocate()
     }
 
-    @inline(__always)
-    private static func events(_ interest: Interest) -> Int16 {
+    @inlinable
+    static func events(_ interest: Interest) -> Int16 {
         var bits: Int16 = 0
         if interest.contains(.read) { bits |= keel_POLLIN | keel_POLLRDHUP }
         if interest.contains(.write) { bits |= keel_POLLOUT }
         return bits
     }
 
-    @inline(__always)
-    private func position(of token: EventToken) -> Int32 {
+    @inlinable
+    func position(of token: EventToken) -> Int32 {
         if token.slot >= EventToken.firstReservedSlot {
             return reservedPositions[Int(token.slot - EventToken.firstReservedSlot)]
         }
         return clientPositions[Int(token.slot)]
     }
 
-    @inline(__always)
-    private func setPosition(_ position: Int32, of token: EventToken) {
+    @inlinable
+    func setPosition(_ position: Int32, of token: EventToken) {
         if token.slot >= EventToken.firstReservedSlot {
             reservedPositions[Int(token.slot - EventToken.firstReservedSlot)] = position
         } else {
@@ -76,6 +78,7 @@ final class PollBackend: EventBackend {
         }
     }
 
+    @inlinable
     func register(fd: Int32, token: EventToken, interest: Interest) throws(Errno) {
         precondition(count < capacity, "pollfd array full")
         precondition(position(of: token) < 0, "slot \(token.slot) registered twice")
@@ -85,6 +88,7 @@ final class PollBackend: EventBackend {
         count += 1
     }
 
+    @inlinable
     func modify(fd: Int32, token: EventToken, interest: Interest) {
         let index = Int(position(of: token))
         precondition(index >= 0 && fds[index].fd == fd, "modify of an unregistered descriptor \(fd)")
@@ -92,6 +96,7 @@ final class PollBackend: EventBackend {
         tokens[index] = token
     }
 
+    @inlinable
     func deregister(fd: Int32, token: EventToken) {
         let index = Int(position(of: token))
         precondition(index >= 0 && fds[index].fd == fd, "deregister of an unregistered descriptor \(fd)")
@@ -105,6 +110,7 @@ final class PollBackend: EventBackend {
         count = last
     }
 
+    @inlinable
     func wait(timeoutMs: Int32) -> Int {
         let n = keel_poll(fds, nfds_t(count), timeoutMs)
         if n == -EINTR { return 0 }
@@ -123,8 +129,8 @@ final class PollBackend: EventBackend {
         return found
     }
 
-    @inline(__always)
-    private static func readiness(_ revents: Int16) -> Readiness {
+    @inlinable
+    static func readiness(_ revents: Int16) -> Readiness {
         var readiness: Readiness = []
         if revents & keel_POLLIN != 0 { readiness.insert(.readable) }
         if revents & keel_POLLOUT != 0 { readiness.insert(.writable) }
@@ -134,14 +140,16 @@ final class PollBackend: EventBackend {
         return readiness
     }
 
-    @inline(__always)
+    @inlinable
     func event(at index: Int) -> ReadyEvent {
         ready[index]
     }
 
+    @usableFromInline
     func close() {}
 
     /// Checks the dense array and the position index against each other.
+    @usableFromInline
     func checkInvariants() {
         precondition(count >= 0 && count <= capacity)
         for index in 0..<count {

@@ -24,17 +24,22 @@ public final class BufferPool {
     public let retainedBytesLimit: Int
 
     /// Free blocks, one list per size class (class i holds minimumBlockBytes << i).
-    @exclusivity(unchecked) private var freeLists: [[UnsafeMutableRawPointer]]
+    @usableFromInline @exclusivity(unchecked) var freeLists: [[UnsafeMutableRawPointer]]
     /// Bytes currently kept on the free lists.
-    @exclusivity(unchecked) public private(set) var retainedBytes = 0
+    @inlinable public var retainedBytes: Int { _retainedBytes }
+    @usableFromInline @exclusivity(unchecked) var _retainedBytes = 0
     /// Bytes currently handed out to rings.
-    @exclusivity(unchecked) public private(set) var outstandingBytes = 0
+    @inlinable public var outstandingBytes: Int { _outstandingBytes }
+    @usableFromInline @exclusivity(unchecked) var _outstandingBytes = 0
     /// How many times the pool called malloc (for allocation tests).
-    @exclusivity(unchecked) public private(set) var systemAllocations = 0
+    @inlinable public var systemAllocations: Int { _systemAllocations }
+    @usableFromInline @exclusivity(unchecked) var _systemAllocations = 0
     /// How many times malloc could not provide a block.
-    @exclusivity(unchecked) public private(set) var failedAllocations = 0
+    @inlinable public var failedAllocations: Int { _failedAllocations }
+    @usableFromInline @exclusivity(unchecked) var _failedAllocations = 0
     /// How many blocks have been taken in all: a cheap sign of activity.
-    @exclusivity(unchecked) public private(set) var takes = 0
+    @inlinable public var takes: Int { _takes }
+    @usableFromInline @exclusivity(unchecked) var _takes = 0
 
     /// - Parameters:
     ///   - minimumBlockBytes: smallest block, a power of two (default 256).
@@ -71,7 +76,7 @@ public final class BufferPool {
     }
 
     /// The block size the pool hands out for a request of `bytes`.
-    @inline(__always)
+    @inlinable
     public func blockSize(for bytes: Int) -> Int {
         if bytes <= minimumBlockBytes { return minimumBlockBytes }
         return 1 << (Int.bitWidth - (bytes - 1).leadingZeroBitCount)
@@ -80,38 +85,40 @@ public final class BufferPool {
     /// A block of exactly `size` bytes (a power of two, at least the
     /// minimum), or nil when malloc cannot provide it (an address-space limit,
     /// or no overcommit): the caller fails only the connection it serves.
+    @inlinable
     public func take(size: Int) -> UnsafeMutableRawPointer? {
         assert(size >= minimumBlockBytes && size.nonzeroBitCount == 1)
         if size <= maximumRetainedBlockBytes {
             let index = sizeClass(of: size)
             if let block = freeLists[index].popLast() {
-                retainedBytes -= size
-                outstandingBytes += size
-                takes &+= 1
+                _retainedBytes -= size
+                _outstandingBytes += size
+                _takes &+= 1
                 return block
             }
         }
         // glibc's malloc returns 16-byte-aligned memory on 64-bit systems.
         guard let block = malloc(size) else {
-            failedAllocations += 1
+            _failedAllocations += 1
             return nil
         }
-        systemAllocations += 1
-        outstandingBytes += size
-        takes &+= 1
+        _systemAllocations += 1
+        _outstandingBytes += size
+        _takes &+= 1
         return block
     }
 
     /// Returns a block taken with `take(size:)`.
+    @inlinable
     public func give(_ block: UnsafeMutableRawPointer, size: Int) {
         assert(size >= minimumBlockBytes && size.nonzeroBitCount == 1)
         precondition(outstandingBytes >= size, "returning more than was taken")
-        outstandingBytes -= size
+        _outstandingBytes -= size
         if size <= maximumRetainedBlockBytes && retainedBytes + size <= retainedBytesLimit {
             let index = sizeClass(of: size)
             if freeLists[index].count < freeLists[index].capacity {
                 freeLists[index].append(block)
-                retainedBytes += size
+                _retainedBytes += size
                 return
             }
         }
@@ -124,11 +131,11 @@ public final class BufferPool {
             for block in freeLists[index] { free(block) }
             freeLists[index].removeAll(keepingCapacity: true)
         }
-        retainedBytes = 0
+        _retainedBytes = 0
     }
 
-    @inline(__always)
-    private func sizeClass(of size: Int) -> Int {
+    @inlinable
+    func sizeClass(of size: Int) -> Int {
         size.trailingZeroBitCount - minimumBlockBytes.trailingZeroBitCount
     }
 

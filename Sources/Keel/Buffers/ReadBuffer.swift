@@ -3,10 +3,12 @@
 // into that connection's input ring.
 
 /// One loop's scratch buffer for reads, allocated once.
+@usableFromInline
 final class ReadBuffer {
-    let capacity: Int
-    private let storage: UnsafeMutableRawPointer
+    @usableFromInline let capacity: Int
+    @usableFromInline let storage: UnsafeMutableRawPointer
 
+    @usableFromInline
     init(capacity: Int) {
         precondition(capacity > 0)
         self.capacity = capacity
@@ -18,13 +20,13 @@ final class ReadBuffer {
     }
 
     /// The whole buffer, to read into.
-    @inline(__always)
+    @inlinable
     var space: UnsafeMutableRawBufferPointer {
         UnsafeMutableRawBufferPointer(start: storage, count: capacity)
     }
 
     /// The first `count` bytes, as read.
-    @inline(__always)
+    @inlinable
     func bytes(_ count: Int) -> UnsafeRawBufferPointer {
         assert(count <= capacity)
         return UnsafeRawBufferPointer(start: storage, count: count)

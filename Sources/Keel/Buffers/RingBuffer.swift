@@ -15,22 +15,24 @@
 
 /// A growable byte ring that holds memory only while it has content.
 public struct RingBuffer: ~Copyable {
-    private var storage: UnsafeMutableRawPointer?
+    @usableFromInline var storage: UnsafeMutableRawPointer?
     /// Size of the current block (0 when the ring holds no memory).
-    public private(set) var capacity = 0
-    private var head = 0
+    @inlinable public var capacity: Int { _capacity }
+    @usableFromInline var _capacity = 0
+    @usableFromInline var head = 0
     /// Readable bytes.
-    public private(set) var count = 0
+    @inlinable public var count: Int { _count }
+    @usableFromInline var _count = 0
 
     /// An empty ring holding no memory.
-    public init() {}
+    @inlinable public init() {}
 
     deinit {
         precondition(storage == nil, "ring dropped while holding \(capacity) bytes")
     }
 
     /// True when there is nothing to read (and so no memory held).
-    @inline(__always)
+    @inlinable
     public var isEmpty: Bool { count == 0 }
 
     /// Appends `bytes`, growing to the next power of two if needed. Returns
@@ -38,6 +40,7 @@ public struct RingBuffer: ~Copyable {
     /// cannot be had (the caller closes the connection it serves: running
     /// out of memory must cost one client, not the process). The caller
     /// enforces any byte limit before appending.
+    @inlinable
     public mutating func append(_ bytes: UnsafeRawBufferPointer, pool: BufferPool) -> Bool {
         guard !bytes.isEmpty else { return true }
         guard grow(toHold: count + bytes.count, pool: pool) else { return false }
@@ -48,11 +51,12 @@ public struct RingBuffer: ~Copyable {
         if first < bytes.count {
             block.copyMemory(from: bytes.baseAddress! + first, byteCount: bytes.count - first)
         }
-        count += bytes.count
+        _count += bytes.count
         return true
     }
 
-    private mutating func grow(toHold total: Int, pool: BufferPool) -> Bool {
+    @inlinable
+    mutating func grow(toHold total: Int, pool: BufferPool) -> Bool {
         guard total > capacity else { return true }
         let size = pool.blockSize(for: total)
         guard let block = pool.take(size: size) else { return false }
@@ -61,16 +65,17 @@ public struct RingBuffer: ~Copyable {
             pool.give(old, size: capacity)
         }
         storage = block
-        capacity = size
+        _capacity = size
         head = 0
         return true
     }
 
     /// Drops the first `n` readable bytes; gives the block back when empty.
+    @inlinable
     public mutating func consume(_ n: Int, pool: BufferPool) {
         precondition(n >= 0 && n <= count, "consume(\(n)) with \(count) readable")
         guard n > 0 else { return }
-        count -= n
+        _count -= n
         if count == 0 {
             removeAll(pool: pool)
         } else {
@@ -79,18 +84,20 @@ public struct RingBuffer: ~Copyable {
     }
 
     /// Drops everything and gives the block back.
+    @inlinable
     public mutating func removeAll(pool: BufferPool) {
         if let block = storage {
             pool.give(block, size: capacity)
         }
         storage = nil
-        capacity = 0
+        _capacity = 0
         head = 0
-        count = 0
+        _count = 0
     }
 
     /// The readable bytes as at most two segments in order (the second is
     /// empty unless the content wraps): what writev wants.
+    @inlinable
     public func withReadableSegments<R>(
         _ body: (UnsafeRawBufferPointer, UnsafeRawBufferPointer) throws -> R
     ) rethrows -> R {
@@ -106,6 +113,7 @@ public struct RingBuffer: ~Copyable {
     /// The readable bytes as one contiguous view, straightening the content
     /// first if it wraps. Straightening rotates the block in place, so it
     /// never needs memory and cannot fail.
+    @inlinable
     public mutating func withContiguousBytes<R>(
         _ body: (UnsafeRawBufferPointer) throws -> R
     ) rethrows -> R {
@@ -120,6 +128,7 @@ public struct RingBuffer: ~Copyable {
     /// moves to 0) by block swaps (Gries and Mills): each step swaps the
     /// shorter part into its final place, O(count) copies in all, through a
     /// small buffer on the stack.
+    @usableFromInline
     static func rotateLeft(_ base: UnsafeMutableRawPointer, count: Int, by shift: Int) {
         precondition(shift >= 0 && shift <= count)
         var start = 0
@@ -140,7 +149,8 @@ public struct RingBuffer: ~Copyable {
         }
     }
 
-    private static func swapRanges(_ a: UnsafeMutableRawPointer, _ b: UnsafeMutableRawPointer, length: Int) {
+    @usableFromInline
+    static func swapRanges(_ a: UnsafeMutableRawPointer, _ b: UnsafeMutableRawPointer, length: Int) {
         withUnsafeTemporaryAllocation(byteCount: 1_024, alignment: 16) { scratch in
             let temporary = scratch.baseAddress!
             var offset = 0
@@ -155,6 +165,7 @@ public struct RingBuffer: ~Copyable {
     }
 
     /// Copies the first `destination.count` readable bytes out without consuming.
+    @inlinable
     public func copyPrefix(into destination: UnsafeMutableRawBufferPointer) {
         precondition(destination.count <= count, "prefix longer than the content")
         guard let block = storage, !destination.isEmpty else { return }
@@ -165,7 +176,8 @@ public struct RingBuffer: ~Copyable {
         }
     }
 
-    private func copyReadable(from old: UnsafeMutableRawPointer, into block: UnsafeMutableRawPointer) {
+    @inlinable
+    func copyReadable(from old: UnsafeMutableRawPointer, into block: UnsafeMutableRawPointer) {
         let first = min(count, capacity - head)
         block.copyMemory(from: old + head, byteCount: first)
         if first < count {

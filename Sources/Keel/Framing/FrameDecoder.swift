@@ -21,6 +21,14 @@ public struct FrameScan: Equatable, Sendable {
     public let frames: Int
     /// Whether the frame at `end` announces more than the limit.
     public let oversize: Bool
+
+    /// A scan result.
+    @inlinable
+    public init(end: Int, frames: Int, oversize: Bool) {
+        self.end = end
+        self.frames = frames
+        self.oversize = oversize
+    }
 }
 
 /// Splits a byte stream into length-prefixed frames.
@@ -34,6 +42,7 @@ public struct FrameDecoder: Sendable {
     ///   - format: the length-prefix layout.
     ///   - maxMessageBytes: the largest payload accepted; clamped to what the
     ///     format can announce.
+    @inlinable
     public init(format: FrameFormat, maxMessageBytes: Int) {
         precondition(maxMessageBytes >= 0, "maxMessageBytes must not be negative")
         self.format = format
@@ -41,7 +50,7 @@ public struct FrameDecoder: Sendable {
     }
 
     /// The frame starting at `offset` in `bytes`.
-    @inline(__always)
+    @inlinable
     public func decode(_ bytes: UnsafeRawBufferPointer, at offset: Int) -> DecodedFrame {
         let header = format.headerBytes
         let available = bytes.count - offset
@@ -61,7 +70,7 @@ public struct FrameDecoder: Sendable {
     /// path scans every byte it reads this way). Not inlined on purpose: on
     /// its own the loop keeps everything in registers (about 10 instructions
     /// a frame); inlined into the event loop it spilled to the stack (19).
-    @inline(never)
+    @inlinable @inline(never)
     public func scanCompleteFrames(_ bytes: UnsafeRawBufferPointer) -> FrameScan {
         switch (format.headerBytes, format.byteOrder) {
         case (4, .littleEndian):
@@ -73,8 +82,8 @@ public struct FrameDecoder: Sendable {
         }
     }
 
-    @inline(__always)
-    private func scan(
+    @inlinable @inline(__always)
+    func scan(
         _ bytes: UnsafeRawBufferPointer, headerBytes: Int, length: (UnsafeRawPointer) -> UInt64
     ) -> FrameScan {
         guard let base = bytes.baseAddress else { return FrameScan(end: 0, frames: 0, oversize: false) }
@@ -98,7 +107,7 @@ public struct FrameDecoder: Sendable {
     }
 
     /// Header plus payload for a frame announcing `length` (checked first).
-    @inline(__always)
+    @inlinable
     public func frameBytes(announcing length: UInt64) -> Int? {
         length <= UInt64(maxMessageBytes) ? format.headerBytes + Int(length) : nil
     }

@@ -102,7 +102,7 @@ extension Configuration {
             "outputLowWatermarkBytes (\(outputLowWatermarkBytes)) must be at most outputHighWatermarkBytes (\(outputHighWatermarkBytes))"
         )
         // Every term is bounded by the table above, so the sum cannot overflow.
-        let headroom = outputHighWatermarkBytes + decoder.maxMessageBytes + frame.headerBytes + readBufferBytes
+        let headroom = outputHighWatermarkBytes + effectiveMaxMessageBytes + frame.headerBytes + readBufferBytes
         try require(
             maxPendingOutputBytes >= headroom,
             "maxPendingOutputBytes (\(maxPendingOutputBytes)) must be at least outputHighWatermarkBytes + maxMessageBytes + header + readBufferBytes (\(headroom)), or echoing one read could overflow it"

@@ -2,6 +2,17 @@
 // defaults, validated once before anything starts (Configuration+Ranges.swift
 // holds every field's allowed range and the checks). Units are last in names.
 
+/// The byte format a server with a byte-message handler speaks.
+public enum MessageProtocol: String, Sendable, CaseIterable, CustomStringConvertible {
+    /// A length field, then that many payload bytes (`Configuration.frame`).
+    case length
+    /// Lines ended by LF or CRLF; replies end with LF.
+    case line
+
+    /// "length" or "line".
+    public var description: String { rawValue }
+}
+
 /// The readiness mechanism a loop uses.
 public enum BackendKind: String, Sendable, CaseIterable, CustomStringConvertible {
     /// epoll(7): O(ready) per wakeup; the default.
@@ -50,6 +61,10 @@ public struct Configuration: Sendable, Equatable {
     /// Largest payload accepted; a frame announcing more closes its
     /// connection. Clamped to what `frame` can announce. Default 1 MiB.
     public var maxMessageBytes = 1 << 20
+    /// The byte format of a server whose handler receives message bytes
+    /// (`Server(configuration:makeHandler:)`): length-prefixed frames or
+    /// lines. Servers given a format of their own ignore it. Default length.
+    public var messageProtocol = MessageProtocol.length
     /// Length-prefix layout. Default u32le (the seeds' format).
     public var frame = FrameFormat.u32le
     /// A connection that sends no complete message for this long is closed.
@@ -121,10 +136,15 @@ public struct Configuration: Sendable, Equatable {
     /// The defaults above.
     public init() {}
 
-    /// The largest payload actually accepted: `maxMessageBytes`, clamped to
-    /// what the frame format can announce.
-    public var effectiveMaxMessageBytes: Int { decoder.maxMessageBytes }
+    /// The largest message actually accepted: `maxMessageBytes`, clamped
+    /// to what the frame format can announce (length-prefixed messages).
+    public var effectiveMaxMessageBytes: Int {
+        messageProtocol == .line ? maxMessageBytes : lengthPrefixFormat.maxMessageBytes
+    }
 
-    /// The decoder this configuration implies.
-    var decoder: FrameDecoder { FrameDecoder(format: frame, maxMessageBytes: maxMessageBytes) }
+    /// The length-prefix format this configuration describes.
+    @inlinable
+    public var lengthPrefixFormat: LengthPrefixFormat {
+        LengthPrefixFormat(frame: frame, maxMessageBytes: maxMessageBytes)
+    }
 }

@@ -6,6 +6,7 @@
 import Glibc
 
 extension EventLoop {
+    @usableFromInline
     func acceptConnections() {
         guard let listener else { return }
         while !slab.isFull {
@@ -24,7 +25,8 @@ extension EventLoop {
     }
 
     /// Takes a slot for a new connection and registers it for reading.
-    private func admit(_ fd: Int32) {
+    @usableFromInline
+    func admit(_ fd: Int32) {
         Syscall.setNoDelay(fd)
         guard let slot = slab.allocate(fd: fd) else {
             preconditionFailure("accepted with a full slab")
@@ -53,6 +55,7 @@ extension EventLoop {
     }
 
     /// Tells the handler (and the debug log) of a new connection.
+    @usableFromInline
     func opened(_ slot: UInt32) {
         if logger.logLevel <= .debug {
             logger.debug("connection opened", metadata: connectionMetadata(slot, fd: slab[slot].fd))
@@ -62,7 +65,8 @@ extension EventLoop {
 
     /// Returns true when accepting should go on (the error concerned one
     /// connection only); otherwise pauses the listener.
-    private func handleAcceptError(_ errno: Errno) -> Bool {
+    @usableFromInline
+    func handleAcceptError(_ errno: Errno) -> Bool {
         switch errno.rawValue {
         case ECONNABORTED, EPROTO, EPERM, ENETDOWN, ENOPROTOOPT, EHOSTDOWN, ENONET, EHOSTUNREACH, EOPNOTSUPP,
             ENETUNREACH:
@@ -87,6 +91,7 @@ extension EventLoop {
     }
 
     /// Switches the listener on or off to match the slab and the accept pause.
+    @usableFromInline
     func updateListener() {
         guard let listener else { return }
         if let until = acceptPausedUntilMs, nowMs >= until { acceptPausedUntilMs = nil }

@@ -6,6 +6,7 @@ extension EventLoop {
     /// Closes a live connection and releases everything it held: descriptor,
     /// slot, rings (back to the pool) and timeout nodes. Re-enables the
     /// listener if the client limit had switched it off.
+    @usableFromInline
     func close(_ slot: UInt32, reason: CloseReason) {
         let fd = slab[slot].fd
         let generation = slab[slot].generation
@@ -34,6 +35,7 @@ extension EventLoop {
 
     /// Log metadata naming a connection: loop, slot, generation, peer
     /// address, and the client's address from a PROXY header.
+    @usableFromInline
     func connectionMetadata(_ slot: UInt32, fd: Int32) -> Logger.Metadata {
         var metadata: Logger.Metadata = [
             "connection": "\(ConnectionID(loop: index, slot: slot, generation: slab[slot].generation))",
@@ -47,6 +49,7 @@ extension EventLoop {
 
     /// Closes every connection whose deadline has passed, and lifts an
     /// accept pause that has ended. O(expired).
+    @usableFromInline
     func enforceDeadlines() {
         if let firstMessageTimeouts {
             while let slot = firstMessageTimeouts.popExpired(nowMs: nowMs) {
@@ -72,6 +75,7 @@ extension EventLoop {
 
     /// Stops accepting, closes idle connections, and lets the others finish
     /// writing until the shutdown deadline.
+    @usableFromInline
     func beginShutdown() {
         shutdownDeadlineMs = nowMs + Int64(configuration.shutdownTimeoutMs)
         closeListener()
@@ -84,7 +88,8 @@ extension EventLoop {
         }
     }
 
-    private func closeListener() {
+    @usableFromInline
+    func closeListener() {
         guard let listener else { return }
         backend.deregister(fd: listener.fd, token: .listener)
         listener.close()
@@ -94,6 +99,7 @@ extension EventLoop {
 
     /// Releases the descriptors of a loop that never ran (another loop of the
     /// same server failed to start).
+    @usableFromInline
     func discardUnstarted() {
         precondition(slab.liveCount == 0, "discarding a loop that has connections")
         closeListener()
@@ -104,6 +110,7 @@ extension EventLoop {
     /// Releases the loop's own descriptors once every connection is gone.
     /// The waker stays open: other threads may still wake it; the Server
     /// closes it after joining this loop's thread.
+    @usableFromInline
     func finishShutdown() {
         precondition(slab.liveCount == 0, "shutting down with live connections")
         closeListener()

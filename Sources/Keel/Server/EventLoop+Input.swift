@@ -1,17 +1,39 @@
-// Reading and framing: reads into the loop's read buffer (one per readiness
-// when level-triggered, until EAGAIN when edge-triggered);
-// complete frames go to the handler straight from there; an incomplete tail
-// goes into the connection's input ring, which then never holds more than
-// one frame (it is completed from the next read before anything else).
+// Reading and decoding: reads go into the loop's read buffer (one per
+// readiness when level-triggered, until EAGAIN when edge-triggered); the
+// decoder finds whole requests there and each goes to the handler straight
+// from the read buffer; an incomplete tail is copied into the connection's
+// input ring.
+//
+// A request begun in an earlier read is completed first: the ring takes
+// from the new read only what the decoder says the request still needs (its
+// `needMore` bound; everything when the bound is unknown), so a small
+// request never drags the rest of the read into the ring, and then decoding
+// carries on in the read buffer. Invariant: the input ring holds the start
+// of at most one request between reads (never a whole one), and never more
+// than `maxRequestBytes`.
 
 extension EventLoop {
     /// What one read left behind.
+    @usableFromInline
     enum ReadStep {
         /// The read returned bytes: more may be waiting.
         case more
         /// The socket had nothing (EAGAIN), or the connection stopped
         /// reading or closed.
         case done
+    }
+
+    /// How decoding one read ended.
+    @usableFromInline
+    enum DecodeOutcome {
+        /// Every byte was used (requests delivered, a tail parked).
+        case consumed
+        /// The handler closed the connection; the rest was dropped.
+        case stopped
+        /// The bytes break the protocol.
+        case violation(ProtocolViolation)
+        /// The input ring could not grow.
+        case outOfMemory
     }
 
     /// Handles read readiness. Level-triggered: one read(2) (the kernel
@@ -22,7 +44,7 @@ extension EventLoop {
     /// stops at TCP's urgent mark with data behind it (tcp(7), "Sockets API").
     /// `peerFinishing` (RDHUP) means EOF follows the data in the socket: then
     /// both modes read on until EOF, so the close is handled in this wakeup.
-    @inline(__always)
+    @inlinable
     func handleReadable(_ slot: UInt32, peerFinishing: Bool) {
         var reads = 0
         // A stale readiness from before reading was paused in this batch.
@@ -39,9 +61,9 @@ extension EventLoop {
         }
     }
 
-    /// One read(2) into the loop's buffer, then every complete frame.
-    @inline(__always)
-    private func readOnce(_ slot: UInt32) -> ReadStep {
+    /// One read(2) into the loop's buffer, then every complete request.
+    @inlinable
+    func readOnce(_ slot: UInt32) -> ReadStep {
         let space = readBuffer.space
         switch backend.read(slab[slot].fd, into: space) {
         case .bytes(let count):
@@ -73,17 +95,19 @@ extension EventLoop {
     /// (edge-triggered mode: it used its read or write budget with work left,
     /// and no new edge would announce it). `kind` is `.readQueued` or
     /// `.writeQueued`.
+    @usableFromInline
     func revisit(_ slot: UInt32, _ kind: SlotFlags) {
-        let queued = !slab[slot].flags.isDisjoint(with: [.readQueued, .writeQueued])
+        let queued = !slab[slot].flags.isDisjoint(with: .revisitQueued)
         guard !slab[slot].flags.contains(kind) else { return }
         if kind == .readQueued { stats.readsRequeued += 1 }
         slab[slot].flags.insert(kind)
         if !queued { revisits.append(EventToken(slot: slot, generation: slab[slot].generation)) }
     }
 
-    /// Delivers every complete frame in `bytes` and parks an incomplete tail
-    /// in the input ring. Returns a reason when the connection must close.
-    @inline(__always)
+    /// Delivers every complete request in `bytes` (one read) and parks an
+    /// incomplete tail in the input ring. Returns a reason when the
+    /// connection must close at once.
+    @inlinable
     func process(_ bytes: UnsafeRawBufferPointer, from slot: UInt32) -> CloseReason? {
         if slab[slot].flags.contains(.awaitingProxyHeader) { return processProxyHeader(bytes, from: slot) }
         table.beginServing(slot)
@@ -92,43 +116,138 @@ extension EventLoop {
         // sends (which touch the slot) never overlap an access to it.
         var pending = RingBuffer()
         swap(&pending, &slab[slot].input)
-        let outcome = assembler.feed(bytes, pending: &pending, pool: pool) { payload in
-            deliver(payload, slot: slot, generation: generation)
-            return slab[slot].flags.isDisjoint(with: .stopsInput)
+        var delivered = 0
+        var offset = 0
+        var outcome = DecodeOutcome.consumed
+        if !pending.isEmpty {
+            outcome = completePending(&pending, from: bytes, offset: &offset, slot, generation, &delivered)
         }
-        swap(&pending, &slab[slot].input)
+        if case .consumed = outcome, pending.isEmpty {
+            outcome = decodeInPlace(bytes, from: offset, into: &pending, slot, generation, &delivered)
+        }
+        if delivered > 0 { noteMessageArrived(slot) }
         switch outcome {
-        case .consumed(let frames), .stopped(let frames):
-            if frames > 0 { noteMessageArrived(slot) }
+        case .consumed, .stopped:
+            swap(&pending, &slab[slot].input)
             return nil
-        case .oversize(let announced, let frames):
-            if frames > 0 { noteMessageArrived(slot) }
-            return oversize(slot, announced: announced)
-        case .outOfMemory(let frames):
-            if frames > 0 { noteMessageArrived(slot) }
+        case .violation(let violation):
+            // What is buffered can never become a request now.
+            pending.removeAll(pool: pool)
+            return violated(slot, violation)
+        case .outOfMemory:
+            pending.removeAll(pool: pool)
             return outOfMemory(slot)
         }
     }
 
-    /// The echo fast path, for handlers that echo every message: the
-    /// complete frames of a read go back in one send straight from the read
-    /// buffer (no handler call, no copy), and an incomplete tail waits in the
-    /// input ring. It takes only the common case: nothing buffered either
-    /// way, nothing stopping input, every announced length within the limit.
-    /// Returns false, having done nothing, when the general path must run.
-    @inline(__always)
-    private func echoInPlace(_ bytes: UnsafeRawBufferPointer, from slot: UInt32) -> Bool {
+    /// Decodes requests in place from `offset` on, handing each to the
+    /// handler; an incomplete tail goes into `pending` (which is empty).
+    @inlinable
+    func decodeInPlace(
+        _ bytes: UnsafeRawBufferPointer, from start: Int, into pending: inout RingBuffer, _ slot: UInt32,
+        _ generation: UInt32, _ delivered: inout Int
+    ) -> DecodeOutcome {
+        var offset = start
+        while offset < bytes.count {
+            let rest = UnsafeRawBufferPointer(rebasing: bytes[offset...])
+            switch decoder.decode(rest) {
+            case .request(let request, let length):
+                offset &+= length
+                delivered &+= 1
+                deliver(request, slot: slot, generation: generation)
+                if !slab[slot].flags.isDisjoint(with: .stopsInput) { return .stopped }
+            case .skip(let length):
+                offset &+= length
+            case .needMore(let atLeast):
+                if atLeast > maxRequestBytes || rest.count > maxRequestBytes { return .violation(.requestTooLarge) }
+                return pending.append(rest, pool: pool) ? .consumed : .outOfMemory
+            case .violation(let violation):
+                return .violation(violation)
+            }
+        }
+        return .consumed
+    }
+
+    /// Completes the request waiting in `pending` from the front of `bytes`,
+    /// taking only what it needs (see the file header); delivers it and any
+    /// others found in the ring. Leaves `pending` empty if the request
+    /// completed, with `offset` at the first byte not taken.
+    @inlinable
+    func completePending(
+        _ pending: inout RingBuffer, from bytes: UnsafeRawBufferPointer, offset: inout Int, _ slot: UInt32,
+        _ generation: UInt32, _ delivered: inout Int
+    ) -> DecodeOutcome {
+        var rounds = 0
+        while !pending.isEmpty {
+            let step: PendingStep = pending.withContiguousBytes { buffered in
+                switch decoder.decode(buffered) {
+                case .request(let request, let length):
+                    deliver(request, slot: slot, generation: generation)
+                    return .used(length, delivered: true)
+                case .skip(let length):
+                    return .used(length, delivered: false)
+                case .needMore(let atLeast):
+                    return .needMore(atLeast)
+                case .violation(let violation):
+                    return .violation(violation)
+                }
+            }
+            switch step {
+            case .used(let length, let wasRequest):
+                pending.consume(length, pool: pool)
+                if wasRequest {
+                    delivered &+= 1
+                    if !slab[slot].flags.isDisjoint(with: .stopsInput) { return .stopped }
+                }
+            case .needMore(let atLeast):
+                if atLeast > maxRequestBytes { return .violation(.requestTooLarge) }
+                let available = bytes.count - offset
+                if available == 0 { return .consumed }
+                // A real bound: take just that much (the request's own bytes).
+                // Unknown, or the bound keeps moving: take all that came.
+                var take = available
+                if atLeast > pending.count + 1 && rounds < 4 { take = min(available, atLeast - pending.count) }
+                take = min(take, maxRequestBytes + 1 - pending.count)
+                let piece = UnsafeRawBufferPointer(rebasing: bytes[offset..<(offset + take)])
+                guard pending.append(piece, pool: pool) else { return .outOfMemory }
+                offset += take
+                rounds += 1
+            case .violation(let violation):
+                return .violation(violation)
+            }
+        }
+        return .consumed
+    }
+
+    /// What decoding the input ring gave (the request itself stays inside
+    /// the ring's borrow, where it is delivered).
+    @usableFromInline
+    enum PendingStep {
+        case used(Int, delivered: Bool)
+        case needMore(Int)
+        case violation(ProtocolViolation)
+    }
+
+    /// The echo fast path, for handlers that echo every message in a format
+    /// whose replies are its requests' own bytes: the whole requests of a
+    /// read go back in one send straight from the read buffer (no handler
+    /// call, no copy), and an incomplete tail waits in the input ring. It
+    /// takes only the common case: nothing buffered either way, nothing
+    /// stopping input, no violation in the read. Returns false, having done
+    /// nothing, when the general path must run.
+    @inlinable
+    func echoInPlace(_ bytes: UnsafeRawBufferPointer, from slot: UInt32) -> Bool {
         guard slab[slot].input.isEmpty && slab[slot].output.isEmpty,
-            slab[slot].flags.isDisjoint(with: [.closeRequested, .abortRequested, .awaitingProxyHeader])
+            slab[slot].flags.isDisjoint(with: .blocksInPlaceEcho)
         else { return false }
-        let scan = decoder.scanCompleteFrames(bytes)
-        // The general path delivers the frames before an oversize one, then closes.
-        guard !scan.oversize else { return false }
+        let scan = decoder.scanWholeRequests(bytes)
+        // The general path delivers the requests before a violation, then closes.
+        guard !scan.violationFollows else { return false }
         let end = scan.end
-        let frames = scan.frames
-        if frames > 0 {
-            stats.messagesIn &+= frames
-            table.messagesOut &+= frames
+        let requests = scan.count
+        if requests > 0 {
+            stats.messagesIn &+= requests
+            table.messagesOut &+= requests
             noteMessageArrived(slot)
             sendServed(slot, UnsafeRawBufferPointer(rebasing: bytes[..<end]))
             guard slab[slot].isLive else { return true }
@@ -140,7 +259,8 @@ extension EventLoop {
     }
 
     /// A lingering connection's input is read only to be dropped, until EOF.
-    private func discardInput(_ slot: UInt32) -> ReadStep {
+    @usableFromInline
+    func discardInput(_ slot: UInt32) -> ReadStep {
         switch backend.read(slab[slot].fd, into: readBuffer.space) {
         case .bytes(let count):
             stats.bytesIn &+= count
@@ -153,15 +273,15 @@ extension EventLoop {
         }
     }
 
-    @inline(__always)
-    func deliver(_ payload: UnsafeRawBufferPointer, slot: UInt32, generation: UInt32) {
+    @inlinable
+    func deliver(_ request: Decoder.Request, slot: UInt32, generation: UInt32) {
         stats.messagesIn &+= 1
-        handler.messageReceived(payload, on: Connection(table: table, slot: slot, generation: generation))
+        handler.messageReceived(request, on: Connection(table: table, slot: slot, generation: generation))
     }
 
     /// A complete message counts as activity: it restarts the idle timeout
     /// (and ends the first-message timeout). Once per read, not per message.
-    @inline(__always)
+    @inlinable
     func noteMessageArrived(_ slot: UInt32) {
         if let firstMessageTimeouts, !slab[slot].flags.contains(.greeted) {
             slab[slot].flags.insert(.greeted)
@@ -170,8 +290,30 @@ extension EventLoop {
         idleTimeouts.touch(slot, nowMs: nowMs)
     }
 
+    /// The bytes broke the protocol: with an error reply, the reply is
+    /// queued and the connection closes gracefully once it is written
+    /// (returns nil); without one it closes at once (returns the reason).
+    /// Logged at most once a second.
+    @usableFromInline
+    func violated(_ slot: UInt32, _ violation: ProtocolViolation) -> CloseReason? {
+        let reason: CloseReason = violation.isOversize ? .oversizeMessage : .protocolError
+        (violation.isOversize ? oversizeLog : protocolErrorLog).record(nowMs: nowMs) { suppressed in
+            var metadata = connectionMetadata(slot, fd: slab[slot].fd)
+            metadata["error"] = "\(violation)"
+            if let announced = violation.announcedBytes { metadata["announced"] = "\(announced)" }
+            metadata["max"] = "\(maxRequestBytes)"
+            metadata["suppressed"] = "\(suppressed)"
+            logger.warning("closing connection: it broke the wire protocol", metadata: metadata)
+        }
+        guard let reply = decoder.errorReply(for: violation) else { return reason }
+        _ = reply.withUnsafeBytes { table.write($0, slot: slot, generation: slab[slot].generation) }
+        table.requestClose(slot: slot, generation: slab[slot].generation, reason: reason)
+        return nil
+    }
+
     /// A connection's buffer could not grow: it alone is closed (logged at
     /// most once a second).
+    @usableFromInline
     func outOfMemory(_ slot: UInt32) -> CloseReason {
         memoryLog.record(nowMs: nowMs) { suppressed in
             var metadata = connectionMetadata(slot, fd: slab[slot].fd)
@@ -179,16 +321,5 @@ extension EventLoop {
             logger.warning("closing connection: no memory for its buffers", metadata: metadata)
         }
         return .outOfMemory
-    }
-
-    private func oversize(_ slot: UInt32, announced: UInt64) -> CloseReason {
-        oversizeLog.record(nowMs: nowMs) { suppressed in
-            var metadata = connectionMetadata(slot, fd: slab[slot].fd)
-            metadata["announced"] = "\(announced)"
-            metadata["max"] = "\(decoder.maxMessageBytes)"
-            metadata["suppressed"] = "\(suppressed)"
-            logger.warning("closing connection: frame announces more than the maximum message size", metadata: metadata)
-        }
-        return .oversizeMessage
     }
 }

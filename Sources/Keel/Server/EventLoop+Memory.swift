@@ -11,7 +11,7 @@
 
 extension EventLoop {
     /// Schedules, postpones or carries out the release; once per iteration.
-    @inline(__always)
+    @inlinable
     func considerReleasingMemory() {
         guard let due = memoryReleaseDueMs else {
             if pool.retainedBytes > 0 || pool.systemAllocations != poolAllocationsAtRelease {
@@ -27,13 +27,15 @@ extension EventLoop {
         releaseMemory()
     }
 
-    private func scheduleMemoryRelease() {
+    @usableFromInline
+    func scheduleMemoryRelease() {
         guard let quietMs = configuration.releaseMemoryAfterQuietMs else { return }
         memoryReleaseDueMs = nowMs + Int64(quietMs)
         poolTakesAtSchedule = pool.takes
     }
 
-    private func releaseMemory() {
+    @usableFromInline
+    func releaseMemory() {
         pool.trim()
         Syscall.releaseFreeHeap()
         stats.memoryReleases += 1

@@ -8,7 +8,7 @@ import CShims
 
 extension EventLoop {
     /// Writes what the handlers queued while `slot`'s input was processed.
-    @inline(__always)
+    @inlinable
     func flushServed(_ slot: UInt32) {
         let pendingBefore = !slab[slot].output.isEmpty
         let result: IOResult? = table.endServing { staged in
@@ -25,15 +25,15 @@ extension EventLoop {
     /// Sends replies to the connection being served, which has nothing
     /// pending: one send, then what the socket did not take waits in the
     /// output ring. May close the connection.
-    @inline(__always)
+    @inlinable
     func sendServed(_ slot: UInt32, _ bytes: UnsafeRawBufferPointer) {
         finishSend(slot, sendKeepingRest(slot, bytes))
     }
 
     /// One send; keeps what the socket did not take, in order, in the output
     /// ring (or, when the ring cannot grow, marks the connection to close).
-    @inline(__always)
-    private func sendKeepingRest(_ slot: UInt32, _ bytes: UnsafeRawBufferPointer) -> IOResult {
+    @inlinable
+    func sendKeepingRest(_ slot: UInt32, _ bytes: UnsafeRawBufferPointer) -> IOResult {
         assert(slab[slot].output.isEmpty, "replies would overtake pending output")
         let result = backend.send(slab[slot].fd, bytes)
         var rest = UnsafeRawBufferPointer(start: nil, count: 0)
@@ -51,8 +51,8 @@ extension EventLoop {
         return result
     }
 
-    @inline(__always)
-    private func finishSend(_ slot: UInt32, _ result: IOResult) {
+    @inlinable
+    func finishSend(_ slot: UInt32, _ result: IOResult) {
         switch result {
         case .bytes(let n):
             stats.bytesOut &+= n
@@ -64,7 +64,7 @@ extension EventLoop {
     }
 
     /// Handles write readiness: drains as much of the output ring as the socket takes.
-    @inline(__always)
+    @inlinable
     func handleWritable(_ slot: UInt32) {
         guard !slab[slot].output.isEmpty else { return }
         writeFromRing(slot)
@@ -76,6 +76,7 @@ extension EventLoop {
     /// edge comes while the socket still has room), at most
     /// `maxWritesPerWake` times, after which the connection is revisited next
     /// iteration so that one fast reader cannot starve the others.
+    @inlinable
     func writeFromRing(_ slot: UInt32) {
         let fd = slab[slot].fd
         var progressed = false
@@ -107,7 +108,7 @@ extension EventLoop {
     /// settle, minus the call in the common case after a read: nothing
     /// pending, nothing finishing or paused, read interest registered, no
     /// write timer (settle would change nothing).
-    @inline(__always)
+    @inlinable
     func settleAfterRead(_ slot: UInt32) {
         if slab[slot].output.isEmpty && slab[slot].registered == .read
             && slab[slot].flags.isDisjoint(with: SlotFlags.changeInterest) && !writeTimeouts.contains(slot)
@@ -119,6 +120,7 @@ extension EventLoop {
 
     /// Brings a live slot's interest, backpressure and timers in line with its
     /// output, and closes it if it was finishing and has nothing left to write.
+    @inlinable
     func settle(_ slot: UInt32) {
         var flags = slab[slot].flags
         if flags.contains(.abortRequested) {
@@ -168,7 +170,8 @@ extension EventLoop {
     /// Returns false if it closed the connection; true if it must linger:
     /// FIN sent (SHUT_WR), input read and dropped until the peer's EOF or
     /// the linger timeout.
-    private func startLingering(_ slot: UInt32) -> Bool {
+    @usableFromInline
+    func startLingering(_ slot: UInt32) -> Bool {
         if !slab[slot].flags.contains(.peerFinished) {
             // One probe read: an empty receive queue (EAGAIN) means a plain
             // close sends FIN after the replies, and nothing is lost.
@@ -187,6 +190,7 @@ extension EventLoop {
     }
 
     /// The reason a finishing connection closes with once drained.
+    @usableFromInline
     func finishingReason(_ slot: UInt32) -> CloseReason {
         if shutdownDeadlineMs != nil { return .serverShutdown }
         if slab[slot].flags.contains(.closeRequested) { return slab[slot].closeReason }
@@ -195,6 +199,7 @@ extension EventLoop {
 
     /// The peer sent EOF: close now if nothing is pending, otherwise stop
     /// reading and close once the pending output is written.
+    @usableFromInline
     func peerFinished(_ slot: UInt32) {
         // An incomplete frame can never complete now; drop it.
         slab[slot].input.removeAll(pool: pool)
@@ -204,6 +209,7 @@ extension EventLoop {
 
     /// Writes to connections that got output outside their own read (sends
     /// to other connections, a greeting in connectionOpened, close requests).
+    @inlinable
     func flushQueuedConnections() {
         table.takeFlushQueue { token in
             let slot = token.slot

@@ -8,7 +8,7 @@
 extension EventLoop {
     /// Feeds `bytes` to the header parser; returns a reason when the
     /// connection must close.
-    @inline(never)
+    @usableFromInline
     func processProxyHeader(_ bytes: UnsafeRawBufferPointer, from slot: UInt32) -> CloseReason? {
         let mode = configuration.proxyProtocol
         let buffered = slab[slot].input.count

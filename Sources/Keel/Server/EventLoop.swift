@@ -1,11 +1,20 @@
 // EventLoop: one thread's worth of Keel: a listener, a backend, a slab of
-// connections with their rings, timeout lists, and a handler.
+// connections with their rings, timeout lists, a decoder for the wire
+// format, and a handler.
 //
 // One iteration: wait (for at most the time to the nearest deadline), read
 // the clock once, dispatch every ready event, flush connections that got
 // output from other connections' handlers, enforce deadlines, publish gauges.
 // Everything the loop owns is touched by its own thread only; other threads
 // reach it through LoopControl (stop request, waker).
+//
+// Specialisation: the loop is generic over its backend, decoder and handler,
+// and its per-message path is @inlinable over @usableFromInline internals.
+// Server's initialisers are @inlinable too, so the loop is instantiated and
+// specialised in the module that names the handler (the application's), not
+// here: every call on the hot path is direct and inlined, for an
+// application's handler as for Keel's own echo. Per-connection and rarer
+// work (accepting, closing, deadlines, the mailbox) stays out of line.
 //
 // The loop's classes are touched by the loop's thread only, so their hot
 // stored properties are marked @exclusivity(unchecked): Swift's dynamic
@@ -19,99 +28,106 @@
 // the idle list (a connection whose replies are draining is not idle).
 
 import Logging
+import Synchronization
 
-/// A single-threaded event loop, specialised over its backend and handler.
-final class EventLoop<Backend: EventBackend, Handler: ConnectionHandler> {
-    let index: UInt32
-    let configuration: Configuration
-    let backend: Backend
-    let control: LoopControl
-    @exclusivity(unchecked) var handler: Handler
-    let logger: Logger
+/// A single-threaded event loop, specialised over its backend, decoder and handler.
+@usableFromInline
+final class EventLoop<Backend: EventBackend, Decoder: MessageDecoder, Handler: ConnectionHandler>
+where Handler.Request == Decoder.Request {
+    @usableFromInline let index: UInt32
+    @usableFromInline let configuration: Configuration
+    @usableFromInline let backend: Backend
+    @usableFromInline let control: LoopControl
+    @usableFromInline @exclusivity(unchecked) var handler: Handler
+    @usableFromInline @exclusivity(unchecked) var decoder: Decoder
+    @usableFromInline let logger: Logger
 
-    let table: ConnectionTable
+    @usableFromInline let table: ConnectionTable
     // Stored, not computed from `table`: a computed class reference costs a
     // retain and a release per use.
-    let slab: ClientSlab
-    let pool: BufferPool
-    let decoder: FrameDecoder
+    @usableFromInline let slab: ClientSlab
+    @usableFromInline let pool: BufferPool
+    /// The most bytes one request may take (the decoder's, read once).
+    @usableFromInline let maxRequestBytes: Int
     /// Edge-triggered mode: read and write until EAGAIN (within budgets).
-    let edgeTriggered: Bool
+    @usableFromInline let edgeTriggered: Bool
     /// Connections that used their read or write budget with work left
     /// (flags readQueued, writeQueued); served again next iteration, since no
     /// new edge will announce them.
-    @exclusivity(unchecked) var revisits: [EventToken] = []
-    @exclusivity(unchecked) private var revisitsInProgress: [EventToken] = []
-    let assembler: FrameAssembler
-    let readBuffer: ReadBuffer
+    @usableFromInline @exclusivity(unchecked) var revisits: [EventToken] = []
+    @usableFromInline @exclusivity(unchecked) var revisitsInProgress: [EventToken] = []
+    @usableFromInline let readBuffer: ReadBuffer
 
     /// A connection's first complete message must arrive within its timeout (optional).
-    let firstMessageTimeouts: TimeoutList?
+    @usableFromInline let firstMessageTimeouts: TimeoutList?
     /// Time since the last complete message.
-    let idleTimeouts: TimeoutList
+    @usableFromInline let idleTimeouts: TimeoutList
     /// Time since pending output last made progress.
-    let writeTimeouts: TimeoutList
+    @usableFromInline let writeTimeouts: TimeoutList
     /// Time a gracefully closed connection may linger (see Configuration.lingerTimeoutMs).
-    let lingerTimeouts: TimeoutList
+    @usableFromInline let lingerTimeouts: TimeoutList
     /// Every timeout list, for what treats them alike.
-    let timeoutLists: [TimeoutList]
+    @usableFromInline let timeoutLists: [TimeoutList]
 
     /// The listening socket, nil once shutdown has closed it.
-    @exclusivity(unchecked) var listener: ListeningSocket?
+    @usableFromInline @exclusivity(unchecked) var listener: ListeningSocket?
     /// Whether the listener is registered for read interest.
-    @exclusivity(unchecked) var listenerOn = true
+    @usableFromInline @exclusivity(unchecked) var listenerOn = true
     /// While set, accepting stays off until this time (after EMFILE and friends).
-    @exclusivity(unchecked) var acceptPausedUntilMs: Int64?
+    @usableFromInline @exclusivity(unchecked) var acceptPausedUntilMs: Int64?
     /// The loop's clock, read once per iteration.
-    @exclusivity(unchecked) var nowMs: Int64
+    @usableFromInline @exclusivity(unchecked) var nowMs: Int64
     /// Busy polling (Configuration.busyPollMicroseconds), 0 when off; the
     /// state below is kept only when on (EventLoop+BusyPoll.swift).
-    let busyPollNs: Int64
+    @usableFromInline let busyPollNs: Int64
     /// The clock as read after the last wait, in nanoseconds.
-    @exclusivity(unchecked) var nowNs: Int64 = 0
+    @usableFromInline @exclusivity(unchecked) var nowNs: Int64 = 0
     /// The loop polls instead of blocking until this time.
-    @exclusivity(unchecked) var busyPollUntilNs: Int64 = 0
+    @usableFromInline @exclusivity(unchecked) var busyPollUntilNs: Int64 = 0
     /// Events the last wait returned, and how many of them were the loop's
     /// own (timer, waker): the rest were traffic.
-    @exclusivity(unchecked) var eventsAtLastWait = 0
-    @exclusivity(unchecked) var ownEventsSinceWait = 0
+    @usableFromInline @exclusivity(unchecked) var eventsAtLastWait = 0
+    @usableFromInline @exclusivity(unchecked) var ownEventsSinceWait = 0
     /// The last wait was a poll that would otherwise have blocked.
-    @exclusivity(unchecked) var polledInsteadOfBlocking = false
+    @usableFromInline @exclusivity(unchecked) var polledInsteadOfBlocking = false
     /// Set once shutdown has begun; connections are draining until this time.
-    @exclusivity(unchecked) var shutdownDeadlineMs: Int64?
+    @usableFromInline @exclusivity(unchecked) var shutdownDeadlineMs: Int64?
     /// Counters. The per-message ones add with &+= (64-bit counts of bytes
     /// or messages cannot overflow), which spares a check per addition.
-    @exclusivity(unchecked) var stats = Statistics()
+    @usableFromInline @exclusivity(unchecked) var stats = Statistics()
     /// When the counters are next published (LoopControl; the server's
     /// reporting thread hands them to swift-metrics).
-    @exclusivity(unchecked) var nextStatisticsMs: Int64
+    @usableFromInline @exclusivity(unchecked) var nextStatisticsMs: Int64
     /// Commands drained from the mailbox, reused between wakeups.
-    @exclusivity(unchecked) var commandBatch: [Mailbox.Command] = []
+    @usableFromInline @exclusivity(unchecked) var commandBatch: [Mailbox.Command] = []
     /// Wakes the loop at its nearest deadline (the wait itself has no timeout).
-    let deadlineTimer: DeadlineTimer
+    @usableFromInline let deadlineTimer: DeadlineTimer
     /// When deadlineTimer is armed to expire (Int64.max: not armed).
-    @exclusivity(unchecked) var armedDeadlineMs = Int64.max
+    @usableFromInline @exclusivity(unchecked) var armedDeadlineMs = Int64.max
     /// The nearest deadline as of the last wait (Int64.min: unknown, look).
     /// Deadlines set during an iteration are never due before the next wait,
     /// which accounts for them, so enforceDeadlines runs only once this passes.
-    @exclusivity(unchecked) var nearestDeadlineMs = Int64.min
-    /// Handler.echoesEveryMessage, unless a test turned the fast path off.
-    let echoesInPlace: Bool
+    @usableFromInline @exclusivity(unchecked) var nearestDeadlineMs = Int64.min
+    /// The echo fast path is on: the handler echoes every message, the
+    /// format's replies are its requests' own bytes, and no test turned it off.
+    @usableFromInline let echoesInPlace: Bool
     /// When the buffers' memory goes back to the system if they stay quiet.
-    @exclusivity(unchecked) var memoryReleaseDueMs: Int64?
+    @usableFromInline @exclusivity(unchecked) var memoryReleaseDueMs: Int64?
     /// The pool's take count when that release was scheduled.
-    @exclusivity(unchecked) var poolTakesAtSchedule = 0
+    @usableFromInline @exclusivity(unchecked) var poolTakesAtSchedule = 0
     /// The pool's malloc count at the last release.
-    @exclusivity(unchecked) var poolAllocationsAtRelease = 0
-    let oversizeLog: RateLimitedLog
-    let proxyHeaderLog: RateLimitedLog
-    let acceptLog: RateLimitedLog
-    let memoryLog: RateLimitedLog
+    @usableFromInline @exclusivity(unchecked) var poolAllocationsAtRelease = 0
+    @usableFromInline let oversizeLog: RateLimitedLog
+    @usableFromInline let protocolErrorLog: RateLimitedLog
+    @usableFromInline let proxyHeaderLog: RateLimitedLog
+    @usableFromInline let acceptLog: RateLimitedLog
+    @usableFromInline let memoryLog: RateLimitedLog
 
+    @usableFromInline
     init(
-        index: UInt32, configuration: Configuration, listener: ListeningSocket,
-        backend: Backend, deadlineTimer: DeadlineTimer, control: LoopControl, mailboxes: Mailboxes, handler: Handler,
-        logger: Logger
+        index: UInt32, configuration: Configuration, listener: ListeningSocket, backend: Backend,
+        deadlineTimer: DeadlineTimer, control: LoopControl, mailboxes: Mailboxes, decoder: Decoder,
+        handler: Handler, logger: Logger
     ) throws(Errno) {
         self.index = index
         self.configuration = configuration
@@ -119,17 +135,17 @@ final class EventLoop<Backend: EventBackend, Handler: ConnectionHandler> {
         self.backend = backend
         self.control = control
         self.handler = handler
+        self.decoder = decoder
         self.logger = logger
-        decoder = configuration.decoder
-        assembler = FrameAssembler(decoder: decoder)
+        maxRequestBytes = decoder.maxRequestBytes
         edgeTriggered = configuration.edgeTriggered && Backend.name == EpollBackend.name
-        echoesInPlace = Handler.echoesEveryMessage && configuration.echoInPlace
+        echoesInPlace = Handler.echoesEveryMessage && Decoder.echoesRequestsVerbatim && configuration.echoInPlace
         busyPollNs = Int64(configuration.busyPollMicroseconds) * 1_000
         revisits.reserveCapacity(configuration.maxClients)
         revisitsInProgress.reserveCapacity(configuration.maxClients)
         let pool = BufferPool(retainedBytesLimit: configuration.bufferPoolRetainedBytes)
         table = ConnectionTable(
-            loopIndex: index, capacity: configuration.maxClients, pool: pool, format: configuration.frame,
+            loopIndex: index, capacity: configuration.maxClients, pool: pool, framing: decoder.replyFraming,
             stagingCapacity: configuration.readBufferBytes + 64,
             maxPendingOutputBytes: configuration.maxPendingOutputBytes, mailboxes: mailboxes,
             proxyProtocol: configuration.proxyProtocol)
@@ -148,6 +164,7 @@ final class EventLoop<Backend: EventBackend, Handler: ConnectionHandler> {
         self.deadlineTimer = deadlineTimer
         nextStatisticsMs = nowMs + Int64(configuration.statisticsIntervalMs)
         oversizeLog = RateLimitedLog(intervalMs: 1_000)
+        protocolErrorLog = RateLimitedLog(intervalMs: 1_000)
         acceptLog = RateLimitedLog(intervalMs: 1_000)
         proxyHeaderLog = RateLimitedLog(intervalMs: 1_000)
         memoryLog = RateLimitedLog(intervalMs: 1_000)
@@ -157,14 +174,7 @@ final class EventLoop<Backend: EventBackend, Handler: ConnectionHandler> {
     }
 
     /// Runs until shutdown completes; returns this loop's counters.
-    ///
-    /// Callers in other modules (the `keel` executable, applications)
-    /// instantiate the loop through `Server<Handler>`, whose generic code is
-    /// not specialised across the module boundary. For the shipped echo
-    /// handler the generic entry point checks the types at run time and jumps
-    /// to these specialised copies, where every call is direct and inlined.
-    @_specialize(where Backend == EpollBackend, Handler == EchoHandler)
-    @_specialize(where Backend == PollBackend, Handler == EchoHandler)
+    @inlinable
     func run() -> Statistics {
         while true {
             let ready: Int
@@ -191,32 +201,14 @@ final class EventLoop<Backend: EventBackend, Handler: ConnectionHandler> {
                 publishDiagnostics()
             }
         }
-        finishShutdown()
-        control.openConnections.store(slab.liveCount, ordering: .relaxed)
-        publishDiagnostics()
-        publishStatistics()
-        return stats
+        return finishRunning()
     }
 
-    @inline(__always)
-    private func dispatch(_ event: ReadyEvent) {
+    @inlinable
+    func dispatch(_ event: ReadyEvent) {
         let token = event.token
         if token.slot >= EventToken.firstReservedSlot {
-            if token == .listener {
-                acceptConnections()
-                return
-            }
-            ownEventsSinceWait &+= 1
-            if token == .timer {
-                deadlineTimer.drain()
-                armedDeadlineMs = Int64.max
-            } else if token == .waker {
-                control.waker.drain()
-                runMailbox()
-                if control.stopRequested.load(ordering: .acquiring) && shutdownDeadlineMs == nil {
-                    beginShutdown()
-                }
-            }
+            dispatchOwn(token)
             return
         }
         let slot = token.slot
@@ -242,9 +234,29 @@ final class EventLoop<Backend: EventBackend, Handler: ConnectionHandler> {
         }
     }
 
+    /// The loop's own descriptors: the listener, the deadline timer, the waker.
+    @usableFromInline
+    func dispatchOwn(_ token: EventToken) {
+        if token == .listener {
+            acceptConnections()
+            return
+        }
+        ownEventsSinceWait &+= 1
+        if token == .timer {
+            deadlineTimer.drain()
+            armedDeadlineMs = Int64.max
+        } else if token == .waker {
+            control.waker.drain()
+            runMailbox()
+            if control.stopRequested.load(ordering: .acquiring) && shutdownDeadlineMs == nil {
+                beginShutdown()
+            }
+        }
+    }
+
     /// The wait's timeout: 0 when work is queued or a deadline has passed,
     /// else none (-1), with the deadline timer armed for the nearest deadline.
-    @inline(__always)
+    @inlinable
     func waitTimeoutMs() -> Int32 {
         if !table.flushQueue.isEmpty || !revisits.isEmpty {
             nearestDeadlineMs = Int64.min
@@ -271,7 +283,8 @@ final class EventLoop<Backend: EventBackend, Handler: ConnectionHandler> {
     }
 
     /// Reads or writes once more for connections that had work left after their budget.
-    private func serveRevisits() {
+    @inlinable
+    func serveRevisits() {
         swap(&revisits, &revisitsInProgress)
         var index = 0
         while index < revisitsInProgress.count {
@@ -279,7 +292,7 @@ final class EventLoop<Backend: EventBackend, Handler: ConnectionHandler> {
             index += 1
             guard slab.isCurrent(slot: token.slot, generation: token.generation) else { continue }
             let flags = slab[token.slot].flags
-            slab[token.slot].flags.subtract([.readQueued, .writeQueued])
+            slab[token.slot].flags.subtract(.revisitQueued)
             if flags.contains(.readQueued) { handleReadable(token.slot, peerFinishing: false) }
             guard slab.isCurrent(slot: token.slot, generation: token.generation) else { continue }
             if flags.contains(.writeQueued) { handleWritable(token.slot) }
@@ -288,7 +301,8 @@ final class EventLoop<Backend: EventBackend, Handler: ConnectionHandler> {
     }
 
     /// Carries out sends and closes that other threads queued by ConnectionID.
-    private func runMailbox() {
+    @usableFromInline
+    func runMailbox() {
         control.mailbox.drain(into: &commandBatch)
         for command in commandBatch {
             switch command {
@@ -297,7 +311,7 @@ final class EventLoop<Backend: EventBackend, Handler: ConnectionHandler> {
                 if result == .connectionGone { stats.staleCommands += 1 }
             case .close(let id):
                 if slab.isCurrent(slot: id.slot, generation: id.generation) {
-                    table.requestClose(slot: id.slot, generation: id.generation)
+                    table.requestClose(slot: id.slot, generation: id.generation, reason: .closedByHandler)
                 } else {
                     stats.staleCommands += 1
                 }
@@ -306,10 +320,21 @@ final class EventLoop<Backend: EventBackend, Handler: ConnectionHandler> {
         commandBatch.removeAll(keepingCapacity: true)
     }
 
+    /// After the last iteration: descriptors closed, final counters published.
+    @usableFromInline
+    func finishRunning() -> Statistics {
+        finishShutdown()
+        control.openConnections.store(slab.liveCount, ordering: .relaxed)
+        publishDiagnostics()
+        publishStatistics()
+        return stats
+    }
+
     /// Hands the counters to other threads (statistics(), and the server's
     /// reporting thread, which reports them to swift-metrics: a metrics
     /// backend is never called from the loop).
-    private func publishStatistics() {
+    @usableFromInline
+    func publishStatistics() {
         nextStatisticsMs = nowMs + Int64(configuration.statisticsIntervalMs)
         stats.messagesOut = table.messagesOut
         control.published.withLock { $0 = stats }
@@ -318,7 +343,8 @@ final class EventLoop<Backend: EventBackend, Handler: ConnectionHandler> {
     /// Internal gauges for tests (ServerHandle's bufferedBytes,
     /// timeoutListMembers, isAccepting): published with the invariant checks,
     /// not on every iteration of a production loop.
-    private func publishDiagnostics() {
+    @usableFromInline
+    func publishDiagnostics() {
         let members =
             idleTimeouts.count + writeTimeouts.count + lingerTimeouts.count + (firstMessageTimeouts?.count ?? 0)
         control.timeoutMembers.store(members, ordering: .relaxed)
@@ -327,6 +353,7 @@ final class EventLoop<Backend: EventBackend, Handler: ConnectionHandler> {
     }
 
     /// Checks every structure the loop owns, and the loop's own invariant.
+    @usableFromInline
     func checkInvariants() {
         table.checkInvariants()
         backend.checkInvariants()
@@ -343,6 +370,7 @@ final class EventLoop<Backend: EventBackend, Handler: ConnectionHandler> {
             precondition(!(idle && pending), "slot \(slot) has an idle timer while its output drains")
             let listed = idle || (firstMessageTimeouts?.contains(slot) ?? false)
             precondition(listed || pending || shutdownDeadlineMs != nil, "slot \(slot) has no idle timer")
+            precondition(slab[slot].input.count <= maxRequestBytes, "slot \(slot) buffers more than a request")
         }
     }
 }

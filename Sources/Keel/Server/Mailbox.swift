@@ -10,7 +10,9 @@
 // not drained it yet.
 
 /// A bounded, multi-producer queue of commands for one loop.
+@usableFromInline
 final class Mailbox: Sendable {
+    @usableFromInline
     enum Command {
         case send(ConnectionID, [UInt8])
         case close(ConnectionID)
@@ -52,6 +54,7 @@ final class Mailbox: Sendable {
     }
 
     /// Moves every queued command into `batch` (which must be empty).
+    @usableFromInline
     func drain(into batch: inout [Command]) {
         precondition(batch.isEmpty)
         state.withLock { state in
@@ -63,6 +66,7 @@ final class Mailbox: Sendable {
 }
 
 /// The mailboxes of all loops of one server, indexed by loop.
+@usableFromInline
 final class Mailboxes: Sendable {
     let all: [Mailbox]
 

@@ -11,13 +11,26 @@ import Logging
 public final class Server<Handler: ConnectionHandler>: Sendable {
     /// The settings the server was created with.
     public let configuration: Configuration
-    private let logger: Logger
-    private let metricsFactory: MetricsFactory?
-    private let makeHandler: @Sendable (UInt32) -> Handler
+    @usableFromInline let logger: Logger
+    @usableFromInline let metricsFactory: MetricsFactory?
+    /// Builds one loop from its parts; made by an @inlinable initialiser, so
+    /// the loop it builds is specialised in the caller's module.
+    @usableFromInline let loopBuilder: LoopBuilder
     /// The server's lifecycle and cross-thread entry points, without the
     /// handler type: pass it to code that sends to connections or stops the server.
     public let handle = ServerHandle()
 
+    @usableFromInline
+    init(configuration: Configuration, logger: Logger, metricsFactory: MetricsFactory?, loopBuilder: LoopBuilder) {
+        self.configuration = configuration
+        self.logger = logger
+        self.metricsFactory = metricsFactory
+        self.loopBuilder = loopBuilder
+    }
+
+    /// A server whose handler receives message bytes, in the byte format
+    /// the configuration names (`messageProtocol`: length-prefixed frames
+    /// or lines).
     /// - Parameters:
     ///   - configuration: limits, address and threads; validated by `start()`.
     ///   - logger: where the server logs (oversize frames, accept errors,
@@ -26,16 +39,48 @@ public final class Server<Handler: ConnectionHandler>: Sendable {
     ///     swift-metrics backend (`MetricsSystem.bootstrap`).
     ///   - makeHandler: builds the handler of the loop with the given index;
     ///     called once per loop, by `start()`, on the caller's thread.
-    public init(
+    @inlinable
+    public convenience init(
         configuration: Configuration = Configuration(),
         logger: Logger = Logger(label: "keel"),
         metricsFactory: MetricsFactory? = nil,
         makeHandler: @escaping @Sendable (UInt32) -> Handler
-    ) {
-        self.configuration = configuration
-        self.logger = logger
-        self.metricsFactory = metricsFactory
-        self.makeHandler = makeHandler
+    ) where Handler.Request == UnsafeRawBufferPointer {
+        switch configuration.messageProtocol {
+        case .length:
+            self.init(
+                configuration: configuration, format: configuration.lengthPrefixFormat, logger: logger,
+                metricsFactory: metricsFactory, makeHandler: makeHandler)
+        case .line:
+            self.init(
+                configuration: configuration, format: LineFormat(maxLineBytes: configuration.maxMessageBytes),
+                logger: logger, metricsFactory: metricsFactory, makeHandler: makeHandler)
+        }
+    }
+
+    /// A server speaking `format` (e.g. `RESPFormat`, or an application's
+    /// own), whose handler receives that format's requests.
+    /// - Parameters:
+    ///   - configuration: limits, address and threads; validated by `start()`.
+    ///     Its `messageProtocol`, `frame` and `maxMessageBytes` are not used
+    ///     here: `format` carries its own limits.
+    ///   - format: the wire format; each loop makes its own decoder from it.
+    ///   - logger: where the server logs.
+    ///   - metricsFactory: where counters go; nil uses the process-wide backend.
+    ///   - makeHandler: builds the handler of the loop with the given index.
+    @inlinable
+    public convenience init<Format: WireFormat>(
+        configuration: Configuration = Configuration(),
+        format: Format,
+        logger: Logger = Logger(label: "keel"),
+        metricsFactory: MetricsFactory? = nil,
+        makeHandler: @escaping @Sendable (UInt32) -> Handler
+    ) where Format.Decoder.Request == Handler.Request {
+        self.init(
+            configuration: configuration, logger: logger, metricsFactory: metricsFactory,
+            loopBuilder: LoopBuilder { parts throws(ServerError) in
+                try parts.build(decoder: format.makeDecoder(), handler: makeHandler(parts.control.index))
+            })
     }
 
     /// Validates the configuration, binds the listeners and starts serving.
@@ -106,48 +151,29 @@ public final class Server<Handler: ConnectionHandler>: Sendable {
         }
     }
 
-    /// Builds one loop with its backend; returns its run function.
+    /// Builds one loop: its backend (wrapped for fault injection when a test
+    /// asks for it) and deadline timer here, out of line; the loop itself by
+    /// `loopBuilder`, specialised in the caller's module.
     private func makeLoop(
         control: LoopControl, listener: ListeningSocket, mailboxes: Mailboxes, logger: Logger
     ) throws(ServerError) -> Transfer<BuiltLoop> {
+        var loopConfiguration = configuration
+        loopConfiguration.maxClients = loopCapacity(control.index)
+        let backend: LoopParts.Backend
         switch configuration.backend {
         case .epoll:
-            let backend: EpollBackend
             do throws(Errno) {
-                backend = try EpollBackend(
+                let epoll = try EpollBackend(
                     maxEvents: configuration.maxEventsPerWait, edgeTriggered: configuration.edgeTriggered)
+                backend = configuration.faultPlan.map { .faultyEpoll(FaultInjectingBackend(base: epoll, plan: $0)) }
+                    ?? .epoll(epoll)
             } catch {
                 throw .setup("epoll_create1", error)
             }
-            return try makeLoop(
-                backend: backend, control: control, listener: listener, mailboxes: mailboxes, logger: logger)
         case .poll:
-            let backend = PollBackend(maxClients: loopCapacity(control.index))
-            return try makeLoop(
-                backend: backend, control: control, listener: listener, mailboxes: mailboxes, logger: logger)
+            let poll = PollBackend(maxClients: loopConfiguration.maxClients)
+            backend = configuration.faultPlan.map { .faultyPoll(FaultInjectingBackend(base: poll, plan: $0)) } ?? .poll(poll)
         }
-    }
-
-    /// Builds one loop specialised for `backend` (wrapped for fault injection
-    /// when a test asks for it).
-    private func makeLoop<Backend: EventBackend>(
-        backend: Backend, control: LoopControl, listener: ListeningSocket, mailboxes: Mailboxes, logger: Logger
-    ) throws(ServerError) -> Transfer<BuiltLoop> {
-        if let plan = configuration.faultPlan {
-            let faulty = FaultInjectingBackend(base: backend, plan: plan)
-            return try makeLoop(
-                specialisedFor: faulty, control: control, listener: listener, mailboxes: mailboxes, logger: logger)
-        }
-        return try makeLoop(
-            specialisedFor: backend, control: control, listener: listener, mailboxes: mailboxes, logger: logger)
-    }
-
-    private func makeLoop<Backend: EventBackend>(
-        specialisedFor backend: Backend, control: LoopControl, listener: ListeningSocket, mailboxes: Mailboxes,
-        logger: Logger
-    ) throws(ServerError) -> Transfer<BuiltLoop> {
-        var loopConfiguration = configuration
-        loopConfiguration.maxClients = loopCapacity(control.index)
         // On failure the backend is closed here; the listener is closed by
         // startLoops, which owns listeners until a built loop takes one.
         let deadlineTimer: DeadlineTimer
@@ -157,17 +183,10 @@ public final class Server<Handler: ConnectionHandler>: Sendable {
             backend.close()
             throw .setup("timerfd_create", error)
         }
-        do throws(Errno) {
-            let loop = try EventLoop(
-                index: control.index, configuration: loopConfiguration, listener: listener, backend: backend,
-                deadlineTimer: deadlineTimer, control: control, mailboxes: mailboxes,
-                handler: makeHandler(control.index), logger: logger)
-            return Transfer(value: BuiltLoop(run: { loop.run() }, discard: { loop.discardUnstarted() }))
-        } catch {
-            backend.close()
-            deadlineTimer.close()
-            throw .setup("registering the listener with \(Backend.name)", error)
-        }
+        let parts = LoopParts(
+            configuration: loopConfiguration, listener: listener, backend: backend, deadlineTimer: deadlineTimer,
+            control: control, mailboxes: mailboxes, logger: logger)
+        return Transfer(value: try loopBuilder.build(parts))
     }
 
     /// Loop `index`'s share of maxClients (the remainder goes to the first loops).
@@ -210,6 +229,7 @@ public final class Server<Handler: ConnectionHandler>: Sendable {
 
 extension Server where Handler == EchoHandler {
     /// An echo server: every message is answered with an identical one.
+    @inlinable
     public convenience init(
         configuration: Configuration = Configuration(), logger: Logger = Logger(label: "keel"),
         metricsFactory: MetricsFactory? = nil
@@ -218,13 +238,6 @@ extension Server where Handler == EchoHandler {
             EchoHandler()
         }
     }
-}
-
-/// A loop ready to run on its thread, or to be discarded if a later loop
-/// of the same server fails to start.
-struct BuiltLoop {
-    let run: () -> Statistics
-    let discard: () -> Void
 }
 
 /// Where loop threads leave their final counters.

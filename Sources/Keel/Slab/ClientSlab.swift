@@ -6,14 +6,16 @@
 // free list has fd == -1 and empty rings; every live slot has fd >= 0.
 
 /// A fixed-capacity table of client slots with a free list and generations.
+@usableFromInline
 final class ClientSlab {
     /// Number of slots (the loop's client limit).
-    let capacity: Int
-    private let slots: UnsafeMutablePointer<ClientSlot>
-    @exclusivity(unchecked) private var freeHead: Int32
+    @usableFromInline let capacity: Int
+    @usableFromInline let slots: UnsafeMutablePointer<ClientSlot>
+    @usableFromInline @exclusivity(unchecked) var freeHead: Int32
     /// Slots in use.
-    @exclusivity(unchecked) private(set) var liveCount = 0
+    @usableFromInline @exclusivity(unchecked) var liveCount = 0
 
+    @usableFromInline
     init(capacity: Int) {
         precondition(capacity > 0 && capacity < Int(EventToken.firstReservedSlot), "slab capacity \(capacity)")
         self.capacity = capacity
@@ -33,9 +35,10 @@ final class ClientSlab {
     }
 
     /// True when no slot is free.
-    @inline(__always) var isFull: Bool { freeHead < 0 }
+    @inlinable var isFull: Bool { freeHead < 0 }
 
     /// Takes a free slot for `fd` and moves its generation on; nil when full.
+    @usableFromInline
     func allocate(fd: Int32) -> UInt32? {
         precondition(fd >= 0, "allocating a slot for fd \(fd)")
         guard freeHead >= 0 else { return nil }
@@ -53,6 +56,7 @@ final class ClientSlab {
 
     /// Returns a live slot to the free list, giving its ring memory back.
     /// The caller has closed the descriptor.
+    @usableFromInline
     func free(_ slot: UInt32, pool: BufferPool) {
         let index = Int(slot)
         precondition(index < capacity && slots[index].isLive, "freeing slot \(slot) that is not live")
@@ -69,7 +73,7 @@ final class ClientSlab {
     /// The slot at `slot`, borrowed or mutated in place. Addressors rather
     /// than _read/_modify: a coroutine accessor heap-allocates its frame in
     /// unoptimised builds, once per access; an addressor is just a pointer.
-    @inline(__always)
+    @inlinable
     subscript(slot: UInt32) -> ClientSlot {
         unsafeAddress {
             assert(Int(slot) < capacity)
@@ -82,28 +86,21 @@ final class ClientSlab {
     }
 
     /// Whether `slot` is live and still has `generation` (its ID is current).
-    @inline(__always)
+    @inlinable
     func isCurrent(slot: UInt32, generation: UInt32) -> Bool {
         Int(slot) < capacity && slots[Int(slot)].isLive && slots[Int(slot)].generation == generation
     }
 
     /// Calls `body` with every live slot index (for shutdown and tests).
+    @usableFromInline
     func forEachLive(_ body: (UInt32) -> Void) {
         for index in 0..<capacity where slots[index].isLive {
             body(UInt32(index))
         }
     }
 
-    /// Bytes held by all rings of live slots.
-    func heldRingBytes() -> Int {
-        var total = 0
-        for index in 0..<capacity where slots[index].isLive {
-            total += slots[index].input.capacity + slots[index].output.capacity
-        }
-        return total
-    }
-
     /// Checks the slab's invariants (see the file header); O(capacity).
+    @usableFromInline
     func checkInvariants() {
         var free = 0
         var cursor = freeHead

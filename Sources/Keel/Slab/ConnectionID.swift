@@ -15,6 +15,7 @@ public struct ConnectionID: Hashable, Sendable, CustomStringConvertible {
     public let generation: UInt32
 
     /// Makes an ID; normally only Keel does this.
+    @inlinable
     public init(loop: UInt32, slot: UInt32, generation: UInt32) {
         self.loop = loop
         self.slot = slot
@@ -27,26 +28,27 @@ public struct ConnectionID: Hashable, Sendable, CustomStringConvertible {
 
 /// The 64-bit user data Keel registers with the backend for each descriptor:
 /// `slot | generation << 32`.
+@usableFromInline
 struct EventToken: Hashable {
-    let rawValue: UInt64
+    @usableFromInline let rawValue: UInt64
 
-    @inline(__always)
+    @inlinable
     init(rawValue: UInt64) { self.rawValue = rawValue }
 
-    @inline(__always)
+    @inlinable
     init(slot: UInt32, generation: UInt32) {
         rawValue = UInt64(slot) | UInt64(generation) << 32
     }
 
-    @inline(__always) var slot: UInt32 { UInt32(truncatingIfNeeded: rawValue) }
-    @inline(__always) var generation: UInt32 { UInt32(truncatingIfNeeded: rawValue >> 32) }
+    @inlinable var slot: UInt32 { UInt32(truncatingIfNeeded: rawValue) }
+    @inlinable var generation: UInt32 { UInt32(truncatingIfNeeded: rawValue >> 32) }
 
     /// Slot numbers at and above this one name the loop's own descriptors.
-    static let firstReservedSlot: UInt32 = UInt32.max - 15
+    @inlinable static var firstReservedSlot: UInt32 { UInt32.max - 15 }
     /// The listening socket.
-    static let listener = EventToken(slot: UInt32.max, generation: 0)
+    @inlinable static var listener: EventToken { EventToken(slot: UInt32.max, generation: 0) }
     /// The loop's eventfd, written to wake it from another thread.
-    static let waker = EventToken(slot: UInt32.max - 1, generation: 0)
+    @inlinable static var waker: EventToken { EventToken(slot: UInt32.max - 1, generation: 0) }
     /// The loop's timer descriptor, armed for its nearest deadline.
-    static let timer = EventToken(slot: UInt32.max - 2, generation: 0)
+    @inlinable static var timer: EventToken { EventToken(slot: UInt32.max - 2, generation: 0) }
 }

@@ -11,9 +11,10 @@
 import CShims
 
 /// A one-shot timer descriptor on CLOCK_MONOTONIC; owned by one loop.
+@usableFromInline
 final class DeadlineTimer {
     /// The timerfd, registered for read interest with the loop's backend.
-    private(set) var fd: Int32
+    @usableFromInline private(set) var fd: Int32
 
     init() throws(Errno) {
         let fd = keel_timerfd_create()
@@ -27,17 +28,20 @@ final class DeadlineTimer {
 
     /// Expires once when CLOCK_MONOTONIC reaches `milliseconds` (at once if
     /// that has passed), replacing any earlier arming.
+    @usableFromInline
     func arm(atMs milliseconds: Int64) {
         let rc = keel_timerfd_arm_at_ms(fd, max(1, milliseconds))
         precondition(rc == 0, "timerfd_settime: \(Errno(rawValue: -rc))")
     }
 
     /// Clears the expiry so level-triggered readiness ends.
+    @usableFromInline
     func drain() {
         Syscall.drainCounter(fd)
     }
 
     /// Closes the descriptor (again: nothing).
+    @usableFromInline
     func close() {
         guard fd >= 0 else { return }
         Syscall.close(fd)

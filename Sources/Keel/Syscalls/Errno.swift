@@ -10,12 +10,13 @@ public struct Errno: Error, Hashable, Sendable, CustomStringConvertible {
     public let rawValue: Int32
 
     /// Wraps a raw errno value.
+    @inlinable
     public init(rawValue: Int32) {
         self.rawValue = rawValue
     }
 
     /// Builds an `Errno` from a shim return value, which carries `-errno`.
-    @inline(__always)
+    @inlinable
     init(negated value: Int) {
         assert(value < 0, "shim results are -errno on failure")
         self.rawValue = Int32(truncatingIfNeeded: -value)

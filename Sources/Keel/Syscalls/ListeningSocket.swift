@@ -4,11 +4,12 @@ import CShims
 import Glibc
 
 /// A bound, listening, non-blocking TCP socket.
+@usableFromInline
 struct ListeningSocket {
     /// The descriptor; owned by whoever opened it, closed with `close()`.
-    let fd: Int32
+    @usableFromInline let fd: Int32
     /// The address actually bound (the real port when 0 was asked for).
-    let address: SocketAddress
+    @usableFromInline let address: SocketAddress
 
     /// `count` listeners on `address`, one per loop: a single socket, or
     /// `count` SO_REUSEPORT sockets all on the port the first one got.

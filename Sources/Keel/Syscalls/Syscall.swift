@@ -7,16 +7,17 @@ import CShims
 import Glibc
 
 /// Namespace for the system calls Keel's loop makes.
+@usableFromInline
 enum Syscall {
     /// `read(2)` into `buffer`.
-    @inline(__always)
+    @inlinable
     static func read(_ fd: Int32, into buffer: UnsafeMutableRawBufferPointer) -> IOResult {
         read(fd, into: buffer, raw: { keel_read(fd, buffer.baseAddress, buffer.count) })
     }
 
     /// The read(2) result handling, around `raw` (which returns n or -errno):
     /// the fault-injecting test backend passes a raw call that fails first.
-    @inline(__always)
+    @inlinable
     static func read(_ fd: Int32, into buffer: UnsafeMutableRawBufferPointer, raw: () -> Int) -> IOResult {
         while true {
             let n = raw()
@@ -32,13 +33,13 @@ enum Syscall {
     }
 
     /// `send(2)` with MSG_NOSIGNAL.
-    @inline(__always)
+    @inlinable
     static func send(_ fd: Int32, _ bytes: UnsafeRawBufferPointer) -> IOResult {
         send(fd, bytes, raw: { keel_send(fd, bytes.baseAddress, bytes.count) })
     }
 
     /// The send(2) result handling, around `raw` (see `read(_:into:raw:)`).
-    @inline(__always)
+    @inlinable
     static func send(_ fd: Int32, _ bytes: UnsafeRawBufferPointer, raw: () -> Int) -> IOResult {
         while true {
             let n = raw()
@@ -53,7 +54,7 @@ enum Syscall {
     }
 
     /// `sendmsg(2)` over `count` iovecs with MSG_NOSIGNAL: writev without SIGPIPE.
-    @inline(__always)
+    @inlinable
     static func sendv(_ fd: Int32, _ vectors: UnsafePointer<iovec>, count: Int32) -> IOResult {
         while true {
             let n = keel_sendv(fd, vectors, count)
@@ -68,7 +69,7 @@ enum Syscall {
     }
 
     /// `sendmsg(2)` of two segments (the second may be empty) with MSG_NOSIGNAL.
-    @inline(__always)
+    @inlinable
     static func send(_ fd: Int32, _ first: UnsafeRawBufferPointer, _ second: UnsafeRawBufferPointer) -> IOResult {
         if second.isEmpty { return send(fd, first) }
         var vectors = (
@@ -81,6 +82,7 @@ enum Syscall {
     }
 
     /// `accept4(2)` with SOCK_NONBLOCK | SOCK_CLOEXEC; the peer address is dropped.
+    @usableFromInline
     static func accept(_ listener: Int32) -> AcceptResult {
         while true {
             let fd = keel_accept4(listener, nil, nil, keel_SOCK_NONBLOCK | keel_SOCK_CLOEXEC)
@@ -96,40 +98,47 @@ enum Syscall {
 
     /// `close(2)`. EINTR is not retried: Linux has released the descriptor
     /// already, and retrying could close a descriptor another thread just got.
+    @usableFromInline
     static func close(_ fd: Int32) {
         let rc = keel_close(fd)
         precondition(rc != -EBADF, "close(\(fd)): descriptor was not open")
     }
 
     /// `shutdown(2)`; ENOTCONN (peer already gone) is not an error here.
+    @usableFromInline
     static func shutdown(_ fd: Int32, how: Int32) {
         let rc = keel_shutdown(fd, how)
         precondition(rc != -EBADF, "shutdown(\(fd)): descriptor was not open")
     }
 
     /// TCP_NODELAY: replies are small and written at once; Nagle would hold them.
+    @usableFromInline
     static func setNoDelay(_ fd: Int32) {
         _ = keel_set_nodelay(fd)
     }
 
     /// Monotonic clock in milliseconds (CLOCK_MONOTONIC never jumps).
+    @inlinable
     static func monotonicMilliseconds() -> Int64 {
         keel_monotonic_ns() / 1_000_000
     }
 
     /// Reads, and so resets, the 8-byte counter of an eventfd or timerfd,
     /// which ends its level-triggered readiness.
+    @usableFromInline
     static func drainCounter(_ fd: Int32) {
         var value: UInt64 = 0
         _ = withUnsafeMutableBytes(of: &value) { keel_read(fd, $0.baseAddress, 8) }
     }
 
     /// CLOCK_MONOTONIC in nanoseconds.
+    @inlinable
     static func monotonicNanoseconds() -> Int64 {
         keel_monotonic_ns()
     }
 
     /// Asks malloc to give its free pages back to the kernel (malloc_trim).
+    @usableFromInline
     static func releaseFreeHeap() {
         keel_release_free_heap()
     }

@@ -5,9 +5,10 @@ import CShims
 import Glibc
 
 /// An eventfd used to wake one event loop from any thread.
+@usableFromInline
 final class Waker: Sendable {
     /// The eventfd; registered for read interest with the loop's backend.
-    let fd: Int32
+    @usableFromInline let fd: Int32
 
     init() throws(Errno) {
         let fd = keel_eventfd(0, keel_EFD_NONBLOCK | keel_EFD_CLOEXEC)
@@ -23,6 +24,7 @@ final class Waker: Sendable {
     }
 
     /// Resets the counter so level-triggered readiness clears.
+    @usableFromInline
     func drain() {
         Syscall.drainCounter(fd)
     }

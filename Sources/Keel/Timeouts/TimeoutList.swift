@@ -12,29 +12,39 @@
 // Unlinked nodes have prev == notLinked.
 
 /// Slab indices ordered by deadline, for one timeout kind.
+@usableFromInline
 final class TimeoutList {
-    private struct Node {
-        var prev: Int32
-        var next: Int32
-        var deadlineMs: Int64
+    @usableFromInline
+    struct Node {
+        @usableFromInline var prev: Int32
+        @usableFromInline var next: Int32
+        @usableFromInline var deadlineMs: Int64
+
+        @inlinable
+        init(prev: Int32, next: Int32, deadlineMs: Int64) {
+            self.prev = prev
+            self.next = next
+            self.deadlineMs = deadlineMs
+        }
     }
 
     /// Memory each list spends per slot, whether the slot is in use or not.
     static let bytesPerSlot = MemoryLayout<Node>.stride
 
-    private static let none: Int32 = -1
-    private static let notLinked: Int32 = -2
+    @inlinable static var none: Int32 { -1 }
+    @inlinable static var notLinked: Int32 { -2 }
 
     /// The timeout every member gets, in milliseconds.
-    let timeoutMs: Int64
+    @usableFromInline let timeoutMs: Int64
     /// Highest slot index + 1.
-    let capacity: Int
-    private let nodes: UnsafeMutablePointer<Node>
-    @exclusivity(unchecked) private var head: Int32 = TimeoutList.none
-    @exclusivity(unchecked) private var tail: Int32 = TimeoutList.none
+    @usableFromInline let capacity: Int
+    @usableFromInline let nodes: UnsafeMutablePointer<Node>
+    @usableFromInline @exclusivity(unchecked) var head: Int32 = TimeoutList.none
+    @usableFromInline @exclusivity(unchecked) var tail: Int32 = TimeoutList.none
     /// Members.
-    @exclusivity(unchecked) private(set) var count = 0
+    @usableFromInline @exclusivity(unchecked) var count = 0
 
+    @usableFromInline
     init(capacity: Int, timeoutMs: Int64) {
         precondition(capacity > 0 && capacity < Int(Int32.max), "timeout list capacity \(capacity)")
         precondition(timeoutMs > 0, "timeout must be positive")
@@ -51,20 +61,14 @@ final class TimeoutList {
     }
 
     /// Whether `slot` is on the list.
-    @inline(__always)
+    @inlinable
     func contains(_ slot: UInt32) -> Bool {
         nodes[Int(slot)].prev != TimeoutList.notLinked
     }
 
-    /// The deadline of `slot` (only meaningful while it is on the list).
-    func deadline(of slot: UInt32) -> Int64 {
-        precondition(contains(slot), "slot \(slot) is not on the list")
-        return nodes[Int(slot)].deadlineMs
-    }
-
     /// Puts `slot` at the tail with deadline `nowMs + timeoutMs`, moving it
     /// there if it is already a member. `nowMs` never goes backwards.
-    @inline(__always)
+    @inlinable
     func touch(_ slot: UInt32, nowMs: Int64) {
         let index = Int32(bitPattern: slot)
         if contains(slot) {
@@ -87,17 +91,19 @@ final class TimeoutList {
     }
 
     /// Takes `slot` off the list; does nothing if it is not a member.
-    @inline(__always)
+    @inlinable
     func remove(_ slot: UInt32) {
         if contains(slot) { unlink(Int32(bitPattern: slot)) }
     }
 
     /// The earliest deadline, or nil when the list is empty.
+    @inlinable
     var earliestDeadlineMs: Int64? {
         head == TimeoutList.none ? nil : nodes[Int(head)].deadlineMs
     }
 
     /// Unlinks and returns the head if its deadline has passed (≤ nowMs).
+    @usableFromInline
     func popExpired(nowMs: Int64) -> UInt32? {
         guard head != TimeoutList.none, nodes[Int(head)].deadlineMs <= nowMs else { return nil }
         let index = head
@@ -105,7 +111,8 @@ final class TimeoutList {
         return UInt32(index)
     }
 
-    private func unlink(_ index: Int32) {
+    @inlinable
+    func unlink(_ index: Int32) {
         let node = nodes[Int(index)]
         if node.prev == TimeoutList.none {
             head = node.next
@@ -123,6 +130,7 @@ final class TimeoutList {
     }
 
     /// Members from head to tail (for tests and shutdown).
+    @usableFromInline
     func members() -> [UInt32] {
         var result: [UInt32] = []
         var cursor = head
@@ -134,6 +142,7 @@ final class TimeoutList {
     }
 
     /// Checks the list's invariants (see the file header); O(capacity).
+    @usableFromInline
     func checkInvariants() {
         var visited = 0
         var previous = TimeoutList.none

@@ -57,9 +57,24 @@ func withServer<H: ConnectionHandler & Sendable>(
     _ configuration: Configuration = testConfiguration(),
     handler: H,
     _ body: (Server<H>, Int) throws -> Void
-) throws -> Statistics {
+) throws -> Statistics where H.Request == UnsafeRawBufferPointer {
     // Each loop starts from a copy of `handler`.
-    let server = Server(configuration: configuration) { _ in handler }
+    try run(Server(configuration: configuration) { _ in handler }, body)
+}
+
+/// Like withServer, speaking `format`.
+@discardableResult
+func withServer<H: ConnectionHandler & Sendable, F: WireFormat>(
+    _ configuration: Configuration = testConfiguration(),
+    format: F,
+    handler: H,
+    _ body: (Server<H>, Int) throws -> Void
+) throws -> Statistics where F.Decoder.Request == H.Request {
+    try run(Server(configuration: configuration, format: format) { _ in handler }, body)
+}
+
+/// Starts `server`, runs `body`, checks the server is back to empty, stops it.
+private func run<H: ConnectionHandler>(_ server: Server<H>, _ body: (Server<H>, Int) throws -> Void) throws -> Statistics {
     let address = try server.start()
     do {
         try body(server, address.port)

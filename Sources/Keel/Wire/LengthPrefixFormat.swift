@@ -1,0 +1,77 @@
+// LengthPrefixFormat: Keel's default wire format, the seeds' frames: a length
+// field (1, 2, 4 or 8 bytes, either byte order; FrameFormat) and that many
+// payload bytes. A request is its payload; a reply is framed the same way.
+// A header announcing more than the limit is refused as soon as it is
+// complete, before a byte of its body is buffered. Requests are their own
+// echo, so the echo fast path can scan and return whole frames in place.
+
+/// Length-prefixed messages: a length field, then that many payload bytes.
+public struct LengthPrefixFormat: WireFormat, Hashable {
+    /// The length field's width and byte order.
+    public let frame: FrameFormat
+    /// The largest payload accepted (never above what `frame` can announce).
+    public let maxMessageBytes: Int
+
+    /// - Parameters:
+    ///   - frame: the length field (default u32le, the seeds' format).
+    ///   - maxMessageBytes: the largest payload accepted; clamped to what
+    ///     `frame` can announce.
+    public init(frame: FrameFormat = .u32le, maxMessageBytes: Int = 1 << 20) {
+        precondition(maxMessageBytes >= 0, "maxMessageBytes must not be negative")
+        self.frame = frame
+        self.maxMessageBytes = Int(min(UInt64(maxMessageBytes), frame.largestLength))
+    }
+
+    /// A decoder for one loop.
+    public func makeDecoder() -> LengthPrefixDecoder {
+        LengthPrefixDecoder(frame: frame, maxMessageBytes: maxMessageBytes)
+    }
+}
+
+/// Finds length-prefixed frames; a request is a frame's payload.
+public struct LengthPrefixDecoder: MessageDecoder {
+    /// The length field.
+    public let frame: FrameFormat
+    /// The largest payload accepted.
+    public let maxMessageBytes: Int
+
+    @inlinable
+    init(frame: FrameFormat, maxMessageBytes: Int) {
+        self.frame = frame
+        self.maxMessageBytes = maxMessageBytes
+    }
+
+    /// Header plus the largest payload.
+    @inlinable
+    public var maxRequestBytes: Int { frame.headerBytes + maxMessageBytes }
+
+    /// Replies get the same length field.
+    @inlinable
+    public var replyFraming: ReplyFraming { .lengthPrefix(frame) }
+
+    /// The frame at the start of `bytes`: its payload, or how many bytes it
+    /// needs (known exactly once its header is in), or a refusal when the
+    /// header announces more than the limit.
+    @inlinable
+    public mutating func decode(_ bytes: UnsafeRawBufferPointer) -> DecodeStep<UnsafeRawBufferPointer> {
+        let header = frame.headerBytes
+        guard bytes.count >= header else { return .needMore(atLeast: header) }
+        let base = bytes.baseAddress.unsafelyUnwrapped
+        let announced = frame.decodeLength(base)
+        guard announced <= UInt64(maxMessageBytes) else { return .violation(.oversize(announced: announced)) }
+        let total = header + Int(truncatingIfNeeded: announced)
+        guard bytes.count >= total else { return .needMore(atLeast: total) }
+        return .request(UnsafeRawBufferPointer(start: base + header, count: total - header), length: total)
+    }
+
+    /// A frame's echo is the frame itself.
+    @inlinable
+    public static var echoesRequestsVerbatim: Bool { true }
+
+    /// The run of whole frames at the start of `bytes` (FrameDecoder's scan).
+    @inlinable
+    public func scanWholeRequests(_ bytes: UnsafeRawBufferPointer) -> WholeRequests {
+        let scan = FrameDecoder(format: frame, maxMessageBytes: maxMessageBytes).scanCompleteFrames(bytes)
+        return WholeRequests(end: scan.end, count: scan.frames, violationFollows: scan.oversize)
+    }
+}
