@@ -25,18 +25,21 @@ public struct Connection {
     // _withUnsafeGuaranteedRef); the table outlives every callback, and a
     // Connection must not outlive its callback.
     @usableFromInline let tableReference: Unmanaged<ConnectionTable>
-    @usableFromInline let slot: UInt32
-    @usableFromInline let generation: UInt32
+    /// Slot and generation, as one value: the output path admits a reply to
+    /// the connection being served with one compare.
+    @usableFromInline let token: EventToken
 
-    @inlinable
-    init(table: ConnectionTable, slot: UInt32, generation: UInt32) {
+    @inlinable @inline(__always)
+    init(table: ConnectionTable, token: EventToken) {
         tableReference = Unmanaged.passUnretained(table)
-        self.slot = slot
-        self.generation = generation
+        self.token = token
     }
 
+    @inlinable var slot: UInt32 { token.slot }
+    @inlinable var generation: UInt32 { token.generation }
+
     /// The table, borrowed for the duration of `body` without a retain.
-    @inlinable
+    @inlinable @inline(__always)
     func withTable<R>(_ body: (ConnectionTable) -> R) -> R {
         tableReference._withUnsafeGuaranteedRef(body)
     }
@@ -50,14 +53,14 @@ public struct Connection {
     /// length field (length-prefix format), a line feed after it (lines), or
     /// as a bulk string (RESP).
     @discardableResult
-    @inlinable
+    @inlinable @inline(__always)
     public func send(_ payload: UnsafeRawBufferPointer) -> SendResult {
-        withTable { $0.send(payload, slot: slot, generation: generation) }
+        withTable { $0.send(payload, token: token) }
     }
 
     /// Sends the bytes of `payload` as one message.
     @discardableResult
-    @inlinable
+    @inlinable @inline(__always)
     public func send(_ payload: [UInt8]) -> SendResult {
         payload.withUnsafeBytes { send($0) }
     }
@@ -67,7 +70,7 @@ public struct Connection {
     @discardableResult
     @inlinable
     public func write(_ bytes: UnsafeRawBufferPointer) -> SendResult {
-        withTable { $0.write(bytes, slot: slot, generation: generation) }
+        withTable { $0.write(bytes, token: token) }
     }
 
     /// Sends `payload` to another connection, on this loop or any other.
@@ -78,7 +81,7 @@ public struct Connection {
     public func send(_ payload: UnsafeRawBufferPointer, to id: ConnectionID) -> SendResult {
         withTable { table in
             if id.loop == table.loopIndex {
-                return table.send(payload, slot: id.slot, generation: id.generation)
+                return table.send(payload, token: EventToken(slot: id.slot, generation: id.generation))
             }
             return table.mailboxes.post(.send(id, Array(payload)), to: id)
         }

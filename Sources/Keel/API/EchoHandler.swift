@@ -12,7 +12,7 @@ public struct EchoHandler: ConnectionHandler, Sendable {
     public static var echoesEveryMessage: Bool { true }
 
     /// Sends `payload` back unchanged (used only where the fast path is not).
-    @inlinable
+    @inlinable @inline(__always)
     public mutating func messageReceived(_ payload: UnsafeRawBufferPointer, on connection: Connection) {
         connection.send(payload)
     }

@@ -43,7 +43,7 @@ final class EpollBackend: EventBackend {
         events.deallocate()
     }
 
-    @inlinable
+    @inlinable @inline(__always)
     func bits(_ interest: Interest, _ token: EventToken) -> UInt32 {
         var bits: UInt32 = token.slot < EventToken.firstReservedSlot ? clientFlags : 0
         if interest.contains(.read) { bits |= keel_EPOLLIN | keel_EPOLLRDHUP }
@@ -80,7 +80,7 @@ final class EpollBackend: EventBackend {
         }
     }
 
-    @inlinable
+    @inlinable @inline(__always)
     func event(at index: Int) -> ReadyEvent {
         let typed = UnsafePointer(events.assumingMemoryBound(to: epoll_event.self))
         let bits = keel_epoll_event_events(typed, Int32(index))

@@ -73,17 +73,17 @@ extension EventBackend {
     @inlinable
     func checkInvariants() {}
 
-    @inlinable
+    @inlinable @inline(__always)
     func read(_ fd: Int32, into buffer: UnsafeMutableRawBufferPointer) -> IOResult {
         Syscall.read(fd, into: buffer)
     }
 
-    @inlinable
+    @inlinable @inline(__always)
     func send(_ fd: Int32, _ bytes: UnsafeRawBufferPointer) -> IOResult {
         Syscall.send(fd, bytes)
     }
 
-    @inlinable
+    @inlinable @inline(__always)
     func send(_ fd: Int32, _ first: UnsafeRawBufferPointer, _ second: UnsafeRawBufferPointer) -> IOResult {
         Syscall.send(fd, first, second)
     }

@@ -53,7 +53,7 @@ final class PollBackend: EventBackend {
         clientPositions.deallocate()
     }
 
-    @inlinable
+    @inlinable @inline(__always)
     static func events(_ interest: Interest) -> Int16 {
         var bits: Int16 = 0
         if interest.contains(.read) { bits |= keel_POLLIN | keel_POLLRDHUP }
@@ -61,7 +61,7 @@ final class PollBackend: EventBackend {
         return bits
     }
 
-    @inlinable
+    @inlinable @inline(__always)
     func position(of token: EventToken) -> Int32 {
         if token.slot >= EventToken.firstReservedSlot {
             return reservedPositions[Int(token.slot - EventToken.firstReservedSlot)]
@@ -69,7 +69,7 @@ final class PollBackend: EventBackend {
         return clientPositions[Int(token.slot)]
     }
 
-    @inlinable
+    @inlinable @inline(__always)
     func setPosition(_ position: Int32, of token: EventToken) {
         if token.slot >= EventToken.firstReservedSlot {
             reservedPositions[Int(token.slot - EventToken.firstReservedSlot)] = position
@@ -129,7 +129,7 @@ final class PollBackend: EventBackend {
         return found
     }
 
-    @inlinable
+    @inlinable @inline(__always)
     static func readiness(_ revents: Int16) -> Readiness {
         var readiness: Readiness = []
         if revents & keel_POLLIN != 0 { readiness.insert(.readable) }
@@ -140,7 +140,7 @@ final class PollBackend: EventBackend {
         return readiness
     }
 
-    @inlinable
+    @inlinable @inline(__always)
     func event(at index: Int) -> ReadyEvent {
         ready[index]
     }

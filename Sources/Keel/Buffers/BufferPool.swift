@@ -76,7 +76,7 @@ public final class BufferPool {
     }
 
     /// The block size the pool hands out for a request of `bytes`.
-    @inlinable
+    @inlinable @inline(__always)
     public func blockSize(for bytes: Int) -> Int {
         if bytes <= minimumBlockBytes { return minimumBlockBytes }
         return 1 << (Int.bitWidth - (bytes - 1).leadingZeroBitCount)
@@ -134,7 +134,7 @@ public final class BufferPool {
         _retainedBytes = 0
     }
 
-    @inlinable
+    @inlinable @inline(__always)
     func sizeClass(of size: Int) -> Int {
         size.trailingZeroBitCount - minimumBlockBytes.trailingZeroBitCount
     }

@@ -20,13 +20,13 @@ final class ReadBuffer {
     }
 
     /// The whole buffer, to read into.
-    @inlinable
+    @inlinable @inline(__always)
     var space: UnsafeMutableRawBufferPointer {
         UnsafeMutableRawBufferPointer(start: storage, count: capacity)
     }
 
     /// The first `count` bytes, as read.
-    @inlinable
+    @inlinable @inline(__always)
     func bytes(_ count: Int) -> UnsafeRawBufferPointer {
         assert(count <= capacity)
         return UnsafeRawBufferPointer(start: storage, count: count)

@@ -32,7 +32,7 @@ public struct RingBuffer: ~Copyable {
     }
 
     /// True when there is nothing to read (and so no memory held).
-    @inlinable
+    @inlinable @inline(__always)
     public var isEmpty: Bool { count == 0 }
 
     /// Appends `bytes`, growing to the next power of two if needed. Returns

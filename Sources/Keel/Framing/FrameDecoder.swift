@@ -50,7 +50,7 @@ public struct FrameDecoder: Sendable {
     }
 
     /// The frame starting at `offset` in `bytes`.
-    @inlinable
+    @inlinable @inline(__always)
     public func decode(_ bytes: UnsafeRawBufferPointer, at offset: Int) -> DecodedFrame {
         let header = format.headerBytes
         let available = bytes.count - offset
@@ -107,7 +107,7 @@ public struct FrameDecoder: Sendable {
     }
 
     /// Header plus payload for a frame announcing `length` (checked first).
-    @inlinable
+    @inlinable @inline(__always)
     public func frameBytes(announcing length: UInt64) -> Int? {
         length <= UInt64(maxMessageBytes) ? format.headerBytes + Int(length) : nil
     }

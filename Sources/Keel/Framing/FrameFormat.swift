@@ -57,7 +57,7 @@ public struct FrameFormat: Sendable, Hashable, CustomStringConvertible {
     public var description: String { name }
 
     /// Reads the announced payload length from `headerBytes` bytes at `source`.
-    @inlinable
+    @inlinable @inline(__always)
     public func decodeLength(_ source: UnsafeRawPointer) -> UInt64 {
         switch headerBytes {
         case 4:
@@ -76,7 +76,7 @@ public struct FrameFormat: Sendable, Hashable, CustomStringConvertible {
 
     /// Writes the header announcing `length` into `headerBytes` bytes at
     /// `destination`. `length` must be at most `largestLength`.
-    @inlinable
+    @inlinable @inline(__always)
     public func encodeLength(_ length: Int, into destination: UnsafeMutableRawPointer) {
         assert(length >= 0 && UInt64(length) <= largestLength, "length \(length) does not fit \(name)")
         switch headerBytes {

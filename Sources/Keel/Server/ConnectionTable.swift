@@ -17,6 +17,11 @@
 @usableFromInline
 final class ConnectionTable {
     @inlinable static var noSlot: UInt32 { UInt32.max }
+    /// No connection's token (slot numbers this high are never clients).
+    @inlinable static var closedStaging: UInt64 { UInt64.max }
+
+    /// Whether staging takes replies to the served connection.
+    @inlinable var stagingOpen: Bool { stagingToken != ConnectionTable.closedStaging }
 
     /// The owning loop's index (part of every ConnectionID).
     @usableFromInline let loopIndex: UInt32
@@ -28,6 +33,9 @@ final class ConnectionTable {
     @usableFromInline let pool: BufferPool
     /// How `send` frames a message.
     @usableFromInline let framing: ReplyFraming
+    /// The framing is Keel's default 4-byte little-endian length (the hot
+    /// case gets a path without the general width and byte-order switches).
+    @usableFromInline let framingIsU32LE: Bool
     /// Pending output (ring plus staged) beyond this closes the connection.
     @usableFromInline let maxPendingOutputBytes: Int
 
@@ -37,6 +45,14 @@ final class ConnectionTable {
     @usableFromInline @exclusivity(unchecked) var stagedBytes = 0
     /// The connection whose input is being handled, or noSlot.
     @usableFromInline @exclusivity(unchecked) var servedSlot = ConnectionTable.noSlot
+    /// The served connection's token (slot and generation) while its replies
+    /// may go into staging (its output ring is empty and it is not being
+    /// aborted); otherwise `closedStaging`. One compare admits a reply to
+    /// the fast path, without the slab lookups of the general checks.
+    @usableFromInline @exclusivity(unchecked) var stagingToken = ConnectionTable.closedStaging
+    /// The served connection was closed or aborted by its handler: no more
+    /// of its input is delivered.
+    @usableFromInline @exclusivity(unchecked) var servedInputStopped = false
     /// Connections (slot, generation) that got output outside their own read.
     @usableFromInline @exclusivity(unchecked) var flushQueue: [EventToken] = []
     /// Messages queued by handlers (folded into the loop's statistics).
@@ -54,6 +70,8 @@ final class ConnectionTable {
         self.slab = ClientSlab(capacity: capacity)
         self.pool = pool
         self.framing = framing
+        framingIsU32LE = framing == .lengthPrefix(.u32le)
+        precondition(stagingCapacity < Int(UInt32.max), "staging must stay below 4 GiB")
         self.stagingCapacity = stagingCapacity
         self.maxPendingOutputBytes = maxPendingOutputBytes
         staging = .allocate(byteCount: stagingCapacity, alignment: 16)
@@ -68,19 +86,24 @@ final class ConnectionTable {
     // MARK: serving one connection's input
 
     /// Starts a read's worth of handler calls for `slot`.
-    @inlinable
-    func beginServing(_ slot: UInt32) {
+    @inlinable @inline(__always)
+    func beginServing(_ slot: UInt32, generation: UInt32) {
         assert(servedSlot == ConnectionTable.noSlot && stagedBytes == 0)
         servedSlot = slot
+        let flags = slab[slot].flags
+        let open = slab[slot].output.isEmpty && !flags.contains(.abortRequested)
+        stagingToken = open ? EventToken(slot: slot, generation: generation).rawValue : ConnectionTable.closedStaging
+        servedInputStopped = !flags.isDisjoint(with: .stopsInput)
     }
 
     /// Ends serving; calls `body` with the staged bytes (possibly empty),
     /// which are dropped afterwards.
-    @inlinable
+    @inlinable @inline(__always)
     func endServing<R>(_ body: (UnsafeRawBufferPointer) -> R) -> R {
         defer {
             stagedBytes = 0
             servedSlot = ConnectionTable.noSlot
+            stagingToken = ConnectionTable.closedStaging
         }
         return body(UnsafeRawBufferPointer(start: staging, count: stagedBytes))
     }
@@ -88,27 +111,70 @@ final class ConnectionTable {
     // MARK: sending
 
     /// Queues one message for the connection (slot, generation), framed as
-    /// the format frames replies.
+    /// the format frames replies. A reply to the connection being served
+    /// goes straight into staging (the common case, kept small enough to be
+    /// inlined into the handler); anything else takes `sendFramed`.
+    @inlinable @inline(__always)
+    func send(_ payload: UnsafeRawBufferPointer, token: EventToken) -> SendResult {
+        if token.rawValue == stagingToken {
+            if framingIsU32LE {
+                // The staging buffer is far below 4 GiB (init), so whatever
+                // fits in it fits the 32-bit length field.
+                let total = 4 &+ payload.count
+                if stagedBytes &+ total <= stagingCapacity {
+                    (staging + stagedBytes).storeBytes(of: UInt32(truncatingIfNeeded: payload.count).littleEndian, as: UInt32.self)
+                    stage(payload, at: stagedBytes &+ 4)
+                    stagedBytes &+= total
+                    messagesOut &+= 1
+                    return .queued
+                }
+            } else if let queued = sendStaged(payload) {
+                return queued
+            }
+        }
+        return sendFramed(payload, slot: token.slot, generation: token.generation)
+    }
+
+    /// `send` into staging for the other framings; nil when it does not fit.
     @inlinable
-    func send(_ payload: UnsafeRawBufferPointer, slot: UInt32, generation: UInt32) -> SendResult {
+    func sendStaged(_ payload: UnsafeRawBufferPointer) -> SendResult? {
+        switch framing {
+        case .lengthPrefix(let frame):
+            let total = frame.headerBytes &+ payload.count
+            guard stagedBytes &+ total <= stagingCapacity && UInt64(payload.count) <= frame.largestLength else {
+                return nil
+            }
+            frame.encodeLength(payload.count, into: staging + stagedBytes)
+            stage(payload, at: stagedBytes &+ frame.headerBytes)
+            stagedBytes &+= total
+        case .line:
+            let total = payload.count &+ 1
+            guard stagedBytes &+ total <= stagingCapacity else { return nil }
+            stage(payload, at: stagedBytes)
+            (staging + (stagedBytes &+ payload.count)).storeBytes(of: 0x0A, as: UInt8.self)
+            stagedBytes &+= total
+        case .respBulkString, .none:
+            return nil
+        }
+        messagesOut &+= 1
+        return .queued
+    }
+
+    /// `send`, for every case: checks the ID, frames, stages or queues.
+    @usableFromInline
+    func sendFramed(_ payload: UnsafeRawBufferPointer, slot: UInt32, generation: UInt32) -> SendResult {
         guard slab.isCurrent(slot: slot, generation: generation),
             !slab[slot].flags.contains(.abortRequested)
         else { return .connectionGone }
         switch framing {
         case .lengthPrefix(let frame):
             guard UInt64(payload.count) <= frame.largestLength else { return .tooLarge }
-            let header = frame.headerBytes
-            if canStage(header + payload.count, for: slot) {
-                frame.encodeLength(payload.count, into: staging + stagedBytes)
-                stage(payload, at: stagedBytes + header)
-                stagedBytes += header + payload.count
-                messagesOut &+= 1
-                return .queued
-            }
             var field: UInt64 = 0
             withUnsafeMutableBytes(of: &field) { frame.encodeLength(payload.count, into: $0.baseAddress!) }
             return withUnsafeBytes(of: &field) {
-                enqueue(UnsafeRawBufferPointer(rebasing: $0[..<header]), payload, suffix: nil, slot: slot, count: true)
+                enqueue(
+                    UnsafeRawBufferPointer(rebasing: $0[..<frame.headerBytes]), payload, suffix: nil, slot: slot,
+                    count: true)
             }
         case .line:
             var newline: UInt8 = 0x0A
@@ -133,9 +199,19 @@ final class ConnectionTable {
     }
 
     /// Queues `bytes` for the connection as they are (no framing, not
-    /// counted as a message).
-    @inlinable
-    func write(_ bytes: UnsafeRawBufferPointer, slot: UInt32, generation: UInt32) -> SendResult {
+    /// counted as a message); staged at once in the common case.
+    @inlinable @inline(__always)
+    func write(_ bytes: UnsafeRawBufferPointer, token: EventToken) -> SendResult {
+        if token.rawValue == stagingToken && stagedBytes &+ bytes.count <= stagingCapacity {
+            stage(bytes, at: stagedBytes)
+            stagedBytes &+= bytes.count
+            return .queued
+        }
+        return writeQueued(bytes, slot: token.slot, generation: token.generation)
+    }
+
+    @usableFromInline
+    func writeQueued(_ bytes: UnsafeRawBufferPointer, slot: UInt32, generation: UInt32) -> SendResult {
         guard slab.isCurrent(slot: slot, generation: generation),
             !slab[slot].flags.contains(.abortRequested)
         else { return .connectionGone }
@@ -143,12 +219,12 @@ final class ConnectionTable {
     }
 
     /// Whether `bytes` more can go into the staging buffer for `slot`.
-    @inlinable
+    @inlinable @inline(__always)
     func canStage(_ bytes: Int, for slot: UInt32) -> Bool {
-        slot == servedSlot && stagedBytes + bytes <= stagingCapacity && slab[slot].output.isEmpty
+        slot == servedSlot && stagingOpen && stagedBytes + bytes <= stagingCapacity
     }
 
-    @inlinable
+    @inlinable @inline(__always)
     func stage(_ bytes: UnsafeRawBufferPointer, at offset: Int) {
         if !bytes.isEmpty { (staging + offset).copyMemory(from: bytes.baseAddress!, byteCount: bytes.count) }
     }
@@ -188,9 +264,13 @@ final class ConnectionTable {
             abort(slot: slot, reason: .outputOverflow)
             return .overflow
         }
-        // Move what is staged ahead of the new bytes, keeping order.
+        // Move what is staged ahead of the new bytes, keeping order; from
+        // now on this read's replies to it queue behind them.
         var queued = slab[slot].output.append(UnsafeRawBufferPointer(start: staging, count: staged), pool: pool)
-        if slot == servedSlot { stagedBytes = 0 }
+        if slot == servedSlot {
+            stagedBytes = 0
+            stagingToken = ConnectionTable.closedStaging
+        }
         if let prefix { queued = queued && slab[slot].output.append(prefix, pool: pool) }
         queued = queued && slab[slot].output.append(body, pool: pool)
         if let suffix { queued = queued && slab[slot].output.append(suffix, pool: pool) }
@@ -238,7 +318,7 @@ final class ConnectionTable {
             slab[slot].flags.insert(.closeRequested)
             slab[slot].closeReason = reason
         }
-        if slot != servedSlot { queueFlush(slot) }
+        if slot == servedSlot { servedInputStopped = true } else { queueFlush(slot) }
     }
 
     /// Marks `slot` to close at once, pending output dropped.
@@ -246,7 +326,12 @@ final class ConnectionTable {
     func abort(slot: UInt32, reason: CloseReason) {
         slab[slot].flags.insert(.abortRequested)
         slab[slot].closeReason = reason
-        if slot != servedSlot { queueFlush(slot) }
+        if slot == servedSlot {
+            servedInputStopped = true
+            stagingToken = ConnectionTable.closedStaging
+        } else {
+            queueFlush(slot)
+        }
     }
 
     /// Checks the staging invariant (see the file header).
@@ -257,6 +342,7 @@ final class ConnectionTable {
             precondition(servedSlot != ConnectionTable.noSlot, "staged bytes without a served slot")
             precondition(slab[servedSlot].output.isEmpty, "staged bytes behind pending output")
         }
+        precondition(!stagingOpen || servedSlot != ConnectionTable.noSlot, "staging open with nothing served")
         slab.checkInvariants()
         pool.checkInvariants()
     }

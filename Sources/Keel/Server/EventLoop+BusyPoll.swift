@@ -9,7 +9,7 @@
 extension EventLoop {
     /// After a wait: the clock, in nanoseconds as the window needs, and the
     /// count of polls that found nothing (the price of polling).
-    @inlinable
+    @inlinable @inline(__always)
     func noteWaitWhileBusyPolling(ready: Int) {
         nowNs = Syscall.monotonicNanoseconds()
         nowMs = nowNs / 1_000_000
@@ -22,7 +22,7 @@ extension EventLoop {
     /// The wait's timeout while busy polling: the usual one (see
     /// `waitTimeoutMs`), but 0 instead of blocking while the window is open.
     /// The window restarts first if the iteration now ending served traffic.
-    @inlinable
+    @inlinable @inline(__always)
     func busyPollingWaitTimeoutMs() -> Int32 {
         if eventsAtLastWait > ownEventsSinceWait { busyPollUntilNs = nowNs &+ busyPollNs }
         eventsAtLastWait = 0

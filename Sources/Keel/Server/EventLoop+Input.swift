@@ -44,7 +44,7 @@ extension EventLoop {
     /// stops at TCP's urgent mark with data behind it (tcp(7), "Sockets API").
     /// `peerFinishing` (RDHUP) means EOF follows the data in the socket: then
     /// both modes read on until EOF, so the close is handled in this wakeup.
-    @inlinable
+    @inlinable @inline(__always)
     func handleReadable(_ slot: UInt32, peerFinishing: Bool) {
         var reads = 0
         // A stale readiness from before reading was paused in this batch.
@@ -62,7 +62,7 @@ extension EventLoop {
     }
 
     /// One read(2) into the loop's buffer, then every complete request.
-    @inlinable
+    @inlinable @inline(__always)
     func readOnce(_ slot: UInt32) -> ReadStep {
         let space = readBuffer.space
         switch backend.read(slab[slot].fd, into: space) {
@@ -107,11 +107,11 @@ extension EventLoop {
     /// Delivers every complete request in `bytes` (one read) and parks an
     /// incomplete tail in the input ring. Returns a reason when the
     /// connection must close at once.
-    @inlinable
+    @inlinable @inline(__always)
     func process(_ bytes: UnsafeRawBufferPointer, from slot: UInt32) -> CloseReason? {
         if slab[slot].flags.contains(.awaitingProxyHeader) { return processProxyHeader(bytes, from: slot) }
-        table.beginServing(slot)
         let generation = slab[slot].generation
+        table.beginServing(slot, generation: generation)
         // The ring leaves the slot while the handler runs, so the handler's
         // sends (which touch the slot) never overlap an access to it.
         var pending = RingBuffer()
@@ -125,7 +125,10 @@ extension EventLoop {
         if case .consumed = outcome, pending.isEmpty {
             outcome = decodeInPlace(bytes, from: offset, into: &pending, slot, generation, &delivered)
         }
-        if delivered > 0 { noteMessageArrived(slot) }
+        if delivered > 0 {
+            stats.messagesIn &+= delivered
+            noteMessageArrived(slot)
+        }
         switch outcome {
         case .consumed, .stopped:
             swap(&pending, &slab[slot].input)
@@ -142,20 +145,22 @@ extension EventLoop {
 
     /// Decodes requests in place from `offset` on, handing each to the
     /// handler; an incomplete tail goes into `pending` (which is empty).
-    @inlinable
+    @inlinable @inline(__always)
     func decodeInPlace(
         _ bytes: UnsafeRawBufferPointer, from start: Int, into pending: inout RingBuffer, _ slot: UInt32,
         _ generation: UInt32, _ delivered: inout Int
     ) -> DecodeOutcome {
+        guard let base = bytes.baseAddress else { return .consumed }
+        let count = bytes.count
         var offset = start
-        while offset < bytes.count {
-            let rest = UnsafeRawBufferPointer(rebasing: bytes[offset...])
+        while offset < count {
+            let rest = UnsafeRawBufferPointer(start: base + offset, count: count &- offset)
             switch decoder.decode(rest) {
             case .request(let request, let length):
                 offset &+= length
                 delivered &+= 1
                 deliver(request, slot: slot, generation: generation)
-                if !slab[slot].flags.isDisjoint(with: .stopsInput) { return .stopped }
+                if table.servedInputStopped { return .stopped }
             case .skip(let length):
                 offset &+= length
             case .needMore(let atLeast):
@@ -197,7 +202,7 @@ extension EventLoop {
                 pending.consume(length, pool: pool)
                 if wasRequest {
                     delivered &+= 1
-                    if !slab[slot].flags.isDisjoint(with: .stopsInput) { return .stopped }
+                    if table.servedInputStopped { return .stopped }
                 }
             case .needMore(let atLeast):
                 if atLeast > maxRequestBytes { return .violation(.requestTooLarge) }
@@ -235,7 +240,7 @@ extension EventLoop {
     /// takes only the common case: nothing buffered either way, nothing
     /// stopping input, no violation in the read. Returns false, having done
     /// nothing, when the general path must run.
-    @inlinable
+    @inlinable @inline(__always)
     func echoInPlace(_ bytes: UnsafeRawBufferPointer, from slot: UInt32) -> Bool {
         guard slab[slot].input.isEmpty && slab[slot].output.isEmpty,
             slab[slot].flags.isDisjoint(with: .blocksInPlaceEcho)
@@ -273,15 +278,15 @@ extension EventLoop {
         }
     }
 
-    @inlinable
+    /// Hands one request to the handler (`process` counts them, once per read).
+    @inlinable @inline(__always)
     func deliver(_ request: Decoder.Request, slot: UInt32, generation: UInt32) {
-        stats.messagesIn &+= 1
-        handler.messageReceived(request, on: Connection(table: table, slot: slot, generation: generation))
+        handler.messageReceived(request, on: Connection(table: table, token: EventToken(slot: slot, generation: generation)))
     }
 
     /// A complete message counts as activity: it restarts the idle timeout
     /// (and ends the first-message timeout). Once per read, not per message.
-    @inlinable
+    @inlinable @inline(__always)
     func noteMessageArrived(_ slot: UInt32) {
         if let firstMessageTimeouts, !slab[slot].flags.contains(.greeted) {
             slab[slot].flags.insert(.greeted)
@@ -306,7 +311,7 @@ extension EventLoop {
             logger.warning("closing connection: it broke the wire protocol", metadata: metadata)
         }
         guard let reply = decoder.errorReply(for: violation) else { return reason }
-        _ = reply.withUnsafeBytes { table.write($0, slot: slot, generation: slab[slot].generation) }
+        _ = reply.withUnsafeBytes { table.write($0, token: EventToken(slot: slot, generation: slab[slot].generation)) }
         table.requestClose(slot: slot, generation: slab[slot].generation, reason: reason)
         return nil
     }

@@ -11,7 +11,7 @@
 
 extension EventLoop {
     /// Schedules, postpones or carries out the release; once per iteration.
-    @inlinable
+    @inlinable @inline(__always)
     func considerReleasingMemory() {
         guard let due = memoryReleaseDueMs else {
             if pool.retainedBytes > 0 || pool.systemAllocations != poolAllocationsAtRelease {

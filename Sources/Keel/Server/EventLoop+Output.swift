@@ -8,7 +8,7 @@ import CShims
 
 extension EventLoop {
     /// Writes what the handlers queued while `slot`'s input was processed.
-    @inlinable
+    @inlinable @inline(__always)
     func flushServed(_ slot: UInt32) {
         let pendingBefore = !slab[slot].output.isEmpty
         let result: IOResult? = table.endServing { staged in
@@ -25,14 +25,14 @@ extension EventLoop {
     /// Sends replies to the connection being served, which has nothing
     /// pending: one send, then what the socket did not take waits in the
     /// output ring. May close the connection.
-    @inlinable
+    @inlinable @inline(__always)
     func sendServed(_ slot: UInt32, _ bytes: UnsafeRawBufferPointer) {
         finishSend(slot, sendKeepingRest(slot, bytes))
     }
 
     /// One send; keeps what the socket did not take, in order, in the output
     /// ring (or, when the ring cannot grow, marks the connection to close).
-    @inlinable
+    @inlinable @inline(__always)
     func sendKeepingRest(_ slot: UInt32, _ bytes: UnsafeRawBufferPointer) -> IOResult {
         assert(slab[slot].output.isEmpty, "replies would overtake pending output")
         let result = backend.send(slab[slot].fd, bytes)
@@ -51,7 +51,7 @@ extension EventLoop {
         return result
     }
 
-    @inlinable
+    @inlinable @inline(__always)
     func finishSend(_ slot: UInt32, _ result: IOResult) {
         switch result {
         case .bytes(let n):
@@ -64,7 +64,7 @@ extension EventLoop {
     }
 
     /// Handles write readiness: drains as much of the output ring as the socket takes.
-    @inlinable
+    @inlinable @inline(__always)
     func handleWritable(_ slot: UInt32) {
         guard !slab[slot].output.isEmpty else { return }
         writeFromRing(slot)
@@ -108,7 +108,7 @@ extension EventLoop {
     /// settle, minus the call in the common case after a read: nothing
     /// pending, nothing finishing or paused, read interest registered, no
     /// write timer (settle would change nothing).
-    @inlinable
+    @inlinable @inline(__always)
     func settleAfterRead(_ slot: UInt32) {
         if slab[slot].output.isEmpty && slab[slot].registered == .read
             && slab[slot].flags.isDisjoint(with: SlotFlags.changeInterest) && !writeTimeouts.contains(slot)

@@ -204,7 +204,7 @@ where Handler.Request == Decoder.Request {
         return finishRunning()
     }
 
-    @inlinable
+    @inlinable @inline(__always)
     func dispatch(_ event: ReadyEvent) {
         let token = event.token
         if token.slot >= EventToken.firstReservedSlot {
@@ -256,7 +256,7 @@ where Handler.Request == Decoder.Request {
 
     /// The wait's timeout: 0 when work is queued or a deadline has passed,
     /// else none (-1), with the deadline timer armed for the nearest deadline.
-    @inlinable
+    @inlinable @inline(__always)
     func waitTimeoutMs() -> Int32 {
         if !table.flushQueue.isEmpty || !revisits.isEmpty {
             nearestDeadlineMs = Int64.min
@@ -307,7 +307,7 @@ where Handler.Request == Decoder.Request {
         for command in commandBatch {
             switch command {
             case .send(let id, let bytes):
-                let result = bytes.withUnsafeBytes { table.send($0, slot: id.slot, generation: id.generation) }
+                let result = bytes.withUnsafeBytes { table.send($0, token: EventToken(slot: id.slot, generation: id.generation)) }
                 if result == .connectionGone { stats.staleCommands += 1 }
             case .close(let id):
                 if slab.isCurrent(slot: id.slot, generation: id.generation) {

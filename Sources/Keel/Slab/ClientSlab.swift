@@ -35,7 +35,7 @@ final class ClientSlab {
     }
 
     /// True when no slot is free.
-    @inlinable var isFull: Bool { freeHead < 0 }
+    @inlinable @inline(__always) var isFull: Bool { freeHead < 0 }
 
     /// Takes a free slot for `fd` and moves its generation on; nil when full.
     @usableFromInline
@@ -73,7 +73,7 @@ final class ClientSlab {
     /// The slot at `slot`, borrowed or mutated in place. Addressors rather
     /// than _read/_modify: a coroutine accessor heap-allocates its frame in
     /// unoptimised builds, once per access; an addressor is just a pointer.
-    @inlinable
+    @inlinable @inline(__always)
     subscript(slot: UInt32) -> ClientSlot {
         unsafeAddress {
             assert(Int(slot) < capacity)
@@ -86,7 +86,7 @@ final class ClientSlab {
     }
 
     /// Whether `slot` is live and still has `generation` (its ID is current).
-    @inlinable
+    @inlinable @inline(__always)
     func isCurrent(slot: UInt32, generation: UInt32) -> Bool {
         Int(slot) < capacity && slots[Int(slot)].isLive && slots[Int(slot)].generation == generation
     }

@@ -25,7 +25,7 @@ struct ClientSlot: ~Copyable {
 
     @inlinable init() {}
 
-    @inlinable var isLive: Bool { fd >= 0 }
+    @inlinable @inline(__always) var isLive: Bool { fd >= 0 }
 }
 
 /// Per-connection state bits.

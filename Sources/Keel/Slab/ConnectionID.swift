@@ -32,16 +32,16 @@ public struct ConnectionID: Hashable, Sendable, CustomStringConvertible {
 struct EventToken: Hashable {
     @usableFromInline let rawValue: UInt64
 
-    @inlinable
+    @inlinable @inline(__always)
     init(rawValue: UInt64) { self.rawValue = rawValue }
 
-    @inlinable
+    @inlinable @inline(__always)
     init(slot: UInt32, generation: UInt32) {
         rawValue = UInt64(slot) | UInt64(generation) << 32
     }
 
-    @inlinable var slot: UInt32 { UInt32(truncatingIfNeeded: rawValue) }
-    @inlinable var generation: UInt32 { UInt32(truncatingIfNeeded: rawValue >> 32) }
+    @inlinable @inline(__always) var slot: UInt32 { UInt32(truncatingIfNeeded: rawValue) }
+    @inlinable @inline(__always) var generation: UInt32 { UInt32(truncatingIfNeeded: rawValue >> 32) }
 
     /// Slot numbers at and above this one name the loop's own descriptors.
     @inlinable static var firstReservedSlot: UInt32 { UInt32.max - 15 }

@@ -10,14 +10,14 @@ import Glibc
 @usableFromInline
 enum Syscall {
     /// `read(2)` into `buffer`.
-    @inlinable
+    @inlinable @inline(__always)
     static func read(_ fd: Int32, into buffer: UnsafeMutableRawBufferPointer) -> IOResult {
         read(fd, into: buffer, raw: { keel_read(fd, buffer.baseAddress, buffer.count) })
     }
 
     /// The read(2) result handling, around `raw` (which returns n or -errno):
     /// the fault-injecting test backend passes a raw call that fails first.
-    @inlinable
+    @inlinable @inline(__always)
     static func read(_ fd: Int32, into buffer: UnsafeMutableRawBufferPointer, raw: () -> Int) -> IOResult {
         while true {
             let n = raw()
@@ -33,13 +33,13 @@ enum Syscall {
     }
 
     /// `send(2)` with MSG_NOSIGNAL.
-    @inlinable
+    @inlinable @inline(__always)
     static func send(_ fd: Int32, _ bytes: UnsafeRawBufferPointer) -> IOResult {
         send(fd, bytes, raw: { keel_send(fd, bytes.baseAddress, bytes.count) })
     }
 
     /// The send(2) result handling, around `raw` (see `read(_:into:raw:)`).
-    @inlinable
+    @inlinable @inline(__always)
     static func send(_ fd: Int32, _ bytes: UnsafeRawBufferPointer, raw: () -> Int) -> IOResult {
         while true {
             let n = raw()
@@ -54,7 +54,7 @@ enum Syscall {
     }
 
     /// `sendmsg(2)` over `count` iovecs with MSG_NOSIGNAL: writev without SIGPIPE.
-    @inlinable
+    @inlinable @inline(__always)
     static func sendv(_ fd: Int32, _ vectors: UnsafePointer<iovec>, count: Int32) -> IOResult {
         while true {
             let n = keel_sendv(fd, vectors, count)
@@ -69,7 +69,7 @@ enum Syscall {
     }
 
     /// `sendmsg(2)` of two segments (the second may be empty) with MSG_NOSIGNAL.
-    @inlinable
+    @inlinable @inline(__always)
     static func send(_ fd: Int32, _ first: UnsafeRawBufferPointer, _ second: UnsafeRawBufferPointer) -> IOResult {
         if second.isEmpty { return send(fd, first) }
         var vectors = (

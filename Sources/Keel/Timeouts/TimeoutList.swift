@@ -61,14 +61,14 @@ final class TimeoutList {
     }
 
     /// Whether `slot` is on the list.
-    @inlinable
+    @inlinable @inline(__always)
     func contains(_ slot: UInt32) -> Bool {
         nodes[Int(slot)].prev != TimeoutList.notLinked
     }
 
     /// Puts `slot` at the tail with deadline `nowMs + timeoutMs`, moving it
     /// there if it is already a member. `nowMs` never goes backwards.
-    @inlinable
+    @inlinable @inline(__always)
     func touch(_ slot: UInt32, nowMs: Int64) {
         let index = Int32(bitPattern: slot)
         if contains(slot) {
@@ -91,7 +91,7 @@ final class TimeoutList {
     }
 
     /// Takes `slot` off the list; does nothing if it is not a member.
-    @inlinable
+    @inlinable @inline(__always)
     func remove(_ slot: UInt32) {
         if contains(slot) { unlink(Int32(bitPattern: slot)) }
     }

@@ -34,11 +34,15 @@ public struct LengthPrefixDecoder: MessageDecoder {
     public let frame: FrameFormat
     /// The largest payload accepted.
     public let maxMessageBytes: Int
+    /// The frame is u32le, Keel's default: decoded without the general
+    /// width and byte-order switches.
+    @usableFromInline let isU32LE: Bool
 
     @inlinable
     init(frame: FrameFormat, maxMessageBytes: Int) {
         self.frame = frame
         self.maxMessageBytes = maxMessageBytes
+        isU32LE = frame == .u32le
     }
 
     /// Header plus the largest payload.
@@ -52,16 +56,21 @@ public struct LengthPrefixDecoder: MessageDecoder {
     /// The frame at the start of `bytes`: its payload, or how many bytes it
     /// needs (known exactly once its header is in), or a refusal when the
     /// header announces more than the limit.
-    @inlinable
+    @inlinable @inline(__always)
     public mutating func decode(_ bytes: UnsafeRawBufferPointer) -> DecodeStep<UnsafeRawBufferPointer> {
-        let header = frame.headerBytes
+        let header = isU32LE ? 4 : frame.headerBytes
         guard bytes.count >= header else { return .needMore(atLeast: header) }
         let base = bytes.baseAddress.unsafelyUnwrapped
-        let announced = frame.decodeLength(base)
-        guard announced <= UInt64(maxMessageBytes) else { return .violation(.oversize(announced: announced)) }
-        let total = header + Int(truncatingIfNeeded: announced)
+        let announced =
+            isU32LE ? UInt64(UInt32(littleEndian: base.loadUnaligned(as: UInt32.self))) : frame.decodeLength(base)
+        // maxMessageBytes is never negative (init), so the conversion cannot trap.
+        guard announced <= UInt64(truncatingIfNeeded: maxMessageBytes) else {
+            return .violation(.oversize(announced: announced))
+        }
+        let length = Int(truncatingIfNeeded: announced)
+        let total = header &+ length
         guard bytes.count >= total else { return .needMore(atLeast: total) }
-        return .request(UnsafeRawBufferPointer(start: base + header, count: total - header), length: total)
+        return .request(UnsafeRawBufferPointer(start: base + header, count: length), length: total)
     }
 
     /// A frame's echo is the frame itself.

@@ -42,7 +42,7 @@ public struct LineDecoder: MessageDecoder {
     public var replyFraming: ReplyFraming { .line }
 
     /// The line at the start of `bytes`, without its LF or CRLF.
-    @inlinable
+    @inlinable @inline(__always)
     public mutating func decode(_ bytes: UnsafeRawBufferPointer) -> DecodeStep<UnsafeRawBufferPointer> {
         guard let base = bytes.baseAddress else { return .needMore(atLeast: 1) }
         let window = min(bytes.count, maxRequestBytes)
