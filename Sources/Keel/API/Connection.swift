@@ -73,6 +73,12 @@ public struct Connection {
         withTable { $0.write(bytes, token: token) }
     }
 
+    /// Counts one message out (for writers that frame their own replies).
+    @inlinable
+    func countReply() {
+        withTable { $0.messagesOut &+= 1 }
+    }
+
     /// Sends `payload` to another connection, on this loop or any other.
     /// On this loop the message is queued at once (and a stale `id` is
     /// refused with `.connectionGone`); for another loop it is copied into

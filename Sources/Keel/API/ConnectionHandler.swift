@@ -4,8 +4,9 @@
 // specialised for it, also in the application's own module (the loop is
 // inlinable): calls are direct, with no existential or allocation per message.
 
-/// Callbacks for the connections of one event loop.
-public protocol ConnectionHandler {
+/// Callbacks for the connections of one event loop. (The type itself is
+/// passed to the loops' threads, hence SendableMetatype; the values never are.)
+public protocol ConnectionHandler: SendableMetatype {
     /// What a message is: the payload bytes for Keel's byte formats (length
     /// prefix, lines), or a format's own view (e.g. `RESPCommand`). Inferred
     /// from `messageReceived`.

@@ -98,6 +98,22 @@ final class TestClient {
         return try readFrame() == payload
     }
 
+    /// Reads until the server closes (EOF: returns everything read) or the
+    /// receive timeout passes or the connection is reset (throws).
+    func readToEnd() throws -> [UInt8] {
+        var result: [UInt8] = []
+        var buffer = [UInt8](repeating: 0, count: 65_536)
+        while true {
+            let n = buffer.withUnsafeMutableBytes { keel_read(fd, $0.baseAddress!, $0.count) }
+            if n == -Int(EINTR) { continue }
+            if n == 0 { return result }
+            if n < 0 {
+                throw TestClientError(description: "read after \(result.count) bytes: \(Errno(rawValue: Int32(-n)))")
+            }
+            result += buffer[..<n]
+        }
+    }
+
     /// Waits for the server to close the connection: true on EOF or reset,
     /// false if data arrives instead or the timeout passes.
     func waitForClose() -> Bool {

@@ -1,0 +1,158 @@
+// RESPFormat: Redis's request protocol (RESP2) as redis-server 7 reads it:
+// multibulk arrays ("*2\r\n$3\r\nGET\r\n$1\r\nk\r\n") and inline commands
+// ("GET k\r\n", with Redis's quoting), pipelined, split at any byte. Empty
+// inline lines and arrays of zero or negative count are skipped. Errors are
+// answered with redis-server's own texts ("-ERR Protocol error: ...") and the
+// connection is then closed gracefully. Every limit is checked before the
+// bytes it concerns are buffered: the argument count, each bulk's length,
+// and how far a line may run without its end (64 KiB, as in Redis).
+
+/// Redis's request protocol, RESP2.
+public struct RESPFormat: WireFormat, Hashable {
+    /// Most arguments in one request; more is "invalid multibulk length".
+    /// Default 1,048,576 (redis-server's).
+    public var maxArguments: Int
+    /// Longest bulk argument; longer is "invalid bulk length". Default 512 MiB
+    /// (redis-server's proto-max-bulk-len).
+    public var maxBulkBytes: Int
+    /// Longest an inline request, or an array's or bulk's length line, may
+    /// run without its line end. Default 64 KiB (redis-server's).
+    public var maxLineBytes: Int
+    /// Most bytes one request may take in all; a client exceeding it is
+    /// closed without a reply, as redis-server does at its query-buffer
+    /// limit. Default 1 GiB.
+    public var maxRequestBytes: Int
+
+    /// - Parameters: see the properties; the defaults are redis-server's.
+    public init(
+        maxArguments: Int = 1 << 20, maxBulkBytes: Int = 512 << 20, maxLineBytes: Int = 64 << 10,
+        maxRequestBytes: Int = 1 << 30
+    ) {
+        precondition(maxArguments >= 1 && maxBulkBytes >= 0 && maxLineBytes >= 16 && maxRequestBytes >= 16)
+        self.maxArguments = maxArguments
+        self.maxBulkBytes = maxBulkBytes
+        self.maxLineBytes = maxLineBytes
+        self.maxRequestBytes = maxRequestBytes
+    }
+
+    /// A decoder for one loop, with its own argument table.
+    public func makeDecoder() -> RESPDecoder {
+        RESPDecoder(format: self)
+    }
+}
+
+/// Decodes RESP requests; owns the scratch its commands point into (one loop only).
+public struct RESPDecoder: MessageDecoder {
+    @usableFromInline let format: RESPFormat
+    @usableFromInline let scratch: RESPScratch
+
+    @usableFromInline
+    init(format: RESPFormat) {
+        self.format = format
+        scratch = RESPScratch(inlineBytes: format.maxLineBytes)
+    }
+
+    /// The format's limit for one request.
+    @inlinable
+    public var maxRequestBytes: Int { format.maxRequestBytes }
+
+    /// `Connection.send` writes a bulk string.
+    @inlinable
+    public var replyFraming: ReplyFraming { .respBulkString }
+
+    /// The request at the start of `bytes` (see WireFormat.swift for the contract).
+    @inlinable
+    public mutating func decode(_ bytes: UnsafeRawBufferPointer) -> DecodeStep<RESPCommand> {
+        guard let base = bytes.baseAddress, bytes.count > 0 else { return .needMore(atLeast: 1) }
+        if base.load(as: UInt8.self) == 0x2A {  // "*"
+            return decodeMultibulk(base, count: bytes.count)
+        }
+        return decodeInline(base, count: bytes.count)
+    }
+
+    /// "-ERR Protocol error: <reason>\r\n"; nothing for a request over the
+    /// total limit (redis-server closes such a client without a reply).
+    public func errorReply(for violation: ProtocolViolation) -> [UInt8]? {
+        guard !violation.isOversize else { return nil }
+        return Array("-ERR Protocol error: \(violation)\r\n".utf8)
+    }
+
+    // MARK: multibulk
+
+    @inlinable
+    mutating func decodeMultibulk(_ base: UnsafeRawPointer, count: Int) -> DecodeStep<RESPCommand> {
+        guard let countLineEnd = findCarriageReturn(base, from: 1, count: count) else {
+            return count > format.maxLineBytes
+                ? .violation(ProtocolViolation("too big mbulk count string")) : .needMore(atLeast: count &+ 1)
+        }
+        // The line must be followed by its "\n" (not checked, as in Redis).
+        guard countLineEnd &+ 1 < count else { return .needMore(atLeast: countLineEnd &+ 2) }
+        guard let arguments = RESPInteger.parse(base + 1, count: countLineEnd &- 1),
+            arguments <= Int64(format.maxArguments)
+        else { return .violation(ProtocolViolation("invalid multibulk length")) }
+        var position = countLineEnd &+ 2
+        if arguments <= 0 { return .skip(length: position) }
+        let total = Int(arguments)
+        var index = 0
+        while index < total {
+            // Each argument still to come takes at least "$0\r\n\r\n".
+            let minimumRest = (total &- index) &* 6
+            guard position < count else { return .needMore(atLeast: position &+ minimumRest) }
+            guard let lineEnd = findCarriageReturn(base, from: position, count: count) else {
+                return count &- position > format.maxLineBytes
+                    ? .violation(ProtocolViolation("too big bulk count string"))
+                    : .needMore(atLeast: max(count &+ 1, position &+ minimumRest))
+            }
+            guard lineEnd &+ 1 < count else { return .needMore(atLeast: lineEnd &+ 2) }
+            let marker = base.load(fromByteOffset: position, as: UInt8.self)
+            guard marker == 0x24 else {  // "$"
+                return .violation(ProtocolViolation("expected '$', got '%c'", offendingByte: marker))
+            }
+            guard let length = RESPInteger.parse(base + position + 1, count: lineEnd &- position &- 1),
+                length >= 0, length <= Int64(format.maxBulkBytes)
+            else { return .violation(ProtocolViolation("invalid bulk length")) }
+            let start = lineEnd &+ 2
+            let end = start &+ Int(length)
+            // The bulk's bytes and the two that end it (skipped unread, as in Redis).
+            guard end &+ 2 <= count else {
+                return .needMore(atLeast: end &+ 2 &+ (total &- index &- 1) &* 6)
+            }
+            scratch.setArgument(index, start: base + start, count: Int(length))
+            position = end &+ 2
+            index &+= 1
+        }
+        return .request(
+            RESPCommand(arguments: scratch.arguments, count: total, isInline: false), length: position)
+    }
+
+    /// The offset of the first "\r" at or after `from`, or nil.
+    @inlinable
+    func findCarriageReturn(_ base: UnsafeRawPointer, from: Int, count: Int) -> Int? {
+        var position = from
+        // Length lines are short: a plain loop beats a memchr call here.
+        while position < count {
+            if base.load(fromByteOffset: position, as: UInt8.self) == 0x0D { return position }
+            position &+= 1
+        }
+        return nil
+    }
+
+    // MARK: inline
+
+    @usableFromInline
+    mutating func decodeInline(_ base: UnsafeRawPointer, count: Int) -> DecodeStep<RESPCommand> {
+        var newline = 0
+        while newline < count && base.load(fromByteOffset: newline, as: UInt8.self) != 0x0A { newline &+= 1 }
+        guard newline < count else {
+            return count > format.maxLineBytes
+                ? .violation(ProtocolViolation("too big inline request")) : .needMore(atLeast: count &+ 1)
+        }
+        var lineEnd = newline
+        if lineEnd > 0 && base.load(fromByteOffset: lineEnd - 1, as: UInt8.self) == 0x0D { lineEnd -= 1 }
+        guard let arguments = scratch.splitInline(UnsafeRawBufferPointer(start: base, count: lineEnd)) else {
+            return .violation(ProtocolViolation("unbalanced quotes in request"))
+        }
+        if arguments == 0 { return .skip(length: newline + 1) }
+        return .request(RESPCommand(arguments: scratch.arguments, count: arguments, isInline: true), length: newline + 1)
+    }
+}

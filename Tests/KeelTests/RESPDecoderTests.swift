@@ -1,0 +1,180 @@
+// The RESP decoder against redis-server's behaviour: multibulk and inline
+// requests, Redis's quoting, skipped empty requests, its exact error texts,
+// every limit, strict integers, and a seeded model of random pipelines split
+// at random points.
+
+import Testing
+
+@testable import Keel
+
+/// Decodes `bytes` the way a connection's buffer is consumed: requests,
+/// skips, until more bytes are needed or a violation.
+struct DecodedStream {
+    var commands: [[[UInt8]]] = []
+    var violation: String?
+    var consumed = 0
+    var needMoreAtLeast: Int?
+
+    init(_ bytes: [UInt8], format: RESPFormat = RESPFormat()) {
+        var decoder = format.makeDecoder()
+        bytes.withUnsafeBytes { raw in
+            while consumed < raw.count {
+                let rest = UnsafeRawBufferPointer(rebasing: raw[consumed...])
+                switch decoder.decode(rest) {
+                case .request(let command, let length):
+                    commands.append(command.copiedArguments)
+                    consumed += length
+                case .skip(let length):
+                    consumed += length
+                case .needMore(let atLeast):
+                    needMoreAtLeast = consumed + atLeast
+                    return
+                case .violation(let violation):
+                    self.violation = "\(violation)"
+                    return
+                }
+            }
+        }
+    }
+}
+
+func bytes(_ text: String) -> [UInt8] { Array(text.utf8) }
+
+func multibulk(_ arguments: [[UInt8]]) -> [UInt8] {
+    var out = bytes("*\(arguments.count)\r\n")
+    for argument in arguments { out += bytes("$\(argument.count)\r\n") + argument + bytes("\r\n") }
+    return out
+}
+
+@Suite struct RESPDecoderTests {
+    @Test func multibulkCommandsArePipelinedAndBinarySafe() {
+        let stream =
+            multibulk([bytes("SET"), bytes("key"), [0, 13, 10, 255]]) + multibulk([bytes("GET"), bytes("key")])
+            + multibulk([bytes("PING")])
+        let decoded = DecodedStream(stream)
+        #expect(decoded.violation == nil)
+        #expect(decoded.consumed == stream.count)
+        #expect(decoded.commands == [[bytes("SET"), bytes("key"), [0, 13, 10, 255]], [bytes("GET"), bytes("key")], [bytes("PING")]])
+    }
+
+    @Test(arguments: [
+        ("PING\r\n", [["PING"]]),
+        ("PING\n", [["PING"]]),
+        ("  set   a  b \r\n", [["set", "a", "b"]]),
+        ("SET \"a b\" 'c d'\r\n", [["SET", "a b", "c d"]]),
+        ("ECHO \"\\x41\\x62\\n\"\r\n", [["ECHO", "Ab\n"]]),
+        ("ECHO \"q\\\"uote\"\r\n", [["ECHO", "q\"uote"]]),
+        ("ECHO 'it\\'s'\r\n", [["ECHO", "it's"]]),
+        ("ECHO ab\"cd ef\" gh\r\n", [["ECHO", "abcd ef", "gh"]]),
+        ("ECHO \"\"\r\n", [["ECHO", ""]]),
+        ("\r\n\r\nPING\r\n", [["PING"]]),
+        ("\t \r\n", []),
+    ])
+    func inlineRequestsSplitAsRedisSplitsThem(input: String, expected: [[String]]) {
+        let decoded = DecodedStream(bytes(input))
+        #expect(decoded.violation == nil, "\(input)")
+        #expect(decoded.commands == expected.map { $0.map(bytes) }, "\(input)")
+        #expect(decoded.consumed == bytes(input).count)
+    }
+
+    @Test func anInlineLineEndsAtItsFirstNul() {
+        let decoded = DecodedStream([0x50, 0x49, 0x4E, 0x47, 0x00, 0x58, 0x0D, 0x0A])
+        #expect(decoded.commands == [[bytes("PING")]])
+    }
+
+    @Test(arguments: [
+        ("*20000000\r\n", "invalid multibulk length"),
+        ("*abc\r\n", "invalid multibulk length"),
+        ("*+1\r\n", "invalid multibulk length"),
+        ("*01\r\n", "invalid multibulk length"),
+        ("*3\r\n$3\r\nSET\r\n$1\r\nx\r\nfooz\r\n", "expected '$', got 'f'"),
+        ("*1\r\nfoo\r\n", "expected '$', got 'f'"),
+        ("*3\r\n$3\r\nSET\r\n$1\r\nx\r\n$-10\r\n", "invalid bulk length"),
+        ("*3\r\n$3\r\nSET\r\n$1\r\nx\r\n$2000000000\r\n", "invalid bulk length"),
+        ("*3\r\n$3\r\nSET\r\n$1\r\nx\r\n$blabla\r\n", "invalid bulk length"),
+        ("SET \"abc\r\n", "unbalanced quotes in request"),
+        ("SET \"abc\"def\r\n", "unbalanced quotes in request"),
+        ("SET 'abc\r\n", "unbalanced quotes in request"),
+        ("ECHO ab\"cd ef\"gh\r\n", "unbalanced quotes in request"),
+    ])
+    func malformedRequestsGetRedisErrorTexts(input: String, reason: String) {
+        let decoded = DecodedStream(bytes(input))
+        #expect(decoded.violation == reason, "\(input)")
+        let reply = RESPFormat().makeDecoder().errorReply(for: ProtocolViolation(StaticString(stringLiteral: "x")))
+        #expect(reply == bytes("-ERR Protocol error: x\r\n"))
+    }
+
+    @Test func emptyAndNegativeArraysAreSkipped() {
+        let stream = bytes("*0\r\n*-10\r\n*-1\r\n") + multibulk([bytes("PING")])
+        let decoded = DecodedStream(stream)
+        #expect(decoded.commands == [[bytes("PING")]])
+        #expect(decoded.consumed == stream.count)
+    }
+
+    /// The desync cases of redis-server's protocol tests: more than 64 KiB
+    /// from where a line starts without its end is refused, whatever the
+    /// request began with (a bulk's length line starts after the array's).
+    @Test(arguments: [
+        ([0x00] as [UInt8], 0, "too big inline request"), (bytes("*"), 0, "too big mbulk count string"),
+        (bytes("$"), 0, "too big inline request"), (bytes("*1\r\n"), 4, "too big bulk count string"),
+    ])
+    func linesWithoutAnEndAreRefusedAfter64KiB(prefix: [UInt8], lineStart: Int, reason: String) {
+        let almost = prefix + [UInt8](repeating: 0x41, count: 65_536 + lineStart - prefix.count)
+        #expect(DecodedStream(almost).violation == nil, "64 KiB is still allowed")
+        #expect(DecodedStream(almost + [0x41]).violation == reason)
+    }
+
+    @Test func limitsAreCheckedBeforeTheBytesArrive() {
+        let format = RESPFormat(maxArguments: 3, maxBulkBytes: 10)
+        #expect(DecodedStream(bytes("*4\r\n"), format: format).violation == "invalid multibulk length")
+        #expect(DecodedStream(bytes("*3\r\n"), format: format).needMoreAtLeast != nil)
+        #expect(DecodedStream(bytes("*1\r\n$11\r\n"), format: format).violation == "invalid bulk length")
+        let waiting = DecodedStream(bytes("*1\r\n$10\r\n"), format: format)
+        #expect(waiting.needMoreAtLeast == 9 + 10 + 2, "the whole bulk is known to be needed")
+    }
+
+    /// For every prefix of a pipeline, the decoder asks for more with a
+    /// bound no larger than the request really needs (the loop may rely on
+    /// it to take only the request's own bytes).
+    @Test func needMoreIsALowerBoundForEveryPrefix() {
+        let requests = [
+            multibulk([bytes("SET"), bytes("key:000001"), [UInt8](repeating: 7, count: 300)]),
+            bytes("PING extra \"quoted arg\"\r\n"), multibulk([bytes("MGET"), bytes("a"), bytes("b"), bytes("c")]),
+        ]
+        for request in requests {
+            for cut in 1..<request.count {
+                let decoded = DecodedStream(Array(request[..<cut]))
+                #expect(decoded.violation == nil && decoded.commands.isEmpty, "prefix \(cut)")
+                let bound = decoded.needMoreAtLeast ?? 0
+                #expect(bound > cut && bound <= request.count, "prefix \(cut) of \(request.count): asks for \(bound)")
+            }
+            #expect(DecodedStream(request).commands.count == 1)
+        }
+    }
+
+    @Test(arguments: [1, 2, 3])
+    func randomPipelinesDecodeToWhatWasSent(seed: UInt64) {
+        var random = SeededRandom(seed: seed)
+        var sent: [[[UInt8]]] = []
+        var stream: [UInt8] = []
+        for _ in 0..<300 {
+            let arguments = (0...Int(random.next() % 6)).map { _ in
+                (0..<Int(random.next() % 40)).map { _ in UInt8(truncatingIfNeeded: random.next()) }
+            }
+            sent.append(arguments)
+            stream += multibulk(arguments)
+        }
+        let decoded = DecodedStream(stream)
+        #expect(decoded.commands == sent, "seed \(seed)")
+        #expect(decoded.consumed == stream.count)
+    }
+
+    @Test(arguments: [
+        ("0", 0 as Int64?), ("7", 7), ("-7", -7), ("9223372036854775807", Int64.max),
+        ("-9223372036854775808", Int64.min), ("9223372036854775808", nil), ("007", nil), ("+7", nil),
+        (" 7", nil), ("7 ", nil), ("-", nil), ("", nil), ("-0", nil), ("1e3", nil), ("123456789012345678901", nil),
+    ])
+    func integersFollowRedisRules(text: String, value: Int64?) {
+        #expect(RESPInteger.parse(text) == value, "\(text)")
+    }
+}
