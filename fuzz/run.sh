@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Fuzzes Keel's frame assembler and scanner, ring buffer and PROXY header
-# parser with libFuzzer (+ASan).
+# Fuzzes Keel's wire formats (length prefix, lines, RESP) through the
+# message assembler the loop runs, the frame scanner, the ring buffer and the
+# PROXY header parser with libFuzzer (+ASan).
 # Usage: fuzz/run.sh [SECONDS=60]
 # New interesting inputs go to fuzz/corpus/ (kept in git); a crash leaves its
 # input in fuzz/regressions/, which `swift test` replays from then on.
@@ -11,7 +12,7 @@ OUT="$ROOT/.build-fuzz"
 mkdir -p "$OUT" "$ROOT/fuzz/corpus" "$ROOT/fuzz/regressions"
 swiftc -sanitize=fuzzer,address -parse-as-library -O -g -D KEEL_FUZZ \
     "$ROOT/fuzz/FramingFuzz.swift" "$ROOT/Tests/KeelTests/FramingFuzzCheck.swift" \
-    "$ROOT"/Sources/Keel/Framing/*.swift \
+    "$ROOT"/Sources/Keel/Framing/*.swift "$ROOT"/Sources/Keel/Wire/*.swift "$ROOT"/Sources/Keel/Wire/RESP/*.swift \
     "$ROOT/Sources/Keel/Buffers/RingBuffer.swift" "$ROOT/Sources/Keel/Buffers/BufferPool.swift" \
     "$ROOT"/Sources/Keel/Proxy/*.swift \
     "$ROOT/Sources/Keel/Syscalls/SocketAddress.swift" "$ROOT/Sources/Keel/Syscalls/Errno.swift" \

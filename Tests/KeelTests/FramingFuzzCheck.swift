@@ -2,7 +2,8 @@
 // (fuzz/FramingFuzz.swift, compiled with Keel's framing and buffer sources)
 // and by the regression test that replays the kept corpus on every `swift test`.
 //
-// Property: however a byte stream is cut into reads, FrameAssembler delivers
+// Property: however a byte stream is cut into reads, MessageAssembler (with
+// the length-prefix decoder, as the loop runs it) delivers
 // exactly the frames an independent whole-stream decoder finds, in order,
 // stops at the same oversize header, keeps its ring's invariants after every
 // read, and returns every pool byte; FrameDecoder.scanCompleteFrames (the
@@ -21,6 +22,14 @@ enum FramingFuzzCheck {
     static func run(_ data: [UInt8]) -> String? {
         guard data.count >= 3 else { return nil }
         if data[0] & 0x80 != 0 { return ringModel(Array(data.dropFirst())) }
+        if data[0] & 0x20 != 0 {
+            let format = RESPFormat(maxArguments: 8, maxBulkBytes: 64, maxLineBytes: 64, maxRequestBytes: 256)
+            return chunkedMatchesWhole(Array(data.dropFirst(3)), cutSeed: data[2], format: format) { $0.copiedArguments }
+        }
+        if data[0] & 0x10 != 0 {
+            let format = LineFormat(maxLineBytes: Int(data[1] % 32))
+            return chunkedMatchesWhole(Array(data.dropFirst(3)), cutSeed: data[2], format: format) { Array($0) }
+        }
         if data[0] & 0x40 != 0 {
             let modes: [ProxyProtocol] = [.v1, .v2, .auto]
             return proxyHeader(Array(data.dropFirst(2)), mode: modes[Int(data[1]) % modes.count])
@@ -32,7 +41,7 @@ enum FramingFuzzCheck {
 
         let pool = BufferPool(minimumBlockBytes: 16, maximumRetainedBlockBytes: 1 << 16)
         var pending = RingBuffer()
-        let assembler = FrameAssembler(decoder: FrameDecoder(format: format, maxMessageBytes: maxMessage))
+        var decoder = LengthPrefixFormat(frame: format, maxMessageBytes: maxMessage).makeDecoder()
         var frames: [[UInt8]] = []
         var sawOversize = false
         var offset = 0
@@ -41,24 +50,86 @@ enum FramingFuzzCheck {
             cut = cut &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
             let length = min(stream.count - offset, Int(cut >> 58) + 1)
             let outcome = stream[offset..<(offset + length)].withUnsafeBytes { chunk in
-                assembler.feed(chunk, pending: &pending, pool: pool) { payload in
+                MessageAssembler.feed(chunk, decoder: &decoder, pending: &pending, pool: pool) { payload in
                     frames.append(Array(payload))
                     return true
                 }
             }
             pending.checkInvariants()
-            if case .oversize = outcome { sawOversize = true }
+            if case .violation = outcome { sawOversize = true }
             offset += length
         }
         pending.removeAll(pool: pool)
-        let decoder = FrameDecoder(format: format, maxMessageBytes: maxMessage)
-        let scan = stream.withUnsafeBytes { decoder.scanCompleteFrames($0) }
+        let frameDecoder = FrameDecoder(format: format, maxMessageBytes: maxMessage)
+        let scan = stream.withUnsafeBytes { frameDecoder.scanCompleteFrames($0) }
         let scannedEnd = expected.frames.reduce(0) { $0 + format.headerBytes + $1.count }
         if scan != FrameScan(end: scannedEnd, frames: expected.frames.count, oversize: expected.oversize) {
             return "scan \(scan) differs from \(expected.frames.count) frames ending at \(scannedEnd)"
         }
         if frames != expected.frames { return "frames differ: got \(frames.count), expected \(expected.frames.count)" }
         if sawOversize != expected.oversize { return "oversize: got \(sawOversize), expected \(expected.oversize)" }
+        if pool.outstandingBytes != 0 { return "pool bytes not returned: \(pool.outstandingBytes)" }
+        return nil
+    }
+
+    /// For any format: however the stream is cut into reads, MessageAssembler
+    /// delivers what decoding the whole stream at once delivers, stops at the
+    /// same violation, keeps its ring within a request and its invariants,
+    /// and returns every pool byte. Every decoded length stays in bounds.
+    static func chunkedMatchesWhole<Format: WireFormat, Value: Equatable>(
+        _ stream: [UInt8], cutSeed: UInt8, format: Format, copy: (Format.Decoder.Request) -> Value
+    ) -> String? {
+        var whole: [Value] = []
+        var wholeViolation = false
+        var reference = format.makeDecoder()
+        stream.withUnsafeBytes { raw in
+            var offset = 0
+            while offset < raw.count {
+                let rest = UnsafeRawBufferPointer(rebasing: raw[offset...])
+                switch reference.decode(rest) {
+                case .request(let request, let length):
+                    precondition(length > 0 && length <= rest.count, "request length \(length) of \(rest.count)")
+                    whole.append(copy(request))
+                    offset += length
+                case .skip(let length):
+                    precondition(length > 0 && length <= rest.count, "skip length \(length) of \(rest.count)")
+                    offset += length
+                case .needMore(let atLeast):
+                    precondition(atLeast > rest.count, "needMore(\(atLeast)) with \(rest.count) buffered")
+                    if atLeast > reference.maxRequestBytes || rest.count > reference.maxRequestBytes {
+                        wholeViolation = true
+                    }
+                    return
+                case .violation:
+                    wholeViolation = true
+                    return
+                }
+            }
+        }
+        let pool = BufferPool(minimumBlockBytes: 16, maximumRetainedBlockBytes: 1 << 16)
+        var decoder = format.makeDecoder()
+        var pending = RingBuffer()
+        var chunked: [Value] = []
+        var chunkedViolation = false
+        var offset = 0
+        var cut = UInt64(cutSeed) | 1
+        while offset < stream.count && !chunkedViolation {
+            cut = cut &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
+            let length = min(stream.count - offset, Int(cut >> 58) + 1)
+            let outcome = stream[offset..<(offset + length)].withUnsafeBytes { chunk in
+                MessageAssembler.feed(chunk, decoder: &decoder, pending: &pending, pool: pool) { request in
+                    chunked.append(copy(request))
+                    return true
+                }
+            }
+            pending.checkInvariants()
+            if pending.count > decoder.maxRequestBytes { return "pending holds \(pending.count) bytes" }
+            if case .violation = outcome { chunkedViolation = true }
+            offset += length
+        }
+        pending.removeAll(pool: pool)
+        if chunked != whole { return "chunked delivered \(chunked.count) requests, whole \(whole.count)" }
+        if chunkedViolation != wholeViolation { return "violation: chunked \(chunkedViolation), whole \(wholeViolation)" }
         if pool.outstandingBytes != 0 { return "pool bytes not returned: \(pool.outstandingBytes)" }
         return nil
     }

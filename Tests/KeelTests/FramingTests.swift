@@ -6,15 +6,16 @@ import Testing
 
 @testable import Keel
 
-/// Feeds chunks through a FrameAssembler and collects what it delivers.
+/// Feeds chunks through MessageAssembler with the length-prefix decoder
+/// (what the loop runs) and collects what it delivers.
 private final class AssemblerHarness {
-    let assembler: FrameAssembler
+    var decoder: LengthPrefixDecoder
     let pool = BufferPool(minimumBlockBytes: 16)
     var pending = RingBuffer()
     var frames: [[UInt8]] = []
 
     init(format: FrameFormat = .u32le, maxMessageBytes: Int = 1 << 20) {
-        assembler = FrameAssembler(decoder: FrameDecoder(format: format, maxMessageBytes: maxMessageBytes))
+        decoder = LengthPrefixFormat(frame: format, maxMessageBytes: maxMessageBytes).makeDecoder()
     }
 
     deinit {
@@ -24,9 +25,9 @@ private final class AssemblerHarness {
     var pendingIsEmpty: Bool { pending.isEmpty }
 
     @discardableResult
-    func feed(_ chunk: [UInt8], stopAfter limit: Int = .max) -> FeedOutcome {
+    func feed(_ chunk: [UInt8], stopAfter limit: Int = .max) -> AssemblyOutcome {
         let outcome = chunk.withUnsafeBytes { bytes in
-            assembler.feed(bytes, pending: &pending, pool: pool) { payload in
+            MessageAssembler.feed(bytes, decoder: &decoder, pending: &pending, pool: pool) { payload in
                 frames.append(Array(payload))
                 return frames.count < limit
             }
@@ -87,7 +88,7 @@ private final class AssemblerHarness {
     @Test func thousandFramesInOneChunkAndTheMaximumSize() {
         let payloads = (0..<1_000).map { payload(count: $0 % 50, seed: UInt64($0)) }
         let harness = AssemblerHarness(maxMessageBytes: 4096)
-        #expect(harness.feed(payloads.flatMap { TestClient.frame($0, format: .u32le) }) == .consumed(frames: 1_000))
+        #expect(harness.feed(payloads.flatMap { TestClient.frame($0, format: .u32le) }) == .consumed(requests: 1_000))
         #expect(harness.frames == payloads)
         let largest = payload(count: 4096, seed: 9)
         let frame = TestClient.frame(largest, format: .u32le)
@@ -102,28 +103,28 @@ private final class AssemblerHarness {
             var header = [UInt8](repeating: 0, count: 4)
             header.withUnsafeMutableBytes { $0.storeBytes(of: announced.littleEndian, as: UInt32.self) }
             let allocationsBefore = harness.pool.systemAllocations
-            #expect(harness.feed(header + [1, 2, 3]) == .oversize(announced: UInt64(announced), frames: 0))
+            #expect(harness.feed(header + [1, 2, 3]) == .violation(.oversize(announced: UInt64(announced)), requests: 0))
             #expect(harness.pendingIsEmpty, "no byte of an oversize frame is buffered")
             #expect(harness.pool.systemAllocations == allocationsBefore)
         }
         // The same when the header itself arrives split.
         let harness = AssemblerHarness(maxMessageBytes: 4096)
         harness.feed([0xFF, 0xFF])
-        #expect(harness.feed([0xFF, 0xFF, 0]) == .oversize(announced: 0xFFFF_FFFF, frames: 0))
+        #expect(harness.feed([0xFF, 0xFF, 0]) == .violation(.oversize(announced: 0xFFFF_FFFF), requests: 0))
     }
 
     @Test func maximumPlusOneIsOversizeAndMaximumIsNot() {
         let harness = AssemblerHarness(maxMessageBytes: 10)
-        #expect(harness.feed(TestClient.frame(payload(count: 10, seed: 1), format: .u32le)) == .consumed(frames: 1))
+        #expect(harness.feed(TestClient.frame(payload(count: 10, seed: 1), format: .u32le)) == .consumed(requests: 1))
         #expect(
             harness.feed(TestClient.frame(payload(count: 11, seed: 1), format: .u32le))
-                == .oversize(announced: 11, frames: 0))
+                == .violation(.oversize(announced: 11), requests: 0))
     }
 
     @Test func stoppingDropsTheRest() {
         let harness = AssemblerHarness()
         let stream = (0..<5).flatMap { TestClient.frame([UInt8($0)], format: .u32le) }
-        #expect(harness.feed(stream, stopAfter: 2) == .stopped(frames: 2))
+        #expect(harness.feed(stream, stopAfter: 2) == .stopped(requests: 2))
         #expect(harness.frames == [[0], [1]])
     }
 

@@ -35,15 +35,15 @@ extension LoadGenerator {
         let receivedNs = Self.clockNs()
         var input = RingBuffer()
         swap(&input, &connection.input)
-        let outcome = assembler.feed(
-            UnsafeRawBufferPointer(rebasing: readBuffer[..<n]), pending: &input, pool: pool
+        let outcome = MessageAssembler.feed(
+            UnsafeRawBufferPointer(rebasing: readBuffer[..<n]), decoder: &decoder, pending: &input, pool: pool
         ) { payload in
             verify(payload, on: connection, receivedNs: receivedNs)
             return true
         }
         swap(&input, &connection.input)
         input.removeAll(pool: pool)
-        if case .oversize = outcome {
+        if case .violation = outcome {
             // A length we never sent: the stream is corrupt from here on.
             result.mismatches += 1
             serverClosed(connection)

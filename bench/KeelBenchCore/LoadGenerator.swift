@@ -33,7 +33,7 @@ public final class LoadGenerator {
 
     let options: BenchOptions
     let payloads: PayloadSource
-    let assembler: FrameAssembler
+    @exclusivity(unchecked) var decoder: LengthPrefixDecoder
     let pool = BufferPool()
     let progress: (String) -> Void
     let address: SocketAddress
@@ -68,8 +68,7 @@ public final class LoadGenerator {
         self.progress = progress
         address = SocketAddress(host: options.host, port: options.port)!
         payloads = PayloadSource(sizes: options.sizes)
-        assembler = FrameAssembler(
-            decoder: FrameDecoder(format: options.frame, maxMessageBytes: options.sizes.maximum))
+        decoder = LengthPrefixFormat(frame: options.frame, maxMessageBytes: options.sizes.maximum).makeDecoder()
         result = BenchResult(options: options)
         let fd = keel_epoll_create1(keel_EPOLL_CLOEXEC)
         guard fd >= 0 else { throw BenchError(description: "epoll_create1: \(Errno(rawValue: -fd))") }

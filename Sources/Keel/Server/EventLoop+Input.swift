@@ -4,13 +4,10 @@
 // from the read buffer; an incomplete tail is copied into the connection's
 // input ring.
 //
-// A request begun in an earlier read is completed first: the ring takes
-// from the new read only what the decoder says the request still needs (its
-// `needMore` bound; everything when the bound is unknown), so a small
-// request never drags the rest of the read into the ring, and then decoding
-// carries on in the read buffer. Invariant: the input ring holds the start
-// of at most one request between reads (never a whole one), and never more
-// than `maxRequestBytes`.
+// A request begun in an earlier read is completed first (MessageAssembler
+// has the rules). Invariant: the input ring holds the start of at most one
+// request between reads (never a whole one), and never more than
+// `maxRequestBytes`.
 
 extension EventLoop {
     /// What one read left behind.
@@ -21,19 +18,6 @@ extension EventLoop {
         /// The socket had nothing (EAGAIN), or the connection stopped
         /// reading or closed.
         case done
-    }
-
-    /// How decoding one read ended.
-    @usableFromInline
-    enum DecodeOutcome {
-        /// Every byte was used (requests delivered, a tail parked).
-        case consumed
-        /// The handler closed the connection; the rest was dropped.
-        case stopped
-        /// The bytes break the protocol.
-        case violation(ProtocolViolation)
-        /// The input ring could not grow.
-        case outOfMemory
     }
 
     /// Handles read readiness. Level-triggered: one read(2) (the kernel
@@ -105,8 +89,8 @@ extension EventLoop {
     }
 
     /// Delivers every complete request in `bytes` (one read) and parks an
-    /// incomplete tail in the input ring. Returns a reason when the
-    /// connection must close at once.
+    /// incomplete tail in the input ring (MessageAssembler). Returns a reason
+    /// when the connection must close at once.
     @inlinable @inline(__always)
     func process(_ bytes: UnsafeRawBufferPointer, from slot: UInt32) -> CloseReason? {
         if slab[slot].flags.contains(.awaitingProxyHeader) { return processProxyHeader(bytes, from: slot) }
@@ -116,121 +100,21 @@ extension EventLoop {
         // sends (which touch the slot) never overlap an access to it.
         var pending = RingBuffer()
         swap(&pending, &slab[slot].input)
-        var delivered = 0
-        var offset = 0
-        var outcome = DecodeOutcome.consumed
-        if !pending.isEmpty {
-            outcome = completePending(&pending, from: bytes, offset: &offset, slot, generation, &delivered)
+        let outcome = MessageAssembler.feed(bytes, decoder: &decoder, pending: &pending, pool: pool) { request in
+            deliver(request, slot: slot, generation: generation)
+            return !table.servedInputStopped
         }
-        if case .consumed = outcome, pending.isEmpty {
-            outcome = decodeInPlace(bytes, from: offset, into: &pending, slot, generation, &delivered)
-        }
+        swap(&pending, &slab[slot].input)
+        let delivered = outcome.requests
         if delivered > 0 {
             stats.messagesIn &+= delivered
             noteMessageArrived(slot)
         }
         switch outcome {
-        case .consumed, .stopped:
-            swap(&pending, &slab[slot].input)
-            return nil
-        case .violation(let violation):
-            // What is buffered can never become a request now.
-            pending.removeAll(pool: pool)
-            return violated(slot, violation)
-        case .outOfMemory:
-            pending.removeAll(pool: pool)
-            return outOfMemory(slot)
+        case .consumed, .stopped: return nil
+        case .violation(let violation, _): return violated(slot, violation)
+        case .outOfMemory: return outOfMemory(slot)
         }
-    }
-
-    /// Decodes requests in place from `offset` on, handing each to the
-    /// handler; an incomplete tail goes into `pending` (which is empty).
-    @inlinable @inline(__always)
-    func decodeInPlace(
-        _ bytes: UnsafeRawBufferPointer, from start: Int, into pending: inout RingBuffer, _ slot: UInt32,
-        _ generation: UInt32, _ delivered: inout Int
-    ) -> DecodeOutcome {
-        guard let base = bytes.baseAddress else { return .consumed }
-        let count = bytes.count
-        var offset = start
-        while offset < count {
-            let rest = UnsafeRawBufferPointer(start: base + offset, count: count &- offset)
-            switch decoder.decode(rest) {
-            case .request(let request, let length):
-                offset &+= length
-                delivered &+= 1
-                deliver(request, slot: slot, generation: generation)
-                if table.servedInputStopped { return .stopped }
-            case .skip(let length):
-                offset &+= length
-            case .needMore(let atLeast):
-                if atLeast > maxRequestBytes || rest.count > maxRequestBytes { return .violation(.requestTooLarge) }
-                return pending.append(rest, pool: pool) ? .consumed : .outOfMemory
-            case .violation(let violation):
-                return .violation(violation)
-            }
-        }
-        return .consumed
-    }
-
-    /// Completes the request waiting in `pending` from the front of `bytes`,
-    /// taking only what it needs (see the file header); delivers it and any
-    /// others found in the ring. Leaves `pending` empty if the request
-    /// completed, with `offset` at the first byte not taken.
-    @inlinable
-    func completePending(
-        _ pending: inout RingBuffer, from bytes: UnsafeRawBufferPointer, offset: inout Int, _ slot: UInt32,
-        _ generation: UInt32, _ delivered: inout Int
-    ) -> DecodeOutcome {
-        var rounds = 0
-        while !pending.isEmpty {
-            let step: PendingStep = pending.withContiguousBytes { buffered in
-                switch decoder.decode(buffered) {
-                case .request(let request, let length):
-                    deliver(request, slot: slot, generation: generation)
-                    return .used(length, delivered: true)
-                case .skip(let length):
-                    return .used(length, delivered: false)
-                case .needMore(let atLeast):
-                    return .needMore(atLeast)
-                case .violation(let violation):
-                    return .violation(violation)
-                }
-            }
-            switch step {
-            case .used(let length, let wasRequest):
-                pending.consume(length, pool: pool)
-                if wasRequest {
-                    delivered &+= 1
-                    if table.servedInputStopped { return .stopped }
-                }
-            case .needMore(let atLeast):
-                if atLeast > maxRequestBytes { return .violation(.requestTooLarge) }
-                let available = bytes.count - offset
-                if available == 0 { return .consumed }
-                // A real bound: take just that much (the request's own bytes).
-                // Unknown, or the bound keeps moving: take all that came.
-                var take = available
-                if atLeast > pending.count + 1 && rounds < 4 { take = min(available, atLeast - pending.count) }
-                take = min(take, maxRequestBytes + 1 - pending.count)
-                let piece = UnsafeRawBufferPointer(rebasing: bytes[offset..<(offset + take)])
-                guard pending.append(piece, pool: pool) else { return .outOfMemory }
-                offset += take
-                rounds += 1
-            case .violation(let violation):
-                return .violation(violation)
-            }
-        }
-        return .consumed
-    }
-
-    /// What decoding the input ring gave (the request itself stays inside
-    /// the ring's borrow, where it is delivered).
-    @usableFromInline
-    enum PendingStep {
-        case used(Int, delivered: Bool)
-        case needMore(Int)
-        case violation(ProtocolViolation)
     }
 
     /// The echo fast path, for handlers that echo every message in a format

@@ -81,7 +81,7 @@ public struct RESPDecoder: MessageDecoder {
 
     @inlinable
     mutating func decodeMultibulk(_ base: UnsafeRawPointer, count: Int) -> DecodeStep<RESPCommand> {
-        guard let countLineEnd = findCarriageReturn(base, from: 1, count: count) else {
+        guard let countLineEnd = findLineEnd(base, lineStart: 0, count: count) else {
             return count > format.maxLineBytes
                 ? .violation(ProtocolViolation("too big mbulk count string")) : .needMore(atLeast: count &+ 1)
         }
@@ -98,7 +98,7 @@ public struct RESPDecoder: MessageDecoder {
             // Each argument still to come takes at least "$0\r\n\r\n".
             let minimumRest = (total &- index) &* 6
             guard position < count else { return .needMore(atLeast: position &+ minimumRest) }
-            guard let lineEnd = findCarriageReturn(base, from: position, count: count) else {
+            guard let lineEnd = findLineEnd(base, lineStart: position, count: count) else {
                 return count &- position > format.maxLineBytes
                     ? .violation(ProtocolViolation("too big bulk count string"))
                     : .needMore(atLeast: max(count &+ 1, position &+ minimumRest))
@@ -125,12 +125,17 @@ public struct RESPDecoder: MessageDecoder {
             RESPCommand(arguments: scratch.arguments, count: total, isInline: false), length: position)
     }
 
-    /// The offset of the first "\r" at or after `from`, or nil.
+    /// The offset of the "\r" ending the line that starts at `lineStart`,
+    /// looked for only within `maxLineBytes` of it, or nil. (redis-server
+    /// looks through whatever it has buffered, so a line over the limit is
+    /// accepted or refused depending on how the reads fell; here the answer
+    /// is the same however the bytes are split.)
     @inlinable
-    func findCarriageReturn(_ base: UnsafeRawPointer, from: Int, count: Int) -> Int? {
-        var position = from
+    func findLineEnd(_ base: UnsafeRawPointer, lineStart: Int, count: Int) -> Int? {
+        var position = lineStart
+        let end = min(count, lineStart &+ format.maxLineBytes &+ 1)
         // Length lines are short: a plain loop beats a memchr call here.
-        while position < count {
+        while position < end {
             if base.load(fromByteOffset: position, as: UInt8.self) == 0x0D { return position }
             position &+= 1
         }
@@ -141,9 +146,11 @@ public struct RESPDecoder: MessageDecoder {
 
     @usableFromInline
     mutating func decodeInline(_ base: UnsafeRawPointer, count: Int) -> DecodeStep<RESPCommand> {
+        // The line end is looked for within the limit only (see findLineEnd).
+        let window = min(count, format.maxLineBytes &+ 1)
         var newline = 0
-        while newline < count && base.load(fromByteOffset: newline, as: UInt8.self) != 0x0A { newline &+= 1 }
-        guard newline < count else {
+        while newline < window && base.load(fromByteOffset: newline, as: UInt8.self) != 0x0A { newline &+= 1 }
+        guard newline < window else {
             return count > format.maxLineBytes
                 ? .violation(ProtocolViolation("too big inline request")) : .needMore(atLeast: count &+ 1)
         }

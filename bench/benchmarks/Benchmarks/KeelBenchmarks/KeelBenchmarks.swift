@@ -8,10 +8,10 @@ import Keel
 /// Feeds one read's bytes and counts the payload bytes delivered.
 @inline(__always)
 func feed(
-    _ bytes: UnsafeRawBufferPointer, _ assembler: FrameAssembler, _ pending: inout RingBuffer, _ pool: BufferPool,
-    _ delivered: inout Int
+    _ bytes: UnsafeRawBufferPointer, _ decoder: inout LengthPrefixDecoder, _ pending: inout RingBuffer,
+    _ pool: BufferPool, _ delivered: inout Int
 ) {
-    _ = assembler.feed(bytes, pending: &pending, pool: pool) { payload in
+    _ = MessageAssembler.feed(bytes, decoder: &decoder, pending: &pending, pool: pool) { payload in
         delivered &+= payload.count
         return true
     }
@@ -33,15 +33,15 @@ let benchmarks: @Sendable () -> Void = {
     }
     let stream16 = stream
 
-    Benchmark("FrameAssembler: 16 × 64 B frames in one read") { benchmark in
-        let assembler = FrameAssembler(decoder: FrameDecoder(format: .u32le, maxMessageBytes: 1 << 20))
+    Benchmark("MessageAssembler (length prefix): 16 × 64 B frames in one read") { benchmark in
+        var decoder = LengthPrefixFormat().makeDecoder()
         let pool = BufferPool()
         var pending = RingBuffer()
         var delivered = 0
         stream16.withUnsafeBytes { bytes in
             benchmark.startMeasurement()
             for _ in benchmark.scaledIterations {
-                feed(bytes, assembler, &pending, pool, &delivered)
+                feed(bytes, &decoder, &pending, pool, &delivered)
             }
             benchmark.stopMeasurement()
         }
@@ -49,8 +49,8 @@ let benchmarks: @Sendable () -> Void = {
         pending.removeAll(pool: pool)
     }
 
-    Benchmark("FrameAssembler: a frame split across two reads") { benchmark in
-        let assembler = FrameAssembler(decoder: FrameDecoder(format: .u32le, maxMessageBytes: 1 << 20))
+    Benchmark("MessageAssembler (length prefix): a frame split across two reads") { benchmark in
+        var decoder = LengthPrefixFormat().makeDecoder()
         let pool = BufferPool()
         var pending = RingBuffer()
         var delivered = 0
@@ -59,7 +59,7 @@ let benchmarks: @Sendable () -> Void = {
         benchmark.startMeasurement()
         for _ in benchmark.scaledIterations {
             for chunk in [first, second] {
-                chunk.withUnsafeBytes { feed($0, assembler, &pending, pool, &delivered) }
+                chunk.withUnsafeBytes { feed($0, &decoder, &pending, pool, &delivered) }
             }
         }
         benchmark.stopMeasurement()
