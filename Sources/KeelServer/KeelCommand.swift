@@ -16,10 +16,10 @@ enum KeelDefaults: ServerFlagDefaults {
 struct KeelCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "keel",
-        abstract: "An evented TCP echo server for length-prefixed messages.",
+        abstract: "An evented TCP echo server for length-prefixed messages or lines.",
         discussion: """
-            Every message is a length field (--frame) followed by that many payload bytes; \
-            Keel answers each with an identical message. SIGINT, SIGTERM or SIGHUP stops accepting, \
+            Every message is a length field (--frame) followed by that many payload bytes, or with \
+            --protocol line a line of text; Keel answers each with an identical message. SIGINT, SIGTERM or SIGHUP stops accepting, \
             lets pending replies drain (up to --shutdown-timeout) and exits 0; SIGUSR1 logs the counters.
             """)
 
@@ -28,12 +28,20 @@ struct KeelCommand: ParsableCommand {
     @Option(help: "Length field: \(FrameFormat.all.map(\.name).joined(separator: ", ")).")
     var frame = FrameFormat.u32le
 
+    @Option(
+        name: .customLong("protocol"),
+        help: "Message format: length (a length field, --frame) or line (LF or CRLF ended; replies end with LF).")
+    var messageProtocol = MessageProtocol.length
+
     func validate() throws {
         _ = try makeConfiguration()
     }
 
     func makeConfiguration() throws -> Configuration {
-        try server.makeConfiguration { $0.frame = frame }
+        try server.makeConfiguration {
+            $0.frame = frame
+            $0.messageProtocol = messageProtocol
+        }
     }
 
     func run() throws {
@@ -43,7 +51,7 @@ struct KeelCommand: ParsableCommand {
         let metadata: Logger.Metadata = [
             "backend": "\(configuration.backend)", "trigger": "\(configuration.edgeTriggered ? "edge" : "level")",
             "threads": "\(configuration.threads)", "busy_poll_us": "\(configuration.busyPollMicroseconds)",
-            "frame": "\(frame)", "proxy_protocol": "\(configuration.proxyProtocol)",
+            "protocol": "\(messageProtocol)", "frame": "\(frame)", "proxy_protocol": "\(configuration.proxyProtocol)",
             "max_clients": "\(configuration.maxClients)",
             "max_message": "\(configuration.effectiveMaxMessageBytes)",
             "idle_timeout_s": "\(server.idleTimeout)",
@@ -54,6 +62,8 @@ struct KeelCommand: ParsableCommand {
         try runner.run(keel, metadata: metadata, statisticsIntervalMs: try server.statisticsIntervalMs())
     }
 }
+
+extension MessageProtocol: ExpressibleByArgument {}
 
 extension FrameFormat: ExpressibleByArgument {
     /// Parses a format name such as "u32le".

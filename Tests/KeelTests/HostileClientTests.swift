@@ -61,6 +61,68 @@ import Testing
         #expect(totals.closed(.peerReset) == 0)
     }
 
+    /// A client that reads steadily but slower than its replies come is not
+    /// stalled: Keel hears that a socket has room only when a third of its
+    /// (multi-MiB) buffer is free, which takes longer than the write timeout
+    /// here, so the timeout must not take "no room announced" for "no
+    /// progress". It gets every reply.
+    @Test(arguments: LoopMode.all)
+    func aSlowSteadyReaderIsNotCutOffByTheWriteTimeout(mode: LoopMode) throws {
+        let configuration = testConfiguration(mode) {
+            $0.writeTimeoutMs = 400
+            $0.outputHighWatermarkBytes = 256 << 10
+            $0.outputLowWatermarkBytes = 64 << 10
+        }
+        let totals = try withEchoServer(configuration) { server, port in
+            let client = try TestClient(port: port, timeoutSeconds: 20)
+            let stream = (0..<500).flatMap { client.frame(payload(count: 8_000, seed: UInt64($0))) }
+            let writer = WriterThread(fd: client.fd, bytes: stream)
+            #expect(eventually { server.bufferedBytes > 256 << 10 }, "the replies back up in Keel")
+            usleep(500_000)  // every buffer fills
+            var received: [UInt8] = []
+            received.reserveCapacity(stream.count)
+            // 10 kB every 50 ms for 2 s: steady, far slower than the replies.
+            for _ in 0..<40 {
+                received += try client.read(exactly: 10_000)
+                usleep(50_000)
+            }
+            received += try client.read(exactly: stream.count - received.count)
+            #expect(writer.join() == stream.count)
+            #expect(received == stream, "every reply arrives, in order")
+        }
+        #expect(totals.closed(.writeTimeout) == 0)
+    }
+
+    /// Shutdown while a client still sends (it pipelined without reading,
+    /// then trickles): Keel must not close with unread input, which resets
+    /// the connection and destroys replies already written. The client gets
+    /// a whole number of replies, at least one per message sent before the
+    /// shutdown, then a clean EOF.
+    @Test(arguments: LoopMode.all)
+    func shutdownDoesNotResetAClientThatIsStillSending(mode: LoopMode) throws {
+        let server = Server(configuration: testConfiguration(mode))
+        let port = try server.start().port
+        let client = try TestClient(port: port, timeoutSeconds: 20)
+        let first = (0..<1_500).flatMap { client.frame(payload(count: 1_000, seed: UInt64($0))) }
+        try client.send(first)
+        let fd = client.fd
+        let trickle = LoopThread(name: "trickle") {
+            let frame = TestClient.frame([UInt8](repeating: 1, count: 1_000), format: .u32le)
+            for _ in 0..<1_000 {
+                if frame.withUnsafeBytes({ keel_send(fd, $0.baseAddress, $0.count) }) < 0 { return }
+                usleep(2_000)
+            }
+        }
+        usleep(200_000)
+        server.shutdown()
+        let received = try client.readToEnd()  // a reset would throw
+        trickle.join()
+        server.wait()
+        #expect(received.count % 1_004 == 0, "whole replies only: \(received.count) bytes")
+        #expect(received.count >= first.count, "every reply to the first 1,500 messages")
+        #expect(Array(received[..<first.count]) == first)
+    }
+
     /// A read stops at TCP's urgent mark with data behind it; under
     /// edge-triggered epoll a short read must not be taken for "drained".
     /// The three segments go out back to back, so that they are usually all

@@ -48,19 +48,22 @@ extension EventLoop {
     }
 
     /// Closes every connection whose deadline has passed, and lifts an
-    /// accept pause that has ended. O(expired).
+    /// accept pause that has ended. O(expired). Idle connections close
+    /// gracefully (FIN, then linger: see startLingering), since replies
+    /// already written must not be destroyed by a reset; a write stall is
+    /// retried once before it closes the connection at once.
     @usableFromInline
     func enforceDeadlines() {
         if let firstMessageTimeouts {
             while let slot = firstMessageTimeouts.popExpired(nowMs: nowMs) {
-                close(slot, reason: .firstMessageTimeout)
+                closeGracefully(slot, reason: .firstMessageTimeout)
             }
         }
         while let slot = idleTimeouts.popExpired(nowMs: nowMs) {
-            close(slot, reason: .idleTimeout)
+            closeGracefully(slot, reason: .idleTimeout)
         }
         while let slot = writeTimeouts.popExpired(nowMs: nowMs) {
-            close(slot, reason: .writeTimeout)
+            if !stillWriting(slot) { close(slot, reason: .writeTimeout) }
         }
         while let slot = lingerTimeouts.popExpired(nowMs: nowMs) {
             close(slot, reason: finishingReason(slot))
@@ -71,6 +74,28 @@ extension EventLoop {
         if let deadline = shutdownDeadlineMs, nowMs >= deadline {
             slab.forEachLive { close($0, reason: .serverShutdown) }
         }
+    }
+
+    /// Asks for a graceful close for `reason` (as a handler's close does).
+    @usableFromInline
+    func closeGracefully(_ slot: UInt32, reason: CloseReason) {
+        table.requestClose(slot: slot, generation: slab[slot].generation, reason: reason)
+        settle(slot)
+    }
+
+    /// Whether a connection whose write timer expired is still taking bytes.
+    /// Keel hears that a socket has room again only once a third of its
+    /// buffer is free (epoll's EPOLLOUT), and a kernel send buffer of several
+    /// MiB drains slower than the write timeout for a client that reads
+    /// steadily but slowly: so before closing for a stall, one more write.
+    /// Bytes taken are progress (the timer restarts); none, a stall.
+    @usableFromInline
+    func stillWriting(_ slot: UInt32) -> Bool {
+        writeFromRing(slot)
+        guard slab[slot].isLive else { return true }  // the write failed and closed it
+        guard writeTimeouts.contains(slot) else { return false }
+        settle(slot)
+        return true
     }
 
     /// Stops accepting, closes idle connections, and lets the others finish

@@ -160,33 +160,34 @@ extension EventLoop {
             idleTimeouts.remove(slot)
         } else {
             writeTimeouts.remove(slot)
-            if !idleTimeouts.contains(slot) && shutdownDeadlineMs == nil { idleTimeouts.touch(slot, nowMs: nowMs) }
+            // The idle clock runs for open connections only (finishing ones
+            // have their linger timer).
+            if !finishing && shutdownDeadlineMs == nil && !idleTimeouts.contains(slot) {
+                idleTimeouts.touch(slot, nowMs: nowMs)
+            }
         }
     }
 
-    /// A finishing connection has written everything. Closing now is safe
-    /// only if no input is left unread: otherwise the kernel answers the
-    /// close with RST, which can destroy replies the peer has not read yet.
-    /// Returns false if it closed the connection; true if it must linger:
-    /// FIN sent (SHUT_WR), input read and dropped until the peer's EOF or
-    /// the linger timeout.
+    /// A finishing connection has written everything. If the peer has sent
+    /// its EOF, closing is safe. Otherwise it may still be sending (a
+    /// pipelining client, a request in flight): closing a socket that then
+    /// receives data makes the kernel answer with RST and discard what it had
+    /// not yet delivered, destroying replies already written. So Keel sends
+    /// FIN (SHUT_WR) and lingers: input is read and dropped until the peer's
+    /// EOF or the linger timeout. (A probe read for unread input would not
+    /// do: bytes still on their way arrive after it.) Returns false if it
+    /// closed the connection; true if it lingers.
     @usableFromInline
     func startLingering(_ slot: UInt32) -> Bool {
-        if !slab[slot].flags.contains(.peerFinished) {
-            // One probe read: an empty receive queue (EAGAIN) means a plain
-            // close sends FIN after the replies, and nothing is lost.
-            switch backend.read(slab[slot].fd, into: readBuffer.space) {
-            case .bytes(let count):
-                stats.bytesIn &+= count
-                Syscall.shutdown(slab[slot].fd, how: keel_SHUT_WR)
-                lingerTimeouts.touch(slot, nowMs: nowMs)
-                return true
-            case .wouldBlock, .endOfFile, .failed:
-                break
-            }
+        if slab[slot].flags.contains(.peerFinished) {
+            close(slot, reason: finishingReason(slot))
+            return false
         }
-        close(slot, reason: finishingReason(slot))
-        return false
+        Syscall.shutdown(slab[slot].fd, how: keel_SHUT_WR)
+        idleTimeouts.remove(slot)
+        firstMessageTimeouts?.remove(slot)
+        lingerTimeouts.touch(slot, nowMs: nowMs)
+        return true
     }
 
     /// The reason a finishing connection closes with once drained.

@@ -369,7 +369,8 @@ where Handler.Request == Decoder.Request {
             let idle = idleTimeouts.contains(slot)
             precondition(!(idle && pending), "slot \(slot) has an idle timer while its output drains")
             let listed = idle || (firstMessageTimeouts?.contains(slot) ?? false)
-            precondition(listed || pending || shutdownDeadlineMs != nil, "slot \(slot) has no idle timer")
+            let finishing = !slab[slot].flags.isDisjoint(with: SlotFlags(rawValue: SlotFlags.closeRequested.rawValue | SlotFlags.peerFinished.rawValue)) || lingering
+            precondition(listed || pending || finishing || shutdownDeadlineMs != nil, "slot \(slot) has no idle timer")
             precondition(slab[slot].input.count <= maxRequestBytes, "slot \(slot) buffers more than a request")
         }
     }
