@@ -32,6 +32,7 @@
 #include <fcntl.h>
 #include <malloc.h>
 #include <sys/syscall.h>
+#include <sys/mman.h>
 
 // MARK: constants (glibc defines several of these as enums or macros that
 // Swift imports awkwardly; one typed copy each keeps the Swift side simple).
@@ -300,11 +301,11 @@ static inline int keel_timerfd_arm_at_ms(int fd, int64_t milliseconds) {
     return rc < 0 ? -errno : rc;
 }
 
-static inline int keel_ignore_sigpipe(void) {
+static inline int keel_ignore_signal(int signal) {
     struct sigaction action;
     memset(&action, 0, sizeof(action));
     action.sa_handler = SIG_IGN;
-    int rc = sigaction(SIGPIPE, &action, NULL);
+    int rc = sigaction(signal, &action, NULL);
     return rc < 0 ? -errno : rc;
 }
 
@@ -312,6 +313,18 @@ static inline int64_t keel_monotonic_ns(void) {
     struct timespec now;
     clock_gettime(CLOCK_MONOTONIC, &now);
     return (int64_t)now.tv_sec * 1000000000 + now.tv_nsec;
+}
+
+/// Anonymous private memory straight from the kernel, or NULL.
+static inline void *keel_map_memory(size_t bytes) {
+    void *block = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    return block == MAP_FAILED ? NULL : block;
+}
+
+/// Returns memory from keel_map_memory to the kernel.
+static inline int keel_unmap_memory(void *block, size_t bytes) {
+    int rc = munmap(block, bytes);
+    return rc < 0 ? -errno : rc;
 }
 
 /* Hands free heap pages of every malloc arena back to the kernel. */

@@ -153,7 +153,12 @@ public struct ServerFlags<Defaults: ServerFlagDefaults>: ParsableArguments {
         configuration.proxyProtocol = proxyProtocol
         adjust(&configuration)
         configuration.maxPendingOutputBytes = maxPendingOutput ?? Self.defaultPendingOutput(for: configuration)
-        _ = try statisticsIntervalMs()
+        // Loops publish their counters ten times per logged line, so each
+        // line's rate covers its own interval (to within a tenth of it), not
+        // a second's worth of counting divided by a shorter interval.
+        if let interval = try statisticsIntervalMs() {
+            configuration.statisticsIntervalMs = min(configuration.statisticsIntervalMs, max(10, interval / 10))
+        }
         do {
             try configuration.validate()
         } catch {

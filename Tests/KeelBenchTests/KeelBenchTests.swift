@@ -49,6 +49,12 @@ struct SilencingHandler: ConnectionHandler {
     }
 }
 
+func testConfigurationForBench() -> Configuration {
+    var configuration = Configuration()
+    configuration.port = 0
+    return configuration
+}
+
 func runBench<H: ConnectionHandler & Sendable>(
     _ handler: H, _ adjust: (inout BenchOptions) -> Void
 ) throws -> BenchResult where H.Request == UnsafeRawBufferPointer {
@@ -148,6 +154,40 @@ func runBench<H: ConnectionHandler & Sendable>(
         #expect(result.messages > 0, "the one admitted connection is served")
         #expect(result.silentConnections == 4)
         #expect(!result.isClean)
+    }
+
+    @Test func aRateTooLowToUseEveryConnectionIsStillClean() throws {
+        let result = try runBench(EchoHandler()) {
+            $0.connections = 20
+            $0.pipeline = 1
+            $0.rate = 10
+        }
+        #expect(result.silentConnections == 0, "connections never sent on are not silent: \(result.text)")
+        #expect(result.isClean)
+    }
+
+    @Test func aRateTheGeneratorCannotKeepUpWithFailsInBoundedMemory() throws {
+        let result = try runBench(EchoHandler()) {
+            $0.pipeline = 1
+            $0.rate = 1e9
+        }
+        #expect(result.skipped > 0, "\(result.text)")
+        #expect(!result.isClean)
+    }
+
+    @Test func anOutputThatCannotBeWrittenFailsTheRun() throws {
+        let server = Server(configuration: testConfigurationForBench())
+        let port = try server.start().port
+        defer {
+            server.shutdown()
+            server.wait()
+        }
+        for flag in ["--csv", "--svg"] {
+            let command = try KeelBenchCommand.parse([
+                "--port", "\(port)", "--conns", "1", "--duration", "0.2", "--warmup", "0", "--quiet", flag, "/dev/full",
+            ])
+            #expect(throws: (any Error).self, "\(flag) /dev/full") { try command.run() }
+        }
     }
 
     @Test func openLoopSendsOnScheduleAndAnswersEverything() throws {

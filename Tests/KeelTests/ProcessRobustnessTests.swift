@@ -9,6 +9,18 @@ import Testing
 
 @testable import Keel
 
+/// Resident memory of a process, from /proc/PID/status.
+func residentKiB(_ pid: Int32) -> Int {
+    guard let file = fopen("/proc/\(pid)/status", "r") else { return -1 }
+    defer { fclose(file) }
+    var line = [CChar](repeating: 0, count: 256)
+    while fgets(&line, Int32(line.count), file) != nil {
+        let text = String(decoding: line.prefix(while: { $0 != 0 }).map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        if text.hasPrefix("VmRSS:") { return Int(text.dropFirst(6).filter(\.isNumber)) ?? -1 }
+    }
+    return -1
+}
+
 @Suite(.serialized) struct ProcessRobustnessTests {
     /// A port nothing listens on right now (bound once, then released).
     private func freePort() throws -> Int {
@@ -88,6 +100,60 @@ import Testing
         kill(server.child.pid, SIGTERM)
         #expect(server.child.waitForExit() == 0)
         #expect(server.child.standardError.contains("out-of-memory=1"), "\(server.child.standardError)")
+    }
+
+    @Test func aLogFileAtTheFileSizeLimitDoesNotKillTheServer() throws {
+        let port = try freePort()
+        let log = "/tmp/keel-xfsz-\(getpid()).log"
+        defer { unlink(log) }
+        // 4 KiB of log allowed: debug lines for 100 connections exceed it (SIGXFSZ).
+        let child = try ChildProcess(
+            arguments: ["--port", "\(port)", "--log-level", "debug"],
+            launcher: ["/bin/sh", "-c", "ulimit -f 4; exec \"$0\" \"$@\" 2>\(log)"])
+        for _ in 0..<100 { #expect(echoes(on: port)) }
+        kill(child.pid, SIGTERM)
+        #expect(child.waitForExit() == 0)
+    }
+
+    @Test func memoryReturnsAfterRepeatedLargeMessages() throws {
+        let server = try KeelChild(["--max-message", "67108864"])
+        let message = [UInt8](repeating: 0x78, count: 40_000_000)
+        var baseline: Int?
+        for round in 0..<3 {
+            let client = try TestClient(port: server.port, timeoutSeconds: 60)
+            #expect(try client.roundTrip(message))
+            client.close()
+            guard let settledSize = baseline else {
+                // The first burst's release (a second after the buffers go
+                // quiet) sets the baseline; later bursts must fall back to it.
+                usleep(2_000_000)
+                baseline = residentKiB(server.child.pid)
+                continue
+            }
+            #expect(
+                eventually(seconds: 15) { residentKiB(server.child.pid) <= settledSize + 8_192 },
+                "round \(round): \(residentKiB(server.child.pid)) KiB resident, baseline \(settledSize)")
+        }
+        kill(server.child.pid, SIGTERM)
+        #expect(server.child.waitForExit() == 0)
+    }
+
+    @Test func statisticsLinesShorterThanASecondReportTheirOwnRate() throws {
+        let server = try KeelChild(["--stats-interval", "0.2"])
+        let client = try TestClient(port: server.port)
+        let start = monotonicSeconds()
+        while monotonicSeconds() - start < 2 { _ = try client.roundTrip([1]) }
+        #expect(server.child.readError(seconds: 5) { $0.components(separatedBy: "keel stats:").count > 10 })
+        let rates = server.child.standardError.split(separator: "\n").compactMap { line -> Int? in
+            guard let range = line.range(of: "msg/s=") else { return nil }
+            return Int(line[range.upperBound...].prefix(while: \.isNumber))
+        }
+        let busy = rates.prefix(8)
+        // Each line counts its own interval: most lines during steady load are
+        // non-zero (lines that divided a second's count would be 4 zeros in 5).
+        #expect(busy.filter { $0 > 0 }.count >= busy.count / 2, "rates \(rates)")
+        kill(server.child.pid, SIGTERM)
+        #expect(server.child.waitForExit() == 0)
     }
 
     @Test func hangupStopsGracefullyAndUserSignalsLogCounters() throws {

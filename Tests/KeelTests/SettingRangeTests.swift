@@ -111,8 +111,9 @@ enum TestDefaults: ServerFlagDefaults {
         #expect(Configuration.milliseconds(fromSeconds: 1e300, in: range) == nil)
         #expect(Configuration.milliseconds(fromSeconds: -1, in: range) == nil)
         #expect(Configuration.milliseconds(fromSeconds: 0, in: range) == nil)
-        #expect(Configuration.milliseconds(fromSeconds: 1e-300, in: range) == 1, "tiny rounds up to 1 ms, never 0")
-        #expect(Configuration.milliseconds(fromSeconds: 0.0004, in: range) == 1)
+        #expect(Configuration.milliseconds(fromSeconds: 1e-300, in: range) == nil, "below 1 ms is refused, not rounded up")
+        #expect(Configuration.milliseconds(fromSeconds: 0.0004, in: range) == nil)
+        #expect(Configuration.milliseconds(fromSeconds: 0.0015, in: range) == 2, "rounded up within the range")
         #expect(Configuration.milliseconds(fromSeconds: 1.5, in: range) == 1_500)
         #expect(Configuration.milliseconds(fromSeconds: 0, in: 0...10) == 0)
     }

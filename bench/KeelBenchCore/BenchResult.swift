@@ -28,9 +28,12 @@ public struct BenchResult: Sendable {
     /// Messages still unanswered when the run ended (after draining for up
     /// to 2 s): a server that stops answering fails the run.
     public var unanswered = 0
-    /// Sending connections that never received a reply in the whole run
-    /// (e.g. left waiting in a full server's backlog).
+    /// Connections that were sent messages but never received a reply in
+    /// the whole run (e.g. left waiting in a full server's backlog).
     public var silentConnections = 0
+    /// Open loop: messages not sent because the run fell too far behind its
+    /// schedule (the generator or the server could not keep up with --rate).
+    public var skipped = 0
     /// The server's CPU seconds (user + system) over the measured window,
     /// when --server-pid was given.
     public var serverCPUSeconds: Double? = nil
@@ -68,6 +71,7 @@ public struct BenchResult: Sendable {
     /// every message answered, every sending connection answered at least once.
     public var isClean: Bool {
         mismatches == 0 && earlyCloses == 0 && errors == 0 && unanswered == 0 && silentConnections == 0
+            && skipped == 0
     }
 
     static let reportedPercentiles: [(String, Double)] = [
@@ -85,7 +89,7 @@ public struct BenchResult: Sendable {
               throughput   \(format(megabytesPerSecond, decimals: 2)) MB/s of payload each way
               latency      \(percentiles.joined(separator: "  "))  max \(us(maxLatencyMicroseconds))
               errors \(errors)  mismatches \(mismatches)  early closes \(earlyCloses)  unanswered \(unanswered)  \
-            silent connections \(silentConnections)
+            silent connections \(silentConnections)  skipped \(skipped)
             """
                 + (serverCPUSeconds.map { cpu in
                     "\n  server CPU   \(format(cpu, decimals: 2)) s, "
@@ -119,6 +123,7 @@ public struct BenchResult: Sendable {
             "\"early_closes\": \(earlyCloses)",
             "\"unanswered\": \(unanswered)",
             "\"silent_connections\": \(silentConnections)",
+            "\"skipped\": \(skipped)",
             "\"open_at_end\": \(openAtEnd)",
             "\"server_cpu_s\": \(serverCPUSeconds.map { format($0, decimals: 3) } ?? "null")",
             "\"server_cpu_us_per_msg\": \(serverCPUMicrosecondsPerMessage.map { format($0, decimals: 4) } ?? "null")",

@@ -87,14 +87,17 @@ public struct KeelBenchCommand: ParsableCommand {
             standardError("keel-bench: \(error)")
             throw ExitCode.failure
         }
-        print(json ? result.json : result.text)
+        if !writeAll(STDOUT_FILENO, (json ? result.json : result.text) + "\n") {
+            standardError("keel-bench: cannot write the report to standard output: \(Errno(rawValue: errno))")
+            throw ExitCode.failure
+        }
         let points = LatencyChart.points(result.latencyNs)
-        csvFile?.write(LatencyChart.csv(points))
-        svgFile?.write(LatencyChart.svg(points, title: "keel-bench: \(result.options.summary)"))
+        try csvFile?.write(LatencyChart.csv(points))
+        try svgFile?.write(LatencyChart.svg(points, title: "keel-bench: \(result.options.summary)"))
         if !result.isClean {
             standardError(
-                "keel-bench: the run was not clean (mismatches, early closes, errors, unanswered messages "
-                    + "or connections that never got a reply)")
+                "keel-bench: the run was not clean (mismatches, early closes, errors, unanswered messages, "
+                    + "connections that never got a reply, or messages skipped because it fell behind --rate)")
             throw ExitCode.failure
         }
     }
@@ -103,24 +106,44 @@ public struct KeelBenchCommand: ParsableCommand {
 /// A file opened for writing when the run starts, written when it ends.
 final class OutputFile {
     private let file: UnsafeMutablePointer<FILE>
+    private let path: String
 
     init(path: String) throws {
         guard let file = fopen(path, "w") else {
             throw ValidationError("cannot write \(path): \(Errno(rawValue: errno))")
         }
         self.file = file
+        self.path = path
     }
 
     deinit {
         fclose(file)
     }
 
-    func write(_ text: String) {
-        fputs(text, file)
+    /// Writes `text` and flushes it; a full disk or /dev/full fails the run.
+    func write(_ text: String) throws {
+        if fputs(text, file) < 0 || fflush(file) != 0 {
+            standardError("keel-bench: cannot write \(path): \(Errno(rawValue: errno))")
+            throw ExitCode.failure
+        }
     }
 }
 
 func standardError(_ line: String) {
-    var bytes = Array((line + "\n").utf8)
-    _ = bytes.withUnsafeMutableBytes { write(STDERR_FILENO, $0.baseAddress, $0.count) }
+    _ = writeAll(STDERR_FILENO, line + "\n")
+}
+
+/// Writes all of `text` to `fd` (retrying EINTR and short writes); false on an error.
+func writeAll(_ fd: Int32, _ text: String) -> Bool {
+    let bytes = Array(text.utf8)
+    return bytes.withUnsafeBytes { raw in
+        var offset = 0
+        while offset < raw.count {
+            let n = write(fd, raw.baseAddress! + offset, raw.count - offset)
+            if n < 0 && errno == EINTR { continue }
+            if n <= 0 { return false }
+            offset += n
+        }
+        return true
+    }
 }

@@ -132,14 +132,32 @@ extension LoadGenerator {
 
     // MARK: open loop
 
+    /// Messages the open loop may fall behind its schedule in all, and bytes
+    /// of unsent output per connection, before it counts messages as skipped
+    /// instead of queuing them: a generator (or server) that cannot keep up
+    /// fails the run rather than growing without bound.
+    static let maxBacklogPerConnection: UInt64 = 4_096
+    static let maxUnsentBytesPerConnection = 4 << 20
+
     /// Sends every message whose intended time has come.
     func sendScheduled() {
         guard let rate = options.rate else { return }
         let due = UInt64(max(0, Double(nowNs - scheduleStartNs) * rate / 1e9)) + 1
+        let limit = UInt64(options.connections) * Self.maxBacklogPerConnection
+        if due > scheduled + limit {
+            result.skipped += Int(due - scheduled - limit)
+            scheduled = due - limit
+        }
         while scheduled < due {
             let intendedNs = scheduleStartNs + Int64(Double(scheduled) * 1e9 / rate)
             let connection = connections[Int(scheduled % UInt64(options.connections))]
-            if connection.state == .open { enqueueMessage(on: connection, sentAtNs: intendedNs) }
+            if connection.state == .open {
+                if connection.output.count > Self.maxUnsentBytesPerConnection {
+                    result.skipped += 1
+                } else {
+                    enqueueMessage(on: connection, sentAtNs: intendedNs)
+                }
+            }
             scheduled += 1
         }
     }

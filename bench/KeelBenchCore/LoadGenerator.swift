@@ -157,8 +157,12 @@ public final class LoadGenerator {
         case .measuring:
             guard nowNs >= phaseEndNs else { return }
             result.measuredSeconds = Double(nowNs - measureStartNs) / 1e9
-            if let start = serverCPUAtStart, let end = options.serverPID.flatMap(ProcessCPU.seconds(of:)) {
-                result.serverCPUSeconds = end - start
+            if let start = serverCPUAtStart {
+                if let end = options.serverPID.flatMap(ProcessCPU.seconds(of:)) {
+                    result.serverCPUSeconds = end - start
+                } else {
+                    progress("keel-bench: server CPU not reported: process \(options.serverPID ?? 0) is gone")
+                }
             }
             phase = .draining
             phaseEndNs = nowNs + 2_000_000_000
@@ -179,7 +183,9 @@ public final class LoadGenerator {
     private func finish() {
         result.openAtEnd = connections.filter { $0.state == .open }.count
         result.unanswered = connections.reduce(0) { $0 + ($1.state == .open ? $1.inFlight : 0) }
-        result.silentConnections = connections.filter { !$0.isIdle && $0.nextReceiveSequence == 0 }.count
+        result.silentConnections = connections.filter {
+            !$0.isIdle && $0.nextSendSequence > 0 && $0.nextReceiveSequence == 0
+        }.count
         for connection in connections where connection.fd >= 0 {
             Glibc.close(connection.fd)
             connection.fd = -1

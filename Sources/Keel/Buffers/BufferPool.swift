@@ -7,11 +7,18 @@
 // tail). The pool turns those into free-list pops, and its retained bytes are
 // bounded so it never hoards memory after a burst.
 //
+// Blocks larger than the largest retained size (a long message, a slow
+// reader's backlog) are mapped from the kernel and unmapped on return, not
+// taken from malloc: glibc raises its own mmap threshold after the first
+// large free, so later large blocks would come from the heap and stay
+// resident after the burst.
+//
 // Invariants: every retained block has a power-of-two size in
 // [minimumBlockBytes, maximumRetainedBlockBytes]; retainedBytes is the sum of
 // their sizes and never exceeds retainedBytesLimit. Single-threaded: owned by
 // one loop.
 
+import CShims
 import Glibc
 
 /// Power-of-two memory blocks with bounded reuse; owned by one event loop.
@@ -97,8 +104,9 @@ public final class BufferPool {
                 return block
             }
         }
-        // glibc's malloc returns 16-byte-aligned memory on 64-bit systems.
-        guard let block = malloc(size) else {
+        // glibc's malloc returns 16-byte-aligned memory on 64-bit systems;
+        // mapped memory is page-aligned.
+        guard let block = size > maximumRetainedBlockBytes ? keel_map_memory(size) : malloc(size) else {
             _failedAllocations += 1
             return nil
         }
@@ -122,7 +130,12 @@ public final class BufferPool {
                 return
             }
         }
-        free(block)
+        if size > maximumRetainedBlockBytes {
+            let rc = keel_unmap_memory(block, size)
+            precondition(rc == 0, "munmap: \(rc)")
+        } else {
+            free(block)
+        }
     }
 
     /// Frees every retained block (e.g. after a burst, or at shutdown).

@@ -73,12 +73,14 @@ extension Configuration {
         return entry.range
     }
 
-    /// `seconds` in whole milliseconds (rounded up, so a tiny positive value
-    /// means 1 ms, never 0), or nil when `seconds` is NaN, infinite, or
-    /// outside `range` (in milliseconds). Checked before converting, so no
-    /// input can overflow.
+    /// `seconds` in whole milliseconds (rounded up), or nil when `seconds`
+    /// is NaN, infinite, or outside `range` (in milliseconds). Checked before
+    /// converting, so no input can overflow, and nothing below the range's
+    /// lower end is rounded up into it.
     public static func milliseconds(fromSeconds seconds: Double, in range: ClosedRange<Int>) -> Int? {
-        guard seconds.isFinite, seconds >= 0, seconds <= Double(range.upperBound) / 1_000 else { return nil }
+        guard seconds.isFinite, seconds >= Double(range.lowerBound) / 1_000,
+            seconds <= Double(range.upperBound) / 1_000
+        else { return nil }
         let milliseconds = Int((seconds * 1_000).rounded(.up))
         return range.contains(milliseconds) ? milliseconds : nil
     }
