@@ -10,8 +10,9 @@
 #   SKIP_NIO=1 leaves the SwiftNIO peer out (it takes minutes to build).
 #   LOADS="1 1 64,50 16 64" runs only those loads (CONNS PIPELINE SIZE each);
 #   SKIP_MEMORY=1 skips the 10,000-idle-connection memory measurement.
-#   SERVERS="keel keel-busy c nio" picks the servers; keel-busy is Keel with
-#   --busy-poll BUSY_POLL_US (default 50) microseconds.
+#   SERVERS="keel keel-busy app c nio" picks the servers; keel-busy is Keel
+#   with --busy-poll BUSY_POLL_US (default 50) microseconds; app is an
+#   application's own handler in its own package (bench/app).
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 source "$ROOT/bench/scripts/lib.sh"
@@ -45,12 +46,12 @@ for round in $(seq 1 "$ROUNDS"); do
     # Resident memory holding 10,000 idle connections, beyond the empty server.
     [ "${SKIP_MEMORY:-0}" = 1 ] && continue
     for server in "${SERVERS[@]}"; do
-        [ "$server" = keel-busy ] && continue # the same process as keel, polling
+        [ "$server" = keel-busy ] || [ "$server" = app ] && continue # keel's memory, another handler
         PORT=$((PORT + 1))
         start_server "$server" "$PORT" --max-clients 12000 --idle-timeout 600
         sleep 0.5
         before=$(rss_kib "$SERVER_PID")
-        taskset -c "$CLIENT_CORE" "$ROOT/.build/release/keel-bench" --port "$PORT" --conns 0 --idle-conns 10000 \
+        taskset -c "$CLIENT_CORE" "$ROOT/.build/release/keel-bench" --port "$PORT" --conns 1 --idle-conns 10000 \
             --connect-rate 20000 --duration 4 --warmup 0 --quiet --json >/dev/null &
         bench=$!
         for _ in $(seq 1 100); do

@@ -5,6 +5,7 @@
 
 import CShims
 import Glibc
+import KeelExamples
 import Testing
 
 @testable import Keel
@@ -119,5 +120,39 @@ struct RESPArgumentsEcho: ConnectionHandler, Sendable {
         }
         #expect(totals.closed(.protocolError) == 1)
         #expect(totals.messagesIn == 3)
+    }
+}
+
+/// An application's own format (KeelExamples.NetstringFormat) on real sockets.
+@Suite(.serialized) struct CustomFormatTests {
+    @Test(arguments: LoopMode.all)
+    func anApplicationsOwnFormatRunsOnTheLoop(mode: LoopMode) throws {
+        let totals = try withServer(testConfiguration(mode), format: NetstringFormat(maxBodyBytes: 100),
+            handler: ReversingHandler()) { _, port in
+            let client = try TestClient(port: port)
+            try client.send(bytes("5:hello,3:a"))
+            usleep(1_000)
+            try client.send(bytes("bc,0:,"))
+            #expect(try client.read(exactly: 17) == bytes("5:olleh,3:cba,0:,"))
+            let bad = try TestClient(port: port)
+            try bad.send(bytes("3:abc;"))
+            #expect(try bad.readToEnd() == bytes("3:ERR,"), "the format's error reply, then a clean close")
+            let huge = try TestClient(port: port)
+            try huge.send(bytes("1000:"))
+            #expect(try huge.readToEnd() == bytes("3:ERR,"), "refused from its length alone")
+        }
+        #expect(totals.closed(.protocolError) == 1)
+        #expect(totals.closed(.oversizeMessage) == 1)
+    }
+}
+
+@Suite struct PingHandlerTests {
+    @Test func theReadmesRESPExampleAnswersLikeRedis() throws {
+        try withServer(testConfiguration(), format: RESPFormat(), handler: PingHandler()) { _, port in
+            let client = try TestClient(port: port)
+            try client.send(bytes("PING\r\n*2\r\n$4\r\nping\r\n$2\r\nhi\r\n*2\r\n$4\r\nECHO\r\n$0\r\n\r\nFLUSHALL\r\n"))
+            let expected = bytes("+PONG\r\n$2\r\nhi\r\n$0\r\n\r\n-ERR unknown command or wrong number of arguments\r\n")
+            #expect(try client.read(exactly: expected.count) == expected)
+        }
     }
 }

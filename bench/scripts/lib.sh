@@ -25,6 +25,7 @@ start_server() {
             taskset -c "$SERVER_CORE" "$ROOT/.build/release/keel" --port "$port" --log-level warning \
                 --busy-poll "${BUSY_POLL_US:-50}" "$@" &
             ;;
+        app) taskset -c "$SERVER_CORE" "$ROOT/bench/app/.build/release/KeelApp" "$port" >/dev/null & ;;
         c) taskset -c "$SERVER_CORE" "$ROOT/.build-peers/echo-c" "$port" 2>/dev/null & ;;
         nio) taskset -c "$SERVER_CORE" "$ROOT/bench/peers/nio/.build/release/NIOEchoServer" "$port" >/dev/null & ;;
         *) echo "unknown server $name" >&2; return 1 ;;
@@ -58,4 +59,6 @@ build_all() {
     mkdir -p "$ROOT/.build-peers"
     cc -O2 -o "$ROOT/.build-peers/echo-c" "$ROOT/bench/peers/c/echo.c"
     if [ "${SKIP_NIO:-0}" != 1 ]; then (cd "$ROOT/bench/peers/nio" && swift build -c release) >&2; fi
+    # The application-handler server (bench/app), when a script's SERVERS name it.
+    case " ${SERVERS[*]:-} " in *" app "*) (cd "$ROOT/bench/app" && swift build -c release) >&2 ;; esac
 }

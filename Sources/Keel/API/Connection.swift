@@ -73,6 +73,13 @@ public struct Connection {
         withTable { $0.write(bytes, token: token) }
     }
 
+    /// Writes the bytes of `bytes` as they are, with no framing.
+    @discardableResult
+    @inlinable
+    public func write(_ bytes: [UInt8]) -> SendResult {
+        bytes.withUnsafeBytes { write($0) }
+    }
+
     /// Counts one message out (for writers that frame their own replies).
     @inlinable
     func countReply() {
