@@ -44,8 +44,12 @@ struct ProbeResult: Decodable {
             large.loopThreadMallocs <= small.loopThreadMallocs + 32,
             "loop-thread mallocs: \(small.loopThreadMallocs) for \(small.messages) messages, \(large.loopThreadMallocs) for \(large.messages)"
         )
+        // Outstanding allocations after the server stopped, within a few:
+        // a path first taken under load (writing a backlog, pausing delivery)
+        // makes the Swift runtime build metadata it keeps for good. Anything
+        // kept per message, or per 1,000 messages, would add 99 or more.
         #expect(
-            large.processMallocsMinusFrees == small.processMallocsMinusFrees,
-            "outstanding allocations grow with the message count")
+            abs(large.processMallocsMinusFrees - small.processMallocsMinusFrees) <= 8,
+            "outstanding allocations grow with the message count: \(small.processMallocsMinusFrees) after \(small.messages) messages, \(large.processMallocsMinusFrees) after \(large.messages)")
     }
 }

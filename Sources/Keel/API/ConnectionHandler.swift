@@ -34,6 +34,16 @@ public protocol ConnectionHandler: SendableMetatype {
     /// `messageReceived`, which must then do exactly `connection.send(message)`.
     /// Default false; `connectionOpened` and `connectionClosed` are called either way.
     static var echoesEveryMessage: Bool { get }
+
+    /// How often the loop calls `tick()` on its thread, in milliseconds, or
+    /// nil (the default) never to: for periodic work that must stay on the
+    /// loop (expiring keys, heartbeats), also while no traffic arrives. The
+    /// loop's deadline timer wakes it, so a handler with no tick costs nothing.
+    static var tickIntervalMs: Int? { get }
+
+    /// Periodic work on the loop's thread (see `tickIntervalMs`). Keep each
+    /// call short and bounded: the loop serves nothing while it runs.
+    mutating func tick()
 }
 
 extension ConnectionHandler {
@@ -48,4 +58,12 @@ extension ConnectionHandler {
     /// False by default: every message goes to `messageReceived`.
     @inlinable
     public static var echoesEveryMessage: Bool { false }
+
+    /// Nil by default: no ticks.
+    @inlinable
+    public static var tickIntervalMs: Int? { nil }
+
+    /// Does nothing by default.
+    @inlinable
+    public mutating func tick() {}
 }

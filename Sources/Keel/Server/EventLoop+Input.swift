@@ -100,9 +100,18 @@ extension EventLoop {
         // sends (which touch the slot) never overlap an access to it.
         var pending = RingBuffer()
         swap(&pending, &slab[slot].input)
+        slab[slot].flags.remove(.requestsWaiting)
+        let highWatermark = configuration.outputHighWatermarkBytes
         let outcome = MessageAssembler.feed(bytes, decoder: &decoder, pending: &pending, pool: pool) { request in
             deliver(request, slot: slot, generation: generation)
-            return !table.servedInputStopped
+            if table.servedInputStopped { return .stop }
+            // Replies over the high watermark: deliver no more of what was
+            // read until they drain (an amplifying request, such as a large
+            // LRANGE pipelined thousands of times in one read, would
+            // otherwise pile up its replies far beyond it). While staging is
+            // open the ring is empty and staging is small: nothing to check.
+            if !table.stagingOpen && slab[slot].output.count > highWatermark { return .pause }
+            return .next
         }
         swap(&pending, &slab[slot].input)
         let delivered = outcome.requests
@@ -111,6 +120,9 @@ extension EventLoop {
             noteMessageArrived(slot)
         }
         switch outcome {
+        case .paused:
+            slab[slot].flags.insert(.requestsWaiting)
+            return nil
         case .consumed, .stopped: return nil
         case .violation(let violation, _): return violated(slot, violation)
         case .outOfMemory: return outOfMemory(slot)
@@ -145,6 +157,25 @@ extension EventLoop {
             close(slot, reason: outOfMemory(slot))
         }
         return true
+    }
+
+    /// Delivers requests that waited in the input ring while the
+    /// connection's output was over its high watermark (it has drained).
+    @usableFromInline
+    func deliverWaitingRequests(_ slot: UInt32) {
+        guard slab[slot].flags.contains(.requestsWaiting) else { return }
+        let outcome = process(UnsafeRawBufferPointer(start: nil, count: 0), from: slot)
+        flushServed(slot)
+        guard slab[slot].isLive else { return }
+        if let reason = outcome {
+            close(slot, reason: reason)
+            return
+        }
+        if slab[slot].flags.contains(.peerFinished) && !slab[slot].flags.contains(.requestsWaiting) {
+            // The peer has finished: what is left can never become a request.
+            slab[slot].input.removeAll(pool: pool)
+        }
+        settle(slot)
     }
 
     /// A lingering connection's input is read only to be dropped, until EOF.

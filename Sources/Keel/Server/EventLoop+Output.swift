@@ -129,7 +129,10 @@ extension EventLoop {
         }
         let pending = slab[slot].output.count
         let finishing = flags.contains(.closeRequested) || flags.contains(.peerFinished)
-        if finishing && pending == 0 && !flags.contains(.lingering) {
+        // A peer that has finished sending may still have requests waiting
+        // for their turn (see requestsWaiting): they are served first.
+        let waiting = flags.contains(.requestsWaiting) && !flags.contains(.closeRequested)
+        if finishing && pending == 0 && !flags.contains(.lingering) && !waiting {
             guard startLingering(slot) else { return }
             flags.insert(.lingering)
         }
@@ -139,6 +142,11 @@ extension EventLoop {
             flags.insert(.readPaused)
         }
         slab[slot].flags = flags
+        // Requests that waited for the output to drain are delivered next
+        // iteration (not from here: settle runs inside other paths).
+        if waiting && !flags.contains(.readPaused) && pending <= configuration.outputLowWatermarkBytes {
+            revisit(slot, .deliveryQueued)
+        }
         var wanted: Interest = []
         if flags.contains(.lingering) || (!finishing && !flags.contains(.readPaused)) {
             wanted.insert(.read)
@@ -202,8 +210,9 @@ extension EventLoop {
     /// reading and close once the pending output is written.
     @usableFromInline
     func peerFinished(_ slot: UInt32) {
-        // An incomplete frame can never complete now; drop it.
-        slab[slot].input.removeAll(pool: pool)
+        // An incomplete request can never complete now; drop it (unless whole
+        // requests wait in front of it: they are delivered first).
+        if !slab[slot].flags.contains(.requestsWaiting) { slab[slot].input.removeAll(pool: pool) }
         slab[slot].flags.insert(.peerFinished)
         settle(slot)
     }

@@ -95,6 +95,8 @@ where Handler.Request == Decoder.Request {
     /// Counters. The per-message ones add with &+= (64-bit counts of bytes
     /// or messages cannot overflow), which spares a check per addition.
     @usableFromInline @exclusivity(unchecked) var stats = Statistics()
+    /// When the handler's next tick is due (Handler.tickIntervalMs).
+    @usableFromInline @exclusivity(unchecked) var nextTickMs = Int64.max
     /// When the counters are next published (LoopControl; the server's
     /// reporting thread hands them to swift-metrics).
     @usableFromInline @exclusivity(unchecked) var nextStatisticsMs: Int64
@@ -163,6 +165,10 @@ where Handler.Request == Decoder.Request {
         nowMs = Syscall.monotonicMilliseconds()
         self.deadlineTimer = deadlineTimer
         nextStatisticsMs = nowMs + Int64(configuration.statisticsIntervalMs)
+        if let interval = Handler.tickIntervalMs {
+            precondition(interval >= 1 && interval <= Configuration.longestDurationMs, "tickIntervalMs \(interval)")
+            nextTickMs = nowMs + Int64(interval)
+        }
         oversizeLog = RateLimitedLog(intervalMs: 1_000)
         protocolErrorLog = RateLimitedLog(intervalMs: 1_000)
         acceptLog = RateLimitedLog(intervalMs: 1_000)
@@ -192,6 +198,12 @@ where Handler.Request == Decoder.Request {
             // Empty on most iterations: skip the call and its array reset.
             if !table.flushQueue.isEmpty { flushQueuedConnections() }
             if nowMs >= nearestDeadlineMs { enforceDeadlines() }
+            // Constant after specialisation: gone for handlers without ticks.
+            if let interval = Handler.tickIntervalMs, nowMs >= nextTickMs {
+                handler.tick()
+                nextTickMs = nowMs + Int64(interval)
+                if !table.flushQueue.isEmpty { flushQueuedConnections() }
+            }
             if configuration.releaseMemoryAfterQuietMs != nil { considerReleasingMemory() }
             if nowMs >= nextStatisticsMs { publishStatistics() }
             if shutdownDeadlineMs != nil && slab.liveCount == 0 { break }
@@ -273,6 +285,7 @@ where Handler.Request == Decoder.Request {
         if let deadline = acceptPausedUntilMs { nearest = min(nearest, deadline) }
         if let deadline = shutdownDeadlineMs { nearest = min(nearest, deadline) }
         if let deadline = memoryReleaseDueMs { nearest = min(nearest, deadline) }
+        if Handler.tickIntervalMs != nil { nearest = min(nearest, nextTickMs) }
         nearestDeadlineMs = nearest
         if nearest <= nowMs { return 0 }
         if nearest < armedDeadlineMs {
@@ -296,6 +309,8 @@ where Handler.Request == Decoder.Request {
             if flags.contains(.readQueued) { handleReadable(token.slot, peerFinishing: false) }
             guard slab.isCurrent(slot: token.slot, generation: token.generation) else { continue }
             if flags.contains(.writeQueued) { handleWritable(token.slot) }
+            guard slab.isCurrent(slot: token.slot, generation: token.generation) else { continue }
+            if flags.contains(.deliveryQueued) { deliverWaitingRequests(token.slot) }
         }
         revisitsInProgress.removeAll(keepingCapacity: true)
     }
@@ -371,7 +386,8 @@ where Handler.Request == Decoder.Request {
             let listed = idle || (firstMessageTimeouts?.contains(slot) ?? false)
             let finishing = !slab[slot].flags.isDisjoint(with: SlotFlags(rawValue: SlotFlags.closeRequested.rawValue | SlotFlags.peerFinished.rawValue)) || lingering
             precondition(listed || pending || finishing || shutdownDeadlineMs != nil, "slot \(slot) has no idle timer")
-            precondition(slab[slot].input.count <= maxRequestBytes, "slot \(slot) buffers more than a request")
+            let inputLimit = maxRequestBytes + (slab[slot].flags.contains(.requestsWaiting) ? readBuffer.capacity : 0)
+            precondition(slab[slot].input.count <= inputLimit, "slot \(slot) buffers more than a request")
         }
     }
 }

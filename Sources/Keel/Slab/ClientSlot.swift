@@ -59,6 +59,12 @@ struct SlotFlags: OptionSet {
     /// Edge-triggered mode: the slot is on the loop's list of connections to
     /// write again next iteration (it used its write budget with output left).
     @inlinable static var writeQueued: SlotFlags { SlotFlags(rawValue: 1 << 9) }
+    /// The input ring holds whole requests whose delivery was paused while
+    /// the connection's output was over the high watermark.
+    @inlinable static var requestsWaiting: SlotFlags { SlotFlags(rawValue: 1 << 10) }
+    /// The slot is on the loop's list of connections whose waiting requests
+    /// are to be delivered next iteration (its output has drained).
+    @inlinable static var deliveryQueued: SlotFlags { SlotFlags(rawValue: 1 << 11) }
     /// Either flag stops delivering further messages (test with isDisjoint,
     /// not contains, which would ask for both). Combinations are built from
     /// raw values: an option-set array literal would allocate an array on
@@ -69,7 +75,9 @@ struct SlotFlags: OptionSet {
         SlotFlags(rawValue: stopsInput.rawValue | peerFinished.rawValue | readPaused.rawValue | lingering.rawValue)
     }
     /// Either revisit list flag.
-    @inlinable static var revisitQueued: SlotFlags { SlotFlags(rawValue: readQueued.rawValue | writeQueued.rawValue) }
+    @inlinable static var revisitQueued: SlotFlags {
+        SlotFlags(rawValue: readQueued.rawValue | writeQueued.rawValue | deliveryQueued.rawValue)
+    }
     /// Flags under which the echo fast path steps aside.
     @inlinable static var blocksInPlaceEcho: SlotFlags {
         SlotFlags(rawValue: stopsInput.rawValue | awaitingProxyHeader.rawValue)

@@ -9,8 +9,14 @@
 // unknown, or once it has moved four times), so a small request never drags
 // the rest of the read into the ring; then decoding carries on in place.
 //
-// Invariant between reads: the pending ring holds the start of at most one
-// request (never a whole one) and never more than `maxRequestBytes`.
+// A consumer can also pause delivery (Keel does when a connection's output
+// passes its high watermark): the rest of the bytes, whole requests
+// included, then wait in the ring, in order, and are delivered from there by
+// a later feed (an empty one will do).
+//
+// Invariant between reads: unless paused, the pending ring holds the start of
+// at most one request (never a whole one) and never more than
+// `maxRequestBytes`; when paused, at most that plus one read.
 
 /// How feeding one read ended.
 @frozen
@@ -19,6 +25,8 @@ public enum AssemblyOutcome: Equatable {
     case consumed(requests: Int)
     /// `deliver` asked to stop; the rest was dropped.
     case stopped(requests: Int)
+    /// `deliver` asked to pause; the rest waits in the pending ring.
+    case paused(requests: Int)
     /// The bytes broke the protocol after `requests` requests.
     case violation(ProtocolViolation, requests: Int)
     /// The pending ring could not grow after `requests` requests.
@@ -28,21 +36,44 @@ public enum AssemblyOutcome: Equatable {
     @inlinable
     public var requests: Int {
         switch self {
-        case .consumed(let count), .stopped(let count), .violation(_, let count), .outOfMemory(let count): return count
+        case .consumed(let count), .stopped(let count), .paused(let count), .violation(_, let count),
+            .outOfMemory(let count):
+            return count
         }
     }
 }
 
+/// What a consumer wants after taking one request.
+@frozen
+public enum Delivery {
+    /// Go on with the next request.
+    case next
+    /// Stop: drop the rest (the connection is closing).
+    case stop
+    /// Pause: keep the rest, in order, for a later feed.
+    case pause
+}
+
 /// Splits reads into requests with a decoder, keeping a partial request in a ring.
 public enum MessageAssembler {
-    /// Delivers every request completed by `bytes`, in order, and keeps an
-    /// incomplete tail in `pending`. `deliver` returns false to stop. On a
-    /// violation or out-of-memory, `pending` is emptied (its bytes can never
-    /// become a request).
+    /// `feed` for consumers that only ever go on or stop.
     @inlinable @inline(__always)
     public static func feed<Decoder: MessageDecoder>(
         _ bytes: UnsafeRawBufferPointer, decoder: inout Decoder, pending: inout RingBuffer, pool: BufferPool,
         deliver: (Decoder.Request) -> Bool
+    ) -> AssemblyOutcome {
+        feed(bytes, decoder: &decoder, pending: &pending, pool: pool) { deliver($0) ? Delivery.next : .stop }
+    }
+
+    /// Delivers every request completed by `bytes` (after any waiting in
+    /// `pending`), in order, and keeps an incomplete tail in `pending`.
+    /// `deliver` decides after each request (see `Delivery`). On a violation
+    /// or out-of-memory, `pending` is emptied (its bytes can never become a
+    /// request).
+    @inlinable @inline(__always)
+    public static func feed<Decoder: MessageDecoder>(
+        _ bytes: UnsafeRawBufferPointer, decoder: inout Decoder, pending: inout RingBuffer, pool: BufferPool,
+        deliver: (Decoder.Request) -> Delivery
     ) -> AssemblyOutcome {
         var delivered = 0
         var offset = 0
@@ -56,6 +87,7 @@ public enum MessageAssembler {
         switch outcome {
         case .consumed: return .consumed(requests: delivered)
         case .stopped: return .stopped(requests: delivered)
+        case .paused: return .paused(requests: delivered)
         case .violation(let violation):
             pending.removeAll(pool: pool)
             return .violation(violation, requests: delivered)
@@ -67,7 +99,7 @@ public enum MessageAssembler {
 
     @usableFromInline
     enum Step {
-        case consumed, stopped, violation(ProtocolViolation), outOfMemory
+        case consumed, stopped, paused, violation(ProtocolViolation), outOfMemory
     }
 
     /// Decodes requests in place from `start` on; an incomplete tail goes
@@ -75,7 +107,7 @@ public enum MessageAssembler {
     @inlinable @inline(__always)
     static func decodeInPlace<Decoder: MessageDecoder>(
         _ bytes: UnsafeRawBufferPointer, from start: Int, into pending: inout RingBuffer, _ decoder: inout Decoder,
-        _ pool: BufferPool, _ delivered: inout Int, _ deliver: (Decoder.Request) -> Bool
+        _ pool: BufferPool, _ delivered: inout Int, _ deliver: (Decoder.Request) -> Delivery
     ) -> Step {
         guard let base = bytes.baseAddress else { return .consumed }
         let count = bytes.count
@@ -87,7 +119,14 @@ public enum MessageAssembler {
             case .request(let request, let length):
                 offset &+= length
                 delivered &+= 1
-                if !deliver(request) { return .stopped }
+                switch deliver(request) {
+                case .next: break
+                case .stop: return .stopped
+                case .pause:
+                    guard offset < count else { return .paused }
+                    let rest = UnsafeRawBufferPointer(start: base + offset, count: count &- offset)
+                    return pending.append(rest, pool: pool) ? .paused : .outOfMemory
+                }
             case .skip(let length):
                 offset &+= length
             case .needMore(let atLeast):
@@ -107,7 +146,7 @@ public enum MessageAssembler {
     @inlinable
     static func completePending<Decoder: MessageDecoder>(
         _ pending: inout RingBuffer, from bytes: UnsafeRawBufferPointer, offset: inout Int,
-        _ decoder: inout Decoder, _ pool: BufferPool, _ delivered: inout Int, _ deliver: (Decoder.Request) -> Bool
+        _ decoder: inout Decoder, _ pool: BufferPool, _ delivered: inout Int, _ deliver: (Decoder.Request) -> Delivery
     ) -> Step {
         let maxRequestBytes = decoder.maxRequestBytes
         var rounds = 0
@@ -115,9 +154,9 @@ public enum MessageAssembler {
             let step: PendingStep = pending.withContiguousBytes { buffered in
                 switch decoder.decode(buffered) {
                 case .request(let request, let length):
-                    return .used(length, keepGoing: deliver(request), wasRequest: true)
+                    return .used(length, then: deliver(request), wasRequest: true)
                 case .skip(let length):
-                    return .used(length, keepGoing: true, wasRequest: false)
+                    return .used(length, then: .next, wasRequest: false)
                 case .needMore(let atLeast):
                     return .needMore(atLeast)
                 case .violation(let violation):
@@ -125,10 +164,17 @@ public enum MessageAssembler {
                 }
             }
             switch step {
-            case .used(let length, let keepGoing, let wasRequest):
+            case .used(let length, let then, let wasRequest):
                 pending.consume(length, pool: pool)
                 if wasRequest { delivered &+= 1 }
-                if !keepGoing { return .stopped }
+                switch then {
+                case .next: break
+                case .stop: return .stopped
+                case .pause:
+                    // What the read brought waits behind the ring's requests.
+                    let rest = UnsafeRawBufferPointer(rebasing: bytes[offset...])
+                    return pending.append(rest, pool: pool) ? .paused : .outOfMemory
+                }
             case .needMore(let atLeast):
                 if atLeast > maxRequestBytes { return .violation(.requestTooLarge) }
                 let available = bytes.count - offset
@@ -153,7 +199,7 @@ public enum MessageAssembler {
     /// the ring's borrow).
     @usableFromInline
     enum PendingStep {
-        case used(Int, keepGoing: Bool, wasRequest: Bool)
+        case used(Int, then: Delivery, wasRequest: Bool)
         case needMore(Int)
         case violation(ProtocolViolation)
     }
