@@ -123,6 +123,39 @@ import Testing
         #expect(Array(received[..<first.count]) == first)
     }
 
+    /// Requests whose replies are far larger than themselves (as LRANGE on
+    /// a big list), pipelined by a client that does not read: one read holds
+    /// 500 of them, whose replies (10 MB) are ten times the hard cap.
+    /// Delivery pauses at the high watermark (the rest of the read waits, in
+    /// order) instead of piling every reply of the read up, so the
+    /// connection is not cut off and gets every reply.
+    @Test(arguments: LoopMode.all)
+    func amplifyingRequestsWaitForTheirRepliesToDrain(mode: LoopMode) throws {
+        let configuration = testConfiguration(mode) {
+            $0.outputHighWatermarkBytes = 256 << 10
+            $0.outputLowWatermarkBytes = 64 << 10
+            $0.maxMessageBytes = 20_000
+            $0.maxPendingOutputBytes = 1 << 20
+        }
+        let totals = try withServer(configuration, handler: BlobHandler(replyBytes: 20_000)) { server, port in
+            let client = try TestClient(port: port, timeoutSeconds: 20)
+            let requests = (0..<500).map { index in (0..<4).map { UInt8(truncatingIfNeeded: index >> ($0 * 8)) } }
+            try client.send(requests.flatMap { client.frame($0) })
+            var peak = 0
+            #expect(eventually { peak = max(peak, server.bufferedBytes); return server.bufferedBytes > 200 << 10 })
+            usleep(300_000)
+            peak = max(peak, server.bufferedBytes)
+            for request in requests {
+                let reply = try client.readFrame()
+                #expect(reply.count == 20_000 && Array(reply[..<4]) == request)
+            }
+            // The cap (1 MiB) is never reached: the watermark plus one reply.
+            #expect(peak < 1 << 20, "peak \(peak) bytes buffered")
+        }
+        #expect(totals.closed(.outputOverflow) == 0)
+        #expect(totals.messagesIn == 500)
+    }
+
     /// A read stops at TCP's urgent mark with data behind it; under
     /// edge-triggered epoll a short read must not be taken for "drained".
     /// The three segments go out back to back, so that they are usually all
@@ -156,5 +189,16 @@ import Testing
             #expect(writer.join() == stream.count)
             #expect(received == stream)
         }
+    }
+}
+
+/// Answers each request with `replyBytes` bytes: the request, then zeros.
+struct BlobHandler: ConnectionHandler {
+    let replyBytes: Int
+
+    mutating func messageReceived(_ payload: UnsafeRawBufferPointer, on connection: Connection) {
+        var reply = [UInt8](repeating: 0, count: replyBytes)
+        for index in 0..<min(payload.count, replyBytes) { reply[index] = payload[index] }
+        connection.send(reply)
     }
 }
