@@ -8,6 +8,7 @@ let package = Package(
         .library(name: "Keel", targets: ["Keel"]),
         .executable(name: "keel", targets: ["KeelServer"]),
         .executable(name: "keel-bench", targets: ["KeelBench"]),
+        .executable(name: "keel-kv", targets: ["KeelKVServer"]),
         .executable(name: "keel-broadcast", targets: ["BroadcastServer"]),
         .executable(name: "keel-embed-example", targets: ["EmbedExample"]),
     ],
@@ -18,6 +19,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
         .package(url: "https://github.com/ordo-one/malloc-interposer", from: "1.6.1"),
+        .package(url: "https://github.com/apple/swift-collections", from: "1.6.0"),
     ],
     targets: [
         .target(
@@ -46,6 +48,18 @@ let package = Package(
             name: "KeelServer",
             dependencies: [
                 "Keel", "KeelCommandLine",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .target(
+            name: "KeelKV",
+            dependencies: ["Keel", .product(name: "DequeModule", package: "swift-collections")]
+        ),
+        .executableTarget(
+            name: "KeelKVServer",
+            dependencies: [
+                "Keel", "KeelKV", "KeelCommandLine",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -95,7 +109,7 @@ let package = Package(
         .testTarget(
             name: "KeelTests",
             dependencies: [
-                "Keel", "CShims", "KeelServer", "KeelCommandLine", "KeelExamples", "BroadcastServer", "EmbedExample",
+                "Keel", "CShims", "KeelServer", "KeelCommandLine", "KeelKV", "KeelKVServer", "KeelExamples", "BroadcastServer", "EmbedExample",
                 "KeelAllocationProbe", "KeelBenchCore",
                 .product(name: "MetricsTestKit", package: "swift-metrics"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
