@@ -83,7 +83,7 @@ func multibulk(_ arguments: [[UInt8]]) -> [UInt8] {
     }
 
     @Test(arguments: [
-        ("*20000000\r\n", "invalid multibulk length"),
+        ("*3000000000\r\n", "invalid multibulk length"),
         ("*abc\r\n", "invalid multibulk length"),
         ("*+1\r\n", "invalid multibulk length"),
         ("*01\r\n", "invalid multibulk length"),

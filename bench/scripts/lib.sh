@@ -51,6 +51,38 @@ stop_server() {
     SERVER_PID=
 }
 
+# ensure_command COMMAND PACKAGE...: returns 0 once COMMAND runs, installing
+# Debian's PACKAGEs if it is missing (without starting their services);
+# the apt log goes to ${INSTALL_LOG:-/tmp/keel-install.log}.
+ensure_command() {
+    local command=$1 log=${INSTALL_LOG:-/tmp/keel-install.log}
+    shift
+    command -v "$command" >/dev/null && return 0
+    command -v apt-get >/dev/null || { echo "$command is missing and apt-get is not available" >&2; return 1; }
+    local policy=/usr/sbin/policy-rc.d made_policy=0
+    if [ ! -e "$policy" ]; then printf '#!/bin/sh\nexit 101\n' >"$policy" && chmod +x "$policy" && made_policy=1; fi
+    echo "installing $* (apt-get install)" >&2
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -q "$@" >"$log" 2>&1 ||
+        { apt-get update -q >>"$log" 2>&1 && DEBIAN_FRONTEND=noninteractive apt-get install -y -q "$@" >>"$log" 2>&1; } ||
+        true
+    [ "$made_policy" = 1 ] && rm -f "$policy"
+    command -v "$command" >/dev/null || { echo "could not install $* (see $log)" >&2; return 1; }
+}
+
+# ensure_python_module MODULE PIP-NAME: returns 0 once python3 imports MODULE,
+# installing PIP-NAME from PyPI if it is missing.
+ensure_python_module() {
+    python3 -c "import $1" 2>/dev/null && return 0
+    echo "installing $2 (pip install)" >&2
+    python3 -m pip install -q "$2" >"${INSTALL_LOG:-/tmp/keel-install.log}" 2>&1 || true
+    python3 -c "import $1" 2>/dev/null || { echo "could not install $2 from PyPI" >&2; return 1; }
+}
+
+# free_port: a port nothing listens on right now (the kernel's choice for port 0).
+free_port() {
+    python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+
 rss_kib() { awk '/^VmRSS:/ { print $2 }' "/proc/$1/status"; }
 fd_count() { ls "/proc/$1/fd" 2>/dev/null | wc -l; }
 

@@ -7,24 +7,9 @@ HERE="$ROOT/deploy/haproxy"
 WORK=$(mktemp -d /tmp/keel-haproxy.XXXXXX)
 STARTED_PIDS=()
 
-# ensure_haproxy: returns 0 once `haproxy` runs, installing Debian's package
-# if it is missing (without starting the distribution's own service).
+# ensure_haproxy: returns 0 once `haproxy` runs (lib.sh's ensure_command).
 ensure_haproxy() {
-    command -v haproxy >/dev/null && return 0
-    command -v apt-get >/dev/null || { echo "HAProxy is missing and apt-get is not available" >&2; return 1; }
-    local policy=/usr/sbin/policy-rc.d made_policy=0
-    if [ ! -e "$policy" ]; then printf '#!/bin/sh\nexit 101\n' >"$policy" && chmod +x "$policy" && made_policy=1; fi
-    echo "installing HAProxy (apt-get install haproxy)" >&2
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -q haproxy >"$WORK/apt.log" 2>&1 ||
-        { apt-get update -q >>"$WORK/apt.log" 2>&1 &&
-            DEBIAN_FRONTEND=noninteractive apt-get install -y -q haproxy >>"$WORK/apt.log" 2>&1; } || true
-    [ "$made_policy" = 1 ] && rm -f "$policy"
-    command -v haproxy >/dev/null || { echo "could not install HAProxy (see $WORK/apt.log)" >&2; return 1; }
-}
-
-# free_port: a port nothing listens on right now (the kernel's choice for port 0).
-free_port() {
-    python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+    INSTALL_LOG="$WORK/apt.log" ensure_command haproxy haproxy
 }
 
 # start_keel N PORT [FLAGS...]: instance N on PORT; its log is

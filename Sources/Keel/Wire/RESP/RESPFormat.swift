@@ -10,7 +10,10 @@
 /// Redis's request protocol, RESP2.
 public struct RESPFormat: WireFormat, Hashable {
     /// Most arguments in one request; more is "invalid multibulk length".
-    /// Default 1,048,576 (redis-server's).
+    /// Default 2,147,483,647 (redis-server 7's). The argument table grows with
+    /// the arguments that arrive, never from the announced count, and a
+    /// request is refused as soon as the bytes it must take (six at least per
+    /// argument) exceed `maxRequestBytes`.
     public var maxArguments: Int
     /// Longest bulk argument; longer is "invalid bulk length". Default 512 MiB
     /// (redis-server's proto-max-bulk-len).
@@ -25,7 +28,7 @@ public struct RESPFormat: WireFormat, Hashable {
 
     /// - Parameters: see the properties; the defaults are redis-server's.
     public init(
-        maxArguments: Int = 1 << 20, maxBulkBytes: Int = 512 << 20, maxLineBytes: Int = 64 << 10,
+        maxArguments: Int = Int(Int32.max), maxBulkBytes: Int = 512 << 20, maxLineBytes: Int = 64 << 10,
         maxRequestBytes: Int = 1 << 30
     ) {
         precondition(maxArguments >= 1 && maxBulkBytes >= 0 && maxLineBytes >= 16 && maxRequestBytes >= 16)

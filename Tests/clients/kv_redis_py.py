@@ -1,0 +1,142 @@
+#!/usr/bin/env python3
+"""keel-kv driven by redis-py, the most used Redis client library: every
+command keel-kv implements through the library's own API (which checks the
+reply types), pipelines of thousands of commands, binary-safe data, expiry,
+and errors raised as the library raises them for redis-server.
+
+Usage: kv_redis_py.py PORT      Exit status 0 only if every check passed.
+"""
+import sys
+import time
+
+import redis
+
+failures = []
+
+
+def check(description, condition):
+    if not condition:
+        failures.append(description)
+        print("FAIL", description)
+
+
+def expect_error(description, function, text):
+    try:
+        function()
+    except redis.exceptions.ResponseError as error:
+        check(description + " (%s)" % error, text in str(error))
+        return
+    check(description + ": no error raised", False)
+
+
+def main():
+    # keel-kv speaks RESP2; redis-py 8 would ask for RESP3 (HELLO 3) by default.
+    r = redis.Redis(host="127.0.0.1", port=int(sys.argv[1]), socket_timeout=10, protocol=2)
+    check("PING", r.ping() is True)
+    r.flushall()
+    check("ECHO", r.echo(b"hi") == b"hi")
+
+    # strings
+    check("SET", r.set("k", "v") is True)
+    check("GET", r.get("k") == b"v")
+    check("GET missing", r.get("missing") is None)
+    check("SET NX on existing", r.set("k", "x", nx=True) is None)
+    check("SET XX on existing", r.set("k", "x", xx=True) is True)
+    check("SET XX on missing", r.set("nokey", "x", xx=True) is None)
+    check("SET EX", r.set("e", "v", ex=100) is True and 98 <= r.ttl("e") <= 100)
+    check("SET PX", r.set("p", "v", px=100_000) is True and 98_000 <= r.pttl("p") <= 100_000)
+    check("SET GET", r.set("k", "y", get=True) == b"x")
+    binary = bytes(range(256))
+    r.set(binary, binary)
+    check("binary-safe keys and values", r.get(binary) == binary)
+    check("DEL", r.delete("k", "nokey", "e") == 2)
+    check("EXISTS", r.exists("p", "p", "nokey") == 2)
+    check("INCR", r.incr("n") == 1 and r.incrby("n", 41) == 42)
+    check("DECR", r.decr("n") == 41 and r.decrby("n", 40) == 1)
+    r.set("s", "abc")
+    expect_error("INCR on a non-integer", lambda: r.incr("s"), "value is not an integer or out of range")
+    r.set("big", str(2**63 - 1))
+    expect_error("INCR overflow", lambda: r.incr("big"), "increment or decrement would overflow")
+    check("MSET", r.mset({"a": "1", "b": "2"}) is True)
+    check("MGET", r.mget("a", "b", "zz") == [b"1", b"2", None])
+
+    # expiry
+    r.set("t", "v")
+    check("EXPIRE", r.expire("t", 100) is True and r.ttl("t") in (99, 100))
+    check("PEXPIRE", r.pexpire("t", 50) is True)
+    time.sleep(0.2)
+    check("lazy expiry", r.get("t") is None and r.ttl("t") == -2)
+    check("TTL without expiry", r.ttl("a") == -1 and r.pttl("a") == -1)
+    check("EXPIRE missing", r.expire("missing", 10) is False)
+    r.flushall()
+    r.set("active", "v", px=50)
+    time.sleep(0.6)
+    # Never touched again, and DBSIZE counts keys not yet removed: only
+    # active expiry can have brought it to 0.
+    check("active expiry", r.dbsize() == 0)
+    r.mset({"a": "1", "b": "2"})
+
+    # lists
+    check("LPUSH", r.lpush("l", "a", "b") == 2 and r.rpush("l", "c") == 3)
+    check("LRANGE", r.lrange("l", 0, -1) == [b"b", b"a", b"c"])
+    check("LLEN", r.llen("l") == 3)
+    check("LPOP", r.lpop("l") == b"b" and r.rpop("l") == b"c")
+    check("LPOP count", r.lpop("l", 5) == [b"a"] and r.exists("l") == 0)
+    check("RPOP missing", r.rpop("l") is None)
+    expect_error("WRONGTYPE", lambda: r.lpush("a", "x"), "WRONGTYPE")
+
+    # sets
+    check("SADD", r.sadd("set", "x", "y", "x") == 2)
+    check("SCARD", r.scard("set") == 2)
+    check("SISMEMBER", r.sismember("set", "x") and not r.sismember("set", "z"))
+    check("SMEMBERS", r.smembers("set") == {b"x", b"y"})
+    check("SREM", r.srem("set", "x", "z") == 1)
+    popped = r.spop("set")
+    check("SPOP", popped == b"y" and r.exists("set") == 0)
+    r.sadd("many", *range(100))
+    check("SPOP count", len(r.spop("many", 10)) == 10 and r.scard("many") == 90)
+
+    # hashes
+    check("HSET", r.hset("h", mapping={"f": "1", "g": "2"}) == 2)
+    check("HGET", r.hget("h", "f") == b"1" and r.hget("h", "zz") is None)
+    check("HGETALL", r.hgetall("h") == {b"f": b"1", b"g": b"2"})
+    check("HLEN", r.hlen("h") == 2)
+    check("HDEL", r.hdel("h", "f", "zz") == 1 and r.hlen("h") == 1)
+
+    # server commands, errors
+    check("DBSIZE", r.dbsize() >= 4)
+    check("SELECT 0", r.execute_command("SELECT", 0) in (True, b"OK", "OK"))
+    check("CLIENT SETNAME", r.client_setname("keel-test") is True and r.client_getname() in (b"keel-test", "keel-test"))
+    check("CONFIG GET", r.config_get("appendonly") == {"appendonly": "no"})
+    expect_error("unknown command", lambda: r.execute_command("NOSUCH", "a"), "unknown command 'NOSUCH'")
+    expect_error("arity", lambda: r.execute_command("GET"), "wrong number of arguments for 'get' command")
+    check("the connection stays open after errors", r.ping() is True)
+
+    # pipelines: thousands of commands in one round trip
+    pipe = r.pipeline(transaction=False)
+    for index in range(5_000):
+        pipe.set("key:%d" % index, "value:%d" % index)
+        pipe.incr("counter")
+        pipe.get("key:%d" % index)
+    results = pipe.execute()
+    check("pipeline of 15,000 commands", len(results) == 15_000)
+    check("pipeline replies in order", all(results[i * 3 + 2] == b"value:%d" % i for i in range(5_000)))
+    check("pipeline counter", results[-2] == 5_000 and r.get("counter") == b"5000")
+    pipe = r.pipeline(transaction=False)
+    pipe.rpush("pl", *range(1000))
+    pipe.lrange("pl", 0, -1)
+    pipe.sadd("ps", *range(1000))
+    pipe.smembers("ps")
+    pipe.hset("ph", mapping={str(i): str(i) for i in range(500)})
+    pipe.hgetall("ph")
+    out = pipe.execute()
+    check("pipelined collections", out[0] == 1000 and len(out[1]) == 1000 and out[2] == 1000
+          and len(out[3]) == 1000 and out[4] == 500 and len(out[5]) == 500)
+
+    check("FLUSHALL", r.flushall() is True and r.dbsize() == 0)
+    print("redis-py: %d failures" % len(failures))
+    sys.exit(1 if failures else 0)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,86 @@
+#!/usr/bin/env bash
+# keel-kv driven by clients written elsewhere (run by .ci/run): redis-py over
+# every command and big pipelines, redis-cli (commands, --pipe mass insertion
+# of 100,000 SETs, --latency), the same command sequences against a real
+# redis-server with the replies compared, and hostile clients. Anything that
+# cannot be installed (redis-server and redis-tools from Debian, redis-py from
+# PyPI) is skipped with a line that says so; the summary lists what ran.
+#
+# Usage: Tests/clients/run.sh       Exit status 0 only if every check that ran passed.
+set -euo pipefail
+ROOT=$(cd "$(dirname "$0")/../.." && pwd)
+HERE="$ROOT/Tests/clients"
+source "$ROOT/bench/scripts/lib.sh"
+WORK=$(mktemp -d /tmp/keel-kv-clients.XXXXXX)
+export INSTALL_LOG="$WORK/install.log"
+STARTED=()
+stop_started() { for pid in "${STARTED[@]}"; do kill -TERM "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; done; }
+trap stop_started EXIT
+summary=()
+failures=0
+result() { # result ok|FAIL|SKIPPED DESCRIPTION
+    summary+=("$1 $2")
+    [ "$1" = FAIL ] && failures=$((failures + 1))
+    return 0
+}
+
+(cd "$ROOT" && swift build -c release --product keel-kv) >&2
+KV_PORT=$(free_port)
+"$ROOT/.build/release/keel-kv" --port "$KV_PORT" 2>"$WORK/keel-kv.log" &
+KV_PID=$!
+STARTED+=("$KV_PID")
+wait_for_port "$KV_PORT"
+
+if ensure_python_module redis redis; then
+    if python3 "$HERE/kv_redis_py.py" "$KV_PORT"; then result ok "redis-py: every command, pipelines"; else
+        result FAIL "redis-py: every command, pipelines"; fi
+else
+    result SKIPPED "redis-py (could not be installed from PyPI)"
+fi
+
+if ensure_command redis-cli redis-tools; then
+    cli=(redis-cli -p "$KV_PORT")
+    out=$("${cli[@]}" SET greeting hello; "${cli[@]}" GET greeting; "${cli[@]}" RPUSH l a b; "${cli[@]}" LRANGE l 0 -1;
+        "${cli[@]}" NOSUCH x 2>&1)
+    expected=$'OK\nhello\n2\na\nb\nERR unknown command \'NOSUCH\', with args beginning with: \'x\' '
+    if [ "$out" = "$expected" ]; then result ok "redis-cli: commands"; else
+        echo "redis-cli output: $out" >&2; result FAIL "redis-cli: commands"; fi
+    python3 -c '
+import sys
+out = sys.stdout.buffer
+for i in range(100000):
+    k, v = b"mass:%d" % i, b"value:%d" % i
+    out.write(b"*3\r\n$3\r\nSET\r\n$%d\r\n%s\r\n$%d\r\n%s\r\n" % (len(k), k, len(v), v))
+' >"$WORK/mass.resp"
+    pipe=$("${cli[@]}" --pipe <"$WORK/mass.resp" 2>&1 || true)
+    echo "$pipe" >&2
+    if echo "$pipe" | grep -q "errors: 0, replies: 100000" && [ "$("${cli[@]}" GET mass:99999)" = value:99999 ]; then
+        result ok "redis-cli --pipe: 100,000 SETs, 0 errors"; else result FAIL "redis-cli --pipe: 100,000 SETs, 0 errors"; fi
+    latency=$(timeout 3 "${cli[@]}" --latency || true)
+    echo "redis-cli --latency: $latency" >&2
+    if [[ "$latency" =~ ^[0-9]+\ [0-9]+\ [0-9.]+\ [1-9][0-9]*$ ]]; then result ok "redis-cli --latency (min max avg samples: $latency)"; else
+        result FAIL "redis-cli --latency"; fi
+else
+    result SKIPPED "redis-cli (redis-tools could not be installed)"
+fi
+
+if ensure_command redis-server redis-server; then
+    REDIS_PORT=$(free_port)
+    redis-server --port "$REDIS_PORT" --save "" --appendonly no >"$WORK/redis.log" 2>&1 &
+    STARTED+=($!)
+    wait_for_port "$REDIS_PORT"
+    if python3 "$HERE/kv_differential.py" "$REDIS_PORT" "$KV_PORT"; then result ok "replies identical to redis-server $(redis-server --version | grep -o 'v=[0-9.]*')"; else
+        result FAIL "replies identical to redis-server"; fi
+else
+    result SKIPPED "comparison with redis-server (could not be installed)"
+fi
+
+if python3 "$HERE/kv_hostile.py" "$KV_PORT" "$KV_PID"; then result ok "hostile clients"; else result FAIL "hostile clients"; fi
+kill -0 "$KV_PID" 2>/dev/null && result ok "keel-kv still running" || result FAIL "keel-kv still running"
+
+stop_started
+trap - EXIT
+echo "keel-kv with real clients:"
+printf '  %s\n' "${summary[@]}"
+if [ "$failures" -eq 0 ]; then rm -rf "$WORK"; else echo "logs kept in $WORK"; fi
+exit $((failures > 0))
