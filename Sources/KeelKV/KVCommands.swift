@@ -18,7 +18,7 @@ public enum KVOutcome: Equatable, Sendable {
 }
 
 /// Carries out commands against a store.
-public struct KVCommands {
+public struct KVCommands: Sendable {
     /// The store the commands act on.
     public let store: KVStore
     /// Connection names set with CLIENT SETNAME, by connection.

@@ -5,7 +5,7 @@
 import Keel
 
 /// Serves keel-kv's commands on one loop.
-public struct KVHandler: ConnectionHandler {
+public struct KVHandler: ConnectionHandler, Sendable {
     var commands: KVCommands
 
     /// A handler over `store` (shared by every loop's handler).
