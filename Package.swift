@@ -104,7 +104,7 @@ let package = Package(
         ),
         .testTarget(
             name: "KeelBenchTests",
-            dependencies: ["KeelBenchCore", "Keel"]
+            dependencies: ["KeelBenchCore", "Keel", "KeelKV"]
         ),
         .testTarget(
             name: "KeelTests",

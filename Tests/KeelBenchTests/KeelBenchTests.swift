@@ -292,6 +292,16 @@ func runBench<H: ConnectionHandler & Sendable>(
         (["--rate", "1e-300"], "--rate must be in"),
         (["--connect-rate", "1e-300"], "--connect-rate must be in"),
         (["--connect-timeout", "inf"], "--connect-timeout must be in"),
+        (["--protocol", "udp"], "--protocol 'udp' is not one of length, line, resp"),
+        (["--protocol", "resp", "--frame", "u8"], "--frame applies to --protocol length only"),
+        (["--command", "get"], "--command applies to --protocol resp only"),
+        (["--protocol", "line", "--keyspace", "5"], "--keyspace applies to --protocol resp only"),
+        (["--protocol", "resp", "--command", "get", "--mix", "set:1"], "--command and --mix exclude each other"),
+        (["--protocol", "resp", "--mix", "set:1,foo:2"], "each item is NAME:WEIGHT"),
+        (["--protocol", "resp", "--mix", "set:0"], "each item is NAME:WEIGHT"),
+        (["--protocol", "resp", "--command", "SET k x__data__"], "__data__ must be a whole word"),
+        (["--protocol", "resp", "--command", "  "], "--command is empty"),
+        (["--protocol", "resp", "--keyspace", "0"], "--keyspace must be in 1...999999999999 (got 0)"),
     ])
     func badArgumentsAreNamed(arguments: [String], message: String) {
         #expect {

@@ -20,19 +20,18 @@ final class BenchConnection {
     @exclusivity(unchecked) var output = RingBuffer()
     @exclusivity(unchecked) var nextSendSequence: UInt64 = 0
     @exclusivity(unchecked) var nextReceiveSequence: UInt64 = 0
-    /// Send time (closed loop) or intended send time (open loop) of each
-    /// message in flight, oldest first.
-    @exclusivity(unchecked) var sendTimes: TimestampQueue
+    /// The requests in flight, oldest first.
+    @exclusivity(unchecked) var awaiting: InFlightQueue
     /// On the list of connections to flush this iteration.
     @exclusivity(unchecked) var flushQueued = false
 
     init(index: Int, isIdle: Bool, pipeline: Int) {
         self.index = index
         self.isIdle = isIdle
-        sendTimes = TimestampQueue(capacity: max(pipeline, 16))
+        awaiting = InFlightQueue(capacity: max(pipeline, 16))
     }
 
-    var inFlight: Int { sendTimes.count }
+    var inFlight: Int { awaiting.count }
 
     func release(pool: BufferPool) {
         input.removeAll(pool: pool)

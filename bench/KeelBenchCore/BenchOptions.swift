@@ -26,8 +26,17 @@ public struct BenchOptions: Sendable {
     public var durationSeconds = 10.0
     /// Seconds of load before measuring starts.
     public var warmupSeconds = 2.0
-    /// Length-field layout, as the server's.
+    /// The server's wire format.
+    public var wireProtocol = BenchProtocol.length
+    /// Length-field layout, as the server's (`length` only).
     public var frame = FrameFormat.u32le
+    /// What a RESP run sends (`resp` only).
+    public var command = try! RESPWorkloadSpec(command: "ping")
+    /// Keys a RESP run draws from (`__rand__`), and writes first when it reads.
+    public var keyspace = 100_000
+    /// Count mismatches and error replies and go on, instead of ending the
+    /// run at the first (which fails it).
+    public var allowErrors = false
     /// Print a progress line every second (to standard error).
     public var progress = true
     /// When set, the server's CPU time over the measured window is read from
@@ -72,7 +81,8 @@ public struct BenchOptions: Sendable {
         }
         require(durationSeconds, in: 0.001...Self.longestSeconds, "--duration", unit: "seconds")
         require(warmupSeconds, in: 0...Self.longestSeconds, "--warmup", unit: "seconds")
-        if UInt64(sizes.maximum) > frame.largestLength {
+        require(keyspace, in: 1...999_999_999_999, "--keyspace")
+        if wireProtocol == .length && UInt64(sizes.maximum) > frame.largestLength {
             problems.append("--size \(sizes) does not fit the \(frame) length field (at most \(frame.largestLength))")
         }
         if sizes.maximum > 64 << 20 { problems.append("--size must be at most 64 MiB") }
@@ -87,10 +97,22 @@ public struct BenchOptions: Sendable {
         value == value.rounded() && abs(value) < 1e15 ? "\(Int(value))" : "\(value)"
     }
 
-    /// "50 conns × pipeline 16 × 64 B" or "10 conns × 20000 msg/s (open loop) × 64 B"
+    /// What one exchange is called in reports: "msg" (echo) or "req" (RESP).
+    public var unit: String { wireProtocol == .resp ? "req" : "msg" }
+
+    /// "50 conns × pipeline 16 × 64 B", "10 conns × 20000 msg/s (open loop) × 64 B",
+    /// "50 conns × pipeline 1 × resp SET key:__rand__ __data__ (100000 keys) × 3 B"
     public var summary: String {
-        let load = rate.map { "\(Int($0)) msg/s (open loop)" } ?? "pipeline \(pipeline)"
+        let load = rate.map { "\(Int($0)) \(unit)/s (open loop)" } ?? "pipeline \(pipeline)"
         let idle = idleConnections > 0 ? " (+\(idleConnections) idle)" : ""
-        return "\(connections) conns\(idle) × \(load) × \(sizes) B"
+        let what: String
+        switch wireProtocol {
+        case .length: what = ""
+        case .line: what = " × lines"
+        case .resp:
+            let keys = command.entries.contains { $0.command.drawsKeys } ? " (\(keyspace) keys)" : ""
+            what = " × resp \(command)\(keys)"
+        }
+        return "\(connections) conns\(idle) × \(load)\(what) × \(sizes) B"
     }
 }

@@ -17,8 +17,14 @@ public struct BenchResult: Sendable {
     /// Latency of each measured reply, in nanoseconds.
     public var latencyNs = Histogram<UInt64>(
         highestTrackableValue: 120_000_000_000, numberOfSignificantValueDigits: .three)
-    /// Replies whose bytes differ from what was sent.
+    /// Replies that are not what their request must get (echo: bytes that
+    /// differ from what was sent; RESP: the wrong type, a wrong value), and
+    /// bytes that are no reply at all.
     public var mismatches = 0
+    /// RESP error replies (`-ERR ...`).
+    public var errorReplies = 0
+    /// The first mismatch or error reply, described.
+    public var firstProblem: String? = nil
     /// Connections the server closed (or reset) while they were in use.
     public var earlyCloses = 0
     /// Other failures (connect errors, socket errors).
@@ -67,11 +73,12 @@ public struct BenchResult: Sendable {
         latencyNs.totalCount == 0 ? 0 : Double(latencyNs.max) / 1_000
     }
 
-    /// True when nothing went wrong: no mismatch, no early close, no error,
-    /// every message answered, every sending connection answered at least once.
+    /// True when nothing went wrong: no mismatch or error reply (unless
+    /// errors are allowed), no early close, no error, every message
+    /// answered, every sending connection answered at least once.
     public var isClean: Bool {
-        mismatches == 0 && earlyCloses == 0 && errors == 0 && unanswered == 0 && silentConnections == 0
-            && skipped == 0
+        (options.allowErrors || (mismatches == 0 && errorReplies == 0)) && earlyCloses == 0 && errors == 0
+            && unanswered == 0 && silentConnections == 0 && skipped == 0
     }
 
     static let reportedPercentiles: [(String, Double)] = [
@@ -85,15 +92,18 @@ public struct BenchResult: Sendable {
         return """
             keel-bench: \(options.summary), \(format(measuredSeconds, decimals: 1)) s measured after \
             \(format(options.warmupSeconds, decimals: 1)) s warm-up
-              messages     \(messages) (\(format(messagesPerSecond, decimals: 0)) msg/s)
-              throughput   \(format(megabytesPerSecond, decimals: 2)) MB/s of payload each way
+              \(options.unit == "req" ? "requests " : "messages ")    \(messages) \
+            (\(format(messagesPerSecond, decimals: 0)) \(options.unit)/s)
+              throughput   \(format(megabytesPerSecond, decimals: 2)) MB/s of \(options.unit == "req" ? "values" : "payload each way")
               latency      \(percentiles.joined(separator: "  "))  max \(us(maxLatencyMicroseconds))
-              errors \(errors)  mismatches \(mismatches)  early closes \(earlyCloses)  unanswered \(unanswered)  \
-            silent connections \(silentConnections)  skipped \(skipped)
+              errors \(errors)  mismatches \(mismatches)  error replies \(errorReplies)  early closes \(earlyCloses)  \
+            unanswered \(unanswered)  silent connections \(silentConnections)  skipped \(skipped)
             """
+                + (firstProblem.map { "\n  first problem: \($0)" } ?? "")
                 + (serverCPUSeconds.map { cpu in
                     "\n  server CPU   \(format(cpu, decimals: 2)) s, "
-                        + "\(format(serverCPUMicrosecondsPerMessage ?? 0, decimals: 3)) µs per message"
+                        + "\(format(serverCPUMicrosecondsPerMessage ?? 0, decimals: 3)) µs per "
+                        + (options.unit == "req" ? "request" : "message")
                 } ?? "")
     }
 
@@ -110,7 +120,10 @@ public struct BenchResult: Sendable {
             "\"pipeline\": \(options.rate == nil ? "\(options.pipeline)" : "null")",
             "\"rate\": \(options.rate.map { format($0, decimals: 0) } ?? "null")",
             "\"size\": \"\(options.sizes)\"",
-            "\"frame\": \"\(options.frame)\"",
+            "\"protocol\": \"\(options.wireProtocol.rawValue)\"",
+            "\"frame\": \(options.wireProtocol == .length ? "\"\(options.frame)\"" : "null")",
+            "\"command\": \(options.wireProtocol == .resp ? jsonString(options.command.description) : "null")",
+            "\"keyspace\": \(options.wireProtocol == .resp ? "\(options.keyspace)" : "null")",
             "\"warmup_s\": \(format(options.warmupSeconds, decimals: 3))",
             "\"duration_s\": \(format(measuredSeconds, decimals: 3))",
             "\"messages\": \(messages)",
@@ -120,6 +133,8 @@ public struct BenchResult: Sendable {
             "\"latency_us\": {\(latency.joined(separator: ", "))}",
             "\"errors\": \(errors)",
             "\"mismatches\": \(mismatches)",
+            "\"error_replies\": \(errorReplies)",
+            "\"first_problem\": \(firstProblem.map(jsonString) ?? "null")",
             "\"early_closes\": \(earlyCloses)",
             "\"unanswered\": \(unanswered)",
             "\"silent_connections\": \(silentConnections)",
@@ -130,6 +145,22 @@ public struct BenchResult: Sendable {
         ]
         return "{" + fields.joined(separator: ", ") + "}"
     }
+}
+
+/// `text` as a JSON string literal.
+func jsonString(_ text: String) -> String {
+    var out = "\""
+    for scalar in text.unicodeScalars {
+        switch scalar {
+        case "\"": out += "\\\""
+        case "\\": out += "\\\\"
+        case _ where scalar.value < 0x20:
+            let hex = String(scalar.value, radix: 16)
+            out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
+        default: out.unicodeScalars.append(scalar)
+        }
+    }
+    return out + "\""
 }
 
 /// Fixed-point formatting without Foundation.

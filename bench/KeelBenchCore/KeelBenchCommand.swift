@@ -9,12 +9,15 @@ public struct KeelBenchCommand: ParsableCommand {
     /// Name, abstract and discussion shown by --help.
     public static let configuration = CommandConfiguration(
         commandName: "keel-bench",
-        abstract: "Load generator for length-prefixed echo servers (Keel or any peer).",
+        abstract: "Load generator for echo servers (length-prefixed or line) and Redis-compatible servers.",
         discussion: """
-            Closed loop (--pipeline D): every connection keeps D messages in flight. Open loop \
-            (--rate R): R messages per second in total leave on a fixed schedule, and latency is \
-            measured from each message's intended send time. Every echoed byte is verified; \
-            mismatches, early closes and errors make the exit status 1.
+            Closed loop (--pipeline D): every connection keeps D requests in flight. Open loop \
+            (--rate R): R requests per second in total leave on a fixed schedule, and latency is \
+            measured from each request's intended send time, so a server's stall shows in the \
+            percentiles (no coordinated omission). Every reply is checked: echoes byte for byte; \
+            RESP replies by type, and values read back against the values written. A mismatch or \
+            error reply ends the run with exit status 1 (--allow-errors counts them and goes on); \
+            early closes, errors and unanswered requests make the exit status 1.
             """)
 
     @Option(help: "Server address (numeric IPv4 or IPv6).") var host = "127.0.0.1"
@@ -28,7 +31,19 @@ public struct KeelBenchCommand: ParsableCommand {
     @Option(help: "Payload bytes: N, or MIN-MAX for sizes drawn per message.") var size = "64"
     @Option(help: "Seconds to measure.") var duration = 10.0
     @Option(help: "Seconds of load before measuring.") var warmup = 2.0
-    @Option(help: "Length field: u8, u16le, u16be, u32le, u32be, u64le, u64be.") var frame = "u32le"
+    @Option(name: .customLong("protocol"), help: "Wire format: length, line or resp.") var wireProtocol = "length"
+    @Option(help: "Length field (length protocol): u8, u16le, u16be, u32le, u32be, u64le, u64be (default u32le).")
+    var frame: String?
+    @Option(
+        help: """
+            RESP: ping, set, get (reads keys a preload wrote), or a command with __rand__ (a key number \
+            over --keyspace) and __data__ (a --size value), e.g. "SET key:__rand__ __data__". Default ping.
+            """)
+    var command: String?
+    @Option(help: "RESP: named commands drawn by weight, e.g. set:1,get:10 (excludes --command).") var mix: String?
+    @Option(help: "RESP: keys drawn from (and written first when the workload reads).") var keyspace: Int?
+    @Flag(help: "Count mismatches and error replies and go on, instead of stopping at the first.")
+    var allowErrors = false
     @Flag(help: "Print the result as one JSON object on standard output.") var json = false
     @Option(help: "Write the latency percentile distribution as CSV to this file.") var csv: String?
     @Option(help: "Write the latency percentile distribution as an SVG chart to this file.") var svg: String?
@@ -55,11 +70,33 @@ public struct KeelBenchCommand: ParsableCommand {
         options.sizes = sizes
         options.durationSeconds = duration
         options.warmupSeconds = warmup
-        guard let format = FrameFormat(name: frame) else {
-            let names = FrameFormat.all.map(\.name).joined(separator: ", ")
-            throw ValidationError("--frame '\(frame)' is not one of \(names)")
+        guard let wire = BenchProtocol(rawValue: wireProtocol) else {
+            throw ValidationError("--protocol '\(wireProtocol)' is not one of \(BenchProtocol.names)")
         }
-        options.frame = format
+        options.wireProtocol = wire
+        if let frame {
+            guard wire == .length else { throw ValidationError("--frame applies to --protocol length only") }
+            guard let format = FrameFormat(name: frame) else {
+                let names = FrameFormat.all.map(\.name).joined(separator: ", ")
+                throw ValidationError("--frame '\(frame)' is not one of \(names)")
+            }
+            options.frame = format
+        }
+        if wire != .resp {
+            for (flag, given) in [("--command", command != nil), ("--mix", mix != nil), ("--keyspace", keyspace != nil)]
+            where given {
+                throw ValidationError("\(flag) applies to --protocol resp only")
+            }
+        }
+        if command != nil && mix != nil { throw ValidationError("--command and --mix exclude each other") }
+        do {
+            if let command { options.command = try RESPWorkloadSpec(command: command) }
+            if let mix { options.command = try RESPWorkloadSpec(mix: mix) }
+        } catch {
+            throw ValidationError(error.description)
+        }
+        if let keyspace { options.keyspace = keyspace }
+        options.allowErrors = allowErrors
         options.progress = !quiet
         options.serverPID = serverPid
         return options
@@ -96,8 +133,9 @@ public struct KeelBenchCommand: ParsableCommand {
         try svgFile?.write(LatencyChart.svg(points, title: "keel-bench: \(result.options.summary)"))
         if !result.isClean {
             standardError(
-                "keel-bench: the run was not clean (mismatches, early closes, errors, unanswered messages, "
-                    + "connections that never got a reply, or messages skipped because it fell behind --rate)")
+                "keel-bench: the run was not clean (mismatches, error replies, early closes, errors, unanswered "
+                    + "requests, connections that never got a reply, or requests skipped because it fell behind "
+                    + "--rate)" + (result.firstProblem.map { "; first problem: \($0)" } ?? ""))
             throw ExitCode.failure
         }
     }

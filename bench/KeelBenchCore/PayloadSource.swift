@@ -4,6 +4,8 @@
 // offset derived from the connection and sequence number), so an echo that
 // returns the wrong message, a stale buffer or a shifted frame is caught.
 // Nothing is stored per message: the expected bytes are recomputed on receipt.
+// For line protocols the bytes are printable ASCII (no CR or LF, which would
+// end a line early); otherwise every byte value occurs.
 
 import Glibc
 import Keel
@@ -15,7 +17,8 @@ public final class PayloadSource: @unchecked Sendable {
     private let pool: UnsafeMutableRawBufferPointer
 
     /// A source of payloads with `sizes`; the same seed gives the same bytes.
-    public init(sizes: SizeRange, seed: UInt64 = 0x6B65_656C) {
+    /// `printable`: bytes 0x21...0x7E only.
+    public init(sizes: SizeRange, printable: Bool = false, seed: UInt64 = 0x6B65_656C) {
         self.sizes = sizes
         // Enough room that windows start at many distinct offsets.
         let count = sizes.maximum + 65_536
@@ -23,7 +26,8 @@ public final class PayloadSource: @unchecked Sendable {
         var state = seed
         for index in 0..<count {
             state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
-            pool[index] = UInt8(truncatingIfNeeded: state >> 33)
+            let byte = UInt8(truncatingIfNeeded: state >> 33)
+            pool[index] = printable ? 0x21 + byte % 94 : byte
         }
     }
 
@@ -31,18 +35,10 @@ public final class PayloadSource: @unchecked Sendable {
         pool.deallocate()
     }
 
-    @inline(__always)
-    private func mix(_ connection: Int, _ sequence: UInt64) -> UInt64 {
-        var z = UInt64(truncatingIfNeeded: connection) &* 0x9E37_79B9_7F4A_7C15 &+ sequence
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-
     /// The payload of message `sequence` on `connection`.
     @inline(__always)
     public func payload(connection: Int, sequence: UInt64) -> UnsafeRawBufferPointer {
-        let hash = mix(connection, sequence)
+        let hash = splitMix(connection, sequence)
         let span = UInt64(sizes.maximum - sizes.minimum + 1)
         let size = sizes.minimum + Int(hash % span)
         let offset = Int((hash >> 20) % 65_536)
@@ -57,4 +53,15 @@ public final class PayloadSource: @unchecked Sendable {
         guard !expected.isEmpty else { return true }
         return memcmp(expected.baseAddress!, received.baseAddress!, expected.count) == 0
     }
+}
+
+/// A well-spread 64-bit hash of a connection and a sequence number
+/// (SplitMix64's finaliser): payload windows, commands and keys are drawn
+/// from it, so a run is the same every time and nothing is stored to check it.
+@inline(__always)
+func splitMix(_ connection: Int, _ sequence: UInt64) -> UInt64 {
+    var z = UInt64(truncatingIfNeeded: connection) &* 0x9E37_79B9_7F4A_7C15 &+ sequence
+    z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+    z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+    return z ^ (z >> 31)
 }

@@ -96,14 +96,7 @@ public struct RESPReplies {
     /// A marker, a number and CRLF, formatted on the stack, written at once.
     @inlinable
     func header(_ marker: UInt8, _ value: Int) {
-        var buffer: (UInt64, UInt64, UInt64) = (0, 0, 0)
-        withUnsafeMutableBytes(of: &buffer) { raw in
-            raw[0] = marker
-            let digits = DecimalText.write(value, to: raw.baseAddress! + 1)
-            raw[digits + 1] = 0x0D
-            raw[digits + 2] = 0x0A
-            connection.write(UnsafeRawBufferPointer(rebasing: raw[..<(digits + 3)]))
-        }
+        RESPEncoding.withHeader(marker, value) { _ = connection.write($0) }
     }
 
     @inlinable

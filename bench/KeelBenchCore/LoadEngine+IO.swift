@@ -4,7 +4,7 @@ import CShims
 import Glibc
 import Keel
 
-extension LoadGenerator {
+extension LoadEngine {
     func handle(_ index: Int) {
         let bits = keel_epoll_event_events(events, Int32(index))
         let connection = connections[Int(keel_epoll_event_data(events, Int32(index)))]
@@ -23,8 +23,8 @@ extension LoadGenerator {
         }
     }
 
-    /// One read, then every complete reply: verified, timed, and (closed
-    /// loop) answered with the next message.
+    /// One read, then every complete reply: judged, timed, and (closed
+    /// loop) answered with the next request.
     private func receive(_ connection: BenchConnection) {
         let n = keel_read(connection.fd, readBuffer.baseAddress, readBuffer.count)
         if n == -Int(EAGAIN) || n == -Int(EINTR) { return }
@@ -37,58 +37,97 @@ extension LoadGenerator {
         swap(&input, &connection.input)
         let outcome = MessageAssembler.feed(
             UnsafeRawBufferPointer(rebasing: readBuffer[..<n]), decoder: &decoder, pending: &input, pool: pool
-        ) { payload in
-            verify(payload, on: connection, receivedNs: receivedNs)
-            return true
+        ) { reply in
+            verify(reply, on: connection, receivedNs: receivedNs)
+            // At the first problem (errors not allowed) the rest goes unread.
+            return result.firstProblem == nil || options.allowErrors
         }
         swap(&input, &connection.input)
         input.removeAll(pool: pool)
-        if case .violation = outcome {
-            // A length we never sent: the stream is corrupt from here on.
+        if case .violation(let violation, _) = outcome {
+            // Bytes that are no reply: the stream is corrupt from here on.
             result.mismatches += 1
+            noteProblem("connection \(connection.index + 1) received bytes that are not a reply: \(violation)")
             serverClosed(connection)
         }
     }
 
     @inline(__always)
-    private func verify(_ payload: UnsafeRawBufferPointer, on connection: BenchConnection, receivedNs: Int64) {
+    private func verify(_ reply: Workload.Decoder.Request, on connection: BenchConnection, receivedNs: Int64) {
         let sequence = connection.nextReceiveSequence
         connection.nextReceiveSequence += 1
-        guard let sentNs = connection.sendTimes.removeFirst() else {
-            result.mismatches += 1  // a reply to nothing we sent
+        guard let request = connection.awaiting.removeFirst() else {
+            result.mismatches += 1
+            noteProblem("connection \(connection.index + 1) received a reply to nothing it sent")
             return
         }
-        if !payloads.matches(payload, connection: connection.index, sequence: sequence) {
+        var payloadBytes = 0
+        switch workload.check(reply, connection: connection.index, sequence: sequence, tag: request.tag) {
+        case .expected(let bytes):
+            payloadBytes = bytes
+        case .errorReply(let description):
+            result.errorReplies += 1
+            noteProblem(description)
+        case .mismatch(let description):
             result.mismatches += 1
+            noteProblem(description)
         }
         progressMessages += 1
         result.totalMessages += 1
+        if workload.isPreload(request.tag) {
+            preloadAnswered += 1
+            phaseEndNs = nowNs + Self.preloadStallNs
+            enqueuePreload(on: connection)
+            return
+        }
         if phase == .measuring {
-            _ = result.latencyNs.record(UInt64(max(0, receivedNs - sentNs)))
+            _ = result.latencyNs.record(UInt64(max(0, receivedNs - request.sentNs)))
             result.messages += 1
-            result.payloadBytes += payload.count
+            result.payloadBytes += payloadBytes
         }
         if options.rate == nil && (phase == .warmingUp || phase == .measuring) {
             enqueueMessage(on: connection, sentAtNs: receivedNs)
         }
     }
 
-    /// Appends the next message to the connection's output; it leaves with
+    /// Records the first mismatch or error reply (described for the report).
+    func noteProblem(_ description: @autoclosure () -> String) {
+        if result.firstProblem == nil { result.firstProblem = description() }
+    }
+
+    /// Appends the next request to the connection's output; it leaves with
     /// the next flush (one sendmsg for everything queued).
     func enqueueMessage(on connection: BenchConnection, sentAtNs: Int64) {
-        let payload = payloads.payload(connection: connection.index, sequence: connection.nextSendSequence)
-        connection.nextSendSequence += 1
-        var header: UInt64 = 0
-        withUnsafeMutableBytes(of: &header) { options.frame.encodeLength(payload.count, into: $0.baseAddress!) }
-        let appended =
-            withUnsafeBytes(of: &header) {
-                connection.output.append(UnsafeRawBufferPointer(rebasing: $0[..<options.frame.headerBytes]), pool: pool)
-            } && connection.output.append(payload, pool: pool)
-        guard appended else {
+        guard
+            let tag = workload.appendRequest(
+                connection: connection.index, sequence: connection.nextSendSequence, to: &connection.output,
+                pool: pool)
+        else {
             fail(connection, "out of memory for its output buffer")
             return
         }
-        connection.sendTimes.append(sentAtNs)
+        connection.nextSendSequence += 1
+        connection.awaiting.append(InFlight(sentNs: sentAtNs, tag: tag))
+        queueFlush(connection)
+    }
+
+    /// Preload requests each connection keeps in flight.
+    static var preloadPipeline: Int { 16 }
+
+    /// Appends the next preload request, if any are left.
+    func enqueuePreload(on connection: BenchConnection) {
+        guard preloadSent < workload.preloadCount else { return }
+        guard let tag = workload.appendPreload(preloadSent, to: &connection.output, pool: pool) else {
+            fail(connection, "out of memory for its output buffer")
+            return
+        }
+        preloadSent += 1
+        connection.nextSendSequence += 1
+        connection.awaiting.append(InFlight(sentNs: nowNs, tag: tag))
+        queueFlush(connection)
+    }
+
+    private func queueFlush(_ connection: BenchConnection) {
         if !connection.flushQueued {
             connection.flushQueued = true
             flushList.append(connection.index)
@@ -136,8 +175,8 @@ extension LoadGenerator {
     /// of unsent output per connection, before it counts messages as skipped
     /// instead of queuing them: a generator (or server) that cannot keep up
     /// fails the run rather than growing without bound.
-    static let maxBacklogPerConnection: UInt64 = 4_096
-    static let maxUnsentBytesPerConnection = 4 << 20
+    static var maxBacklogPerConnection: UInt64 { 4_096 }
+    static var maxUnsentBytesPerConnection: Int { 4 << 20 }
 
     /// Sends every message whose intended time has come.
     func sendScheduled() {

@@ -4,7 +4,7 @@ import CShims
 import Glibc
 import Keel
 
-extension LoadGenerator {
+extension LoadEngine {
     /// Opens the connections whose turn has come at the connect rate, and
     /// fails the run on a connect that takes longer than the timeout.
     func openDueConnections(since startNs: Int64) {
@@ -77,7 +77,7 @@ extension LoadGenerator {
         Glibc.close(connection.fd)
         connection.fd = -1
         connection.state = .closed
-        connection.sendTimes.removeAll()
+        connection.awaiting.removeAll()
         connection.release(pool: pool)
         openCount -= 1
     }
