@@ -11,38 +11,45 @@ struct InFlight {
     var tag: UInt64
 }
 
-/// A FIFO that reuses its storage (no allocation once warmed up).
+/// A FIFO ring that grows by doubling and reuses its storage (no
+/// allocation once warmed up).
 struct InFlightQueue {
-    private var storage: [InFlight] = []
+    private var storage: [InFlight]
     private var head = 0
+    private(set) var count = 0
 
     init(capacity: Int) {
-        storage.reserveCapacity(capacity)
+        var size = 16
+        while size < capacity { size *= 2 }
+        storage = Array(repeating: InFlight(sentNs: 0, tag: 0), count: size)
     }
 
-    var count: Int { storage.count - head }
-    var isEmpty: Bool { head == storage.count }
+    var isEmpty: Bool { count == 0 }
 
+    @inline(__always)
     mutating func append(_ value: InFlight) {
-        storage.append(value)
+        if count == storage.count { grow() }
+        storage.withUnsafeMutableBufferPointer { $0[(head &+ count) & ($0.count &- 1)] = value }
+        count &+= 1
     }
 
+    @inline(__always)
     mutating func removeFirst() -> InFlight? {
-        guard head < storage.count else { return nil }
-        let value = storage[head]
-        head += 1
-        if head == storage.count {
-            storage.removeAll(keepingCapacity: true)
-            head = 0
-        } else if head >= 4096 && head * 2 >= storage.count {
-            storage.removeFirst(head)
-            head = 0
-        }
+        guard count > 0 else { return nil }
+        let value = storage.withUnsafeBufferPointer { $0[head] }
+        head = (head &+ 1) & (storage.count &- 1)
+        count &-= 1
         return value
     }
 
     mutating func removeAll() {
-        storage.removeAll(keepingCapacity: true)
+        head = 0
+        count = 0
+    }
+
+    private mutating func grow() {
+        let ordered = (0..<count).map { storage[(head + $0) & (storage.count - 1)] }
+        storage = ordered + Array(repeating: InFlight(sentNs: 0, tag: 0), count: storage.count)
         head = 0
     }
 }

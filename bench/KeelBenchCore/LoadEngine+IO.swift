@@ -49,7 +49,11 @@ extension LoadEngine {
             result.mismatches += 1
             noteProblem("connection \(connection.index + 1) received bytes that are not a reply: \(violation)")
             serverClosed(connection)
+            return
         }
+        // The next requests leave now, as a client sends when it is ready,
+        // not after the rest of this wakeup's connections are served.
+        if connection.state == .open && !connection.output.isEmpty { flush(connection) }
     }
 
     @inline(__always)
