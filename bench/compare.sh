@@ -51,18 +51,25 @@ for round in $(seq 1 "$ROUNDS"); do
         start_server "$server" "$PORT" --max-clients 12000 --idle-timeout 600
         sleep 0.5
         before=$(rss_kib "$SERVER_PID")
+        empty_fds=$(fd_count "$SERVER_PID")
         taskset -c "$CLIENT_CORE" "$ROOT/.build/release/keel-bench" --port "$PORT" --conns 1 --idle-conns 10000 \
-            --connect-rate 20000 --duration 4 --warmup 0 --quiet --json >/dev/null &
+            --connect-rate 20000 --duration 4 --warmup 0 --quiet --json >"$OUT/$server-idle-bench-$round.json" &
         bench=$!
         for _ in $(seq 1 100); do
-            [ "$(fd_count "$SERVER_PID")" -ge 10000 ] && break
+            [ "$(($(fd_count "$SERVER_PID") - empty_fds))" -ge 10001 ] && break
             sleep 0.1
         done
         sleep 0.5
         held=$(rss_kib "$SERVER_PID")
-        echo "{\"rss_empty_kib\": $before, \"rss_idle10k_kib\": $held, \"fds\": $(fd_count "$SERVER_PID")}" \
+        connections=$(($(fd_count "$SERVER_PID") - empty_fds))
+        bench_ok=true
+        wait "$bench" || bench_ok=false
+        # The summary reports only runs that held all 10,001 connections and
+        # whose keel-bench run was clean: anything else measured nothing.
+        echo "{\"rss_empty_kib\": $before, \"rss_idle10k_kib\": $held, \"connections\": $connections, \"bench_ok\": $bench_ok}" \
             >"$OUT/$server-memory-$round.json"
-        wait "$bench" || true
+        [ "$connections" -ge 10001 ] && [ "$bench_ok" = true ] ||
+            echo "round $round $server memory: held $connections connections, keel-bench clean: $bench_ok" >&2
         stop_server
     done
 done

@@ -209,9 +209,9 @@ static inline int keel_getsockopt_error(int fd) {
 /// Defined in keel_shims.c (pthread_setname_np needs _GNU_SOURCE).
 int keel_set_thread_name(const char *name);
 
-/// accept4 that keeps the peer address: the address goes into the log
-/// metadata of the connection. Defined in keel_shims.c (accept4 needs
-/// _GNU_SOURCE).
+/// accept4 (the peer's address may be asked for; Keel passes NULL and reads
+/// it later with getpeername, only when it logs the connection). Defined in
+/// keel_shims.c (accept4 needs _GNU_SOURCE).
 int keel_accept4(int fd, struct sockaddr_storage *address, socklen_t *length, int flags);
 
 static inline ssize_t keel_read(int fd, void *buffer, size_t length) {

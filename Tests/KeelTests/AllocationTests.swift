@@ -19,8 +19,9 @@ struct ProbeResult: Decodable {
 }
 
 @Suite(.serialized) struct AllocationTests {
-    static func probe(messages: Int, size: Int) throws -> ProbeResult {
-        let child = try ChildProcess(arguments: ["\(messages)", "\(size)"], product: "KeelAllocationProbe")
+    static func probe(messages: Int, size: Int, handler: String) throws -> ProbeResult {
+        let child = try ChildProcess(
+            arguments: ["\(messages)", "\(size)", "16", handler], product: "KeelAllocationProbe")
         #expect(child.waitForExit(seconds: 120) == 0, "probe failed: \(child.standardError)")
         let text = child.standardOutputText
         return try JSONDecoder().decode(ProbeResult.self, from: Data(text.utf8))
@@ -30,10 +31,14 @@ struct ProbeResult: Decodable {
     /// share a process, so this test is skipped in the sanitizer passes.
     static let sanitizerless = ProcessInfo.processInfo.environment["KEEL_SANITIZER"] == nil
 
-    @Test(.enabled(if: sanitizerless, "the malloc interposer cannot run under a sanitizer"), arguments: [64, 10_240])
-    func echoingAllocatesNothingPerMessage(size: Int) throws {
-        let small = try Self.probe(messages: 1_000, size: size)
-        let large = try Self.probe(messages: 100_000, size: size)
+    /// `handler`: a handler in the probe's own module (the general path, as
+    /// an application's); `echo`: the echo fast path `keel` runs.
+    @Test(
+        .enabled(if: sanitizerless, "the malloc interposer cannot run under a sanitizer"),
+        arguments: [64, 10_240], ["handler", "echo"])
+    func echoingAllocatesNothingPerMessage(size: Int, handler: String) throws {
+        let small = try Self.probe(messages: 1_000, size: size, handler: handler)
+        let large = try Self.probe(messages: 100_000, size: size, handler: handler)
         #expect(large.messages >= 99_000)
         // Equal counts for 1,000 and 100,000 messages, up to a small constant:
         // on a loaded machine a late reader can grow a connection's backlog to

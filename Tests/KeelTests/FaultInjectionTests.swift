@@ -95,6 +95,12 @@ struct FaultCase: Sendable, CustomStringConvertible {
                     completed += 1
                 } catch {
                     #expect(faultCase.isFatal, "\(faultCase): client \(index) cut off after \(received): \(error)")
+                    // Cut off means the server ended it (EOF or reset); a read
+                    // that timed out is a hung connection, a failure.
+                    let text = "\(error)"
+                    let endedByServer =
+                        text.hasPrefix("EOF after") || text.hasSuffix(Errno.connectionReset.description)
+                    #expect(endedByServer, "\(faultCase): client \(index) was not closed but: \(text)")
                     cutOff += 1
                 }
                 client.close()
@@ -103,6 +109,11 @@ struct FaultCase: Sendable, CustomStringConvertible {
         let injected = plan.report.injected.withLock { $0 }
         #expect(injected.total > 0, "\(faultCase): faults were injected")
         if faultCase.isFatal {
+            // Every client cut off is explained by a fault injected on some
+            // connection: each reset or hang-up ends at most one.
+            let fatal = injected.connectionErrors + injected.hangups
+            #expect(fatal > 0, "\(faultCase): resets or hang-ups were injected")
+            #expect(cutOff >= 1 && cutOff <= fatal, "\(faultCase): \(cutOff) cut off for \(fatal) fatal faults")
             #expect(completed + cutOff == 16)
         } else {
             #expect(completed == 16, "\(faultCase): every client got every echo")

@@ -181,15 +181,31 @@ let proxyV2IPv4Body: [UInt8] = [203, 0, 113, 7, 127, 0, 0, 1, 0x10, 0x92, 0x1B, 
 
     @Test func randomBytesNeverCrashAndNeverOverrun() {
         var random = SeededRandom(seed: 0x5EED_0001)
-        let starts: [[UInt8]] = [[], Array("PROXY ".utf8), Array(proxyV2(body: [])[..<12])]
+        // Random tails after nothing, after a prefix of each version, and
+        // after whole headers (which must be found, and never past the end).
+        let v1Header = Array("PROXY TCP4 203.0.113.7 127.0.0.1 4242 7000\r\n".utf8)
+        let v2Header = proxyV2(body: proxyV2IPv4Body)
+        let starts: [[UInt8]] = [[], Array("PROXY ".utf8), Array(v2Header[..<12]), v1Header, v2Header]
+        var seen = (header: 0, incomplete: 0, invalid: 0)
         for round in 0..<20_000 {
             let start = starts[round % starts.count]
             let tail = (0..<Int.random(in: 0..<64, using: &random)).map { _ in UInt8.random(in: 0...255, using: &random)
             }
             let bytes = start + tail
-            if case .header(_, let length) = parseProxy(bytes) {
+            switch parseProxy(bytes) {
+            case .header(_, let length):
+                seen.header += 1
                 #expect(length <= bytes.count, "round \(round)")
+                if start == v1Header || start == v2Header {
+                    #expect(length == start.count, "round \(round): a whole header then a tail")
+                }
+            case .incomplete: seen.incomplete += 1
+            case .invalid: seen.invalid += 1
             }
         }
+        // Every outcome was exercised: whole headers (a fifth of the rounds
+        // each way at least), and the random starts refused or incomplete.
+        #expect(seen.header >= 2 * 20_000 / 5, "\(seen)")
+        #expect(seen.incomplete > 0 && seen.invalid > 0, "\(seen)")
     }
 }

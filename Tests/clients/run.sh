@@ -2,7 +2,8 @@
 # keel-kv driven by clients written elsewhere (run by .ci/run): redis-py over
 # every command and big pipelines, redis-cli (commands, --pipe mass insertion
 # of 100,000 SETs, --latency), the same command sequences against a real
-# redis-server with the replies compared, and hostile clients. Anything that
+# redis-server with the replies compared, keel-bench's RESP mode against both
+# servers, and hostile clients. Anything that
 # cannot be installed (redis-server and redis-tools from Debian, redis-py from
 # PyPI) is skipped with a line that says so; the summary lists what ran.
 #
@@ -24,7 +25,7 @@ result() { # result ok|FAIL|SKIPPED DESCRIPTION
     return 0
 }
 
-(cd "$ROOT" && swift build -c release --product keel-kv) >&2
+(cd "$ROOT" && swift build -c release --product keel-kv && swift build -c release --product keel-bench) >&2
 KV_PORT=$(free_port)
 "$ROOT/.build/release/keel-kv" --port "$KV_PORT" 2>"$WORK/keel-kv.log" &
 KV_PID=$!
@@ -71,9 +72,19 @@ if ensure_command redis-server redis-server; then
     wait_for_port "$REDIS_PORT"
     if python3 "$HERE/kv_differential.py" "$REDIS_PORT" "$KV_PORT"; then result ok "replies identical to redis-server $(redis-server --version | grep -o 'v=[0-9.]*')"; else
         result FAIL "replies identical to redis-server"; fi
+    # keel-bench's RESP mode against a server it did not grow up with.
+    if "$ROOT/.build/release/keel-bench" --protocol resp --port "$REDIS_PORT" --mix set:1,get:4,ping:1 \
+        --keyspace 10000 --size 1-512 --conns 8 --pipeline 8 --duration 2 --warmup 0.5 --quiet >"$WORK/bench-redis.txt"
+    then result ok "keel-bench --protocol resp against redis-server: every reply checked, clean"; else
+        cat "$WORK/bench-redis.txt" >&2; result FAIL "keel-bench --protocol resp against redis-server"; fi
 else
     result SKIPPED "comparison with redis-server (could not be installed)"
 fi
+
+if "$ROOT/.build/release/keel-bench" --protocol resp --port "$KV_PORT" --mix set:1,get:4,ping:1 --keyspace 10000 \
+    --size 1-512 --conns 8 --pipeline 8 --duration 2 --warmup 0.5 --quiet >"$WORK/bench-kv.txt"
+then result ok "keel-bench --protocol resp against keel-kv: every reply checked, clean"; else
+    cat "$WORK/bench-kv.txt" >&2; result FAIL "keel-bench --protocol resp against keel-kv"; fi
 
 if python3 "$HERE/kv_hostile.py" "$KV_PORT" "$KV_PID"; then result ok "hostile clients"; else result FAIL "hostile clients"; fi
 kill -0 "$KV_PID" 2>/dev/null && result ok "keel-kv still running" || result FAIL "keel-kv still running"

@@ -7,7 +7,12 @@
 // the client (raw syscalls into preallocated buffers) and the runtime's other
 // threads cannot disturb the count.
 //
-// Usage: keel-allocation-probe MESSAGES SIZE [PIPELINE]
+// Usage: keel-allocation-probe MESSAGES SIZE [PIPELINE] [handler|echo]
+//   handler (default): a handler of this module's own, every message through
+//     messageReceived and send (what an application's handler pays: this
+//     module depends on Keel as an application's does);
+//   echo: a handler that declares echoesEveryMessage, as Keel's EchoHandler
+//     does, so whole frames take the echo fast path (what `keel` runs).
 // Prints one JSON line: loop-thread mallocs while echoing, and process-wide
 // mallocs minus frees from before the server started to after it stopped.
 
@@ -28,9 +33,26 @@ struct MarkingEcho: ConnectionHandler {
     }
 }
 
+/// The echo fast path's handler (as EchoHandler), recording the loop thread.
+struct MarkingFastEcho: ConnectionHandler {
+    static var echoesEveryMessage: Bool { true }
+
+    mutating func connectionOpened(_ connection: Connection) {
+        probeLoopThread = pthread_self()
+        probeLoopThreadKnown = true
+    }
+
+    mutating func messageReceived(_ payload: UnsafeRawBufferPointer, on connection: Connection) {
+        connection.send(payload)
+    }
+}
+
 let arguments = CommandLine.arguments
-guard arguments.count >= 3, let messages = Int(arguments[1]), let size = Int(arguments[2]) else {
-    print("usage: keel-allocation-probe MESSAGES SIZE [PIPELINE]")
+let mode = arguments.count > 4 ? arguments[4] : "handler"
+guard arguments.count >= 3, let messages = Int(arguments[1]), let size = Int(arguments[2]),
+    mode == "handler" || mode == "echo"
+else {
+    print("usage: keel-allocation-probe MESSAGES SIZE [PIPELINE] [handler|echo]")
     exit(64)
 }
 let pipeline = arguments.count > 3 ? Int(arguments[3]) ?? 16 : 16
@@ -44,8 +66,18 @@ let before = MallocInterposerSwift.getStatistics()
 var configuration = Configuration()
 configuration.port = 0
 configuration.maxClients = 16
-let server = Server(configuration: configuration) { _ in MarkingEcho() }
-let port = try server.start().port
+let server: Server<MarkingEcho>?
+let fastServer: Server<MarkingFastEcho>?
+let port: Int
+if mode == "echo" {
+    fastServer = Server(configuration: configuration) { _ in MarkingFastEcho() }
+    server = nil
+    port = try fastServer!.start().port
+} else {
+    server = Server(configuration: configuration) { _ in MarkingEcho() }
+    fastServer = nil
+    port = try server!.start().port
+}
 
 // A blocking client over raw syscalls into buffers allocated up front.
 let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
@@ -96,13 +128,15 @@ probeCounting = false
 let loopCount = probeLoopAllocations
 
 Glibc.close(fd)
-server.shutdown()
-server.wait()
+server?.shutdown()
+server?.wait()
+fastServer?.shutdown()
+fastServer?.wait()
 batch.deallocate()
 incoming.deallocate()
 let after = MallocInterposerSwift.getStatistics()
 MallocInterposerSwift.unhook()
 let outstanding = (after.mallocCount - after.freeCount) - (before.mallocCount - before.freeCount)
 print(
-    "{\"messages\": \(max(1, messages / pipeline) * pipeline), \"size\": \(size), "
+    "{\"messages\": \(max(1, messages / pipeline) * pipeline), \"size\": \(size), \"handler\": \"\(mode)\", "
         + "\"loop_thread_mallocs\": \(loopCount), \"process_mallocs_minus_frees\": \(outstanding)}")

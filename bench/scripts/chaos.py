@@ -2,8 +2,11 @@
 
 Usage: chaos.py PORT SECONDS
 Runs until SECONDS pass, then closes everything and prints one JSON line of
-counts. Every socket operation has a timeout; the exit status is 1 if a
-churn client got a wrong echo.
+counts. Every socket operation has a timeout. The exit status is 1 if a
+churn client got a wrong echo, timed out or failed (the server must serve
+well-behaved clients beside the others), if no slow reader was ever cut off
+by the server (its write timeout must end them), or if no garbage sender was
+cut off.
 """
 import json
 import os
@@ -16,8 +19,8 @@ import time
 
 PORT, SECONDS = int(sys.argv[1]), float(sys.argv[2])
 DEADLINE = time.monotonic() + SECONDS
-counts = {name: 0 for name in ("slow_readers", "resets", "garbage", "garbage_cut_off", "idle_held",
-                               "churn", "churn_mismatches", "errors")}
+counts = {name: 0 for name in ("slow_readers", "slow_readers_cut_off", "resets", "garbage", "garbage_cut_off",
+                               "idle_held", "churn", "churn_mismatches", "churn_failures", "errors")}
 lock = threading.Lock()
 
 
@@ -36,21 +39,27 @@ def frame(payload):
 
 
 def slow_reader():
-    """Sends large messages and never reads: the server must cut it off."""
+    """Sends large messages and never reads: the server stops reading it
+    (backpressure), its sends block, and the server's write timeout must end
+    the connection (reset or EOF), which is what this counts."""
     while time.monotonic() < DEADLINE:
+        sock = None
         try:
             sock = connect(timeout=0.5)
             bump("slow_readers")
             body = frame(os.urandom(60_000))
             while time.monotonic() < DEADLINE:
-                sock.sendall(body)
-        except (OSError, socket.timeout):
-            pass
+                try:
+                    sock.sendall(body)
+                except socket.timeout:
+                    continue  # blocked by backpressure: keep pushing until cut off
+        except (ConnectionResetError, BrokenPipeError):
+            bump("slow_readers_cut_off")
+        except OSError:
+            bump("errors")
         finally:
-            try:
+            if sock is not None:
                 sock.close()
-            except Exception:
-                pass
 
 
 def resetter():
@@ -100,7 +109,8 @@ def idle(count=300):
 
 
 def churn():
-    """Connect, one echo checked byte for byte, close."""
+    """Connect, one echo checked byte for byte, close. A timeout or an error
+    here is a failure: these clients behave."""
     rng = random.Random(threading.get_ident())
     while time.monotonic() < DEADLINE:
         try:
@@ -117,8 +127,8 @@ def churn():
                 bump("churn_mismatches")
             bump("churn")
             sock.close()
-        except OSError:
-            bump("errors")
+        except OSError:  # socket.timeout included
+            bump("churn_failures")
 
 
 threads = ([threading.Thread(target=slow_reader) for _ in range(4)]
@@ -132,4 +142,15 @@ for thread in threads:
 for thread in threads:
     thread.join(timeout=max(0.0, DEADLINE - time.monotonic()) + 10)
 print(json.dumps(counts))
-sys.exit(1 if counts["churn_mismatches"] else 0)
+problems = []
+if counts["churn_mismatches"] or counts["churn_failures"]:
+    problems.append("churn clients got wrong echoes or failed")
+if counts["churn"] == 0:
+    problems.append("no churn client completed")
+if counts["slow_readers"] and not counts["slow_readers_cut_off"]:
+    problems.append("no slow reader was cut off by the server")
+if counts["garbage"] and not counts["garbage_cut_off"]:
+    problems.append("no garbage sender was cut off")
+for problem in problems:
+    print("chaos: " + problem, file=sys.stderr)
+sys.exit(1 if problems else 0)

@@ -59,10 +59,18 @@ print("\n### Resident memory with 10,000 idle connections, medians\n")
 print("| server | empty (KiB) | holding 10k (KiB) | per connection (bytes) |")
 print("|---|---|---|---|")
 for server in servers:
-    runs = load(f"{server}-memory-*.json")
-    if not runs:
+    all_runs = load(f"{server}-memory-*.json")
+    if not all_runs:
         continue  # keel-busy: the same process as keel
+    # Only runs that held every connection (10,000 idle + 1 active) with a
+    # clean keel-bench run measured anything.
+    runs = [r for r in all_runs if r.get("connections", 0) >= 10001 and r.get("bench_ok", False)]
+    if len(runs) < len(all_runs):
+        print(f"| {server} | {len(all_runs) - len(runs)} of {len(all_runs)} runs did not hold 10,001 connections "
+              f"or keel-bench failed: left out | | |")
+    if not runs:
+        continue
     empty = [r["rss_empty_kib"] for r in runs]
     held = [r["rss_idle10k_kib"] for r in runs]
-    per = [(r["rss_idle10k_kib"] - r["rss_empty_kib"]) * 1024 / 10000 for r in runs]
+    per = [(r["rss_idle10k_kib"] - r["rss_empty_kib"]) * 1024 / r["connections"] for r in runs]
     print(f"| {server} | {spread(empty)} | {spread(held)} | {spread(per)} |")

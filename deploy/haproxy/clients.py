@@ -5,13 +5,15 @@
   clients.py whoami PORT
       One echo from a socket bound to a port of its own; prints that port,
       which the Keel instance must log as the client's address.
-  clients.py failover PORT PID N PORTS_FILE
-      Opens N connections and checks an echo on each; kills PID (a Keel
-      instance the caller started) with SIGKILL; then every connection
-      either still echoes or has been cut off, and each cut-off client must
-      reconnect through HAProxy and be served; finally N new connections
-      must be served. Writes the new connections' local ports to PORTS_FILE
-      and prints a JSON summary. Exit status 0 only if every check passed.
+  clients.py failover PORT PID KILLED_LOG N PORTS_FILE
+      Opens N connections and checks an echo on each; finds in KILLED_LOG
+      (the debug log of instance PID) which of them that instance serves;
+      kills PID (a Keel instance the caller started) with SIGKILL; then
+      exactly those clients must be cut off and every other one must still
+      echo; each cut-off client must reconnect through HAProxy and be served;
+      finally N new connections must be served. Writes the new connections'
+      local ports to PORTS_FILE and prints a JSON summary. Exit status 0
+      only if every check passed.
 Every socket has a timeout and every retry loop a bound."""
 
 import json
@@ -77,23 +79,31 @@ def whoami(port):
     sock.close()
 
 
-def failover(port, pid, count, ports_file):
+def served_by(log_path, local_ports):
+    """The local ports among `local_ports` whose connection the instance
+    logging to `log_path` opened (HAProxy passes the client's own address)."""
+    with open(log_path, errors="replace") as log:
+        text = log.read()
+    return {p for p in local_ports if ("client=127.0.0.1:%d " % p) in text}
+
+
+def failover(port, pid, killed_log, count, ports_file):
     clients = [connect(port) for _ in range(count)]
     before = sum(echo(sock, b"before %d" % index) for index, sock in enumerate(clients))
+    local_ports = [sock.getsockname()[1] for sock in clients]
+    time.sleep(0.3)  # the instance's log lines for these connections are written
+    on_killed = served_by(killed_log, local_ports)
     os.kill(pid, signal.SIGKILL)
     time.sleep(0.3)  # let HAProxy see the instance's sockets close
-    survivors = cut_off = reconnected = 0
+    survivors = cut_off = reconnected = misplaced = 0
     for index, sock in enumerate(clients):
         payload = b"after %d" % index
+        expected_cut = local_ports[index] in on_killed
         if echo(sock, payload):
             survivors += 1
+            misplaced += expected_cut  # the killed instance's client still echoes?
             continue
-        cut_off += 1
-        sock.close()
-        replacement = reconnect_and_echo(port, payload)
-        if replacement is not None:
-            reconnected += 1
-            clients[index] = replacement
+        misplaced += not expected_cut  # a client of the live instance was cut off
     fresh = [reconnect_and_echo(port, b"new %d" % index) for index in range(count)]
     new_served = sum(sock is not None for sock in fresh)
     with open(ports_file, "w") as out:
@@ -102,19 +112,20 @@ def failover(port, pid, count, ports_file):
                 out.write("%d\n" % sock.getsockname()[1])
     for sock in clients + [s for s in fresh if s is not None]:
         sock.close()
-    summary = {"connections": count, "echoed_before": before, "survivors": survivors,
-               "cut_off": cut_off, "reconnected": reconnected, "new_served": new_served}
+    summary = {"connections": count, "echoed_before": before, "on_killed_instance": len(on_killed),
+               "survivors": survivors, "cut_off": cut_off, "misplaced": misplaced, "reconnected": reconnected,
+               "new_served": new_served}
     print(json.dumps(summary))
-    ok = (before == count and cut_off >= 1 and survivors >= 1 and reconnected == cut_off
-          and survivors + cut_off == count and new_served == count)
+    ok = (before == count and cut_off >= 1 and survivors >= 1 and cut_off == len(on_killed) and misplaced == 0
+          and reconnected == cut_off and survivors + cut_off == count and new_served == count)
     sys.exit(0 if ok else 1)
 
 
 def main():
     if len(sys.argv) == 3 and sys.argv[1] == "whoami":
         whoami(int(sys.argv[2]))
-    elif len(sys.argv) == 6 and sys.argv[1] == "failover":
-        failover(int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4]), sys.argv[5])
+    elif len(sys.argv) == 7 and sys.argv[1] == "failover":
+        failover(int(sys.argv[2]), int(sys.argv[3]), sys.argv[4], int(sys.argv[5]), sys.argv[6])
     else:
         sys.exit(__doc__)
 

@@ -51,6 +51,11 @@ messages_in() {
     grep "keel stats" "$WORK/keel-$1.log" | tail -1 | sed -n 's/.* messages-in=\([0-9]*\).*/\1/p'
 }
 
+# messages_out N: the replies instance N has sent, from its latest statistics line.
+messages_out() {
+    grep "keel stats" "$WORK/keel-$1.log" | tail -1 | sed -n 's/.* messages-out=\([0-9]*\).*/\1/p'
+}
+
 stop_all() {
     for pid in "${STARTED_PIDS[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
     for pid in "${STARTED_PIDS[@]}"; do wait "$pid" 2>/dev/null || true; done

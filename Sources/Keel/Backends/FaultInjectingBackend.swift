@@ -30,8 +30,11 @@ struct FaultPlan: Sendable, Equatable, CustomStringConvertible {
     var connectionErrorPercent = 0
     /// Readable events that also carry EPOLLERR|EPOLLHUP.
     var hangupPercent = 0
-    /// Accepts that fail with ECONNABORTED or EMFILE (the connection stays in the backlog).
+    /// Accepts that fail (the connection stays in the backlog), with one of
+    /// `acceptErrors` chosen at random.
     var acceptErrorPercent = 0
+    /// The errors failed accepts report.
+    var acceptErrors: [Errno] = [.connectionAborted, .tooManyOpenFiles]
     /// Where the backends report what they injected when their loop stops.
     var report = FaultReport()
 
@@ -206,7 +209,8 @@ final class FaultInjectingBackend<Base: EventBackend>: EventBackend {
     func accept(_ listener: Int32) -> AcceptResult {
         if roll(plan.acceptErrorPercent) {
             injected.acceptErrors += 1
-            return .failed(roll(50) ? .connectionAborted : .tooManyOpenFiles)
+            state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
+            return .failed(plan.acceptErrors[Int((state >> 33) % UInt64(plan.acceptErrors.count))])
         }
         return Syscall.accept(listener)
     }

@@ -28,13 +28,14 @@ final class PollBackend: EventBackend {
     /// Position in `fds` of each client slot's entry, or -1.
     @usableFromInline let clientPositions: UnsafeMutablePointer<Int32>
     @usableFromInline let clientCapacity: Int
-    /// Position of each reserved token's entry (listener, waker), or -1.
+    /// Position of each reserved token's entry (listener, waker, deadline
+    /// timer, and room for the rest of EventToken's reserved range), or -1.
     @usableFromInline var reservedPositions = [Int32](repeating: -1, count: 16)
     @usableFromInline var ready: UnsafeMutablePointer<ReadyEvent>
     @usableFromInline var count = 0
 
-    /// - Parameter maxClients: client slots; two more entries are kept for
-    ///   the listener and the waker.
+    /// - Parameter maxClients: client slots; entries for the reserved tokens
+    ///   (listener, waker, timer) are kept beside them.
     @usableFromInline
     init(maxClients: Int) {
         clientCapacity = maxClients

@@ -44,30 +44,46 @@ public struct Statistics: Sendable, Equatable, CustomStringConvertible {
 
     /// Adds another loop's counters.
     public mutating func add(_ other: Statistics) {
-        accepted += other.accepted
         for index in closedByReason.indices { closedByReason[index] += other.closedByReason[index] }
-        messagesIn += other.messagesIn
-        messagesOut += other.messagesOut
-        bytesIn += other.bytesIn
-        bytesOut += other.bytesOut
-        listenerPauses += other.listenerPauses
-        acceptErrors += other.acceptErrors
-        writeInterestArms += other.writeInterestArms
-        staleEvents += other.staleEvents
-        readsRequeued += other.readsRequeued
-        staleCommands += other.staleCommands
-        memoryReleases += other.memoryReleases
-        busyPollWaits += other.busyPollWaits
+        for counter in Self.counters { self[keyPath: counter.value] += other[keyPath: counter.value] }
     }
 
     /// One line: "accepted=3 closed=3 (peer-closed=3) messages-in=..."
     public var description: String {
         let reasons = CloseReason.allCases.filter { closed($0) > 0 }.map { "\($0)=\(closed($0))" }
-        return "accepted=\(accepted) closed=\(closed)"
-            + (reasons.isEmpty ? "" : " (\(reasons.joined(separator: " ")))")
-            + " messages-in=\(messagesIn) messages-out=\(messagesOut)"
-            + " bytes-in=\(bytesIn) bytes-out=\(bytesOut)"
-            + " listener-pauses=\(listenerPauses) accept-errors=\(acceptErrors)"
-            + " memory-releases=\(memoryReleases) busy-poll-waits=\(busyPollWaits)"
+        var text = "accepted=\(accepted) closed=\(closed)" + (reasons.isEmpty ? "" : " (\(reasons.joined(separator: " ")))")
+        for counter in Self.counters where counter.name != "accepted" {
+            text += " \(counter.name)=\(self[keyPath: counter.value])"
+        }
+        return text
     }
+
+    /// One of the counters: its name in the statistics line, its
+    /// swift-metrics label, and where it is kept.
+    public struct Counter: Sendable {
+        /// The name in the statistics line, e.g. "messages-in".
+        public let name: String
+        /// The swift-metrics label, e.g. "keel_messages_in_total".
+        public let metricLabel: String
+        /// The field that holds it.
+        public let value: WritableKeyPath<Statistics, Int> & Sendable
+    }
+
+    /// Every counter but the per-reason closes, listed once: the statistics
+    /// line, `add` and the swift-metrics report all come from this table.
+    public static let counters: [Counter] = [
+        Counter(name: "accepted", metricLabel: "keel_connections_accepted_total", value: \.accepted),
+        Counter(name: "messages-in", metricLabel: "keel_messages_in_total", value: \.messagesIn),
+        Counter(name: "messages-out", metricLabel: "keel_messages_out_total", value: \.messagesOut),
+        Counter(name: "bytes-in", metricLabel: "keel_bytes_in_total", value: \.bytesIn),
+        Counter(name: "bytes-out", metricLabel: "keel_bytes_out_total", value: \.bytesOut),
+        Counter(name: "listener-pauses", metricLabel: "keel_listener_pauses_total", value: \.listenerPauses),
+        Counter(name: "accept-errors", metricLabel: "keel_accept_errors_total", value: \.acceptErrors),
+        Counter(name: "write-interest-arms", metricLabel: "keel_write_interest_arms_total", value: \.writeInterestArms),
+        Counter(name: "stale-events", metricLabel: "keel_stale_events_total", value: \.staleEvents),
+        Counter(name: "stale-commands", metricLabel: "keel_stale_commands_total", value: \.staleCommands),
+        Counter(name: "reads-requeued", metricLabel: "keel_reads_requeued_total", value: \.readsRequeued),
+        Counter(name: "memory-releases", metricLabel: "keel_memory_releases_total", value: \.memoryReleases),
+        Counter(name: "busy-poll-waits", metricLabel: "keel_busy_poll_waits_total", value: \.busyPollWaits),
+    ]
 }

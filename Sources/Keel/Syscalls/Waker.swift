@@ -1,5 +1,6 @@
 // Waker: an eventfd that other threads write to wake a loop blocked in
-// epoll_wait/poll (shutdown requests, and later cross-thread sends).
+// epoll_wait/poll: shutdown requests and cross-thread sends (the mailbox
+// rings it when it goes from empty to non-empty).
 
 import CShims
 import Glibc

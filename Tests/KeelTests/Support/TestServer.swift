@@ -100,3 +100,15 @@ func expectDrained<H>(_ server: Server<H>, sourceLocation: SourceLocation = #_so
         eventually { server.bufferedBytes == 0 }, "ring bytes still held: \(server.bufferedBytes)",
         sourceLocation: sourceLocation)
 }
+
+/// The most buffer memory a client that sends without reading may hold, as
+/// the README's limits table states it: reading stops once its output
+/// passes the high watermark, so the output holds at most the watermark
+/// plus the replies to the read that crossed it (and one more read's when
+/// delivery resumes), and the input at most a partial message plus a read.
+/// Rings grow in powers of two, so what they hold can be up to twice that.
+func backpressureBound(_ configuration: Configuration, largestMessage: Int) -> Int {
+    let output = configuration.outputHighWatermarkBytes + 2 * configuration.readBufferBytes
+    let input = largestMessage + 8 + configuration.readBufferBytes
+    return 2 * (output + input)
+}
