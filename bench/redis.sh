@@ -2,12 +2,14 @@
 # keel-kv side by side with redis-server, judged by redis-benchmark.
 #
 # Each round starts a fresh server (pinned to SERVER_CORE) per server and
-# pipeline depth, runs redis-benchmark (pinned to CLIENT_CORE) over every test
-# below in one invocation, reads the server's CPU time from /proc around it,
-# and stops the server. Rounds interleave the servers. The summary shows per
-# test the median requests/s and p50/p99 latency of each server, the
-# keel-kv/redis ratio, the geometric mean of the ratios, and server CPU per
-# request.
+# pipeline depth and runs redis-benchmark (pinned to CLIENT_CORE) once per
+# test, reading the server's CPU time from /proc and redis-benchmark's own
+# from getrusage around each run; then stops the server. Rounds interleave
+# the servers. The summary shows per test the median requests/s and p50/p99
+# latency of each server, the keel-kv/redis ratio and its geometric mean,
+# each server's CPU per request, and how busy redis-benchmark's core was
+# (near 100%, it is the limit, and server CPU per request is the fairer
+# comparison).
 #
 # Usage: bench/redis.sh [ROUNDS=3] [REQUESTS=200000]
 #   PIPELINES="1 16" CLIENTS=50 THREADS=1 (keel-kv --threads) TESTS=... override.
@@ -44,13 +46,16 @@ for round in $(seq 1 "$ROUNDS"); do
             fi
             SERVER_PID=$!
             wait_for_port "$PORT"
-            before=$(cpu_seconds "$SERVER_PID")
-            taskset -c "$CLIENT_CORE" redis-benchmark -p "$PORT" -c "$CLIENTS" -n "$REQUESTS" -P "$pipeline" \
-                -t "$TESTS" --csv >"$OUT/$server-P$pipeline-$round.csv" 2>/dev/null
-            after=$(cpu_seconds "$SERVER_PID")
-            echo "$before $after" >"$OUT/$server-P$pipeline-$round.cpu"
+            for test in ${TESTS//,/ }; do
+                name="$server-P$pipeline-$test-$round"
+                before=$(cpu_seconds "$SERVER_PID")
+                taskset -c "$CLIENT_CORE" python3 "$ROOT/bench/scripts/timed.py" "$OUT/$name.client" "$OUT/$name.csv" -- \
+                    redis-benchmark -p "$PORT" -c "$CLIENTS" -n "$REQUESTS" -P "$pipeline" -t "$test" --csv 2>/dev/null ||
+                    echo "$name: redis-benchmark failed" >&2
+                echo "$before $(cpu_seconds "$SERVER_PID")" >"$OUT/$name.cpu"
+            done
             stop_server
         done
     done
 done
-python3 "$ROOT/bench/scripts/summarize_redis.py" "$OUT" "$REQUESTS" $PIPELINES
+python3 "$ROOT/bench/scripts/summarize_redis.py" "$OUT" "$REQUESTS" "$TESTS" $PIPELINES

@@ -12,6 +12,7 @@ OUT="$ROOT/.build-fuzz"
 mkdir -p "$OUT" "$ROOT/fuzz/corpus" "$ROOT/fuzz/regressions"
 swiftc -sanitize=fuzzer,address -parse-as-library -O -g -D KEEL_FUZZ \
     "$ROOT/fuzz/FramingFuzz.swift" "$ROOT/Tests/KeelTests/FramingFuzzCheck.swift" \
+    "$ROOT/Tests/KeelTests/ProxyReference.swift" \
     "$ROOT"/Sources/Keel/Framing/*.swift "$ROOT"/Sources/Keel/Wire/*.swift "$ROOT"/Sources/Keel/Wire/RESP/*.swift \
     "$ROOT/Sources/Keel/Buffers/RingBuffer.swift" "$ROOT/Sources/Keel/Buffers/BufferPool.swift" \
     "$ROOT"/Sources/Keel/Proxy/*.swift \

@@ -8,10 +8,11 @@
 // stops at the same oversize header, keeps its ring's invariants after every
 // read, and returns every pool byte; FrameDecoder.scanCompleteFrames (the
 // echo fast path) finds the same frames in the whole stream. RingBuffer
-// matches a plain array model. ProxyHeaderParser is consistent with itself:
-// a header parses the same from exactly its own bytes and is incomplete one
-// byte shorter, a valid beginning stays valid when cut shorter, and what is
-// invalid stays invalid when more bytes follow.
+// matches a plain array model. ProxyHeaderParser agrees with an independent
+// reading of the specification (ProxyReference) and is consistent with
+// itself: a header parses the same from exactly its own bytes and is
+// incomplete one byte shorter, a valid beginning stays valid when cut
+// shorter, and what is invalid stays invalid when more bytes follow.
 
 #if !KEEL_FUZZ
     @testable import Keel
@@ -194,6 +195,7 @@ enum FramingFuzzCheck {
             part.withUnsafeBytes { ProxyHeaderParser.parse($0, mode: mode) }
         }
         let whole = parse(bytes[...])
+        if let disagreement = againstReference(whole, bytes, mode: mode) { return disagreement }
         switch whole {
         case .header(let header, let length):
             guard length > 0 && length <= bytes.count else { return "header length \(length) of \(bytes.count)" }
@@ -208,5 +210,28 @@ enum FramingFuzzCheck {
             if case .invalid = parse((bytes + [0x0D, 0x0A, 0x00])[...]) {} else { return "invalid input became valid" }
         }
         return nil
+    }
+
+    /// Where the parser and the reference disagree, described; nil if they agree.
+    static func againstReference(_ parsed: ProxyHeaderParse, _ bytes: [UInt8], mode: ProxyProtocol) -> String? {
+        switch (ProxyReference.verdict(bytes, mode: mode), parsed) {
+        case (.header(let length, let addresses), .header(let header, let parsedLength)):
+            guard length == parsedLength else { return "header length \(parsedLength), reference \(length)" }
+            let parsedAddresses = header.source.map { source in
+                [(ProxyReference.bytes(of: source), source.port),
+                    (ProxyReference.bytes(of: header.destination!), header.destination!.port)]
+            }
+            let same =
+                addresses == nil && parsedAddresses == nil
+                || (addresses != nil && parsedAddresses != nil
+                    && zip(addresses!, parsedAddresses!).allSatisfy { $0.0 == $1.0 && $0.1 == $1.1 })
+            return same ? nil : "header \(header), reference addresses \(String(describing: addresses))"
+        case (.header(let length, _), let other):
+            return "reference finds a \(length)-byte header, the parser says \(other)"
+        case (.invalid, .invalid), (.undecided, .incomplete), (.undecided, .invalid):
+            return nil
+        case (let reference, let other):
+            return "reference says \(reference), the parser says \(other)"
+        }
     }
 }

@@ -1,61 +1,77 @@
 #!/usr/bin/env python3
 """Summarises bench/redis.sh: per pipeline depth and test, the median
 requests/s, p50 and p99 (ms) of keel-kv and redis-server over the rounds
-(min-max in brackets), the keel-kv/redis ratio, the geometric mean of the
-ratios, and each server's CPU per request.
+(min-max in brackets), the keel-kv/redis ratio and the geometric mean of the
+ratios, each server's CPU per request, and how busy redis-benchmark's core
+was (its CPU time over its wall time).
 
-Usage: summarize_redis.py OUT REQUESTS PIPELINE..."""
+Usage: summarize_redis.py OUT REQUESTS TESTS PIPELINE..."""
 import csv
-import glob
 import math
 import os
 import statistics
 import sys
 
-out, requests, pipelines = sys.argv[1], int(sys.argv[2]), sys.argv[3:]
+out, requests, tests, pipelines = sys.argv[1], int(sys.argv[2]), sys.argv[3].split(","), sys.argv[4:]
 
 
-def load(server, pipeline):
-    runs = []
-    for path in sorted(glob.glob(os.path.join(out, "%s-P%s-*.csv" % (server, pipeline)))):
-        with open(path) as f:
-            rows = {row["test"]: row for row in csv.DictReader(f)}
-        before, after = map(float, open(path[:-4] + ".cpu").read().split())
-        runs.append((rows, after - before))
-    return runs
+def run(server, pipeline, test, round_):
+    """The test's row of redis-benchmark's CSV, server CPU µs per request, client core use."""
+    stem = os.path.join(out, "%s-P%s-%s-%d" % (server, pipeline, test, round_))
+    try:
+        with open(stem + ".csv") as f:
+            rows = list(csv.DictReader(f))
+        before, after = map(float, open(stem + ".cpu").read().split())
+        user, system, wall = map(float, open(stem + ".client").read().split())
+    except (OSError, ValueError):
+        return None
+    if not rows:
+        return None
+    # lrange_* first runs an LPUSH of its own: the server served every row.
+    served = requests * len(rows)
+    return {"row": rows[-1], "server_us": (after - before) * 1e6 / served, "client_busy": (user + system) / wall}
 
 
-def median_range(values):
-    return statistics.median(values), min(values), max(values)
+def runs(server, pipeline, test):
+    found = []
+    round_ = 1
+    while os.path.exists(os.path.join(out, "%s-P%s-%s-%d.cpu" % (server, pipeline, test, round_))):
+        result = run(server, pipeline, test, round_)
+        if result:
+            found.append(result)
+        round_ += 1
+    return found
+
+
+def med(values):
+    return statistics.median(values) if values else float("nan")
 
 
 for pipeline in pipelines:
-    kv, redis = load("keel-kv", pipeline), load("redis", pipeline)
-    if not kv or not redis:
-        continue
-    tests = list(redis[0][0].keys())
-    print("\nredis-benchmark -c 50 -P %s (%d requests per test, %d rounds); ratio = keel-kv / redis" % (
-        pipeline, requests, len(kv)))
-    print("%-36s %24s %24s %7s %18s %18s" % ("test", "keel-kv req/s", "redis req/s", "ratio", "p50 ms kv/redis",
-                                              "p99 ms kv/redis"))
-    ratios = []
+    print("\n### redis-benchmark -c 50 -P %s, %d requests per test; medians of rounds (min-max)\n" % (
+        pipeline, requests))
+    print("| test | keel-kv req/s | redis req/s | keel-kv / redis | p50 ms kv / redis | p99 ms kv / redis | "
+          "server CPU µs/req kv / redis | redis-benchmark core busy kv / redis |")
+    print("|---|---|---|---|---|---|---|---|")
+    ratios, cpu_ratios = [], []
     for test in tests:
-        def field(runs, name):
-            return [float(rows[test][name]) for rows, _ in runs if test in rows]
-        k, r = field(kv, "rps"), field(redis, "rps")
-        if not k or not r:
+        kv, redis = runs("keel-kv", pipeline, test), runs("redis", pipeline, test)
+        if not kv or not redis:
             continue
-        km, rm = statistics.median(k), statistics.median(r)
-        ratio = km / rm
+        k = [float(r["row"]["rps"]) for r in kv]
+        r = [float(x["row"]["rps"]) for x in redis]
+        ratio = med(k) / med(r)
         ratios.append(ratio)
-        kp50, rp50 = statistics.median(field(kv, "p50_latency_ms")), statistics.median(field(redis, "p50_latency_ms"))
-        kp99, rp99 = statistics.median(field(kv, "p99_latency_ms")), statistics.median(field(redis, "p99_latency_ms"))
-        print("%-36s %10.0f (%5.0fk-%5.0fk) %10.0f (%5.0fk-%5.0fk) %6.2fx %8.3f / %-7.3f %8.3f / %-7.3f" % (
-            test[:36], km, min(k) / 1e3, max(k) / 1e3, rm, min(r) / 1e3, max(r) / 1e3, ratio, kp50, rp50, kp99, rp99))
-    geomean = math.exp(sum(math.log(x) for x in ratios) / len(ratios))
-    total = requests * len(tests)
-    kcpu = statistics.median([cpu for _, cpu in kv]) / total * 1e6
-    rcpu = statistics.median([cpu for _, cpu in redis]) / total * 1e6
-    print("geometric mean of the ratios: %.2fx; lowest %.2fx (%s)" % (
-        geomean, min(ratios), tests[ratios.index(min(ratios))]))
-    print("server CPU per request: keel-kv %.3f us, redis %.3f us (keel-kv / redis %.2fx)" % (kcpu, rcpu, kcpu / rcpu))
+        kcpu, rcpu = med([x["server_us"] for x in kv]), med([x["server_us"] for x in redis])
+        cpu_ratios.append(kcpu / rcpu)
+        print("| %s | %s (%s-%s) | %s (%s-%s) | %.2f× | %.3f / %.3f | %.3f / %.3f | %.2f / %.2f | %.0f%% / %.0f%% |" % (
+            kv[0]["row"]["test"], "{:,.0f}".format(med(k)), "{:,.0f}".format(min(k)), "{:,.0f}".format(max(k)),
+            "{:,.0f}".format(med(r)), "{:,.0f}".format(min(r)), "{:,.0f}".format(max(r)), ratio,
+            med([float(x["row"]["p50_latency_ms"]) for x in kv]), med([float(x["row"]["p50_latency_ms"]) for x in redis]),
+            med([float(x["row"]["p99_latency_ms"]) for x in kv]), med([float(x["row"]["p99_latency_ms"]) for x in redis]),
+            kcpu, rcpu, 100 * med([x["client_busy"] for x in kv]), 100 * med([x["client_busy"] for x in redis])))
+    if ratios:
+        geomean = math.exp(sum(math.log(x) for x in ratios) / len(ratios))
+        cpu_geomean = math.exp(sum(math.log(x) for x in cpu_ratios) / len(cpu_ratios))
+        print("\nGeometric mean of the throughput ratios %.2f×, lowest %.2f× (%s); of server CPU per request "
+              "keel-kv / redis %.2f×." % (geomean, min(ratios), tests[ratios.index(min(ratios))], cpu_geomean))
