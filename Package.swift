@@ -109,7 +109,8 @@ let package = Package(
         .testTarget(
             name: "KeelTests",
             dependencies: [
-                "Keel", "CShims", "KeelServer", "KeelCommandLine", "KeelKV", "KeelKVServer", "KeelExamples", "BroadcastServer", "EmbedExample",
+                "Keel", "CShims", "KeelServer", "KeelCommandLine", "KeelKV", "KeelKVServer", "KeelExamples",
+                "BroadcastServer", "EmbedExample",
                 "KeelAllocationProbe", "KeelBenchCore",
                 .product(name: "MetricsTestKit", package: "swift-metrics"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

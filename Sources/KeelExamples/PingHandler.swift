@@ -12,7 +12,11 @@ public struct PingHandler: ConnectionHandler, Sendable {
     /// Replies to one command.
     public mutating func messageReceived(_ command: RESPCommand, on connection: Connection) {
         if command.argument(0, equalsIgnoringCase: "PING") && command.count <= 2 {
-            if command.count == 2 { connection.resp.bulkString(command[1]) } else { connection.resp.simpleString("PONG") }
+            if command.count == 2 {
+                connection.resp.bulkString(command[1])
+            } else {
+                connection.resp.simpleString("PONG")
+            }
         } else if command.argument(0, equalsIgnoringCase: "ECHO") && command.count == 2 {
             connection.resp.bulkString(command[1])
         } else {

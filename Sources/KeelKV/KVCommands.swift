@@ -124,8 +124,11 @@ public struct KVCommands: Sendable {
     }
 
     func flushAll(_ command: RESPCommand, _ reply: RESPReplies) {
-        guard command.count == 1 || (command.count == 2 && (command.argument(1, equalsIgnoringCase: "SYNC")
-                || command.argument(1, equalsIgnoringCase: "ASYNC")))
+        guard
+            command.count == 1
+                || (command.count == 2
+                    && (command.argument(1, equalsIgnoringCase: "SYNC")
+                        || command.argument(1, equalsIgnoringCase: "ASYNC")))
         else {
             reply.error(Self.syntaxError)
             return

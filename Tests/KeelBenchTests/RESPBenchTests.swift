@@ -158,7 +158,9 @@ func runRESPBench(
         options.progress = false
         let result = try LoadGenerator(options: options) { _ in }.run()
         #expect(result.mismatches == 1)
-        #expect(result.firstProblem?.contains("not a reply: unknown reply type '!'") == true, "\(result.firstProblem ?? "none")")
+        #expect(
+            result.firstProblem?.contains("not a reply: unknown reply type '!'") == true,
+            "\(result.firstProblem ?? "none")")
         #expect(!result.isClean)
     }
 

@@ -55,6 +55,7 @@ struct ProbeResult: Decodable {
         // kept per message, or per 1,000 messages, would add 99 or more.
         #expect(
             abs(large.processMallocsMinusFrees - small.processMallocsMinusFrees) <= 8,
-            "outstanding allocations grow with the message count: \(small.processMallocsMinusFrees) after \(small.messages) messages, \(large.processMallocsMinusFrees) after \(large.messages)")
+            "outstanding allocations grow with the message count: \(small.processMallocsMinusFrees) after \(small.messages) messages, \(large.processMallocsMinusFrees) after \(large.messages)"
+        )
     }
 }

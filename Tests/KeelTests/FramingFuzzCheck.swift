@@ -25,7 +25,9 @@ enum FramingFuzzCheck {
         if data[0] & 0x80 != 0 { return ringModel(Array(data.dropFirst())) }
         if data[0] & 0x20 != 0 {
             let format = RESPFormat(maxArguments: 8, maxBulkBytes: 64, maxLineBytes: 64, maxRequestBytes: 256)
-            return chunkedMatchesWhole(Array(data.dropFirst(3)), cutSeed: data[2], format: format) { $0.copiedArguments }
+            return chunkedMatchesWhole(Array(data.dropFirst(3)), cutSeed: data[2], format: format) {
+                $0.copiedArguments
+            }
         }
         if data[0] & 0x10 != 0 {
             let format = LineFormat(maxLineBytes: Int(data[1] % 32))
@@ -130,7 +132,9 @@ enum FramingFuzzCheck {
         }
         pending.removeAll(pool: pool)
         if chunked != whole { return "chunked delivered \(chunked.count) requests, whole \(whole.count)" }
-        if chunkedViolation != wholeViolation { return "violation: chunked \(chunkedViolation), whole \(wholeViolation)" }
+        if chunkedViolation != wholeViolation {
+            return "violation: chunked \(chunkedViolation), whole \(wholeViolation)"
+        }
         if pool.outstandingBytes != 0 { return "pool bytes not returned: \(pool.outstandingBytes)" }
         return nil
     }
@@ -218,8 +222,10 @@ enum FramingFuzzCheck {
         case (.header(let length, let addresses), .header(let header, let parsedLength)):
             guard length == parsedLength else { return "header length \(parsedLength), reference \(length)" }
             let parsedAddresses = header.source.map { source in
-                [(ProxyReference.bytes(of: source), source.port),
-                    (ProxyReference.bytes(of: header.destination!), header.destination!.port)]
+                [
+                    (ProxyReference.bytes(of: source), source.port),
+                    (ProxyReference.bytes(of: header.destination!), header.destination!.port),
+                ]
             }
             let same =
                 addresses == nil && parsedAddresses == nil

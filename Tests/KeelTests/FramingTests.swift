@@ -103,7 +103,8 @@ private final class AssemblerHarness {
             var header = [UInt8](repeating: 0, count: 4)
             header.withUnsafeMutableBytes { $0.storeBytes(of: announced.littleEndian, as: UInt32.self) }
             let allocationsBefore = harness.pool.systemAllocations
-            #expect(harness.feed(header + [1, 2, 3]) == .violation(.oversize(announced: UInt64(announced)), requests: 0))
+            #expect(
+                harness.feed(header + [1, 2, 3]) == .violation(.oversize(announced: UInt64(announced)), requests: 0))
             #expect(harness.pendingIsEmpty, "no byte of an oversize frame is buffered")
             #expect(harness.pool.systemAllocations == allocationsBefore)
         }

@@ -41,7 +41,9 @@ import Testing
     @Test(arguments: LoopMode.all)
     func aClientThatPausesReadingItsRepliesIsNotIdle(mode: LoopMode) throws {
         let configuration = testConfiguration(mode) {
-            $0.idleTimeoutMs = 300
+            // Long enough that a writer thread starved by a loaded machine
+            // (sanitizers, parallel tests) is not idle before Keel pauses it.
+            $0.idleTimeoutMs = 1_000
             $0.outputHighWatermarkBytes = 128 << 10
             $0.outputLowWatermarkBytes = 32 << 10
         }
@@ -52,7 +54,7 @@ import Testing
             let stream = (0..<1_000).flatMap { client.frame(payload(count: 8_000, seed: UInt64($0))) }
             let writer = WriterThread(fd: client.fd, bytes: stream)
             #expect(eventually { server.bufferedBytes > 128 << 10 }, "the replies back up in Keel")
-            usleep(1_000_000)  // three idle timeouts without reading (Keel has paused reading it)
+            usleep(2_500_000)  // two and a half idle timeouts without reading (Keel has paused reading it)
             let received = try client.read(exactly: stream.count)
             #expect(writer.join() == stream.count, "every request was taken")
             #expect(received == stream, "every reply arrives, in order")
@@ -142,7 +144,11 @@ import Testing
             let requests = (0..<500).map { index in (0..<4).map { UInt8(truncatingIfNeeded: index >> ($0 * 8)) } }
             try client.send(requests.flatMap { client.frame($0) })
             var peak = 0
-            #expect(eventually { peak = max(peak, server.bufferedBytes); return server.bufferedBytes > 200 << 10 })
+            #expect(
+                eventually {
+                    peak = max(peak, server.bufferedBytes)
+                    return server.bufferedBytes > 200 << 10
+                })
             usleep(300_000)
             peak = max(peak, server.bufferedBytes)
             for request in requests {

@@ -23,7 +23,9 @@ import Testing
             #expect((position != nil) == (model[key] != nil), "seed \(seed) step \(step)")
             switch random.next() % 3 {
             case 0:
-                if let position { table[position: position] = step } else {
+                if let position {
+                    table[position: position] = step
+                } else {
                     key.withUnsafeBytes { _ = table.insert($0, hash: hash, value: step) }
                 }
                 model[key] = step
@@ -106,7 +108,8 @@ import Testing
             try exchange(client, "SET k v\r\n", "+OK\r\n")
             try exchange(client, "GET k\r\nGET nope\r\n", "$1\r\nv\r\n$-1\r\n")
             try exchange(client, "INCR k\r\n", "-ERR value is not an integer or out of range\r\n")
-            try exchange(client, "LPUSH k x\r\n", "-WRONGTYPE Operation against a key holding the wrong kind of value\r\n")
+            try exchange(
+                client, "LPUSH k x\r\n", "-WRONGTYPE Operation against a key holding the wrong kind of value\r\n")
             try exchange(client, "RPUSH l a b c\r\nLRANGE l 1 -1\r\n", ":3\r\n*2\r\n$1\r\nb\r\n$1\r\nc\r\n")
             try exchange(client, "HSET h f 1\r\nHGETALL h\r\n", ":1\r\n*2\r\n$1\r\nf\r\n$1\r\n1\r\n")
             try exchange(client, "SET t v PX 1\r\n", "+OK\r\n")

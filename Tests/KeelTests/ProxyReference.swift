@@ -6,10 +6,11 @@
 // 4,096 bytes for a v2 header, ports without leading zeros, "UNKNOWN" lines
 // carry no address.
 
+import Glibc
+
 #if !KEEL_FUZZ
     @testable import Keel
 #endif
-import Glibc
 
 enum ProxyReference {
     /// What the specification says about the bytes at the start of a connection.

@@ -54,7 +54,10 @@ func multibulk(_ arguments: [[UInt8]]) -> [UInt8] {
         let decoded = DecodedStream(stream)
         #expect(decoded.violation == nil)
         #expect(decoded.consumed == stream.count)
-        #expect(decoded.commands == [[bytes("SET"), bytes("key"), [0, 13, 10, 255]], [bytes("GET"), bytes("key")], [bytes("PING")]])
+        #expect(
+            decoded.commands == [
+                [bytes("SET"), bytes("key"), [0, 13, 10, 255]], [bytes("GET"), bytes("key")], [bytes("PING")],
+            ])
     }
 
     @Test(arguments: [

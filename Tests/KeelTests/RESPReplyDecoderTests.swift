@@ -79,7 +79,9 @@ func decodeReplies(_ stream: [UInt8], format: RESPReplyFormat = RESPReplyFormat(
         var offset = 0
         var decoder = RESPReplyFormat().makeDecoder()
         Self.everyKind.withUnsafeBytes { raw in
-            while offset < raw.count, case .request(_, let length) = decoder.decode(UnsafeRawBufferPointer(rebasing: raw[offset...])) {
+            while offset < raw.count,
+                case .request(_, let length) = decoder.decode(UnsafeRawBufferPointer(rebasing: raw[offset...]))
+            {
                 offset += length
                 ends.append(offset)
             }
@@ -148,9 +150,10 @@ func decodeReplies(_ stream: [UInt8], format: RESPReplyFormat = RESPReplyFormat(
     }
 
     @Test func headersAreFormattedInPlace() {
-        for (marker, value, text) in [(UInt8(ascii: "*"), 3, "*3\r\n"), (UInt8(ascii: "$"), -1, "$-1\r\n"),
-            (UInt8(ascii: ":"), Int.min, ":-9223372036854775808\r\n")]
-        {
+        for (marker, value, text) in [
+            (UInt8(ascii: "*"), 3, "*3\r\n"), (UInt8(ascii: "$"), -1, "$-1\r\n"),
+            (UInt8(ascii: ":"), Int.min, ":-9223372036854775808\r\n"),
+        ] {
             let written = RESPEncoding.withHeader(marker, value) { Array($0) }
             #expect(written == bytes(text))
             #expect(written.count <= RESPEncoding.maxHeaderBytes)

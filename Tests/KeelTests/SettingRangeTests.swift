@@ -111,7 +111,8 @@ enum TestDefaults: ServerFlagDefaults {
         #expect(Configuration.milliseconds(fromSeconds: 1e300, in: range) == nil)
         #expect(Configuration.milliseconds(fromSeconds: -1, in: range) == nil)
         #expect(Configuration.milliseconds(fromSeconds: 0, in: range) == nil)
-        #expect(Configuration.milliseconds(fromSeconds: 1e-300, in: range) == nil, "below 1 ms is refused, not rounded up")
+        #expect(
+            Configuration.milliseconds(fromSeconds: 1e-300, in: range) == nil, "below 1 ms is refused, not rounded up")
         #expect(Configuration.milliseconds(fromSeconds: 0.0004, in: range) == nil)
         #expect(Configuration.milliseconds(fromSeconds: 0.0015, in: range) == 2, "rounded up within the range")
         #expect(Configuration.milliseconds(fromSeconds: 1.5, in: range) == 1_500)

@@ -215,7 +215,8 @@ func singleID(_ registry: BroadcastRegistry) -> ConnectionID? {
         let line = one.description
         for (index, counter) in Statistics.counters.enumerated() {
             #expect(sum[keyPath: counter.value] == 2 * (index + 1), "\(counter.name) is added")
-            #expect(line.contains(" \(counter.name)=\(index + 1)") || line.hasPrefix("\(counter.name)=\(index + 1)"),
+            #expect(
+                line.contains(" \(counter.name)=\(index + 1)") || line.hasPrefix("\(counter.name)=\(index + 1)"),
                 "\(counter.name) is in the statistics line: \(line)")
         }
         #expect(Set(Statistics.counters.map(\.name)).count == Statistics.counters.count)

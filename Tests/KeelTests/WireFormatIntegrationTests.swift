@@ -90,7 +90,8 @@ struct RESPArgumentsEcho: ConnectionHandler, Sendable {
             // request limit: refused (closed without a reply, as Redis does)
             // as soon as the request is known to need more than 2 MiB.
             let large = try TestClient(port: port)
-            try large.send(bytes("*3\r\n$1048576\r\n") + [UInt8](repeating: 0x42, count: 1_048_576) + bytes("\r\n$1048576\r\n"))
+            try large.send(
+                bytes("*3\r\n$1048576\r\n") + [UInt8](repeating: 0x42, count: 1_048_576) + bytes("\r\n$1048576\r\n"))
             #expect(try large.readToEnd() == [])
             #expect(server.bufferedBytes <= 2 << 20)
             let many = try TestClient(port: port)
@@ -132,8 +133,10 @@ struct RESPArgumentsEcho: ConnectionHandler, Sendable {
 @Suite(.serialized) struct CustomFormatTests {
     @Test(arguments: LoopMode.all)
     func anApplicationsOwnFormatRunsOnTheLoop(mode: LoopMode) throws {
-        let totals = try withServer(testConfiguration(mode), format: NetstringFormat(maxBodyBytes: 100),
-            handler: ReversingHandler()) { _, port in
+        let totals = try withServer(
+            testConfiguration(mode), format: NetstringFormat(maxBodyBytes: 100),
+            handler: ReversingHandler()
+        ) { _, port in
             let client = try TestClient(port: port)
             try client.send(bytes("5:hello,3:a"))
             usleep(1_000)

@@ -83,7 +83,9 @@ public struct KeelBenchCommand: ParsableCommand {
             options.frame = format
         }
         if wire != .resp {
-            for (flag, given) in [("--command", command != nil), ("--mix", mix != nil), ("--keyspace", keyspace != nil)]
+            for (flag, given) in [
+                ("--command", command != nil), ("--mix", mix != nil), ("--keyspace", keyspace != nil),
+            ]
             where given {
                 throw ValidationError("\(flag) applies to --protocol resp only")
             }

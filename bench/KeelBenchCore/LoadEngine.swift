@@ -221,9 +221,10 @@ final class LoadEngine<Workload: BenchWorkload> {
         result.openAtEnd = connections.filter { $0.state == .open }.count
         if !stoppedAtProblem {
             result.unanswered = connections.reduce(0) { $0 + ($1.state == .open ? $1.inFlight : 0) }
-            result.silentConnections = connections.filter {
-                !$0.isIdle && $0.nextSendSequence > 0 && $0.nextReceiveSequence == 0
-            }.count
+            result.silentConnections =
+                connections.filter {
+                    !$0.isIdle && $0.nextSendSequence > 0 && $0.nextReceiveSequence == 0
+                }.count
         }
         for connection in connections where connection.fd >= 0 {
             Glibc.close(connection.fd)

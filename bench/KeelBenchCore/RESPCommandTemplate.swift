@@ -128,7 +128,9 @@ public struct RESPWorkloadSpec: Sendable, Equatable, CustomStringConvertible {
             : entries.map { "\($0.command.description) ×\($0.weight)" }.joined(separator: ", ")
     }
 
+    /// Two specs are the same if they send the same commands with the same weights.
     public static func == (lhs: RESPWorkloadSpec, rhs: RESPWorkloadSpec) -> Bool {
-        lhs.entries.map(\.command) == rhs.entries.map(\.command) && lhs.entries.map(\.weight) == rhs.entries.map(\.weight)
+        lhs.entries.map(\.command) == rhs.entries.map(\.command)
+            && lhs.entries.map(\.weight) == rhs.entries.map(\.weight)
     }
 }

@@ -37,7 +37,12 @@ struct RESPWorkload: BenchWorkload {
         table = RESPCommandTable(templates, valueBytes: sizes.maximum)
         var running: UInt64 = 0
         cumulativeWeights =
-            spec.entries.count == 1 ? [] : spec.entries.map { running += UInt64($0.weight); return running }
+            spec.entries.count == 1
+            ? []
+            : spec.entries.map {
+                running += UInt64($0.weight)
+                return running
+            }
         totalWeight = max(running, 1)
         self.keyspace = UInt64(keyspace)
         values = PayloadSource(sizes: sizes, seed: 0x7661_6C75)
@@ -85,7 +90,8 @@ struct RESPWorkload: BenchWorkload {
                 var digit = length + RESPCommandTable.keyDigits
                 while digit > length {
                     digit -= 1
-                    base.storeBytes(of: UInt8(truncatingIfNeeded: 0x30 + rest % 10), toByteOffset: digit, as: UInt8.self)
+                    base.storeBytes(
+                        of: UInt8(truncatingIfNeeded: 0x30 + rest % 10), toByteOffset: digit, as: UInt8.self)
                     rest /= 10
                 }
                 length += RESPCommandTable.keyDigits

@@ -104,6 +104,12 @@ def failover(port, pid, killed_log, count, ports_file):
             misplaced += expected_cut  # the killed instance's client still echoes?
             continue
         misplaced += not expected_cut  # a client of the live instance was cut off
+        cut_off += 1
+        sock.close()
+        replacement = reconnect_and_echo(port, payload)
+        if replacement is not None:
+            reconnected += 1
+            clients[index] = replacement
     fresh = [reconnect_and_echo(port, b"new %d" % index) for index in range(count)]
     new_served = sum(sock is not None for sock in fresh)
     with open(ports_file, "w") as out:

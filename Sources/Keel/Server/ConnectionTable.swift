@@ -122,7 +122,8 @@ final class ConnectionTable {
                 // fits in it fits the 32-bit length field.
                 let total = 4 &+ payload.count
                 if stagedBytes &+ total <= stagingCapacity {
-                    (staging + stagedBytes).storeBytes(of: UInt32(truncatingIfNeeded: payload.count).littleEndian, as: UInt32.self)
+                    (staging + stagedBytes).storeBytes(
+                        of: UInt32(truncatingIfNeeded: payload.count).littleEndian, as: UInt32.self)
                     stage(payload, at: stagedBytes &+ 4)
                     stagedBytes &+= total
                     messagesOut &+= 1

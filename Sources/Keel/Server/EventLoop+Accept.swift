@@ -60,7 +60,8 @@ extension EventLoop {
         if logger.logLevel <= .debug {
             logger.debug("connection opened", metadata: connectionMetadata(slot, fd: slab[slot].fd))
         }
-        handler.connectionOpened(Connection(table: table, token: EventToken(slot: slot, generation: slab[slot].generation)))
+        handler.connectionOpened(
+            Connection(table: table, token: EventToken(slot: slot, generation: slab[slot].generation)))
     }
 
     /// Returns true when accepting should go on (the error concerned one

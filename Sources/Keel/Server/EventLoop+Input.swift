@@ -196,7 +196,8 @@ extension EventLoop {
     /// Hands one request to the handler (`process` counts them, once per read).
     @inlinable @inline(__always)
     func deliver(_ request: Decoder.Request, slot: UInt32, generation: UInt32) {
-        handler.messageReceived(request, on: Connection(table: table, token: EventToken(slot: slot, generation: generation)))
+        handler.messageReceived(
+            request, on: Connection(table: table, token: EventToken(slot: slot, generation: generation)))
     }
 
     /// A complete message counts as activity: it restarts the idle timeout

@@ -322,7 +322,9 @@ where Handler.Request == Decoder.Request {
         for command in commandBatch {
             switch command {
             case .send(let id, let bytes):
-                let result = bytes.withUnsafeBytes { table.send($0, token: EventToken(slot: id.slot, generation: id.generation)) }
+                let result = bytes.withUnsafeBytes {
+                    table.send($0, token: EventToken(slot: id.slot, generation: id.generation))
+                }
                 if result == .connectionGone { stats.staleCommands += 1 }
             case .close(let id):
                 if slab.isCurrent(slot: id.slot, generation: id.generation) {
@@ -384,7 +386,10 @@ where Handler.Request == Decoder.Request {
             let idle = idleTimeouts.contains(slot)
             precondition(!(idle && pending), "slot \(slot) has an idle timer while its output drains")
             let listed = idle || (firstMessageTimeouts?.contains(slot) ?? false)
-            let finishing = !slab[slot].flags.isDisjoint(with: SlotFlags(rawValue: SlotFlags.closeRequested.rawValue | SlotFlags.peerFinished.rawValue)) || lingering
+            let finishing =
+                !slab[slot].flags.isDisjoint(
+                    with: SlotFlags(rawValue: SlotFlags.closeRequested.rawValue | SlotFlags.peerFinished.rawValue))
+                || lingering
             precondition(listed || pending || finishing || shutdownDeadlineMs != nil, "slot \(slot) has no idle timer")
             let inputLimit = maxRequestBytes + (slab[slot].flags.contains(.requestsWaiting) ? readBuffer.capacity : 0)
             precondition(slab[slot].input.count <= inputLimit, "slot \(slot) buffers more than a request")

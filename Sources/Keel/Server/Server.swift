@@ -165,14 +165,16 @@ public final class Server<Handler: ConnectionHandler>: Sendable {
             do throws(Errno) {
                 let epoll = try EpollBackend(
                     maxEvents: configuration.maxEventsPerWait, edgeTriggered: configuration.edgeTriggered)
-                backend = configuration.faultPlan.map { .faultyEpoll(FaultInjectingBackend(base: epoll, plan: $0)) }
+                backend =
+                    configuration.faultPlan.map { .faultyEpoll(FaultInjectingBackend(base: epoll, plan: $0)) }
                     ?? .epoll(epoll)
             } catch {
                 throw .setup("epoll_create1", error)
             }
         case .poll:
             let poll = PollBackend(maxClients: loopConfiguration.maxClients)
-            backend = configuration.faultPlan.map { .faultyPoll(FaultInjectingBackend(base: poll, plan: $0)) } ?? .poll(poll)
+            backend =
+                configuration.faultPlan.map { .faultyPoll(FaultInjectingBackend(base: poll, plan: $0)) } ?? .poll(poll)
         }
         // On failure the backend is closed here; the listener is closed by
         // startLoops, which owns listeners until a built loop takes one.

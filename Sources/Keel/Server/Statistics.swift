@@ -51,7 +51,8 @@ public struct Statistics: Sendable, Equatable, CustomStringConvertible {
     /// One line: "accepted=3 closed=3 (peer-closed=3) messages-in=..."
     public var description: String {
         let reasons = CloseReason.allCases.filter { closed($0) > 0 }.map { "\($0)=\(closed($0))" }
-        var text = "accepted=\(accepted) closed=\(closed)" + (reasons.isEmpty ? "" : " (\(reasons.joined(separator: " ")))")
+        var text =
+            "accepted=\(accepted) closed=\(closed)" + (reasons.isEmpty ? "" : " (\(reasons.joined(separator: " ")))")
         for counter in Self.counters where counter.name != "accepted" {
             text += " \(counter.name)=\(self[keyPath: counter.value])"
         }

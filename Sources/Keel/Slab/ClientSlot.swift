@@ -69,7 +69,9 @@ struct SlotFlags: OptionSet {
     /// not contains, which would ask for both). Combinations are built from
     /// raw values: an option-set array literal would allocate an array on
     /// every use in unoptimised builds.
-    @inlinable static var stopsInput: SlotFlags { SlotFlags(rawValue: closeRequested.rawValue | abortRequested.rawValue) }
+    @inlinable static var stopsInput: SlotFlags {
+        SlotFlags(rawValue: closeRequested.rawValue | abortRequested.rawValue)
+    }
     /// Flags under which settle may change interest or close (see settleAfterRead).
     @inlinable static var changeInterest: SlotFlags {
         SlotFlags(rawValue: stopsInput.rawValue | peerFinished.rawValue | readPaused.rawValue | lingering.rawValue)

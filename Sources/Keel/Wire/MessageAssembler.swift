@@ -99,7 +99,9 @@ public enum MessageAssembler {
 
     @usableFromInline
     enum Step {
-        case consumed, stopped, paused, violation(ProtocolViolation), outOfMemory
+        case consumed, stopped, paused
+        case violation(ProtocolViolation)
+        case outOfMemory
     }
 
     /// Decodes requests in place from `start` on; an incomplete tail goes

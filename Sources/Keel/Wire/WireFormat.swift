@@ -163,6 +163,7 @@ public struct ProtocolViolation: Sendable, Equatable, CustomStringConvertible {
         return text.replacing("%c", with: String(decoding: [byte], as: UTF8.self))
     }
 
+    /// Two violations are the same if they read the same and announce the same size.
     public static func == (lhs: ProtocolViolation, rhs: ProtocolViolation) -> Bool {
         lhs.description == rhs.description && lhs.announcedBytes == rhs.announcedBytes
     }

@@ -74,7 +74,9 @@ func withServer<H: ConnectionHandler & Sendable, F: WireFormat>(
 }
 
 /// Starts `server`, runs `body`, checks the server is back to empty, stops it.
-private func run<H: ConnectionHandler>(_ server: Server<H>, _ body: (Server<H>, Int) throws -> Void) throws -> Statistics {
+private func run<H: ConnectionHandler>(_ server: Server<H>, _ body: (Server<H>, Int) throws -> Void) throws
+    -> Statistics
+{
     let address = try server.start()
     do {
         try body(server, address.port)

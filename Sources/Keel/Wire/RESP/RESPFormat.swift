@@ -163,6 +163,7 @@ public struct RESPDecoder: MessageDecoder {
             return .violation(ProtocolViolation("unbalanced quotes in request"))
         }
         if arguments == 0 { return .skip(length: newline + 1) }
-        return .request(RESPCommand(arguments: scratch.arguments, count: arguments, isInline: true), length: newline + 1)
+        return .request(
+            RESPCommand(arguments: scratch.arguments, count: arguments, isInline: true), length: newline + 1)
     }
 }

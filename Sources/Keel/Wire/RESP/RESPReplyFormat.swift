@@ -103,7 +103,8 @@ public struct RESPReplyDecoder: MessageDecoder {
                 guard base.load(fromByteOffset: end, as: UInt8.self) == 0x0D,
                     base.load(fromByteOffset: end &+ 1, as: UInt8.self) == 0x0A
                 else { return .violation(ProtocolViolation("bulk string in a reply not ended by CRLF")) }
-                element = RESPReply(kind: .bulkString, bytes: UnsafeRawBufferPointer(start: base + next, count: Int(length)))
+                element = RESPReply(
+                    kind: .bulkString, bytes: UnsafeRawBufferPointer(start: base + next, count: Int(length)))
                 next = end &+ 2
             case 0x2A:  // "*"
                 guard let elements = RESPInteger.parse(text), elements >= -1,
