@@ -119,3 +119,20 @@ let package = Package(
     ],
     swiftLanguageModes: [.v6]
 )
+
+// Micro-benchmarks of Keel's per-message structures (ordo-one/benchmark),
+// in bench/benchmarks/Benchmarks/. They reach package-access internals
+// (RingBuffer, BufferPool, MessageAssembler), so they belong to this package,
+// but join it only when asked for: the build and the tests never compile the
+// benchmark framework. Run: KEEL_MICROBENCHMARKS=1 swift package --disable-sandbox benchmark
+if Context.environment["KEEL_MICROBENCHMARKS"] != nil {
+    package.dependencies.append(
+        .package(url: "https://github.com/ordo-one/benchmark", from: "1.38.1", traits: ["MallocInterposer"]))
+    package.targets.append(
+        .executableTarget(
+            name: "KeelBenchmarks",
+            dependencies: ["Keel", .product(name: "Benchmark", package: "benchmark")],
+            path: "bench/benchmarks/Benchmarks/KeelBenchmarks",
+            plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
+        ))
+}

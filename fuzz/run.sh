@@ -10,7 +10,7 @@ ROOT=$(cd "$(dirname "$0")/.." && pwd)
 SECONDS_TO_RUN=${1:-60}
 OUT="$ROOT/.build-fuzz"
 mkdir -p "$OUT" "$ROOT/fuzz/corpus" "$ROOT/fuzz/regressions"
-swiftc -sanitize=fuzzer,address -parse-as-library -O -g -D KEEL_FUZZ \
+swiftc -sanitize=fuzzer,address -parse-as-library -O -g -D KEEL_FUZZ -package-name keel \
     "$ROOT/fuzz/FramingFuzz.swift" "$ROOT/Tests/KeelTests/FramingFuzzCheck.swift" \
     "$ROOT/Tests/KeelTests/ProxyReference.swift" \
     "$ROOT"/Sources/Keel/Framing/*.swift "$ROOT"/Sources/Keel/Wire/*.swift "$ROOT"/Sources/Keel/Wire/RESP/*.swift \

@@ -139,7 +139,7 @@ public struct ServerFlags<Defaults: ServerFlagDefaults>: ParsableArguments {
         configuration.threads = threads
         configuration.backend = backend
         configuration.edgeTriggered = edgeTriggered
-        configuration.busyPollMicroseconds = busyPoll
+        configuration.busyPollUs = busyPoll
         configuration.maxClients = maxClients
         configuration.maxMessageBytes = maxMessage
         configuration.idleTimeoutMs = try milliseconds(idleTimeout, flag: "--idle-timeout", field: "idleTimeoutMs")
@@ -171,7 +171,7 @@ public struct ServerFlags<Defaults: ServerFlagDefaults>: ParsableArguments {
     private func checkRanges() throws {
         let checks: [(flag: String, field: String, value: Int?)] = [
             ("--port", "port", port), ("--threads", "threads", threads),
-            ("--busy-poll", "busyPollMicroseconds", busyPoll),
+            ("--busy-poll", "busyPollUs", busyPoll),
             ("--max-clients", "maxClients", maxClients), ("--max-message", "maxMessageBytes", maxMessage),
             ("--max-pending-output", "maxPendingOutputBytes", maxPendingOutput), ("--backlog", "backlog", backlog),
         ]
@@ -220,7 +220,7 @@ public struct ServerFlags<Defaults: ServerFlagDefaults>: ParsableArguments {
             "firstMessageTimeoutMs": "--first-message-timeout", "writeTimeoutMs": "--write-timeout",
             "maxPendingOutputBytes": "--max-pending-output", "backlog": "--backlog", "host": "--host",
             "port": "--port", "shutdownTimeoutMs": "--shutdown-timeout", "threads": "--threads",
-            "edgeTriggered": "--edge-triggered", "busyPollMicroseconds": "--busy-poll",
+            "edgeTriggered": "--edge-triggered", "busyPollUs": "--busy-poll",
         ]
         var words: [String] = []
         var word = ""

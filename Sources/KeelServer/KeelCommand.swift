@@ -50,7 +50,7 @@ struct KeelCommand: ParsableCommand {
         let keel = Server(configuration: configuration, logger: runner.logger)
         let metadata: Logger.Metadata = [
             "backend": "\(configuration.backend)", "trigger": "\(configuration.edgeTriggered ? "edge" : "level")",
-            "threads": "\(configuration.threads)", "busy_poll_us": "\(configuration.busyPollMicroseconds)",
+            "threads": "\(configuration.threads)", "busy_poll_us": "\(configuration.busyPollUs)",
             "protocol": "\(messageProtocol)", "frame": "\(frame)", "proxy_protocol": "\(configuration.proxyProtocol)",
             "max_clients": "\(configuration.maxClients)",
             "max_message": "\(configuration.effectiveMaxMessageBytes)",

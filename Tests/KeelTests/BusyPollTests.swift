@@ -10,7 +10,7 @@ import Testing
 @Suite struct BusyPollTests {
     private func configuration(_ mode: LoopMode, microseconds: Int) -> Configuration {
         testConfiguration(mode) {
-            $0.busyPollMicroseconds = microseconds
+            $0.busyPollUs = microseconds
             $0.statisticsIntervalMs = 10
         }
     }
@@ -47,7 +47,7 @@ import Testing
     }
 
     @Test func offByDefaultNeverPolls() throws {
-        #expect(Configuration().busyPollMicroseconds == 0)
+        #expect(Configuration().busyPollUs == 0)
         let totals = try withEchoServer(configuration(.epollLevel, microseconds: 0)) { server, port in
             let client = try TestClient(port: port)
             for round in 0..<20 {
@@ -62,7 +62,7 @@ import Testing
     @Test(arguments: [-1, 1_000_001])
     func aWindowOutsideZeroToOneSecondIsRefused(microseconds: Int) {
         var configuration = Configuration()
-        configuration.busyPollMicroseconds = microseconds
+        configuration.busyPollUs = microseconds
         #expect(throws: ServerError.self) { try configuration.validate() }
     }
 }

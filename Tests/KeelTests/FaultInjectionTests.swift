@@ -12,13 +12,13 @@ import Testing
 struct FaultCase: Sendable, CustomStringConvertible {
     let mode: LoopMode
     let plan: FaultPlan
-    /// Configuration.busyPollMicroseconds (0: the loop blocks in its waits).
-    var busyPollMicroseconds = 0
+    /// Configuration.busyPollUs (0: the loop blocks in its waits).
+    var busyPollUs = 0
     /// Whether the plan can end connections (resets, hangups).
     var isFatal: Bool { plan.connectionErrorPercent > 0 || plan.hangupPercent > 0 }
 
     var description: String {
-        "\(mode) \(plan)" + (busyPollMicroseconds > 0 ? ", busy polling \(busyPollMicroseconds) µs" : "")
+        "\(mode) \(plan)" + (busyPollUs > 0 ? ", busy polling \(busyPollUs) µs" : "")
     }
 
     static let all: [FaultCase] = [UInt64(1), 2, 3].flatMap { seed in
@@ -52,7 +52,7 @@ struct FaultCase: Sendable, CustomStringConvertible {
             FaultCase(mode: .epollLevelThroughHandler, plan: shortIOEverywhere()),
             FaultCase(mode: .epollLevelThroughHandler, plan: occasionalResets()),
             // Interrupted and short polls between the messages.
-            FaultCase(mode: .epollLevel, plan: shortIOEverywhere(), busyPollMicroseconds: 500),
+            FaultCase(mode: .epollLevel, plan: shortIOEverywhere(), busyPollUs: 500),
         ]
     }
 }
@@ -64,7 +64,7 @@ struct FaultCase: Sendable, CustomStringConvertible {
         let configuration = testConfiguration(faultCase.mode) {
             $0.faultPlan = plan
             $0.acceptPauseMs = 5
-            $0.busyPollMicroseconds = faultCase.busyPollMicroseconds
+            $0.busyPollUs = faultCase.busyPollUs
         }
         var completed = 0
         var cutOff = 0

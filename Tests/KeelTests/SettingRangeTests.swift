@@ -141,7 +141,7 @@ enum TestDefaults: ServerFlagDefaults {
         case "maxEventsPerWait": configuration.maxEventsPerWait = value
         case "maxReadsPerWake": configuration.maxReadsPerWake = value
         case "maxWritesPerWake": configuration.maxWritesPerWake = value
-        case "busyPollMicroseconds": configuration.busyPollMicroseconds = value
+        case "busyPollUs": configuration.busyPollUs = value
         case "bufferPoolRetainedBytes": configuration.bufferPoolRetainedBytes = value
         case "mailboxCapacity": configuration.mailboxCapacity = value
         case "mailboxBytesLimit": configuration.mailboxBytesLimit = value

@@ -176,7 +176,7 @@ func singleID(_ registry: BroadcastRegistry) -> ConnectionID? {
         let metrics = TestMetrics()
         var configuration = testConfiguration()
         configuration.statisticsIntervalMs = 10
-        configuration.busyPollMicroseconds = 1_000
+        configuration.busyPollUs = 1_000
         configuration.releaseMemoryAfterQuietMs = 5
         let server = Server(configuration: configuration, metricsFactory: metrics)
         let port = try server.start().port

@@ -22,30 +22,30 @@ import CShims
 import Glibc
 
 /// Power-of-two memory blocks with bounded reuse; owned by one event loop.
-public final class BufferPool {
+@usableFromInline package final class BufferPool {
     /// The smallest block handed out.
-    public let minimumBlockBytes: Int
+    @usableFromInline package let minimumBlockBytes: Int
     /// Blocks larger than this are freed on return, never retained.
-    public let maximumRetainedBlockBytes: Int
+    @usableFromInline package let maximumRetainedBlockBytes: Int
     /// The most memory kept on the free lists at once.
-    public let retainedBytesLimit: Int
+    @usableFromInline package let retainedBytesLimit: Int
 
     /// Free blocks, one list per size class (class i holds minimumBlockBytes << i).
     @usableFromInline @exclusivity(unchecked) var freeLists: [[UnsafeMutableRawPointer]]
     /// Bytes currently kept on the free lists.
-    @inlinable public var retainedBytes: Int { _retainedBytes }
+    @inlinable package var retainedBytes: Int { _retainedBytes }
     @usableFromInline @exclusivity(unchecked) var _retainedBytes = 0
     /// Bytes currently handed out to rings.
-    @inlinable public var outstandingBytes: Int { _outstandingBytes }
+    @inlinable package var outstandingBytes: Int { _outstandingBytes }
     @usableFromInline @exclusivity(unchecked) var _outstandingBytes = 0
     /// How many times the pool called malloc (for allocation tests).
-    @inlinable public var systemAllocations: Int { _systemAllocations }
+    @inlinable package var systemAllocations: Int { _systemAllocations }
     @usableFromInline @exclusivity(unchecked) var _systemAllocations = 0
     /// How many times malloc could not provide a block.
-    @inlinable public var failedAllocations: Int { _failedAllocations }
+    @inlinable package var failedAllocations: Int { _failedAllocations }
     @usableFromInline @exclusivity(unchecked) var _failedAllocations = 0
     /// How many blocks have been taken in all: a cheap sign of activity.
-    @inlinable public var takes: Int { _takes }
+    @inlinable package var takes: Int { _takes }
     @usableFromInline @exclusivity(unchecked) var _takes = 0
 
     /// - Parameters:
@@ -53,7 +53,7 @@ public final class BufferPool {
     ///   - maximumRetainedBlockBytes: largest block worth keeping (default 1 MiB,
     ///     the output high watermark, so a reader's backlog reuses blocks too).
     ///   - retainedBytesLimit: free-list budget in bytes (default 4 MiB).
-    public init(
+    @usableFromInline package init(
         minimumBlockBytes: Int = 256,
         maximumRetainedBlockBytes: Int = 1 << 20,
         retainedBytesLimit: Int = 4 << 20
@@ -84,7 +84,7 @@ public final class BufferPool {
 
     /// The block size the pool hands out for a request of `bytes`.
     @inlinable @inline(__always)
-    public func blockSize(for bytes: Int) -> Int {
+    package func blockSize(for bytes: Int) -> Int {
         if bytes <= minimumBlockBytes { return minimumBlockBytes }
         return 1 << (Int.bitWidth - (bytes - 1).leadingZeroBitCount)
     }
@@ -93,7 +93,7 @@ public final class BufferPool {
     /// minimum), or nil when malloc cannot provide it (an address-space limit,
     /// or no overcommit): the caller fails only the connection it serves.
     @inlinable
-    public func take(size: Int) -> UnsafeMutableRawPointer? {
+    package func take(size: Int) -> UnsafeMutableRawPointer? {
         assert(size >= minimumBlockBytes && size.nonzeroBitCount == 1)
         if size <= maximumRetainedBlockBytes {
             let index = sizeClass(of: size)
@@ -118,7 +118,7 @@ public final class BufferPool {
 
     /// Returns a block taken with `take(size:)`.
     @inlinable
-    public func give(_ block: UnsafeMutableRawPointer, size: Int) {
+    package func give(_ block: UnsafeMutableRawPointer, size: Int) {
         assert(size >= minimumBlockBytes && size.nonzeroBitCount == 1)
         precondition(outstandingBytes >= size, "returning more than was taken")
         _outstandingBytes -= size
@@ -139,7 +139,7 @@ public final class BufferPool {
     }
 
     /// Frees every retained block (e.g. after a burst, or at shutdown).
-    public func trim() {
+    @usableFromInline package func trim() {
         for index in freeLists.indices {
             for block in freeLists[index] { free(block) }
             freeLists[index].removeAll(keepingCapacity: true)
@@ -153,7 +153,7 @@ public final class BufferPool {
     }
 
     /// Checks the pool's bookkeeping; O(retained blocks).
-    public func checkInvariants() {
+    @usableFromInline package func checkInvariants() {
         var sum = 0
         for (index, list) in freeLists.enumerated() {
             sum += list.count * (minimumBlockBytes << index)

@@ -14,26 +14,29 @@
 // so deinit checks that it was released.
 
 /// A growable byte ring that holds memory only while it has content.
-public struct RingBuffer: ~Copyable {
+@usableFromInline package struct RingBuffer: ~Copyable {
     @usableFromInline var storage: UnsafeMutableRawPointer?
     /// Size of the current block (0 when the ring holds no memory).
-    @inlinable public var capacity: Int { _capacity }
+    @inlinable package var capacity: Int { _capacity }
     @usableFromInline var _capacity = 0
     @usableFromInline var head = 0
     /// Readable bytes.
-    @inlinable public var count: Int { _count }
+    @inlinable package var count: Int { _count }
     @usableFromInline var _count = 0
 
     /// An empty ring holding no memory.
-    @inlinable public init() {}
+    @inlinable package init() {}
 
-    deinit {
+    // Inlinable, as every hot method is: `package` types get no automatic
+    // cross-module optimisation, and the loop (specialised in the
+    // application's module) drops a ring on every read.
+    @inlinable deinit {
         precondition(storage == nil, "ring dropped while holding \(capacity) bytes")
     }
 
     /// True when there is nothing to read (and so no memory held).
     @inlinable @inline(__always)
-    public var isEmpty: Bool { count == 0 }
+    package var isEmpty: Bool { count == 0 }
 
     /// Appends `bytes`, growing to the next power of two if needed. Returns
     /// false, having appended nothing, when the memory for a larger block
@@ -41,7 +44,7 @@ public struct RingBuffer: ~Copyable {
     /// out of memory must cost one client, not the process). The caller
     /// enforces any byte limit before appending.
     @inlinable
-    public mutating func append(_ bytes: UnsafeRawBufferPointer, pool: BufferPool) -> Bool {
+    package mutating func append(_ bytes: UnsafeRawBufferPointer, pool: BufferPool) -> Bool {
         guard !bytes.isEmpty else { return true }
         guard grow(toHold: count + bytes.count, pool: pool) else { return false }
         let block = storage.unsafelyUnwrapped
@@ -72,7 +75,7 @@ public struct RingBuffer: ~Copyable {
 
     /// Drops the first `n` readable bytes; gives the block back when empty.
     @inlinable
-    public mutating func consume(_ n: Int, pool: BufferPool) {
+    package mutating func consume(_ n: Int, pool: BufferPool) {
         precondition(n >= 0 && n <= count, "consume(\(n)) with \(count) readable")
         guard n > 0 else { return }
         _count -= n
@@ -85,7 +88,7 @@ public struct RingBuffer: ~Copyable {
 
     /// Drops everything and gives the block back.
     @inlinable
-    public mutating func removeAll(pool: BufferPool) {
+    package mutating func removeAll(pool: BufferPool) {
         if let block = storage {
             pool.give(block, size: capacity)
         }
@@ -98,7 +101,7 @@ public struct RingBuffer: ~Copyable {
     /// The readable bytes as at most two segments in order (the second is
     /// empty unless the content wraps): what writev wants.
     @inlinable
-    public func withReadableSegments<R>(
+    package func withReadableSegments<R>(
         _ body: (UnsafeRawBufferPointer, UnsafeRawBufferPointer) throws -> R
     ) rethrows -> R {
         guard let block = storage else {
@@ -114,7 +117,7 @@ public struct RingBuffer: ~Copyable {
     /// first if it wraps. Straightening rotates the block in place, so it
     /// never needs memory and cannot fail.
     @inlinable
-    public mutating func withContiguousBytes<R>(
+    package mutating func withContiguousBytes<R>(
         _ body: (UnsafeRawBufferPointer) throws -> R
     ) rethrows -> R {
         if head + count > capacity, let block = storage {
@@ -166,7 +169,7 @@ public struct RingBuffer: ~Copyable {
 
     /// Copies the first `destination.count` readable bytes out without consuming.
     @inlinable
-    public func copyPrefix(into destination: UnsafeMutableRawBufferPointer) {
+    package func copyPrefix(into destination: UnsafeMutableRawBufferPointer) {
         precondition(destination.count <= count, "prefix longer than the content")
         guard let block = storage, !destination.isEmpty else { return }
         let first = min(destination.count, capacity - head)
@@ -186,7 +189,7 @@ public struct RingBuffer: ~Copyable {
     }
 
     /// Checks the ring's invariant (see the file header).
-    public func checkInvariants() {
+    @usableFromInline package func checkInvariants() {
         if storage == nil {
             precondition(capacity == 0 && count == 0 && head == 0, "empty ring with state")
         } else {

@@ -59,7 +59,7 @@ extension Configuration {
         SettingRange(name: "maxEventsPerWait", range: 1...65_536) { $0.maxEventsPerWait },
         SettingRange(name: "maxReadsPerWake", range: 1...1_024) { $0.maxReadsPerWake },
         SettingRange(name: "maxWritesPerWake", range: 1...1_024) { $0.maxWritesPerWake },
-        SettingRange(name: "busyPollMicroseconds", range: 0...1_000_000) { $0.busyPollMicroseconds },
+        SettingRange(name: "busyPollUs", range: 0...1_000_000) { $0.busyPollUs },
         SettingRange(name: "bufferPoolRetainedBytes", range: 0...largestBudgetBytes) { $0.bufferPoolRetainedBytes },
         SettingRange(name: "mailboxCapacity", range: 1...16_777_216) { $0.mailboxCapacity },
         SettingRange(name: "mailboxBytesLimit", range: 1...largestBudgetBytes) { $0.mailboxBytesLimit },

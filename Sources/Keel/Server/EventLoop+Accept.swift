@@ -42,10 +42,10 @@ extension EventLoop {
         }
         slab[slot].registered = .read
         stats.accepted += 1
-        if let firstMessageTimeouts {
-            firstMessageTimeouts.touch(slot, nowMs: nowMs)
+        if let firstMessage = timeouts.firstMessage {
+            firstMessage.touch(slot, nowMs: nowMs)
         }
-        idleTimeouts.touch(slot, nowMs: nowMs)
+        timeouts.idle.touch(slot, nowMs: nowMs)
         if configuration.proxyProtocol != .off {
             // The handler hears of it once the header names the client.
             slab[slot].flags.insert(.awaitingProxyHeader)

@@ -1,4 +1,4 @@
-// Busy polling (Configuration.busyPollMicroseconds): after an iteration that
+// Busy polling (Configuration.busyPollUs): after an iteration that
 // served traffic, the loop's waits take a zero timeout until the window
 // passes, so the next message is picked up without the thread (and, on a
 // virtual machine, its idle core) being woken. The window restarts with every

@@ -18,11 +18,7 @@ extension EventLoop {
         }
         backend.deregister(fd: fd, token: EventToken(slot: slot, generation: generation))
         Syscall.close(fd)
-        var list = 0
-        while list < timeoutLists.count {
-            timeoutLists[list].remove(slot)
-            list += 1
-        }
+        timeouts.removeFromAll(slot)
         let handlerKnows = !slab[slot].flags.contains(.awaitingProxyHeader)
         slab.free(slot, pool: pool)
         if !table.proxyHeaders.isEmpty { table.proxyHeaders[Int(slot)] = nil }
@@ -54,18 +50,18 @@ extension EventLoop {
     /// retried once before it closes the connection at once.
     @usableFromInline
     func enforceDeadlines() {
-        if let firstMessageTimeouts {
-            while let slot = firstMessageTimeouts.popExpired(nowMs: nowMs) {
+        if let firstMessage = timeouts.firstMessage {
+            while let slot = firstMessage.popExpired(nowMs: nowMs) {
                 closeGracefully(slot, reason: .firstMessageTimeout)
             }
         }
-        while let slot = idleTimeouts.popExpired(nowMs: nowMs) {
+        while let slot = timeouts.idle.popExpired(nowMs: nowMs) {
             closeGracefully(slot, reason: .idleTimeout)
         }
-        while let slot = writeTimeouts.popExpired(nowMs: nowMs) {
+        while let slot = timeouts.write.popExpired(nowMs: nowMs) {
             if !stillWriting(slot) { close(slot, reason: .writeTimeout) }
         }
-        while let slot = lingerTimeouts.popExpired(nowMs: nowMs) {
+        while let slot = timeouts.linger.popExpired(nowMs: nowMs) {
             close(slot, reason: finishingReason(slot))
         }
         if let until = acceptPausedUntilMs, nowMs >= until {
@@ -93,7 +89,7 @@ extension EventLoop {
     func stillWriting(_ slot: UInt32) -> Bool {
         writeFromRing(slot)
         guard slab[slot].isLive else { return true }  // the write failed and closed it
-        guard writeTimeouts.contains(slot) else { return false }
+        guard timeouts.write.contains(slot) else { return false }
         settle(slot)
         return true
     }
@@ -105,8 +101,8 @@ extension EventLoop {
         shutdownDeadlineMs = nowMs + Int64(configuration.shutdownTimeoutMs)
         closeListener()
         slab.forEachLive { slot in
-            firstMessageTimeouts?.remove(slot)
-            idleTimeouts.remove(slot)
+            timeouts.firstMessage?.remove(slot)
+            timeouts.idle.remove(slot)
             slab[slot].flags.insert(.closeRequested)
             slab[slot].closeReason = .serverShutdown
             settle(slot)

@@ -204,11 +204,11 @@ extension EventLoop {
     /// (and ends the first-message timeout). Once per read, not per message.
     @inlinable @inline(__always)
     func noteMessageArrived(_ slot: UInt32) {
-        if let firstMessageTimeouts, !slab[slot].flags.contains(.greeted) {
+        if let firstMessage = timeouts.firstMessage, !slab[slot].flags.contains(.greeted) {
             slab[slot].flags.insert(.greeted)
-            firstMessageTimeouts.remove(slot)
+            firstMessage.remove(slot)
         }
-        idleTimeouts.touch(slot, nowMs: nowMs)
+        timeouts.idle.touch(slot, nowMs: nowMs)
     }
 
     /// The bytes broke the protocol: with an error reply, the reply is

@@ -82,7 +82,7 @@ extension EventLoop {
         var progressed = false
         defer {
             // Progress restarts the write-stall timer (settle removes it once drained).
-            if progressed && slab[slot].isLive { writeTimeouts.touch(slot, nowMs: nowMs) }
+            if progressed && slab[slot].isLive { timeouts.write.touch(slot, nowMs: nowMs) }
         }
         var writes = 0
         repeat {
@@ -111,7 +111,7 @@ extension EventLoop {
     @inlinable @inline(__always)
     func settleAfterRead(_ slot: UInt32) {
         if slab[slot].output.isEmpty && slab[slot].registered == .read
-            && slab[slot].flags.isDisjoint(with: SlotFlags.changeInterest) && !writeTimeouts.contains(slot)
+            && slab[slot].flags.isDisjoint(with: SlotFlags.changeInterest) && !timeouts.write.contains(slot)
         {
             return
         }
@@ -164,14 +164,14 @@ extension EventLoop {
         // the write timeout, which progress restarts, is the clock that
         // counts. The idle clock starts afresh once the output has drained.
         if pending > 0 {
-            if !writeTimeouts.contains(slot) { writeTimeouts.touch(slot, nowMs: nowMs) }
-            idleTimeouts.remove(slot)
+            if !timeouts.write.contains(slot) { timeouts.write.touch(slot, nowMs: nowMs) }
+            timeouts.idle.remove(slot)
         } else {
-            writeTimeouts.remove(slot)
+            timeouts.write.remove(slot)
             // The idle clock runs for open connections only (finishing ones
             // have their linger timer).
-            if !finishing && shutdownDeadlineMs == nil && !idleTimeouts.contains(slot) {
-                idleTimeouts.touch(slot, nowMs: nowMs)
+            if !finishing && shutdownDeadlineMs == nil && !timeouts.idle.contains(slot) {
+                timeouts.idle.touch(slot, nowMs: nowMs)
             }
         }
     }
@@ -192,9 +192,9 @@ extension EventLoop {
             return false
         }
         Syscall.shutdown(slab[slot].fd, how: keel_SHUT_WR)
-        idleTimeouts.remove(slot)
-        firstMessageTimeouts?.remove(slot)
-        lingerTimeouts.touch(slot, nowMs: nowMs)
+        timeouts.idle.remove(slot)
+        timeouts.firstMessage?.remove(slot)
+        timeouts.linger.touch(slot, nowMs: nowMs)
         return true
     }
 

@@ -58,16 +58,8 @@ where Handler.Request == Decoder.Request {
     @usableFromInline @exclusivity(unchecked) var revisitsInProgress: [EventToken] = []
     @usableFromInline let readBuffer: ReadBuffer
 
-    /// A connection's first complete message must arrive within its timeout (optional).
-    @usableFromInline let firstMessageTimeouts: TimeoutList?
-    /// Time since the last complete message.
-    @usableFromInline let idleTimeouts: TimeoutList
-    /// Time since pending output last made progress.
-    @usableFromInline let writeTimeouts: TimeoutList
-    /// Time a gracefully closed connection may linger (see Configuration.lingerTimeoutMs).
-    @usableFromInline let lingerTimeouts: TimeoutList
-    /// Every timeout list, for what treats them alike.
-    @usableFromInline let timeoutLists: [TimeoutList]
+    /// The connections' deadlines: first message, idle, write, linger.
+    @usableFromInline let timeouts: ConnectionTimeouts
 
     /// The listening socket, nil once shutdown has closed it.
     @usableFromInline @exclusivity(unchecked) var listener: ListeningSocket?
@@ -77,7 +69,7 @@ where Handler.Request == Decoder.Request {
     @usableFromInline @exclusivity(unchecked) var acceptPausedUntilMs: Int64?
     /// The loop's clock, read once per iteration.
     @usableFromInline @exclusivity(unchecked) var nowMs: Int64
-    /// Busy polling (Configuration.busyPollMicroseconds), 0 when off; the
+    /// Busy polling (Configuration.busyPollUs), 0 when off; the
     /// state below is kept only when on (EventLoop+BusyPoll.swift).
     @usableFromInline let busyPollNs: Int64
     /// The clock as read after the last wait, in nanoseconds.
@@ -142,7 +134,7 @@ where Handler.Request == Decoder.Request {
         maxRequestBytes = decoder.maxRequestBytes
         edgeTriggered = configuration.edgeTriggered && Backend.name == EpollBackend.name
         echoesInPlace = Handler.echoesEveryMessage && Decoder.echoesRequestsVerbatim && configuration.echoInPlace
-        busyPollNs = Int64(configuration.busyPollMicroseconds) * 1_000
+        busyPollNs = Int64(configuration.busyPollUs) * 1_000
         revisits.reserveCapacity(configuration.maxClients)
         revisitsInProgress.reserveCapacity(configuration.maxClients)
         let pool = BufferPool(retainedBytesLimit: configuration.bufferPoolRetainedBytes)
@@ -154,14 +146,7 @@ where Handler.Request == Decoder.Request {
         slab = table.slab
         self.pool = pool
         readBuffer = ReadBuffer(capacity: configuration.readBufferBytes)
-        let capacity = configuration.maxClients
-        firstMessageTimeouts = configuration.firstMessageTimeoutMs.map {
-            TimeoutList(capacity: capacity, timeoutMs: Int64($0))
-        }
-        idleTimeouts = TimeoutList(capacity: capacity, timeoutMs: Int64(configuration.idleTimeoutMs))
-        writeTimeouts = TimeoutList(capacity: capacity, timeoutMs: Int64(configuration.writeTimeoutMs))
-        lingerTimeouts = TimeoutList(capacity: capacity, timeoutMs: Int64(configuration.lingerTimeoutMs))
-        timeoutLists = [firstMessageTimeouts, idleTimeouts, writeTimeouts, lingerTimeouts].compactMap { $0 }
+        timeouts = ConnectionTimeouts(capacity: configuration.maxClients, configuration: configuration)
         nowMs = Syscall.monotonicMilliseconds()
         self.deadlineTimer = deadlineTimer
         nextStatisticsMs = nowMs + Int64(configuration.statisticsIntervalMs)
@@ -274,14 +259,7 @@ where Handler.Request == Decoder.Request {
             nearestDeadlineMs = Int64.min
             return 0
         }
-        // Each list by name, not through `timeoutLists`: this runs every
-        // iteration, and an array of class references costs bounds checks
-        // and reference counting per element.
-        var nearest = nextStatisticsMs
-        if let deadline = idleTimeouts.earliestDeadlineMs { nearest = min(nearest, deadline) }
-        if let deadline = writeTimeouts.earliestDeadlineMs { nearest = min(nearest, deadline) }
-        if let deadline = lingerTimeouts.earliestDeadlineMs { nearest = min(nearest, deadline) }
-        if let deadline = firstMessageTimeouts?.earliestDeadlineMs { nearest = min(nearest, deadline) }
+        var nearest = timeouts.earliestDeadlineMs(notAfter: nextStatisticsMs)
         if let deadline = acceptPausedUntilMs { nearest = min(nearest, deadline) }
         if let deadline = shutdownDeadlineMs { nearest = min(nearest, deadline) }
         if let deadline = memoryReleaseDueMs { nearest = min(nearest, deadline) }
@@ -362,9 +340,7 @@ where Handler.Request == Decoder.Request {
     /// not on every iteration of a production loop.
     @usableFromInline
     func publishDiagnostics() {
-        let members =
-            idleTimeouts.count + writeTimeouts.count + lingerTimeouts.count + (firstMessageTimeouts?.count ?? 0)
-        control.timeoutMembers.store(members, ordering: .relaxed)
+        control.timeoutMembers.store(timeouts.memberCount, ordering: .relaxed)
         control.ringBytes.store(pool.outstandingBytes, ordering: .relaxed)
         control.listenerOn.store(listenerOn, ordering: .relaxed)
     }
@@ -374,18 +350,18 @@ where Handler.Request == Decoder.Request {
     func checkInvariants() {
         table.checkInvariants()
         backend.checkInvariants()
-        for list in timeoutLists { list.checkInvariants() }
+        timeouts.checkInvariants()
         slab.forEachLive { slot in
             let pending = !slab[slot].output.isEmpty
             let lingering = slab[slot].flags.contains(.lingering)
             precondition(
                 slab[slot].registered.contains(.write) == pending, "slot \(slot): write interest != pending output")
-            precondition(writeTimeouts.contains(slot) == pending, "slot \(slot): write timer != pending output")
-            precondition(lingerTimeouts.contains(slot) == lingering, "slot \(slot): linger timer != lingering")
+            precondition(timeouts.write.contains(slot) == pending, "slot \(slot): write timer != pending output")
+            precondition(timeouts.linger.contains(slot) == lingering, "slot \(slot): linger timer != lingering")
             precondition(!lingering || !pending, "slot \(slot) lingers with output pending")
-            let idle = idleTimeouts.contains(slot)
+            let idle = timeouts.idle.contains(slot)
             precondition(!(idle && pending), "slot \(slot) has an idle timer while its output drains")
-            let listed = idle || (firstMessageTimeouts?.contains(slot) ?? false)
+            let listed = idle || (timeouts.firstMessage?.contains(slot) ?? false)
             let finishing =
                 !slab[slot].flags.isDisjoint(
                     with: SlotFlags(rawValue: SlotFlags.closeRequested.rawValue | SlotFlags.peerFinished.rawValue))

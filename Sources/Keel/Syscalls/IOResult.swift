@@ -2,7 +2,7 @@
 // closed" are ordinary outcomes on the hot path, not errors to throw.
 
 /// The outcome of one non-blocking read or write.
-public enum IOResult: Equatable, Sendable {
+@usableFromInline package enum IOResult: Equatable, Sendable {
     /// This many bytes moved (always > 0).
     case bytes(Int)
     /// The socket has nothing to give or no room to take (EAGAIN).
@@ -14,7 +14,7 @@ public enum IOResult: Equatable, Sendable {
 }
 
 /// The outcome of one non-blocking accept.
-public enum AcceptResult: Equatable, Sendable {
+@usableFromInline package enum AcceptResult: Equatable, Sendable {
     /// A new connection on this descriptor.
     case accepted(Int32)
     /// The backlog is empty (EAGAIN).

@@ -20,7 +20,7 @@
 
 /// How feeding one read ended.
 @frozen
-public enum AssemblyOutcome: Equatable {
+@usableFromInline package enum AssemblyOutcome: Equatable {
     /// Every byte was used (requests delivered, a tail kept).
     case consumed(requests: Int)
     /// `deliver` asked to stop; the rest was dropped.
@@ -34,7 +34,7 @@ public enum AssemblyOutcome: Equatable {
 
     /// Requests delivered.
     @inlinable
-    public var requests: Int {
+    package var requests: Int {
         switch self {
         case .consumed(let count), .stopped(let count), .paused(let count), .violation(_, let count),
             .outOfMemory(let count):
@@ -45,7 +45,7 @@ public enum AssemblyOutcome: Equatable {
 
 /// What a consumer wants after taking one request.
 @frozen
-public enum Delivery {
+@usableFromInline package enum Delivery {
     /// Go on with the next request.
     case next
     /// Stop: drop the rest (the connection is closing).
@@ -55,10 +55,10 @@ public enum Delivery {
 }
 
 /// Splits reads into requests with a decoder, keeping a partial request in a ring.
-public enum MessageAssembler {
+@usableFromInline package enum MessageAssembler {
     /// `feed` for consumers that only ever go on or stop.
     @inlinable @inline(__always)
-    public static func feed<Decoder: MessageDecoder>(
+    package static func feed<Decoder: MessageDecoder>(
         _ bytes: UnsafeRawBufferPointer, decoder: inout Decoder, pending: inout RingBuffer, pool: BufferPool,
         deliver: (Decoder.Request) -> Bool
     ) -> AssemblyOutcome {
@@ -71,7 +71,7 @@ public enum MessageAssembler {
     /// or out-of-memory, `pending` is emptied (its bytes can never become a
     /// request).
     @inlinable @inline(__always)
-    public static func feed<Decoder: MessageDecoder>(
+    package static func feed<Decoder: MessageDecoder>(
         _ bytes: UnsafeRawBufferPointer, decoder: inout Decoder, pending: inout RingBuffer, pool: BufferPool,
         deliver: (Decoder.Request) -> Delivery
     ) -> AssemblyOutcome {

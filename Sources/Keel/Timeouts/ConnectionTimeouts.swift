@@ -1,0 +1,72 @@
+// ConnectionTimeouts: the four deadlines a connection can be under, as one
+// value the loop owns, so that what treats them alike (the nearest deadline,
+// forgetting a closed connection, counting members, checking invariants) is
+// written once, here, and each list is named where its meaning matters.
+//
+// A connection is on at most these lists at once: firstMessage (until its
+// first complete message, when configured), idle (time since its last
+// complete message) or write (time since pending output last moved: a
+// connection whose replies are draining is not idle), and linger (after a
+// graceful close, until the peer's EOF). Which combinations are legal is
+// checked by EventLoop.checkInvariants, against the connection's state.
+
+/// The timeout lists of one loop, one per kind of deadline.
+@usableFromInline
+struct ConnectionTimeouts {
+    /// A connection's first complete message must arrive in time (optional).
+    @usableFromInline let firstMessage: TimeoutList?
+    /// Time since the last complete message.
+    @usableFromInline let idle: TimeoutList
+    /// Time since pending output last made progress.
+    @usableFromInline let write: TimeoutList
+    /// Time a gracefully closed connection may linger (Configuration.lingerTimeoutMs).
+    @usableFromInline let linger: TimeoutList
+
+    /// Lists for `capacity` slots with the configuration's timeouts.
+    @usableFromInline
+    init(capacity: Int, configuration: Configuration) {
+        firstMessage = configuration.firstMessageTimeoutMs.map {
+            TimeoutList(capacity: capacity, timeoutMs: Int64($0))
+        }
+        idle = TimeoutList(capacity: capacity, timeoutMs: Int64(configuration.idleTimeoutMs))
+        write = TimeoutList(capacity: capacity, timeoutMs: Int64(configuration.writeTimeoutMs))
+        linger = TimeoutList(capacity: capacity, timeoutMs: Int64(configuration.lingerTimeoutMs))
+    }
+
+    /// The earliest deadline on any list, or `limit` if that is earlier (or
+    /// every list is empty). Each list by name (no array of lists, no
+    /// optional result): this runs on every loop iteration.
+    @inlinable @inline(__always)
+    func earliestDeadlineMs(notAfter limit: Int64) -> Int64 {
+        var nearest = limit
+        if let deadline = idle.earliestDeadlineMs { nearest = min(nearest, deadline) }
+        if let deadline = write.earliestDeadlineMs { nearest = min(nearest, deadline) }
+        if let deadline = linger.earliestDeadlineMs { nearest = min(nearest, deadline) }
+        if let deadline = firstMessage?.earliestDeadlineMs { nearest = min(nearest, deadline) }
+        return nearest
+    }
+
+    /// Takes a closing connection off every list.
+    @usableFromInline
+    func removeFromAll(_ slot: UInt32) {
+        firstMessage?.remove(slot)
+        idle.remove(slot)
+        write.remove(slot)
+        linger.remove(slot)
+    }
+
+    /// Connections on any list (a connection on two counts twice).
+    @usableFromInline
+    var memberCount: Int {
+        idle.count + write.count + linger.count + (firstMessage?.count ?? 0)
+    }
+
+    /// Checks each list's own invariants (links, deadline order).
+    @usableFromInline
+    func checkInvariants() {
+        firstMessage?.checkInvariants()
+        idle.checkInvariants()
+        write.checkInvariants()
+        linger.checkInvariants()
+    }
+}
