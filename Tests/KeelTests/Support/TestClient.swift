@@ -32,7 +32,11 @@ final class TestClient {
         let address = SocketAddress(host: "127.0.0.1", port: port)!
         let rc = address.withSockAddr { keel_connect(fd, $0, $1) }
         guard rc == 0 else {
+            // deinit still runs (every property is set): it must not close
+            // the descriptor again, since by then its number may belong to
+            // another test's socket (a Keel server's connection, say).
             Glibc.close(fd)
+            fd = -1
             throw TestClientError(description: "connect to port \(port): \(Errno(rawValue: -rc))")
         }
     }
