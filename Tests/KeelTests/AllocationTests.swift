@@ -30,6 +30,7 @@ struct ProbeResult: Decodable {
     /// The interposer and the sanitizers both replace malloc; they cannot
     /// share a process, so this test is skipped in the sanitizer passes.
     static let sanitizerless = ProcessInfo.processInfo.environment["KEEL_SANITIZER"] == nil
+    static let underThreadSanitizer = ProcessInfo.processInfo.environment["KEEL_SANITIZER"] == "thread"
 
     /// `handler`: a handler in the probe's own module (the general path, as
     /// an application's); `echo`: the echo fast path `keel` runs.

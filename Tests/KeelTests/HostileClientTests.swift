@@ -41,17 +41,17 @@ import Testing
     @Test(arguments: LoopMode.all)
     func aClientThatPausesReadingItsRepliesIsNotIdle(mode: LoopMode) throws {
         let configuration = testConfiguration(mode) {
-            // Long enough that a writer thread starved by a loaded machine
-            // (sanitizers, parallel tests) is not idle before Keel pauses it.
             $0.idleTimeoutMs = 1_000
             $0.outputHighWatermarkBytes = 128 << 10
             $0.outputLowWatermarkBytes = 32 << 10
         }
+        // 8 MB: more than the kernel's buffers hold (the server's send
+        // buffer grows to 4 MiB at most), so replies back up in Keel. Built
+        // before connecting: under a sanitizer on a loaded machine building
+        // it takes longer than the idle timeout, which starts at the accept.
+        let stream = (0..<1_000).flatMap { TestClient.frame(payload(count: 8_000, seed: UInt64($0)), format: .u32le) }
         let totals = try withEchoServer(configuration) { server, port in
             let client = try TestClient(port: port, timeoutSeconds: 20, receiveBufferBytes: 32 << 10)
-            // 8 MB: more than the kernel's buffers hold (the server's send
-            // buffer grows to 4 MiB at most), so replies back up in Keel.
-            let stream = (0..<1_000).flatMap { client.frame(payload(count: 8_000, seed: UInt64($0))) }
             let writer = WriterThread(fd: client.fd, bytes: stream)
             #expect(eventually { server.bufferedBytes > 128 << 10 }, "the replies back up in Keel")
             usleep(2_500_000)  // two and a half idle timeouts without reading (Keel has paused reading it)

@@ -102,7 +102,10 @@ func residentKiB(_ pid: Int32) -> Int {
         #expect(server.child.standardError.contains("out-of-memory=1"), "\(server.child.standardError)")
     }
 
-    @Test func aLogFileAtTheFileSizeLimitDoesNotKillTheServer() throws {
+    /// (Not under ThreadSanitizer: its runtime dies of SIGBUS at start under
+    /// a 4 KiB file size limit, before any Keel code runs.)
+    @Test(.enabled(if: !AllocationTests.underThreadSanitizer, "TSan's runtime cannot start under `ulimit -f 4`"))
+    func aLogFileAtTheFileSizeLimitDoesNotKillTheServer() throws {
         let port = try freePort()
         let log = "/tmp/keel-xfsz-\(getpid()).log"
         defer { unlink(log) }
@@ -110,7 +113,13 @@ func residentKiB(_ pid: Int32) -> Int {
         let child = try ChildProcess(
             arguments: ["--port", "\(port)", "--log-level", "debug"],
             launcher: ["/bin/sh", "-c", "ulimit -f 4; exec \"$0\" \"$@\" 2>\(log)"])
-        for _ in 0..<100 { #expect(echoes(on: port)) }
+        for index in 0..<100 {
+            // Stop at the first failure: each one waits 10 s for the server.
+            guard echoes(on: port) else {
+                Issue.record("connection \(index) not served (its log: \(log))")
+                break
+            }
+        }
         kill(child.pid, SIGTERM)
         #expect(child.waitForExit() == 0)
     }

@@ -2,9 +2,12 @@
 // fuzzer to hold ProxyHeaderParser against: written from the text of the
 // specification, not from the parser, and simple rather than fast (it works
 // on whole arrays, parses addresses itself, and decides only once a whole
-// header is present). Keel's own rules on top of the specification: at most
-// 4,096 bytes for a v2 header, ports without leading zeros, "UNKNOWN" lines
-// carry no address.
+// header is present). Keel's own rules on top of the specification, which
+// the reference shares with the parser (so the fuzzer cannot judge them): at
+// most 4,096 bytes for a v2 header; ports without leading zeros; "UNKNOWN"
+// lines carry no address and only printable text; datagram (UDP) headers
+// are refused; a LOCAL header still needs a known family and a block that
+// fits it (the specification would ignore both).
 
 import Glibc
 
