@@ -6,6 +6,10 @@ import Keel
 
 extension LoadEngine {
     func handle(_ index: Int) {
+        // The run ends at its first problem (errors not allowed): the rest of
+        // this wakeup's events are not served, or each connection would
+        // count its own first problem.
+        if result.firstProblem != nil && !options.allowErrors { return }
         let bits = keel_epoll_event_events(events, Int32(index))
         let connection = connections[Int(keel_epoll_event_data(events, Int32(index)))]
         switch connection.state {
