@@ -34,12 +34,24 @@ wait "$bench" || bench_status=$?
 python3 - "$WORK/trace" <<'PY'
 import re, sys
 events = reads = writes = ctls = waits = 0
+started = False
 for line in open(sys.argv[1]):
-    match = re.search(r"\b(epoll_p?wait|read|sendto|sendmsg|writev|write|epoll_ctl)\(.*\)\s+=\s+(-?\d+)", line)
+    # A call strace found in progress when it attached ends as
+    # "<... epoll_pwait resumed> ...) = N": a wait all the same.
+    match = re.search(
+        r"(?:\b|<\.\.\. )(epoll_p?wait|read|sendto|sendmsg|writev|write|epoll_ctl)(?:\(| resumed>).*\)\s+=\s+(-?\d+)",
+        line)
     if not match:
         continue
     call, result = match.group(1), int(match.group(2))
-    if call.startswith("epoll_") and call != "epoll_ctl":
+    is_wait = call.startswith("epoll_") and call != "epoll_ctl"
+    # Count from the first wait that returned on: the reads before it serve
+    # events of a wait that began before strace attached.
+    if not started:
+        started = is_wait
+        if not started:
+            continue
+    if is_wait:
         waits += 1
         events += max(0, result)
     elif call == "read":
