@@ -3,9 +3,10 @@
 // that every backend implements the same way. The loop is generic over it,
 // so the per-event path is specialised and has no dynamic dispatch.
 //
-// Socket I/O goes through the backend too (with default implementations
-// that call the kernel), so a test backend can script faults on reads,
-// writes and accepts without touching the loop.
+// Socket I/O and the clock go through the backend too (with default
+// implementations that call the kernel), so a test backend can script faults
+// on reads, writes and accepts, or set the time the loop sees, without
+// touching the loop.
 
 /// What the kernel reported for one descriptor.
 @usableFromInline
@@ -67,6 +68,9 @@ protocol EventBackend: AnyObject {
     func send(_ fd: Int32, _ first: UnsafeRawBufferPointer, _ second: UnsafeRawBufferPointer) -> IOResult
     /// accept4(2) of one pending connection.
     func accept(_ listener: Int32) -> AcceptResult
+    /// The monotonic clock (CLOCK_MONOTONIC, in nanoseconds), which the loop
+    /// reads once after each wait.
+    func monotonicNanoseconds() -> Int64
 }
 
 extension EventBackend {
@@ -91,5 +95,10 @@ extension EventBackend {
     @usableFromInline
     func accept(_ listener: Int32) -> AcceptResult {
         Syscall.accept(listener)
+    }
+
+    @inlinable @inline(__always)
+    func monotonicNanoseconds() -> Int64 {
+        Syscall.monotonicNanoseconds()
     }
 }

@@ -11,7 +11,7 @@ extension EventLoop {
     /// count of polls that found nothing (the price of polling).
     @inlinable @inline(__always)
     func noteWaitWhileBusyPolling(ready: Int) {
-        nowNs = Syscall.monotonicNanoseconds()
+        nowNs = backend.monotonicNanoseconds()
         nowMs = nowNs / 1_000_000
         if polledInsteadOfBlocking && ready == 0 { stats.busyPollWaits &+= 1 }
         polledInsteadOfBlocking = false

@@ -147,7 +147,7 @@ where Handler.Request == Decoder.Request {
         self.pool = pool
         readBuffer = ReadBuffer(capacity: configuration.readBufferBytes)
         timeouts = ConnectionTimeouts(capacity: configuration.maxClients, configuration: configuration)
-        nowMs = Syscall.monotonicMilliseconds()
+        nowMs = backend.monotonicNanoseconds() / 1_000_000
         self.deadlineTimer = deadlineTimer
         nextStatisticsMs = nowMs + Int64(configuration.statisticsIntervalMs)
         if let interval = Handler.tickIntervalMs {
@@ -167,38 +167,45 @@ where Handler.Request == Decoder.Request {
     /// Runs until shutdown completes; returns this loop's counters.
     @inlinable
     func run() -> Statistics {
-        while true {
-            let ready: Int
-            if busyPollNs == 0 {
-                ready = backend.wait(timeoutMs: waitTimeoutMs())
-                nowMs = Syscall.monotonicMilliseconds()
-            } else {
-                ready = backend.wait(timeoutMs: busyPollingWaitTimeoutMs())
-                noteWaitWhileBusyPolling(ready: ready)
-            }
-            if !revisits.isEmpty { serveRevisits() }
-            for position in 0..<ready {
-                dispatch(backend.event(at: position))
-            }
-            // Empty on most iterations: skip the call and its array reset.
-            if !table.flushQueue.isEmpty { flushQueuedConnections() }
-            if nowMs >= nearestDeadlineMs { enforceDeadlines() }
-            // Constant after specialisation: gone for handlers without ticks.
-            if let interval = Handler.tickIntervalMs, nowMs >= nextTickMs {
-                handler.tick()
-                nextTickMs = nowMs + Int64(interval)
-                if !table.flushQueue.isEmpty { flushQueuedConnections() }
-            }
-            if configuration.releaseMemoryAfterQuietMs != nil { considerReleasingMemory() }
-            if nowMs >= nextStatisticsMs { publishStatistics() }
-            if shutdownDeadlineMs != nil && slab.liveCount == 0 { break }
-            control.openConnections.store(slab.liveCount, ordering: .relaxed)
-            if configuration.checkInvariantsEveryIteration {
-                checkInvariants()
-                publishDiagnostics()
-            }
-        }
+        while runIteration() {}
         return finishRunning()
+    }
+
+    /// One iteration; false once shutdown has completed (then
+    /// `finishRunning` releases the loop's descriptors). Tests drive a loop
+    /// one iteration at a time through this, with a scripted backend.
+    @inlinable @inline(__always)
+    func runIteration() -> Bool {
+        let ready: Int
+        if busyPollNs == 0 {
+            ready = backend.wait(timeoutMs: waitTimeoutMs())
+            nowMs = backend.monotonicNanoseconds() / 1_000_000
+        } else {
+            ready = backend.wait(timeoutMs: busyPollingWaitTimeoutMs())
+            noteWaitWhileBusyPolling(ready: ready)
+        }
+        if !revisits.isEmpty { serveRevisits() }
+        for position in 0..<ready {
+            dispatch(backend.event(at: position))
+        }
+        // Empty on most iterations: skip the call and its array reset.
+        if !table.flushQueue.isEmpty { flushQueuedConnections() }
+        if nowMs >= nearestDeadlineMs { enforceDeadlines() }
+        // Constant after specialisation: gone for handlers without ticks.
+        if let interval = Handler.tickIntervalMs, nowMs >= nextTickMs {
+            handler.tick()
+            nextTickMs = nowMs + Int64(interval)
+            if !table.flushQueue.isEmpty { flushQueuedConnections() }
+        }
+        if configuration.releaseMemoryAfterQuietMs != nil { considerReleasingMemory() }
+        if nowMs >= nextStatisticsMs { publishStatistics() }
+        if shutdownDeadlineMs != nil && slab.liveCount == 0 { return false }
+        control.openConnections.store(slab.liveCount, ordering: .relaxed)
+        if configuration.checkInvariantsEveryIteration {
+            checkInvariants()
+            publishDiagnostics()
+        }
+        return true
     }
 
     @inlinable @inline(__always)

@@ -117,12 +117,6 @@ enum Syscall {
         _ = keel_set_nodelay(fd)
     }
 
-    /// Monotonic clock in milliseconds (CLOCK_MONOTONIC never jumps).
-    @inlinable
-    static func monotonicMilliseconds() -> Int64 {
-        keel_monotonic_ns() / 1_000_000
-    }
-
     /// Reads, and so resets, the 8-byte counter of an eventfd or timerfd,
     /// which ends its level-triggered readiness.
     @usableFromInline
@@ -131,7 +125,7 @@ enum Syscall {
         _ = withUnsafeMutableBytes(of: &value) { keel_read(fd, $0.baseAddress, 8) }
     }
 
-    /// CLOCK_MONOTONIC in nanoseconds.
+    /// CLOCK_MONOTONIC in nanoseconds (it never jumps).
     @inlinable
     static func monotonicNanoseconds() -> Int64 {
         keel_monotonic_ns()
