@@ -5,6 +5,25 @@
 
 import Glibc
 
+/// Whether the listener is switched on, and the pause that may keep it off.
+@usableFromInline
+struct AcceptGate {
+    /// Whether the listener is registered for read interest.
+    @usableFromInline var isOn = true
+    /// While set, accepting stays off until this time (after EMFILE and friends).
+    @usableFromInline var pausedUntilMs: Int64?
+
+    @inlinable init() {}
+
+    /// Whether the listener should be on at `nowMs`: a slot is free and no
+    /// pause is in force (a pause that has ended is cleared).
+    @usableFromInline
+    mutating func wanted(slabFull: Bool, nowMs: Int64) -> Bool {
+        if let until = pausedUntilMs, nowMs >= until { pausedUntilMs = nil }
+        return !slabFull && pausedUntilMs == nil
+    }
+}
+
 extension EventLoop {
     @usableFromInline
     func acceptConnections() {
@@ -77,7 +96,7 @@ extension EventLoop {
         default:
             // EMFILE, ENFILE, ENOBUFS, ENOMEM: retrying at once would spin on a
             // level-triggered listener. Pause; a freed slot or the timer resumes.
-            acceptPausedUntilMs = nowMs + Int64(configuration.acceptPauseMs)
+            acceptGate.pausedUntilMs = nowMs + Int64(configuration.acceptPauseMs)
             acceptLog.record(nowMs: nowMs) { suppressed in
                 logger.warning(
                     "accept failed; pausing accepts",
@@ -95,11 +114,10 @@ extension EventLoop {
     @usableFromInline
     func updateListener() {
         guard let listener else { return }
-        if let until = acceptPausedUntilMs, nowMs >= until { acceptPausedUntilMs = nil }
-        let wanted = !slab.isFull && acceptPausedUntilMs == nil
-        guard wanted != listenerOn else { return }
+        let wanted = acceptGate.wanted(slabFull: slab.isFull, nowMs: nowMs)
+        guard wanted != acceptGate.isOn else { return }
         if !wanted { stats.listenerPauses += 1 }
         backend.modify(fd: listener.fd, token: .listener, interest: wanted ? .read : [])
-        listenerOn = wanted
+        acceptGate.isOn = wanted
     }
 }

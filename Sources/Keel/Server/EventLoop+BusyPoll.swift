@@ -6,29 +6,71 @@
 // own timer or waker, so an idle loop goes back to sleep. All of it runs only
 // when busy polling is on: the default loop pays one untaken branch.
 
-extension EventLoop {
-    /// After a wait: the clock, in nanoseconds as the window needs, and the
-    /// count of polls that found nothing (the price of polling).
+/// The busy-polling window and what it needs to know of the last wait.
+@usableFromInline
+struct BusyPollWindow {
+    /// The window's length; 0 when busy polling is off.
+    @usableFromInline let lengthNs: Int64
+    /// The clock as read after the last wait, in nanoseconds.
+    @usableFromInline var nowNs: Int64 = 0
+    /// The loop polls instead of blocking until this time.
+    @usableFromInline var untilNs: Int64 = 0
+    /// Events the last wait returned, and how many of them were the loop's
+    /// own (timer, waker): the rest were traffic.
+    @usableFromInline var eventsAtLastWait = 0
+    @usableFromInline var ownEventsSinceWait = 0
+    /// The last wait was a poll that would otherwise have blocked.
+    @usableFromInline var polledInsteadOfBlocking = false
+
+    @inlinable
+    init(lengthUs: Int) {
+        lengthNs = Int64(lengthUs) * 1_000
+    }
+
+    @inlinable var isOn: Bool { lengthNs != 0 }
+
+    /// After a wait that returned `ready` events at `nowNs`: whether it was
+    /// a poll that found nothing (the price of polling).
     @inlinable @inline(__always)
-    func noteWaitWhileBusyPolling(ready: Int) {
-        nowNs = backend.monotonicNanoseconds()
-        nowMs = nowNs / 1_000_000
-        if polledInsteadOfBlocking && ready == 0 { stats.busyPollWaits &+= 1 }
+    mutating func noteWait(ready: Int, nowNs: Int64) -> Bool {
+        self.nowNs = nowNs
+        let emptyPoll = polledInsteadOfBlocking && ready == 0
         polledInsteadOfBlocking = false
         eventsAtLastWait = ready
         ownEventsSinceWait = 0
+        return emptyPoll
     }
 
-    /// The wait's timeout while busy polling: the usual one (see
-    /// `waitTimeoutMs`), but 0 instead of blocking while the window is open.
-    /// The window restarts first if the iteration now ending served traffic.
+    /// Restarts the window if the iteration now ending served traffic.
     @inlinable @inline(__always)
-    func busyPollingWaitTimeoutMs() -> Int32 {
-        if eventsAtLastWait > ownEventsSinceWait { busyPollUntilNs = nowNs &+ busyPollNs }
+    mutating func restartIfServed() {
+        if eventsAtLastWait > ownEventsSinceWait { untilNs = nowNs &+ lengthNs }
         eventsAtLastWait = 0
-        let timeout = waitTimeoutMs()
-        guard timeout < 0 && nowNs < busyPollUntilNs else { return timeout }
+    }
+
+    /// The wait's timeout: `usual`, but 0 instead of blocking while the window is open.
+    @inlinable @inline(__always)
+    mutating func timeout(replacing usual: Int32) -> Int32 {
+        guard usual < 0 && nowNs < untilNs else { return usual }
         polledInsteadOfBlocking = true
         return 0
+    }
+}
+
+extension EventLoop {
+    /// After a wait: the clock, in nanoseconds as the window needs, and the
+    /// count of polls that found nothing.
+    @inlinable @inline(__always)
+    func noteWaitWhileBusyPolling(ready: Int) {
+        let nowNs = backend.monotonicNanoseconds()
+        nowMs = nowNs / 1_000_000
+        if busyPoll.noteWait(ready: ready, nowNs: nowNs) { stats.busyPollWaits &+= 1 }
+    }
+
+    /// The wait's timeout while busy polling (see `waitTimeoutMs` for the usual one).
+    @inlinable @inline(__always)
+    func busyPollingWaitTimeoutMs() -> Int32 {
+        busyPoll.restartIfServed()
+        return busyPoll.timeout(replacing: waitTimeoutMs())
     }
 }

@@ -26,7 +26,7 @@ extension EventLoop {
         if handlerKnows {
             handler.connectionClosed(ConnectionID(loop: index, slot: slot, generation: generation), reason: reason)
         }
-        if !listenerOn && shutdownDeadlineMs == nil { updateListener() }
+        if !acceptGate.isOn && shutdownDeadlineMs == nil { updateListener() }
     }
 
     /// Log metadata naming a connection: loop, slot, generation, peer
@@ -64,7 +64,7 @@ extension EventLoop {
         while let slot = timeouts.linger.popExpired(nowMs: nowMs) {
             close(slot, reason: finishingReason(slot))
         }
-        if let until = acceptPausedUntilMs, nowMs >= until {
+        if let until = acceptGate.pausedUntilMs, nowMs >= until {
             updateListener()
         }
         if let deadline = shutdownDeadlineMs, nowMs >= deadline {
@@ -115,7 +115,7 @@ extension EventLoop {
         backend.deregister(fd: listener.fd, token: .listener)
         listener.close()
         self.listener = nil
-        listenerOn = false
+        acceptGate.isOn = false
     }
 
     /// Releases the descriptors of a loop that never ran (another loop of the

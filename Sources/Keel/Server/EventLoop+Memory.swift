@@ -9,29 +9,61 @@
 // compares per iteration and the release never runs; when idle, the wait
 // wakes once for it and then not again until the buffers are used.
 
+/// When the loop's buffers next go back to the system.
+@usableFromInline
+struct MemoryReleaseSchedule {
+    /// How long the buffers must stay quiet; nil: never release.
+    @usableFromInline let quietMs: Int64?
+    /// When the release is due, if one is scheduled.
+    @usableFromInline var dueMs: Int64?
+    /// The pool's take count when the release was scheduled.
+    @usableFromInline var takesAtSchedule = 0
+    /// The pool's malloc count at the last release.
+    @usableFromInline var allocationsAtRelease = 0
+
+    @inlinable
+    init(quietMs: Int?) {
+        self.quietMs = quietMs.map { Int64($0) }
+    }
+
+    /// Schedules or postpones the release as the pool's use requires;
+    /// true when it is due now (the buffers stayed quiet a whole period).
+    @inlinable @inline(__always)
+    mutating func isDue(nowMs: Int64, pool: BufferPool) -> Bool {
+        guard let due = dueMs else {
+            if pool.retainedBytes > 0 || pool.systemAllocations != allocationsAtRelease {
+                schedule(nowMs: nowMs, pool: pool)
+            }
+            return false
+        }
+        guard nowMs >= due else { return false }
+        if pool.takes != takesAtSchedule || pool.outstandingBytes != 0 {
+            schedule(nowMs: nowMs, pool: pool)  // Still busy: look again one quiet period later.
+            return false
+        }
+        return true
+    }
+
+    @usableFromInline
+    mutating func schedule(nowMs: Int64, pool: BufferPool) {
+        guard let quietMs else { return }
+        dueMs = nowMs + quietMs
+        takesAtSchedule = pool.takes
+    }
+
+    /// The release has happened: nothing is due until the pool mallocs again.
+    @inlinable
+    mutating func released(pool: BufferPool) {
+        dueMs = nil
+        allocationsAtRelease = pool.systemAllocations
+    }
+}
+
 extension EventLoop {
     /// Schedules, postpones or carries out the release; once per iteration.
     @inlinable @inline(__always)
     func considerReleasingMemory() {
-        guard let due = memoryReleaseDueMs else {
-            if pool.retainedBytes > 0 || pool.systemAllocations != poolAllocationsAtRelease {
-                scheduleMemoryRelease()
-            }
-            return
-        }
-        guard nowMs >= due else { return }
-        if pool.takes != poolTakesAtSchedule || pool.outstandingBytes != 0 {
-            scheduleMemoryRelease()  // Still busy: look again one quiet period later.
-            return
-        }
-        releaseMemory()
-    }
-
-    @usableFromInline
-    func scheduleMemoryRelease() {
-        guard let quietMs = configuration.releaseMemoryAfterQuietMs else { return }
-        memoryReleaseDueMs = nowMs + Int64(quietMs)
-        poolTakesAtSchedule = pool.takes
+        if memoryRelease.isDue(nowMs: nowMs, pool: pool) { releaseMemory() }
     }
 
     @usableFromInline
@@ -39,7 +71,6 @@ extension EventLoop {
         pool.trim()
         Syscall.releaseFreeHeap()
         stats.memoryReleases += 1
-        memoryReleaseDueMs = nil
-        poolAllocationsAtRelease = pool.systemAllocations
+        memoryRelease.released(pool: pool)
     }
 }

@@ -8,6 +8,17 @@
 // Everything the loop owns is touched by its own thread only; other threads
 // reach it through LoopControl (stop request, waker).
 //
+// Two halves in one type, their state declared in two sections below: the
+// reactor (waiting, the clock, the deadline timer, the waker and mailbox,
+// busy polling, memory release) and the connection engine (accepting,
+// reading, framing, handling, writing, lingering, closing). They share one
+// class so that a message's whole way from `dispatch` to `send` is one
+// specialised function with no indirection between the halves.
+//
+// The backend is the loop's only way to readiness, socket I/O and the
+// clock, so tests drive a loop one `runIteration()` at a time on a scripted
+// backend with a clock they move (Tests/KeelTests/Support/ScriptedBackend.swift).
+//
 // Specialisation: the loop is generic over its backend, decoder and handler,
 // and its per-message path is @inlinable over @usableFromInline internals.
 // Server's initialisers are @inlinable too, so the loop is instantiated and
@@ -36,81 +47,70 @@ final class EventLoop<Backend: EventBackend, Decoder: MessageDecoder, Handler: C
 where Handler.Request == Decoder.Request {
     @usableFromInline let index: UInt32
     @usableFromInline let configuration: Configuration
-    @usableFromInline let backend: Backend
-    @usableFromInline let control: LoopControl
-    @usableFromInline @exclusivity(unchecked) var handler: Handler
-    @usableFromInline @exclusivity(unchecked) var decoder: Decoder
     @usableFromInline let logger: Logger
 
-    @usableFromInline let table: ConnectionTable
-    // Stored, not computed from `table`: a computed class reference costs a
-    // retain and a release per use.
-    @usableFromInline let slab: ClientSlab
-    @usableFromInline let pool: BufferPool
-    /// The most bytes one request may take (the decoder's, read once).
-    @usableFromInline let maxRequestBytes: Int
-    /// Edge-triggered mode: read and write until EAGAIN (within budgets).
-    @usableFromInline let edgeTriggered: Bool
-    /// Connections that used their read or write budget with work left
-    /// (flags readQueued, writeQueued); served again next iteration, since no
-    /// new edge will announce them.
-    @usableFromInline @exclusivity(unchecked) var revisits: [EventToken] = []
-    @usableFromInline @exclusivity(unchecked) var revisitsInProgress: [EventToken] = []
-    @usableFromInline let readBuffer: ReadBuffer
+    // MARK: the reactor: waiting, the clock, deadlines, the loop's own wakeups
+    // (this file, EventLoop+BusyPoll.swift, EventLoop+Memory.swift)
 
-    /// The connections' deadlines: first message, idle, write, linger.
-    @usableFromInline let timeouts: ConnectionTimeouts
-
-    /// The listening socket, nil once shutdown has closed it.
-    @usableFromInline @exclusivity(unchecked) var listener: ListeningSocket?
-    /// Whether the listener is registered for read interest.
-    @usableFromInline @exclusivity(unchecked) var listenerOn = true
-    /// While set, accepting stays off until this time (after EMFILE and friends).
-    @usableFromInline @exclusivity(unchecked) var acceptPausedUntilMs: Int64?
+    @usableFromInline let backend: Backend
+    /// What other threads touch: the stop request, the waker, the mailbox.
+    @usableFromInline let control: LoopControl
     /// The loop's clock, read once per iteration.
     @usableFromInline @exclusivity(unchecked) var nowMs: Int64
-    /// Busy polling (Configuration.busyPollUs), 0 when off; the
-    /// state below is kept only when on (EventLoop+BusyPoll.swift).
-    @usableFromInline let busyPollNs: Int64
-    /// The clock as read after the last wait, in nanoseconds.
-    @usableFromInline @exclusivity(unchecked) var nowNs: Int64 = 0
-    /// The loop polls instead of blocking until this time.
-    @usableFromInline @exclusivity(unchecked) var busyPollUntilNs: Int64 = 0
-    /// Events the last wait returned, and how many of them were the loop's
-    /// own (timer, waker): the rest were traffic.
-    @usableFromInline @exclusivity(unchecked) var eventsAtLastWait = 0
-    @usableFromInline @exclusivity(unchecked) var ownEventsSinceWait = 0
-    /// The last wait was a poll that would otherwise have blocked.
-    @usableFromInline @exclusivity(unchecked) var polledInsteadOfBlocking = false
-    /// Set once shutdown has begun; connections are draining until this time.
-    @usableFromInline @exclusivity(unchecked) var shutdownDeadlineMs: Int64?
-    /// Counters. The per-message ones add with &+= (64-bit counts of bytes
-    /// or messages cannot overflow), which spares a check per addition.
-    @usableFromInline @exclusivity(unchecked) var stats = Statistics()
+    /// Wakes the loop at its nearest deadline (the wait itself has no timeout).
+    @usableFromInline let deadlineTimer: DeadlineTimer
+    /// The nearest deadline as of the last wait (Int64.min: unknown, look).
+    /// Deadlines set during an iteration are never due before the next wait,
+    /// which accounts for them, so enforceDeadlines runs only once this passes.
+    @usableFromInline @exclusivity(unchecked) var nearestDeadlineMs = Int64.min
+    /// Busy polling (Configuration.busyPollUs).
+    @usableFromInline @exclusivity(unchecked) var busyPoll: BusyPollWindow
+    /// When the buffers' memory goes back to the system.
+    @usableFromInline @exclusivity(unchecked) var memoryRelease: MemoryReleaseSchedule
+    /// Commands drained from the mailbox, reused between wakeups.
+    @usableFromInline @exclusivity(unchecked) var commandBatch: [Mailbox.Command] = []
     /// When the handler's next tick is due (Handler.tickIntervalMs).
     @usableFromInline @exclusivity(unchecked) var nextTickMs = Int64.max
     /// When the counters are next published (LoopControl; the server's
     /// reporting thread hands them to swift-metrics).
     @usableFromInline @exclusivity(unchecked) var nextStatisticsMs: Int64
-    /// Commands drained from the mailbox, reused between wakeups.
-    @usableFromInline @exclusivity(unchecked) var commandBatch: [Mailbox.Command] = []
-    /// Wakes the loop at its nearest deadline (the wait itself has no timeout).
-    @usableFromInline let deadlineTimer: DeadlineTimer
-    /// When deadlineTimer is armed to expire (Int64.max: not armed).
-    @usableFromInline @exclusivity(unchecked) var armedDeadlineMs = Int64.max
-    /// The nearest deadline as of the last wait (Int64.min: unknown, look).
-    /// Deadlines set during an iteration are never due before the next wait,
-    /// which accounts for them, so enforceDeadlines runs only once this passes.
-    @usableFromInline @exclusivity(unchecked) var nearestDeadlineMs = Int64.min
+    /// Set once shutdown has begun; connections are draining until this time.
+    @usableFromInline @exclusivity(unchecked) var shutdownDeadlineMs: Int64?
+    /// Counters. The per-message ones add with &+= (64-bit counts of bytes
+    /// or messages cannot overflow), which spares a check per addition.
+    @usableFromInline @exclusivity(unchecked) var stats = Statistics()
+
+    // MARK: the connection engine: accepting, reading, framing, handling,
+    // writing, closing (EventLoop+Accept, +Input, +Output, +Proxy, +Closing)
+
+    /// The listening socket, nil once shutdown has closed it.
+    @usableFromInline @exclusivity(unchecked) var listener: ListeningSocket?
+    /// Whether the listener is on, and any accept pause.
+    @usableFromInline @exclusivity(unchecked) var acceptGate = AcceptGate()
+    @usableFromInline @exclusivity(unchecked) var handler: Handler
+    @usableFromInline @exclusivity(unchecked) var decoder: Decoder
+    /// The connections and the output path handlers send through.
+    @usableFromInline let table: ConnectionTable
+    // Stored, not computed from `table`: a computed class reference costs a
+    // retain and a release per use.
+    @usableFromInline let slab: ClientSlab
+    @usableFromInline let pool: BufferPool
+    /// Where every read lands before it is framed.
+    @usableFromInline let readBuffer: ReadBuffer
+    /// The connections' deadlines: first message, idle, write, linger.
+    @usableFromInline let timeouts: ConnectionTimeouts
+    /// The most bytes one request may take (the decoder's, read once).
+    @usableFromInline let maxRequestBytes: Int
+    /// Edge-triggered mode: read and write until EAGAIN (within budgets).
+    @usableFromInline let edgeTriggered: Bool
     /// The echo fast path is on: the handler echoes every message, the
     /// format's replies are its requests' own bytes, and no test turned it off.
     @usableFromInline let echoesInPlace: Bool
-    /// When the buffers' memory goes back to the system if they stay quiet.
-    @usableFromInline @exclusivity(unchecked) var memoryReleaseDueMs: Int64?
-    /// The pool's take count when that release was scheduled.
-    @usableFromInline @exclusivity(unchecked) var poolTakesAtSchedule = 0
-    /// The pool's malloc count at the last release.
-    @usableFromInline @exclusivity(unchecked) var poolAllocationsAtRelease = 0
+    /// Connections that used their read or write budget with work left
+    /// (flags readQueued, writeQueued); served again next iteration, since no
+    /// new edge will announce them.
+    @usableFromInline @exclusivity(unchecked) var revisits: [EventToken] = []
+    @usableFromInline @exclusivity(unchecked) var revisitsInProgress: [EventToken] = []
     @usableFromInline let oversizeLog: RateLimitedLog
     @usableFromInline let protocolErrorLog: RateLimitedLog
     @usableFromInline let proxyHeaderLog: RateLimitedLog
@@ -134,7 +134,8 @@ where Handler.Request == Decoder.Request {
         maxRequestBytes = decoder.maxRequestBytes
         edgeTriggered = configuration.edgeTriggered && Backend.name == EpollBackend.name
         echoesInPlace = Handler.echoesEveryMessage && Decoder.echoesRequestsVerbatim && configuration.echoInPlace
-        busyPollNs = Int64(configuration.busyPollUs) * 1_000
+        busyPoll = BusyPollWindow(lengthUs: configuration.busyPollUs)
+        memoryRelease = MemoryReleaseSchedule(quietMs: configuration.releaseMemoryAfterQuietMs)
         revisits.reserveCapacity(configuration.maxClients)
         revisitsInProgress.reserveCapacity(configuration.maxClients)
         let pool = BufferPool(retainedBytesLimit: configuration.bufferPoolRetainedBytes)
@@ -177,7 +178,7 @@ where Handler.Request == Decoder.Request {
     @inlinable @inline(__always)
     func runIteration() -> Bool {
         let ready: Int
-        if busyPollNs == 0 {
+        if !busyPoll.isOn {
             ready = backend.wait(timeoutMs: waitTimeoutMs())
             nowMs = backend.monotonicNanoseconds() / 1_000_000
         } else {
@@ -197,7 +198,7 @@ where Handler.Request == Decoder.Request {
             nextTickMs = nowMs + Int64(interval)
             if !table.flushQueue.isEmpty { flushQueuedConnections() }
         }
-        if configuration.releaseMemoryAfterQuietMs != nil { considerReleasingMemory() }
+        if memoryRelease.quietMs != nil { considerReleasingMemory() }
         if nowMs >= nextStatisticsMs { publishStatistics() }
         if shutdownDeadlineMs != nil && slab.liveCount == 0 { return false }
         control.openConnections.store(slab.liveCount, ordering: .relaxed)
@@ -245,10 +246,9 @@ where Handler.Request == Decoder.Request {
             acceptConnections()
             return
         }
-        ownEventsSinceWait &+= 1
+        busyPoll.ownEventsSinceWait &+= 1
         if token == .timer {
             deadlineTimer.drain()
-            armedDeadlineMs = Int64.max
         } else if token == .waker {
             control.waker.drain()
             runMailbox()
@@ -267,16 +267,13 @@ where Handler.Request == Decoder.Request {
             return 0
         }
         var nearest = timeouts.earliestDeadlineMs(notAfter: nextStatisticsMs)
-        if let deadline = acceptPausedUntilMs { nearest = min(nearest, deadline) }
+        if let deadline = acceptGate.pausedUntilMs { nearest = min(nearest, deadline) }
         if let deadline = shutdownDeadlineMs { nearest = min(nearest, deadline) }
-        if let deadline = memoryReleaseDueMs { nearest = min(nearest, deadline) }
+        if let deadline = memoryRelease.dueMs { nearest = min(nearest, deadline) }
         if Handler.tickIntervalMs != nil { nearest = min(nearest, nextTickMs) }
         nearestDeadlineMs = nearest
         if nearest <= nowMs { return 0 }
-        if nearest < armedDeadlineMs {
-            deadlineTimer.arm(atMs: nearest)
-            armedDeadlineMs = nearest
-        }
+        deadlineTimer.arm(byMs: nearest)
         return -1
     }
 
@@ -349,7 +346,7 @@ where Handler.Request == Decoder.Request {
     func publishDiagnostics() {
         control.timeoutMembers.store(timeouts.memberCount, ordering: .relaxed)
         control.ringBytes.store(pool.outstandingBytes, ordering: .relaxed)
-        control.listenerOn.store(listenerOn, ordering: .relaxed)
+        control.listenerOn.store(acceptGate.isOn, ordering: .relaxed)
     }
 
     /// Checks every structure the loop owns, and the loop's own invariant.

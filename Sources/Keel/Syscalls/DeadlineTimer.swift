@@ -26,18 +26,31 @@ final class DeadlineTimer {
         close()
     }
 
-    /// Expires once when CLOCK_MONOTONIC reaches `milliseconds` (at once if
-    /// that has passed), replacing any earlier arming.
+    /// When the timer is armed to expire (Int64.max: not armed).
+    @usableFromInline private(set) var armedAtMs = Int64.max
+
+    /// Makes sure the timer expires by the time CLOCK_MONOTONIC reaches
+    /// `milliseconds` (at once if that has passed): arms it unless it is
+    /// armed for that time or earlier already, which saves a
+    /// timerfd_settime per wait while the nearest deadline stays put.
+    @inlinable @inline(__always)
+    func arm(byMs milliseconds: Int64) {
+        if milliseconds < armedAtMs { arm(atMs: milliseconds) }
+    }
+
     @usableFromInline
     func arm(atMs milliseconds: Int64) {
         let rc = keel_timerfd_arm_at_ms(fd, max(1, milliseconds))
         precondition(rc == 0, "timerfd_settime: \(Errno(rawValue: -rc))")
+        armedAtMs = milliseconds
     }
 
-    /// Clears the expiry so level-triggered readiness ends.
+    /// Clears the expiry so level-triggered readiness ends; the timer is
+    /// then unarmed.
     @usableFromInline
     func drain() {
         Syscall.drainCounter(fd)
+        armedAtMs = Int64.max
     }
 
     /// Closes the descriptor (again: nothing).
