@@ -18,6 +18,7 @@ import CShims
 @usableFromInline
 final class EpollBackend: EventBackend {
     @usableFromInline static var name: String { "epoll" }
+    @inlinable static var triggersOnEdges: Bool { true }
 
     @usableFromInline let epollFD: Int32
     @usableFromInline let events: UnsafeMutableRawPointer

@@ -43,6 +43,9 @@ struct ReadyEvent {
 protocol EventBackend: AnyObject {
     /// The name shown in logs and selected by configuration ("epoll", "poll").
     static var name: String { get }
+    /// Whether the backend can report readiness on edges (epoll's EPOLLET).
+    /// Where it cannot, a loop's edge-triggered code is compiled out.
+    static var triggersOnEdges: Bool { get }
 
     /// Starts watching `fd` for `interest`; events carry `token`.
     func register(fd: Int32, token: EventToken, interest: Interest) throws(Errno)
@@ -74,6 +77,9 @@ protocol EventBackend: AnyObject {
 }
 
 extension EventBackend {
+    @inlinable
+    static var triggersOnEdges: Bool { false }
+
     @inlinable
     func checkInvariants() {}
 

@@ -67,6 +67,7 @@ struct InjectedFaults: Sendable, Equatable {
 @usableFromInline
 final class FaultInjectingBackend<Base: EventBackend>: EventBackend {
     @usableFromInline static var name: String { Base.name }
+    @usableFromInline static var triggersOnEdges: Bool { Base.triggersOnEdges }
 
     let base: Base
     let plan: FaultPlan

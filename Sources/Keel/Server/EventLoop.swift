@@ -102,7 +102,10 @@ where Handler.Request == Decoder.Request {
     /// The most bytes one request may take (the decoder's, read once).
     @usableFromInline let maxRequestBytes: Int
     /// Edge-triggered mode: read and write until EAGAIN (within budgets).
-    @usableFromInline let edgeTriggered: Bool
+    /// A constant false for backends that cannot trigger on edges (poll),
+    /// whose loops so carry no edge-triggered code.
+    @inlinable var edgeTriggered: Bool { Backend.triggersOnEdges && edgeTriggeredConfigured }
+    @usableFromInline let edgeTriggeredConfigured: Bool
     /// The echo fast path is on: the handler echoes every message, the
     /// format's replies are its requests' own bytes, and no test turned it off.
     @usableFromInline let echoesInPlace: Bool
@@ -132,7 +135,7 @@ where Handler.Request == Decoder.Request {
         self.decoder = decoder
         self.logger = logger
         maxRequestBytes = decoder.maxRequestBytes
-        edgeTriggered = configuration.edgeTriggered && Backend.name == EpollBackend.name
+        edgeTriggeredConfigured = configuration.edgeTriggered
         echoesInPlace = Handler.echoesEveryMessage && Decoder.echoesRequestsVerbatim && configuration.echoInPlace
         busyPoll = BusyPollWindow(lengthUs: configuration.busyPollUs)
         memoryRelease = MemoryReleaseSchedule(quietMs: configuration.releaseMemoryAfterQuietMs)
