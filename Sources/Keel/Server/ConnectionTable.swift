@@ -90,10 +90,10 @@ final class ConnectionTable {
     func beginServing(_ slot: UInt32, generation: UInt32) {
         assert(servedSlot == ConnectionTable.noSlot && stagedBytes == 0)
         servedSlot = slot
-        let flags = slab[slot].flags
-        let open = slab[slot].output.isEmpty && !flags.contains(.abortRequested)
+        let phase = slab[slot].phase
+        let open = slab[slot].output.isEmpty && phase != .aborting
         stagingToken = open ? EventToken(slot: slot, generation: generation).rawValue : ConnectionTable.closedStaging
-        servedInputStopped = !flags.isDisjoint(with: .stopsInput)
+        servedInputStopped = phase.stopsInput
     }
 
     /// Ends serving; calls `body` with the staged bytes (possibly empty),
@@ -164,8 +164,7 @@ final class ConnectionTable {
     /// `send`, for every case: checks the ID, frames, stages or queues.
     @usableFromInline
     func sendFramed(_ payload: UnsafeRawBufferPointer, slot: UInt32, generation: UInt32) -> SendResult {
-        guard slab.isCurrent(slot: slot, generation: generation),
-            !slab[slot].flags.contains(.abortRequested)
+        guard slab.isCurrent(slot: slot, generation: generation), slab[slot].phase != .aborting
         else { return .connectionGone }
         switch framing {
         case .lengthPrefix(let frame):
@@ -213,8 +212,7 @@ final class ConnectionTable {
 
     @usableFromInline
     func writeQueued(_ bytes: UnsafeRawBufferPointer, slot: UInt32, generation: UInt32) -> SendResult {
-        guard slab.isCurrent(slot: slot, generation: generation),
-            !slab[slot].flags.contains(.abortRequested)
+        guard slab.isCurrent(slot: slot, generation: generation), slab[slot].phase != .aborting
         else { return .connectionGone }
         return enqueue(nil, bytes, suffix: nil, slot: slot, count: false)
     }
@@ -315,17 +313,14 @@ final class ConnectionTable {
     @usableFromInline
     func requestClose(slot: UInt32, generation: UInt32, reason: CloseReason) {
         guard slab.isCurrent(slot: slot, generation: generation) else { return }
-        if !slab[slot].flags.contains(.closeRequested) {
-            slab[slot].flags.insert(.closeRequested)
-            slab[slot].closeReason = reason
-        }
+        if slab[slot].phase.askClose() { slab[slot].closeReason = reason }
         if slot == servedSlot { servedInputStopped = true } else { queueFlush(slot) }
     }
 
     /// Marks `slot` to close at once, pending output dropped.
     @usableFromInline
     func abort(slot: UInt32, reason: CloseReason) {
-        slab[slot].flags.insert(.abortRequested)
+        slab[slot].phase.abort()
         slab[slot].closeReason = reason
         if slot == servedSlot {
             servedInputStopped = true

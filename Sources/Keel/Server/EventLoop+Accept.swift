@@ -67,7 +67,7 @@ extension EventLoop {
         timeouts.idle.touch(slot, nowMs: nowMs)
         if configuration.proxyProtocol != .off {
             // The handler hears of it once the header names the client.
-            slab[slot].flags.insert(.awaitingProxyHeader)
+            slab[slot].phase.awaitProxyHeader()
             return
         }
         opened(slot)
@@ -79,6 +79,7 @@ extension EventLoop {
         if logger.logLevel <= .debug {
             logger.debug("connection opened", metadata: connectionMetadata(slot, fd: slab[slot].fd))
         }
+        slab[slot].flags.insert(.announced)
         handler.connectionOpened(
             Connection(table: table, token: EventToken(slot: slot, generation: slab[slot].generation)))
     }

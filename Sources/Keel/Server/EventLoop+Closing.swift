@@ -19,7 +19,7 @@ extension EventLoop {
         backend.deregister(fd: fd, token: EventToken(slot: slot, generation: generation))
         Syscall.close(fd)
         timeouts.removeFromAll(slot)
-        let handlerKnows = !slab[slot].flags.contains(.awaitingProxyHeader)
+        let handlerKnows = slab[slot].flags.contains(.announced)
         slab.free(slot, pool: pool)
         if !table.proxyHeaders.isEmpty { table.proxyHeaders[Int(slot)] = nil }
         stats.closedByReason[reason.rawValue] += 1
@@ -103,7 +103,7 @@ extension EventLoop {
         slab.forEachLive { slot in
             timeouts.firstMessage?.remove(slot)
             timeouts.idle.remove(slot)
-            slab[slot].flags.insert(.closeRequested)
+            _ = slab[slot].phase.askClose()
             slab[slot].closeReason = .serverShutdown
             settle(slot)
         }

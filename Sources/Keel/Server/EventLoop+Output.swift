@@ -111,7 +111,8 @@ extension EventLoop {
     @inlinable @inline(__always)
     func settleAfterRead(_ slot: UInt32) {
         if slab[slot].output.isEmpty && slab[slot].registered == .read
-            && slab[slot].flags.isDisjoint(with: SlotFlags.changeInterest) && !timeouts.write.contains(slot)
+            && slab[slot].phase.rawValue <= ConnectionPhase.awaitingProxyHeader.rawValue
+            && !slab[slot].flags.contains(.readPaused) && !timeouts.write.contains(slot)
         {
             return
         }
@@ -122,19 +123,21 @@ extension EventLoop {
     /// output, and closes it if it was finishing and has nothing left to write.
     @inlinable
     func settle(_ slot: UInt32) {
-        var flags = slab[slot].flags
-        if flags.contains(.abortRequested) {
+        let phase = slab[slot].phase
+        if phase == .aborting {
             close(slot, reason: slab[slot].closeReason)
             return
         }
+        var flags = slab[slot].flags
         let pending = slab[slot].output.count
-        let finishing = flags.contains(.closeRequested) || flags.contains(.peerFinished)
+        let finishing = phase.isFinishing
+        var lingering = phase == .lingering
         // A peer that has finished sending may still have requests waiting
         // for their turn (see requestsWaiting): they are served first.
-        let waiting = flags.contains(.requestsWaiting) && !flags.contains(.closeRequested)
-        if finishing && pending == 0 && !flags.contains(.lingering) && !waiting {
+        let waiting = flags.contains(.requestsWaiting) && !phase.closeAsked
+        if finishing && pending == 0 && !lingering && !waiting {
             guard startLingering(slot) else { return }
-            flags.insert(.lingering)
+            lingering = true
         }
         if flags.contains(.readPaused) {
             if pending <= configuration.outputLowWatermarkBytes { flags.remove(.readPaused) }
@@ -148,7 +151,7 @@ extension EventLoop {
             revisit(slot, .deliveryQueued)
         }
         var wanted: Interest = []
-        if flags.contains(.lingering) || (!finishing && !flags.contains(.readPaused)) {
+        if lingering || (!finishing && !flags.contains(.readPaused)) {
             wanted.insert(.read)
         }
         if pending > 0 { wanted.insert(.write) }
@@ -187,10 +190,11 @@ extension EventLoop {
     /// closed the connection; true if it lingers.
     @usableFromInline
     func startLingering(_ slot: UInt32) -> Bool {
-        if slab[slot].flags.contains(.peerFinished) {
+        if slab[slot].phase.peerHasFinished {
             close(slot, reason: finishingReason(slot))
             return false
         }
+        slab[slot].phase.startLingering()
         Syscall.shutdown(slab[slot].fd, how: keel_SHUT_WR)
         timeouts.idle.remove(slot)
         timeouts.firstMessage?.remove(slot)
@@ -202,7 +206,7 @@ extension EventLoop {
     @usableFromInline
     func finishingReason(_ slot: UInt32) -> CloseReason {
         if shutdownDeadlineMs != nil { return .serverShutdown }
-        if slab[slot].flags.contains(.closeRequested) { return slab[slot].closeReason }
+        if slab[slot].phase.closeAsked { return slab[slot].closeReason }
         return .peerClosed
     }
 
@@ -213,7 +217,7 @@ extension EventLoop {
         // An incomplete request can never complete now; drop it (unless whole
         // requests wait in front of it: they are delivered first).
         if !slab[slot].flags.contains(.requestsWaiting) { slab[slot].input.removeAll(pool: pool) }
-        slab[slot].flags.insert(.peerFinished)
+        slab[slot].phase.peerSentEndOfFile()
         settle(slot)
     }
 
@@ -223,7 +227,7 @@ extension EventLoop {
     func flushQueuedConnections() {
         table.takeFlushQueue { token in
             let slot = token.slot
-            if !slab[slot].output.isEmpty && !slab[slot].flags.contains(.abortRequested) {
+            if !slab[slot].output.isEmpty && slab[slot].phase != .aborting {
                 writeFromRing(slot)
             }
             if slab.isCurrent(slot: slot, generation: token.generation) { settle(slot) }

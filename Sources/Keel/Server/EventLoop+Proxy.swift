@@ -37,13 +37,12 @@ extension EventLoop {
             assert(length > buffered)
             slab[slot].input.removeAll(pool: pool)
             table.proxyHeaders[Int(slot)] = header
-            slab[slot].flags.remove(.awaitingProxyHeader)
+            slab[slot].phase.headerRead()
             let generation = slab[slot].generation
             opened(slot)
             let rest = UnsafeRawBufferPointer(rebasing: bytes[(length - buffered)...])
             // The handler may have closed the connection from connectionOpened.
-            guard !rest.isEmpty, slab.isCurrent(slot: slot, generation: generation),
-                slab[slot].flags.isDisjoint(with: .stopsInput)
+            guard !rest.isEmpty, slab.isCurrent(slot: slot, generation: generation), !slab[slot].phase.stopsInput
             else { return nil }
             return process(rest, from: slot)
         }

@@ -233,7 +233,7 @@ where Handler.Request == Decoder.Request {
         }
         if readiness.contains(.error) || readiness.contains(.hangup) {
             // Both directions are gone (RST, or an error): nothing more can be written.
-            let lingering = slab[slot].flags.contains(.lingering)
+            let lingering = slab[slot].phase == .lingering
             close(slot, reason: lingering ? finishingReason(slot) : .peerReset)
             return
         }
@@ -360,7 +360,8 @@ where Handler.Request == Decoder.Request {
         timeouts.checkInvariants()
         slab.forEachLive { slot in
             let pending = !slab[slot].output.isEmpty
-            let lingering = slab[slot].flags.contains(.lingering)
+            let phase = slab[slot].phase
+            let lingering = phase == .lingering
             precondition(
                 slab[slot].registered.contains(.write) == pending, "slot \(slot): write interest != pending output")
             precondition(timeouts.write.contains(slot) == pending, "slot \(slot): write timer != pending output")
@@ -369,11 +370,14 @@ where Handler.Request == Decoder.Request {
             let idle = timeouts.idle.contains(slot)
             precondition(!(idle && pending), "slot \(slot) has an idle timer while its output drains")
             let listed = idle || (timeouts.firstMessage?.contains(slot) ?? false)
-            let finishing =
-                !slab[slot].flags.isDisjoint(
-                    with: SlotFlags(rawValue: SlotFlags.closeRequested.rawValue | SlotFlags.peerFinished.rawValue))
-                || lingering
-            precondition(listed || pending || finishing || shutdownDeadlineMs != nil, "slot \(slot) has no idle timer")
+            precondition(
+                listed || pending || phase.isFinishing || shutdownDeadlineMs != nil, "slot \(slot) has no idle timer")
+            precondition(
+                slab[slot].flags.contains(.announced) != (phase == .awaitingProxyHeader) || phase.stopsInput
+                    || phase.peerHasFinished, "slot \(slot): announced in phase \(phase)")
+            if phase == .aborting || phase == .awaitingProxyHeader {
+                precondition(!timeouts.linger.contains(slot), "slot \(slot) has a linger timer in phase \(phase)")
+            }
             let inputLimit = maxRequestBytes + (slab[slot].flags.contains(.requestsWaiting) ? readBuffer.capacity : 0)
             precondition(slab[slot].input.count <= inputLimit, "slot \(slot) buffers more than a request")
         }
