@@ -21,7 +21,6 @@
 #include <sys/eventfd.h>
 #include <sys/timerfd.h>
 #include <sys/uio.h>
-#include <sys/resource.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <arpa/inet.h>
@@ -45,13 +44,10 @@ static const uint32_t keel_EPOLLRDHUP = EPOLLRDHUP;
 static const uint32_t keel_EPOLLET = EPOLLET;
 static const int keel_EPOLL_CTL_ADD = EPOLL_CTL_ADD;
 static const int keel_EPOLL_CTL_MOD = EPOLL_CTL_MOD;
-static const int keel_EPOLL_CTL_DEL = EPOLL_CTL_DEL;
 static const int keel_EPOLL_CLOEXEC = EPOLL_CLOEXEC;
 static const int keel_SOCK_NONBLOCK = SOCK_NONBLOCK;
 static const int keel_SOCK_CLOEXEC = SOCK_CLOEXEC;
-static const int keel_SHUT_RD = SHUT_RD;
 static const int keel_SHUT_WR = SHUT_WR;
-static const int keel_SHUT_RDWR = SHUT_RDWR;
 static const int keel_EFD_NONBLOCK = EFD_NONBLOCK;
 static const int keel_EFD_CLOEXEC = EFD_CLOEXEC;
 static const short keel_POLLIN = POLLIN;
@@ -253,16 +249,6 @@ static inline ssize_t keel_write(int fd, const void *buffer, size_t length) {
     return n < 0 ? -errno : n;
 }
 
-static inline ssize_t keel_writev(int fd, const struct iovec *vectors, int count) {
-    ssize_t n = writev(fd, vectors, count);
-    return n < 0 ? -errno : n;
-}
-
-static inline ssize_t keel_readv(int fd, const struct iovec *vectors, int count) {
-    ssize_t n = readv(fd, vectors, count);
-    return n < 0 ? -errno : n;
-}
-
 static inline int keel_close(int fd) {
     int rc = close(fd);
     return rc < 0 ? -errno : rc;
@@ -270,11 +256,6 @@ static inline int keel_close(int fd) {
 
 static inline int keel_shutdown(int fd, int how) {
     int rc = shutdown(fd, how);
-    return rc < 0 ? -errno : rc;
-}
-
-static inline int keel_dup(int fd) {
-    int rc = fcntl(fd, F_DUPFD_CLOEXEC, 0);
     return rc < 0 ? -errno : rc;
 }
 
@@ -330,21 +311,6 @@ static inline int keel_unmap_memory(void *block, size_t bytes) {
 /* Hands free heap pages of every malloc arena back to the kernel. */
 static inline void keel_release_free_heap(void) {
     malloc_trim(0);
-}
-
-static inline int keel_getrlimit_nofile(uint64_t *soft, uint64_t *hard) {
-    struct rlimit limit;
-    int rc = getrlimit(RLIMIT_NOFILE, &limit);
-    if (rc < 0) return -errno;
-    *soft = limit.rlim_cur;
-    *hard = limit.rlim_max;
-    return 0;
-}
-
-static inline int keel_setrlimit_nofile(uint64_t soft, uint64_t hard) {
-    struct rlimit limit = { .rlim_cur = soft, .rlim_max = hard };
-    int rc = setrlimit(RLIMIT_NOFILE, &limit);
-    return rc < 0 ? -errno : rc;
 }
 
 #endif
