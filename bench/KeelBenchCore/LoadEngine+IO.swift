@@ -30,9 +30,11 @@ extension LoadEngine {
     /// One read, then every complete reply: judged, timed, and (closed
     /// loop) answered with the next request.
     private func receive(_ connection: BenchConnection) {
-        let n = keel_read(connection.fd, readBuffer.baseAddress, readBuffer.count)
-        if n == -Int(EAGAIN) || n == -Int(EINTR) { return }
-        guard n > 0 else {
+        let n: Int
+        switch Syscall.read(connection.fd, into: readBuffer) {
+        case .bytes(let count): n = count
+        case .wouldBlock: return
+        case .endOfFile, .failed:
             serverClosed(connection)
             return
         }
@@ -154,20 +156,9 @@ extension LoadEngine {
     /// Writes queued output until done or EAGAIN; write interest only while some is left.
     func flush(_ connection: BenchConnection) {
         while !connection.output.isEmpty {
-            let n = connection.output.withReadableSegments { first, second in
-                var vectors = (
-                    iovec(iov_base: UnsafeMutableRawPointer(mutating: first.baseAddress), iov_len: first.count),
-                    iovec(iov_base: UnsafeMutableRawPointer(mutating: second.baseAddress), iov_len: second.count)
-                )
-                return withUnsafePointer(to: &vectors) {
-                    $0.withMemoryRebound(to: iovec.self, capacity: 2) {
-                        keel_sendv(connection.fd, $0, second.isEmpty ? 1 : 2)
-                    }
-                }
-            }
-            if n == -Int(EINTR) { continue }
-            if n == -Int(EAGAIN) { break }
-            guard n > 0 else {
+            let result = connection.output.withReadableSegments { Syscall.send(connection.fd, $0, $1) }
+            guard case .bytes(let n) = result, n > 0 else {
+                if result == .wouldBlock { break }
                 serverClosed(connection)
                 return
             }

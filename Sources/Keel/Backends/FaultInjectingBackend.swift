@@ -34,7 +34,7 @@ struct FaultPlan: Sendable, Equatable, CustomStringConvertible {
     /// `acceptErrors` chosen at random.
     var acceptErrorPercent = 0
     /// The errors failed accepts report.
-    var acceptErrors: [Errno] = [.connectionAborted, .tooManyOpenFiles]
+    var acceptErrors: [Errno] = [.connectionAbort, .tooManyOpenFiles]
     /// Where the backends report what they injected when their loop stops.
     var report = FaultReport()
 

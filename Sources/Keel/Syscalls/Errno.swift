@@ -27,12 +27,15 @@ public struct Errno: Error, Hashable, Sendable, CustomStringConvertible {
         String(cString: strerror(rawValue))
     }
 
+    // The names are swift-system's (System.Errno), so code that uses both
+    // reads the same; the old Keel names remain as deprecated aliases.
+
     /// EINTR
     public static let interrupted = Errno(rawValue: EINTR)
     /// EAGAIN
     public static let wouldBlock = Errno(rawValue: EAGAIN)
     /// EBADF
-    public static let badDescriptor = Errno(rawValue: EBADF)
+    public static let badFileDescriptor = Errno(rawValue: EBADF)
     /// EADDRINUSE
     public static let addressInUse = Errno(rawValue: EADDRINUSE)
     /// EADDRNOTAVAIL
@@ -40,7 +43,7 @@ public struct Errno: Error, Hashable, Sendable, CustomStringConvertible {
     /// ECONNRESET
     public static let connectionReset = Errno(rawValue: ECONNRESET)
     /// ECONNABORTED
-    public static let connectionAborted = Errno(rawValue: ECONNABORTED)
+    public static let connectionAbort = Errno(rawValue: ECONNABORTED)
     /// ECONNREFUSED
     public static let connectionRefused = Errno(rawValue: ECONNREFUSED)
     /// EPIPE
@@ -52,21 +55,43 @@ public struct Errno: Error, Hashable, Sendable, CustomStringConvertible {
     /// ENOBUFS
     public static let noBufferSpace = Errno(rawValue: ENOBUFS)
     /// ENOMEM
-    public static let outOfMemory = Errno(rawValue: ENOMEM)
+    public static let noMemory = Errno(rawValue: ENOMEM)
     /// EINVAL
     public static let invalidArgument = Errno(rawValue: EINVAL)
     /// EINPROGRESS
-    public static let inProgress = Errno(rawValue: EINPROGRESS)
+    public static let nowInProgress = Errno(rawValue: EINPROGRESS)
     /// ETIMEDOUT
     public static let timedOut = Errno(rawValue: ETIMEDOUT)
     /// EPROTO
     public static let protocolError = Errno(rawValue: EPROTO)
     /// EPERM
-    public static let permissionDenied = Errno(rawValue: EPERM)
-    /// EACCES
-    public static let accessDenied = Errno(rawValue: EACCES)
+    public static let notPermitted = Errno(rawValue: EPERM)
+    /// EACCES. (Keel once spelled EPERM so; EPERM is `notPermitted`, as in swift-system.)
+    public static let permissionDenied = Errno(rawValue: EACCES)
     /// ENOTCONN
-    public static let notConnected = Errno(rawValue: ENOTCONN)
+    public static let socketNotConnected = Errno(rawValue: ENOTCONN)
     /// ENOENT
-    public static let noSuchFile = Errno(rawValue: ENOENT)
+    public static let noSuchFileOrDirectory = Errno(rawValue: ENOENT)
+
+    /// EBADF
+    @available(*, deprecated, renamed: "badFileDescriptor")
+    public static var badDescriptor: Errno { badFileDescriptor }
+    /// ECONNABORTED
+    @available(*, deprecated, renamed: "connectionAbort")
+    public static var connectionAborted: Errno { connectionAbort }
+    /// ENOMEM
+    @available(*, deprecated, renamed: "noMemory")
+    public static var outOfMemory: Errno { noMemory }
+    /// EINPROGRESS
+    @available(*, deprecated, renamed: "nowInProgress")
+    public static var inProgress: Errno { nowInProgress }
+    /// EACCES
+    @available(*, deprecated, renamed: "permissionDenied")
+    public static var accessDenied: Errno { permissionDenied }
+    /// ENOTCONN
+    @available(*, deprecated, renamed: "socketNotConnected")
+    public static var notConnected: Errno { socketNotConnected }
+    /// ENOENT
+    @available(*, deprecated, renamed: "noSuchFileOrDirectory")
+    public static var noSuchFile: Errno { noSuchFileOrDirectory }
 }

@@ -3,7 +3,7 @@
 
 /// The outcome of one non-blocking read or write.
 @usableFromInline package enum IOResult: Equatable, Sendable {
-    /// This many bytes moved (always > 0).
+    /// This many bytes moved (0 only when none were asked for).
     case bytes(Int)
     /// The socket has nothing to give or no room to take (EAGAIN).
     case wouldBlock

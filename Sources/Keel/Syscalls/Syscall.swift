@@ -1,17 +1,35 @@
-// The syscall wrappers. Each calls one shim function, retries EINTR inside,
-// returns EAGAIN as a value, and stops the process on errnos that can only
-// mean a bug in Keel (EBADF, EFAULT, EINVAL on calls whose arguments Keel
-// builds), since carrying on would corrupt another connection's descriptor.
+// The syscall wrappers. Each calls one shim function (which returns n or
+// -errno) through `retrying`, the one place that retries EINTR, returns
+// EAGAIN as a value, and stops the process on errnos that can only mean a
+// bug in Keel (EBADF, EFAULT, EINVAL on calls whose arguments Keel builds),
+// since carrying on would corrupt another connection's descriptor.
+// keel-bench's load engine calls the same wrappers.
 
 import CShims
 import Glibc
 
 /// Namespace for the system calls Keel's loop makes.
 @usableFromInline
-enum Syscall {
+package enum Syscall {
+    /// Runs `raw` until it is not interrupted: its result when it is n >= 0,
+    /// `.wouldBlock` on EAGAIN, `.failed` on other errnos, except those
+    /// `isBug` names, which stop the process with `call` and `fd` named.
+    @inlinable @inline(__always)
+    static func retrying(_ call: StaticString, _ fd: Int32, isBug: (Int32) -> Bool, _ raw: () -> Int) -> IOResult {
+        while true {
+            let n = raw()
+            if n >= 0 { return .bytes(n) }
+            let code = Int32(truncatingIfNeeded: -n)
+            if code == EINTR { continue }
+            if code == EAGAIN { return .wouldBlock }
+            if isBug(code) { preconditionFailure("\(call)(\(fd)): \(Errno(rawValue: code))") }
+            return .failed(Errno(rawValue: code))
+        }
+    }
+
     /// `read(2)` into `buffer`.
     @inlinable @inline(__always)
-    static func read(_ fd: Int32, into buffer: UnsafeMutableRawBufferPointer) -> IOResult {
+    package static func read(_ fd: Int32, into buffer: UnsafeMutableRawBufferPointer) -> IOResult {
         read(fd, into: buffer, raw: { keel_read(fd, buffer.baseAddress, buffer.count) })
     }
 
@@ -19,58 +37,41 @@ enum Syscall {
     /// the fault-injecting test backend passes a raw call that fails first.
     @inlinable @inline(__always)
     static func read(_ fd: Int32, into buffer: UnsafeMutableRawBufferPointer, raw: () -> Int) -> IOResult {
-        while true {
-            let n = raw()
-            if n > 0 { return .bytes(n) }
-            if n == 0 { return buffer.isEmpty ? .bytes(0) : .endOfFile }
-            switch Int32(-n) {
-            case EINTR: continue
-            case EAGAIN: return .wouldBlock
-            case EBADF, EFAULT: preconditionFailure("read(\(fd)): \(Errno(negated: n))")
-            default: return .failed(Errno(negated: n))
-            }
-        }
+        let result = retrying("read", fd, isBug: { $0 == EBADF || $0 == EFAULT }, raw)
+        if case .bytes(0) = result, !buffer.isEmpty { return .endOfFile }
+        return result
     }
 
     /// `send(2)` with MSG_NOSIGNAL.
     @inlinable @inline(__always)
-    static func send(_ fd: Int32, _ bytes: UnsafeRawBufferPointer) -> IOResult {
+    package static func send(_ fd: Int32, _ bytes: UnsafeRawBufferPointer) -> IOResult {
         send(fd, bytes, raw: { keel_send(fd, bytes.baseAddress, bytes.count) })
     }
 
     /// The send(2) result handling, around `raw` (see `read(_:into:raw:)`).
     @inlinable @inline(__always)
     static func send(_ fd: Int32, _ bytes: UnsafeRawBufferPointer, raw: () -> Int) -> IOResult {
-        while true {
-            let n = raw()
-            if n >= 0 { return .bytes(n) }
-            switch Int32(-n) {
-            case EINTR: continue
-            case EAGAIN: return .wouldBlock
-            case EBADF, EFAULT, ENOTSOCK: preconditionFailure("send(\(fd)): \(Errno(negated: n))")
-            default: return .failed(Errno(negated: n))
-            }
-        }
+        retrying("send", fd, isBug: isSendBug, raw)
+    }
+
+    /// Errnos of send(2), sendmsg(2) and accept4(2) that only a bug in Keel
+    /// can cause.
+    @inlinable @inline(__always)
+    static func isSendBug(_ code: Int32) -> Bool {
+        code == EBADF || code == EFAULT || code == ENOTSOCK
     }
 
     /// `sendmsg(2)` over `count` iovecs with MSG_NOSIGNAL: writev without SIGPIPE.
     @inlinable @inline(__always)
     static func sendv(_ fd: Int32, _ vectors: UnsafePointer<iovec>, count: Int32) -> IOResult {
-        while true {
-            let n = keel_sendv(fd, vectors, count)
-            if n >= 0 { return .bytes(n) }
-            switch Int32(-n) {
-            case EINTR: continue
-            case EAGAIN: return .wouldBlock
-            case EBADF, EFAULT, ENOTSOCK: preconditionFailure("sendmsg(\(fd)): \(Errno(negated: n))")
-            default: return .failed(Errno(negated: n))
-            }
-        }
+        retrying("sendmsg", fd, isBug: isSendBug) { keel_sendv(fd, vectors, count) }
     }
 
     /// `sendmsg(2)` of two segments (the second may be empty) with MSG_NOSIGNAL.
     @inlinable @inline(__always)
-    static func send(_ fd: Int32, _ first: UnsafeRawBufferPointer, _ second: UnsafeRawBufferPointer) -> IOResult {
+    package static func send(
+        _ fd: Int32, _ first: UnsafeRawBufferPointer, _ second: UnsafeRawBufferPointer
+    ) -> IOResult {
         if second.isEmpty { return send(fd, first) }
         var vectors = (
             iovec(iov_base: UnsafeMutableRawPointer(mutating: first.baseAddress), iov_len: first.count),
@@ -84,15 +85,14 @@ enum Syscall {
     /// `accept4(2)` with SOCK_NONBLOCK | SOCK_CLOEXEC; the peer address is dropped.
     @usableFromInline
     static func accept(_ listener: Int32) -> AcceptResult {
-        while true {
-            let fd = keel_accept4(listener, nil, nil, keel_SOCK_NONBLOCK | keel_SOCK_CLOEXEC)
-            if fd >= 0 { return .accepted(fd) }
-            switch -fd {
-            case EINTR: continue
-            case EAGAIN: return .wouldBlock
-            case EBADF, EFAULT, ENOTSOCK, EINVAL: preconditionFailure("accept4(\(listener)): \(Errno(rawValue: -fd))")
-            default: return .failed(Errno(rawValue: -fd))
-            }
+        let result = retrying("accept4", listener, isBug: { isSendBug($0) || $0 == EINVAL }) {
+            Int(keel_accept4(listener, nil, nil, keel_SOCK_NONBLOCK | keel_SOCK_CLOEXEC))
+        }
+        switch result {
+        case .bytes(let fd): return .accepted(Int32(fd))
+        case .wouldBlock: return .wouldBlock
+        case .failed(let errno): return .failed(errno)
+        case .endOfFile: preconditionFailure("accept4 has no end of file")
         }
     }
 
