@@ -11,14 +11,19 @@ import Glibc
 /// Namespace for the system calls Keel's loop makes.
 @usableFromInline
 package enum Syscall {
-    /// Runs `raw` until it is not interrupted: its result when it is n >= 0,
-    /// `.wouldBlock` on EAGAIN, `.failed` on other errnos, except those
-    /// `isBug` names, which stop the process with `call` and `fd` named.
+    /// Runs `raw` until it is not interrupted: `.bytes(n)` when it returns
+    /// n > 0, `zero` when 0, `.wouldBlock` on EAGAIN, `.failed` on other
+    /// errnos, except those `isBug` names, which stop the process with
+    /// `call` and `fd` named.
     @inlinable @inline(__always)
-    static func retrying(_ call: StaticString, _ fd: Int32, isBug: (Int32) -> Bool, _ raw: () -> Int) -> IOResult {
+    static func retrying(
+        _ call: StaticString, _ fd: Int32, zero: @autoclosure () -> IOResult = .bytes(0),
+        isBug: (Int32) -> Bool, _ raw: () -> Int
+    ) -> IOResult {
         while true {
             let n = raw()
-            if n >= 0 { return .bytes(n) }
+            if n > 0 { return .bytes(n) }
+            if n == 0 { return zero() }
             let code = Int32(truncatingIfNeeded: -n)
             if code == EINTR { continue }
             if code == EAGAIN { return .wouldBlock }
@@ -37,9 +42,7 @@ package enum Syscall {
     /// the fault-injecting test backend passes a raw call that fails first.
     @inlinable @inline(__always)
     static func read(_ fd: Int32, into buffer: UnsafeMutableRawBufferPointer, raw: () -> Int) -> IOResult {
-        let result = retrying("read", fd, isBug: { $0 == EBADF || $0 == EFAULT }, raw)
-        if case .bytes(0) = result, !buffer.isEmpty { return .endOfFile }
-        return result
+        retrying("read", fd, zero: buffer.isEmpty ? .bytes(0) : .endOfFile, isBug: { $0 == EBADF || $0 == EFAULT }, raw)
     }
 
     /// `send(2)` with MSG_NOSIGNAL.
