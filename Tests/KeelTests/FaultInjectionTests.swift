@@ -9,6 +9,9 @@ import Testing
 
 @testable import Keel
 
+// The fault-injecting backend exists in debug builds only.
+#if DEBUG
+
 struct FaultCase: Sendable, CustomStringConvertible {
     let mode: LoopMode
     let plan: FaultPlan
@@ -122,3 +125,4 @@ struct FaultCase: Sendable, CustomStringConvertible {
         #expect(totals.accepted == totals.closed, "\(faultCase): every accepted connection was released")
     }
 }
+#endif

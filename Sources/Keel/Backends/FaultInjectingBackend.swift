@@ -8,6 +8,11 @@
 // Faults that end a connection (resets, hangups) are real from the loop's
 // point of view; the others must be invisible to every client: echo output
 // stays byte-identical.
+//
+// Compiled into debug builds only (the tests'): a release build carries no
+// fault-injecting loop.
+
+#if DEBUG
 
 import CShims
 import Glibc
@@ -216,3 +221,4 @@ final class FaultInjectingBackend<Base: EventBackend>: EventBackend {
         return Syscall.accept(listener)
     }
 }
+#endif

@@ -128,8 +128,11 @@ public struct Configuration: Sendable, Equatable {
     /// How often each loop publishes its counters (Server.statistics(),
     /// swift-metrics). Default 1 s.
     public var statisticsIntervalMs = 1_000
-    /// Tests only: wrap the backend in a FaultInjectingBackend with this plan.
-    var faultPlan: FaultPlan? = nil
+    #if DEBUG
+        /// Tests only: wrap the backend in a FaultInjectingBackend with this
+        /// plan (debug builds only).
+        var faultPlan: FaultPlan? = nil
+    #endif
     /// Tests only: false sends an echoing handler's messages through
     /// `messageReceived` too, so the suites cover both paths.
     var echoInPlace = true

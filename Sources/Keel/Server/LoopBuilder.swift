@@ -44,16 +44,20 @@ struct LoopParts {
     enum Backend {
         case epoll(EpollBackend)
         case poll(PollBackend)
-        case faultyEpoll(FaultInjectingBackend<EpollBackend>)
-        case faultyPoll(FaultInjectingBackend<PollBackend>)
+        #if DEBUG
+            case faultyEpoll(FaultInjectingBackend<EpollBackend>)
+            case faultyPoll(FaultInjectingBackend<PollBackend>)
+        #endif
 
         @usableFromInline
         func close() {
             switch self {
             case .epoll(let backend): backend.close()
             case .poll(let backend): backend.close()
-            case .faultyEpoll(let backend): backend.close()
-            case .faultyPoll(let backend): backend.close()
+            #if DEBUG
+                case .faultyEpoll(let backend): backend.close()
+                case .faultyPoll(let backend): backend.close()
+            #endif
             }
         }
     }
@@ -88,8 +92,10 @@ struct LoopParts {
         switch backend {
         case .epoll(let backend): return try build(backend, decoder, handler)
         case .poll(let backend): return try build(backend, decoder, handler)
-        case .faultyEpoll(let backend): return try build(backend, decoder, handler)
-        case .faultyPoll(let backend): return try build(backend, decoder, handler)
+        #if DEBUG
+            case .faultyEpoll(let backend): return try build(backend, decoder, handler)
+            case .faultyPoll(let backend): return try build(backend, decoder, handler)
+        #endif
         }
     }
 

@@ -165,16 +165,13 @@ public final class Server<Handler: ConnectionHandler>: Sendable {
             do throws(Errno) {
                 let epoll = try EpollBackend(
                     maxEvents: configuration.maxEventsPerWait, edgeTriggered: configuration.edgeTriggered)
-                backend =
-                    configuration.faultPlan.map { .faultyEpoll(FaultInjectingBackend(base: epoll, plan: $0)) }
-                    ?? .epoll(epoll)
+                backend = Self.injectingFaults(into: .epoll(epoll), configuration)
             } catch {
                 throw .setup("epoll_create1", error)
             }
         case .poll:
             let poll = PollBackend(maxClients: loopConfiguration.maxClients)
-            backend =
-                configuration.faultPlan.map { .faultyPoll(FaultInjectingBackend(base: poll, plan: $0)) } ?? .poll(poll)
+            backend = Self.injectingFaults(into: .poll(poll), configuration)
         }
         // On failure the backend is closed here; the listener is closed by
         // startLoops, which owns listeners until a built loop takes one.
@@ -189,6 +186,23 @@ public final class Server<Handler: ConnectionHandler>: Sendable {
             configuration: loopConfiguration, listener: listener, backend: backend, deadlineTimer: deadlineTimer,
             control: control, mailboxes: mailboxes, logger: logger)
         return Transfer(value: try loopBuilder.build(parts))
+    }
+
+    /// `backend`, wrapped in a fault-injecting one when the configuration
+    /// has a fault plan (which only debug builds, the tests', have).
+    private static func injectingFaults(
+        into backend: LoopParts.Backend, _ configuration: Configuration
+    ) -> LoopParts.Backend {
+        #if DEBUG
+            if let plan = configuration.faultPlan {
+                switch backend {
+                case .epoll(let epoll): return .faultyEpoll(FaultInjectingBackend(base: epoll, plan: plan))
+                case .poll(let poll): return .faultyPoll(FaultInjectingBackend(base: poll, plan: plan))
+                case .faultyEpoll, .faultyPoll: return backend
+                }
+            }
+        #endif
+        return backend
     }
 
     /// Loop `index`'s share of maxClients (the remainder goes to the first loops).
