@@ -55,26 +55,37 @@ func testConfigurationForBench() -> Configuration {
     return configuration
 }
 
-func runBench<H: ConnectionHandler & Sendable>(
-    _ handler: H, _ adjust: (inout BenchOptions) -> Void
-) throws -> BenchResult where H.Request == UnsafeRawBufferPointer {
-    var configuration = Configuration()
-    configuration.port = 0
-    let server = Server(configuration: configuration) { _ in handler }
-    let address = try server.start()
+/// Starts `server`, runs keel-bench against it (a short run, no progress
+/// lines, then `adjust`), and shuts the server down.
+func runBench<H: ConnectionHandler>(
+    against server: Server<H>, _ adjust: (inout BenchOptions) -> Void
+) throws -> BenchResult {
+    let port = try server.start().port
     defer {
         server.shutdown()
         server.wait()
     }
     var options = BenchOptions()
-    options.port = address.port
-    options.connections = 4
-    options.pipeline = 4
+    options.port = port
     options.durationSeconds = 0.5
     options.warmupSeconds = 0.2
     options.progress = false
     adjust(&options)
     return try LoadGenerator(options: options) { _ in }.run()
+}
+
+/// keel-bench's length-prefixed echo check against `handler`: 4 connections
+/// pipelining 4.
+func runBench<H: ConnectionHandler & Sendable>(
+    _ handler: H, _ adjust: (inout BenchOptions) -> Void
+) throws -> BenchResult where H.Request == UnsafeRawBufferPointer {
+    var configuration = Configuration()
+    configuration.port = 0
+    return try runBench(against: Server(configuration: configuration) { _ in handler }) {
+        $0.connections = 4
+        $0.pipeline = 4
+        adjust(&$0)
+    }
 }
 
 @Suite(.serialized) struct LoadGeneratorTests {
@@ -138,19 +149,11 @@ func runBench<H: ConnectionHandler & Sendable>(
         var configuration = Configuration()
         configuration.port = 0
         configuration.maxClients = 1
-        let server = Server(configuration: configuration)
-        let port = try server.start().port
-        defer {
-            server.shutdown()
-            server.wait()
+        let result = try runBench(against: Server(configuration: configuration)) {
+            $0.connections = 5
+            $0.durationSeconds = 0.3
+            $0.warmupSeconds = 0
         }
-        var options = BenchOptions()
-        options.port = port
-        options.connections = 5
-        options.durationSeconds = 0.3
-        options.warmupSeconds = 0
-        options.progress = false
-        let result = try LoadGenerator(options: options) { _ in }.run()
         #expect(result.messages > 0, "the one admitted connection is served")
         #expect(result.silentConnections == 4)
         #expect(!result.isClean)

@@ -60,22 +60,15 @@ func runRESPBench(
     let server = Server(configuration: testConfigurationForBench(), format: RESPFormat()) { _ in
         FaultyKV(fault: fault, every: every, kv: KVHandler(store: store))
     }
-    let port = try server.start().port
-    defer {
-        server.shutdown()
-        server.wait()
+    return try runBench(against: server) {
+        $0.wireProtocol = .resp
+        $0.connections = 4
+        $0.pipeline = 8
+        $0.durationSeconds = 0.4
+        $0.warmupSeconds = 0.1
+        $0.keyspace = 1_000
+        adjust(&$0)
     }
-    var options = BenchOptions()
-    options.port = port
-    options.wireProtocol = .resp
-    options.connections = 4
-    options.pipeline = 8
-    options.durationSeconds = 0.4
-    options.warmupSeconds = 0.1
-    options.keyspace = 1_000
-    options.progress = false
-    adjust(&options)
-    return try LoadGenerator(options: options) { _ in }.run()
 }
 
 @Suite(.serialized) struct RESPBenchTests {
@@ -144,19 +137,12 @@ func runRESPBench(
 
     @Test func bytesThatAreNoReplyAreCaught() throws {
         let server = Server(configuration: testConfigurationForBench(), format: RESPFormat()) { _ in GarbageReplier() }
-        let port = try server.start().port
-        defer {
-            server.shutdown()
-            server.wait()
+        let result = try runBench(against: server) {
+            $0.wireProtocol = .resp
+            $0.connections = 1
+            $0.durationSeconds = 0.3
+            $0.warmupSeconds = 0
         }
-        var options = BenchOptions()
-        options.port = port
-        options.wireProtocol = .resp
-        options.connections = 1
-        options.durationSeconds = 0.3
-        options.warmupSeconds = 0
-        options.progress = false
-        let result = try LoadGenerator(options: options) { _ in }.run()
         #expect(result.mismatches == 1)
         #expect(
             result.firstProblem?.contains("not a reply: unknown reply type '!'") == true,
@@ -182,22 +168,14 @@ func runRESPBench(
     @Test func lineEchoIsVerified() throws {
         var configuration = testConfigurationForBench()
         configuration.messageProtocol = .line
-        let server = Server(configuration: configuration)
-        let port = try server.start().port
-        defer {
-            server.shutdown()
-            server.wait()
+        let result = try runBench(against: Server(configuration: configuration)) {
+            $0.wireProtocol = .line
+            $0.connections = 4
+            $0.pipeline = 4
+            $0.sizes = SizeRange("0-500")!
+            $0.durationSeconds = 0.3
+            $0.warmupSeconds = 0
         }
-        var options = BenchOptions()
-        options.port = port
-        options.wireProtocol = .line
-        options.connections = 4
-        options.pipeline = 4
-        options.sizes = SizeRange("0-500")!
-        options.durationSeconds = 0.3
-        options.warmupSeconds = 0
-        options.progress = false
-        let result = try LoadGenerator(options: options) { _ in }.run()
         #expect(result.messages > 0)
         #expect(result.isClean, "\(result.text)")
     }

@@ -130,34 +130,34 @@ struct RecordingLogHandler: LogHandler {
     }
 
     #if DEBUG  // the fault-injecting backend exists in debug builds only
-    /// EMFILE, ENFILE, ENOBUFS and ENOMEM pause the listener (no busy loop)
-    /// and connections are still served once it resumes; ECONNABORTED and
-    /// EPROTO concern one connection and are skipped without a pause.
-    @Test(arguments: [
-        (EMFILE, true), (ENFILE, true), (ENOBUFS, true), (ENOMEM, true), (ECONNABORTED, false), (EPROTO, false),
-    ])
-    func acceptFailuresPauseOnlyWhenTheyConcernTheProcess(errno: Int32, pauses: Bool) throws {
-        let plan = FaultPlan(seed: 7, acceptErrorPercent: 50, acceptErrors: [Errno(rawValue: errno)])
-        let configuration = testConfiguration {
-            $0.faultPlan = plan
-            $0.acceptPauseMs = 5
-        }
-        let totals = try withEchoServer(configuration) { _, port in
-            for index in 0..<20 {
-                let client = try TestClient(port: port)
-                #expect(try client.roundTrip([UInt8(index)]), "\(Errno(rawValue: errno)): client \(index) served")
-                client.close()
+        /// EMFILE, ENFILE, ENOBUFS and ENOMEM pause the listener (no busy loop)
+        /// and connections are still served once it resumes; ECONNABORTED and
+        /// EPROTO concern one connection and are skipped without a pause.
+        @Test(arguments: [
+            (EMFILE, true), (ENFILE, true), (ENOBUFS, true), (ENOMEM, true), (ECONNABORTED, false), (EPROTO, false),
+        ])
+        func acceptFailuresPauseOnlyWhenTheyConcernTheProcess(errno: Int32, pauses: Bool) throws {
+            let plan = FaultPlan(seed: 7, acceptErrorPercent: 50, acceptErrors: [Errno(rawValue: errno)])
+            let configuration = testConfiguration {
+                $0.faultPlan = plan
+                $0.acceptPauseMs = 5
+            }
+            let totals = try withEchoServer(configuration) { _, port in
+                for index in 0..<20 {
+                    let client = try TestClient(port: port)
+                    #expect(try client.roundTrip([UInt8(index)]), "\(Errno(rawValue: errno)): client \(index) served")
+                    client.close()
+                }
+            }
+            let injected = plan.report.injected.withLock { $0 }
+            #expect(injected.acceptErrors > 0)
+            #expect(totals.acceptErrors == injected.acceptErrors)
+            if pauses {
+                #expect(totals.listenerPauses > 0, "\(Errno(rawValue: errno)) pauses the listener")
+            } else {
+                #expect(totals.listenerPauses == 0, "\(Errno(rawValue: errno)) is skipped without a pause")
             }
         }
-        let injected = plan.report.injected.withLock { $0 }
-        #expect(injected.acceptErrors > 0)
-        #expect(totals.acceptErrors == injected.acceptErrors)
-        if pauses {
-            #expect(totals.listenerPauses > 0, "\(Errno(rawValue: errno)) pauses the listener")
-        } else {
-            #expect(totals.listenerPauses == 0, "\(Errno(rawValue: errno)) is skipped without a pause")
-        }
-    }
     #endif
 
     @Test(arguments: LoopMode.all)

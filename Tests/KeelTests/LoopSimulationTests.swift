@@ -26,6 +26,19 @@ struct ReplyThenCloseHandler: ConnectionHandler {
         return configuration
     }
 
+    /// Sends `frame` in two halves, one iteration apart (the first half
+    /// waits in a pool block meanwhile), and expects it echoed.
+    private func echoInHalves(
+        _ frame: [UInt8], from peer: SocketPeer, through simulation: SimulatedLoop<LengthPrefixFormat, EchoHandler>,
+        sourceLocation: SourceLocation = #_sourceLocation
+    ) {
+        peer.send(Array(frame[..<(frame.count / 2)]))
+        simulation.step()
+        peer.send(Array(frame[(frame.count / 2)...]))
+        simulation.step()
+        #expect(peer.receive().bytes == frame, sourceLocation: sourceLocation)
+    }
+
     @Test func anIdleConnectionClosesAtItsDeadlineAndTrafficPostponesIt() throws {
         let simulation = try SimulatedLoop(configuration { $0.idleTimeoutMs = 1_000 })
         defer { simulation.finish() }
@@ -186,11 +199,7 @@ struct ReplyThenCloseHandler: ConnectionHandler {
         #expect(simulation.loop.pool.retainedBytes == 0)
         for _ in 0..<10 { simulation.step(advancingMs: 50) }
         #expect(simulation.statistics.memoryReleases == 1, "nothing more to release until buffers are used")
-        peer.send(Array(frame[..<5_000]))
-        simulation.step()
-        peer.send(Array(frame[5_000...]))
-        simulation.step()
-        #expect(peer.receive().bytes == frame)
+        echoInHalves(frame, from: peer, through: simulation)
         simulation.run(forMs: 100)
         #expect(simulation.statistics.memoryReleases == 2)
     }
@@ -200,11 +209,7 @@ struct ReplyThenCloseHandler: ConnectionHandler {
         defer { simulation.finish() }
         let peer = try simulation.connect()
         let frame = SocketPeer.frame(Array(repeating: 3, count: 10_000))
-        peer.send(Array(frame[..<5_000]))
-        simulation.step()
-        peer.send(Array(frame[5_000...]))
-        simulation.step()
-        #expect(peer.receive().bytes == frame)
+        echoInHalves(frame, from: peer, through: simulation)
         simulation.run(forMs: 5_000)
         #expect(simulation.statistics.memoryReleases == 0)
         #expect(simulation.loop.pool.retainedBytes > 0, "the pool keeps its block")

@@ -14,211 +14,211 @@
 
 #if DEBUG
 
-import CShims
-import Glibc
+    import CShims
+    import Glibc
 
-/// What to inject, in percent of calls (0...100), from `seed`.
-struct FaultPlan: Sendable, Equatable, CustomStringConvertible {
-    var seed: UInt64
-    /// Reads cut short (to one byte half the time). Level-triggered only:
-    /// under EPOLLET Keel relies on epoll(7)'s rule for stream sockets that a
-    /// short read means the socket was drained, which this fault breaks.
-    var partialReadPercent = 0
-    /// Writes cut short (to one byte half the time).
-    var partialWritePercent = 0
-    /// Calls that first fail with EINTR (retried inside the wrappers).
-    var interruptPercent = 0
-    /// Reads and writes that report EAGAIN although the socket was ready.
-    /// Only meaningful level-triggered: no kernel does this under EPOLLET.
-    var spuriousWouldBlockPercent = 0
-    /// Reads that fail with ECONNRESET and writes that fail with EPIPE.
-    var connectionErrorPercent = 0
-    /// Readable events that also carry EPOLLERR|EPOLLHUP.
-    var hangupPercent = 0
-    /// Accepts that fail (the connection stays in the backlog), with one of
-    /// `acceptErrors` chosen at random.
-    var acceptErrorPercent = 0
-    /// The errors failed accepts report.
-    var acceptErrors: [Errno] = [.connectionAbort, .tooManyOpenFiles]
-    /// Where the backends report what they injected when their loop stops.
-    var report = FaultReport()
+    /// What to inject, in percent of calls (0...100), from `seed`.
+    struct FaultPlan: Sendable, Equatable, CustomStringConvertible {
+        var seed: UInt64
+        /// Reads cut short (to one byte half the time). Level-triggered only:
+        /// under EPOLLET Keel relies on epoll(7)'s rule for stream sockets that a
+        /// short read means the socket was drained, which this fault breaks.
+        var partialReadPercent = 0
+        /// Writes cut short (to one byte half the time).
+        var partialWritePercent = 0
+        /// Calls that first fail with EINTR (retried inside the wrappers).
+        var interruptPercent = 0
+        /// Reads and writes that report EAGAIN although the socket was ready.
+        /// Only meaningful level-triggered: no kernel does this under EPOLLET.
+        var spuriousWouldBlockPercent = 0
+        /// Reads that fail with ECONNRESET and writes that fail with EPIPE.
+        var connectionErrorPercent = 0
+        /// Readable events that also carry EPOLLERR|EPOLLHUP.
+        var hangupPercent = 0
+        /// Accepts that fail (the connection stays in the backlog), with one of
+        /// `acceptErrors` chosen at random.
+        var acceptErrorPercent = 0
+        /// The errors failed accepts report.
+        var acceptErrors: [Errno] = [.connectionAbort, .tooManyOpenFiles]
+        /// Where the backends report what they injected when their loop stops.
+        var report = FaultReport()
 
-    var description: String {
-        "seed \(seed): short reads \(partialReadPercent)%, short writes \(partialWritePercent)%, EINTR \(interruptPercent)%, EAGAIN \(spuriousWouldBlockPercent)%, "
-            + "errors \(connectionErrorPercent)%, hangups \(hangupPercent)%, accept errors \(acceptErrorPercent)%"
-    }
-}
-
-/// Collects what the fault-injecting backends of one server injected.
-final class FaultReport: Sendable, Equatable {
-    let injected = Locked(InjectedFaults())
-
-    static func == (lhs: FaultReport, rhs: FaultReport) -> Bool { lhs === rhs }
-}
-
-/// How many faults a FaultInjectingBackend injected (tests check they happened).
-struct InjectedFaults: Sendable, Equatable {
-    var partial = 0
-    var interrupts = 0
-    var wouldBlocks = 0
-    var connectionErrors = 0
-    var hangups = 0
-    var acceptErrors = 0
-
-    var total: Int { partial + interrupts + wouldBlocks + connectionErrors + hangups + acceptErrors }
-}
-
-/// A backend that forwards to `Base` and injects faults per its plan.
-@usableFromInline
-final class FaultInjectingBackend<Base: EventBackend>: EventBackend {
-    @usableFromInline static var name: String { Base.name }
-    @usableFromInline static var triggersOnEdges: Bool { Base.triggersOnEdges }
-
-    let base: Base
-    let plan: FaultPlan
-    private var state: UInt64
-    private(set) var injected = InjectedFaults()
-
-    init(base: Base, plan: FaultPlan) {
-        self.base = base
-        self.plan = plan
-        state = plan.seed | 1
-    }
-
-    private func roll(_ percent: Int) -> Bool {
-        guard percent > 0 else { return false }
-        state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
-        return Int((state >> 33) % 100) < percent
-    }
-
-    private func shortened(_ count: Int) -> Int {
-        guard count > 1 else { return count }
-        return roll(50) ? 1 : 1 + Int((state >> 20) % UInt64(count - 1))
-    }
-
-    /// A raw call that fails with EINTR first when the plan says so.
-    private func interrupting(_ call: @escaping () -> Int) -> () -> Int {
-        if roll(plan.interruptPercent) {
-            injected.interrupts += 1
-            var first = true
-            return {
-                if first {
-                    first = false
-                    return -Int(EINTR)
-                }
-                return call()
-            }
+        var description: String {
+            "seed \(seed): short reads \(partialReadPercent)%, short writes \(partialWritePercent)%, EINTR \(interruptPercent)%, EAGAIN \(spuriousWouldBlockPercent)%, "
+                + "errors \(connectionErrorPercent)%, hangups \(hangupPercent)%, accept errors \(acceptErrorPercent)%"
         }
-        return call
     }
 
-    // MARK: readiness
+    /// Collects what the fault-injecting backends of one server injected.
+    final class FaultReport: Sendable, Equatable {
+        let injected = Locked(InjectedFaults())
 
-    @usableFromInline
-    func register(fd: Int32, token: EventToken, interest: Interest) throws(Errno) {
-        try base.register(fd: fd, token: token, interest: interest)
+        static func == (lhs: FaultReport, rhs: FaultReport) -> Bool { lhs === rhs }
     }
 
-    @usableFromInline
-    func modify(fd: Int32, token: EventToken, interest: Interest) {
-        base.modify(fd: fd, token: token, interest: interest)
+    /// How many faults a FaultInjectingBackend injected (tests check they happened).
+    struct InjectedFaults: Sendable, Equatable {
+        var partial = 0
+        var interrupts = 0
+        var wouldBlocks = 0
+        var connectionErrors = 0
+        var hangups = 0
+        var acceptErrors = 0
+
+        var total: Int { partial + interrupts + wouldBlocks + connectionErrors + hangups + acceptErrors }
     }
 
+    /// A backend that forwards to `Base` and injects faults per its plan.
     @usableFromInline
-    func deregister(fd: Int32, token: EventToken) {
-        base.deregister(fd: fd, token: token)
-    }
+    final class FaultInjectingBackend<Base: EventBackend>: EventBackend {
+        @usableFromInline static var name: String { Base.name }
+        @usableFromInline static var triggersOnEdges: Bool { Base.triggersOnEdges }
 
-    @usableFromInline
-    func wait(timeoutMs: Int32) -> Int {
-        base.wait(timeoutMs: timeoutMs)
-    }
+        let base: Base
+        let plan: FaultPlan
+        private var state: UInt64
+        private(set) var injected = InjectedFaults()
 
-    @usableFromInline
-    func event(at index: Int) -> ReadyEvent {
-        let event = base.event(at: index)
-        guard event.token.slot < EventToken.firstReservedSlot, event.readiness.contains(.readable),
-            roll(plan.hangupPercent)
-        else { return event }
-        injected.hangups += 1
-        return ReadyEvent(token: event.token, readiness: event.readiness.union([.error, .hangup]))
-    }
-
-    @usableFromInline
-    func close() {
-        let mine = injected
-        plan.report.injected.withLock { total in
-            total.partial += mine.partial
-            total.interrupts += mine.interrupts
-            total.wouldBlocks += mine.wouldBlocks
-            total.connectionErrors += mine.connectionErrors
-            total.hangups += mine.hangups
-            total.acceptErrors += mine.acceptErrors
+        init(base: Base, plan: FaultPlan) {
+            self.base = base
+            self.plan = plan
+            state = plan.seed | 1
         }
-        base.close()
-    }
 
-    @usableFromInline
-    func checkInvariants() {
-        base.checkInvariants()
-    }
-
-    // MARK: I/O
-
-    @usableFromInline
-    func read(_ fd: Int32, into buffer: UnsafeMutableRawBufferPointer) -> IOResult {
-        if roll(plan.connectionErrorPercent) {
-            injected.connectionErrors += 1
-            return .failed(.connectionReset)
-        }
-        if roll(plan.spuriousWouldBlockPercent) {
-            injected.wouldBlocks += 1
-            return .wouldBlock
-        }
-        var count = buffer.count
-        if roll(plan.partialReadPercent) {
-            injected.partial += 1
-            count = shortened(count)
-        }
-        let target = UnsafeMutableRawBufferPointer(rebasing: buffer[..<count])
-        return Syscall.read(fd, into: target, raw: interrupting { keel_read(fd, target.baseAddress, target.count) })
-    }
-
-    @usableFromInline
-    func send(_ fd: Int32, _ bytes: UnsafeRawBufferPointer) -> IOResult {
-        send(fd, bytes, UnsafeRawBufferPointer(start: nil, count: 0))
-    }
-
-    @usableFromInline
-    func send(_ fd: Int32, _ first: UnsafeRawBufferPointer, _ second: UnsafeRawBufferPointer) -> IOResult {
-        if roll(plan.connectionErrorPercent) {
-            injected.connectionErrors += 1
-            return .failed(.brokenPipe)
-        }
-        if roll(plan.spuriousWouldBlockPercent) {
-            injected.wouldBlocks += 1
-            return .wouldBlock
-        }
-        guard roll(plan.partialWritePercent) else {
-            if second.isEmpty {
-                return Syscall.send(fd, first, raw: interrupting { keel_send(fd, first.baseAddress, first.count) })
-            }
-            return Syscall.send(fd, first, second)
-        }
-        injected.partial += 1
-        // Offer only a prefix of the first segment: the loop must keep the rest in order.
-        let prefix = UnsafeRawBufferPointer(rebasing: first[..<shortened(first.count)])
-        return Syscall.send(fd, prefix, raw: interrupting { keel_send(fd, prefix.baseAddress, prefix.count) })
-    }
-
-    @usableFromInline
-    func accept(_ listener: Int32) -> AcceptResult {
-        if roll(plan.acceptErrorPercent) {
-            injected.acceptErrors += 1
+        private func roll(_ percent: Int) -> Bool {
+            guard percent > 0 else { return false }
             state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
-            return .failed(plan.acceptErrors[Int((state >> 33) % UInt64(plan.acceptErrors.count))])
+            return Int((state >> 33) % 100) < percent
         }
-        return Syscall.accept(listener)
+
+        private func shortened(_ count: Int) -> Int {
+            guard count > 1 else { return count }
+            return roll(50) ? 1 : 1 + Int((state >> 20) % UInt64(count - 1))
+        }
+
+        /// A raw call that fails with EINTR first when the plan says so.
+        private func interrupting(_ call: @escaping () -> Int) -> () -> Int {
+            if roll(plan.interruptPercent) {
+                injected.interrupts += 1
+                var first = true
+                return {
+                    if first {
+                        first = false
+                        return -Int(EINTR)
+                    }
+                    return call()
+                }
+            }
+            return call
+        }
+
+        // MARK: readiness
+
+        @usableFromInline
+        func register(fd: Int32, token: EventToken, interest: Interest) throws(Errno) {
+            try base.register(fd: fd, token: token, interest: interest)
+        }
+
+        @usableFromInline
+        func modify(fd: Int32, token: EventToken, interest: Interest) {
+            base.modify(fd: fd, token: token, interest: interest)
+        }
+
+        @usableFromInline
+        func deregister(fd: Int32, token: EventToken) {
+            base.deregister(fd: fd, token: token)
+        }
+
+        @usableFromInline
+        func wait(timeoutMs: Int32) -> Int {
+            base.wait(timeoutMs: timeoutMs)
+        }
+
+        @usableFromInline
+        func event(at index: Int) -> ReadyEvent {
+            let event = base.event(at: index)
+            guard event.token.slot < EventToken.firstReservedSlot, event.readiness.contains(.readable),
+                roll(plan.hangupPercent)
+            else { return event }
+            injected.hangups += 1
+            return ReadyEvent(token: event.token, readiness: event.readiness.union([.error, .hangup]))
+        }
+
+        @usableFromInline
+        func close() {
+            let mine = injected
+            plan.report.injected.withLock { total in
+                total.partial += mine.partial
+                total.interrupts += mine.interrupts
+                total.wouldBlocks += mine.wouldBlocks
+                total.connectionErrors += mine.connectionErrors
+                total.hangups += mine.hangups
+                total.acceptErrors += mine.acceptErrors
+            }
+            base.close()
+        }
+
+        @usableFromInline
+        func checkInvariants() {
+            base.checkInvariants()
+        }
+
+        // MARK: I/O
+
+        @usableFromInline
+        func read(_ fd: Int32, into buffer: UnsafeMutableRawBufferPointer) -> IOResult {
+            if roll(plan.connectionErrorPercent) {
+                injected.connectionErrors += 1
+                return .failed(.connectionReset)
+            }
+            if roll(plan.spuriousWouldBlockPercent) {
+                injected.wouldBlocks += 1
+                return .wouldBlock
+            }
+            var count = buffer.count
+            if roll(plan.partialReadPercent) {
+                injected.partial += 1
+                count = shortened(count)
+            }
+            let target = UnsafeMutableRawBufferPointer(rebasing: buffer[..<count])
+            return Syscall.read(fd, into: target, raw: interrupting { keel_read(fd, target.baseAddress, target.count) })
+        }
+
+        @usableFromInline
+        func send(_ fd: Int32, _ bytes: UnsafeRawBufferPointer) -> IOResult {
+            send(fd, bytes, UnsafeRawBufferPointer(start: nil, count: 0))
+        }
+
+        @usableFromInline
+        func send(_ fd: Int32, _ first: UnsafeRawBufferPointer, _ second: UnsafeRawBufferPointer) -> IOResult {
+            if roll(plan.connectionErrorPercent) {
+                injected.connectionErrors += 1
+                return .failed(.brokenPipe)
+            }
+            if roll(plan.spuriousWouldBlockPercent) {
+                injected.wouldBlocks += 1
+                return .wouldBlock
+            }
+            guard roll(plan.partialWritePercent) else {
+                if second.isEmpty {
+                    return Syscall.send(fd, first, raw: interrupting { keel_send(fd, first.baseAddress, first.count) })
+                }
+                return Syscall.send(fd, first, second)
+            }
+            injected.partial += 1
+            // Offer only a prefix of the first segment: the loop must keep the rest in order.
+            let prefix = UnsafeRawBufferPointer(rebasing: first[..<shortened(first.count)])
+            return Syscall.send(fd, prefix, raw: interrupting { keel_send(fd, prefix.baseAddress, prefix.count) })
+        }
+
+        @usableFromInline
+        func accept(_ listener: Int32) -> AcceptResult {
+            if roll(plan.acceptErrorPercent) {
+                injected.acceptErrors += 1
+                state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
+                return .failed(plan.acceptErrors[Int((state >> 33) % UInt64(plan.acceptErrors.count))])
+            }
+            return Syscall.accept(listener)
+        }
     }
-}
 #endif

@@ -88,9 +88,8 @@ package enum Syscall {
     /// `accept4(2)` with SOCK_NONBLOCK | SOCK_CLOEXEC; the peer address is dropped.
     @usableFromInline
     static func accept(_ listener: Int32) -> AcceptResult {
-        let result = retrying("accept4", listener, isBug: { isSendBug($0) || $0 == EINVAL }) {
-            Int(keel_accept4(listener, nil, nil, keel_SOCK_NONBLOCK | keel_SOCK_CLOEXEC))
-        }
+        let accept4 = { Int(keel_accept4(listener, nil, nil, keel_SOCK_NONBLOCK | keel_SOCK_CLOEXEC)) }
+        let result = retrying("accept4", listener, isBug: { isSendBug($0) || $0 == EINVAL }, accept4)
         switch result {
         case .bytes(let fd): return .accepted(Int32(fd))
         case .wouldBlock: return .wouldBlock

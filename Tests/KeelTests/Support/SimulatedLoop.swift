@@ -77,7 +77,9 @@ where Handler.Request == Format.Decoder.Request {
     func send(_ bytes: [UInt8], from peer: SocketPeer) {
         var sent = 0
         for _ in 0..<10_000 where sent < bytes.count {
-            let n = bytes[sent...].withUnsafeBytes { Glibc.send(peer.fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+            let n = bytes[sent...].withUnsafeBytes {
+                Glibc.send(peer.fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL))
+            }
             if n > 0 { sent += n }
             step()
         }
