@@ -17,6 +17,33 @@ struct ReplyThenCloseHandler: ConnectionHandler {
     }
 }
 
+/// Records which connection each message came on, and acts on a few words:
+/// "close" replies and closes (and makes this connection the target);
+/// "blast" sends 100 KB to the target; "overflow, close" sends itself
+/// 100 KB, then closes.
+struct RelayHandler: ConnectionHandler {
+    var receivedOn: [ConnectionID] = []
+    var target: ConnectionID?
+
+    mutating func messageReceived(_ message: UnsafeRawBufferPointer, on connection: Connection) {
+        receivedOn.append(connection.id)
+        let blast = [UInt8](repeating: 0x42, count: 100_000)
+        switch String(decoding: message, as: UTF8.self) {
+        case "close":
+            target = connection.id
+            _ = connection.send(message)
+            connection.close()
+        case "blast":
+            if let target { _ = blast.withUnsafeBytes { connection.send($0, to: target) } }
+        case "overflow, close":
+            _ = connection.send(blast)
+            connection.close()
+        default:
+            break
+        }
+    }
+}
+
 @Suite struct LoopSimulationTests {
     private func configuration(_ adjust: (inout Configuration) -> Void = { _ in }) -> Configuration {
         var configuration = Configuration()
@@ -266,6 +293,46 @@ struct ReplyThenCloseHandler: ConnectionHandler {
         simulation.step(advancingMs: 1)
         #expect(simulation.finished, "the loop ends at the shutdown deadline")
         #expect(simulation.statistics.closed(.serverShutdown) == 2)
+    }
+
+    private func relayLoop() throws -> SimulatedLoop<LengthPrefixFormat, RelayHandler> {
+        try SimulatedLoop(
+            configuration {
+                $0.maxPendingOutputBytes = 16 << 10
+                $0.outputHighWatermarkBytes = 8 << 10
+                $0.outputLowWatermarkBytes = 4 << 10
+            }, format: Configuration().lengthPrefixFormat, handler: RelayHandler())
+    }
+
+    @Test func anAbortOvertakingALingeringConnectionDeliversItNothingMore() throws {
+        let simulation = try relayLoop()
+        defer { simulation.finish() }
+        // The sender's events come first in a batch (lower slot).
+        let sender = try simulation.connect()
+        let lingering = try simulation.connect()
+        lingering.send(SocketPeer.frame(Array("close".utf8)))
+        simulation.step()
+        let lingeringID = try #require(simulation.loop.handler.target)
+        #expect(lingering.receive().ended, "replied, then shut its side: lingering")
+        // In one batch: the sender's handler overflows the lingering
+        // connection's output (an abort), then the lingering one is readable.
+        sender.send(SocketPeer.frame(Array("blast".utf8)))
+        lingering.send(SocketPeer.frame(Array("late".utf8)))
+        simulation.step()
+        #expect(simulation.loop.handler.receivedOn.filter { $0 == lingeringID }.count == 1, "nothing after its close")
+        #expect(simulation.statistics.closed(.outputOverflow) == 1)
+        #expect(simulation.openConnections == 1)
+    }
+
+    @Test func aCloseAfterAnAbortKeepsTheAbortsReason() throws {
+        let simulation = try relayLoop()
+        defer { simulation.finish() }
+        let peer = try simulation.connect()
+        peer.send(SocketPeer.frame(Array("overflow, close".utf8)))
+        simulation.step()
+        #expect(simulation.statistics.closed(.outputOverflow) == 1)
+        #expect(simulation.statistics.closed(.closedByHandler) == 0)
+        #expect(peer.receive().ended)
     }
 
     @Test func anErrorEventClosesOnlyItsConnection() throws {

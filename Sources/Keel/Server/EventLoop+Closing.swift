@@ -103,8 +103,8 @@ extension EventLoop {
         slab.forEachLive { slot in
             timeouts.firstMessage?.remove(slot)
             timeouts.idle.remove(slot)
-            _ = slab[slot].phase.askClose()
-            slab[slot].closeReason = .serverShutdown
+            // A connection already closing or aborted keeps its reason.
+            if slab[slot].phase.askClose() { slab[slot].closeReason = .serverShutdown }
             settle(slot)
         }
     }

@@ -33,7 +33,7 @@ extension EventLoop {
         var reads = 0
         // A stale readiness from before reading was paused in this batch.
         while slab[slot].isLive && slab[slot].registered.contains(.read) {
-            let step = slab[slot].phase == .lingering ? discardInput(slot) : readOnce(slot)
+            let step = slab[slot].phase.dropsInput ? discardInput(slot) : readOnce(slot)
             reads &+= 1
             guard edgeTriggered || peerFinishing, case .more = step else { return }
             if reads == configuration.maxReadsPerWake {
@@ -174,7 +174,8 @@ extension EventLoop {
         settle(slot)
     }
 
-    /// A lingering connection's input is read only to be dropped, until EOF.
+    /// A lingering (or aborted) connection's input is read only to be
+    /// dropped, until EOF.
     @usableFromInline
     func discardInput(_ slot: UInt32) -> ReadStep {
         switch backend.read(slab[slot].fd, into: readBuffer.space) {

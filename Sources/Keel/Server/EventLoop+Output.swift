@@ -206,7 +206,8 @@ extension EventLoop {
     @usableFromInline
     func finishingReason(_ slot: UInt32) -> CloseReason {
         if shutdownDeadlineMs != nil { return .serverShutdown }
-        if slab[slot].phase.closeAsked { return slab[slot].closeReason }
+        let phase = slab[slot].phase
+        if phase.closeAsked || phase == .aborting { return slab[slot].closeReason }
         return .peerClosed
     }
 

@@ -194,7 +194,12 @@ where Handler.Request == Decoder.Request {
         }
         // Empty on most iterations: skip the call and its array reset.
         if !table.flushQueue.isEmpty { flushQueuedConnections() }
-        if nowMs >= nearestDeadlineMs { enforceDeadlines() }
+        if nowMs >= nearestDeadlineMs {
+            enforceDeadlines()
+            // Close callbacks may have sent or closed (the iteration ends
+            // with every queued connection settled).
+            if !table.flushQueue.isEmpty { flushQueuedConnections() }
+        }
         // Constant after specialisation: gone for handlers without ticks.
         if let interval = Handler.tickIntervalMs, nowMs >= nextTickMs {
             handler.tick()
@@ -233,8 +238,8 @@ where Handler.Request == Decoder.Request {
         }
         if readiness.contains(.error) || readiness.contains(.hangup) {
             // Both directions are gone (RST, or an error): nothing more can be written.
-            let lingering = slab[slot].phase == .lingering
-            close(slot, reason: lingering ? finishingReason(slot) : .peerReset)
+            let finishing = slab[slot].phase.dropsInput
+            close(slot, reason: finishing ? finishingReason(slot) : .peerReset)
             return
         }
         if readiness.contains(.writable) {

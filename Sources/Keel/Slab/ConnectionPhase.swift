@@ -14,8 +14,9 @@
 //   any ──abort──> aborting ──loop regains control──> (closed)
 //
 // The order of the cases is used: the phases at or past `closing` deliver no
-// more input, and only `open` admits the echo fast path (one compare each on
-// the per-read path).
+// more input, those at or past `lingering` have their input read and dropped,
+// and only `open` admits the echo fast path (one compare each on the
+// per-read path).
 
 /// The lifecycle of one connection (see the file header for the transitions).
 @usableFromInline
@@ -42,6 +43,10 @@ enum ConnectionPhase: UInt8, Sendable {
 
     /// No more input is delivered to the handler.
     @inlinable var stopsInput: Bool { rawValue >= ConnectionPhase.closing.rawValue }
+    /// Input is read only to be dropped (lingering, or aborted: an abort
+    /// can overtake a lingering connection, which must not start reading
+    /// requests again).
+    @inlinable var dropsInput: Bool { rawValue >= ConnectionPhase.lingering.rawValue }
     /// The connection is writing what is pending and then closes or lingers.
     @inlinable var isFinishing: Bool {
         rawValue >= ConnectionPhase.peerFinished.rawValue && self != .aborting

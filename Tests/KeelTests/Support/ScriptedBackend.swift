@@ -51,7 +51,9 @@ final class ScriptedBackend: EventBackend {
         waitTimeouts.append(timeoutMs)
         ready = injected
         injected = []
-        for (fd, entry) in registered.sorted(by: { $0.key < $1.key }) {
+        // In slot order (the loop's own descriptors last): a test knows
+        // which connection's event comes first in a batch.
+        for (fd, entry) in registered.sorted(by: { $0.value.token.slot < $1.value.token.slot }) {
             if entry.token == .timer { continue }
             if entry.token == .listener {
                 let waiting = !pendingAccepts.isEmpty || !acceptFailures.isEmpty
