@@ -24,6 +24,16 @@ struct ReplyThenCloseHandler: ConnectionHandler {
 struct RelayHandler: ConnectionHandler {
     var receivedOn: [ConnectionID] = []
     var target: ConnectionID?
+    var opened: [ConnectionID] = []
+    var closed: [CloseReason] = []
+
+    mutating func connectionOpened(_ connection: Connection) {
+        opened.append(connection.id)
+    }
+
+    mutating func connectionClosed(_ id: ConnectionID, reason: CloseReason) {
+        closed.append(reason)
+    }
 
     mutating func messageReceived(_ message: UnsafeRawBufferPointer, on connection: Connection) {
         receivedOn.append(connection.id)
@@ -295,13 +305,63 @@ struct RelayHandler: ConnectionHandler {
         #expect(simulation.statistics.closed(.serverShutdown) == 2)
     }
 
-    private func relayLoop() throws -> SimulatedLoop<LengthPrefixFormat, RelayHandler> {
+    private func relayLoop(
+        _ adjust: (inout Configuration) -> Void = { _ in }
+    ) throws -> SimulatedLoop<LengthPrefixFormat, RelayHandler> {
         try SimulatedLoop(
             configuration {
                 $0.maxPendingOutputBytes = 16 << 10
                 $0.outputHighWatermarkBytes = 8 << 10
                 $0.outputLowWatermarkBytes = 4 << 10
+                adjust(&$0)
             }, format: Configuration().lengthPrefixFormat, handler: RelayHandler())
+    }
+
+    @Test func theHandlerHearsOfAPROXYConnectionOnlyOnceItsHeaderIsRead() throws {
+        let simulation = try relayLoop {
+            $0.proxyProtocol = .v1
+            $0.firstMessageTimeoutMs = 500
+        }
+        defer { simulation.finish() }
+        let header = Array("PROXY TCP4 192.0.2.1 198.51.100.1 56324 443\r\n".utf8)
+        let proxied = try simulation.connect()
+        let headless = try simulation.connect()
+        proxied.send(Array(header[..<10]))
+        simulation.step()
+        #expect(simulation.loop.handler.opened.isEmpty, "half a header: the handler knows nothing yet")
+        proxied.send(Array(header[10...]) + SocketPeer.frame(Array("hi".utf8)))
+        simulation.step()
+        #expect(simulation.loop.handler.opened.count == 1, "told once the header names the client")
+        #expect(simulation.loop.handler.receivedOn == simulation.loop.handler.opened, "and the request behind it")
+        let client = simulation.loop.table.proxyHeaders[Int(simulation.loop.handler.opened[0].slot)]?.source
+        #expect(client?.description == "192.0.2.1:56324")
+        simulation.step(advancingMs: 500)
+        #expect(headless.receive().ended, "no header within the first-message timeout: shut")
+        headless.close()
+        simulation.step()
+        #expect(simulation.statistics.closed(.firstMessageTimeout) == 1)
+        #expect(simulation.loop.handler.closed.isEmpty, "a connection the handler never heard of closes unheard")
+        proxied.close()
+        simulation.step()
+        #expect(simulation.loop.handler.closed == [.peerClosed])
+    }
+
+    @Test func theDeadlineTimerIsArmedForTheNearestDeadline() throws {
+        let simulation = try SimulatedLoop(configuration { $0.idleTimeoutMs = 1_000 })
+        defer { simulation.finish() }
+        let startMs = simulation.backend.clockNs / 1_000_000
+        let peer = try simulation.connect()
+        simulation.step()  // the wait after the accept sees the new deadline
+        #expect(simulation.loop.deadlineTimer.armedAtMs == startMs + 1_000)
+        peer.send(SocketPeer.frame([1]))
+        simulation.step(advancingMs: 300)
+        simulation.step()
+        #expect(
+            simulation.loop.deadlineTimer.armedAtMs == startMs + 1_000,
+            "a later deadline leaves the timer as armed (it fires early, the loop looks again)")
+        simulation.step(advancingMs: 700)
+        simulation.step()
+        #expect(simulation.loop.deadlineTimer.armedAtMs == startMs + 1_300, "re-armed once the early expiry passed")
     }
 
     @Test func anAbortOvertakingALingeringConnectionDeliversItNothingMore() throws {

@@ -3,10 +3,9 @@
 // decides when time passes (SimulatedLoop). Readiness is real: each wait
 // polls the registered descriptors (socketpairs standing in for clients)
 // with a zero timeout. The exceptions are the loop's own descriptors that
-// belong to the real clock or the network: the deadline timer is never
-// reported (the loop enforces deadlines from the clock it is given), and
-// the listener is ready exactly while the test has queued connections to
-// accept.
+// belong to the real clock or the network: the deadline timer is ready once
+// the test's clock reaches the time the loop armed it for, and the listener
+// is ready exactly while the test has queued connections to accept.
 
 import CShims
 import Glibc
@@ -24,6 +23,8 @@ final class ScriptedBackend: EventBackend {
     var acceptFailures: [Errno] = []
     /// Events the next wait adds to what polling finds (e.g. an error).
     var injected: [ReadyEvent] = []
+    /// When the loop's deadline timer is armed to expire (set by SimulatedLoop).
+    var deadlineTimerArmedAtMs: () -> Int64 = { Int64.max }
     /// The timeout of every wait so far (0: poll, -1: block until an event).
     private(set) var waitTimeouts: [Int32] = []
 
@@ -54,7 +55,12 @@ final class ScriptedBackend: EventBackend {
         // In slot order (the loop's own descriptors last): a test knows
         // which connection's event comes first in a batch.
         for (fd, entry) in registered.sorted(by: { $0.value.token.slot < $1.value.token.slot }) {
-            if entry.token == .timer { continue }
+            if entry.token == .timer {
+                if clockNs / 1_000_000 >= deadlineTimerArmedAtMs() {
+                    ready.append(ReadyEvent(token: .timer, readiness: .readable))
+                }
+                continue
+            }
             if entry.token == .listener {
                 let waiting = !pendingAccepts.isEmpty || !acceptFailures.isEmpty
                 if waiting && entry.interest.contains(.read) {

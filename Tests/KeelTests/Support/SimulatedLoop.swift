@@ -51,6 +51,8 @@ where Handler.Request == Format.Decoder.Request {
             waker.close()
             throw error
         }
+        let timer = loop.deadlineTimer
+        backend.deadlineTimerArmedAtMs = { timer.armedAtMs }
     }
 
     /// The loop's counters as they stand (messages out included).
