@@ -27,10 +27,16 @@ let package = Package(
             path: "CShims",
             cSettings: [.define("_GNU_SOURCE")]
         ),
+        // The system interface: syscall wrappers, errno, addresses, the
+        // readiness backends (epoll, poll) and the loop's own descriptors.
+        .target(
+            name: "KeelPosix",
+            dependencies: ["CShims"]
+        ),
         .target(
             name: "Keel",
             dependencies: [
-                "CShims",
+                "CShims", "KeelPosix",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "CoreMetrics", package: "swift-metrics"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -83,7 +89,7 @@ let package = Package(
         .target(
             name: "KeelBenchCore",
             dependencies: [
-                "Keel", "CShims",
+                "Keel", "KeelPosix", "CShims",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Histogram", package: "hdrhistogram-swift"),
             ],
@@ -104,12 +110,13 @@ let package = Package(
         ),
         .testTarget(
             name: "KeelBenchTests",
-            dependencies: ["KeelBenchCore", "Keel", "KeelKV"]
+            dependencies: ["KeelBenchCore", "Keel", "KeelPosix", "KeelKV"]
         ),
         .testTarget(
             name: "KeelTests",
             dependencies: [
-                "Keel", "CShims", "KeelServer", "KeelCommandLine", "KeelKV", "KeelKVServer", "KeelExamples",
+                "Keel", "KeelPosix", "CShims", "KeelServer", "KeelCommandLine", "KeelKV", "KeelKVServer",
+                "KeelExamples",
                 "BroadcastServer", "EmbedExample",
                 "KeelAllocationProbe", "KeelBenchCore",
                 .product(name: "MetricsTestKit", package: "swift-metrics"),

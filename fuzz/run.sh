@@ -16,7 +16,7 @@ swiftc -sanitize=fuzzer,address -parse-as-library -O -g -D KEEL_FUZZ -package-na
     "$ROOT"/Sources/Keel/Framing/*.swift "$ROOT"/Sources/Keel/Wire/*.swift "$ROOT"/Sources/Keel/Wire/RESP/*.swift \
     "$ROOT/Sources/Keel/Buffers/RingBuffer.swift" "$ROOT/Sources/Keel/Buffers/BufferPool.swift" \
     "$ROOT"/Sources/Keel/Proxy/*.swift \
-    "$ROOT/Sources/Keel/Syscalls/SocketAddress.swift" "$ROOT/Sources/Keel/Syscalls/Errno.swift" \
+    "$ROOT/Sources/KeelPosix/Syscalls/SocketAddress.swift" "$ROOT/Sources/KeelPosix/Syscalls/Errno.swift" \
     -I "$ROOT/CShims/include" -o "$OUT/framing-fuzz"
 # Swift's backtracer would take over a crash and can hang; let libFuzzer report it.
 SWIFT_BACKTRACE=enable=no "$OUT/framing-fuzz" "$ROOT/fuzz/corpus" \

@@ -1,4 +1,5 @@
-// ConnectionID and the epoll token: how a connection is named outside its slot.
+// ConnectionID: how a connection is named outside its slot (EventToken,
+// in KeelPosix, is the same name inside the loop, without the loop's index).
 //
 // A slot is reused as soon as its connection closes, so an index alone could
 // reach the slot's next owner. The generation moves on every reuse: an ID or
@@ -24,31 +25,4 @@ public struct ConnectionID: Hashable, Sendable, CustomStringConvertible {
 
     /// "loop.slot.generation".
     public var description: String { "\(loop).\(slot).\(generation)" }
-}
-
-/// The 64-bit user data Keel registers with the backend for each descriptor:
-/// `slot | generation << 32`.
-@usableFromInline
-struct EventToken: Hashable {
-    @usableFromInline let rawValue: UInt64
-
-    @inlinable @inline(__always)
-    init(rawValue: UInt64) { self.rawValue = rawValue }
-
-    @inlinable @inline(__always)
-    init(slot: UInt32, generation: UInt32) {
-        rawValue = UInt64(slot) | UInt64(generation) << 32
-    }
-
-    @inlinable @inline(__always) var slot: UInt32 { UInt32(truncatingIfNeeded: rawValue) }
-    @inlinable @inline(__always) var generation: UInt32 { UInt32(truncatingIfNeeded: rawValue >> 32) }
-
-    /// Slot numbers at and above this one name the loop's own descriptors.
-    @inlinable static var firstReservedSlot: UInt32 { UInt32.max - 15 }
-    /// The listening socket.
-    @inlinable static var listener: EventToken { EventToken(slot: UInt32.max, generation: 0) }
-    /// The loop's eventfd, written to wake it from another thread.
-    @inlinable static var waker: EventToken { EventToken(slot: UInt32.max - 1, generation: 0) }
-    /// The loop's timer descriptor, armed for its nearest deadline.
-    @inlinable static var timer: EventToken { EventToken(slot: UInt32.max - 2, generation: 0) }
 }

@@ -10,29 +10,29 @@
 
 /// What the kernel reported for one descriptor.
 @usableFromInline
-struct Readiness: OptionSet {
-    @usableFromInline let rawValue: UInt8
-    @inlinable init(rawValue: UInt8) { self.rawValue = rawValue }
+package struct Readiness: OptionSet {
+    @usableFromInline package let rawValue: UInt8
+    @inlinable package init(rawValue: UInt8) { self.rawValue = rawValue }
     /// Data (or EOF) can be read.
-    @inlinable static var readable: Self { Readiness(rawValue: 1 << 0) }
+    @inlinable package static var readable: Self { Readiness(rawValue: 1 << 0) }
     /// The socket can take more bytes.
-    @inlinable static var writable: Self { Readiness(rawValue: 1 << 1) }
+    @inlinable package static var writable: Self { Readiness(rawValue: 1 << 1) }
     /// The peer shut down its sending side (EPOLLRDHUP/POLLRDHUP).
-    @inlinable static var readHangup: Self { Readiness(rawValue: 1 << 2) }
+    @inlinable package static var readHangup: Self { Readiness(rawValue: 1 << 2) }
     /// The connection is gone both ways (EPOLLHUP/POLLHUP).
-    @inlinable static var hangup: Self { Readiness(rawValue: 1 << 3) }
+    @inlinable package static var hangup: Self { Readiness(rawValue: 1 << 3) }
     /// An error is pending on the socket (EPOLLERR/POLLERR).
-    @inlinable static var error: Self { Readiness(rawValue: 1 << 4) }
+    @inlinable package static var error: Self { Readiness(rawValue: 1 << 4) }
 }
 
 /// One ready descriptor: the token it was registered with and what it is ready for.
 @usableFromInline
-struct ReadyEvent {
-    @usableFromInline let token: EventToken
-    @usableFromInline let readiness: Readiness
+package struct ReadyEvent {
+    @usableFromInline package let token: EventToken
+    @usableFromInline package let readiness: Readiness
 
     @inlinable
-    init(token: EventToken, readiness: Readiness) {
+    package init(token: EventToken, readiness: Readiness) {
         self.token = token
         self.readiness = readiness
     }
@@ -40,7 +40,7 @@ struct ReadyEvent {
 
 /// A readiness notification mechanism (epoll, poll) plus socket I/O.
 @usableFromInline
-protocol EventBackend: AnyObject {
+package protocol EventBackend: AnyObject {
     /// The name shown in logs and selected by configuration ("epoll", "poll").
     static var name: String { get }
     /// Whether the backend can report readiness on edges (epoll's EPOLLET).
@@ -78,33 +78,33 @@ protocol EventBackend: AnyObject {
 
 extension EventBackend {
     @inlinable
-    static var triggersOnEdges: Bool { false }
+    package static var triggersOnEdges: Bool { false }
 
     @inlinable
-    func checkInvariants() {}
+    package func checkInvariants() {}
 
     @inlinable @inline(__always)
-    func read(_ fd: Int32, into buffer: UnsafeMutableRawBufferPointer) -> IOResult {
+    package func read(_ fd: Int32, into buffer: UnsafeMutableRawBufferPointer) -> IOResult {
         Syscall.read(fd, into: buffer)
     }
 
     @inlinable @inline(__always)
-    func send(_ fd: Int32, _ bytes: UnsafeRawBufferPointer) -> IOResult {
+    package func send(_ fd: Int32, _ bytes: UnsafeRawBufferPointer) -> IOResult {
         Syscall.send(fd, bytes)
     }
 
     @inlinable @inline(__always)
-    func send(_ fd: Int32, _ first: UnsafeRawBufferPointer, _ second: UnsafeRawBufferPointer) -> IOResult {
+    package func send(_ fd: Int32, _ first: UnsafeRawBufferPointer, _ second: UnsafeRawBufferPointer) -> IOResult {
         Syscall.send(fd, first, second)
     }
 
     @usableFromInline
-    func accept(_ listener: Int32) -> AcceptResult {
+    package func accept(_ listener: Int32) -> AcceptResult {
         Syscall.accept(listener)
     }
 
     @inlinable @inline(__always)
-    func monotonicNanoseconds() -> Int64 {
+    package func monotonicNanoseconds() -> Int64 {
         Syscall.monotonicNanoseconds()
     }
 }

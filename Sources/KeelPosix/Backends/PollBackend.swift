@@ -19,25 +19,25 @@ import Glibc
 
 /// The poll(2) backend.
 @usableFromInline
-final class PollBackend: EventBackend {
-    @usableFromInline static var name: String { "poll" }
+package final class PollBackend: EventBackend {
+    @usableFromInline package static var name: String { "poll" }
 
-    @usableFromInline let capacity: Int
-    @usableFromInline let fds: UnsafeMutablePointer<pollfd>
-    @usableFromInline let tokens: UnsafeMutablePointer<EventToken>
+    @usableFromInline package let capacity: Int
+    @usableFromInline package let fds: UnsafeMutablePointer<pollfd>
+    @usableFromInline package let tokens: UnsafeMutablePointer<EventToken>
     /// Position in `fds` of each client slot's entry, or -1.
-    @usableFromInline let clientPositions: UnsafeMutablePointer<Int32>
-    @usableFromInline let clientCapacity: Int
+    @usableFromInline package let clientPositions: UnsafeMutablePointer<Int32>
+    @usableFromInline package let clientCapacity: Int
     /// Position of each reserved token's entry (listener, waker, deadline
     /// timer, and room for the rest of EventToken's reserved range), or -1.
-    @usableFromInline var reservedPositions = [Int32](repeating: -1, count: 16)
-    @usableFromInline var ready: UnsafeMutablePointer<ReadyEvent>
-    @usableFromInline var count = 0
+    @usableFromInline package var reservedPositions = [Int32](repeating: -1, count: 16)
+    @usableFromInline package var ready: UnsafeMutablePointer<ReadyEvent>
+    @usableFromInline package var count = 0
 
     /// - Parameter maxClients: client slots; entries for the reserved tokens
     ///   (listener, waker, timer) are kept beside them.
     @usableFromInline
-    init(maxClients: Int) {
+    package init(maxClients: Int) {
         clientCapacity = maxClients
         capacity = maxClients + reservedPositions.count
         fds = .allocate(capacity: capacity)
@@ -55,7 +55,7 @@ final class PollBackend: EventBackend {
     }
 
     @inlinable @inline(__always)
-    static func events(_ interest: Interest) -> Int16 {
+    package static func events(_ interest: Interest) -> Int16 {
         var bits: Int16 = 0
         if interest.contains(.read) { bits |= keel_POLLIN | keel_POLLRDHUP }
         if interest.contains(.write) { bits |= keel_POLLOUT }
@@ -63,7 +63,7 @@ final class PollBackend: EventBackend {
     }
 
     @inlinable @inline(__always)
-    func position(of token: EventToken) -> Int32 {
+    package func position(of token: EventToken) -> Int32 {
         if token.slot >= EventToken.firstReservedSlot {
             return reservedPositions[Int(token.slot - EventToken.firstReservedSlot)]
         }
@@ -71,7 +71,7 @@ final class PollBackend: EventBackend {
     }
 
     @inlinable @inline(__always)
-    func setPosition(_ position: Int32, of token: EventToken) {
+    package func setPosition(_ position: Int32, of token: EventToken) {
         if token.slot >= EventToken.firstReservedSlot {
             reservedPositions[Int(token.slot - EventToken.firstReservedSlot)] = position
         } else {
@@ -80,7 +80,7 @@ final class PollBackend: EventBackend {
     }
 
     @inlinable
-    func register(fd: Int32, token: EventToken, interest: Interest) throws(Errno) {
+    package func register(fd: Int32, token: EventToken, interest: Interest) throws(Errno) {
         precondition(count < capacity, "pollfd array full")
         precondition(position(of: token) < 0, "slot \(token.slot) registered twice")
         fds[count] = pollfd(fd: fd, events: Self.events(interest), revents: 0)
@@ -90,7 +90,7 @@ final class PollBackend: EventBackend {
     }
 
     @inlinable
-    func modify(fd: Int32, token: EventToken, interest: Interest) {
+    package func modify(fd: Int32, token: EventToken, interest: Interest) {
         let index = Int(position(of: token))
         precondition(index >= 0 && fds[index].fd == fd, "modify of an unregistered descriptor \(fd)")
         fds[index].events = Self.events(interest)
@@ -98,7 +98,7 @@ final class PollBackend: EventBackend {
     }
 
     @inlinable
-    func deregister(fd: Int32, token: EventToken) {
+    package func deregister(fd: Int32, token: EventToken) {
         let index = Int(position(of: token))
         precondition(index >= 0 && fds[index].fd == fd, "deregister of an unregistered descriptor \(fd)")
         let last = count - 1
@@ -112,7 +112,7 @@ final class PollBackend: EventBackend {
     }
 
     @inlinable
-    func wait(timeoutMs: Int32) -> Int {
+    package func wait(timeoutMs: Int32) -> Int {
         let n = keel_poll(fds, nfds_t(count), timeoutMs)
         if n == -EINTR { return 0 }
         precondition(n >= 0, "poll: \(Errno(rawValue: -n))")
@@ -131,7 +131,7 @@ final class PollBackend: EventBackend {
     }
 
     @inlinable @inline(__always)
-    static func readiness(_ revents: Int16) -> Readiness {
+    package static func readiness(_ revents: Int16) -> Readiness {
         var readiness: Readiness = []
         if revents & keel_POLLIN != 0 { readiness.insert(.readable) }
         if revents & keel_POLLOUT != 0 { readiness.insert(.writable) }
@@ -142,16 +142,16 @@ final class PollBackend: EventBackend {
     }
 
     @inlinable @inline(__always)
-    func event(at index: Int) -> ReadyEvent {
+    package func event(at index: Int) -> ReadyEvent {
         ready[index]
     }
 
     @usableFromInline
-    func close() {}
+    package func close() {}
 
     /// Checks the dense array and the position index against each other.
     @usableFromInline
-    func checkInvariants() {
+    package func checkInvariants() {
         precondition(count >= 0 && count <= capacity)
         for index in 0..<count {
             precondition(position(of: tokens[index]) == Int32(index), "entry \(index) not indexed")

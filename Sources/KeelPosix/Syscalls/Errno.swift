@@ -17,7 +17,7 @@ public struct Errno: Error, Hashable, Sendable, CustomStringConvertible {
 
     /// Builds an `Errno` from a shim return value, which carries `-errno`.
     @inlinable
-    init(negated value: Int) {
+    package init(negated value: Int) {
         assert(value < 0, "shim results are -errno on failure")
         self.rawValue = Int32(truncatingIfNeeded: -value)
     }

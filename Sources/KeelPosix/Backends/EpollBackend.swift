@@ -16,21 +16,21 @@ import CShims
 
 /// The epoll backend.
 @usableFromInline
-final class EpollBackend: EventBackend {
-    @usableFromInline static var name: String { "epoll" }
-    @inlinable static var triggersOnEdges: Bool { true }
+package final class EpollBackend: EventBackend {
+    @usableFromInline package static var name: String { "epoll" }
+    @inlinable package static var triggersOnEdges: Bool { true }
 
-    @usableFromInline let epollFD: Int32
-    @usableFromInline let events: UnsafeMutableRawPointer
-    @usableFromInline let eventSize: Int
-    @usableFromInline let capacity: Int32
-    @usableFromInline let clientFlags: UInt32
+    @usableFromInline package let epollFD: Int32
+    @usableFromInline package let events: UnsafeMutableRawPointer
+    @usableFromInline package let eventSize: Int
+    @usableFromInline package let capacity: Int32
+    @usableFromInline package let clientFlags: UInt32
 
     /// - Parameters:
     ///   - maxEvents: events taken per epoll_wait.
     ///   - edgeTriggered: register client sockets with EPOLLET.
     @usableFromInline
-    init(maxEvents: Int, edgeTriggered: Bool) throws(Errno) {
+    package init(maxEvents: Int, edgeTriggered: Bool) throws(Errno) {
         clientFlags = edgeTriggered ? keel_EPOLLET : 0
         let fd = keel_epoll_create1(keel_EPOLL_CLOEXEC)
         guard fd >= 0 else { throw Errno(rawValue: -fd) }
@@ -45,7 +45,7 @@ final class EpollBackend: EventBackend {
     }
 
     @inlinable @inline(__always)
-    func bits(_ interest: Interest, _ token: EventToken) -> UInt32 {
+    package func bits(_ interest: Interest, _ token: EventToken) -> UInt32 {
         var bits: UInt32 = token.slot < EventToken.firstReservedSlot ? clientFlags : 0
         if interest.contains(.read) { bits |= keel_EPOLLIN | keel_EPOLLRDHUP }
         if interest.contains(.write) { bits |= keel_EPOLLOUT }
@@ -53,23 +53,23 @@ final class EpollBackend: EventBackend {
     }
 
     @usableFromInline
-    func register(fd: Int32, token: EventToken, interest: Interest) throws(Errno) {
+    package func register(fd: Int32, token: EventToken, interest: Interest) throws(Errno) {
         let rc = keel_epoll_ctl(epollFD, keel_EPOLL_CTL_ADD, fd, bits(interest, token), token.rawValue)
         if rc < 0 { throw Errno(rawValue: -rc) }
     }
 
     @inlinable
-    func modify(fd: Int32, token: EventToken, interest: Interest) {
+    package func modify(fd: Int32, token: EventToken, interest: Interest) {
         let rc = keel_epoll_ctl(epollFD, keel_EPOLL_CTL_MOD, fd, bits(interest, token), token.rawValue)
         // ENOENT/EBADF would mean the loop lost track of a descriptor: a bug.
         precondition(rc == 0, "epoll_ctl(MOD, \(fd)): \(Errno(rawValue: -rc))")
     }
 
     @inlinable
-    func deregister(fd: Int32, token: EventToken) {}
+    package func deregister(fd: Int32, token: EventToken) {}
 
     @inlinable
-    func wait(timeoutMs: Int32) -> Int {
+    package func wait(timeoutMs: Int32) -> Int {
         let typed = events.assumingMemoryBound(to: epoll_event.self)
         while true {
             let n = keel_epoll_wait(epollFD, typed, capacity, timeoutMs)
@@ -82,7 +82,7 @@ final class EpollBackend: EventBackend {
     }
 
     @inlinable @inline(__always)
-    func event(at index: Int) -> ReadyEvent {
+    package func event(at index: Int) -> ReadyEvent {
         let typed = UnsafePointer(events.assumingMemoryBound(to: epoll_event.self))
         let bits = keel_epoll_event_events(typed, Int32(index))
         var readiness: Readiness = []
@@ -95,7 +95,7 @@ final class EpollBackend: EventBackend {
     }
 
     @usableFromInline
-    func close() {
+    package func close() {
         Syscall.close(epollFD)
     }
 }

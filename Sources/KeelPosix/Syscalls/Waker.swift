@@ -7,11 +7,11 @@ import Glibc
 
 /// An eventfd used to wake one event loop from any thread.
 @usableFromInline
-final class Waker: Sendable {
+package final class Waker: Sendable {
     /// The eventfd; registered for read interest with the loop's backend.
-    @usableFromInline let fd: Int32
+    @usableFromInline package let fd: Int32
 
-    init() throws(Errno) {
+    package init() throws(Errno) {
         let fd = keel_eventfd(0, keel_EFD_NONBLOCK | keel_EFD_CLOEXEC)
         guard fd >= 0 else { throw Errno(rawValue: -fd) }
         self.fd = fd
@@ -19,18 +19,18 @@ final class Waker: Sendable {
 
     /// Makes the loop's next (or current) wait return. Safe from any thread,
     /// and async-signal-safe (one write(2)).
-    func wake() {
+    package func wake() {
         var one: UInt64 = 1
         _ = withUnsafeBytes(of: &one) { keel_write(fd, $0.baseAddress, 8) }
     }
 
     /// Resets the counter so level-triggered readiness clears.
     @usableFromInline
-    func drain() {
+    package func drain() {
         Syscall.drainCounter(fd)
     }
 
-    func close() {
+    package func close() {
         Syscall.close(fd)
     }
 }

@@ -16,7 +16,7 @@ package enum Syscall {
     /// errnos, except those `isBug` names, which stop the process with
     /// `call` and `fd` named.
     @inlinable @inline(__always)
-    static func retrying(
+    package static func retrying(
         _ call: StaticString, _ fd: Int32, zero: @autoclosure () -> IOResult = .bytes(0),
         isBug: (Int32) -> Bool, _ raw: () -> Int
     ) -> IOResult {
@@ -41,7 +41,7 @@ package enum Syscall {
     /// The read(2) result handling, around `raw` (which returns n or -errno):
     /// the fault-injecting test backend passes a raw call that fails first.
     @inlinable @inline(__always)
-    static func read(_ fd: Int32, into buffer: UnsafeMutableRawBufferPointer, raw: () -> Int) -> IOResult {
+    package static func read(_ fd: Int32, into buffer: UnsafeMutableRawBufferPointer, raw: () -> Int) -> IOResult {
         retrying("read", fd, zero: buffer.isEmpty ? .bytes(0) : .endOfFile, isBug: { $0 == EBADF || $0 == EFAULT }, raw)
     }
 
@@ -53,20 +53,20 @@ package enum Syscall {
 
     /// The send(2) result handling, around `raw` (see `read(_:into:raw:)`).
     @inlinable @inline(__always)
-    static func send(_ fd: Int32, _ bytes: UnsafeRawBufferPointer, raw: () -> Int) -> IOResult {
+    package static func send(_ fd: Int32, _ bytes: UnsafeRawBufferPointer, raw: () -> Int) -> IOResult {
         retrying("send", fd, isBug: isSendBug, raw)
     }
 
     /// Errnos of send(2), sendmsg(2) and accept4(2) that only a bug in Keel
     /// can cause.
     @inlinable @inline(__always)
-    static func isSendBug(_ code: Int32) -> Bool {
+    package static func isSendBug(_ code: Int32) -> Bool {
         code == EBADF || code == EFAULT || code == ENOTSOCK
     }
 
     /// `sendmsg(2)` over `count` iovecs with MSG_NOSIGNAL: writev without SIGPIPE.
     @inlinable @inline(__always)
-    static func sendv(_ fd: Int32, _ vectors: UnsafePointer<iovec>, count: Int32) -> IOResult {
+    package static func sendv(_ fd: Int32, _ vectors: UnsafePointer<iovec>, count: Int32) -> IOResult {
         retrying("sendmsg", fd, isBug: isSendBug) { keel_sendv(fd, vectors, count) }
     }
 
@@ -87,7 +87,7 @@ package enum Syscall {
 
     /// `accept4(2)` with SOCK_NONBLOCK | SOCK_CLOEXEC; the peer address is dropped.
     @usableFromInline
-    static func accept(_ listener: Int32) -> AcceptResult {
+    package static func accept(_ listener: Int32) -> AcceptResult {
         let accept4 = { Int(keel_accept4(listener, nil, nil, keel_SOCK_NONBLOCK | keel_SOCK_CLOEXEC)) }
         let result = retrying("accept4", listener, isBug: { isSendBug($0) || $0 == EINVAL }, accept4)
         switch result {
@@ -101,41 +101,41 @@ package enum Syscall {
     /// `close(2)`. EINTR is not retried: Linux has released the descriptor
     /// already, and retrying could close a descriptor another thread just got.
     @usableFromInline
-    static func close(_ fd: Int32) {
+    package static func close(_ fd: Int32) {
         let rc = keel_close(fd)
         precondition(rc != -EBADF, "close(\(fd)): descriptor was not open")
     }
 
     /// `shutdown(2)`; ENOTCONN (peer already gone) is not an error here.
     @usableFromInline
-    static func shutdown(_ fd: Int32, how: Int32) {
+    package static func shutdown(_ fd: Int32, how: Int32) {
         let rc = keel_shutdown(fd, how)
         precondition(rc != -EBADF, "shutdown(\(fd)): descriptor was not open")
     }
 
     /// TCP_NODELAY: replies are small and written at once; Nagle would hold them.
     @usableFromInline
-    static func setNoDelay(_ fd: Int32) {
+    package static func setNoDelay(_ fd: Int32) {
         _ = keel_set_nodelay(fd)
     }
 
     /// Reads, and so resets, the 8-byte counter of an eventfd or timerfd,
     /// which ends its level-triggered readiness.
     @usableFromInline
-    static func drainCounter(_ fd: Int32) {
+    package static func drainCounter(_ fd: Int32) {
         var value: UInt64 = 0
         _ = withUnsafeMutableBytes(of: &value) { keel_read(fd, $0.baseAddress, 8) }
     }
 
     /// CLOCK_MONOTONIC in nanoseconds (it never jumps).
     @inlinable
-    static func monotonicNanoseconds() -> Int64 {
+    package static func monotonicNanoseconds() -> Int64 {
         keel_monotonic_ns()
     }
 
     /// Asks malloc to give its free pages back to the kernel (malloc_trim).
     @usableFromInline
-    static func releaseFreeHeap() {
+    package static func releaseFreeHeap() {
         keel_release_free_heap()
     }
 }

@@ -18,68 +18,86 @@
     import Glibc
 
     /// What to inject, in percent of calls (0...100), from `seed`.
-    struct FaultPlan: Sendable, Equatable, CustomStringConvertible {
-        var seed: UInt64
+    package struct FaultPlan: Sendable, Equatable, CustomStringConvertible {
+        package var seed: UInt64
         /// Reads cut short (to one byte half the time). Level-triggered only:
         /// under EPOLLET Keel relies on epoll(7)'s rule for stream sockets that a
         /// short read means the socket was drained, which this fault breaks.
-        var partialReadPercent = 0
+        package var partialReadPercent = 0
         /// Writes cut short (to one byte half the time).
-        var partialWritePercent = 0
+        package var partialWritePercent = 0
         /// Calls that first fail with EINTR (retried inside the wrappers).
-        var interruptPercent = 0
+        package var interruptPercent = 0
         /// Reads and writes that report EAGAIN although the socket was ready.
         /// Only meaningful level-triggered: no kernel does this under EPOLLET.
-        var spuriousWouldBlockPercent = 0
+        package var spuriousWouldBlockPercent = 0
         /// Reads that fail with ECONNRESET and writes that fail with EPIPE.
-        var connectionErrorPercent = 0
+        package var connectionErrorPercent = 0
         /// Readable events that also carry EPOLLERR|EPOLLHUP.
-        var hangupPercent = 0
+        package var hangupPercent = 0
         /// Accepts that fail (the connection stays in the backlog), with one of
         /// `acceptErrors` chosen at random.
-        var acceptErrorPercent = 0
+        package var acceptErrorPercent = 0
         /// The errors failed accepts report.
-        var acceptErrors: [Errno] = [.connectionAbort, .tooManyOpenFiles]
+        package var acceptErrors: [Errno]
         /// Where the backends report what they injected when their loop stops.
-        var report = FaultReport()
+        package var report = FaultReport()
 
-        var description: String {
+        /// A plan; every fault not named is off. (Spelled out: a memberwise
+        /// initialiser would not be visible outside this module.)
+        package init(
+            seed: UInt64, partialReadPercent: Int = 0, partialWritePercent: Int = 0, interruptPercent: Int = 0,
+            spuriousWouldBlockPercent: Int = 0, connectionErrorPercent: Int = 0, hangupPercent: Int = 0,
+            acceptErrorPercent: Int = 0, acceptErrors: [Errno] = [.connectionAbort, .tooManyOpenFiles]
+        ) {
+            self.seed = seed
+            self.partialReadPercent = partialReadPercent
+            self.partialWritePercent = partialWritePercent
+            self.interruptPercent = interruptPercent
+            self.spuriousWouldBlockPercent = spuriousWouldBlockPercent
+            self.connectionErrorPercent = connectionErrorPercent
+            self.hangupPercent = hangupPercent
+            self.acceptErrorPercent = acceptErrorPercent
+            self.acceptErrors = acceptErrors
+        }
+
+        package var description: String {
             "seed \(seed): short reads \(partialReadPercent)%, short writes \(partialWritePercent)%, EINTR \(interruptPercent)%, EAGAIN \(spuriousWouldBlockPercent)%, "
                 + "errors \(connectionErrorPercent)%, hangups \(hangupPercent)%, accept errors \(acceptErrorPercent)%"
         }
     }
 
     /// Collects what the fault-injecting backends of one server injected.
-    final class FaultReport: Sendable, Equatable {
-        let injected = Locked(InjectedFaults())
+    package final class FaultReport: Sendable, Equatable {
+        package let injected = Locked(InjectedFaults())
 
-        static func == (lhs: FaultReport, rhs: FaultReport) -> Bool { lhs === rhs }
+        package static func == (lhs: FaultReport, rhs: FaultReport) -> Bool { lhs === rhs }
     }
 
     /// How many faults a FaultInjectingBackend injected (tests check they happened).
-    struct InjectedFaults: Sendable, Equatable {
-        var partial = 0
-        var interrupts = 0
-        var wouldBlocks = 0
-        var connectionErrors = 0
-        var hangups = 0
-        var acceptErrors = 0
+    package struct InjectedFaults: Sendable, Equatable {
+        package var partial = 0
+        package var interrupts = 0
+        package var wouldBlocks = 0
+        package var connectionErrors = 0
+        package var hangups = 0
+        package var acceptErrors = 0
 
-        var total: Int { partial + interrupts + wouldBlocks + connectionErrors + hangups + acceptErrors }
+        package var total: Int { partial + interrupts + wouldBlocks + connectionErrors + hangups + acceptErrors }
     }
 
     /// A backend that forwards to `Base` and injects faults per its plan.
     @usableFromInline
-    final class FaultInjectingBackend<Base: EventBackend>: EventBackend {
-        @usableFromInline static var name: String { Base.name }
-        @usableFromInline static var triggersOnEdges: Bool { Base.triggersOnEdges }
+    package final class FaultInjectingBackend<Base: EventBackend>: EventBackend {
+        @usableFromInline package static var name: String { Base.name }
+        @usableFromInline package static var triggersOnEdges: Bool { Base.triggersOnEdges }
 
-        let base: Base
-        let plan: FaultPlan
+        package let base: Base
+        package let plan: FaultPlan
         private var state: UInt64
         private(set) var injected = InjectedFaults()
 
-        init(base: Base, plan: FaultPlan) {
+        package init(base: Base, plan: FaultPlan) {
             self.base = base
             self.plan = plan
             state = plan.seed | 1
@@ -115,27 +133,27 @@
         // MARK: readiness
 
         @usableFromInline
-        func register(fd: Int32, token: EventToken, interest: Interest) throws(Errno) {
+        package func register(fd: Int32, token: EventToken, interest: Interest) throws(Errno) {
             try base.register(fd: fd, token: token, interest: interest)
         }
 
         @usableFromInline
-        func modify(fd: Int32, token: EventToken, interest: Interest) {
+        package func modify(fd: Int32, token: EventToken, interest: Interest) {
             base.modify(fd: fd, token: token, interest: interest)
         }
 
         @usableFromInline
-        func deregister(fd: Int32, token: EventToken) {
+        package func deregister(fd: Int32, token: EventToken) {
             base.deregister(fd: fd, token: token)
         }
 
         @usableFromInline
-        func wait(timeoutMs: Int32) -> Int {
+        package func wait(timeoutMs: Int32) -> Int {
             base.wait(timeoutMs: timeoutMs)
         }
 
         @usableFromInline
-        func event(at index: Int) -> ReadyEvent {
+        package func event(at index: Int) -> ReadyEvent {
             let event = base.event(at: index)
             guard event.token.slot < EventToken.firstReservedSlot, event.readiness.contains(.readable),
                 roll(plan.hangupPercent)
@@ -145,7 +163,7 @@
         }
 
         @usableFromInline
-        func close() {
+        package func close() {
             let mine = injected
             plan.report.injected.withLock { total in
                 total.partial += mine.partial
@@ -159,14 +177,14 @@
         }
 
         @usableFromInline
-        func checkInvariants() {
+        package func checkInvariants() {
             base.checkInvariants()
         }
 
         // MARK: I/O
 
         @usableFromInline
-        func read(_ fd: Int32, into buffer: UnsafeMutableRawBufferPointer) -> IOResult {
+        package func read(_ fd: Int32, into buffer: UnsafeMutableRawBufferPointer) -> IOResult {
             if roll(plan.connectionErrorPercent) {
                 injected.connectionErrors += 1
                 return .failed(.connectionReset)
@@ -185,12 +203,12 @@
         }
 
         @usableFromInline
-        func send(_ fd: Int32, _ bytes: UnsafeRawBufferPointer) -> IOResult {
+        package func send(_ fd: Int32, _ bytes: UnsafeRawBufferPointer) -> IOResult {
             send(fd, bytes, UnsafeRawBufferPointer(start: nil, count: 0))
         }
 
         @usableFromInline
-        func send(_ fd: Int32, _ first: UnsafeRawBufferPointer, _ second: UnsafeRawBufferPointer) -> IOResult {
+        package func send(_ fd: Int32, _ first: UnsafeRawBufferPointer, _ second: UnsafeRawBufferPointer) -> IOResult {
             if roll(plan.connectionErrorPercent) {
                 injected.connectionErrors += 1
                 return .failed(.brokenPipe)
@@ -212,7 +230,7 @@
         }
 
         @usableFromInline
-        func accept(_ listener: Int32) -> AcceptResult {
+        package func accept(_ listener: Int32) -> AcceptResult {
             if roll(plan.acceptErrorPercent) {
                 injected.acceptErrors += 1
                 state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407

@@ -12,11 +12,11 @@ import CShims
 
 /// A one-shot timer descriptor on CLOCK_MONOTONIC; owned by one loop.
 @usableFromInline
-final class DeadlineTimer {
+package final class DeadlineTimer {
     /// The timerfd, registered for read interest with the loop's backend.
-    @usableFromInline private(set) var fd: Int32
+    @usableFromInline package private(set) var fd: Int32
 
-    init() throws(Errno) {
+    package init() throws(Errno) {
         let fd = keel_timerfd_create()
         guard fd >= 0 else { throw Errno(rawValue: -fd) }
         self.fd = fd
@@ -27,19 +27,19 @@ final class DeadlineTimer {
     }
 
     /// When the timer is armed to expire (Int64.max: not armed).
-    @usableFromInline private(set) var armedAtMs = Int64.max
+    @usableFromInline package private(set) var armedAtMs = Int64.max
 
     /// Makes sure the timer expires by the time CLOCK_MONOTONIC reaches
     /// `milliseconds` (at once if that has passed): arms it unless it is
     /// armed for that time or earlier already, which saves a
     /// timerfd_settime per wait while the nearest deadline stays put.
     @inlinable @inline(__always)
-    func arm(byMs milliseconds: Int64) {
+    package func arm(byMs milliseconds: Int64) {
         if milliseconds < armedAtMs { arm(atMs: milliseconds) }
     }
 
     @usableFromInline
-    func arm(atMs milliseconds: Int64) {
+    package func arm(atMs milliseconds: Int64) {
         let rc = keel_timerfd_arm_at_ms(fd, max(1, milliseconds))
         precondition(rc == 0, "timerfd_settime: \(Errno(rawValue: -rc))")
         armedAtMs = milliseconds
@@ -48,14 +48,14 @@ final class DeadlineTimer {
     /// Clears the expiry so level-triggered readiness ends; the timer is
     /// then unarmed.
     @usableFromInline
-    func drain() {
+    package func drain() {
         Syscall.drainCounter(fd)
         armedAtMs = Int64.max
     }
 
     /// Closes the descriptor (again: nothing).
     @usableFromInline
-    func close() {
+    package func close() {
         guard fd >= 0 else { return }
         Syscall.close(fd)
         fd = -1

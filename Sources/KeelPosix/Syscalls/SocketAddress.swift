@@ -71,7 +71,7 @@ public struct SocketAddress: Sendable, Hashable, CustomStringConvertible {
 
     /// The address a bound socket has (getsockname), e.g. to learn the port
     /// the kernel chose for port 0.
-    static func local(of fd: Int32) throws(Errno) -> SocketAddress {
+    package static func local(of fd: Int32) throws(Errno) -> SocketAddress {
         var storage = sockaddr_storage()
         var length = socklen_t(MemoryLayout<sockaddr_storage>.size)
         let rc = keel_getsockname(fd, &storage, &length)
@@ -85,7 +85,7 @@ public struct SocketAddress: Sendable, Hashable, CustomStringConvertible {
     }
 
     /// The peer of a connected socket (getpeername), for log metadata.
-    static func peer(of fd: Int32) -> SocketAddress? {
+    package static func peer(of fd: Int32) -> SocketAddress? {
         var storage = sockaddr_storage()
         var length = socklen_t(MemoryLayout<sockaddr_storage>.size)
         let rc = withUnsafeMutablePointer(to: &storage) {
@@ -95,7 +95,7 @@ public struct SocketAddress: Sendable, Hashable, CustomStringConvertible {
     }
 
     /// Decodes an AF_INET or AF_INET6 sockaddr_storage.
-    init(storage: sockaddr_storage) {
+    package init(storage: sockaddr_storage) {
         var storage = storage
         var text = [CChar](repeating: 0, count: Int(INET6_ADDRSTRLEN) + 1)
         if storage.ss_family == sa_family_t(AF_INET6) {
