@@ -115,7 +115,7 @@ public struct Connection {
     /// The PROXY protocol header the connection began with, when
     /// `Configuration.proxyProtocol` is on.
     public var proxyHeader: ProxyHeader? {
-        withTable { $0.proxyHeaders.isEmpty ? nil : $0.proxyHeaders[Int(slot)] }
+        withTable { $0.proxyHeader(of: slot) }
     }
 
     /// Closes the connection once the output already sent has been written

@@ -1,5 +1,11 @@
-// ConnectionTable: a loop's connection state (slab, buffer pool) and the
-// output path that handlers send through.
+// ConnectionTable: what a handler reaches through a `Connection`, and nothing
+// else: sending (staging, the output rings, the flush queue, other loops'
+// mailboxes), closing, and what a connection may ask about itself (its PROXY
+// header). Why a type of its own: EventLoop is generic over the handler, so
+// the Connection values handed to that handler cannot name the loop; they
+// name this, the loop's non-generic half. The loop drives it (beginServing,
+// endServing, the flush queue) and reads its count of messages out, which
+// the echo fast path adds to as well.
 //
 // Sending never makes a syscall. Replies to the connection being served go
 // into the loop-wide staging buffer, so all replies to one read leave in one
@@ -58,7 +64,7 @@ final class ConnectionTable {
     /// Messages queued by handlers (folded into the loop's statistics).
     @usableFromInline @exclusivity(unchecked) var messagesOut = 0
     /// Each slot's PROXY header, when the PROXY protocol is on (otherwise empty).
-    @usableFromInline @exclusivity(unchecked) var proxyHeaders: [ProxyHeader?]
+    @exclusivity(unchecked) private var proxyHeaders: [ProxyHeader?]
 
     @usableFromInline
     init(
@@ -305,6 +311,24 @@ final class ConnectionTable {
             index += 1
         }
         flushQueue.removeAll(keepingCapacity: true)
+    }
+
+    // MARK: what a connection may ask about itself
+
+    /// The PROXY header `slot`'s connection began with; nil when the
+    /// protocol is off or the header has not been read.
+    func proxyHeader(of slot: UInt32) -> ProxyHeader? {
+        proxyHeaders.isEmpty ? nil : proxyHeaders[Int(slot)]
+    }
+
+    /// Keeps the header `slot`'s connection began with, until it closes.
+    func remember(_ header: ProxyHeader, for slot: UInt32) {
+        proxyHeaders[Int(slot)] = header
+    }
+
+    /// `slot`'s connection has closed.
+    func forgetProxyHeader(of slot: UInt32) {
+        if !proxyHeaders.isEmpty { proxyHeaders[Int(slot)] = nil }
     }
 
     // MARK: closing

@@ -21,7 +21,7 @@ extension EventLoop {
         timeouts.removeFromAll(slot)
         let handlerKnows = slab[slot].flags.contains(.announced)
         slab.free(slot, pool: pool)
-        if !table.proxyHeaders.isEmpty { table.proxyHeaders[Int(slot)] = nil }
+        table.forgetProxyHeader(of: slot)
         stats.closedByReason[reason.rawValue] += 1
         if handlerKnows {
             handler.connectionClosed(ConnectionID(loop: index, slot: slot, generation: generation), reason: reason)
@@ -37,7 +37,7 @@ extension EventLoop {
             "connection": "\(ConnectionID(loop: index, slot: slot, generation: slab[slot].generation))",
             "peer": "\(SocketAddress.peer(of: fd).map { "\($0)" } ?? "?")",
         ]
-        if !table.proxyHeaders.isEmpty, let client = table.proxyHeaders[Int(slot)]?.source {
+        if let client = table.proxyHeader(of: slot)?.source {
             metadata["client"] = "\(client)"
         }
         return metadata

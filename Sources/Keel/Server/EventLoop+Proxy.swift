@@ -36,7 +36,7 @@ extension EventLoop {
             // then), so what follows the header lies within `bytes`.
             assert(length > buffered)
             slab[slot].input.removeAll(pool: pool)
-            table.proxyHeaders[Int(slot)] = header
+            table.remember(header, for: slot)
             slab[slot].phase.headerRead()
             let generation = slab[slot].generation
             opened(slot)
