@@ -343,8 +343,17 @@ where Handler.Request == Decoder.Request {
     @usableFromInline
     func publishStatistics() {
         nextStatisticsMs = nowMs + Int64(configuration.statisticsIntervalMs)
-        stats.messagesOut = table.messagesOut
+        stats = currentStatistics
         control.published.withLock { $0 = stats }
+    }
+
+    /// The counters as they stand: the loop's own, and the messages handlers
+    /// queued, which the connection table counts.
+    @usableFromInline
+    var currentStatistics: Statistics {
+        var current = stats
+        current.messagesOut = table.messagesOut
+        return current
     }
 
     /// Internal gauges for tests (ServerHandle's bufferedBytes,

@@ -23,28 +23,29 @@
         /// Reads cut short (to one byte half the time). Level-triggered only:
         /// under EPOLLET Keel relies on epoll(7)'s rule for stream sockets that a
         /// short read means the socket was drained, which this fault breaks.
-        package var partialReadPercent = 0
+        package var partialReadPercent: Int
         /// Writes cut short (to one byte half the time).
-        package var partialWritePercent = 0
+        package var partialWritePercent: Int
         /// Calls that first fail with EINTR (retried inside the wrappers).
-        package var interruptPercent = 0
+        package var interruptPercent: Int
         /// Reads and writes that report EAGAIN although the socket was ready.
         /// Only meaningful level-triggered: no kernel does this under EPOLLET.
-        package var spuriousWouldBlockPercent = 0
+        package var spuriousWouldBlockPercent: Int
         /// Reads that fail with ECONNRESET and writes that fail with EPIPE.
-        package var connectionErrorPercent = 0
+        package var connectionErrorPercent: Int
         /// Readable events that also carry EPOLLERR|EPOLLHUP.
-        package var hangupPercent = 0
+        package var hangupPercent: Int
         /// Accepts that fail (the connection stays in the backlog), with one of
         /// `acceptErrors` chosen at random.
-        package var acceptErrorPercent = 0
+        package var acceptErrorPercent: Int
         /// The errors failed accepts report.
         package var acceptErrors: [Errno]
         /// Where the backends report what they injected when their loop stops.
         package var report = FaultReport()
 
-        /// A plan; every fault not named is off. (Spelled out: a memberwise
-        /// initialiser would not be visible outside this module.)
+        /// A plan; every fault not named is off. (Spelled out, with the
+        /// defaults: a memberwise initialiser would not be visible outside
+        /// this module.)
         package init(
             seed: UInt64, partialReadPercent: Int = 0, partialWritePercent: Int = 0, interruptPercent: Int = 0,
             spuriousWouldBlockPercent: Int = 0, connectionErrorPercent: Int = 0, hangupPercent: Int = 0,

@@ -56,11 +56,7 @@ where Handler.Request == Format.Decoder.Request {
     }
 
     /// The loop's counters as they stand (messages out included).
-    var statistics: Statistics {
-        var statistics = loop.stats
-        statistics.messagesOut = loop.table.messagesOut
-        return statistics
-    }
+    var statistics: Statistics { loop.currentStatistics }
 
     var openConnections: Int { loop.slab.liveCount }
 
