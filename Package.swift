@@ -27,16 +27,21 @@ let package = Package(
             path: "CShims",
             cSettings: [.define("_GNU_SOURCE")]
         ),
-        // The system interface: syscall wrappers, errno, addresses, the
-        // readiness backends (epoll, poll) and the loop's own descriptors.
+        // The wire layer, plain Swift without the C library: wire formats
+        // and protocols, the message assembler, rings and their pool, the
+        // PROXY parser, addresses as values. The fuzz target builds from it.
+        .target(name: "KeelWire"),
+        // The system interface: syscall wrappers, errno, sockaddr conversion,
+        // ring memory, the readiness backends (epoll, poll) and the loop's
+        // own descriptors.
         .target(
             name: "KeelPosix",
-            dependencies: ["CShims"]
+            dependencies: ["CShims", "KeelWire"]
         ),
         .target(
             name: "Keel",
             dependencies: [
-                "CShims", "KeelPosix",
+                "CShims", "KeelWire", "KeelPosix",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "CoreMetrics", package: "swift-metrics"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -115,7 +120,7 @@ let package = Package(
         .testTarget(
             name: "KeelTests",
             dependencies: [
-                "Keel", "KeelPosix", "CShims", "KeelServer", "KeelCommandLine", "KeelKV", "KeelKVServer",
+                "Keel", "KeelWire", "KeelPosix", "CShims", "KeelServer", "KeelCommandLine", "KeelKV", "KeelKVServer",
                 "KeelExamples",
                 "BroadcastServer", "EmbedExample",
                 "KeelAllocationProbe", "KeelBenchCore",

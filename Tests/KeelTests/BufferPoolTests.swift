@@ -30,4 +30,39 @@ import Testing
         #expect(pool.outstandingBytes == 0)
         pool.checkInvariants()
     }
+
+    @Test func takesNewBlocksFromItsMemoryAndReturnsWhatItWillNotKeep() {
+        // What the pool asked of its memory: (bytes, large) per call, + for allocate, - for release.
+        let calls = Locked<[(Int, Bool)]>([])
+        let memory = BlockMemory(
+            allocate: { bytes, large in
+                calls.withLock { $0.append((bytes, large)) }
+                return BlockMemory.swiftHeap.allocate(bytes, large)
+            },
+            release: { block, bytes, large in
+                calls.withLock { $0.append((-bytes, large)) }
+                BlockMemory.swiftHeap.release(block, bytes, large)
+            })
+        do {
+            let pool = BufferPool(
+                minimumBlockBytes: 256, maximumRetainedBlockBytes: 4096, retainedBytesLimit: 1024, memory: memory)
+            let small = pool.take(size: 512)!
+            let large = pool.take(size: 8192)!
+            pool.give(small, size: 512)  // kept
+            pool.give(large, size: 8192)  // above the largest class: released at once
+            #expect(calls.withLock { $0.map(\.0) } == [512, 8192, -8192])
+            #expect(calls.withLock { $0.map(\.1) } == [false, true, true])
+        }
+        // The pool's deinit releases what it kept.
+        #expect(calls.withLock { $0.last?.0 } == -512)
+    }
+
+    @Test func aBlockMemoryThatFailsFailsOnlyTheRequest() {
+        let memory = BlockMemory(allocate: { _, _ in nil }, release: { _, _, _ in Issue.record("nothing to release") })
+        let pool = BufferPool(minimumBlockBytes: 256, memory: memory)
+        #expect(pool.take(size: 256) == nil)
+        #expect(pool.failedAllocations == 1)
+        #expect(pool.outstandingBytes == 0)
+        pool.checkInvariants()
+    }
 }

@@ -1,5 +1,5 @@
 // The framing property the fuzzer checks, shared by the libFuzzer target
-// (fuzz/FramingFuzz.swift, compiled with Keel's framing and buffer sources)
+// (fuzz/FramingFuzz.swift, linked with the KeelWire target alone)
 // and by the regression test that replays the kept corpus on every `swift test`.
 //
 // Property: however a byte stream is cut into reads, MessageAssembler (with
@@ -14,9 +14,7 @@
 // incomplete one byte shorter, a valid beginning stays valid when cut
 // shorter, and what is invalid stays invalid when more bytes follow.
 
-#if !KEEL_FUZZ
-    @testable import Keel
-#endif
+@testable import KeelWire
 
 enum FramingFuzzCheck {
     /// Checks one input; returns a description of the first failure, or nil.

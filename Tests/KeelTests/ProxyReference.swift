@@ -11,9 +11,7 @@
 
 import Glibc
 
-#if !KEEL_FUZZ
-    @testable import Keel
-#endif
+@testable import KeelWire
 
 enum ProxyReference {
     /// What the specification says about the bytes at the start of a connection.

@@ -5,6 +5,7 @@ import Glibc
 import Testing
 
 @testable import Keel
+@testable import KeelWire
 
 @Suite struct RingBufferTests {
     /// Random operations per seed (TESTPLAN item 1).

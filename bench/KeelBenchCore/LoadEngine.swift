@@ -33,7 +33,7 @@ final class LoadEngine<Workload: BenchWorkload> {
     let options: BenchOptions
     @exclusivity(unchecked) var workload: Workload
     @exclusivity(unchecked) var decoder: Workload.Decoder
-    let pool = BufferPool()
+    let pool = BufferPool(memory: .system)
     let progress: (String) -> Void
     let address: SocketAddress
 

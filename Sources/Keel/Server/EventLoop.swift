@@ -141,7 +141,7 @@ where Handler.Request == Decoder.Request {
         memoryRelease = MemoryReleaseSchedule(quietMs: configuration.releaseMemoryAfterQuietMs)
         revisits.reserveCapacity(configuration.maxClients)
         revisitsInProgress.reserveCapacity(configuration.maxClients)
-        let pool = BufferPool(retainedBytesLimit: configuration.bufferPoolRetainedBytes)
+        let pool = BufferPool(retainedBytesLimit: configuration.bufferPoolRetainedBytes, memory: .system)
         table = ConnectionTable(
             loopIndex: index, capacity: configuration.maxClients, pool: pool, framing: decoder.replyFraming,
             stagingCapacity: configuration.readBufferBytes + 64,

@@ -8,8 +8,6 @@
 // the first byte that cannot belong to a header, so a client that is not a
 // balancer is told apart without waiting for a whole header's worth.
 
-import Glibc
-
 /// The outcome of reading a PROXY header from the start of a connection.
 public enum ProxyHeaderParse: Sendable, Equatable {
     /// A valid beginning, not yet a whole header.
@@ -178,13 +176,8 @@ public enum ProxyHeaderParser {
     private static func binaryAddress(
         _ body: UnsafeRawBufferPointer, at offset: Int, bytes count: Int, portAt portOffset: Int
     ) -> SocketAddress {
-        var text = [CChar](repeating: 0, count: Int(INET6_ADDRSTRLEN) + 1)
-        let family = count == 4 ? AF_INET : AF_INET6
-        inet_ntop(family, body.baseAddress! + offset, &text, socklen_t(text.count))
         let port = Int(body[portOffset]) << 8 | Int(body[portOffset + 1])
-        let host = String(decoding: text.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
-        // inet_ntop's output always parses back.
-        return SocketAddress(host: host, port: port)!
+        return SocketAddress(addressBytes: body[offset..<offset + count], port: port)
     }
 
     // MARK: Helpers

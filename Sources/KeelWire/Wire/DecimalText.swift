@@ -4,13 +4,13 @@
 
 /// ASCII decimal formatting into raw memory.
 @usableFromInline
-enum DecimalText {
+package enum DecimalText {
     /// The most bytes `write` produces (a sign and 19 digits).
-    @inlinable static var maxBytes: Int { 20 }
+    @inlinable package static var maxBytes: Int { 20 }
 
     /// Writes `value` in decimal at `destination`; returns the byte count.
     @inlinable
-    static func write(_ value: Int, to destination: UnsafeMutableRawPointer) -> Int {
+    package static func write(_ value: Int, to destination: UnsafeMutableRawPointer) -> Int {
         var magnitude = value.magnitude
         var digits: (UInt64, UInt64, UInt64) = (0, 0, 0)  // 24 bytes of scratch, filled from the end
         return withUnsafeMutableBytes(of: &digits) { scratch in

@@ -12,8 +12,6 @@
 // quote followed by anything else, is "unbalanced quotes"; and, as in C, a
 // NUL byte ends the line.
 
-import Glibc
-
 /// A RESP decoder's argument table and inline bytes (one loop only).
 @usableFromInline
 final class RESPScratch {

@@ -3,8 +3,6 @@
 // are delivered whole: their element count and the raw bytes of their
 // elements, which `RESPReplyDecoder.elements(of:)` walks without copying.
 
-import Glibc
-
 /// One RESP2 reply, borrowed.
 public struct RESPReply {
     /// The reply's type.
@@ -43,8 +41,8 @@ public struct RESPReply {
     /// Whether the reply is the simple string `text` (e.g. "OK", "PONG").
     @inlinable
     public func isSimpleString(_ text: StaticString) -> Bool {
-        kind == .simpleString && bytes.count == text.utf8CodeUnitCount
-            && (bytes.isEmpty || memcmp(bytes.baseAddress!, text.utf8Start, bytes.count) == 0)
+        kind == .simpleString
+            && bytes.elementsEqual(UnsafeBufferPointer(start: text.utf8Start, count: text.utf8CodeUnitCount))
     }
 
     /// A short description, for reports of unexpected replies: its type and

@@ -4,8 +4,6 @@
 // the limit is refused once that many bytes have arrived without a line end:
 // at most the limit plus the terminator is ever buffered.
 
-import Glibc
-
 /// Lines of text (or bytes), ended by LF or CRLF.
 public struct LineFormat: WireFormat, Hashable {
     /// The longest line accepted, terminator excluded.
@@ -46,12 +44,11 @@ public struct LineDecoder: MessageDecoder {
     public mutating func decode(_ bytes: UnsafeRawBufferPointer) -> DecodeStep<UnsafeRawBufferPointer> {
         guard let base = bytes.baseAddress else { return .needMore(atLeast: 1) }
         let window = min(bytes.count, maxRequestBytes)
-        guard let found = memchr(base, 0x0A, window) else {
+        guard let end = ByteSearch.firstIndex(of: 0x0A, in: UnsafeRawBufferPointer(start: base, count: window)) else {
             // No line end within the longest line allowed (CR included).
             if bytes.count >= maxRequestBytes { return .violation(ProtocolViolation("line longer than the maximum")) }
             return .needMore(atLeast: bytes.count + 1)
         }
-        let end = UnsafeRawPointer(found) - UnsafeRawPointer(base)
         var length = end
         if length > 0 && base.load(fromByteOffset: length - 1, as: UInt8.self) == 0x0D { length -= 1 }
         guard length <= maxLineBytes else { return .violation(ProtocolViolation("line longer than the maximum")) }

@@ -7,19 +7,17 @@
 // tail). The pool turns those into free-list pops, and its retained bytes are
 // bounded so it never hoards memory after a burst.
 //
-// Blocks larger than the largest retained size (a long message, a slow
-// reader's backlog) are mapped from the kernel and unmapped on return, not
-// taken from malloc: glibc raises its own mmap threshold after the first
-// large free, so later large blocks would come from the heap and stay
-// resident after the burst.
+// Blocks come from a BlockMemory: the server's (BlockMemory.system) maps
+// blocks larger than the largest retained size (a long message, a slow
+// reader's backlog) from the kernel and unmaps them on return, not taken from
+// malloc: glibc raises its own mmap threshold after the first large free, so
+// later large blocks would come from the heap and stay resident after the
+// burst.
 //
 // Invariants: every retained block has a power-of-two size in
 // [minimumBlockBytes, maximumRetainedBlockBytes]; retainedBytes is the sum of
 // their sizes and never exceeds retainedBytesLimit. Single-threaded: owned by
 // one loop.
-
-import CShims
-import Glibc
 
 /// Power-of-two memory blocks with bounded reuse; owned by one event loop.
 @usableFromInline package final class BufferPool {
@@ -38,10 +36,12 @@ import Glibc
     /// Bytes currently handed out to rings.
     @inlinable package var outstandingBytes: Int { _outstandingBytes }
     @usableFromInline @exclusivity(unchecked) var _outstandingBytes = 0
-    /// How many times the pool called malloc (for allocation tests).
+    /// Where blocks the free lists cannot give come from.
+    @usableFromInline let memory: BlockMemory
+    /// How many times the pool allocated a block (for allocation tests).
     @inlinable package var systemAllocations: Int { _systemAllocations }
     @usableFromInline @exclusivity(unchecked) var _systemAllocations = 0
-    /// How many times malloc could not provide a block.
+    /// How many times the block memory could not provide a block.
     @inlinable package var failedAllocations: Int { _failedAllocations }
     @usableFromInline @exclusivity(unchecked) var _failedAllocations = 0
     /// How many blocks have been taken in all: a cheap sign of activity.
@@ -53,10 +53,13 @@ import Glibc
     ///   - maximumRetainedBlockBytes: largest block worth keeping (default 1 MiB,
     ///     the output high watermark, so a reader's backlog reuses blocks too).
     ///   - retainedBytesLimit: free-list budget in bytes (default 4 MiB).
+    ///   - memory: where new blocks come from (default Swift's allocator;
+    ///     the server passes `.system`).
     @usableFromInline package init(
         minimumBlockBytes: Int = 256,
         maximumRetainedBlockBytes: Int = 1 << 20,
-        retainedBytesLimit: Int = 4 << 20
+        retainedBytesLimit: Int = 4 << 20,
+        memory: BlockMemory = .swiftHeap
     ) {
         precondition(minimumBlockBytes > 0 && minimumBlockBytes.nonzeroBitCount == 1)
         precondition(maximumRetainedBlockBytes >= minimumBlockBytes)
@@ -64,6 +67,7 @@ import Glibc
         self.minimumBlockBytes = minimumBlockBytes
         self.maximumRetainedBlockBytes = maximumRetainedBlockBytes
         self.retainedBytesLimit = retainedBytesLimit
+        self.memory = memory
         let classes =
             maximumRetainedBlockBytes.trailingZeroBitCount
             - minimumBlockBytes.trailingZeroBitCount + 1
@@ -77,8 +81,8 @@ import Glibc
 
     deinit {
         precondition(outstandingBytes == 0, "a ring still holds \(outstandingBytes) pool bytes")
-        for list in freeLists {
-            for block in list { free(block) }
+        for (index, list) in freeLists.enumerated() {
+            for block in list { release(block, size: minimumBlockBytes << index) }
         }
     }
 
@@ -90,8 +94,9 @@ import Glibc
     }
 
     /// A block of exactly `size` bytes (a power of two, at least the
-    /// minimum), or nil when malloc cannot provide it (an address-space limit,
-    /// or no overcommit): the caller fails only the connection it serves.
+    /// minimum), or nil when the block memory cannot provide it (an
+    /// address-space limit, or no overcommit): the caller fails only the
+    /// connection it serves.
     @inlinable
     package func take(size: Int) -> UnsafeMutableRawPointer? {
         assert(size >= minimumBlockBytes && size.nonzeroBitCount == 1)
@@ -104,9 +109,7 @@ import Glibc
                 return block
             }
         }
-        // glibc's malloc returns 16-byte-aligned memory on 64-bit systems;
-        // mapped memory is page-aligned.
-        guard let block = size > maximumRetainedBlockBytes ? keel_map_memory(size) : malloc(size) else {
+        guard let block = memory.allocate(size, size > maximumRetainedBlockBytes) else {
             _failedAllocations += 1
             return nil
         }
@@ -130,21 +133,21 @@ import Glibc
                 return
             }
         }
-        if size > maximumRetainedBlockBytes {
-            let rc = keel_unmap_memory(block, size)
-            precondition(rc == 0, "munmap: \(rc)")
-        } else {
-            free(block)
-        }
+        release(block, size: size)
     }
 
     /// Frees every retained block (e.g. after a burst, or at shutdown).
     @usableFromInline package func trim() {
         for index in freeLists.indices {
-            for block in freeLists[index] { free(block) }
+            for block in freeLists[index] { release(block, size: minimumBlockBytes << index) }
             freeLists[index].removeAll(keepingCapacity: true)
         }
         _retainedBytes = 0
+    }
+
+    @usableFromInline
+    func release(_ block: UnsafeMutableRawPointer, size: Int) {
+        memory.release(block, size, size > maximumRetainedBlockBytes)
     }
 
     @inlinable @inline(__always)
