@@ -109,6 +109,13 @@
                 return block
             }
         }
+        return allocate(size: size)
+    }
+
+    /// A new block from the block memory, when the free list has none: out
+    /// of line, so the inlined free-list path stays small.
+    @usableFromInline
+    func allocate(size: Int) -> UnsafeMutableRawPointer? {
         guard let block = memory.allocate(size, size > maximumRetainedBlockBytes) else {
             _failedAllocations += 1
             return nil
