@@ -71,19 +71,25 @@ import Testing
     @Test(arguments: LoopMode.all)
     func aSlowSteadyReaderIsNotCutOffByTheWriteTimeout(mode: LoopMode) throws {
         let configuration = testConfiguration(mode) {
-            $0.writeTimeoutMs = 400
+            $0.writeTimeoutMs = 1_000
             $0.outputHighWatermarkBytes = 256 << 10
             $0.outputLowWatermarkBytes = 64 << 10
         }
         let totals = try withEchoServer(configuration) { server, port in
-            let client = try TestClient(port: port, timeoutSeconds: 20)
+            // A small receive buffer, so that reading 10 kB reopens the TCP
+            // window within a few reads. With the kernel's autotuned buffer
+            // (MiBs) the receiver reopens it only once a sixteenth of it is
+            // free (silly-window avoidance): seconds at this pace, a stall
+            // the write timeout would rightly end.
+            let client = try TestClient(port: port, timeoutSeconds: 20, receiveBufferBytes: 64 << 10)
             let stream = (0..<500).flatMap { client.frame(payload(count: 8_000, seed: UInt64($0))) }
             let writer = WriterThread(fd: client.fd, bytes: stream)
             #expect(eventually { server.bufferedBytes > 256 << 10 }, "the replies back up in Keel")
             usleep(500_000)  // every buffer fills
             var received: [UInt8] = []
             received.reserveCapacity(stream.count)
-            // 10 kB every 50 ms for 2 s: steady, far slower than the replies.
+            // 10 kB every 50 ms for 2 s (twice the write timeout): steady,
+            // far slower than the replies.
             for _ in 0..<40 {
                 received += try client.read(exactly: 10_000)
                 usleep(50_000)

@@ -22,7 +22,8 @@ import Testing
         let alphabet = Array("0123456789abcdefABCDEF:.:.:0".utf8)
         for _ in 0..<20_000 {
             let length = Int.random(in: 0...24, using: &random)
-            let text = String(decoding: (0..<length).map { _ in alphabet.randomElement(using: &random)! }, as: UTF8.self)
+            let text = String(
+                decoding: (0..<length).map { _ in alphabet.randomElement(using: &random)! }, as: UTF8.self)
             expectSameParse(text)
         }
         // Texts inet_ntop wrote, altered by one character: near-valid inputs.

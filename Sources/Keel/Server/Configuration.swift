@@ -129,18 +129,19 @@ public struct Configuration: Sendable, Equatable {
     /// swift-metrics). Default 1 s.
     public var statisticsIntervalMs = 1_000
     #if DEBUG
-        /// Tests only: wrap the backend in a FaultInjectingBackend with this
-        /// plan (debug builds only).
+        // Test machinery: compiled into debug builds (the tests) only.
+
+        /// Wrap the backend in a FaultInjectingBackend with this plan.
         var faultPlan: FaultPlan? = nil
+        /// False sends an echoing handler's messages through
+        /// `messageReceived` too, so the suites cover both paths.
+        var echoInPlace = true
+        /// Check every core structure's invariants after each loop
+        /// iteration, and publish the loop's internal gauges (buffered
+        /// bytes, timeout list members, listener state): O(maxClients) per
+        /// iteration.
+        @usableFromInline var checkInvariantsEveryIteration = false
     #endif
-    /// Tests only: false sends an echoing handler's messages through
-    /// `messageReceived` too, so the suites cover both paths.
-    var echoInPlace = true
-    /// Check every core structure's invariants after each loop iteration, and
-    /// publish the loop's internal gauges (buffered bytes, timeout list
-    /// members, listener state) for tests: O(maxClients) per iteration, for
-    /// tests and debugging only.
-    public var checkInvariantsEveryIteration = false
 
     /// The defaults above.
     public init() {}

@@ -136,7 +136,12 @@ where Handler.Request == Decoder.Request {
         self.logger = logger
         maxRequestBytes = decoder.maxRequestBytes
         edgeTriggeredConfigured = configuration.edgeTriggered
-        echoesInPlace = Handler.echoesEveryMessage && Decoder.echoesRequestsVerbatim && configuration.echoInPlace
+        #if DEBUG
+            let echoInPlace = configuration.echoInPlace
+        #else
+            let echoInPlace = true
+        #endif
+        echoesInPlace = Handler.echoesEveryMessage && Decoder.echoesRequestsVerbatim && echoInPlace
         busyPoll = BusyPollWindow(lengthUs: configuration.busyPollUs)
         memoryRelease = MemoryReleaseSchedule(quietMs: configuration.releaseMemoryAfterQuietMs)
         revisits.reserveCapacity(configuration.maxClients)
@@ -210,10 +215,12 @@ where Handler.Request == Decoder.Request {
         if nowMs >= nextStatisticsMs { publishStatistics() }
         if shutdownDeadlineMs != nil && slab.liveCount == 0 { return false }
         control.openConnections.store(slab.liveCount, ordering: .relaxed)
-        if configuration.checkInvariantsEveryIteration {
-            checkInvariants()
-            publishDiagnostics()
-        }
+        #if DEBUG
+            if configuration.checkInvariantsEveryIteration {
+                checkInvariants()
+                publishDiagnostics()
+            }
+        #endif
         return true
     }
 

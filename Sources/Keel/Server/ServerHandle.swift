@@ -130,7 +130,7 @@ public final class ServerHandle: Sendable {
 
     /// Members of all timeout lists (equals `openConnections` while running).
     /// This and the next two are published only with
-    /// `checkInvariantsEveryIteration` (tests).
+    /// `checkInvariantsEveryIteration` (debug builds, for the tests).
     var timeoutListMembers: Int {
         gauges { $0.timeoutMembers.load(ordering: .relaxed) }
     }

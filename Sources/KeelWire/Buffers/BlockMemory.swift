@@ -16,7 +16,8 @@ package struct BlockMemory: Sendable {
     /// largest size class), which a source may take from elsewhere.
     @usableFromInline package let allocate: @Sendable (_ bytes: Int, _ large: Bool) -> UnsafeMutableRawPointer?
     /// Returns a block `allocate` gave, with the same size and `large`.
-    @usableFromInline package let release: @Sendable (_ block: UnsafeMutableRawPointer, _ bytes: Int, _ large: Bool) -> Void
+    @usableFromInline package let release:
+        @Sendable (_ block: UnsafeMutableRawPointer, _ bytes: Int, _ large: Bool) -> Void
 
     package init(
         allocate: @escaping @Sendable (_ bytes: Int, _ large: Bool) -> UnsafeMutableRawPointer?,
