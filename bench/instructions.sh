@@ -9,6 +9,8 @@
 # / (messages(LONG) - messages(SHORT)) cancels start-up and shutdown.
 #
 # Usage: bench/instructions.sh [SHORT=2] [LONG=6]
+# PROTOCOL=line SERVERS=keel measures Keel's line format instead (the app
+# and the C reference speak only the length prefix).
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 source "$ROOT/bench/scripts/lib.sh"
@@ -18,6 +20,11 @@ PORT=${PORT:-7800}
 WORK=$(mktemp -d /tmp/keel-instructions.XXXXXX)
 
 SERVERS=${SERVERS:-keel app c}
+PROTOCOL=${PROTOCOL:-length}
+if [ "$PROTOCOL" != length ] && [ "$SERVERS" != keel ]; then
+    echo "PROTOCOL=$PROTOCOL needs SERVERS=keel (the app and the C reference speak only the length prefix)" >&2
+    exit 2
+fi
 SKIP_NIO=1 build_all
 (cd "$ROOT/bench/app" && swift build -c release) >&2
 # valgrind 3.19 cannot read Swift 6.3's debug info: count on stripped copies.
@@ -30,14 +37,14 @@ run_one() {
     local name=$1 seconds=$2
     PORT=$((PORT + 1))
     local command=("$WORK/echo-c" "$PORT")
-    [ "$name" = keel ] && command=("$WORK/keel" --port "$PORT" --log-level warning)
+    [ "$name" = keel ] && command=("$WORK/keel" --port "$PORT" --log-level warning --protocol "$PROTOCOL")
     [ "$name" = app ] && command=("$WORK/app" "$PORT")
     valgrind --tool=callgrind --callgrind-out-file="$WORK/$name-$seconds.out" "${command[@]}" \
         >/dev/null 2>"$WORK/$name-$seconds.log" &
     local server=$!
     wait_for_port "$PORT"
     local messages
-    messages=$("$ROOT/.build/release/keel-bench" --port "$PORT" --conns 1 --pipeline 16 --size 64 \
+    messages=$("$ROOT/.build/release/keel-bench" --port "$PORT" --conns 1 --pipeline 16 --size 64 --protocol "$PROTOCOL" \
         --duration "$seconds" --warmup 0.5 --quiet --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["total_messages"])')
     kill -TERM "$server"
     wait "$server" || true
