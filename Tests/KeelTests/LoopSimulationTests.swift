@@ -352,16 +352,17 @@ struct RelayHandler: ConnectionHandler {
         let startMs = simulation.backend.clockNs / 1_000_000
         let peer = try simulation.connect()
         simulation.step()  // the wait after the accept sees the new deadline
-        #expect(simulation.loop.deadlineTimer.armedAtMs == startMs + 1_000)
+        #expect(simulation.loop.reactor.deadlineTimer.armedAtMs == startMs + 1_000)
         peer.send(SocketPeer.frame([1]))
         simulation.step(advancingMs: 300)
         simulation.step()
         #expect(
-            simulation.loop.deadlineTimer.armedAtMs == startMs + 1_000,
+            simulation.loop.reactor.deadlineTimer.armedAtMs == startMs + 1_000,
             "a later deadline leaves the timer as armed (it fires early, the loop looks again)")
         simulation.step(advancingMs: 700)
         simulation.step()
-        #expect(simulation.loop.deadlineTimer.armedAtMs == startMs + 1_300, "re-armed once the early expiry passed")
+        #expect(
+            simulation.loop.reactor.deadlineTimer.armedAtMs == startMs + 1_300, "re-armed once the early expiry passed")
     }
 
     @Test func anAbortOvertakingALingeringConnectionDeliversItNothingMore() throws {

@@ -125,7 +125,7 @@ extension EventLoop {
         precondition(slab.liveCount == 0, "discarding a loop that has connections")
         closeListener()
         backend.close()
-        deadlineTimer.close()
+        reactor.deadlineTimer.close()
     }
 
     /// Releases the loop's own descriptors once every connection is gone.
@@ -136,9 +136,9 @@ extension EventLoop {
         precondition(slab.liveCount == 0, "shutting down with live connections")
         closeListener()
         backend.deregister(fd: control.waker.fd, token: .waker)
-        backend.deregister(fd: deadlineTimer.fd, token: .timer)
+        backend.deregister(fd: reactor.deadlineTimer.fd, token: .timer)
         backend.close()
-        deadlineTimer.close()
+        reactor.deadlineTimer.close()
         pool.trim()
     }
 }

@@ -8,12 +8,14 @@
 // Everything the loop owns is touched by its own thread only; other threads
 // reach it through LoopControl (stop request, waker).
 //
-// Two halves in one type, their state declared in two sections below: the
-// reactor (waiting, the clock, the deadline timer, the waker and mailbox,
-// busy polling, memory release) and the connection engine (accepting,
-// reading, framing, handling, writing, lingering, closing). They share one
-// class so that a message's whole way from `dispatch` to `send` is one
-// specialised function with no indirection between the halves.
+// Two halves: the reactor (Reactor.swift: waiting, the clock, the deadline
+// timer, busy polling), a value this class stores and whose methods are
+// inlined, and the connection engine, this class with its extensions
+// (accepting, reading, framing, handling, writing, lingering, closing). The
+// engine tells the reactor whether work is queued and what its nearest
+// deadline is; the reactor waits and hands back the ready events. Kept in
+// one specialised function from wait to send: no indirection between the
+// halves.
 //
 // The backend is the loop's only way to readiness, socket I/O and the
 // clock, so tests drive a loop one `runIteration()` at a time on a scripted
@@ -49,22 +51,16 @@ where Handler.Request == Decoder.Request {
     @usableFromInline let configuration: Configuration
     @usableFromInline let logger: Logger
 
-    // MARK: the reactor: waiting, the clock, deadlines, the loop's own wakeups
-    // (this file, EventLoop+BusyPoll.swift, EventLoop+Memory.swift)
+    // MARK: the reactor (Reactor.swift): waiting, the clock, the deadline timer, busy polling
 
-    @usableFromInline let backend: Backend
+    @usableFromInline @exclusivity(unchecked) var reactor: Reactor<Backend>
+    /// The loop's clock, read once per wait.
+    @inlinable var nowMs: Int64 { reactor.nowMs }
+
+    // MARK: the loop's own wakeups and schedules (this file, EventLoop+Memory.swift)
+
     /// What other threads touch: the stop request, the waker, the mailbox.
     @usableFromInline let control: LoopControl
-    /// The loop's clock, read once per iteration.
-    @usableFromInline @exclusivity(unchecked) var nowMs: Int64
-    /// Wakes the loop at its nearest deadline (the wait itself has no timeout).
-    @usableFromInline let deadlineTimer: DeadlineTimer
-    /// The nearest deadline as of the last wait (Int64.min: unknown, look).
-    /// Deadlines set during an iteration are never due before the next wait,
-    /// which accounts for them, so enforceDeadlines runs only once this passes.
-    @usableFromInline @exclusivity(unchecked) var nearestDeadlineMs = Int64.min
-    /// Busy polling (Configuration.busyPollUs).
-    @usableFromInline @exclusivity(unchecked) var busyPoll: BusyPollWindow
     /// When the buffers' memory goes back to the system.
     @usableFromInline @exclusivity(unchecked) var memoryRelease: MemoryReleaseSchedule
     /// Commands drained from the mailbox, reused between wakeups.
@@ -82,6 +78,9 @@ where Handler.Request == Decoder.Request {
 
     // MARK: the connection engine: accepting, reading, framing, handling,
     // writing, closing (EventLoop+Accept, +Input, +Output, +Proxy, +Closing)
+
+    /// Socket I/O and interest (the reactor waits on the same backend).
+    @usableFromInline let backend: Backend
 
     /// The listening socket, nil once shutdown has closed it.
     @usableFromInline @exclusivity(unchecked) var listener: ListeningSocket?
@@ -142,7 +141,6 @@ where Handler.Request == Decoder.Request {
             let echoInPlace = true
         #endif
         echoesInPlace = Handler.echoesEveryMessage && Decoder.echoesRequestsVerbatim && echoInPlace
-        busyPoll = BusyPollWindow(lengthUs: configuration.busyPollUs)
         memoryRelease = MemoryReleaseSchedule(quietMs: configuration.releaseMemoryAfterQuietMs)
         revisits.reserveCapacity(configuration.maxClients)
         revisitsInProgress.reserveCapacity(configuration.maxClients)
@@ -156,8 +154,8 @@ where Handler.Request == Decoder.Request {
         self.pool = pool
         readBuffer = ReadBuffer(capacity: configuration.readBufferBytes)
         timeouts = ConnectionTimeouts(capacity: configuration.maxClients, configuration: configuration)
-        nowMs = backend.monotonicNanoseconds() / 1_000_000
-        self.deadlineTimer = deadlineTimer
+        reactor = Reactor(backend: backend, deadlineTimer: deadlineTimer, busyPollUs: configuration.busyPollUs)
+        let nowMs = reactor.nowMs
         nextStatisticsMs = nowMs + Int64(configuration.statisticsIntervalMs)
         if let interval = Handler.tickIntervalMs {
             precondition(interval >= 1 && interval <= Configuration.longestDurationMs, "tickIntervalMs \(interval)")
@@ -185,21 +183,15 @@ where Handler.Request == Decoder.Request {
     /// one iteration at a time through this, with a scripted backend.
     @inlinable @inline(__always)
     func runIteration() -> Bool {
-        let ready: Int
-        if !busyPoll.isOn {
-            ready = backend.wait(timeoutMs: waitTimeoutMs())
-            nowMs = backend.monotonicNanoseconds() / 1_000_000
-        } else {
-            ready = backend.wait(timeoutMs: busyPollingWaitTimeoutMs())
-            noteWaitWhileBusyPolling(ready: ready)
-        }
+        let (ready, emptyPoll) = reactor.wait(nearestDeadlineMs: nearestDeadlineMs())
+        if emptyPoll { stats.busyPollWaits &+= 1 }
         if !revisits.isEmpty { serveRevisits() }
         for position in 0..<ready {
             dispatch(backend.event(at: position))
         }
         // Empty on most iterations: skip the call and its array reset.
         if !table.flushQueue.isEmpty { flushQueuedConnections() }
-        if nowMs >= nearestDeadlineMs {
+        if reactor.deadlinesDue {
             enforceDeadlines()
             // Close callbacks may have sent or closed (the iteration ends
             // with every queued connection settled).
@@ -261,10 +253,8 @@ where Handler.Request == Decoder.Request {
             acceptConnections()
             return
         }
-        busyPoll.ownEventsSinceWait &+= 1
-        if token == .timer {
-            deadlineTimer.drain()
-        } else if token == .waker {
+        reactor.noteOwnEvent(timerFired: token == .timer)
+        if token == .waker {
             control.waker.drain()
             runMailbox()
             if control.stopRequested.load(ordering: .acquiring) && shutdownDeadlineMs == nil {
@@ -273,23 +263,19 @@ where Handler.Request == Decoder.Request {
         }
     }
 
-    /// The wait's timeout: 0 when work is queued or a deadline has passed,
-    /// else none (-1), with the deadline timer armed for the nearest deadline.
+    /// The engine's nearest deadline: a connection's timeout, the end of an
+    /// accept pause, the shutdown deadline, the memory release, the handler's
+    /// tick, the next statistics; Int64.min while work is queued, so that the
+    /// wait only polls (and deadlines are looked at after it).
     @inlinable @inline(__always)
-    func waitTimeoutMs() -> Int32 {
-        if !table.flushQueue.isEmpty || !revisits.isEmpty {
-            nearestDeadlineMs = Int64.min
-            return 0
-        }
+    func nearestDeadlineMs() -> Int64 {
+        if !table.flushQueue.isEmpty || !revisits.isEmpty { return Int64.min }
         var nearest = timeouts.earliestDeadlineMs(notAfter: nextStatisticsMs)
         if let deadline = acceptGate.pausedUntilMs { nearest = min(nearest, deadline) }
         if let deadline = shutdownDeadlineMs { nearest = min(nearest, deadline) }
         if let deadline = memoryRelease.dueMs { nearest = min(nearest, deadline) }
         if Handler.tickIntervalMs != nil { nearest = min(nearest, nextTickMs) }
-        nearestDeadlineMs = nearest
-        if nearest <= nowMs { return 0 }
-        deadlineTimer.arm(byMs: nearest)
-        return -1
+        return nearest
     }
 
     /// Reads or writes once more for connections that had work left after their budget.

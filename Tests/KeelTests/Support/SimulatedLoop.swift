@@ -51,7 +51,7 @@ where Handler.Request == Format.Decoder.Request {
             waker.close()
             throw error
         }
-        let timer = loop.deadlineTimer
+        let timer = loop.reactor.deadlineTimer
         backend.deadlineTimerArmedAtMs = { timer.armedAtMs }
     }
 

@@ -56,21 +56,3 @@ struct BusyPollWindow {
         return 0
     }
 }
-
-extension EventLoop {
-    /// After a wait: the clock, in nanoseconds as the window needs, and the
-    /// count of polls that found nothing.
-    @inlinable @inline(__always)
-    func noteWaitWhileBusyPolling(ready: Int) {
-        let nowNs = backend.monotonicNanoseconds()
-        nowMs = nowNs / 1_000_000
-        if busyPoll.noteWait(ready: ready, nowNs: nowNs) { stats.busyPollWaits &+= 1 }
-    }
-
-    /// The wait's timeout while busy polling (see `waitTimeoutMs` for the usual one).
-    @inlinable @inline(__always)
-    func busyPollingWaitTimeoutMs() -> Int32 {
-        busyPoll.restartIfServed()
-        return busyPoll.timeout(replacing: waitTimeoutMs())
-    }
-}
