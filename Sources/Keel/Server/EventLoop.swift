@@ -2,8 +2,8 @@
 // connections with their rings, timeout lists, a decoder for the wire
 // format, and a handler.
 //
-// One iteration: wait (for at most the time to the nearest deadline), read
-// the clock once, dispatch every ready event, flush connections that got
+// One iteration: wait (until an event, or the deadline timer the reactor
+// armed for the nearest deadline fires), read the clock once, dispatch every ready event, flush connections that got
 // output from other connections' handlers, enforce deadlines, publish gauges.
 // Everything the loop owns is touched by its own thread only; other threads
 // reach it through LoopControl (stop request, waker).

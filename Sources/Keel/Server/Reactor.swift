@@ -10,10 +10,13 @@
 // and the dispatch that follows stay one specialised function, as before
 // the split (bench/instructions.sh measures it).
 //
-// Timer discipline: the wait itself never has a timeout. When nothing is
-// queued, the deadline timer (a timerfd) is armed for the nearest deadline,
-// and re-armed only when that moves earlier (DeadlineTimer.arm), so an idle
-// loop costs no system call per iteration beyond the wait.
+// Timer discipline: the wait either polls (timeout 0: work is queued, a
+// deadline has passed, or busy polling) or blocks with no timeout. Before
+// blocking, the deadline timer (a timerfd) is armed for the nearest
+// deadline unless it is already armed for that time or earlier
+// (DeadlineTimer.arm): it is re-armed when the deadline moves earlier and
+// after it fires, not on every wait, so a steady loop costs no system call
+// per iteration beyond the wait.
 
 /// Waiting, the clock and the deadline timer of one loop.
 @usableFromInline
