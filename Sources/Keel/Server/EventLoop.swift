@@ -3,8 +3,9 @@
 // format, and a handler.
 //
 // One iteration: wait (until an event, or the deadline timer the reactor
-// armed for the nearest deadline fires), read the clock once, dispatch every ready event, flush connections that got
-// output from other connections' handlers, enforce deadlines, publish gauges.
+// armed for the nearest deadline fires), read the clock once, dispatch
+// every ready event, flush connections that got output from other
+// connections' handlers, enforce deadlines, publish gauges.
 // Everything the loop owns is touched by its own thread only; other threads
 // reach it through LoopControl (stop request, waker).
 //
@@ -12,10 +13,10 @@
 // timer, busy polling), a value this class stores and whose methods are
 // inlined, and the connection engine, this class with its extensions
 // (accepting, reading, framing, handling, writing, lingering, closing). The
-// engine tells the reactor whether work is queued and what its nearest
-// deadline is; the reactor waits and hands back the ready events. Kept in
-// one specialised function from wait to send: no indirection between the
-// halves.
+// engine tells the reactor its nearest deadline (one long past while work
+// is queued, so the wait only polls); the reactor waits and hands back the
+// ready events. Kept in one specialised function from wait to send: no
+// indirection between the halves.
 //
 // The backend is the loop's only way to readiness, socket I/O and the
 // clock, so tests drive a loop one `runIteration()` at a time on a scripted

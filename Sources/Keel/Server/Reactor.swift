@@ -2,8 +2,8 @@
 // descriptor is ready or the nearest deadline comes, reads the loop's clock
 // once per wait, arms the deadline timer, and busy-polls when configured.
 // It knows nothing of connections: the connection engine (EventLoop) tells
-// it whether work is queued and what its nearest deadline is, then serves
-// the events the wait returned. Redis splits its server the same way (ae.c
+// it its nearest deadline (Int64.min while work is queued), then serves the
+// events the wait returned. Redis splits its server the same way (ae.c
 // waits, networking.c serves clients).
 //
 // A value the loop stores inline and whose methods are inlined: the wait
