@@ -69,4 +69,33 @@ import Testing
         #expect(pool.outstandingBytes == 0)
         pool.checkInvariants()
     }
+
+    #if DEBUG
+        /// Debug builds track the blocks a pool handed out: a block given
+        /// back to another pool (which might free it with another memory
+        /// source) stops the process instead.
+        @Test func aBlockGivenToAnotherPoolStopsTheProcess() async {
+            await #expect(processExitsWith: .failure) {
+                let first = BufferPool(minimumBlockBytes: 256)
+                let second = BufferPool(minimumBlockBytes: 256)
+                // Two blocks swapped between the pools: every byte count
+                // balances, so only the tracking of blocks can tell.
+                let firsts = first.take(size: 256)!
+                let seconds = second.take(size: 256)!
+                second.give(firsts, size: 256)
+                first.give(seconds, size: 256)
+            }
+        }
+
+        @Test func aBlockReturnedWithAnotherSizeStopsTheProcess() async {
+            await #expect(processExitsWith: .failure) {
+                let pool = BufferPool(minimumBlockBytes: 256)
+                // Sizes swapped: the byte counts balance.
+                let large = pool.take(size: 512)!
+                let small = pool.take(size: 256)!
+                pool.give(large, size: 256)
+                pool.give(small, size: 512)
+            }
+        }
+    #endif
 }

@@ -106,6 +106,9 @@
                 _retainedBytes -= size
                 _outstandingBytes += size
                 _takes &+= 1
+                #if DEBUG
+                    noteHandedOut(block, size: size)
+                #endif
                 return block
             }
         }
@@ -123,6 +126,9 @@
         _systemAllocations += 1
         _outstandingBytes += size
         _takes &+= 1
+        #if DEBUG
+            noteHandedOut(block, size: size)
+        #endif
         return block
     }
 
@@ -131,6 +137,9 @@
     package func give(_ block: UnsafeMutableRawPointer, size: Int) {
         assert(size >= minimumBlockBytes && size.nonzeroBitCount == 1)
         precondition(outstandingBytes >= size, "returning more than was taken")
+        #if DEBUG
+            noteReturned(block, size: size)
+        #endif
         _outstandingBytes -= size
         if size <= maximumRetainedBlockBytes && retainedBytes + size <= retainedBytesLimit {
             let index = sizeClass(of: size)
@@ -157,6 +166,27 @@
         memory.release(block, size, size > maximumRetainedBlockBytes)
     }
 
+    #if DEBUG
+        /// Debug builds (the tests): the blocks handed out and not yet
+        /// returned, with their sizes. Rings are handed their pool on every
+        /// call and pools may draw on different memory (Swift's heap, the
+        /// system's malloc and mmap), so a block given back to the wrong pool,
+        /// or with the wrong size, would be freed the wrong way: stop there.
+        @usableFromInline var handedOut: [UnsafeMutableRawPointer: Int] = [:]
+
+        @usableFromInline
+        func noteHandedOut(_ block: UnsafeMutableRawPointer, size: Int) {
+            precondition(handedOut.updateValue(size, forKey: block) == nil, "block \(block) handed out twice")
+        }
+
+        @usableFromInline
+        func noteReturned(_ block: UnsafeMutableRawPointer, size: Int) {
+            let taken = handedOut.removeValue(forKey: block)
+            precondition(taken != nil, "block \(block) was not handed out by this pool")
+            precondition(taken == size, "block \(block) of \(taken!) bytes returned as \(size)")
+        }
+    #endif
+
     @inlinable @inline(__always)
     func sizeClass(of size: Int) -> Int {
         size.trailingZeroBitCount - minimumBlockBytes.trailingZeroBitCount
@@ -171,5 +201,8 @@
         precondition(sum == retainedBytes, "retained bytes \(retainedBytes) != \(sum) on the lists")
         precondition(retainedBytes <= retainedBytesLimit, "pool over its budget")
         precondition(outstandingBytes >= 0)
+        #if DEBUG
+            precondition(handedOut.values.reduce(0, +) == outstandingBytes, "outstanding bytes != blocks handed out")
+        #endif
     }
 }
