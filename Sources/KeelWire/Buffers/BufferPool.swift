@@ -104,12 +104,7 @@
             let index = sizeClass(of: size)
             if let block = freeLists[index].popLast() {
                 _retainedBytes -= size
-                _outstandingBytes += size
-                _takes &+= 1
-                #if DEBUG
-                    noteHandedOut(block, size: size)
-                #endif
-                return block
+                return handOut(block, size: size)
             }
         }
         return allocate(size: size)
@@ -124,6 +119,12 @@
             return nil
         }
         _systemAllocations += 1
+        return handOut(block, size: size)
+    }
+
+    /// The bookkeeping of every block handed out, from a free list or new.
+    @inlinable @inline(__always)
+    func handOut(_ block: UnsafeMutableRawPointer, size: Int) -> UnsafeMutableRawPointer {
         _outstandingBytes += size
         _takes &+= 1
         #if DEBUG
