@@ -15,6 +15,23 @@ import Logging
 public protocol ServerFlagDefaults {
     /// The port served when --port is not given.
     static var port: Int { get }
+    /// --idle-timeout when not given, in seconds; 0 is off. Default 60.
+    static var idleTimeoutSeconds: Double { get }
+    /// --max-message when not given, in bytes. Default 1 MiB.
+    static var maxMessageBytes: Int { get }
+    /// What --max-message limits, for --help.
+    static var maxMessageHelp: String { get }
+}
+
+extension ServerFlagDefaults {
+    /// 60 s.
+    public static var idleTimeoutSeconds: Double { 60 }
+    /// 1 MiB.
+    public static var maxMessageBytes: Int { 1 << 20 }
+    /// A message (request) as a whole.
+    public static var maxMessageHelp: String {
+        "Largest message (request) in bytes; a larger announced length closes that connection."
+    }
 }
 
 /// The flags of a Keel server executable.
@@ -56,14 +73,14 @@ public struct ServerFlags<Defaults: ServerFlagDefaults>: ParsableArguments {
     public var maxClients = 4096
 
     /// `--max-message`.
-    @Option(
-        parsing: .unconditional,
-        help: "Largest message (request) in bytes; a larger announced length closes that connection.")
-    public var maxMessage = 1_048_576
+    @Option(parsing: .unconditional, help: ArgumentHelp(Defaults.maxMessageHelp))
+    public var maxMessage = Defaults.maxMessageBytes
 
     /// `--idle-timeout`.
-    @Option(parsing: .unconditional, help: "Seconds without a complete message before a connection is closed.")
-    public var idleTimeout = 60.0
+    @Option(
+        parsing: .unconditional,
+        help: "Seconds without a complete message before a connection is closed; 0 never closes an idle one.")
+    public var idleTimeout = Defaults.idleTimeoutSeconds
 
     /// `--first-message-timeout`.
     @Option(
@@ -80,10 +97,11 @@ public struct ServerFlags<Defaults: ServerFlagDefaults>: ParsableArguments {
     /// `--max-pending-output`.
     @Option(
         parsing: .unconditional,
-        help:
-            "Pending output in bytes above which a connection is closed (default: 16 MiB, raised to fit --max-message)."
-    )
-    public var maxPendingOutput: Int?
+        help: ArgumentHelp(
+            "Pending output in bytes above which a connection is closed when output it did not ask for arrives.",
+            discussion: "Replies to a connection's own requests are not capped (reading pauses instead).",
+            valueName: "bytes"))
+    public var maxPendingOutput = Configuration().maxPendingOutputBytes
 
     /// `--shutdown-timeout`.
     @Option(parsing: .unconditional, help: "Seconds to let pending output drain on shutdown.")
@@ -142,7 +160,8 @@ public struct ServerFlags<Defaults: ServerFlagDefaults>: ParsableArguments {
         configuration.busyPollUs = busyPoll
         configuration.maxClients = maxClients
         configuration.maxMessageBytes = maxMessage
-        configuration.idleTimeoutMs = try milliseconds(idleTimeout, flag: "--idle-timeout", field: "idleTimeoutMs")
+        configuration.idleTimeoutMs =
+            idleTimeout == 0 ? nil : try milliseconds(idleTimeout, flag: "--idle-timeout", field: "idleTimeoutMs")
         configuration.firstMessageTimeoutMs = try firstMessageTimeout.map {
             try milliseconds($0, flag: "--first-message-timeout", field: "firstMessageTimeoutMs")
         }
@@ -151,8 +170,8 @@ public struct ServerFlags<Defaults: ServerFlagDefaults>: ParsableArguments {
             shutdownTimeout, flag: "--shutdown-timeout", field: "shutdownTimeoutMs")
         configuration.backlog = backlog
         configuration.proxyProtocol = proxyProtocol
+        configuration.maxPendingOutputBytes = maxPendingOutput
         adjust(&configuration)
-        configuration.maxPendingOutputBytes = maxPendingOutput ?? Self.defaultPendingOutput(for: configuration)
         // Loops publish their counters ten times per logged line, so each
         // line's rate covers its own interval (to within a tenth of it), not
         // a second's worth of counting divided by a shorter interval.
@@ -200,16 +219,6 @@ public struct ServerFlags<Defaults: ServerFlagDefaults>: ParsableArguments {
 
     private static func seconds(_ milliseconds: Int) -> String {
         milliseconds % 1_000 == 0 ? "\(milliseconds / 1_000)" : "\(Double(milliseconds) / 1_000)"
-    }
-
-    /// 16 MiB, or enough to echo one read plus a maximum-size message
-    /// (every term is within its range, so the sum cannot overflow).
-    static func defaultPendingOutput(for configuration: Configuration) -> Int {
-        let needed =
-            configuration.outputHighWatermarkBytes
-            + min(configuration.maxMessageBytes, Int(clamping: configuration.frame.largestLength))
-            + configuration.frame.headerBytes + configuration.readBufferBytes
-        return max(configuration.maxPendingOutputBytes, needed)
     }
 
     /// Rewrites a configuration error in terms of the flags (whole words only).

@@ -16,7 +16,7 @@ import Testing
             (["--port", "-1"], "--port must be in 0...65535 (got -1)"),
             (["--host", "example.com"], "example.com"),
             (["--bogus"], "--bogus"),
-            (["--max-pending-output", "10"], "--max-pending-output"),
+            (["--max-pending-output", "0"], "--max-pending-output"),
             (["--busy-poll", "2000000"], "--busy-poll"),
         ]
         for (arguments, mention) in cases {

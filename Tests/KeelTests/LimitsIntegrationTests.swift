@@ -5,6 +5,8 @@
 
 import CShims
 import Glibc
+import KeelExamples
+import Logging
 import Testing
 
 @testable import Keel
@@ -119,26 +121,73 @@ import Testing
         #expect(totals.closed(.writeTimeout) == 1)
     }
 
+    /// A frame over the limit closes its connection gracefully, though the
+    /// length format has no error reply: FIN, then the rest of what the
+    /// client sent is read and dropped. (Closed at once with its bytes
+    /// unread, the kernel would answer with RST and destroy the replies to
+    /// the requests before it.)
     @Test(arguments: LoopMode.all)
-    func pendingOutputCapClosesAnAmplifiedConnection(mode: LoopMode) throws {
-        // A handler that answers each message with 64 copies of it: a client
-        // that does not read drives pending output past the cap.
+    func anOversizeFrameEndsWithAFINNotAReset(mode: LoopMode) throws {
+        let configuration = testConfiguration(mode) { $0.maxMessageBytes = 1024 }
+        let totals = try withEchoServer(configuration) { _, port in
+            let client = try TestClient(port: port)
+            let oversize = client.frame([UInt8](repeating: 9, count: 200_000))  // far more than one read
+            try client.send(client.frame([1, 2, 3]) + oversize)
+            #expect(try client.readToEnd() == client.frame([1, 2, 3]), "the reply before it, then EOF (no reset)")
+        }
+        #expect(totals.closed(.oversizeMessage) == 1)
+    }
+
+    /// The pending-output cap bounds output a connection did not ask for:
+    /// one request's reply larger than the cap (a big LRANGE, say) is served
+    /// whole to a client that reads it, as redis-server serves it.
+    @Test(arguments: LoopMode.all)
+    func aReplyLargerThanThePendingOutputCapIsServedWhole(mode: LoopMode) throws {
+        // A handler that answers each message with 64 copies of it (64 KiB),
+        // four times the cap.
         let configuration = testConfiguration(mode) {
             $0.readBufferBytes = 4096
-            $0.outputHighWatermarkBytes = 16 << 10
+            $0.outputHighWatermarkBytes = 8 << 10
             $0.outputLowWatermarkBytes = 4 << 10
             $0.maxMessageBytes = 1024
+            $0.maxPendingOutputBytes = 16 << 10
+        }
+        let totals = try withServer(configuration, handler: AmplifyingHandler(copies: 64)) { _, port in
+            let client = try TestClient(port: port)
+            let message = payload(count: 1024, seed: 1)
+            try client.sendFrame(message)
+            for copy in 0..<64 { #expect(try client.readFrame() == message, "copy \(copy)") }
+        }
+        #expect(totals.closed(.outputOverflow) == 0)
+    }
+
+    /// Output pushed to a connection that does not read it is cut at the
+    /// cap, and the cut is logged at the default level (the recording
+    /// handler takes info and above).
+    @Test(arguments: LoopMode.all)
+    func outputPushedPastTheCapClosesTheConnectionWithAWarning(mode: LoopMode) throws {
+        let records = Locked<[(message: String, metadata: Logger.Metadata)]>([])
+        let logger = Logger(label: "test") { _ in RecordingLogHandler(records: records) }
+        let registry = BroadcastRegistry()
+        let configuration = testConfiguration(mode) {
+            $0.outputHighWatermarkBytes = 16 << 10
+            $0.outputLowWatermarkBytes = 4 << 10
             $0.maxPendingOutputBytes = 64 << 10
         }
-        let totals = try withServer(configuration, handler: AmplifyingHandler(copies: 64)) { server, port in
-            let client = try TestClient(port: port)
-            try client.sendFrame(payload(count: 1024, seed: 1))
-            #expect(client.waitForClose() || eventually { server.openConnections == 0 })
-            let other = try TestClient(port: port)
-            try other.sendFrame([1])
-            for _ in 0..<64 { #expect(try other.readFrame() == [1]) }
-        }
-        #expect(totals.closed(.outputOverflow) == 1)
+        let server = Server(configuration: configuration, logger: logger) { _ in BroadcastHandler(registry: registry) }
+        let port = try server.start().port
+        let deaf = try TestClient(port: port, receiveBufferBytes: 4096)
+        let sender = try TestClient(port: port)
+        #expect(eventually { registry.count == 2 })
+        // 16 MB: more than the kernel buffers between them can hold.
+        for index in 0..<2_000 { try sender.sendFrame(payload(count: 8 << 10, seed: UInt64(index))) }
+        #expect(eventually { server.statistics().closed(.outputOverflow) == 1 }, "the deaf client was cut off")
+        server.shutdown()
+        _ = server.wait()
+        deaf.close()
+        let warnings = records.withLock { $0 }.filter { $0.message.contains("output pushed to it passed") }
+        #expect(warnings.count == 1, "one warning for the cut connection")
+        #expect(warnings.first?.metadata["reason"] == "output-overflow")
     }
 
     @Test(arguments: LoopMode.all)

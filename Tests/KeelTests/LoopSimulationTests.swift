@@ -26,9 +26,16 @@ struct RelayHandler: ConnectionHandler {
     var target: ConnectionID?
     var opened: [ConnectionID] = []
     var closed: [CloseReason] = []
+    /// Greets each connection with a blast (output it did not ask for, so
+    /// capped) and then closes it.
+    var blastAndCloseOnOpen = false
 
     mutating func connectionOpened(_ connection: Connection) {
         opened.append(connection.id)
+        if blastAndCloseOnOpen {
+            _ = connection.send([UInt8](repeating: 0x42, count: 100_000))
+            connection.close()
+        }
     }
 
     mutating func connectionClosed(_ id: ConnectionID, reason: CloseReason) {
@@ -45,9 +52,6 @@ struct RelayHandler: ConnectionHandler {
             connection.close()
         case "blast":
             if let target { _ = blast.withUnsafeBytes { connection.send($0, to: target) } }
-        case "overflow, close":
-            _ = connection.send(blast)
-            connection.close()
         default:
             break
         }
@@ -74,6 +78,21 @@ struct RelayHandler: ConnectionHandler {
         peer.send(Array(frame[(frame.count / 2)...]))
         simulation.step()
         #expect(peer.receive().bytes == frame, sourceLocation: sourceLocation)
+    }
+
+    /// Without an idle timeout (redis-server's `timeout 0`, keel-kv's
+    /// default) a silent connection stays open however long it waits.
+    @Test func withoutAnIdleTimeoutASilentConnectionStaysOpen() throws {
+        let simulation = try SimulatedLoop(configuration { $0.idleTimeoutMs = nil })
+        defer { simulation.finish() }
+        let peer = try simulation.connect()
+        simulation.step()
+        for _ in 0..<10 { simulation.step(advancingMs: 30 * 24 * 3_600 * 1_000) }  // ten months
+        #expect(peer.receive() == ([], false), "still open")
+        peer.send(SocketPeer.frame([7]))
+        simulation.step()
+        #expect(peer.receive().bytes == SocketPeer.frame([7]), "and served")
+        #expect(simulation.statistics.closed(.idleTimeout) == 0)
     }
 
     @Test func anIdleConnectionClosesAtItsDeadlineAndTrafficPostponesIt() throws {
@@ -306,7 +325,7 @@ struct RelayHandler: ConnectionHandler {
     }
 
     private func relayLoop(
-        _ adjust: (inout Configuration) -> Void = { _ in }
+        handler: RelayHandler = RelayHandler(), _ adjust: (inout Configuration) -> Void = { _ in }
     ) throws -> SimulatedLoop<LengthPrefixFormat, RelayHandler> {
         try SimulatedLoop(
             configuration {
@@ -314,7 +333,7 @@ struct RelayHandler: ConnectionHandler {
                 $0.outputHighWatermarkBytes = 8 << 10
                 $0.outputLowWatermarkBytes = 4 << 10
                 adjust(&$0)
-            }, format: Configuration().lengthPrefixFormat, handler: RelayHandler())
+            }, format: Configuration().lengthPrefixFormat, handler: handler)
     }
 
     @Test func theHandlerHearsOfAPROXYConnectionOnlyOnceItsHeaderIsRead() throws {
@@ -386,10 +405,9 @@ struct RelayHandler: ConnectionHandler {
     }
 
     @Test func aCloseAfterAnAbortKeepsTheAbortsReason() throws {
-        let simulation = try relayLoop()
+        let simulation = try relayLoop(handler: RelayHandler(blastAndCloseOnOpen: true))
         defer { simulation.finish() }
         let peer = try simulation.connect()
-        peer.send(SocketPeer.frame(Array("overflow, close".utf8)))
         simulation.step()
         #expect(simulation.statistics.closed(.outputOverflow) == 1)
         #expect(simulation.statistics.closed(.closedByHandler) == 0)

@@ -15,6 +15,13 @@ enum TestDefaults: ServerFlagDefaults {
     static let port = 5882
 }
 
+/// An executable whose idle connections stay open by default (keel-kv's).
+enum NeverIdleDefaults: ServerFlagDefaults {
+    static let port = 6379
+    static let idleTimeoutSeconds = 0.0
+    static let maxMessageBytes = 512 << 20
+}
+
 @Suite struct SettingRangeTests {
     static let hostileNumbers = [
         "nan", "inf", "-inf", "1e309", "1e300", "-1e300", "0", "-0.0", "-1", "1e-300", "0.0004",
@@ -34,6 +41,17 @@ enum TestDefaults: ServerFlagDefaults {
                 check([flag, value], frame: frame)
             }
         }
+    }
+
+    /// Each executable has its own defaults; `--idle-timeout 0` turns the
+    /// idle timeout off, as redis-server's `timeout 0` does.
+    @Test func idleTimeoutZeroIsOffAndDefaultsArePerExecutable() throws {
+        let keel = try ServerFlags<TestDefaults>.parse([]).makeConfiguration()
+        #expect(keel.idleTimeoutMs == 60_000 && keel.maxMessageBytes == 1 << 20)
+        #expect(try ServerFlags<TestDefaults>.parse(["--idle-timeout", "0"]).makeConfiguration().idleTimeoutMs == nil)
+        let kv = try ServerFlags<NeverIdleDefaults>.parse([]).makeConfiguration()
+        #expect(kv.idleTimeoutMs == nil && kv.maxMessageBytes == 512 << 20 && kv.port == 6379)
+        #expect(try ServerFlags<NeverIdleDefaults>.parse(["--idle-timeout", "2"]).makeConfiguration().idleTimeoutMs == 2_000)
     }
 
     @Test func hugeMessagesWithEightByteFramesAreRefusedOrSafe() {
@@ -66,7 +84,7 @@ enum TestDefaults: ServerFlagDefaults {
         #expect(throws: Never.self, "\(label)", sourceLocation: sourceLocation) { try configuration.validate() }
         let clockMs = Int64(1) << 50  // a monotonic clock of 35,000 years
         for duration in [
-            configuration.idleTimeoutMs, configuration.writeTimeoutMs, configuration.lingerTimeoutMs,
+            configuration.idleTimeoutMs ?? 1, configuration.writeTimeoutMs, configuration.lingerTimeoutMs,
             configuration.shutdownTimeoutMs, configuration.firstMessageTimeoutMs ?? 1,
             configuration.statisticsIntervalMs,
         ] {

@@ -103,12 +103,6 @@ extension Configuration {
             outputLowWatermarkBytes <= outputHighWatermarkBytes,
             "outputLowWatermarkBytes (\(outputLowWatermarkBytes)) must be at most outputHighWatermarkBytes (\(outputHighWatermarkBytes))"
         )
-        // Every term is bounded by the table above, so the sum cannot overflow.
-        let headroom = outputHighWatermarkBytes + effectiveMaxMessageBytes + frame.headerBytes + readBufferBytes
-        try require(
-            maxPendingOutputBytes >= headroom,
-            "maxPendingOutputBytes (\(maxPendingOutputBytes)) must be at least outputHighWatermarkBytes + maxMessageBytes + header + readBufferBytes (\(headroom)), or echoing one read could overflow it"
-        )
         try require(
             !(edgeTriggered && backend == .poll), "edgeTriggered needs the epoll backend (poll is level-triggered)")
     }

@@ -67,9 +67,10 @@ public struct Configuration: Sendable, Equatable {
     public var messageProtocol = MessageProtocol.length
     /// Length-prefix layout. Default u32le (the seeds' format).
     public var frame = FrameFormat.u32le
-    /// A connection that sends no complete message for this long is closed.
+    /// A connection that sends no complete message for this long is closed;
+    /// nil never closes an idle connection (redis-server's `timeout 0`).
     /// Default 60 s.
-    public var idleTimeoutMs = 60_000
+    public var idleTimeoutMs: Int? = 60_000
     /// When set, a connection must send its first complete message within
     /// this time (usually shorter than the idle timeout). Default off.
     public var firstMessageTimeoutMs: Int? = nil
@@ -81,8 +82,13 @@ public struct Configuration: Sendable, Equatable {
     public var outputHighWatermarkBytes = 1 << 20
     /// Reading resumes once pending output drains below this. Default 256 KiB.
     public var outputLowWatermarkBytes = 256 << 10
-    /// Pending output beyond this closes the connection. Default 16 MiB; must
-    /// leave room above the high watermark for one read's replies.
+    /// Pending output beyond which a connection is closed when more output it
+    /// did not ask for arrives: sends from other connections' handlers, from
+    /// other threads, from ticks or from `connectionOpened` (a subscriber
+    /// that stops reading). Replies to a connection's own requests are not
+    /// capped: one reply may be as large as the data it carries, and a peer
+    /// that does not read cannot request more, as reading stops above the
+    /// high watermark. Default 16 MiB.
     public var maxPendingOutputBytes = 16 << 20
     /// Size of the loop-wide read buffer: the most one read(2) takes. Default 64 KiB.
     public var readBufferBytes = 64 << 10

@@ -16,6 +16,16 @@
 // `send` frames a message as the server's format does (ReplyFraming);
 // `write` adds no framing (formats whose handlers frame their own replies).
 //
+// What bounds a connection's output. Replies to its own requests (sent while
+// it is served) are not capped: a single reply may be as large as the data it
+// returns (as redis-server's normal clients), and a peer that does not read
+// cannot make more of them, since reading stops above the high watermark (at
+// most one request's reply beyond it) and the write timeout ends a stall.
+// Output it did not ask for (pushed by other connections' handlers, other
+// threads, ticks or its own connectionOpened) is capped by
+// `maxPendingOutputBytes`: a subscriber that stops reading is cut off there
+// (Redis's pubsub output-buffer limit) instead of growing without bound.
+//
 // Invariant: staged bytes belong to `servedSlot`, whose output ring is empty
 // while anything is staged (so staged bytes never overtake pending ones).
 
@@ -42,7 +52,8 @@ final class ConnectionTable {
     /// The framing is Keel's default 4-byte little-endian length (the hot
     /// case gets a path without the general width and byte-order switches).
     @usableFromInline let framingIsU32LE: Bool
-    /// Pending output (ring plus staged) beyond this closes the connection.
+    /// Pending output beyond this closes a connection when more is pushed to
+    /// it (see the file header).
     @usableFromInline let maxPendingOutputBytes: Int
 
     @usableFromInline let staging: UnsafeMutableRawPointer
@@ -264,8 +275,10 @@ final class ConnectionTable {
         slot: UInt32, count: Bool, total: Int
     ) -> SendResult {
         let staged = slot == servedSlot ? stagedBytes : 0
-        guard slab[slot].output.count + staged + total <= maxPendingOutputBytes else {
-            if slot == servedSlot { stagedBytes = 0 }
+        // Only output a connection did not ask for is capped (see the file
+        // header): replies to its own requests are bounded by reading, which
+        // pauses at the high watermark, so one reply of any size is served.
+        guard slot == servedSlot || slab[slot].output.count + total <= maxPendingOutputBytes else {
             abort(slot: slot, reason: .outputOverflow)
             return .overflow
         }

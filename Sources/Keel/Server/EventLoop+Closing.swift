@@ -11,7 +11,9 @@ extension EventLoop {
         let fd = slab[slot].fd
         let generation = slab[slot].generation
         precondition(fd >= 0, "closing slot \(slot) that is not live")
-        if logger.logLevel <= .debug {
+        if reason == .outputOverflow || reason == .writeTimeout {
+            logCut(slot, fd: fd, reason: reason)
+        } else if logger.logLevel <= .debug {
             var metadata = connectionMetadata(slot, fd: fd)
             metadata["reason"] = "\(reason)"
             logger.debug("connection closed", metadata: metadata)
@@ -27,6 +29,22 @@ extension EventLoop {
             handler.connectionClosed(ConnectionID(loop: index, slot: slot, generation: generation), reason: reason)
         }
         if !acceptGate.isOn && shutdownDeadlineMs == nil { updateListener() }
+    }
+
+    /// A connection cut off because it did not read its output: a warning
+    /// (at most one a second), since its client lost replies.
+    @usableFromInline
+    func logCut(_ slot: UInt32, fd: Int32, reason: CloseReason) {
+        cutLog.record(nowMs: nowMs) { suppressed in
+            var metadata = connectionMetadata(slot, fd: fd)
+            metadata["reason"] = "\(reason)"
+            metadata["pending_output"] = "\(slab[slot].output.count)"
+            metadata["suppressed"] = "\(suppressed)"
+            let cause =
+                reason == .outputOverflow
+                ? "output pushed to it passed the pending-output cap" : "its pending output made no progress"
+            logger.warning("closing connection: \(cause)", metadata: metadata)
+        }
     }
 
     /// Log metadata naming a connection: loop, slot, generation, peer

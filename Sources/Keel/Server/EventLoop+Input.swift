@@ -122,7 +122,9 @@ extension EventLoop {
             slab[slot].flags.insert(.requestsWaiting)
             return nil
         case .consumed, .stopped: return nil
-        case .violation(let violation, _): return violated(slot, violation)
+        case .violation(let violation, _):
+            violated(slot, violation)
+            return nil
         case .outOfMemory: return outOfMemory(slot)
         }
     }
@@ -208,12 +210,13 @@ extension EventLoop {
         timeouts.idle.touch(slot, nowMs: nowMs)
     }
 
-    /// The bytes broke the protocol: with an error reply, the reply is
-    /// queued and the connection closes gracefully once it is written
-    /// (returns nil); without one it closes at once (returns the reason).
-    /// Logged at most once a second.
+    /// The bytes broke the protocol: the format's error reply, if it has
+    /// one, is queued and the connection closes gracefully once it is
+    /// written (FIN, then linger): a close with the peer's bytes unread would
+    /// make the kernel reset the connection and destroy the replies already
+    /// sent. Logged at most once a second.
     @usableFromInline
-    func violated(_ slot: UInt32, _ violation: ProtocolViolation) -> CloseReason? {
+    func violated(_ slot: UInt32, _ violation: ProtocolViolation) {
         let reason: CloseReason = violation.isOversize ? .oversizeMessage : .protocolError
         (violation.isOversize ? oversizeLog : protocolErrorLog).record(nowMs: nowMs) { suppressed in
             var metadata = connectionMetadata(slot, fd: slab[slot].fd)
@@ -223,10 +226,11 @@ extension EventLoop {
             metadata["suppressed"] = "\(suppressed)"
             logger.warning("closing connection: it broke the wire protocol", metadata: metadata)
         }
-        guard let reply = decoder.errorReply(for: violation) else { return reason }
-        _ = reply.withUnsafeBytes { table.write($0, token: EventToken(slot: slot, generation: slab[slot].generation)) }
-        table.requestClose(slot: slot, generation: slab[slot].generation, reason: reason)
-        return nil
+        let token = EventToken(slot: slot, generation: slab[slot].generation)
+        if let reply = decoder.errorReply(for: violation) {
+            _ = reply.withUnsafeBytes { table.write($0, token: token) }
+        }
+        table.requestClose(slot: slot, generation: token.generation, reason: reason)
     }
 
     /// A connection's buffer could not grow: it alone is closed (logged at

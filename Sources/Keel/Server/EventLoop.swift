@@ -119,6 +119,7 @@ where Handler.Request == Decoder.Request {
     @usableFromInline let proxyHeaderLog: RateLimitedLog
     @usableFromInline let acceptLog: RateLimitedLog
     @usableFromInline let memoryLog: RateLimitedLog
+    @usableFromInline let cutLog: RateLimitedLog
 
     @usableFromInline
     init(
@@ -167,6 +168,7 @@ where Handler.Request == Decoder.Request {
         acceptLog = RateLimitedLog(intervalMs: 1_000)
         proxyHeaderLog = RateLimitedLog(intervalMs: 1_000)
         memoryLog = RateLimitedLog(intervalMs: 1_000)
+        cutLog = RateLimitedLog(intervalMs: 1_000)
         try backend.register(fd: listener.fd, token: .listener, interest: .read)
         try backend.register(fd: control.waker.fd, token: .waker, interest: .read)
         try backend.register(fd: deadlineTimer.fd, token: .timer, interest: .read)

@@ -22,13 +22,19 @@ struct ConnectionTimeouts {
     /// Time a gracefully closed connection may linger (Configuration.lingerTimeoutMs).
     @usableFromInline let linger: TimeoutList
 
+    /// A timeout no deadline reaches: 1,000 years past any clock reading,
+    /// and far from overflowing when added to one.
+    @usableFromInline static let never: Int64 = 1_000 * 365 * 24 * 3_600 * 1_000
+
     /// Lists for `capacity` slots with the configuration's timeouts.
     @usableFromInline
     init(capacity: Int, configuration: Configuration) {
         firstMessage = configuration.firstMessageTimeoutMs.map {
             TimeoutList(capacity: capacity, timeoutMs: Int64($0))
         }
-        idle = TimeoutList(capacity: capacity, timeoutMs: Int64(configuration.idleTimeoutMs))
+        // Without an idle timeout the list still runs, with a deadline no
+        // clock reaches: the per-message touch stays one unconditional call.
+        idle = TimeoutList(capacity: capacity, timeoutMs: configuration.idleTimeoutMs.map { Int64($0) } ?? Self.never)
         write = TimeoutList(capacity: capacity, timeoutMs: Int64(configuration.writeTimeoutMs))
         linger = TimeoutList(capacity: capacity, timeoutMs: Int64(configuration.lingerTimeoutMs))
     }
