@@ -80,9 +80,18 @@ func multibulk(_ arguments: [[UInt8]]) -> [UInt8] {
         #expect(decoded.consumed == bytes(input).count)
     }
 
-    @Test func anInlineLineEndsAtItsFirstNul() {
-        let decoded = DecodedStream([0x50, 0x49, 0x4E, 0x47, 0x00, 0x58, 0x0D, 0x0A])
-        #expect(decoded.commands == [[bytes("PING")]])
+    /// A NUL hides a line's end, as it does from redis-server's strchr: the
+    /// request waits for more bytes, and is refused once over the limit.
+    @Test func aNulBeforeALineEndMakesTheRequestWait() {
+        for (stream, reason) in [
+            (bytes("PING") + [0] + bytes("X\r\n"), "too big inline request"),
+            (bytes("*1\r\n$4") + [0] + bytes("\r\nPING\r\n"), "too big bulk count string"),
+            (bytes("*1") + [0] + bytes("\r\n$4\r\nPING\r\n"), "too big mbulk count string"),
+        ] {
+            let waiting = DecodedStream(stream)
+            #expect(waiting.commands.isEmpty && waiting.violation == nil && waiting.needMoreAtLeast != nil)
+            #expect(DecodedStream(stream + [UInt8](repeating: 0x41, count: 65_536)).violation == reason)
+        }
     }
 
     @Test(arguments: [
@@ -125,6 +134,33 @@ func multibulk(_ arguments: [[UInt8]]) -> [UInt8] {
         let almost = prefix + [UInt8](repeating: 0x41, count: 65_536 + lineStart - prefix.count)
         #expect(DecodedStream(almost).violation == nil, "64 KiB is still allowed")
         #expect(DecodedStream(almost + [0x41]).violation == reason)
+    }
+
+    /// An inline line may hold 64 KiB, then its end: the CR of a CRLF end
+    /// is the end's, not the line's (it used to be counted, so a full line
+    /// ended by CRLF was refused where the same line ended by LF passed).
+    @Test func anInlineLineOfTheLimitEndsWithLFOrCRLF() {
+        let full = [UInt8](repeating: 0x41, count: 65_536)
+        for end in [bytes("\n"), bytes("\r\n")] {
+            let decoded = DecodedStream(full + end)
+            #expect(decoded.violation == nil && decoded.commands == [[full]], "ended by \(end)")
+            #expect(DecodedStream(full + [0x41] + end).violation == "too big inline request", "one byte over")
+        }
+        #expect(DecodedStream(full + [0x0D]).needMoreAtLeast != nil, "a CR past the limit may begin the end")
+        #expect(DecodedStream(full + [0x0D, 0x41]).violation == "too big inline request")
+    }
+
+    /// The error reply writes the offending byte as it came, except CR and
+    /// LF, which become spaces (a raw CR or LF would end the reply's line
+    /// early and break the client's parser), as redis-server maps them.
+    @Test func errorRepliesKeepTheirLine() {
+        let decoder = RESPFormat().makeDecoder()
+        for (byte, shown) in [(UInt8(0x0D), UInt8(0x20)), (0x0A, 0x20), (0xFF, 0xFF), (0x78, 0x78)] {
+            let violation = ProtocolViolation("expected '$', got '%c'", offendingByte: byte)
+            #expect(decoder.errorReply(for: violation) == bytes("-ERR Protocol error: expected '$', got '") + [shown] + bytes("'\r\n"))
+        }
+        #expect(DecodedStream(bytes("*1\r\n\r\n")).violation == "expected '$', got '\r'")
+        #expect(decoder.errorReply(for: .requestTooLarge) == bytes("-ERR Protocol error: request larger than the maximum\r\n"))
     }
 
     @Test func limitsAreCheckedBeforeTheBytesArrive() {

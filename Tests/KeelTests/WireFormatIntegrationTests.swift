@@ -87,21 +87,23 @@ struct RESPArgumentsEcho: ConnectionHandler, Sendable {
             try huge.send(bytes("*1\r\n$2000000000\r\n") + [UInt8](repeating: 0x41, count: 1_000))
             #expect(try huge.readToEnd() == bytes("-ERR Protocol error: invalid bulk length\r\n"))
             // Three bulks of 1 MiB each are within the bulk limit but not the
-            // request limit: refused (closed without a reply, as Redis does)
-            // as soon as the request is known to need more than 2 MiB.
+            // request limit: refused as soon as the request is known to need
+            // more than 2 MiB, with an error reply and a graceful close (a
+            // FIN: readToEnd throws on a reset).
+            let tooLarge = bytes("-ERR Protocol error: request larger than the maximum\r\n")
             let large = try TestClient(port: port)
             try large.send(
                 bytes("*3\r\n$1048576\r\n") + [UInt8](repeating: 0x42, count: 1_048_576) + bytes("\r\n$1048576\r\n"))
-            #expect(try large.readToEnd() == [])
+            #expect(try large.readToEnd() == tooLarge)
             #expect(server.bufferedBytes <= 2 << 20)
             let many = try TestClient(port: port)
             try many.send(bytes("*3000000000\r\n"))
             #expect(try many.readToEnd() == bytes("-ERR Protocol error: invalid multibulk length\r\n"))
             // Within the count limit, but six bytes an argument at least are
-            // more than the request limit: closed without a reply.
+            // more than the request limit: refused at once.
             let announced = try TestClient(port: port)
             try announced.send(bytes("*2000000\r\n"))
-            #expect(try announced.readToEnd() == [])
+            #expect(try announced.readToEnd() == tooLarge)
             let endless = try TestClient(port: port)
             try endless.send([UInt8](repeating: 0x41, count: 70_000))
             #expect(try endless.readToEnd() == bytes("-ERR Protocol error: too big inline request\r\n"))

@@ -73,11 +73,30 @@ public struct RESPDecoder: MessageDecoder {
         return decodeInline(base, count: bytes.count)
     }
 
-    /// "-ERR Protocol error: <reason>\r\n"; nothing for a request over the
-    /// total limit (redis-server closes such a client without a reply).
+    /// "-ERR Protocol error: <reason>\r\n", the offending byte written as
+    /// it came (redis-server's %c), except that CR and LF become spaces so
+    /// the reply stays one line (as redis-server maps them). A request over
+    /// the total limit gets one too (redis-server closes such a client
+    /// silently; a refused client should learn why).
     public func errorReply(for violation: ProtocolViolation) -> [UInt8]? {
-        guard !violation.isOversize else { return nil }
-        return Array("-ERR Protocol error: \(violation)\r\n".utf8)
+        var reply = Array("-ERR Protocol error: ".utf8)
+        let reason = UnsafeBufferPointer(start: violation.reason.utf8Start, count: violation.reason.utf8CodeUnitCount)
+        var index = 0
+        while index < reason.count {
+            if reason[index] == 0x25, index + 1 < reason.count, reason[index + 1] == 0x63,
+                let byte = violation.offendingByte
+            {  // "%c"
+                reply.append(byte)
+                index += 2
+            } else {
+                reply.append(reason[index])
+                index += 1
+            }
+        }
+        for position in 21..<reply.count where reply[position] == 0x0D || reply[position] == 0x0A {
+            reply[position] = 0x20
+        }
+        return reply + [0x0D, 0x0A]
     }
 
     // MARK: multibulk
@@ -132,14 +151,20 @@ public struct RESPDecoder: MessageDecoder {
     /// looked for only within `maxLineBytes` of it, or nil. (redis-server
     /// looks through whatever it has buffered, so a line over the limit is
     /// accepted or refused depending on how the reads fell; here the answer
-    /// is the same however the bytes are split.)
+    /// is the same however the bytes are split.) A NUL before the end hides
+    /// it, as it does from redis-server's strchr: the request then waits for
+    /// more bytes until the line is over the limit.
     @inlinable
     func findLineEnd(_ base: UnsafeRawPointer, lineStart: Int, count: Int) -> Int? {
         var position = lineStart
         let end = min(count, lineStart &+ format.maxLineBytes &+ 1)
         // Length lines are short: a plain loop beats a memchr call here.
         while position < end {
-            if base.load(fromByteOffset: position, as: UInt8.self) == 0x0D { return position }
+            let byte = base.load(fromByteOffset: position, as: UInt8.self)
+            if byte <= 0x0D {
+                if byte == 0x0D { return position }
+                if byte == 0 { return nil }
+            }
             position &+= 1
         }
         return nil
@@ -149,16 +174,31 @@ public struct RESPDecoder: MessageDecoder {
 
     @usableFromInline
     mutating func decodeInline(_ base: UnsafeRawPointer, count: Int) -> DecodeStep<RESPCommand> {
-        // The line end is looked for within the limit only (see findLineEnd).
-        let window = min(count, format.maxLineBytes &+ 1)
+        // The line end is looked for within the limit only (see findLineEnd):
+        // a line of up to maxLineBytes, then CR LF or LF (the CR is the line
+        // end's, not the line's). A NUL hides the end, as from redis-server's
+        // strchr: such a line waits until it is over the limit.
+        let limit = format.maxLineBytes
+        let window = min(count, limit &+ 2)
         var newline = 0
-        while newline < window && base.load(fromByteOffset: newline, as: UInt8.self) != 0x0A { newline &+= 1 }
+        while newline < window {
+            let byte = base.load(fromByteOffset: newline, as: UInt8.self)
+            if byte == 0x0A { break }
+            if byte == 0 {
+                return count > limit ? .violation(ProtocolViolation("too big inline request")) : .needMore(atLeast: count &+ 1)
+            }
+            newline &+= 1
+        }
         guard newline < window else {
-            return count > format.maxLineBytes
-                ? .violation(ProtocolViolation("too big inline request")) : .needMore(atLeast: count &+ 1)
+            // No end yet: too long once more than the limit has come, unless
+            // the one byte past it is a CR that may begin the line's end.
+            let overLimit =
+                count > limit &+ 1 || (count == limit &+ 1 && base.load(fromByteOffset: limit, as: UInt8.self) != 0x0D)
+            return overLimit ? .violation(ProtocolViolation("too big inline request")) : .needMore(atLeast: count &+ 1)
         }
         var lineEnd = newline
         if lineEnd > 0 && base.load(fromByteOffset: lineEnd - 1, as: UInt8.self) == 0x0D { lineEnd -= 1 }
+        guard lineEnd <= limit else { return .violation(ProtocolViolation("too big inline request")) }
         guard let arguments = scratch.splitInline(UnsafeRawBufferPointer(start: base, count: lineEnd)) else {
             return .violation(ProtocolViolation("unbalanced quotes in request"))
         }

@@ -9,8 +9,9 @@
 // are separated by whitespace; "double quotes" take \n \r \t \b \a \\ \" and
 // \xHH escapes; 'single quotes' take \' only; a closing quote must be
 // followed by whitespace or the end; an unterminated quote, or a closing
-// quote followed by anything else, is "unbalanced quotes"; and, as in C, a
-// NUL byte ends the line.
+// quote followed by anything else, is "unbalanced quotes". (A line holds no
+// NUL: the decoder never finds the end of a line with one, as redis-server's
+// strchr does not.)
 
 /// A RESP decoder's argument table and inline bytes (one loop only).
 @usableFromInline
@@ -61,9 +62,7 @@ final class RESPScratch {
             while inlineCapacity < line.count { inlineCapacity *= 2 }
             inlineBytes = .allocate(byteCount: inlineCapacity, alignment: 16)
         }
-        // As in C, the line ends at its first NUL.
-        var end = 0
-        while end < line.count && line[end] != 0 { end += 1 }
+        let end = line.count
         let output = inlineBytes.assumingMemoryBound(to: UInt8.self)
         var written = 0
         var position = 0
