@@ -22,47 +22,23 @@ extension KVCommands {
         }
     }
 
-    /// SET key value [NX | XX] [GET] [EX s | PX ms | KEEPTTL], as redis-server
-    /// parses it: options in any order and case, conflicts a syntax error.
+    /// SET key value [NX | XX] [GET] [EX s | PX ms | EXAT s | PXAT ms |
+    /// KEEPTTL], parsed as redis-server parses it: options in any order and
+    /// case; an option may repeat (the last amount wins) but not meet one
+    /// it excludes, which is a syntax error.
     func set(_ command: RESPCommand, _ reply: RESPReplies) {
-        var onlyIfAbsent = false
-        var onlyIfPresent = false
-        var returnOld = false
-        var keepTTL = false
-        var expireIndex: Int?
-        var expireUnitMs: Int64 = 1
-        var index = 3
-        while index < command.count {
-            let hasNext = index + 1 < command.count
-            if command.argument(index, equalsIgnoringCase: "NX") && !onlyIfPresent {
-                onlyIfAbsent = true
-            } else if command.argument(index, equalsIgnoringCase: "XX") && !onlyIfAbsent {
-                onlyIfPresent = true
-            } else if command.argument(index, equalsIgnoringCase: "GET") {
-                returnOld = true
-            } else if command.argument(index, equalsIgnoringCase: "KEEPTTL") && expireIndex == nil {
-                keepTTL = true
-            } else if command.argument(index, equalsIgnoringCase: "EX") && !keepTTL && expireIndex == nil && hasNext {
-                expireIndex = index + 1
-                expireUnitMs = 1_000
-                index += 1
-            } else if command.argument(index, equalsIgnoringCase: "PX") && !keepTTL && expireIndex == nil && hasNext {
-                expireIndex = index + 1
-                index += 1
-            } else {
-                reply.error(Self.syntaxError)
-                return
-            }
-            index += 1
+        guard let options = SetOptions(command) else {
+            reply.error(Self.syntaxError)
+            return
         }
         var clock = KVClock()
         var expireAtMs: Int64 = 0
-        if let expireIndex {
-            guard let amount = command.integer(at: expireIndex) else {
+        if let expiry = options.expiry {
+            guard let amount = command.integer(at: expiry.index) else {
                 reply.error(Self.notAnInteger)
                 return
             }
-            guard let at = Self.deadline(amount, unitMs: expireUnitMs, nowMs: clock.nowMs), amount > 0 else {
+            guard let at = Self.setDeadline(amount, expiry.kind, nowMs: clock.nowMs) else {
                 reply.error("ERR invalid expire time in 'set' command")
                 return
             }
@@ -76,19 +52,19 @@ extension KVCommands {
             if let position {
                 if case .string(let bytes) = shard.table[position: position].value {
                     old = bytes
-                } else if returnOld {
+                } else if options.returnOld {
                     reply.error(Self.wrongType)
                     return
                 }
             }
             let exists = position != nil
-            guard !(onlyIfAbsent && exists) && !(onlyIfPresent && !exists) else {
-                if returnOld, let old { reply.bulkString(old) } else { reply.null() }
+            guard !(options.onlyIfAbsent && exists) && !(options.onlyIfPresent && !exists) else {
+                if options.returnOld, let old { reply.bulkString(old) } else { reply.null() }
                 return
             }
-            if keepTTL, let position { expireAtMs = shard.table[position: position].expireAtMs }
+            if options.keepTTL, let position { expireAtMs = shard.table[position: position].expireAtMs }
             shard.put(key, hash: hash, KVEntry(.string(Array(command[2])), expireAtMs: expireAtMs))
-            if returnOld {
+            if options.returnOld {
                 if let old { reply.bulkString(old) } else { reply.null() }
             } else {
                 reply.simpleString("OK")
@@ -96,11 +72,91 @@ extension KVCommands {
         }
     }
 
-    /// `nowMs + amount × unitMs`, or nil when that overflows.
-    static func deadline(_ amount: Int64, unitMs: Int64, nowMs: Int64) -> Int64? {
-        let (milliseconds, overflowScale) = amount.multipliedReportingOverflow(by: unitMs)
-        let (at, overflowAdd) = milliseconds.addingReportingOverflow(nowMs)
-        return overflowScale || overflowAdd ? nil : at
+    /// How an expiry amount is given.
+    enum ExpiryKind {
+        /// EX, EXPIRE: seconds from now.
+        case seconds
+        /// PX, PEXPIRE: milliseconds from now.
+        case milliseconds
+        /// EXAT, EXPIREAT: a Unix time in seconds.
+        case unixSeconds
+        /// PXAT, PEXPIREAT: a Unix time in milliseconds.
+        case unixMilliseconds
+
+        var isRelative: Bool { self == .seconds || self == .milliseconds }
+        var inSeconds: Bool { self == .seconds || self == .unixSeconds }
+    }
+
+    /// SET's options, checked as redis-server checks them.
+    struct SetOptions {
+        var onlyIfAbsent = false
+        var onlyIfPresent = false
+        var returnOld = false
+        var keepTTL = false
+        /// The expiry's kind and the index of its amount.
+        var expiry: (kind: ExpiryKind, index: Int)?
+
+        init?(_ command: RESPCommand) {
+            var index = 3
+            while index < command.count {
+                let hasNext = index + 1 < command.count
+                if command.argument(index, equalsIgnoringCase: "NX") && !onlyIfPresent {
+                    onlyIfAbsent = true
+                } else if command.argument(index, equalsIgnoringCase: "XX") && !onlyIfAbsent {
+                    onlyIfPresent = true
+                } else if command.argument(index, equalsIgnoringCase: "GET") {
+                    returnOld = true
+                } else if command.argument(index, equalsIgnoringCase: "KEEPTTL") && expiry == nil {
+                    keepTTL = true
+                } else if let kind = Self.expiryKind(command, index), hasNext && !keepTTL
+                    && (expiry == nil || expiry!.kind == kind)
+                {
+                    // The same option again replaces the amount (redis-server's rule).
+                    expiry = (kind, index + 1)
+                    index += 1
+                } else {
+                    return nil
+                }
+                index += 1
+            }
+        }
+
+        static func expiryKind(_ command: RESPCommand, _ index: Int) -> ExpiryKind? {
+            if command.argument(index, equalsIgnoringCase: "EX") { return .seconds }
+            if command.argument(index, equalsIgnoringCase: "PX") { return .milliseconds }
+            if command.argument(index, equalsIgnoringCase: "EXAT") { return .unixSeconds }
+            if command.argument(index, equalsIgnoringCase: "PXAT") { return .unixMilliseconds }
+            return nil
+        }
+    }
+
+    /// SET's expiry as a Unix time in milliseconds, or nil where redis-server
+    /// answers "invalid expire time": an amount not above zero, or one
+    /// whose conversion to milliseconds or addition to now overflows.
+    static func setDeadline(_ amount: Int64, _ kind: ExpiryKind, nowMs: Int64) -> Int64? {
+        guard amount > 0 else { return nil }
+        var milliseconds = amount
+        if kind.inSeconds {
+            guard amount <= Int64.max / 1_000 else { return nil }
+            milliseconds *= 1_000
+        }
+        guard kind.isRelative else { return milliseconds }
+        let (at, overflow) = milliseconds.addingReportingOverflow(nowMs)
+        return overflow ? nil : at
+    }
+
+    /// EXPIRE's and PEXPIRE's deadline, or nil where redis-server answers
+    /// "invalid expire time": seconds whose milliseconds leave Int64, or a
+    /// sum past Int64.max. Negative amounts are allowed (the key goes).
+    static func expireDeadline(_ amount: Int64, _ kind: ExpiryKind, nowMs: Int64) -> Int64? {
+        var milliseconds = amount
+        if kind.inSeconds {
+            guard amount <= Int64.max / 1_000 && amount >= Int64.min / 1_000 else { return nil }
+            milliseconds *= 1_000
+        }
+        guard kind.isRelative else { return milliseconds }
+        guard milliseconds <= Int64.max - nowMs else { return nil }
+        return milliseconds + nowMs
     }
 
     func delete(_ command: RESPCommand, _ reply: RESPReplies) {
@@ -238,7 +294,7 @@ extension KVCommands {
             } else if command.argument(index, equalsIgnoringCase: "LT") {
                 onlyEarlier = true
             } else {
-                reply.error("ERR Unsupported option \(String(decoding: command[index], as: UTF8.self))")
+                reply.error(bytes: Self.text("ERR Unsupported option ", command[index], ""))
                 return
             }
         }
@@ -255,7 +311,7 @@ extension KVCommands {
             return
         }
         var clock = KVClock()
-        guard let at = Self.deadline(amount, unitMs: unitMs, nowMs: clock.nowMs) else {
+        guard let at = Self.expireDeadline(amount, unitMs == 1 ? .milliseconds : .seconds, nowMs: clock.nowMs) else {
             reply.error("ERR invalid expire time in '\(name)' command")
             return
         }

@@ -21,8 +21,8 @@ public enum KVOutcome: Equatable, Sendable {
 public struct KVCommands: Sendable {
     /// The store the commands act on.
     public let store: KVStore
-    /// Connection names set with CLIENT SETNAME, by connection.
-    var clientNames: [ConnectionID: [UInt8]] = [:]
+    /// Each open connection's id and name.
+    var sessions = KVSessions()
 
     /// Commands against `store`.
     public init(store: KVStore) {
@@ -87,9 +87,14 @@ public struct KVCommands: Sendable {
         return .proceed
     }
 
-    /// Forgets what a closed connection set (its CLIENT SETNAME).
+    /// Gives a new connection its session (and its unique client id).
+    public mutating func connectionOpened(_ id: ConnectionID) {
+        sessions.open(id, id: store.clientIDs.next())
+    }
+
+    /// Forgets a closed connection's session.
     public mutating func connectionClosed(_ id: ConnectionID) {
-        if !clientNames.isEmpty { clientNames[id] = nil }
+        sessions.close(id)
     }
 
     // MARK: shared errors
@@ -100,17 +105,33 @@ public struct KVCommands: Sendable {
     static let mustBePositive: StaticString = "ERR value is out of range, must be positive"
 
     /// "ERR unknown command 'name', with args beginning with: 'a' 'b' ", as
-    /// redis-server words it (at most 128 bytes of name and of arguments).
+    /// redis-server words it: at most 128 bytes of the name and of the
+    /// arguments, each read as a C string (up to a NUL), bytes as they came.
     func unknownCommand(_ command: RESPCommand, _ reply: RESPReplies) {
-        var arguments = ""
+        var message = Array("ERR unknown command '".utf8)
+        message += Self.cString(command[0]).prefix(128)
+        message += Array("', with args beginning with: ".utf8)
+        var arguments: [UInt8] = []
         var index = 1
-        while index < command.count && arguments.utf8.count < 128 {
-            let room = 128 - arguments.utf8.count
-            arguments += "'" + String(decoding: command[index].prefix(room), as: UTF8.self) + "' "
+        while index < command.count && arguments.count < 128 {
+            arguments.append(0x27)
+            arguments += Self.cString(command[index]).prefix(128 - (arguments.count - 1))
+            arguments += [0x27, 0x20]
             index += 1
         }
-        let name = String(decoding: command[0].prefix(128), as: UTF8.self)
-        reply.error("ERR unknown command '\(name)', with args beginning with: \(arguments)")
+        reply.error(bytes: message + arguments)
+    }
+
+    /// An error message quoting `argument` between two texts, the argument
+    /// read as redis-server's %s reads it (up to a NUL), bytes as they came.
+    static func text(_ before: StaticString, _ argument: UnsafeRawBufferPointer, _ after: StaticString) -> [UInt8] {
+        Array(UnsafeBufferPointer(start: before.utf8Start, count: before.utf8CodeUnitCount)) + cString(argument)
+            + Array(UnsafeBufferPointer(start: after.utf8Start, count: after.utf8CodeUnitCount))
+    }
+
+    /// The bytes of `argument` up to its first NUL, as C reads a string.
+    static func cString(_ argument: UnsafeRawBufferPointer) -> [UInt8] {
+        Array(argument.prefix(while: { $0 != 0 }))
     }
 
     // MARK: commands without keys
@@ -133,12 +154,7 @@ public struct KVCommands: Sendable {
             reply.error(Self.syntaxError)
             return
         }
-        store.withAllShards {
-            for shard in store.shards {
-                shard.table.removeAll()
-                shard.keysWithExpiry = 0
-            }
-        }
+        store.removeAll()
         reply.simpleString("OK")
     }
 
@@ -163,16 +179,24 @@ public struct KVCommands: Sendable {
                 return
             }
             var index = 2
+            var name: UnsafeRawBufferPointer?
             while index < command.count {
                 if command.argument(index, equalsIgnoringCase: "SETNAME") && index + 1 < command.count {
-                    clientNames[connection] = Array(command[index + 1])
+                    name = command[index + 1]
                     index += 2
                 } else if command.argument(index, equalsIgnoringCase: "AUTH") && index + 2 < command.count {
                     index += 3
                 } else {
-                    reply.error("ERR Syntax error in HELLO option '\(String(decoding: command[index], as: UTF8.self))'")
+                    reply.error(bytes: Self.text("ERR Syntax error in HELLO option '", command[index], "'"))
                     return
                 }
+            }
+            if let name {
+                guard Self.isValidClientName(name) else {
+                    reply.error(Self.invalidClientName)
+                    return
+                }
+                sessions[connection].name = name.isEmpty ? nil : Array(name)
             }
         }
         reply.arrayHeader(14)
@@ -183,7 +207,7 @@ public struct KVCommands: Sendable {
         Self.bulk("proto", reply)
         reply.integer(2)
         Self.bulk("id", reply)
-        reply.integer(Int(connection.slot))
+        reply.integer(sessions[connection].id)
         Self.bulk("mode", reply)
         Self.bulk("standalone", reply)
         Self.bulk("role", reply)
@@ -197,42 +221,70 @@ public struct KVCommands: Sendable {
         reply.bulkString(UnsafeRawBufferPointer(start: text.utf8Start, count: text.utf8CodeUnitCount))
     }
 
+    /// CLIENT's subcommands keel-kv knows, with their arity (name included).
+    enum ClientSubcommand: CaseIterable {
+        case setname, getname, setinfo, id
+
+        var name: StaticString {
+            switch self {
+            case .setname: "setname"
+            case .getname: "getname"
+            case .setinfo: "setinfo"
+            case .id: "id"
+            }
+        }
+
+        var arity: Int {
+            switch self {
+            case .setname: 3
+            case .getname, .id: 2
+            case .setinfo: 4
+            }
+        }
+    }
+
     /// CLIENT SETNAME, GETNAME, SETINFO (accepted as redis-server 7.2 does), ID.
     mutating func client(_ command: RESPCommand, _ reply: RESPReplies, connection: ConnectionID) {
-        if command.argument(1, equalsIgnoringCase: "SETNAME") {
-            guard command.count == 3 else {
-                reply.error("ERR wrong number of arguments for 'client|setname' command")
-                return
-            }
-            let name = command[2]
-            guard !name.contains(where: { $0 <= 0x20 || $0 >= 0x7F }) else {
-                reply.error("ERR Client names cannot contain spaces, newlines or special characters.")
-                return
-            }
-            clientNames[connection] = name.isEmpty ? nil : Array(name)
-            reply.simpleString("OK")
-        } else if command.argument(1, equalsIgnoringCase: "GETNAME") {
-            if let name = clientNames[connection] { reply.bulkString(name) } else { reply.null() }
-        } else if command.argument(1, equalsIgnoringCase: "SETINFO") {
-            guard command.count == 4 else {
-                reply.error("ERR wrong number of arguments for 'client|setinfo' command")
-                return
-            }
-            reply.simpleString("OK")
-        } else if command.argument(1, equalsIgnoringCase: "ID") {
-            reply.integer(Int(connection.slot))
-        } else {
-            let name = String(decoding: command[1], as: UTF8.self)
-            reply.error("ERR unknown subcommand '\(name)'. Try CLIENT HELP.")
+        guard let subcommand = ClientSubcommand.allCases.first(where: { command.argument(1, equalsIgnoringCase: $0.name) })
+        else {
+            reply.error(bytes: Self.text("ERR unknown subcommand '", command[1], "'. Try CLIENT HELP."))
+            return
         }
+        guard command.count == subcommand.arity else {
+            reply.error("ERR wrong number of arguments for 'client|\(subcommand.name)' command")
+            return
+        }
+        switch subcommand {
+        case .setname:
+            let name = command[2]
+            guard Self.isValidClientName(name) else {
+                reply.error(Self.invalidClientName)
+                return
+            }
+            sessions[connection].name = name.isEmpty ? nil : Array(name)
+            reply.simpleString("OK")
+        case .getname:
+            if let name = sessions[connection].name { reply.bulkString(name) } else { reply.null() }
+        case .id:
+            reply.integer(sessions[connection].id)
+        case .setinfo:
+            reply.simpleString("OK")
+        }
+    }
+
+    static let invalidClientName: StaticString =
+        "ERR Client names cannot contain spaces, newlines or special characters."
+
+    /// Redis's rule for client names: printable ASCII without spaces.
+    static func isValidClientName(_ name: UnsafeRawBufferPointer) -> Bool {
+        !name.contains(where: { $0 <= 0x20 || $0 >= 0x7F })
     }
 
     /// CONFIG GET with exact names or "*": the few settings clients and
     /// redis-benchmark ask about.
     func config(_ command: RESPCommand, _ reply: RESPReplies) {
         guard command.argument(1, equalsIgnoringCase: "GET") else {
-            let name = String(decoding: command[1], as: UTF8.self)
-            reply.error("ERR unknown subcommand '\(name)'. Try CONFIG HELP.")
+            reply.error(bytes: Self.text("ERR unknown subcommand '", command[1], "'. Try CONFIG HELP."))
             return
         }
         guard command.count >= 3 else {

@@ -7,6 +7,7 @@ import Keel
 /// Serves keel-kv's commands on one loop.
 public struct KVHandler: ConnectionHandler, Sendable {
     var commands: KVCommands
+    var memoryReturn = KVMemoryReturn()
 
     /// A handler over `store` (shared by every loop's handler).
     public init(store: KVStore) {
@@ -26,13 +27,23 @@ public struct KVHandler: ConnectionHandler, Sendable {
         }
     }
 
-    /// Forgets the connection's name.
+    /// Gives the connection its session (a unique client id).
+    public mutating func connectionOpened(_ connection: Connection) {
+        commands.connectionOpened(connection.id)
+    }
+
+    /// Forgets the connection's session.
     public mutating func connectionClosed(_ id: ConnectionID, reason: CloseReason) {
         commands.connectionClosed(id)
     }
 
-    /// A tick of active expiry.
+    /// A tick of active expiry, then the memory of removed keys goes back
+    /// to the system once removals pause (KVMemoryReturn).
     public mutating func tick() {
         _ = commands.store.expireSome(budget: Self.expiryBudget)
+        var clock = KVClock()
+        if memoryReturn.isDue(removals: commands.store.removals, nowMs: clock.nowMs) {
+            HeapMemory.returnFreePages()
+        }
     }
 }

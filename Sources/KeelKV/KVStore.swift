@@ -25,6 +25,8 @@ public final class KVShard: @unchecked Sendable {
     public var keysWithExpiry = 0
     /// Where active expiry goes on in this shard.
     var expiryCursor = 0
+    /// Keys removed, ever (read by the memory return, under the lock).
+    var removals = 0
     @usableFromInline let mutex: UnsafeMutablePointer<pthread_mutex_t>?
 
     init(locked: Bool) {
@@ -65,7 +67,15 @@ public final class KVShard: @unchecked Sendable {
     public func remove(at position: Int) -> KVEntry {
         let entry = table.remove(at: position)
         if entry.expireAtMs != 0 { keysWithExpiry -= 1 }
+        removals &+= 1
         return entry
+    }
+
+    /// Removes every key.
+    func removeAll() {
+        removals &+= table.count
+        table.removeAll()
+        keysWithExpiry = 0
     }
 
     /// Sets the expiry of the key at `position` (0: none).
@@ -114,7 +124,9 @@ public final class KVShard: @unchecked Sendable {
 }
 
 /// The store's clock, read at most once per command (and only when an
-/// expiry is involved): CLOCK_MONOTONIC in milliseconds.
+/// expiry is involved): Unix time in milliseconds (CLOCK_REALTIME), as
+/// redis-server keeps expiries, so that EXPIREAT and the overflow checks
+/// on EX and PX amounts agree with it.
 public struct KVClock {
     @usableFromInline var cached: Int64 = -1
 
@@ -127,7 +139,7 @@ public struct KVClock {
         mutating get {
             if cached < 0 {
                 var now = timespec()
-                clock_gettime(CLOCK_MONOTONIC, &now)
+                clock_gettime(CLOCK_REALTIME, &now)
                 cached = Int64(now.tv_sec) * 1_000 + Int64(now.tv_nsec) / 1_000_000
             }
             return cached
@@ -142,6 +154,8 @@ public final class KVStore: @unchecked Sendable {
     @usableFromInline let shardMask: UInt64
     /// Active expiry: the next shard to visit (shared by the loops' ticks).
     private let expiryTurn = Atomic<Int>(0)
+    /// Client ids, unique across the loops that share the store.
+    let clientIDs = KVClientIDs()
 
     /// A store for `loops` event loops: one unlocked shard for one loop,
     /// 64 locked shards for more (see the file header).
@@ -187,6 +201,22 @@ public final class KVStore: @unchecked Sendable {
     /// Keys in all.
     public var count: Int {
         withAllShards { shards.reduce(0) { $0 + $1.table.count } }
+    }
+
+    /// Removes every key in every shard (FLUSHALL).
+    public func removeAll() {
+        withAllShards {
+            for shard in shards { shard.removeAll() }
+        }
+    }
+
+    /// Keys removed in all shards, ever.
+    var removals: Int {
+        shards.reduce(0) { total, shard in
+            shard.lock()
+            defer { shard.unlock() }
+            return total + shard.removals
+        }
     }
 
     /// One tick of active expiry: up to `budget` slots examined, in the next

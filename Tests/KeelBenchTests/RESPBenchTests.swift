@@ -41,6 +41,10 @@ struct FaultyKV: ConnectionHandler {
         }
     }
 
+    mutating func connectionOpened(_ connection: Connection) {
+        kv.connectionOpened(connection)
+    }
+
     mutating func connectionClosed(_ id: ConnectionID, reason: CloseReason) {
         kv.connectionClosed(id, reason: reason)
     }

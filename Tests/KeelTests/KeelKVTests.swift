@@ -4,10 +4,10 @@
 // store. Real clients and redis-server itself are in Tests/clients/run.sh.
 
 import Glibc
-import KeelKV
 import Testing
 
 @testable import Keel
+@testable import KeelKV
 
 @Suite struct ByteTableTests {
     @Test(arguments: [1, 2, 3] as [UInt64])
@@ -88,11 +88,13 @@ import Testing
 
 /// A RESP client's view of keel-kv: one request, one exact reply.
 @Suite(.serialized) struct KVCommandLayerTests {
-    func withKV(threads: Int = 1, _ body: (Int) throws -> Void) throws {
+    func withKV(
+        threads: Int = 1, format: RESPFormat = .keelKV(maxValueBytes: 1 << 20), _ body: (Int) throws -> Void
+    ) throws {
         var configuration = testConfiguration()
         configuration.threads = threads
         let store = KVStore(loops: threads)
-        try withServer(configuration, format: RESPFormat(), handler: KVHandler(store: store)) { _, port in
+        try withServer(configuration, format: format, handler: KVHandler(store: store)) { _, port in
             try body(port)
         }
     }
@@ -145,5 +147,165 @@ import Testing
             let check = try TestClient(port: port)
             try exchange(check, "GET counter\r\nLLEN list\r\n", "$4\r\n4000\r\n:4000\r\n")
         }
+    }
+
+    /// A reply of 17 MB (more than the 16 MiB pending-output cap, which
+    /// bounds only output a client did not ask for) reaches a client that
+    /// reads it, whole, as redis-server serves it.
+    @Test func aReplyOfTensOfMegabytesIsServedWhole() throws {
+        try withKV { port in
+            let client = try TestClient(port: port, timeoutSeconds: 60)
+            let element = [UInt8](repeating: 0x78, count: 100)
+            for batch in 1...170 {
+                try client.send(multibulk([bytes("RPUSH"), bytes("big")] + Array(repeating: element, count: 1_000)))
+                #expect(try client.read(exactly: ":\(batch * 1_000)\r\n".utf8.count) == bytes(":\(batch * 1_000)\r\n"))
+            }
+            try client.send(bytes("LRANGE big 0 -1\r\n"))
+            let item = bytes("$100\r\n") + element + bytes("\r\n")
+            #expect(try client.read(exactly: 9) == bytes("*170000\r\n"))
+            var whole = true
+            for _ in 0..<170_000 where whole { whole = try client.read(exactly: item.count) == item }
+            #expect(whole, "every element arrived")
+            try exchange(client, "PING\r\n", "+PONG\r\n")
+        }
+    }
+
+    /// Values up to the bulk limit are stored: the request around them may
+    /// take more (it used to be capped at the value limit itself, so a value
+    /// at the limit could never be stored). One over the limit gets the
+    /// protocol's error reply and a graceful close, never a bare reset.
+    @Test func aValueAtTheLimitIsStoredAndOneOverItIsRefusedWithAReply() throws {
+        try withKV(format: .keelKV(maxValueBytes: 1 << 20)) { port in
+            let client = try TestClient(port: port)
+            let value = [UInt8](repeating: 0x61, count: 1 << 20)
+            try client.send(multibulk([bytes("SET"), bytes("big"), value]))
+            #expect(try client.read(exactly: 5) == bytes("+OK\r\n"))
+            try client.send(bytes("GET big\r\n"))
+            #expect(try client.read(exactly: 12 + value.count) == bytes("$1048576\r\n") + value + bytes("\r\n"))
+            let refused = try TestClient(port: port)
+            try refused.send(multibulk([bytes("SET"), bytes("big"), value + [0x61]]))
+            #expect(try refused.readToEnd() == bytes("-ERR Protocol error: invalid bulk length\r\n"))
+        }
+    }
+
+    /// SET's options as redis-server parses them: the same option twice
+    /// takes the last amount; options that exclude each other are refused.
+    @Test func setTakesTheLastOfARepeatedOption() throws {
+        try withKV { port in
+            let client = try TestClient(port: port)
+            try exchange(client, "SET k v EX 10 EX 20\r\nTTL k\r\n", "+OK\r\n:20\r\n")
+            try exchange(client, "SET k v PX 1000 PX 30000\r\nTTL k\r\n", "+OK\r\n:30\r\n")
+            try exchange(client, "SET k v NX NX\r\nSET k w XX XX GET GET\r\n", "$-1\r\n$1\r\nv\r\n")
+            try exchange(client, "SET k v EX 10 PX 100\r\n", "-ERR syntax error\r\n")
+            try exchange(client, "SET k v KEEPTTL EX 10\r\nSET k v EXAT 1 PXAT 1\r\n", "-ERR syntax error\r\n-ERR syntax error\r\n")
+        }
+    }
+
+    /// CLIENT ID and HELLO's id are unique for the process's life: never the
+    /// slot (which repeats across loops and after reuse).
+    @Test(arguments: [1, 2])
+    func clientIDsAreUniqueAndNeverReused(threads: Int) throws {
+        try withKV(threads: threads) { port in
+            var ids: [Int] = []
+            for _ in 0..<3 {
+                let client = try TestClient(port: port)
+                ids.append(try clientID(client))
+                client.close()
+            }
+            let together = try (0..<6).map { _ in try TestClient(port: port) }
+            for client in together { ids.append(try clientID(client)) }
+            #expect(Set(ids).count == ids.count, "ids \(ids)")
+            #expect(Array(ids[..<3]) == Array(ids[..<3]).sorted(), "in the order connections opened: \(ids)")
+            // HELLO names the same id.
+            let id = ids[3]
+            let hello =
+                "*14\r\n$6\r\nserver\r\n$5\r\nredis\r\n$7\r\nversion\r\n$6\r\n7.0.15\r\n$5\r\nproto\r\n:2\r\n"
+                + "$2\r\nid\r\n:\(id)\r\n$4\r\nmode\r\n$10\r\nstandalone\r\n$4\r\nrole\r\n$6\r\nmaster\r\n"
+                + "$7\r\nmodules\r\n*0\r\n"
+            try exchange(together[0], "HELLO 2\r\n", hello)
+        }
+    }
+
+    private func clientID(_ client: TestClient) throws -> Int {
+        try client.send(bytes("CLIENT ID\r\n"))
+        var line: [UInt8] = []
+        while line.suffix(2) != [13, 10] { line += try client.read(exactly: 1) }
+        return try #require(Int(String(decoding: line.dropFirst().dropLast(2), as: UTF8.self)))
+    }
+
+    /// Expiry amounts whose sum with the Unix time in milliseconds would
+    /// leave Int64 are refused as redis-server refuses them (keel-kv used to
+    /// add them to a clock that starts at boot, and accepted them).
+    @Test func expiryAmountsPastRedisLimitsAreRefused() throws {
+        try withKV { port in
+            let client = try TestClient(port: port)
+            let invalidSet = "-ERR invalid expire time in 'set' command\r\n"
+            try exchange(client, "SET k v PX 9223371000000000000\r\n", invalidSet)
+            try exchange(client, "SET k v EX 9223372036854775\r\n", invalidSet)
+            try exchange(client, "SET k v PX 0\r\nSET k v EX -1\r\n", invalidSet + invalidSet)
+            try exchange(client, "SET k v PX 9223370000000000000\r\n", "+OK\r\n")
+            try exchange(client, "SET k v\r\nPEXPIRE k 9223371000000000000\r\n", "+OK\r\n-ERR invalid expire time in 'pexpire' command\r\n")
+            try exchange(client, "EXPIRE k 9223372036854776\r\n", "-ERR invalid expire time in 'expire' command\r\n")
+            try exchange(client, "EXPIRE k -9223372036854776\r\n", "-ERR invalid expire time in 'expire' command\r\n")
+            try exchange(client, "EXPIRE k -9223372036854775\r\nEXISTS k\r\n", ":1\r\n:0\r\n")
+        }
+    }
+
+    /// CLIENT's subcommands check their arity; names with spaces are refused
+    /// through HELLO as through CLIENT SETNAME.
+    @Test func clientSubcommandsCheckTheirArguments() throws {
+        try withKV { port in
+            let client = try TestClient(port: port)
+            try exchange(client, "CLIENT GETNAME extra\r\n", "-ERR wrong number of arguments for 'client|getname' command\r\n")
+            try exchange(client, "CLIENT ID extra\r\n", "-ERR wrong number of arguments for 'client|id' command\r\n")
+            try exchange(client, "CLIENT SETNAME a b\r\n", "-ERR wrong number of arguments for 'client|setname' command\r\n")
+            let invalidName = "-ERR Client names cannot contain spaces, newlines or special characters.\r\n"
+            try exchange(client, "HELLO 2 SETNAME \"a b\"\r\n", invalidName)
+            try exchange(client, "CLIENT GETNAME\r\n", "$-1\r\n")
+            try client.send(bytes("HELLO 2 SETNAME ok\r\nCLIENT GETNAME\r\nQUIT\r\n"))
+            let rest = String(decoding: try client.readToEnd(), as: UTF8.self)
+            #expect(rest.hasPrefix("*14\r\n") && rest.hasSuffix("$2\r\nok\r\n+OK\r\n"), "\(rest)")
+        }
+    }
+
+    /// Error replies quote a request's bytes as they came (not replaced by
+    /// U+FFFD), cut at a NUL as redis-server's %s cuts them, with CR and LF
+    /// as spaces so the reply stays one line.
+    @Test func errorRepliesQuoteRequestBytesAsRedisDoes() throws {
+        try withKV { port in
+            let client = try TestClient(port: port)
+            try client.send(multibulk([[0x4E, 0x4F, 0xFF], [0x61, 0x00, 0x62], [0x0D, 0x0A]]))
+            let expected =
+                bytes("-ERR unknown command 'NO") + [0xFF] + bytes("', with args beginning with: 'a' '  ' \r\n")
+            #expect(try client.read(exactly: expected.count) == expected)
+            let broken = try TestClient(port: port)
+            try broken.send(bytes("*1\r\n\r\n"))
+            #expect(try broken.readToEnd() == bytes("-ERR Protocol error: expected '$', got ' '\r\n"))
+        }
+    }
+}
+
+@Suite struct KVMemoryReturnTests {
+    /// Memory goes back once many keys were removed and removals paused for
+    /// a tick, at most once a second; never while nothing was removed.
+    @Test func memoryReturnsAfterABurstOfRemovals() {
+        var memory = KVMemoryReturn()
+        var due = false
+        due = memory.isDue(removals: 0, nowMs: 0)
+        #expect(!due)
+        due = memory.isDue(removals: 9_999, nowMs: 100)
+        #expect(!due, "too few")
+        due = memory.isDue(removals: 2_000_000, nowMs: 200)
+        #expect(!due, "still removing")
+        due = memory.isDue(removals: 2_000_000, nowMs: 300)
+        #expect(due, "removals paused: return")
+        due = memory.isDue(removals: 2_000_000, nowMs: 400)
+        #expect(!due, "once")
+        due = memory.isDue(removals: 2_100_000, nowMs: 500)
+        #expect(!due)
+        due = memory.isDue(removals: 2_100_000, nowMs: 600)
+        #expect(!due, "not within a second of the last")
+        due = memory.isDue(removals: 2_100_000, nowMs: 1_300)
+        #expect(due)
     }
 }

@@ -159,6 +159,34 @@ SEQUENCES = [
      b("CLIENT", "SETNAME", "bad name"), b("CLIENT", "NOPE"), b("HELLO", "x"), b("HELLO", "2", "BAD")],
     [b("FOO"), b("FOO", "a", "b"), b("foo", "x" * 200), b("GET"), b("GET", "a", "b"), b("SET", "k"),
      b("HGETALL"), b("LRANGE", "l"), b("SCARD"), b("TTL"), b("DBSIZE", "x")],
+    # SET's options repeated, combined and conflicting: the last amount wins
+    [b("SET", "k", "v", "EX", "10", "EX", "20"), b("TTL", "k"), b("SET", "k", "v", "PX", "1000", "PX", "20000"),
+     b("TTL", "k"), b("SET", "k", "v", "EX", "10", "PX", "20"), b("SET", "k", "v", "NX", "NX"),
+     b("SET", "k", "w", "XX", "XX"), b("GET", "k"), b("SET", "k", "x", "GET", "GET"), b("SET", "k", "v", "KEEPTTL", "KEEPTTL"),
+     b("SET", "k", "v", "EX", "10", "KEEPTTL"), b("SET", "k", "v", "KEEPTTL", "PX", "10"),
+     b("SET", "k", "v", "EXAT", "1", "PXAT", "1"), b("SET", "k", "v", "EXAT", "4102444800"), b("TTL", "k") + [],
+     b("SET", "k", "v", "PXAT", "4102444800000", "PXAT", "4102444800000"), b("SET", "k", "v", "EX", "1", "EXAT", "1"),
+     b("SET", "k", "v", "EXAT", "0"), b("SET", "k", "v", "PXAT", "-1"), b("SET", "k", "v", "ex", "5", "Ex", "7"),
+     b("TTL", "k"), b("SET", "k", "v", "nx", "xx"), b("SET", "k", "v", "EX", "10", "EX")],
+    # expiry amounts at and past what the Unix time in milliseconds leaves
+    [b("SET", "k", "v", "PX", "9223371000000000000"), b("SET", "k", "v", "PX", "9223370000000000000"),
+     b("SET", "k", "v", "EX", "9223372036854775"), b("SET", "k", "v", "EX", "9223370000000000"),
+     b("SET", "k", "v", "PX", "9223372036854775807"), b("SET", "k", "v", "EX", "9223372036854775807"),
+     b("SET", "k", "v"), b("PEXPIRE", "k", "9223371000000000000"), b("PEXPIRE", "k", "9223370000000000000"),
+     b("EXPIRE", "k", "9223372036854775"), b("EXPIRE", "k", "9223372036854776"), b("EXPIRE", "k", "-9223372036854776"),
+     b("EXPIRE", "k", "-9223372036854775"), b("EXISTS", "k"), b("SET", "k", "v"),
+     b("PEXPIRE", "k", "-9223372036854775808"), b("EXISTS", "k"), b("SET", "k", "v"),
+     b("EXPIRE", "k", "-9223372036854775808"), b("EXISTS", "k")],
+    # CLIENT's subcommands and HELLO's options check their arguments
+    [b("CLIENT"), b("CLIENT", "GETNAME", "extra"), b("CLIENT", "ID", "extra"), b("CLIENT", "SETNAME"),
+     b("CLIENT", "SETNAME", "a", "b"), b("CLIENT", "SETNAME", "a\x01"), b("HELLO", "2", "SETNAME", "a b"),
+     b("CLIENT", "GETNAME"), b("HELLO", "2", "SETNAME"), b("CLIENT", "SETNAME", ""), b("CLIENT", "GETNAME"),
+     b("HELLO", "1"), b("HELLO", "4"), b("HELLO", "-1"), b("HELLO", "2", "AUTH", "default"),
+     b("CLIENT", "NoSuch", "x"), b("CLIENT", b"Bad\x00Sub")],
+    # error replies quote requests' bytes as they came, cut at a NUL, CR and LF as spaces
+    [[b"NO\xff"], [b"NO\x00PE", b"x"], [b"BAD\r\nCMD", b"a\nb", b"c\x00d", b"\xfe\xff"],
+     [b"x" * 300, b"y" * 300, b"z"], b("CONFIG", b"G\xffET"), b("EXPIRE", "k", "10", b"N\xffX"),
+     b("CLIENT", b"\x80\r\n")],
 ]
 
 # Known differences, documented in the README (keel-kv's choices).
@@ -197,7 +225,7 @@ def pipelined_and_inline(redis_port, kv_port):
 def protocol_errors(redis_port, kv_port):
     """Malformed requests: the error reply, then the connection closes."""
     cases = [b"*1\r\nfoo\r\n", b"*3000000000\r\n", b"*3\r\n$3\r\nSET\r\n$1\r\nx\r\n$-10\r\n", b"SET \"abc\r\n",
-             b"*1\r\n$blabla\r\n"]
+             b"*1\r\n$blabla\r\n", b"*1\r\n\r\n", b"*1\r\n\n\n", b"*1\r\n\xff\r\n", b"*2\r\n$4\r\nECHO\r\n\x00\r\n"]
     mismatches = []
     for case in cases:
         replies = []
@@ -220,6 +248,23 @@ def protocol_errors(redis_port, kv_port):
     return mismatches
 
 
+def inline_limit(redis_port, kv_port):
+    """An inline line of 64 KiB is accepted ended by LF and by CRLF; the CR
+    is the line end's, not the line's."""
+    mismatches = []
+    for end in (b"\n", b"\r\n"):
+        line = b"ECHO " + b"a" * (65536 - 5) + end + b"PING\r\n"
+        replies = []
+        for port in (redis_port, kv_port):
+            client = Client(port)
+            client.send_raw(line)
+            replies.append([client.read(), client.read()])
+            client.close()
+        if replies[0] != replies[1]:
+            mismatches.append(("inline line of 65536 bytes ended by %r" % end, replies[0][:1], replies[1][:1]))
+    return mismatches
+
+
 def main():
     redis_port, kv_port = int(sys.argv[1]), int(sys.argv[2])
     redis, kv = Client(redis_port), Client(kv_port)
@@ -234,8 +279,9 @@ def main():
     mismatches += protocol_errors(redis_port, kv_port)
     for command, want, got in mismatches:
         print("MISMATCH %r\n  redis-server: %r\n  keel-kv:      %r" % (command, want, got))
-    print("%d commands in %d sequences, a pipeline and %d protocol errors: %d mismatches"
-          % (commands, len(SEQUENCES), 5, len(mismatches)))
+    mismatches += inline_limit(redis_port, kv_port)
+    print("%d commands in %d sequences, a pipeline, protocol errors and inline limits: %d mismatches"
+          % (commands, len(SEQUENCES), len(mismatches)))
     sys.exit(1 if mismatches else 0)
 
 

@@ -3,7 +3,8 @@
 LRANGE 0 -1 on a big list without reading (the server's memory must stay
 bounded by its output watermarks, and the client is served once it reads),
 a bulk announced far beyond the limit (refused before buffering), a flood of
-connections, and garbage (refused; others unaffected).
+connections, garbage (refused; others unaffected), and the memory of a
+million keys given back after FLUSHALL.
 
 Usage: kv_hostile.py PORT PID     Exit status 0 only if every check passed.
 """
@@ -106,7 +107,7 @@ def many_connections(port):
 
 def garbage(port):
     bad = connect(port)
-    bad.sendall(b"*1\r\n\x00\x01\x02garbage\r\n")
+    bad.sendall(b"*1\r\n\x01\x02garbage\r\n")
     reply = bad.recv(1000)
     check("garbage gets a protocol error: %r" % reply, reply.startswith(b"-ERR Protocol error"))
     bad.close()
@@ -116,12 +117,40 @@ def garbage(port):
     good.close()
 
 
+def memory_after_flushall(port, pid):
+    """Memory follows the store's frees: after FLUSHALL of a million keys
+    resident memory falls back near where it was before they were set."""
+    client = connect(port)
+    client.settimeout(60)
+    client.sendall(command("FLUSHALL"))
+    read_exactly(client, 5)
+    time.sleep(1.5)
+    before = rss_kib(pid)
+    batch = b"".join(command("SET", "m00:%06d" % i, "value-%06d" % i) for i in range(10_000))
+    for round in range(100):
+        client.sendall(batch.replace(b"m00:", b"m%02d:" % round))  # same lengths, other keys
+        read_exactly(client, 5 * 10_000)
+    loaded = rss_kib(pid)
+    client.sendall(command("FLUSHALL"))
+    read_exactly(client, 5)
+    client.close()
+    after = loaded
+    for _ in range(100):
+        time.sleep(0.1)
+        after = rss_kib(pid)
+        if after - before < 40 * 1024:
+            break
+    check("FLUSHALL of 1,000,000 keys gives memory back: %d MiB before, %d loaded, %d after"
+          % (before // 1024, loaded // 1024, after // 1024), after - before < 40 * 1024 and loaded - before > 64 * 1024)
+
+
 def main():
     port, pid = int(sys.argv[1]), int(sys.argv[2])
     lrange_flood(port, pid)
     huge_bulk(port)
     many_connections(port)
     garbage(port)
+    memory_after_flushall(port, pid)
     print("hostile clients: %d failures" % len(failures))
     sys.exit(1 if failures else 0)
 

@@ -44,8 +44,15 @@ public struct RESPReplies {
     /// `-message\r\n` from a String (for messages that quote the request);
     /// CR and LF are replaced by spaces so the reply stays one line.
     public func error(_ message: String) {
+        error(bytes: Array(message.utf8))
+    }
+
+    /// `-message\r\n` from bytes, written as they are (redis-server quotes
+    /// a request's bytes unchanged) except CR and LF, which become spaces so
+    /// the reply stays one line, as redis-server maps them.
+    public func error(bytes message: [UInt8]) {
         connection.countReply()
-        var bytes = Array(message.utf8)
+        var bytes = message
         for index in bytes.indices where bytes[index] == 0x0D || bytes[index] == 0x0A { bytes[index] = 0x20 }
         bytes.withUnsafeBytes { line(0x2D, $0) }
     }

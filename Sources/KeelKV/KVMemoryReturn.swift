@@ -1,0 +1,36 @@
+// KVMemoryReturn: gives the memory of removed keys back to the system.
+//
+// Why: free() keeps freed memory in malloc's arenas for reuse, so after
+// FLUSHALL or a mass DEL of millions of keys the process would stay at its
+// peak resident size until something happened to call malloc_trim (Keel's
+// loop does so only after its own connection buffers go quiet). This follows
+// the store's frees instead: once enough keys were removed since the last
+// return, the next tick that finds the removals stopped for a moment asks
+// malloc to hand free pages back (malloc_trim), at most once a second.
+
+import Keel
+
+/// Decides, tick by tick, when the removed keys' memory goes back.
+struct KVMemoryReturn {
+    /// Removals since the last return that make one worthwhile.
+    static let removalsWorthReturning = 10_000
+    /// The least time between two returns.
+    static let intervalMs: Int64 = 1_000
+
+    private var removalsAtReturn = 0
+    private var removalsAtLastTick = 0
+    private var lastReturnMs: Int64?
+
+    /// Called every tick with the store's removal count: true when memory
+    /// should be returned now (many removals, none since the last tick).
+    mutating func isDue(removals: Int, nowMs: Int64) -> Bool {
+        defer { removalsAtLastTick = removals }
+        guard removals - removalsAtReturn >= Self.removalsWorthReturning,
+            removals == removalsAtLastTick, nowMs - (lastReturnMs ?? nowMs - Self.intervalMs) >= Self.intervalMs
+        else { return false }
+        removalsAtReturn = removals
+        lastReturnMs = nowMs
+        return true
+    }
+
+}
