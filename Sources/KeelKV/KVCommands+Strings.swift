@@ -108,8 +108,9 @@ extension KVCommands {
                     returnOld = true
                 } else if command.argument(index, equalsIgnoringCase: "KEEPTTL") && expiry == nil {
                     keepTTL = true
-                } else if let kind = Self.expiryKind(command, index), hasNext && !keepTTL
-                    && (expiry == nil || expiry!.kind == kind)
+                } else if let kind = Self.expiryKind(command, index),
+                    hasNext && !keepTTL
+                        && (expiry == nil || expiry!.kind == kind)
                 {
                     // The same option again replaces the amount (redis-server's rule).
                     expiry = (kind, index + 1)

@@ -245,7 +245,9 @@ public struct KVCommands: Sendable {
 
     /// CLIENT SETNAME, GETNAME, SETINFO (accepted as redis-server 7.2 does), ID.
     mutating func client(_ command: RESPCommand, _ reply: RESPReplies, connection: ConnectionID) {
-        guard let subcommand = ClientSubcommand.allCases.first(where: { command.argument(1, equalsIgnoringCase: $0.name) })
+        guard
+            let subcommand = ClientSubcommand.allCases.first(where: { command.argument(1, equalsIgnoringCase: $0.name) }
+            )
         else {
             reply.error(bytes: Self.text("ERR unknown subcommand '", command[1], "'. Try CLIENT HELP."))
             return

@@ -44,7 +44,8 @@ struct KVSessions {
             return session.unsafelyUnwrapped
         }
         set {
-            precondition(bySlot[Int(connection.slot)]?.generation == connection.generation, "no session for \(connection)")
+            precondition(
+                bySlot[Int(connection.slot)]?.generation == connection.generation, "no session for \(connection)")
             bySlot[Int(connection.slot)] = newValue
         }
     }

@@ -197,7 +197,9 @@ import Testing
             try exchange(client, "SET k v PX 1000 PX 30000\r\nTTL k\r\n", "+OK\r\n:30\r\n")
             try exchange(client, "SET k v NX NX\r\nSET k w XX XX GET GET\r\n", "$-1\r\n$1\r\nv\r\n")
             try exchange(client, "SET k v EX 10 PX 100\r\n", "-ERR syntax error\r\n")
-            try exchange(client, "SET k v KEEPTTL EX 10\r\nSET k v EXAT 1 PXAT 1\r\n", "-ERR syntax error\r\n-ERR syntax error\r\n")
+            try exchange(
+                client, "SET k v KEEPTTL EX 10\r\nSET k v EXAT 1 PXAT 1\r\n",
+                "-ERR syntax error\r\n-ERR syntax error\r\n")
         }
     }
 
@@ -244,7 +246,9 @@ import Testing
             try exchange(client, "SET k v EX 9223372036854775\r\n", invalidSet)
             try exchange(client, "SET k v PX 0\r\nSET k v EX -1\r\n", invalidSet + invalidSet)
             try exchange(client, "SET k v PX 9223370000000000000\r\n", "+OK\r\n")
-            try exchange(client, "SET k v\r\nPEXPIRE k 9223371000000000000\r\n", "+OK\r\n-ERR invalid expire time in 'pexpire' command\r\n")
+            try exchange(
+                client, "SET k v\r\nPEXPIRE k 9223371000000000000\r\n",
+                "+OK\r\n-ERR invalid expire time in 'pexpire' command\r\n")
             try exchange(client, "EXPIRE k 9223372036854776\r\n", "-ERR invalid expire time in 'expire' command\r\n")
             try exchange(client, "EXPIRE k -9223372036854776\r\n", "-ERR invalid expire time in 'expire' command\r\n")
             try exchange(client, "EXPIRE k -9223372036854775\r\nEXISTS k\r\n", ":1\r\n:0\r\n")
@@ -256,9 +260,11 @@ import Testing
     @Test func clientSubcommandsCheckTheirArguments() throws {
         try withKV { port in
             let client = try TestClient(port: port)
-            try exchange(client, "CLIENT GETNAME extra\r\n", "-ERR wrong number of arguments for 'client|getname' command\r\n")
+            try exchange(
+                client, "CLIENT GETNAME extra\r\n", "-ERR wrong number of arguments for 'client|getname' command\r\n")
             try exchange(client, "CLIENT ID extra\r\n", "-ERR wrong number of arguments for 'client|id' command\r\n")
-            try exchange(client, "CLIENT SETNAME a b\r\n", "-ERR wrong number of arguments for 'client|setname' command\r\n")
+            try exchange(
+                client, "CLIENT SETNAME a b\r\n", "-ERR wrong number of arguments for 'client|setname' command\r\n")
             let invalidName = "-ERR Client names cannot contain spaces, newlines or special characters.\r\n"
             try exchange(client, "HELLO 2 SETNAME \"a b\"\r\n", invalidName)
             try exchange(client, "CLIENT GETNAME\r\n", "$-1\r\n")

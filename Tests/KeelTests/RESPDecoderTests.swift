@@ -157,10 +157,14 @@ func multibulk(_ arguments: [[UInt8]]) -> [UInt8] {
         let decoder = RESPFormat().makeDecoder()
         for (byte, shown) in [(UInt8(0x0D), UInt8(0x20)), (0x0A, 0x20), (0xFF, 0xFF), (0x78, 0x78)] {
             let violation = ProtocolViolation("expected '$', got '%c'", offendingByte: byte)
-            #expect(decoder.errorReply(for: violation) == bytes("-ERR Protocol error: expected '$', got '") + [shown] + bytes("'\r\n"))
+            #expect(
+                decoder.errorReply(for: violation) == bytes("-ERR Protocol error: expected '$', got '") + [shown]
+                    + bytes("'\r\n"))
         }
         #expect(DecodedStream(bytes("*1\r\n\r\n")).violation == "expected '$', got '\r'")
-        #expect(decoder.errorReply(for: .requestTooLarge) == bytes("-ERR Protocol error: request larger than the maximum\r\n"))
+        #expect(
+            decoder.errorReply(for: .requestTooLarge)
+                == bytes("-ERR Protocol error: request larger than the maximum\r\n"))
     }
 
     @Test func limitsAreCheckedBeforeTheBytesArrive() {

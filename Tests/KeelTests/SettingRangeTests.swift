@@ -51,7 +51,9 @@ enum NeverIdleDefaults: ServerFlagDefaults {
         #expect(try ServerFlags<TestDefaults>.parse(["--idle-timeout", "0"]).makeConfiguration().idleTimeoutMs == nil)
         let kv = try ServerFlags<NeverIdleDefaults>.parse([]).makeConfiguration()
         #expect(kv.idleTimeoutMs == nil && kv.maxMessageBytes == 512 << 20 && kv.port == 6379)
-        #expect(try ServerFlags<NeverIdleDefaults>.parse(["--idle-timeout", "2"]).makeConfiguration().idleTimeoutMs == 2_000)
+        #expect(
+            try ServerFlags<NeverIdleDefaults>.parse(["--idle-timeout", "2"]).makeConfiguration().idleTimeoutMs == 2_000
+        )
     }
 
     @Test func hugeMessagesWithEightByteFramesAreRefusedOrSafe() {

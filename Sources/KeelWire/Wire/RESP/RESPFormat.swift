@@ -185,7 +185,8 @@ public struct RESPDecoder: MessageDecoder {
             let byte = base.load(fromByteOffset: newline, as: UInt8.self)
             if byte == 0x0A { break }
             if byte == 0 {
-                return count > limit ? .violation(ProtocolViolation("too big inline request")) : .needMore(atLeast: count &+ 1)
+                return count > limit
+                    ? .violation(ProtocolViolation("too big inline request")) : .needMore(atLeast: count &+ 1)
             }
             newline &+= 1
         }
