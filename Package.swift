@@ -41,7 +41,7 @@ let package = Package(
         .target(
             name: "Keel",
             dependencies: [
-                "CShims", "KeelWire", "KeelPosix",
+                "KeelWire", "KeelPosix",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "CoreMetrics", package: "swift-metrics"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

@@ -100,9 +100,13 @@ public final class Server<Handler: ConnectionHandler>: Sendable {
         var runs: [Transfer<BuiltLoop>] = []
         var reporter: Reporter?
         do throws(ServerError) {
-            listeners = try ListeningSocket.openGroup(
-                at: SocketAddress(host: configuration.host, port: configuration.port)!, count: count,
-                backlog: configuration.backlog)
+            do throws(ListenerError) {
+                listeners = try ListeningSocket.openGroup(
+                    at: SocketAddress(host: configuration.host, port: configuration.port)!, count: count,
+                    backlog: configuration.backlog)
+            } catch {
+                throw ServerError(error)
+            }
             for _ in 0..<count {
                 do throws(Errno) { wakers.append(try Waker()) } catch { throw .setup("eventfd", error) }
             }

@@ -24,3 +24,15 @@ public enum ServerError: Error, Sendable, CustomStringConvertible, Equatable {
         }
     }
 }
+
+extension ServerError {
+    /// The listener's failure, as the server reports it.
+    init(_ error: ListenerError) {
+        switch error {
+        case .addressInUse(let address): self = .addressInUse(address)
+        case .bind(let address, let errno): self = .bind(address, errno)
+        case .socket(let errno): self = .socket(errno)
+        case .setup(let call, let errno): self = .setup(call, errno)
+        }
+    }
+}

@@ -106,10 +106,12 @@ package enum Syscall {
         precondition(rc != -EBADF, "close(\(fd)): descriptor was not open")
     }
 
-    /// `shutdown(2)`; ENOTCONN (peer already gone) is not an error here.
+    /// `shutdown(2)` of the sending side (SHUT_WR: the peer reads EOF once
+    /// what was sent has arrived); ENOTCONN (peer already gone) is not an
+    /// error here.
     @usableFromInline
-    package static func shutdown(_ fd: Int32, how: Int32) {
-        let rc = keel_shutdown(fd, how)
+    package static func shutdownWrites(_ fd: Int32) {
+        let rc = keel_shutdown(fd, keel_SHUT_WR)
         precondition(rc != -EBADF, "shutdown(\(fd)): descriptor was not open")
     }
 

@@ -5,7 +5,7 @@ import CShims
 import Glibc
 
 /// A joinable OS thread running one closure.
-final class LoopThread {
+package final class LoopThread {
     private let thread: pthread_t
 
     private final class Box {
@@ -19,7 +19,7 @@ final class LoopThread {
 
     /// Starts `body` on a new thread named `name` (at most 15 bytes show in
     /// tools like top and perf).
-    init(name: String, _ body: @escaping @Sendable () -> Void) {
+    package init(name: String, _ body: @escaping @Sendable () -> Void) {
         let box = Unmanaged.passRetained(Box(name: String(name.prefix(15)), body)).toOpaque()
         var thread = pthread_t()
         let rc = pthread_create(
@@ -36,7 +36,7 @@ final class LoopThread {
 
     /// Starts `body` on a thread nobody joins: its resources go back to the
     /// system as soon as `body` returns.
-    static func detached(name: String, _ body: @escaping @Sendable () -> Void) {
+    package static func detached(name: String, _ body: @escaping @Sendable () -> Void) {
         let thread = LoopThread(name: name, body)
         let rc = pthread_detach(thread.thread)
         precondition(rc == 0, "pthread_detach: \(Errno(rawValue: rc))")
@@ -44,20 +44,24 @@ final class LoopThread {
 
     /// Lets the thread end on its own, unjoined; returns nil (nothing is
     /// left to join).
-    func detach() -> LoopThread? {
+    package func detach() -> LoopThread? {
         let rc = pthread_detach(thread)
         precondition(rc == 0, "pthread_detach: \(Errno(rawValue: rc))")
         return nil
     }
 
     /// Waits for the closure to return.
-    func join() {
+    package func join() {
         let rc = pthread_join(thread, nil)
         precondition(rc == 0, "pthread_join: \(Errno(rawValue: rc))")
     }
 }
 
 /// Hands a non-Sendable value to exactly one other thread, once.
-struct Transfer<Value>: @unchecked Sendable {
-    let value: Value
+package struct Transfer<Value>: @unchecked Sendable {
+    package let value: Value
+
+    package init(value: Value) {
+        self.value = value
+    }
 }

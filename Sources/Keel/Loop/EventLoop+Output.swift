@@ -4,8 +4,6 @@
 // registered interest is tracked per slot, so epoll_ctl runs only when the
 // wanted interest really changes (never in steady-state echo).
 
-import CShims
-
 extension EventLoop {
     /// Writes what the handlers queued while `slot`'s input was processed.
     @inlinable @inline(__always)
@@ -195,7 +193,7 @@ extension EventLoop {
             return false
         }
         slab[slot].phase.startLingering()
-        Syscall.shutdown(slab[slot].fd, how: keel_SHUT_WR)
+        Syscall.shutdownWrites(slab[slot].fd)
         timeouts.idle.remove(slot)
         timeouts.firstMessage?.remove(slot)
         timeouts.linger.touch(slot, nowMs: nowMs)

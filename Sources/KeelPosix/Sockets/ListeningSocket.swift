@@ -2,14 +2,27 @@
 
 import CShims
 import Glibc
+import KeelWire
+
+/// Why a listener could not be opened (Keel reports it as a ServerError).
+package enum ListenerError: Error, Equatable {
+    /// Another socket already holds this address and port.
+    case addressInUse(SocketAddress)
+    /// bind(2) failed for another reason (e.g. the address is not local).
+    case bind(SocketAddress, Errno)
+    /// socket(2) failed (e.g. out of descriptors).
+    case socket(Errno)
+    /// Another set-up call failed; the text names the call.
+    case setup(String, Errno)
+}
 
 /// A bound, listening, non-blocking TCP socket.
 @usableFromInline
-struct ListeningSocket {
+package struct ListeningSocket {
     /// The descriptor; owned by whoever opened it, closed with `close()`.
-    @usableFromInline let fd: Int32
+    @usableFromInline package let fd: Int32
     /// The address actually bound (the real port when 0 was asked for).
-    @usableFromInline let address: SocketAddress
+    @usableFromInline package let address: SocketAddress
 
     /// `count` listeners on `address`, one per loop: a single socket, or
     /// `count` SO_REUSEPORT sockets all on the port the first one got.
@@ -22,13 +35,13 @@ struct ListeningSocket {
     /// the server reports "already in use" as a single listener would. (Two
     /// servers starting in the same instant can still both pass the probe;
     /// the window is the few system calls between probe and bind.)
-    static func openGroup(at address: SocketAddress, count: Int, backlog: Int) throws(ServerError) -> [ListeningSocket]
+    package static func openGroup(at address: SocketAddress, count: Int, backlog: Int) throws(ListenerError) -> [ListeningSocket]
     {
         precondition(count >= 1)
         if count > 1 && address.port != 0 { try ensureUnused(address) }
         var listeners: [ListeningSocket] = []
         var next = address
-        do throws(ServerError) {
+        do throws(ListenerError) {
             for _ in 0..<count {
                 let listener = try open(at: next, backlog: backlog, reusePort: count > 1)
                 listeners.append(listener)
@@ -43,11 +56,11 @@ struct ListeningSocket {
 
     /// socket, SO_REUSEADDR (and SO_REUSEPORT when several loops share the
     /// port), bind, listen. The socket is non-blocking and close-on-exec.
-    static func open(
+    package static func open(
         at address: SocketAddress, backlog: Int, reusePort: Bool
-    ) throws(ServerError) -> ListeningSocket {
+    ) throws(ListenerError) -> ListeningSocket {
         let fd = try socket(for: address)
-        do throws(ServerError) {
+        do throws(ListenerError) {
             if reusePort { try check(keel_set_reuseport(fd), "setsockopt(SO_REUSEPORT)") }
             try bind(fd, to: address)
             try check(keel_listen(fd, Int32(clamping: backlog)), "listen")
@@ -61,7 +74,7 @@ struct ListeningSocket {
     }
 
     /// Throws `.addressInUse` if a socket listens on `address` (see `openGroup`).
-    private static func ensureUnused(_ address: SocketAddress) throws(ServerError) {
+    private static func ensureUnused(_ address: SocketAddress) throws(ListenerError) {
         let probe = try socket(for: address)
         defer { Syscall.close(probe) }
         try bind(probe, to: address)
@@ -71,10 +84,10 @@ struct ListeningSocket {
     /// of an earlier run still in TIME_WAIT do not block the port). An IPv6
     /// socket is IPv6-only, except on the unspecified address "::", which
     /// then takes IPv4 connections too (as IPv4-mapped addresses).
-    private static func socket(for address: SocketAddress) throws(ServerError) -> Int32 {
+    private static func socket(for address: SocketAddress) throws(ListenerError) -> Int32 {
         let fd = address.isIPv6 ? keel_socket_tcp6() : keel_socket_tcp4()
         guard fd >= 0 else { throw .socket(Errno(rawValue: -fd)) }
-        do throws(ServerError) {
+        do throws(ListenerError) {
             try check(keel_set_reuseaddr(fd), "setsockopt(SO_REUSEADDR)")
             if address.isIPv6 {
                 let dualStack = address.isUnspecified
@@ -87,18 +100,18 @@ struct ListeningSocket {
         return fd
     }
 
-    private static func bind(_ fd: Int32, to address: SocketAddress) throws(ServerError) {
+    private static func bind(_ fd: Int32, to address: SocketAddress) throws(ListenerError) {
         let bound = address.withSockAddr { keel_bind(fd, $0, $1) }
         if bound == -EADDRINUSE { throw .addressInUse(address) }
         if bound < 0 { throw .bind(address, Errno(rawValue: -bound)) }
     }
 
-    private static func check(_ rc: Int32, _ call: String) throws(ServerError) {
+    private static func check(_ rc: Int32, _ call: String) throws(ListenerError) {
         if rc < 0 { throw .setup(call, Errno(rawValue: -rc)) }
     }
 
     /// Closes the descriptor.
-    func close() {
+    package func close() {
         Syscall.close(fd)
     }
 }
