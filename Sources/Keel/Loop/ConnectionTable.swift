@@ -107,7 +107,7 @@ final class ConnectionTable {
     func beginServing(_ slot: UInt32, generation: UInt32) {
         assert(servedSlot == ConnectionTable.noSlot && stagedBytes == 0)
         servedSlot = slot
-        let phase = slab[slot].phase
+        let phase = slab[slot].lifecycle.phase
         let open = slab[slot].output.isEmpty && phase != .aborting
         stagingToken = open ? EventToken(slot: slot, generation: generation).rawValue : ConnectionTable.closedStaging
         servedInputStopped = phase.stopsInput
@@ -181,7 +181,7 @@ final class ConnectionTable {
     /// `send`, for every case: checks the ID, frames, stages or queues.
     @usableFromInline
     func sendFramed(_ payload: UnsafeRawBufferPointer, slot: UInt32, generation: UInt32) -> SendResult {
-        guard slab.isCurrent(slot: slot, generation: generation), slab[slot].phase != .aborting
+        guard slab.isCurrent(slot: slot, generation: generation), slab[slot].lifecycle.phase != .aborting
         else { return .connectionGone }
         switch framing {
         case .lengthPrefix(let frame):
@@ -229,7 +229,7 @@ final class ConnectionTable {
 
     @usableFromInline
     func writeQueued(_ bytes: UnsafeRawBufferPointer, slot: UInt32, generation: UInt32) -> SendResult {
-        guard slab.isCurrent(slot: slot, generation: generation), slab[slot].phase != .aborting
+        guard slab.isCurrent(slot: slot, generation: generation), slab[slot].lifecycle.phase != .aborting
         else { return .connectionGone }
         return enqueue(nil, bytes, suffix: nil, slot: slot, count: false)
     }
@@ -350,15 +350,14 @@ final class ConnectionTable {
     @usableFromInline
     func requestClose(slot: UInt32, generation: UInt32, reason: CloseReason) {
         guard slab.isCurrent(slot: slot, generation: generation) else { return }
-        if slab[slot].phase.askClose() { slab[slot].closeReason = reason }
+        slab[slot].lifecycle.askClose(reason)
         if slot == servedSlot { servedInputStopped = true } else { queueFlush(slot) }
     }
 
     /// Marks `slot` to close at once, pending output dropped.
     @usableFromInline
     func abort(slot: UInt32, reason: CloseReason) {
-        slab[slot].phase.abort()
-        slab[slot].closeReason = reason
+        slab[slot].lifecycle.abort(reason)
         if slot == servedSlot {
             servedInputStopped = true
             stagingToken = ConnectionTable.closedStaging

@@ -67,7 +67,7 @@ extension EventLoop {
         timeouts.idle.touch(slot, nowMs: nowMs)
         if configuration.proxyProtocol != .off {
             // The handler hears of it once the header names the client.
-            slab[slot].phase.awaitProxyHeader()
+            slab[slot].lifecycle.awaitProxyHeader()
             return
         }
         opened(slot)

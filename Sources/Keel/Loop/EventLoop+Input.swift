@@ -33,7 +33,7 @@ extension EventLoop {
         var reads = 0
         // A stale readiness from before reading was paused in this batch.
         while slab[slot].isLive && slab[slot].registered.contains(.read) {
-            let step = slab[slot].phase.dropsInput ? discardInput(slot) : readOnce(slot)
+            let step = slab[slot].lifecycle.phase.dropsInput ? discardInput(slot) : readOnce(slot)
             reads &+= 1
             guard edgeTriggered || peerFinishing, case .more = step else { return }
             if reads == configuration.maxReadsPerWake {
@@ -91,7 +91,7 @@ extension EventLoop {
     /// when the connection must close at once.
     @inlinable @inline(__always)
     func process(_ bytes: UnsafeRawBufferPointer, from slot: UInt32) -> CloseReason? {
-        if slab[slot].phase == .awaitingProxyHeader { return processProxyHeader(bytes, from: slot) }
+        if slab[slot].lifecycle.phase == .awaitingProxyHeader { return processProxyHeader(bytes, from: slot) }
         let generation = slab[slot].generation
         table.beginServing(slot, generation: generation)
         // The ring leaves the slot while the handler runs, so the handler's
@@ -138,7 +138,7 @@ extension EventLoop {
     /// nothing, when the general path must run.
     @inlinable @inline(__always)
     func echoInPlace(_ bytes: UnsafeRawBufferPointer, from slot: UInt32) -> Bool {
-        guard slab[slot].input.isEmpty && slab[slot].output.isEmpty, slab[slot].phase == .open else { return false }
+        guard slab[slot].input.isEmpty && slab[slot].output.isEmpty, slab[slot].lifecycle.phase == .open else { return false }
         let scan = decoder.scanWholeRequests(bytes)
         // The general path delivers the requests before a violation, then closes.
         guard !scan.violationFollows else { return false }
@@ -169,7 +169,7 @@ extension EventLoop {
             close(slot, reason: reason)
             return
         }
-        if slab[slot].phase.peerHasFinished && !slab[slot].flags.contains(.requestsWaiting) {
+        if slab[slot].lifecycle.phase.peerHasFinished && !slab[slot].flags.contains(.requestsWaiting) {
             // The peer has finished: what is left can never become a request.
             slab[slot].input.removeAll(pool: pool)
         }
@@ -187,7 +187,7 @@ extension EventLoop {
         case .wouldBlock:
             return .done
         case .endOfFile, .failed:
-            close(slot, reason: finishingReason(slot))
+            close(slot, reason: slab[slot].lifecycle.closeReason)
             return .done
         }
     }

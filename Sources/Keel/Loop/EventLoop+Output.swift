@@ -109,7 +109,7 @@ extension EventLoop {
     @inlinable @inline(__always)
     func settleAfterRead(_ slot: UInt32) {
         if slab[slot].output.isEmpty && slab[slot].registered == .read
-            && slab[slot].phase.rawValue <= ConnectionPhase.awaitingProxyHeader.rawValue
+            && slab[slot].lifecycle.phase.rawValue <= ConnectionPhase.awaitingProxyHeader.rawValue
             && !slab[slot].flags.contains(.readPaused) && !timeouts.write.contains(slot)
         {
             return
@@ -121,9 +121,9 @@ extension EventLoop {
     /// output, and closes it if it was finishing and has nothing left to write.
     @inlinable
     func settle(_ slot: UInt32) {
-        let phase = slab[slot].phase
+        let phase = slab[slot].lifecycle.phase
         if phase == .aborting {
-            close(slot, reason: slab[slot].closeReason)
+            close(slot, reason: slab[slot].lifecycle.closeReason)
             return
         }
         var flags = slab[slot].flags
@@ -177,56 +177,13 @@ extension EventLoop {
         }
     }
 
-    /// A finishing connection has written everything. If the peer has sent
-    /// its EOF, closing is safe. Otherwise it may still be sending (a
-    /// pipelining client, a request in flight): closing a socket that then
-    /// receives data makes the kernel answer with RST and discard what it had
-    /// not yet delivered, destroying replies already written. So Keel sends
-    /// FIN (SHUT_WR) and lingers: input is read and dropped until the peer's
-    /// EOF or the linger timeout. (A probe read for unread input would not
-    /// do: bytes still on their way arrive after it.) Returns false if it
-    /// closed the connection; true if it lingers.
-    @usableFromInline
-    func startLingering(_ slot: UInt32) -> Bool {
-        if slab[slot].phase.peerHasFinished {
-            close(slot, reason: finishingReason(slot))
-            return false
-        }
-        slab[slot].phase.startLingering()
-        Syscall.shutdownWrites(slab[slot].fd)
-        timeouts.idle.remove(slot)
-        timeouts.firstMessage?.remove(slot)
-        timeouts.linger.touch(slot, nowMs: nowMs)
-        return true
-    }
-
-    /// The reason a finishing connection closes with once drained.
-    @usableFromInline
-    func finishingReason(_ slot: UInt32) -> CloseReason {
-        if shutdownDeadlineMs != nil { return .serverShutdown }
-        let phase = slab[slot].phase
-        if phase.closeAsked || phase == .aborting { return slab[slot].closeReason }
-        return .peerClosed
-    }
-
-    /// The peer sent EOF: close now if nothing is pending, otherwise stop
-    /// reading and close once the pending output is written.
-    @usableFromInline
-    func peerFinished(_ slot: UInt32) {
-        // An incomplete request can never complete now; drop it (unless whole
-        // requests wait in front of it: they are delivered first).
-        if !slab[slot].flags.contains(.requestsWaiting) { slab[slot].input.removeAll(pool: pool) }
-        slab[slot].phase.peerSentEndOfFile()
-        settle(slot)
-    }
-
     /// Writes to connections that got output outside their own read (sends
     /// to other connections, a greeting in connectionOpened, close requests).
     @inlinable
     func flushQueuedConnections() {
         table.takeFlushQueue { token in
             let slot = token.slot
-            if !slab[slot].output.isEmpty && slab[slot].phase != .aborting {
+            if !slab[slot].output.isEmpty && slab[slot].lifecycle.phase != .aborting {
                 writeFromRing(slot)
             }
             if slab.isCurrent(slot: slot, generation: token.generation) { settle(slot) }

@@ -37,12 +37,12 @@ extension EventLoop {
             assert(length > buffered)
             slab[slot].input.removeAll(pool: pool)
             table.remember(header, for: slot)
-            slab[slot].phase.headerRead()
+            slab[slot].lifecycle.headerRead()
             let generation = slab[slot].generation
             opened(slot)
             let rest = UnsafeRawBufferPointer(rebasing: bytes[(length - buffered)...])
             // The handler may have closed the connection from connectionOpened.
-            guard !rest.isEmpty, slab.isCurrent(slot: slot, generation: generation), !slab[slot].phase.stopsInput
+            guard !rest.isEmpty, slab.isCurrent(slot: slot, generation: generation), !slab[slot].lifecycle.phase.stopsInput
             else { return nil }
             return process(rest, from: slot)
         }

@@ -240,8 +240,8 @@ where Handler.Request == Decoder.Request {
         }
         if readiness.contains(.error) || readiness.contains(.hangup) {
             // Both directions are gone (RST, or an error): nothing more can be written.
-            let finishing = slab[slot].phase.dropsInput
-            close(slot, reason: finishing ? finishingReason(slot) : .peerReset)
+            let finishing = slab[slot].lifecycle.phase.dropsInput
+            close(slot, reason: finishing ? slab[slot].lifecycle.closeReason : .peerReset)
             return
         }
         if readiness.contains(.writable) {
@@ -370,7 +370,7 @@ where Handler.Request == Decoder.Request {
         timeouts.checkInvariants()
         slab.forEachLive { slot in
             let pending = !slab[slot].output.isEmpty
-            let phase = slab[slot].phase
+            let phase = slab[slot].lifecycle.phase
             let lingering = phase == .lingering
             precondition(
                 slab[slot].registered.contains(.write) == pending, "slot \(slot): write interest != pending output")

@@ -48,7 +48,7 @@ final class ClientSlab {
         slots[index].nextFree = -1
         slots[index].fd = fd
         slots[index].generation &+= 1
-        slots[index].phase = .open
+        slots[index].lifecycle = ConnectionLifecycle()
         slots[index].flags = []
         slots[index].registered = []
         liveCount += 1
@@ -64,7 +64,7 @@ final class ClientSlab {
         slots[index].input.removeAll(pool: pool)
         slots[index].output.removeAll(pool: pool)
         slots[index].fd = -1
-        slots[index].phase = .open
+        slots[index].lifecycle = ConnectionLifecycle()
         slots[index].flags = []
         slots[index].registered = []
         slots[index].nextFree = freeHead

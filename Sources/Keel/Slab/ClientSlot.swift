@@ -11,15 +11,14 @@ struct ClientSlot: ~Copyable {
     @usableFromInline var generation: UInt32 = 0
     /// Next free slot while on the free list; -1 ends the list.
     @usableFromInline var nextFree: Int32 = -1
-    /// Where the connection is in its life (transitions: ConnectionPhase).
-    /// (The four one-byte fields share one 4-byte word: the slot stays 80 bytes.)
-    @usableFromInline var phase = ConnectionPhase.open
+    /// Where the connection is in its life and why it will close (the
+    /// transitions: ConnectionLifecycle). (It and the two one-byte fields
+    /// share one 4-byte word: the slot stays 80 bytes.)
+    @usableFromInline var lifecycle = ConnectionLifecycle()
     /// State bits independent of the phase.
     @usableFromInline var flags: SlotFlags = []
     /// The interest currently registered with the backend.
     @usableFromInline var registered: Interest = []
-    /// Why the connection will close, once its phase is closing or aborting.
-    @usableFromInline var closeReason: CloseReason = .closedByHandler
     /// An incomplete frame (never more than one frame's bytes).
     @usableFromInline var input = RingBuffer()
     /// Bytes the socket has not yet taken, in order.

@@ -1,4 +1,7 @@
-// Closing connections, enforcing deadlines, and shutting down.
+// A connection's end, in one place: the peer's EOF, a graceful close (write
+// what is pending, send FIN, linger), an abortive one, the close itself;
+// the deadlines that end connections; and the server's shutdown. The
+// transitions and their reasons are ConnectionLifecycle's (Slab/).
 
 import Logging
 
@@ -47,6 +50,40 @@ extension EventLoop {
         }
     }
 
+    /// A finishing connection has written everything. If the peer has sent
+    /// its EOF, closing is safe. Otherwise it may still be sending (a
+    /// pipelining client, a request in flight): closing a socket that then
+    /// receives data makes the kernel answer with RST and discard what it had
+    /// not yet delivered, destroying replies already written. So Keel sends
+    /// FIN (SHUT_WR) and lingers: input is read and dropped until the peer's
+    /// EOF or the linger timeout. (A probe read for unread input would not
+    /// do: bytes still on their way arrive after it.) Returns false if it
+    /// closed the connection; true if it lingers.
+    @usableFromInline
+    func startLingering(_ slot: UInt32) -> Bool {
+        if slab[slot].lifecycle.phase.peerHasFinished {
+            close(slot, reason: slab[slot].lifecycle.closeReason)
+            return false
+        }
+        slab[slot].lifecycle.startLingering()
+        Syscall.shutdownWrites(slab[slot].fd)
+        timeouts.idle.remove(slot)
+        timeouts.firstMessage?.remove(slot)
+        timeouts.linger.touch(slot, nowMs: nowMs)
+        return true
+    }
+
+    /// The peer sent EOF: close now if nothing is pending, otherwise stop
+    /// reading and close once the pending output is written.
+    @usableFromInline
+    func peerFinished(_ slot: UInt32) {
+        // An incomplete request can never complete now; drop it (unless whole
+        // requests wait in front of it: they are delivered first).
+        if !slab[slot].flags.contains(.requestsWaiting) { slab[slot].input.removeAll(pool: pool) }
+        slab[slot].lifecycle.peerSentEndOfFile()
+        settle(slot)
+    }
+
     /// Log metadata naming a connection: loop, slot, generation, peer
     /// address, and the client's address from a PROXY header.
     @usableFromInline
@@ -80,7 +117,7 @@ extension EventLoop {
             if !stillWriting(slot) { close(slot, reason: .writeTimeout) }
         }
         while let slot = timeouts.linger.popExpired(nowMs: nowMs) {
-            close(slot, reason: finishingReason(slot))
+            close(slot, reason: slab[slot].lifecycle.closeReason)
         }
         if let until = acceptGate.pausedUntilMs, nowMs >= until {
             updateListener()
@@ -122,7 +159,7 @@ extension EventLoop {
             timeouts.firstMessage?.remove(slot)
             timeouts.idle.remove(slot)
             // A connection already closing or aborted keeps its reason.
-            if slab[slot].phase.askClose() { slab[slot].closeReason = .serverShutdown }
+            slab[slot].lifecycle.askClose(.serverShutdown)
             settle(slot)
         }
     }
