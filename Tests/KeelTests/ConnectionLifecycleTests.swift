@@ -75,7 +75,14 @@ import Testing
     func anAbortSupersedesEveryPhase(closedFirst: Bool) {
         let paths: [(inout ConnectionLifecycle) -> Void] = [
             { _ in }, { $0.awaitProxyHeader() }, { $0.peerSentEndOfFile() }, { $0.askClose(.idleTimeout) },
-            { $0.peerSentEndOfFile(); $0.askClose(.idleTimeout) }, { $0.askClose(.idleTimeout); $0.startLingering() },
+            {
+                $0.peerSentEndOfFile()
+                $0.askClose(.idleTimeout)
+            },
+            {
+                $0.askClose(.idleTimeout)
+                $0.startLingering()
+            },
         ]
         for path in paths {
             var lifecycle = ConnectionLifecycle()

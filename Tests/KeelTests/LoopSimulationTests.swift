@@ -352,7 +352,7 @@ struct RelayHandler: ConnectionHandler {
         simulation.step()
         #expect(simulation.loop.handler.opened.count == 1, "told once the header names the client")
         #expect(simulation.loop.handler.receivedOn == simulation.loop.handler.opened, "and the request behind it")
-        let client = simulation.loop.table.proxyHeader(of: simulation.loop.handler.opened[0].slot)?.source
+        let client = simulation.loop.outputs.proxyHeader(of: simulation.loop.handler.opened[0].slot)?.source
         #expect(client?.description == "192.0.2.1:56324")
         simulation.step(advancingMs: 500)
         #expect(headless.receive().ended, "no header within the first-message timeout: shut")

@@ -22,31 +22,31 @@ public enum SendResult: Sendable, Equatable {
 /// callback that received it: keep `id` to refer to the connection later.
 public struct Connection {
     // Unmanaged: no reference counting per message (calls go through
-    // _withUnsafeGuaranteedRef); the table outlives every callback, and a
+    // _withUnsafeGuaranteedRef); the loop's outputs outlive every callback, and a
     // Connection must not outlive its callback.
-    @usableFromInline let tableReference: Unmanaged<ConnectionTable>
+    @usableFromInline let outputsReference: Unmanaged<ConnectionOutputs>
     /// Slot and generation, as one value: the output path admits a reply to
     /// the connection being served with one compare.
     @usableFromInline let token: EventToken
 
     @inlinable @inline(__always)
-    init(table: ConnectionTable, token: EventToken) {
-        tableReference = Unmanaged.passUnretained(table)
+    init(outputs: ConnectionOutputs, token: EventToken) {
+        outputsReference = Unmanaged.passUnretained(outputs)
         self.token = token
     }
 
     @inlinable var slot: UInt32 { token.slot }
     @inlinable var generation: UInt32 { token.generation }
 
-    /// The table, borrowed for the duration of `body` without a retain.
+    /// The loop's outputs, borrowed for the duration of `body` without a retain.
     @inlinable @inline(__always)
-    func withTable<R>(_ body: (ConnectionTable) -> R) -> R {
-        tableReference._withUnsafeGuaranteedRef(body)
+    func withOutputs<R>(_ body: (ConnectionOutputs) -> R) -> R {
+        outputsReference._withUnsafeGuaranteedRef(body)
     }
 
     /// The connection's stable ID.
     public var id: ConnectionID {
-        withTable { ConnectionID(loop: $0.loopIndex, slot: slot, generation: generation) }
+        withOutputs { ConnectionID(loop: $0.loopIndex, slot: slot, generation: generation) }
     }
 
     /// Sends `payload` as one message, framed by the server's format: a
@@ -55,7 +55,7 @@ public struct Connection {
     @discardableResult
     @inlinable @inline(__always)
     public func send(_ payload: UnsafeRawBufferPointer) -> SendResult {
-        withTable { $0.send(payload, token: token) }
+        withOutputs { $0.send(payload, token: token) }
     }
 
     /// Sends the bytes of `payload` as one message.
@@ -70,7 +70,7 @@ public struct Connection {
     @discardableResult
     @inlinable
     public func write(_ bytes: UnsafeRawBufferPointer) -> SendResult {
-        withTable { $0.write(bytes, token: token) }
+        withOutputs { $0.write(bytes, token: token) }
     }
 
     /// Writes the bytes of `bytes` as they are, with no framing.
@@ -83,7 +83,7 @@ public struct Connection {
     /// Counts one message out (for writers that frame their own replies).
     @inlinable
     func countReply() {
-        withTable { $0.messagesOut &+= 1 }
+        withOutputs { $0.messagesOut &+= 1 }
     }
 
     /// Sends `payload` to another connection, on this loop or any other.
@@ -92,18 +92,18 @@ public struct Connection {
     /// that loop's mailbox, and a stale `id` is refused there.
     @discardableResult
     public func send(_ payload: UnsafeRawBufferPointer, to id: ConnectionID) -> SendResult {
-        withTable { table in
-            if id.loop == table.loopIndex {
-                return table.send(payload, token: EventToken(slot: id.slot, generation: id.generation))
+        withOutputs { outputs in
+            if id.loop == outputs.loopIndex {
+                return outputs.send(payload, token: EventToken(slot: id.slot, generation: id.generation))
             }
-            return table.mailboxes.post(.send(id, Array(payload)), to: id)
+            return outputs.mailboxes.post(.send(id, Array(payload)), to: id)
         }
     }
 
     /// The address of the socket's peer: the client, or the load balancer
     /// in front of Keel. One getpeername(2) per call.
     public var peerAddress: SocketAddress? {
-        withTable { SocketAddress.peer(of: $0.slab[slot].fd) }
+        withOutputs { SocketAddress.peer(of: $0.slab[slot].fd) }
     }
 
     /// The client's address: the source a PROXY protocol header named, or
@@ -115,7 +115,7 @@ public struct Connection {
     /// The PROXY protocol header the connection began with, when
     /// `Configuration.proxyProtocol` is on.
     public var proxyHeader: ProxyHeader? {
-        withTable { $0.proxyHeader(of: slot) }
+        withOutputs { $0.proxyHeader(of: slot) }
     }
 
     /// Closes the connection once the output already sent has been written
@@ -123,6 +123,6 @@ public struct Connection {
     /// delivered are dropped.
     @inlinable
     public func close() {
-        withTable { $0.requestClose(slot: slot, generation: generation, reason: .closedByHandler) }
+        withOutputs { $0.requestClose(slot: slot, generation: generation, reason: .closedByHandler) }
     }
 }

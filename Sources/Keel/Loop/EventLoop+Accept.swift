@@ -81,7 +81,7 @@ extension EventLoop {
         }
         slab[slot].flags.insert(.announced)
         handler.connectionOpened(
-            Connection(table: table, token: EventToken(slot: slot, generation: slab[slot].generation)))
+            Connection(outputs: outputs, token: EventToken(slot: slot, generation: slab[slot].generation)))
     }
 
     /// Returns true when accepting should go on (the error concerned one

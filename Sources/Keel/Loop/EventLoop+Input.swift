@@ -51,11 +51,7 @@ extension EventLoop {
         case .bytes(let count):
             stats.bytesIn &+= count
             let bytes = readBuffer.bytes(count)
-            var outcome: CloseReason? = nil
-            if !(echoesInPlace && echoInPlace(bytes, from: slot)) {
-                outcome = process(bytes, from: slot)
-                flushServed(slot)
-            }
+            let outcome = echoesInPlace && echoInPlace(bytes, from: slot) ? nil : serve(bytes, from: slot)
             guard slab[slot].isLive else { return .done }
             if let reason = outcome {
                 close(slot, reason: reason)
@@ -86,14 +82,32 @@ extension EventLoop {
         if !queued { revisits.append(EventToken(slot: slot, generation: slab[slot].generation)) }
     }
 
-    /// Delivers every complete request in `bytes` (one read) and parks an
-    /// incomplete tail in the input ring (MessageAssembler). Returns a reason
-    /// when the connection must close at once.
+    /// Serves what one read brought, top to bottom: begin serving the
+    /// connection (its replies are staged), feed the bytes to the decoder and
+    /// each whole request to the handler (an incomplete tail waits in the
+    /// input ring: MessageAssembler), end serving, and send every reply in
+    /// one send. Returns a reason when the connection must close at once.
     @inlinable @inline(__always)
-    func process(_ bytes: UnsafeRawBufferPointer, from slot: UInt32) -> CloseReason? {
-        if slab[slot].lifecycle.phase == .awaitingProxyHeader { return processProxyHeader(bytes, from: slot) }
+    func serve(_ bytes: UnsafeRawBufferPointer, from slot: UInt32) -> CloseReason? {
+        if slab[slot].lifecycle.phase == .awaitingProxyHeader { return serveProxyHeader(bytes, from: slot) }
         let generation = slab[slot].generation
-        table.beginServing(slot, generation: generation)
+        let pendingBefore = !slab[slot].output.isEmpty
+        outputs.beginServing(slot, generation: generation)
+        let outcome = feed(bytes, to: slot, generation: generation)
+        let staged = outputs.endServing()
+        if !staged.isEmpty {
+            sendServed(slot, staged)
+        } else if !pendingBefore && !slab[slot].output.isEmpty {
+            // The replies outgrew staging and went to the ring: write them now.
+            writeFromRing(slot)
+        }
+        return outcome
+    }
+
+    /// Delivers every whole request in `bytes` to the handler, after any
+    /// waiting in the input ring, and parks an incomplete tail there.
+    @inlinable @inline(__always)
+    func feed(_ bytes: UnsafeRawBufferPointer, to slot: UInt32, generation: UInt32) -> CloseReason? {
         // The ring leaves the slot while the handler runs, so the handler's
         // sends (which touch the slot) never overlap an access to it.
         var pending = RingBuffer()
@@ -102,13 +116,13 @@ extension EventLoop {
         let highWatermark = configuration.outputHighWatermarkBytes
         let outcome = MessageAssembler.feed(bytes, decoder: &decoder, pending: &pending, pool: pool) { request in
             deliver(request, slot: slot, generation: generation)
-            if table.servedInputStopped { return .stop }
+            if outputs.servedInputStopped { return .stop }
             // Replies over the high watermark: deliver no more of what was
             // read until they drain (an amplifying request, such as a large
             // LRANGE pipelined thousands of times in one read, would
             // otherwise pile up its replies far beyond it). While staging is
             // open the ring is empty and staging is small: nothing to check.
-            if !table.stagingOpen && slab[slot].output.count > highWatermark { return .pause }
+            if !outputs.stagingOpen && slab[slot].output.count > highWatermark { return .pause }
             return .next
         }
         swap(&pending, &slab[slot].input)
@@ -138,7 +152,9 @@ extension EventLoop {
     /// nothing, when the general path must run.
     @inlinable @inline(__always)
     func echoInPlace(_ bytes: UnsafeRawBufferPointer, from slot: UInt32) -> Bool {
-        guard slab[slot].input.isEmpty && slab[slot].output.isEmpty, slab[slot].lifecycle.phase == .open else { return false }
+        guard slab[slot].input.isEmpty && slab[slot].output.isEmpty, slab[slot].lifecycle.phase == .open else {
+            return false
+        }
         let scan = decoder.scanWholeRequests(bytes)
         // The general path delivers the requests before a violation, then closes.
         guard !scan.violationFollows else { return false }
@@ -146,7 +162,7 @@ extension EventLoop {
         let requests = scan.count
         if requests > 0 {
             stats.messagesIn &+= requests
-            table.messagesOut &+= requests
+            outputs.countEchoed(requests)
             noteMessageArrived(slot)
             sendServed(slot, UnsafeRawBufferPointer(rebasing: bytes[..<end]))
             guard slab[slot].isLive else { return true }
@@ -162,8 +178,7 @@ extension EventLoop {
     @usableFromInline
     func deliverWaitingRequests(_ slot: UInt32) {
         guard slab[slot].flags.contains(.requestsWaiting) else { return }
-        let outcome = process(UnsafeRawBufferPointer(start: nil, count: 0), from: slot)
-        flushServed(slot)
+        let outcome = serve(UnsafeRawBufferPointer(start: nil, count: 0), from: slot)
         guard slab[slot].isLive else { return }
         if let reason = outcome {
             close(slot, reason: reason)
@@ -196,7 +211,7 @@ extension EventLoop {
     @inlinable @inline(__always)
     func deliver(_ request: Decoder.Request, slot: UInt32, generation: UInt32) {
         handler.messageReceived(
-            request, on: Connection(table: table, token: EventToken(slot: slot, generation: generation)))
+            request, on: Connection(outputs: outputs, token: EventToken(slot: slot, generation: generation)))
     }
 
     /// A complete message counts as activity: it restarts the idle timeout
@@ -228,9 +243,9 @@ extension EventLoop {
         }
         let token = EventToken(slot: slot, generation: slab[slot].generation)
         if let reply = decoder.errorReply(for: violation) {
-            _ = reply.withUnsafeBytes { table.write($0, token: token) }
+            _ = reply.withUnsafeBytes { outputs.write($0, token: token) }
         }
-        table.requestClose(slot: slot, generation: token.generation, reason: reason)
+        outputs.requestClose(slot: slot, generation: token.generation, reason: reason)
     }
 
     /// A connection's buffer could not grow: it alone is closed (logged at

@@ -26,7 +26,7 @@ extension EventLoop {
         timeouts.removeFromAll(slot)
         let handlerKnows = slab[slot].flags.contains(.announced)
         slab.free(slot, pool: pool)
-        table.forgetProxyHeader(of: slot)
+        outputs.forgetProxyHeader(of: slot)
         stats.closedByReason[reason.rawValue] += 1
         if handlerKnows {
             handler.connectionClosed(ConnectionID(loop: index, slot: slot, generation: generation), reason: reason)
@@ -92,7 +92,7 @@ extension EventLoop {
             "connection": "\(ConnectionID(loop: index, slot: slot, generation: slab[slot].generation))",
             "peer": "\(SocketAddress.peer(of: fd).map { "\($0)" } ?? "?")",
         ]
-        if let client = table.proxyHeader(of: slot)?.source {
+        if let client = outputs.proxyHeader(of: slot)?.source {
             metadata["client"] = "\(client)"
         }
         return metadata
@@ -130,7 +130,7 @@ extension EventLoop {
     /// Asks for a graceful close for `reason` (as a handler's close does).
     @usableFromInline
     func closeGracefully(_ slot: UInt32, reason: CloseReason) {
-        table.requestClose(slot: slot, generation: slab[slot].generation, reason: reason)
+        outputs.requestClose(slot: slot, generation: slab[slot].generation, reason: reason)
         settle(slot)
     }
 

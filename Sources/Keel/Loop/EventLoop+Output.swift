@@ -1,37 +1,16 @@
 // Writing: replies leave at once (one send of the staged bytes per read);
-// whatever the socket does not take waits in the connection's output ring,
+// whatever the socket does not take waits in the connection's output ring
+// (ConnectionOutputs owns every append to it),
 // and write interest is registered only while the ring is non-empty. The
 // registered interest is tracked per slot, so epoll_ctl runs only when the
 // wanted interest really changes (never in steady-state echo).
 
 extension EventLoop {
-    /// Writes what the handlers queued while `slot`'s input was processed.
-    @inlinable @inline(__always)
-    func flushServed(_ slot: UInt32) {
-        let pendingBefore = !slab[slot].output.isEmpty
-        let result: IOResult? = table.endServing { staged in
-            staged.isEmpty ? nil : sendKeepingRest(slot, staged)
-        }
-        guard let result else {
-            // Nothing staged; a handler may still have spilled into the ring.
-            if !pendingBefore && !slab[slot].output.isEmpty { writeFromRing(slot) }
-            return
-        }
-        finishSend(slot, result)
-    }
-
     /// Sends replies to the connection being served, which has nothing
     /// pending: one send, then what the socket did not take waits in the
     /// output ring. May close the connection.
     @inlinable @inline(__always)
     func sendServed(_ slot: UInt32, _ bytes: UnsafeRawBufferPointer) {
-        finishSend(slot, sendKeepingRest(slot, bytes))
-    }
-
-    /// One send; keeps what the socket did not take, in order, in the output
-    /// ring (or, when the ring cannot grow, marks the connection to close).
-    @inlinable @inline(__always)
-    func sendKeepingRest(_ slot: UInt32, _ bytes: UnsafeRawBufferPointer) -> IOResult {
         assert(slab[slot].output.isEmpty, "replies would overtake pending output")
         let result = backend.send(slab[slot].fd, bytes)
         var rest = UnsafeRawBufferPointer(start: nil, count: 0)
@@ -43,10 +22,10 @@ extension EventLoop {
         case .failed, .endOfFile:
             break
         }
-        if !rest.isEmpty && !slab[slot].output.append(rest, pool: pool) {
-            table.abort(slot: slot, reason: outOfMemory(slot))
+        if !rest.isEmpty && !outputs.keepUnsent(rest, for: slot) {
+            outputs.abort(slot: slot, reason: outOfMemory(slot))
         }
-        return result
+        finishSend(slot, result)
     }
 
     @inlinable @inline(__always)
@@ -181,7 +160,7 @@ extension EventLoop {
     /// to other connections, a greeting in connectionOpened, close requests).
     @inlinable
     func flushQueuedConnections() {
-        table.takeFlushQueue { token in
+        outputs.takeFlushQueue { token in
             let slot = token.slot
             if !slab[slot].output.isEmpty && slab[slot].lifecycle.phase != .aborting {
                 writeFromRing(slot)

@@ -6,10 +6,10 @@
 // address, and the bytes after the header are framed as usual.
 
 extension EventLoop {
-    /// Feeds `bytes` to the header parser; returns a reason when the
-    /// connection must close.
+    /// Feeds `bytes` to the header parser, then serves what follows a
+    /// complete header; returns a reason when the connection must close.
     @usableFromInline
-    func processProxyHeader(_ bytes: UnsafeRawBufferPointer, from slot: UInt32) -> CloseReason? {
+    func serveProxyHeader(_ bytes: UnsafeRawBufferPointer, from slot: UInt32) -> CloseReason? {
         let mode = configuration.proxyProtocol
         let buffered = slab[slot].input.count
         let result: ProxyHeaderParse
@@ -36,15 +36,16 @@ extension EventLoop {
             // then), so what follows the header lies within `bytes`.
             assert(length > buffered)
             slab[slot].input.removeAll(pool: pool)
-            table.remember(header, for: slot)
+            outputs.remember(header, for: slot)
             slab[slot].lifecycle.headerRead()
             let generation = slab[slot].generation
             opened(slot)
             let rest = UnsafeRawBufferPointer(rebasing: bytes[(length - buffered)...])
             // The handler may have closed the connection from connectionOpened.
-            guard !rest.isEmpty, slab.isCurrent(slot: slot, generation: generation), !slab[slot].lifecycle.phase.stopsInput
+            guard !rest.isEmpty, slab.isCurrent(slot: slot, generation: generation),
+                !slab[slot].lifecycle.phase.stopsInput
             else { return nil }
-            return process(rest, from: slot)
+            return serve(rest, from: slot)
         }
     }
 }

@@ -90,8 +90,8 @@ where Handler.Request == Decoder.Request {
     @usableFromInline @exclusivity(unchecked) var handler: Handler
     @usableFromInline @exclusivity(unchecked) var decoder: Decoder
     /// The connections and the output path handlers send through.
-    @usableFromInline let table: ConnectionTable
-    // Stored, not computed from `table`: a computed class reference costs a
+    @usableFromInline let outputs: ConnectionOutputs
+    // Stored, not computed from `outputs`: a computed class reference costs a
     // retain and a release per use.
     @usableFromInline let slab: ClientSlab
     @usableFromInline let pool: BufferPool
@@ -147,12 +147,12 @@ where Handler.Request == Decoder.Request {
         revisits.reserveCapacity(configuration.maxClients)
         revisitsInProgress.reserveCapacity(configuration.maxClients)
         let pool = BufferPool(retainedBytesLimit: configuration.bufferPoolRetainedBytes, memory: .system)
-        table = ConnectionTable(
+        outputs = ConnectionOutputs(
             loopIndex: index, capacity: configuration.maxClients, pool: pool, framing: decoder.replyFraming,
             stagingCapacity: configuration.readBufferBytes + 64,
             maxPendingOutputBytes: configuration.maxPendingOutputBytes, mailboxes: mailboxes,
             proxyProtocol: configuration.proxyProtocol)
-        slab = table.slab
+        slab = outputs.slab
         self.pool = pool
         readBuffer = ReadBuffer(capacity: configuration.readBufferBytes)
         timeouts = ConnectionTimeouts(capacity: configuration.maxClients, configuration: configuration)
@@ -193,18 +193,18 @@ where Handler.Request == Decoder.Request {
             dispatch(backend.event(at: position))
         }
         // Empty on most iterations: skip the call and its array reset.
-        if !table.flushQueue.isEmpty { flushQueuedConnections() }
+        if !outputs.flushQueue.isEmpty { flushQueuedConnections() }
         if reactor.deadlinesDue {
             enforceDeadlines()
             // Close callbacks may have sent or closed (the iteration ends
             // with every queued connection settled).
-            if !table.flushQueue.isEmpty { flushQueuedConnections() }
+            if !outputs.flushQueue.isEmpty { flushQueuedConnections() }
         }
         // Constant after specialisation: gone for handlers without ticks.
         if let interval = Handler.tickIntervalMs, nowMs >= nextTickMs {
             handler.tick()
             nextTickMs = nowMs + Int64(interval)
-            if !table.flushQueue.isEmpty { flushQueuedConnections() }
+            if !outputs.flushQueue.isEmpty { flushQueuedConnections() }
         }
         if memoryRelease.quietMs != nil { considerReleasingMemory() }
         if nowMs >= nextStatisticsMs { publishStatistics() }
@@ -272,7 +272,7 @@ where Handler.Request == Decoder.Request {
     /// wait only polls (and deadlines are looked at after it).
     @inlinable @inline(__always)
     func nearestDeadlineMs() -> Int64 {
-        if !table.flushQueue.isEmpty || !revisits.isEmpty { return Int64.min }
+        if !outputs.flushQueue.isEmpty || !revisits.isEmpty { return Int64.min }
         var nearest = timeouts.earliestDeadlineMs(notAfter: nextStatisticsMs)
         if let deadline = acceptGate.pausedUntilMs { nearest = min(nearest, deadline) }
         if let deadline = shutdownDeadlineMs { nearest = min(nearest, deadline) }
@@ -309,12 +309,12 @@ where Handler.Request == Decoder.Request {
             switch command {
             case .send(let id, let bytes):
                 let result = bytes.withUnsafeBytes {
-                    table.send($0, token: EventToken(slot: id.slot, generation: id.generation))
+                    outputs.send($0, token: EventToken(slot: id.slot, generation: id.generation))
                 }
                 if result == .connectionGone { stats.staleCommands += 1 }
             case .close(let id):
                 if slab.isCurrent(slot: id.slot, generation: id.generation) {
-                    table.requestClose(slot: id.slot, generation: id.generation, reason: .closedByHandler)
+                    outputs.requestClose(slot: id.slot, generation: id.generation, reason: .closedByHandler)
                 } else {
                     stats.staleCommands += 1
                 }
@@ -344,11 +344,11 @@ where Handler.Request == Decoder.Request {
     }
 
     /// The counters as they stand: the loop's own, and the messages handlers
-    /// queued, which the connection table counts.
+    /// queued, which the outputs count.
     @usableFromInline
     var currentStatistics: Statistics {
         var current = stats
-        current.messagesOut = table.messagesOut
+        current.messagesOut = outputs.messagesOut
         return current
     }
 
@@ -365,7 +365,7 @@ where Handler.Request == Decoder.Request {
     /// Checks every structure the loop owns, and the loop's own invariant.
     @usableFromInline
     func checkInvariants() {
-        table.checkInvariants()
+        outputs.checkInvariants()
         backend.checkInvariants()
         timeouts.checkInvariants()
         slab.forEachLive { slot in

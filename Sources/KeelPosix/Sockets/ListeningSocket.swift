@@ -35,7 +35,8 @@ package struct ListeningSocket {
     /// the server reports "already in use" as a single listener would. (Two
     /// servers starting in the same instant can still both pass the probe;
     /// the window is the few system calls between probe and bind.)
-    package static func openGroup(at address: SocketAddress, count: Int, backlog: Int) throws(ListenerError) -> [ListeningSocket]
+    package static func openGroup(at address: SocketAddress, count: Int, backlog: Int) throws(ListenerError)
+        -> [ListeningSocket]
     {
         precondition(count >= 1)
         if count > 1 && address.port != 0 { try ensureUnused(address) }

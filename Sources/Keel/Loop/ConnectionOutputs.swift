@@ -1,11 +1,14 @@
-// ConnectionTable: what a handler reaches through a `Connection`, and nothing
-// else: sending (staging, the output rings, the flush queue, other loops'
-// mailboxes), closing, and what a connection may ask about itself (its PROXY
-// header). Why a type of its own: EventLoop is generic over the handler, so
-// the Connection values handed to that handler cannot name the loop; they
-// name this, the loop's non-generic half. The loop drives it (beginServing,
-// endServing, the flush queue) and reads its count of messages out, which
-// the echo fast path adds to as well.
+// ConnectionOutputs: the one owner of every byte queued for a loop's
+// connections (staging, the output rings, the flush queue, the count of
+// messages out), of the requests that end a connection's output (a graceful
+// close, an abort), and of what a connection may ask about itself (its
+// PROXY header): everything a handler reaches through a `Connection`. Why a
+// type of its own: EventLoop is generic over the handler, so the Connection
+// values handed to that handler cannot name the loop; they name this, the
+// loop's non-generic half. The engine drives it: it brackets a read's
+// handler calls (beginServing, endServing), hands it what a send left
+// unsent (keepUnsent), counts the echo fast path's replies (countEchoed),
+// and drains the flush queue; it appends to no ring itself.
 //
 // Sending never makes a syscall. Replies to the connection being served go
 // into the loop-wide staging buffer, so all replies to one read leave in one
@@ -29,22 +32,22 @@
 // Invariant: staged bytes belong to `servedSlot`, whose output ring is empty
 // while anything is staged (so staged bytes never overtake pending ones).
 
-/// A loop's connections and the output path handlers send through.
+/// Every byte queued for a loop's connections, and the requests that end their output.
 @usableFromInline
-final class ConnectionTable {
+final class ConnectionOutputs {
     @inlinable static var noSlot: UInt32 { UInt32.max }
     /// No connection's token (slot numbers this high are never clients).
     @inlinable static var closedStaging: UInt64 { UInt64.max }
 
     /// Whether staging takes replies to the served connection.
-    @inlinable var stagingOpen: Bool { stagingToken != ConnectionTable.closedStaging }
+    @inlinable var stagingOpen: Bool { stagingToken != ConnectionOutputs.closedStaging }
 
     /// The owning loop's index (part of every ConnectionID).
     @usableFromInline let loopIndex: UInt32
     /// Every loop's mailbox, for sends to connections on other loops.
     @usableFromInline let mailboxes: Mailboxes
     // Strong lets: reached through a guaranteed `self` (Connection passes the
-    // table with _withUnsafeGuaranteedRef), they cost no retain per message.
+    // outputs with _withUnsafeGuaranteedRef), they cost no retain per message.
     @usableFromInline let slab: ClientSlab
     @usableFromInline let pool: BufferPool
     /// How `send` frames a message.
@@ -61,12 +64,12 @@ final class ConnectionTable {
     /// Bytes staged for `servedSlot`.
     @usableFromInline @exclusivity(unchecked) var stagedBytes = 0
     /// The connection whose input is being handled, or noSlot.
-    @usableFromInline @exclusivity(unchecked) var servedSlot = ConnectionTable.noSlot
+    @usableFromInline @exclusivity(unchecked) var servedSlot = ConnectionOutputs.noSlot
     /// The served connection's token (slot and generation) while its replies
     /// may go into staging (its output ring is empty and it is not being
     /// aborted); otherwise `closedStaging`. One compare admits a reply to
     /// the fast path, without the slab lookups of the general checks.
-    @usableFromInline @exclusivity(unchecked) var stagingToken = ConnectionTable.closedStaging
+    @usableFromInline @exclusivity(unchecked) var stagingToken = ConnectionOutputs.closedStaging
     /// The served connection was closed or aborted by its handler: no more
     /// of its input is delivered.
     @usableFromInline @exclusivity(unchecked) var servedInputStopped = false
@@ -105,24 +108,39 @@ final class ConnectionTable {
     /// Starts a read's worth of handler calls for `slot`.
     @inlinable @inline(__always)
     func beginServing(_ slot: UInt32, generation: UInt32) {
-        assert(servedSlot == ConnectionTable.noSlot && stagedBytes == 0)
+        assert(servedSlot == ConnectionOutputs.noSlot && stagedBytes == 0)
         servedSlot = slot
         let phase = slab[slot].lifecycle.phase
         let open = slab[slot].output.isEmpty && phase != .aborting
-        stagingToken = open ? EventToken(slot: slot, generation: generation).rawValue : ConnectionTable.closedStaging
+        stagingToken = open ? EventToken(slot: slot, generation: generation).rawValue : ConnectionOutputs.closedStaging
         servedInputStopped = phase.stopsInput
     }
 
-    /// Ends serving; calls `body` with the staged bytes (possibly empty),
-    /// which are dropped afterwards.
+    /// Ends serving: returns the replies staged for the served connection
+    /// (possibly none), to be sent at once. Staging closes; the bytes stay
+    /// valid until the next beginServing.
     @inlinable @inline(__always)
-    func endServing<R>(_ body: (UnsafeRawBufferPointer) -> R) -> R {
-        defer {
-            stagedBytes = 0
-            servedSlot = ConnectionTable.noSlot
-            stagingToken = ConnectionTable.closedStaging
-        }
-        return body(UnsafeRawBufferPointer(start: staging, count: stagedBytes))
+    func endServing() -> UnsafeRawBufferPointer {
+        let staged = UnsafeRawBufferPointer(start: staging, count: stagedBytes)
+        stagedBytes = 0
+        servedSlot = ConnectionOutputs.noSlot
+        stagingToken = ConnectionOutputs.closedStaging
+        return staged
+    }
+
+    /// Keeps what a send did not take, in order, in `slot`'s output ring
+    /// (which is empty: the send took the connection's first bytes). False
+    /// when the ring cannot grow (the caller aborts the connection).
+    @usableFromInline
+    func keepUnsent(_ rest: UnsafeRawBufferPointer, for slot: UInt32) -> Bool {
+        assert(slab[slot].output.isEmpty, "unsent bytes would overtake pending output")
+        return slab[slot].output.append(rest, pool: pool)
+    }
+
+    /// The echo fast path sent `count` requests back as their own replies.
+    @inlinable @inline(__always)
+    func countEchoed(_ count: Int) {
+        messagesOut &+= count
     }
 
     // MARK: sending
@@ -287,7 +305,7 @@ final class ConnectionTable {
         var queued = slab[slot].output.append(UnsafeRawBufferPointer(start: staging, count: staged), pool: pool)
         if slot == servedSlot {
             stagedBytes = 0
-            stagingToken = ConnectionTable.closedStaging
+            stagingToken = ConnectionOutputs.closedStaging
         }
         if let prefix { queued = queued && slab[slot].output.append(prefix, pool: pool) }
         queued = queued && slab[slot].output.append(body, pool: pool)
@@ -360,7 +378,7 @@ final class ConnectionTable {
         slab[slot].lifecycle.abort(reason)
         if slot == servedSlot {
             servedInputStopped = true
-            stagingToken = ConnectionTable.closedStaging
+            stagingToken = ConnectionOutputs.closedStaging
         } else {
             queueFlush(slot)
         }
@@ -371,10 +389,10 @@ final class ConnectionTable {
     func checkInvariants() {
         precondition(stagedBytes >= 0 && stagedBytes <= stagingCapacity, "staged \(stagedBytes) bytes")
         if stagedBytes > 0 {
-            precondition(servedSlot != ConnectionTable.noSlot, "staged bytes without a served slot")
+            precondition(servedSlot != ConnectionOutputs.noSlot, "staged bytes without a served slot")
             precondition(slab[servedSlot].output.isEmpty, "staged bytes behind pending output")
         }
-        precondition(!stagingOpen || servedSlot != ConnectionTable.noSlot, "staging open with nothing served")
+        precondition(!stagingOpen || servedSlot != ConnectionOutputs.noSlot, "staging open with nothing served")
         slab.checkInvariants()
         pool.checkInvariants()
     }
