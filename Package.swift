@@ -113,6 +113,11 @@ let package = Package(
             ],
             path: "bench/AllocationProbe"
         ),
+        // The wire layer's own tests: plain values, no loop, no sockets.
+        .testTarget(
+            name: "KeelWireTests",
+            dependencies: ["KeelWire"]
+        ),
         .testTarget(
             name: "KeelBenchTests",
             dependencies: ["KeelBenchCore", "Keel", "KeelPosix", "KeelKV"]

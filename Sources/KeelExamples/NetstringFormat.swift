@@ -3,7 +3,8 @@
 // a colon, that many bytes and a comma. It shows the whole contract: a
 // borrowed request, "need more" with a real bound (so a long body is not
 // decoded again on every read), violations with a reason, an error reply,
-// and the limit checked before the body is buffered.
+// the limit checked before the body is buffered, and an encoder, so that a
+// handler's `connection.send(body)` writes a netstring.
 
 import Keel
 
@@ -17,10 +18,33 @@ public struct NetstringFormat: WireFormat {
         self.maxBodyBytes = maxBodyBytes
     }
 
-    /// A decoder per loop (it keeps no state, so it is the format itself).
+    /// A decoder per loop.
     public func makeDecoder() -> NetstringDecoder {
         NetstringDecoder(maxBodyBytes: maxBodyBytes)
     }
+
+    /// Replies are netstrings too.
+    public func makeEncoder() -> NetstringEncoder {
+        NetstringEncoder()
+    }
+}
+
+/// Frames a reply as a netstring: its length in decimal and a colon before
+/// it, a comma after.
+public struct NetstringEncoder: MessageEncoder {
+    /// Up to 20 digits and the colon.
+    public var maxHeaderBytes: Int { 21 }
+
+    /// `<length>:`.
+    public func writeHeader(payloadLength length: Int, to destination: UnsafeMutableRawPointer) -> Int {
+        let digits = Array(String(length).utf8)
+        destination.copyMemory(from: digits, byteCount: digits.count)
+        destination.storeBytes(of: UInt8(ascii: ":"), toByteOffset: digits.count, as: UInt8.self)
+        return digits.count + 1
+    }
+
+    /// `,`.
+    public var trailer: ReplyTrailer { ReplyTrailer(",") }
 }
 
 /// Finds netstrings; a request is the body, borrowed.
@@ -29,9 +53,6 @@ public struct NetstringDecoder: MessageDecoder {
 
     /// The longest length prefix, colon, body and comma.
     public var maxRequestBytes: Int { 20 + 1 + maxBodyBytes + 1 }
-
-    /// Replies are written as given (the handler frames them with `reply`).
-    public var replyFraming: ReplyFraming { .none }
 
     /// The netstring at the start of `bytes`.
     public mutating func decode(_ bytes: UnsafeRawBufferPointer) -> DecodeStep<UnsafeRawBufferPointer> {
@@ -63,11 +84,8 @@ public struct ReversingHandler: ConnectionHandler, Sendable {
     /// A handler.
     public init() {}
 
-    /// Replies with the body reversed, framed as a netstring.
+    /// Replies with the body reversed (`send` frames it as a netstring).
     public mutating func messageReceived(_ body: UnsafeRawBufferPointer, on connection: Connection) {
-        var reply = Array("\(body.count):".utf8)
-        reply += body.reversed()
-        reply.append(UInt8(ascii: ","))
-        connection.write(reply)
+        connection.send(Array(body.reversed()))
     }
 }

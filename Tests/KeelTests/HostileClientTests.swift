@@ -71,7 +71,7 @@ import Testing
     @Test(arguments: LoopMode.all)
     func aSlowSteadyReaderIsNotCutOffByTheWriteTimeout(mode: LoopMode) throws {
         let configuration = testConfiguration(mode) {
-            $0.writeTimeoutMs = 1_000
+            $0.writeTimeoutMs = 1_500
             $0.outputHighWatermarkBytes = 256 << 10
             $0.outputLowWatermarkBytes = 64 << 10
         }
@@ -90,9 +90,9 @@ import Testing
             usleep(500_000)  // every buffer fills
             var received: [UInt8] = []
             received.reserveCapacity(stream.count)
-            // 10 kB every 50 ms for 2 s (twice the write timeout): steady,
+            // 10 kB every 50 ms for 3 s (twice the write timeout): steady,
             // far slower than the replies.
-            for _ in 0..<40 {
+            for _ in 0..<60 {
                 received += try client.read(exactly: 10_000)
                 usleep(50_000)
             }

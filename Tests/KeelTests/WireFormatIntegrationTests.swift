@@ -154,6 +154,19 @@ struct RESPArgumentsEcho: ConnectionHandler, Sendable {
         #expect(totals.closed(.protocolError) == 1)
         #expect(totals.closed(.oversizeMessage) == 1)
     }
+
+    /// A reply too large for the loop's staging takes the ring path: the
+    /// format's encoder frames it there just as in staging.
+    @Test func aReplyLargerThanStagingIsFramedByTheEncoder() throws {
+        let configuration = testConfiguration { $0.readBufferBytes = 4096 }
+        try withServer(configuration, format: NetstringFormat(maxBodyBytes: 100_000), handler: ReversingHandler()) {
+            _, port in
+            let client = try TestClient(port: port)
+            let body = payload(count: 50_000, seed: 3)
+            try client.send(bytes("50000:") + body + bytes(","))
+            #expect(try client.read(exactly: 50_007) == bytes("50000:") + body.reversed() + bytes(","))
+        }
+    }
 }
 
 @Suite struct PingHandlerTests {

@@ -16,7 +16,7 @@
 // connection already has pending output, the staging buffer is full, or the
 // target is another connection) go into that connection's output ring, and
 // other connections are queued for a flush at the end of the iteration.
-// `send` frames a message as the server's format does (ReplyFraming);
+// `send` frames a message as the server's format does (its MessageEncoder);
 // `write` adds no framing (formats whose handlers frame their own replies).
 //
 // What bounds a connection's output. Replies to its own requests (sent while
@@ -50,10 +50,15 @@ final class ConnectionOutputs {
     // outputs with _withUnsafeGuaranteedRef), they cost no retain per message.
     @usableFromInline let slab: ClientSlab
     @usableFromInline let pool: BufferPool
-    /// How `send` frames a message.
-    @usableFromInline let framing: ReplyFraming
+    /// How `send` frames a message: the format's encoder, and what it told
+    /// when the loop started (its limit, whether it writes a header, its
+    /// trailer), so a send asks it nothing but the header.
+    @usableFromInline let encoder: any MessageEncoder
+    @usableFromInline let maxPayloadBytes: Int
+    @usableFromInline let maxHeaderBytes: Int
+    @usableFromInline let trailer: ReplyTrailer
     /// The framing is Keel's default 4-byte little-endian length (the hot
-    /// case gets a path without the general width and byte-order switches).
+    /// case gets a path of its own, with no call to the encoder).
     @usableFromInline let framingIsU32LE: Bool
     /// Pending output beyond this closes a connection when more is pushed to
     /// it (see the file header).
@@ -82,19 +87,24 @@ final class ConnectionOutputs {
 
     @usableFromInline
     init(
-        loopIndex: UInt32, capacity: Int, pool: BufferPool, framing: ReplyFraming,
+        loopIndex: UInt32, capacity: Int, pool: BufferPool, encoder: any MessageEncoder,
         stagingCapacity: Int, maxPendingOutputBytes: Int, mailboxes: Mailboxes, proxyProtocol: ProxyProtocol = .off
     ) {
         self.loopIndex = loopIndex
         self.mailboxes = mailboxes
         self.slab = ClientSlab(capacity: capacity)
         self.pool = pool
-        self.framing = framing
-        framingIsU32LE = framing == .lengthPrefix(.u32le)
+        self.encoder = encoder
+        maxPayloadBytes = encoder.maxPayloadBytes
+        maxHeaderBytes = encoder.maxHeaderBytes
+        precondition(maxHeaderBytes >= 0 && maxHeaderBytes <= 32, "a reply header takes at most 32 bytes")
+        trailer = encoder.trailer
+        framingIsU32LE = (encoder as? LengthPrefixEncoder)?.frame == .u32le
         precondition(stagingCapacity < Int(UInt32.max), "staging must stay below 4 GiB")
         self.stagingCapacity = stagingCapacity
         self.maxPendingOutputBytes = maxPendingOutputBytes
-        staging = .allocate(byteCount: stagingCapacity, alignment: 16)
+        // Eight bytes of slack: a reply's trailer is stored as one word.
+        staging = .allocate(byteCount: stagingCapacity + 8, alignment: 16)
         flushQueue.reserveCapacity(capacity)
         proxyHeaders = proxyProtocol == .off ? [] : Array(repeating: nil, count: capacity)
     }
@@ -164,34 +174,38 @@ final class ConnectionOutputs {
                     messagesOut &+= 1
                     return .queued
                 }
-            } else if let queued = sendStaged(payload) {
+            } else if maxHeaderBytes == 0 {
+                // No header (lines): the payload and the trailer, inline.
+                let total = payload.count &+ trailer.count
+                if stagedBytes &+ total <= stagingCapacity {
+                    stage(payload, at: stagedBytes)
+                    // All eight bytes in one store (staging has eight bytes
+                    // of slack past its capacity); only the trailer's count.
+                    (staging + (stagedBytes &+ payload.count)).storeBytes(
+                        of: trailer.bytes.littleEndian, as: UInt64.self)
+                    stagedBytes &+= total
+                    messagesOut &+= 1
+                    return .queued
+                }
+            } else if let queued = sendStagedWithHeader(payload) {
                 return queued
             }
         }
         return sendFramed(payload, slot: token.slot, generation: token.generation)
     }
 
-    /// `send` into staging for the other framings; nil when it does not fit.
-    @inlinable
-    func sendStaged(_ payload: UnsafeRawBufferPointer) -> SendResult? {
-        switch framing {
-        case .lengthPrefix(let frame):
-            let total = frame.headerBytes &+ payload.count
-            guard stagedBytes &+ total <= stagingCapacity && UInt64(payload.count) <= frame.largestLength else {
-                return nil
-            }
-            frame.encodeLength(payload.count, into: staging + stagedBytes)
-            stage(payload, at: stagedBytes &+ frame.headerBytes)
-            stagedBytes &+= total
-        case .line:
-            let total = payload.count &+ 1
-            guard stagedBytes &+ total <= stagingCapacity else { return nil }
-            stage(payload, at: stagedBytes)
-            (staging + (stagedBytes &+ payload.count)).storeBytes(of: 0x0A, as: UInt8.self)
-            stagedBytes &+= total
-        case .respBulkString, .none:
-            return nil
-        }
+    /// `send` into staging for framings with a header other than u32le's
+    /// (the encoder writes it); nil when it does not fit.
+    @usableFromInline
+    func sendStagedWithHeader(_ payload: UnsafeRawBufferPointer) -> SendResult? {
+        guard payload.count <= maxPayloadBytes,
+            maxHeaderBytes &+ payload.count &+ trailer.count <= stagingCapacity &- stagedBytes
+        else { return nil }
+        var offset = stagedBytes &+ encoder.writeHeader(payloadLength: payload.count, to: staging + stagedBytes)
+        stage(payload, at: offset)
+        offset &+= payload.count
+        (staging + offset).storeBytes(of: trailer.bytes.littleEndian, as: UInt64.self)
+        stagedBytes = offset &+ trailer.count
         messagesOut &+= 1
         return .queued
     }
@@ -201,35 +215,15 @@ final class ConnectionOutputs {
     func sendFramed(_ payload: UnsafeRawBufferPointer, slot: UInt32, generation: UInt32) -> SendResult {
         guard slab.isCurrent(slot: slot, generation: generation), slab[slot].lifecycle.phase != .aborting
         else { return .connectionGone }
-        switch framing {
-        case .lengthPrefix(let frame):
-            guard UInt64(payload.count) <= frame.largestLength else { return .tooLarge }
-            var field: UInt64 = 0
-            withUnsafeMutableBytes(of: &field) { frame.encodeLength(payload.count, into: $0.baseAddress!) }
-            return withUnsafeBytes(of: &field) {
-                enqueue(
-                    UnsafeRawBufferPointer(rebasing: $0[..<frame.headerBytes]), payload, suffix: nil, slot: slot,
-                    count: true)
+        guard payload.count <= maxPayloadBytes else { return .tooLarge }
+        var header: (UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0)  // 32 bytes: the most an encoder writes
+        return withUnsafeMutableBytes(of: &header) { raw in
+            let headerCount =
+                maxHeaderBytes > 0 ? encoder.writeHeader(payloadLength: payload.count, to: raw.baseAddress!) : 0
+            let prefix = UnsafeRawBufferPointer(rebasing: UnsafeRawBufferPointer(raw)[..<headerCount])
+            return trailer.withBytes { suffix in
+                enqueue(prefix, payload, suffix: suffix, slot: slot, count: true)
             }
-        case .line:
-            var newline: UInt8 = 0x0A
-            return withUnsafeBytes(of: &newline) { enqueue(nil, payload, suffix: $0, slot: slot, count: true) }
-        case .respBulkString:
-            var header: (UInt64, UInt64, UInt64) = (0, 0, 0)
-            var trailer: UInt16 = 0x0A0D  // "\r\n" in memory order
-            return withUnsafeMutableBytes(of: &header) { raw in
-                raw[0] = 0x24  // "$"
-                let digits = DecimalText.write(payload.count, to: raw.baseAddress! + 1)
-                raw[1 + digits] = 0x0D
-                raw[2 + digits] = 0x0A
-                return withUnsafeBytes(of: &trailer) { suffix in
-                    enqueue(
-                        UnsafeRawBufferPointer(rebasing: UnsafeRawBufferPointer(raw)[..<(3 + digits)]), payload,
-                        suffix: suffix, slot: slot, count: true)
-                }
-            }
-        case .none:
-            return enqueue(nil, payload, suffix: nil, slot: slot, count: true)
         }
     }
 

@@ -125,7 +125,7 @@ where Handler.Request == Decoder.Request {
     init(
         index: UInt32, configuration: Configuration, listener: ListeningSocket, backend: Backend,
         deadlineTimer: DeadlineTimer, control: LoopControl, mailboxes: Mailboxes, decoder: Decoder,
-        handler: Handler, logger: Logger
+        encoder: any MessageEncoder, handler: Handler, logger: Logger
     ) throws(Errno) {
         self.index = index
         self.configuration = configuration
@@ -148,7 +148,7 @@ where Handler.Request == Decoder.Request {
         revisitsInProgress.reserveCapacity(configuration.maxClients)
         let pool = BufferPool(retainedBytesLimit: configuration.bufferPoolRetainedBytes, memory: .system)
         outputs = ConnectionOutputs(
-            loopIndex: index, capacity: configuration.maxClients, pool: pool, framing: decoder.replyFraming,
+            loopIndex: index, capacity: configuration.maxClients, pool: pool, encoder: encoder,
             stagingCapacity: configuration.readBufferBytes + 64,
             maxPendingOutputBytes: configuration.maxPendingOutputBytes, mailboxes: mailboxes,
             proxyProtocol: configuration.proxyProtocol)

@@ -87,27 +87,27 @@ struct LoopParts {
     /// The loop for `decoder` and `handler` on this backend.
     @inlinable
     func build<Decoder: MessageDecoder, Handler: ConnectionHandler>(
-        decoder: Decoder, handler: Handler
+        decoder: Decoder, encoder: any MessageEncoder, handler: Handler
     ) throws(ServerError) -> BuiltLoop where Handler.Request == Decoder.Request {
         switch backend {
-        case .epoll(let backend): return try build(backend, decoder, handler)
-        case .poll(let backend): return try build(backend, decoder, handler)
+        case .epoll(let backend): return try build(backend, decoder, encoder, handler)
+        case .poll(let backend): return try build(backend, decoder, encoder, handler)
         #if DEBUG
-            case .faultyEpoll(let backend): return try build(backend, decoder, handler)
-            case .faultyPoll(let backend): return try build(backend, decoder, handler)
+            case .faultyEpoll(let backend): return try build(backend, decoder, encoder, handler)
+            case .faultyPoll(let backend): return try build(backend, decoder, encoder, handler)
         #endif
         }
     }
 
     @inlinable
     func build<B: EventBackend, Decoder: MessageDecoder, Handler: ConnectionHandler>(
-        _ backend: B, _ decoder: Decoder, _ handler: Handler
+        _ backend: B, _ decoder: Decoder, _ encoder: any MessageEncoder, _ handler: Handler
     ) throws(ServerError) -> BuiltLoop where Handler.Request == Decoder.Request {
         do throws(Errno) {
             let loop = try EventLoop<B, Decoder, Handler>(
                 index: control.index, configuration: configuration, listener: listener, backend: backend,
                 deadlineTimer: deadlineTimer, control: control, mailboxes: mailboxes, decoder: decoder,
-                handler: handler, logger: logger)
+                encoder: encoder, handler: handler, logger: logger)
             return BuiltLoop(run: { loop.run() }, discard: { loop.discardUnstarted() })
         } catch {
             // The listener stays with Server, which closes it on failure.

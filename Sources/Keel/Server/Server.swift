@@ -79,7 +79,9 @@ public final class Server<Handler: ConnectionHandler>: Sendable {
         self.init(
             configuration: configuration, logger: logger, metricsFactory: metricsFactory,
             loopBuilder: LoopBuilder { parts throws(ServerError) in
-                try parts.build(decoder: format.makeDecoder(), handler: makeHandler(parts.control.index))
+                try parts.build(
+                    decoder: format.makeDecoder(), encoder: format.makeEncoder(),
+                    handler: makeHandler(parts.control.index))
             })
     }
 

@@ -26,6 +26,38 @@ public struct LengthPrefixFormat: WireFormat, Hashable {
     public func makeDecoder() -> LengthPrefixDecoder {
         LengthPrefixDecoder(frame: frame, maxMessageBytes: maxMessageBytes)
     }
+
+    /// Replies get the same length field.
+    public func makeEncoder() -> LengthPrefixEncoder {
+        LengthPrefixEncoder(frame: frame)
+    }
+}
+
+/// Frames a reply with the format's length field.
+public struct LengthPrefixEncoder: MessageEncoder {
+    /// The length field.
+    public let frame: FrameFormat
+
+    /// Replies framed by `frame`.
+    @inlinable
+    public init(frame: FrameFormat) {
+        self.frame = frame
+    }
+
+    /// What the length field can announce.
+    @inlinable
+    public var maxPayloadBytes: Int { Int(clamping: frame.largestLength) }
+
+    /// The length field's width.
+    @inlinable
+    public var maxHeaderBytes: Int { frame.headerBytes }
+
+    /// The length field.
+    @inlinable
+    public func writeHeader(payloadLength length: Int, to destination: UnsafeMutableRawPointer) -> Int {
+        frame.encodeLength(length, into: destination)
+        return frame.headerBytes
+    }
 }
 
 /// Finds length-prefixed frames; a request is a frame's payload.
@@ -48,10 +80,6 @@ public struct LengthPrefixDecoder: MessageDecoder {
     /// Header plus the largest payload.
     @inlinable
     public var maxRequestBytes: Int { frame.headerBytes + maxMessageBytes }
-
-    /// Replies get the same length field.
-    @inlinable
-    public var replyFraming: ReplyFraming { .lengthPrefix(frame) }
 
     /// The frame at the start of `bytes`: its payload, or how many bytes it
     /// needs (known exactly once its header is in), or a refusal when the

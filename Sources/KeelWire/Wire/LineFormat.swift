@@ -19,6 +19,22 @@ public struct LineFormat: WireFormat, Hashable {
     public func makeDecoder() -> LineDecoder {
         LineDecoder(maxLineBytes: maxLineBytes)
     }
+
+    /// Replies end with LF.
+    public func makeEncoder() -> LineEncoder {
+        LineEncoder()
+    }
+}
+
+/// Ends each reply with LF.
+public struct LineEncoder: MessageEncoder {
+    /// Replies ended by LF.
+    @inlinable
+    public init() {}
+
+    /// A line feed.
+    @inlinable
+    public var trailer: ReplyTrailer { ReplyTrailer("\n") }
 }
 
 /// Finds lines; a request is a line without its terminator.
@@ -34,10 +50,6 @@ public struct LineDecoder: MessageDecoder {
     /// The longest line plus CRLF.
     @inlinable
     public var maxRequestBytes: Int { maxLineBytes + 2 }
-
-    /// Replies end with LF.
-    @inlinable
-    public var replyFraming: ReplyFraming { .line }
 
     /// The line at the start of `bytes`, without its LF or CRLF.
     @inlinable @inline(__always)

@@ -25,13 +25,23 @@
 
 /// How to find requests in a byte stream and how replies are framed: the
 /// description a server is configured with. Each event loop makes its own
-/// decoder from it.
+/// decoder and encoder from it.
 public protocol WireFormat: Sendable {
     /// The decoder each loop runs.
     associatedtype Decoder: MessageDecoder
+    /// How `Connection.send(_:)` frames replies (MessageEncoder.swift).
+    associatedtype Encoder: MessageEncoder = UnframedEncoder
 
     /// A decoder for one loop (called once per loop, at start-up).
     func makeDecoder() -> Decoder
+
+    /// The reply framing for one loop (called once per loop, at start-up).
+    func makeEncoder() -> Encoder
+}
+
+extension WireFormat where Encoder == UnframedEncoder {
+    /// Replies are written as their handlers frame them.
+    public func makeEncoder() -> UnframedEncoder { UnframedEncoder() }
 }
 
 /// Finds requests in the bytes of one connection at a time; owned by one loop.
@@ -42,9 +52,6 @@ public protocol MessageDecoder {
     /// The most bytes one request may take. A request announcing more, or
     /// still incomplete with more buffered, is refused before it is buffered.
     var maxRequestBytes: Int { get }
-
-    /// How `Connection.send(_:)` frames a message in this format.
-    var replyFraming: ReplyFraming { get }
 
     /// Looks for one request at the start of `bytes` (see the file header).
     mutating func decode(_ bytes: UnsafeRawBufferPointer) -> DecodeStep<Request>
@@ -108,19 +115,6 @@ public struct WholeRequests: Equatable, Sendable {
         self.count = count
         self.violationFollows = violationFollows
     }
-}
-
-/// How `Connection.send(_:)` frames one message.
-@frozen
-public enum ReplyFraming: Sendable, Equatable {
-    /// A length field in front (Keel's default format).
-    case lengthPrefix(FrameFormat)
-    /// The bytes, then a line feed.
-    case line
-    /// A RESP bulk string: `$<length>\r\n<bytes>\r\n`.
-    case respBulkString
-    /// The bytes as they are (a format whose handlers write their own framing).
-    case none
 }
 
 /// Why a connection's bytes break its protocol.

@@ -45,7 +45,7 @@ where Handler.Request == Format.Decoder.Request {
             loop = try EventLoop(
                 index: 0, configuration: configuration, listener: listener, backend: backend,
                 deadlineTimer: DeadlineTimer(), control: control, mailboxes: Mailboxes([mailbox]),
-                decoder: format.makeDecoder(), handler: handler, logger: logger)
+                decoder: format.makeDecoder(), encoder: format.makeEncoder(), handler: handler, logger: logger)
         } catch {
             listener.close()
             waker.close()

@@ -42,6 +42,32 @@ public struct RESPFormat: WireFormat, Hashable {
     public func makeDecoder() -> RESPDecoder {
         RESPDecoder(format: self)
     }
+
+    /// `Connection.send` writes a bulk string (typed replies: RESPReplies).
+    public func makeEncoder() -> RESPBulkStringEncoder {
+        RESPBulkStringEncoder()
+    }
+}
+
+/// Frames a reply as a RESP bulk string: `$<length>\r\n<bytes>\r\n`.
+public struct RESPBulkStringEncoder: MessageEncoder {
+    /// Bulk strings.
+    @inlinable
+    public init() {}
+
+    /// `$`, up to 19 digits, CRLF.
+    @inlinable
+    public var maxHeaderBytes: Int { RESPEncoding.maxHeaderBytes }
+
+    /// `$<length>\r\n`.
+    @inlinable
+    public func writeHeader(payloadLength length: Int, to destination: UnsafeMutableRawPointer) -> Int {
+        RESPEncoding.writeHeader(0x24, length, to: destination)
+    }
+
+    /// CRLF.
+    @inlinable
+    public var trailer: ReplyTrailer { ReplyTrailer("\r\n") }
 }
 
 /// Decodes RESP requests; owns the scratch its commands point into (one loop only).
@@ -58,10 +84,6 @@ public struct RESPDecoder: MessageDecoder {
     /// The format's limit for one request.
     @inlinable
     public var maxRequestBytes: Int { format.maxRequestBytes }
-
-    /// `Connection.send` writes a bulk string.
-    @inlinable
-    public var replyFraming: ReplyFraming { .respBulkString }
 
     /// The request at the start of `bytes` (see WireFormat.swift for the contract).
     @inlinable

@@ -50,10 +50,6 @@ public struct RESPReplyDecoder: MessageDecoder {
     @inlinable
     public var maxRequestBytes: Int { format.maxReplyBytes }
 
-    /// A client writes its requests itself (RESPRequestWriter).
-    @inlinable
-    public var replyFraming: ReplyFraming { .none }
-
     /// The whole reply at the start of `bytes`, nested arrays included.
     @inlinable
     public mutating func decode(_ bytes: UnsafeRawBufferPointer) -> DecodeStep<RESPReply> {
