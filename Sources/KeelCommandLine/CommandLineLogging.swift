@@ -15,7 +15,7 @@ public enum CommandLineLogging {
 
     /// Bootstraps swift-log with relayed standard-error logging at `level`;
     /// returns the relay so the caller can flush it before exiting.
-    public static func bootstrap(level: Logger.Level) -> LogRelay {
+    package static func bootstrap(level: Logger.Level) -> LogRelay {
         let relay = LogRelay(name: "keel-log")
         LoggingSystem.bootstrap { label in
             var handler = StandardErrorLogHandler(label: label)

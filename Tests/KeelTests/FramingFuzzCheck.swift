@@ -6,7 +6,7 @@
 // the length-prefix decoder, as the loop runs it) delivers
 // exactly the frames an independent whole-stream decoder finds, in order,
 // stops at the same oversize header, keeps its ring's invariants after every
-// read, and returns every pool byte; FrameDecoder.scanCompleteFrames (the
+// read, and returns every pool byte; FrameScanner.scanWholeFrames (the
 // echo fast path) finds the same frames in the whole stream. RingBuffer
 // matches a plain array model. ProxyHeaderParser agrees with an independent
 // reading of the specification (ProxyReference) and is consistent with
@@ -61,10 +61,10 @@ enum FramingFuzzCheck {
             offset += length
         }
         pending.removeAll(pool: pool)
-        let frameDecoder = FrameDecoder(format: format, maxMessageBytes: maxMessage)
-        let scan = stream.withUnsafeBytes { frameDecoder.scanCompleteFrames($0) }
+        let scanner = FrameScanner(format: format, maxMessageBytes: maxMessage)
+        let scan = stream.withUnsafeBytes { scanner.scanWholeFrames($0) }
         let scannedEnd = expected.frames.reduce(0) { $0 + format.headerBytes + $1.count }
-        if scan != FrameScan(end: scannedEnd, frames: expected.frames.count, oversize: expected.oversize) {
+        if scan != WholeRequests(end: scannedEnd, count: expected.frames.count, violationFollows: expected.oversize) {
             return "scan \(scan) differs from \(expected.frames.count) frames ending at \(scannedEnd)"
         }
         if frames != expected.frames { return "frames differ: got \(frames.count), expected \(expected.frames.count)" }

@@ -130,24 +130,26 @@ private final class AssemblerHarness {
     }
 
     @Test func maxMessageIsClampedToWhatTheFormatCanAnnounce() {
-        #expect(FrameDecoder(format: .u8, maxMessageBytes: 1 << 20).maxMessageBytes == 255)
-        #expect(FrameDecoder(format: .u16be, maxMessageBytes: 1 << 20).maxMessageBytes == 65_535)
-        #expect(FrameDecoder(format: .u32le, maxMessageBytes: 1 << 20).maxMessageBytes == 1 << 20)
+        #expect(FrameScanner(format: .u8, maxMessageBytes: 1 << 20).maxMessageBytes == 255)
+        #expect(FrameScanner(format: .u16be, maxMessageBytes: 1 << 20).maxMessageBytes == 65_535)
+        #expect(FrameScanner(format: .u32le, maxMessageBytes: 1 << 20).maxMessageBytes == 1 << 20)
+        #expect(LengthPrefixFormat(frame: .u8, maxMessageBytes: 1 << 20).maxMessageBytes == 255)
     }
 
-    /// decode(_:at:) frame by frame: the reference scanCompleteFrames must match.
-    private func referenceScan(_ decoder: FrameDecoder, _ bytes: UnsafeRawBufferPointer) -> FrameScan {
+    /// The format's decoder, frame by frame: the reference the scan must match.
+    private func referenceScan(_ format: LengthPrefixFormat, _ bytes: UnsafeRawBufferPointer) -> WholeRequests {
+        var decoder = format.makeDecoder()
         var offset = 0
         var frames = 0
         while true {
-            switch decoder.decode(bytes, at: offset) {
-            case .frame(_, let next):
-                offset = next
+            switch decoder.decode(UnsafeRawBufferPointer(rebasing: bytes[offset...])) {
+            case .request(_, let length):
+                offset += length
                 frames += 1
-            case .incomplete:
-                return FrameScan(end: offset, frames: frames, oversize: false)
-            case .oversize:
-                return FrameScan(end: offset, frames: frames, oversize: true)
+            case .skip, .needMore:
+                return WholeRequests(end: offset, count: frames, violationFollows: false)
+            case .violation:
+                return WholeRequests(end: offset, count: frames, violationFollows: true)
             }
         }
     }
@@ -155,7 +157,8 @@ private final class AssemblerHarness {
     @Test(arguments: FrameFormat.all)
     func scanningAgreesWithDecodingFrameByFrame(format: FrameFormat) {
         var random = SeededRandom(seed: 77)
-        let decoder = FrameDecoder(format: format, maxMessageBytes: 200)
+        let scanner = FrameScanner(format: format, maxMessageBytes: 200)
+        let decoding = LengthPrefixFormat(frame: format, maxMessageBytes: 200)
         for round in 0..<2_000 {
             // Frames within the limit, then maybe an oversize one, then a cut anywhere.
             var stream: [UInt8] = []
@@ -169,18 +172,18 @@ private final class AssemblerHarness {
             let cut = Int(random.next() % UInt64(stream.count + 1))
             stream.removeLast(stream.count - cut)
             stream.withUnsafeBytes { bytes in
-                #expect(decoder.scanCompleteFrames(bytes) == referenceScan(decoder, bytes), "round \(round)")
+                #expect(scanner.scanWholeFrames(bytes) == referenceScan(decoding, bytes), "round \(round)")
             }
         }
     }
 
     @Test func scanningAHugeAnnouncedLengthDoesNotOverflow() {
         // u64 with no practical limit: a length near UInt64.max must read as incomplete.
-        let decoder = FrameDecoder(format: .u64le, maxMessageBytes: .max)
+        let scanner = FrameScanner(format: .u64le, maxMessageBytes: .max)
         var bytes = [UInt8](repeating: 0xFF, count: 8) + [1, 2, 3]
         bytes[7] = 0x7F
         bytes.withUnsafeBytes {
-            #expect(decoder.scanCompleteFrames($0) == FrameScan(end: 0, frames: 0, oversize: false))
+            #expect(scanner.scanWholeFrames($0) == WholeRequests(end: 0, count: 0, violationFollows: false))
         }
     }
 }

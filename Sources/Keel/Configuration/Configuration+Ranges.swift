@@ -11,11 +11,11 @@
 // before any conversion happens.
 
 /// One numeric setting and the values it may take.
-public struct SettingRange: Sendable {
+package struct SettingRange: Sendable {
     /// The field's name, as in `Configuration` (e.g. "idleTimeoutMs").
-    public let name: String
+    package let name: String
     /// The values allowed.
-    public let range: ClosedRange<Int>
+    package let range: ClosedRange<Int>
     /// The field's value (nil for an optional field that is off).
     let value: @Sendable (Configuration) -> Int?
 }
@@ -32,7 +32,7 @@ extension Configuration {
     public static let largestBudgetBytes = 1 << 42
 
     /// Allowed values of every numeric field. `validate()` checks each.
-    public static let settingRanges: [SettingRange] = [
+    package static let settingRanges: [SettingRange] = [
         SettingRange(name: "port", range: 0...65_535) { $0.port },
         SettingRange(name: "backlog", range: 1...1_048_576) { $0.backlog },
         SettingRange(name: "threads", range: 1...256) { $0.threads },
@@ -66,7 +66,7 @@ extension Configuration {
     ]
 
     /// The allowed range of the field called `name` (see `settingRanges`).
-    public static func allowedRange(of name: String) -> ClosedRange<Int> {
+    package static func allowedRange(of name: String) -> ClosedRange<Int> {
         guard let entry = settingRanges.first(where: { $0.name == name }) else {
             preconditionFailure("no setting named \(name)")
         }

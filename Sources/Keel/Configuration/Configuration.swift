@@ -103,12 +103,6 @@ public struct Configuration: Sendable, Equatable {
     /// still sleeps once the window passes. For latency-sensitive services
     /// with a core to spare per loop. Default 0: never poll.
     public var busyPollUs = 0
-    /// The former name of busyPollUs.
-    @available(*, deprecated, renamed: "busyPollUs")
-    public var busyPollMicroseconds: Int {
-        get { busyPollUs }
-        set { busyPollUs = newValue }
-    }
     /// Memory the loop keeps for reuse by connection buffers. Default 4 MiB.
     public var bufferPoolRetainedBytes = 4 << 20
     /// Once no connection buffer has been taken for this long and none is in

@@ -328,7 +328,9 @@ where Handler.Request == Decoder.Request {
     func finishRunning() -> Statistics {
         finishShutdown()
         control.openConnections.store(slab.liveCount, ordering: .relaxed)
-        publishDiagnostics()
+        #if DEBUG
+            publishDiagnostics()
+        #endif
         publishStatistics()
         return stats
     }
@@ -352,15 +354,17 @@ where Handler.Request == Decoder.Request {
         return current
     }
 
-    /// Internal gauges for tests (ServerHandle's bufferedBytes,
-    /// timeoutListMembers, isAccepting): published with the invariant checks,
-    /// not on every iteration of a production loop.
-    @usableFromInline
-    func publishDiagnostics() {
-        control.timeoutMembers.store(timeouts.memberCount, ordering: .relaxed)
-        control.ringBytes.store(pool.outstandingBytes, ordering: .relaxed)
-        control.listenerOn.store(acceptGate.isOn, ordering: .relaxed)
-    }
+    #if DEBUG
+        /// Internal gauges for tests (ServerHandle's bufferedBytes,
+        /// timeoutListMembers, isAccepting): published with the invariant
+        /// checks, in debug builds only.
+        @usableFromInline
+        func publishDiagnostics() {
+            control.diagnostics.timeoutMembers.store(timeouts.memberCount, ordering: .relaxed)
+            control.diagnostics.ringBytes.store(pool.outstandingBytes, ordering: .relaxed)
+            control.diagnostics.listenerOn.store(acceptGate.isOn, ordering: .relaxed)
+        }
+    #endif
 
     /// Checks every structure the loop owns, and the loop's own invariant.
     @usableFromInline

@@ -22,14 +22,14 @@ import Glibc
 import Logging
 
 /// A bounded queue of log records and the thread that hands them on.
-public final class LogRelay: @unchecked Sendable {
+package final class LogRelay: @unchecked Sendable {
     struct Record {
         let upstream: any LogHandler
         let event: LogEvent
     }
 
     /// Most records waiting at once; more are dropped and counted.
-    public let capacity: Int
+    package let capacity: Int
     private let mutex: UnsafeMutablePointer<pthread_mutex_t>
     private let condition: UnsafeMutablePointer<pthread_cond_t>
     // Guarded by `mutex`.
@@ -53,7 +53,7 @@ public final class LogRelay: @unchecked Sendable {
     ///   - name: the thread's name (at most 15 bytes are shown).
     ///   - periodicMs: how often `periodic` runs on the relay's thread.
     ///   - periodic: work that may block and must not run on an event loop.
-    public init(
+    package init(
         capacity: Int = 4_096, name: String = "keel-log", periodicMs: Int = 1_000,
         periodic: (@Sendable () -> Void)? = nil
     ) {
@@ -87,25 +87,25 @@ public final class LogRelay: @unchecked Sendable {
 
     /// A log handler that queues every record for `upstream` (which then
     /// runs on the relay's thread). Level and metadata are `upstream`'s.
-    public func handler(forwardingTo upstream: any LogHandler) -> any LogHandler {
+    package func handler(forwardingTo upstream: any LogHandler) -> any LogHandler {
         RelayedLogHandler(upstream: upstream, relay: self)
     }
 
     /// A logger like `logger` whose records go through this relay.
-    public func relaying(_ logger: Logger) -> Logger {
+    package func relaying(_ logger: Logger) -> Logger {
         let upstream = logger.handler
         return Logger(label: logger.label) { _ in self.handler(forwardingTo: upstream) }
     }
 
     /// Records dropped so far because the queue was full.
-    public var droppedRecords: Int {
+    package var droppedRecords: Int {
         locked { droppedTotal }
     }
 
     /// Waits until every queued record has been handed on, for at most
     /// `timeoutMs`. Returns whether the queue emptied in time.
     @discardableResult
-    public func flush(timeoutMs: Int) -> Bool {
+    package func flush(timeoutMs: Int) -> Bool {
         let deadline = Self.deadline(afterMs: timeoutMs)
         return locked {
             while !queue.isEmpty || writing {
@@ -122,7 +122,7 @@ public final class LogRelay: @unchecked Sendable {
     /// handler or metrics backend that never returns is left behind,
     /// detached: only it waits for that call. Records logged afterwards are
     /// dropped.
-    public func stop(timeoutMs: Int) {
+    package func stop(timeoutMs: Int) {
         let deadline = Self.deadline(afterMs: timeoutMs)
         let thread: LoopThread? = locked {
             stopping = true

@@ -17,12 +17,10 @@ final class LoopControl: Sendable {
     @usableFromInline let stopRequested = Atomic<Bool>(false)
     /// Open connections, as of the end of the loop's last iteration.
     @usableFromInline let openConnections = Atomic<Int>(0)
-    /// Members of all timeout lists, as of the end of the last iteration.
-    @usableFromInline let timeoutMembers = Atomic<Int>(0)
-    /// Bytes the connections' rings hold, as of the end of the last iteration.
-    @usableFromInline let ringBytes = Atomic<Int>(0)
-    /// Whether the listener is switched on.
-    @usableFromInline let listenerOn = Atomic<Bool>(true)
+    #if DEBUG
+        /// Gauges the tests read (debug builds only).
+        @usableFromInline let diagnostics = LoopDiagnostics()
+    #endif
 
     init(index: UInt32, waker: Waker, mailbox: Mailbox) {
         self.index = index
@@ -36,3 +34,19 @@ final class LoopControl: Sendable {
         waker.wake()
     }
 }
+
+#if DEBUG
+    /// A loop's internal gauges for the tests, published with the invariant
+    /// checks (`checkInvariantsEveryIteration`) and when the loop ends.
+    @usableFromInline
+    final class LoopDiagnostics: Sendable {
+        /// Members of all timeout lists, as of the end of the last iteration.
+        @usableFromInline let timeoutMembers = Atomic<Int>(0)
+        /// Bytes the connections' rings hold, as of the end of the last iteration.
+        @usableFromInline let ringBytes = Atomic<Int>(0)
+        /// Whether the listener is switched on.
+        @usableFromInline let listenerOn = Atomic<Bool>(true)
+
+        init() {}
+    }
+#endif

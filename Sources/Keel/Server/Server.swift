@@ -244,9 +244,11 @@ public final class Server<Handler: ConnectionHandler>: Sendable {
     /// Connections open right now (as of each loop's last iteration).
     public var openConnections: Int { handle.openConnections }
 
-    var timeoutListMembers: Int { handle.timeoutListMembers }
-    var bufferedBytes: Int { handle.bufferedBytes }
-    var isAccepting: Bool { handle.isAccepting }
+    #if DEBUG
+        var timeoutListMembers: Int { handle.timeoutListMembers }
+        var bufferedBytes: Int { handle.bufferedBytes }
+        var isAccepting: Bool { handle.isAccepting }
+    #endif
 }
 
 extension Server where Handler == EchoHandler {

@@ -128,23 +128,26 @@ public final class ServerHandle: Sendable {
         gauges { $0.openConnections.load(ordering: .relaxed) }
     }
 
-    /// Members of all timeout lists (equals `openConnections` while running).
-    /// This and the next two are published only with
-    /// `checkInvariantsEveryIteration` (debug builds, for the tests).
-    var timeoutListMembers: Int {
-        gauges { $0.timeoutMembers.load(ordering: .relaxed) }
-    }
+    #if DEBUG
+        // Test gauges: published only with `checkInvariantsEveryIteration`,
+        // compiled into debug builds (the tests') only.
 
-    /// Bytes held by connection buffers (0 when nothing is pending anywhere).
-    var bufferedBytes: Int {
-        gauges { $0.ringBytes.load(ordering: .relaxed) }
-    }
+        /// Members of all timeout lists (equals `openConnections` while running).
+        var timeoutListMembers: Int {
+            gauges { $0.diagnostics.timeoutMembers.load(ordering: .relaxed) }
+        }
 
-    /// Whether every loop's listener is switched on.
-    var isAccepting: Bool {
-        let loops = running?.controls.count ?? 0
-        return loops > 0 && gauges { $0.listenerOn.load(ordering: .relaxed) ? 1 : 0 } == loops
-    }
+        /// Bytes held by connection buffers (0 when nothing is pending anywhere).
+        var bufferedBytes: Int {
+            gauges { $0.diagnostics.ringBytes.load(ordering: .relaxed) }
+        }
+
+        /// Whether every loop's listener is switched on.
+        var isAccepting: Bool {
+            let loops = running?.controls.count ?? 0
+            return loops > 0 && gauges { $0.diagnostics.listenerOn.load(ordering: .relaxed) ? 1 : 0 } == loops
+        }
+    #endif
 
     private func gauges(_ read: (LoopControl) -> Int) -> Int {
         running?.controls.reduce(0) { $0 + read($1) } ?? 0

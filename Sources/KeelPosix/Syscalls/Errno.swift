@@ -28,7 +28,7 @@ public struct Errno: Error, Hashable, Sendable, CustomStringConvertible {
     }
 
     // The names are swift-system's (System.Errno), so code that uses both
-    // reads the same; the old Keel names remain as deprecated aliases.
+    // reads the same.
 
     /// EINTR
     public static let interrupted = Errno(rawValue: EINTR)
@@ -72,26 +72,4 @@ public struct Errno: Error, Hashable, Sendable, CustomStringConvertible {
     public static let socketNotConnected = Errno(rawValue: ENOTCONN)
     /// ENOENT
     public static let noSuchFileOrDirectory = Errno(rawValue: ENOENT)
-
-    /// EBADF
-    @available(*, deprecated, renamed: "badFileDescriptor")
-    public static var badDescriptor: Errno { badFileDescriptor }
-    /// ECONNABORTED
-    @available(*, deprecated, renamed: "connectionAbort")
-    public static var connectionAborted: Errno { connectionAbort }
-    /// ENOMEM
-    @available(*, deprecated, renamed: "noMemory")
-    public static var outOfMemory: Errno { noMemory }
-    /// EINPROGRESS
-    @available(*, deprecated, renamed: "nowInProgress")
-    public static var inProgress: Errno { nowInProgress }
-    /// EACCES
-    @available(*, deprecated, renamed: "permissionDenied")
-    public static var accessDenied: Errno { permissionDenied }
-    /// ENOTCONN
-    @available(*, deprecated, renamed: "socketNotConnected")
-    public static var notConnected: Errno { socketNotConnected }
-    /// ENOENT
-    @available(*, deprecated, renamed: "noSuchFileOrDirectory")
-    public static var noSuchFile: Errno { noSuchFileOrDirectory }
 }

@@ -9,7 +9,7 @@
 // balancer is told apart without waiting for a whole header's worth.
 
 /// The outcome of reading a PROXY header from the start of a connection.
-public enum ProxyHeaderParse: Sendable, Equatable {
+package enum ProxyHeaderParse: Sendable, Equatable {
     /// A valid beginning, not yet a whole header.
     case incomplete
     /// A whole header, `length` bytes long; what follows it is the client's data.
@@ -19,20 +19,20 @@ public enum ProxyHeaderParse: Sendable, Equatable {
 }
 
 /// Parses PROXY protocol headers.
-public enum ProxyHeaderParser {
+package enum ProxyHeaderParser {
     /// The longest v1 header, CRLF included (the specification's limit).
-    public static let maximumV1Bytes = 107
+    package static let maximumV1Bytes = 107
     /// The longest v2 header Keel accepts, TLVs included. The format allows
     /// 16 + 65,535; balancers send tens to a few hundred bytes, and a bound
     /// keeps what an unauthenticated peer can make Keel buffer small.
-    public static let maximumV2Bytes = 4_096
+    package static let maximumV2Bytes = 4_096
 
     private static let v1Prefix: [UInt8] = Array("PROXY ".utf8)
     private static let v2Signature: [UInt8] = [0x0D, 0x0A, 0x0D, 0x0A, 0x00, 0x0D, 0x0A, 0x51, 0x55, 0x49, 0x54, 0x0A]
     private static let v2FixedBytes = 16
 
     /// Reads the header at the start of `bytes`, as `mode` allows.
-    public static func parse(_ bytes: UnsafeRawBufferPointer, mode: ProxyProtocol) -> ProxyHeaderParse {
+    package static func parse(_ bytes: UnsafeRawBufferPointer, mode: ProxyProtocol) -> ProxyHeaderParse {
         precondition(mode != .off, "no header is expected with the PROXY protocol off")
         guard let first = bytes.first else { return .incomplete }
         let version: ProxyHeader.Version

@@ -105,10 +105,9 @@ public struct LengthPrefixDecoder: MessageDecoder {
     @inlinable
     public static var echoesRequestsVerbatim: Bool { true }
 
-    /// The run of whole frames at the start of `bytes` (FrameDecoder's scan).
+    /// The run of whole frames at the start of `bytes` (FrameScanner's scan).
     @inlinable
     public func scanWholeRequests(_ bytes: UnsafeRawBufferPointer) -> WholeRequests {
-        let scan = FrameDecoder(format: frame, maxMessageBytes: maxMessageBytes).scanCompleteFrames(bytes)
-        return WholeRequests(end: scan.end, count: scan.frames, violationFollows: scan.oversize)
+        FrameScanner(format: frame, maxMessageBytes: maxMessageBytes).scanWholeFrames(bytes)
     }
 }
