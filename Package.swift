@@ -115,10 +115,17 @@ let package = Package(
             ],
             path: "bench/AllocationProbe"
         ),
+        // What both test targets build test data with (seeded bytes, RESP
+        // requests, frames).
+        .target(
+            name: "KeelTestSupport",
+            dependencies: ["KeelWire"],
+            path: "Tests/TestSupport"
+        ),
         // The wire layer's own tests: plain values, no loop, no sockets.
         .testTarget(
             name: "KeelWireTests",
-            dependencies: ["KeelWire"]
+            dependencies: ["KeelWire", "KeelTestSupport"]
         ),
         .testTarget(
             name: "KeelBenchTests",
@@ -127,7 +134,7 @@ let package = Package(
         .testTarget(
             name: "KeelTests",
             dependencies: [
-                "Keel", "KeelWire", "KeelPosix", "CShims", "KeelServer", "KeelCommandLine", "KeelKV", "KeelKVServer",
+                "Keel", "KeelWire", "KeelPosix", "CShims", "KeelServer", "KeelTestSupport", "KeelCommandLine", "KeelKV", "KeelKVServer",
                 "KeelExamples",
                 "BroadcastServer", "EmbedExample",
                 "KeelAllocationProbe", "KeelBenchCore",

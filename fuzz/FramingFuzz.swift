@@ -1,6 +1,6 @@
 // libFuzzer entry point for Keel's framing, ring buffer and PROXY header
 // parser. Built by fuzz/run.sh with the shared check in
-// Tests/KeelTests/FramingFuzzCheck.swift and linked with the KeelWire target
+// Tests/KeelWireTests/FramingFuzzCheck.swift and linked with the KeelWire target
 // (the wire layer: plain Swift, no C library), built with the fuzzer's
 // instrumentation.
 

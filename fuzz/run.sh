@@ -17,8 +17,8 @@ find "$ROOT/Sources/KeelWire" -name '*.swift' -print0 | xargs -0 swiftc "${FLAGS
     -enable-testing -module-name KeelWire -emit-module -emit-module-path "$OUT/KeelWire.swiftmodule" \
     -emit-library -static -o "$OUT/libKeelWire.a"
 swiftc "${FLAGS[@]}" -parse-as-library -I "$OUT" -L "$OUT" -lKeelWire \
-    "$ROOT/fuzz/FramingFuzz.swift" "$ROOT/Tests/KeelTests/FramingFuzzCheck.swift" \
-    "$ROOT/Tests/KeelTests/ProxyReference.swift" -o "$OUT/framing-fuzz"
+    "$ROOT/fuzz/FramingFuzz.swift" "$ROOT/Tests/KeelWireTests/FramingFuzzCheck.swift" \
+    "$ROOT/Tests/KeelWireTests/ProxyReference.swift" -o "$OUT/framing-fuzz"
 # Swift's backtracer would take over a crash and can hang; let libFuzzer report it.
 SWIFT_BACKTRACE=enable=no "$OUT/framing-fuzz" "$ROOT/fuzz/corpus" \
     -max_total_time="$SECONDS_TO_RUN" -max_len=4096 -artifact_prefix="$ROOT/fuzz/regressions/" \

@@ -3,6 +3,7 @@
 
 import CShims
 import Glibc
+import KeelTestSupport
 import Testing
 
 @testable import Keel

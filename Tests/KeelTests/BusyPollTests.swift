@@ -2,6 +2,7 @@
 // still woken by traffic. When it polls and when it blocks again is checked
 // to the millisecond by LoopSimulationTests, on a clock the test moves.
 
+import KeelTestSupport
 import Testing
 
 @testable import Keel

@@ -1,6 +1,7 @@
 // ClientSlab (TESTPLAN item 3): fill, free in random order, reuse; the
 // generation moves on reuse and stale IDs are refused.
 
+import KeelTestSupport
 import Testing
 
 @testable import Keel

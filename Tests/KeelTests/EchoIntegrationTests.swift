@@ -5,6 +5,7 @@
 
 import CShims
 import Glibc
+import KeelTestSupport
 import Testing
 
 @testable import Keel
@@ -26,21 +27,6 @@ import Testing
             let client = try TestClient(port: port)
             #expect(try client.roundTrip([]))
             #expect(try client.roundTrip([42]), "the connection still works after an empty frame")
-        }
-    }
-
-    @Test(arguments: LoopMode.all)
-    func frameSentOneByteAtATime(mode: LoopMode) throws {
-        try withEchoServer(testConfiguration(mode)) { _, port in
-            let client = try TestClient(port: port)
-            let message = payload(count: 300, seed: 1)
-            var noDelay: Int32 = 1
-            setsockopt(client.fd, Int32(IPPROTO_TCP), TCP_NODELAY, &noDelay, 4)
-            for byte in client.frame(message) {
-                try client.send([byte])
-                usleep(100)  // separate segments, so reads really arrive a byte at a time
-            }
-            #expect(try client.readFrame() == message)
         }
     }
 

@@ -1,22 +1,10 @@
 // The library API as the README shows it.
 
 import CShims
+import KeelTestSupport
 import Testing
 
 @testable import Keel
-
-/// The README's embedding example, verbatim.
-struct Uppercase: ConnectionHandler {
-    mutating func connectionOpened(_ connection: Connection) {
-        connection.send(Array("welcome".utf8))  // an application-initiated write
-    }
-
-    mutating func messageReceived(_ payload: UnsafeRawBufferPointer, on connection: Connection) {
-        connection.send(payload.map { $0 >= 97 && $0 <= 122 ? $0 - 32 : $0 })
-    }
-
-    mutating func connectionClosed(_ id: ConnectionID, reason: CloseReason) {}
-}
 
 @Suite(.serialized) struct EmbeddingTests {
     @Test func readmeExampleServesAndShutsDown() throws {
@@ -90,42 +78,5 @@ struct Uppercase: ConnectionHandler {
         #expect(received == totals.messagesIn, "every message read was answered before closing")
         #expect(received > 0)
         #expect(totals.closed(.serverShutdown) == 1)
-    }
-}
-
-/// Declares itself an echo and records which callbacks ran.
-struct DeclaredEcho: ConnectionHandler, Sendable {
-    let calls: Locked<[String]>
-    static var echoesEveryMessage: Bool { true }
-
-    mutating func connectionOpened(_ connection: Connection) { calls.withLock { $0.append("open") } }
-
-    mutating func messageReceived(_ payload: UnsafeRawBufferPointer, on connection: Connection) {
-        calls.withLock { $0.append("message") }
-        connection.send(payload)
-    }
-
-    mutating func connectionClosed(_ id: ConnectionID, reason: CloseReason) { calls.withLock { $0.append("close") } }
-}
-
-@Suite struct EchoInPlaceTests {
-    @Test func wholeFramesGoBackWithoutAHandlerCallAndSplitOnesThroughIt() throws {
-        let calls = Locked<[String]>([])
-        try withServer(testConfiguration(), handler: DeclaredEcho(calls: calls)) { _, port in
-            let client = try TestClient(port: port)
-            let messages = (0..<3).map { payload(count: 10 + $0, seed: UInt64($0)) }
-            try client.send(messages.flatMap { client.frame($0) })
-            for message in messages { #expect(try client.readFrame() == message) }
-            #expect(calls.withLock { $0 } == ["open"], "whole frames are echoed in place")
-            // A frame split across reads completes from the input ring: the general path.
-            let framed = client.frame(payload(count: 100, seed: 9))
-            try client.send(Array(framed[..<50]))
-            #expect(!client.hasData(withinMs: 100))
-            try client.send(Array(framed[50...]))
-            #expect(try client.read(exactly: framed.count) == framed)
-            #expect(calls.withLock { $0 } == ["open", "message"])
-            client.close()
-            #expect(eventually { calls.withLock { $0.last } == "close" })
-        }
     }
 }

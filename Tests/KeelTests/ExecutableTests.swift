@@ -2,6 +2,7 @@
 // whether it gives back every descriptor.
 
 import Glibc
+import KeelTestSupport
 import Testing
 
 @testable import Keel

@@ -5,6 +5,7 @@
 // may close a connection, but what it received before must be exactly what
 // it sent, and no slot, buffer, timeout node or descriptor may leak.
 
+import KeelTestSupport
 import Testing
 
 @testable import Keel

@@ -9,18 +9,6 @@ import Testing
 
 @testable import Keel
 
-/// A gate that blocks whoever passes until it is opened.
-final class Gate: @unchecked Sendable {
-    private let isOpen = Locked(false)
-
-    func open() { isOpen.withLock { $0 = true } }
-
-    /// Blocks until opened (bounded, so a failing test cannot hang forever).
-    func pass() {
-        for _ in 0..<6_000 where !isOpen.withLock({ $0 }) { usleep(5_000) }
-    }
-}
-
 /// A log handler that blocks on its gate, then records the messages.
 struct BlockingLogHandler: LogHandler {
     let gate: Gate
@@ -95,7 +83,7 @@ final class BlockingMetrics: MetricsFactory, @unchecked Sendable {
             relay.handler(forwardingTo: BlockingLogHandler(gate: gate, seen: Locked([])))
         }
         logger.info("stuck")
-        usleep(50_000)
+        #expect(gate.awaitHeld(), "the relay's thread is stuck in the handler")
         let start = monotonicSeconds()
         relay.stop(timeoutMs: 200)
         #expect(monotonicSeconds() - start < 5)

@@ -5,58 +5,10 @@
 // elsewhere; these pin down when things happen.
 
 import Glibc
+import KeelTestSupport
 import Testing
 
 @testable import Keel
-
-/// Replies to the first message, then closes (gracefully: the reply goes out).
-struct ReplyThenCloseHandler: ConnectionHandler {
-    mutating func messageReceived(_ message: UnsafeRawBufferPointer, on connection: Connection) {
-        _ = connection.send(message)
-        connection.close()
-    }
-}
-
-/// Records which connection each message came on, and acts on a few words:
-/// "close" replies and closes (and makes this connection the target);
-/// "blast" sends 100 KB to the target; "overflow, close" sends itself
-/// 100 KB, then closes.
-struct RelayHandler: ConnectionHandler {
-    var receivedOn: [ConnectionID] = []
-    var target: ConnectionID?
-    var opened: [ConnectionID] = []
-    var closed: [CloseReason] = []
-    /// Greets each connection with a blast (output it did not ask for, so
-    /// capped) and then closes it.
-    var blastAndCloseOnOpen = false
-
-    mutating func connectionOpened(_ connection: Connection) {
-        opened.append(connection.id)
-        if blastAndCloseOnOpen {
-            _ = connection.send([UInt8](repeating: 0x42, count: 100_000))
-            connection.close()
-        }
-    }
-
-    mutating func connectionClosed(_ id: ConnectionID, reason: CloseReason) {
-        closed.append(reason)
-    }
-
-    mutating func messageReceived(_ message: UnsafeRawBufferPointer, on connection: Connection) {
-        receivedOn.append(connection.id)
-        let blast = [UInt8](repeating: 0x42, count: 100_000)
-        switch String(decoding: message, as: UTF8.self) {
-        case "close":
-            target = connection.id
-            _ = connection.send(message)
-            connection.close()
-        case "blast":
-            if let target { _ = blast.withUnsafeBytes { connection.send($0, to: target) } }
-        default:
-            break
-        }
-    }
-}
 
 @Suite struct LoopSimulationTests {
     private func configuration(_ adjust: (inout Configuration) -> Void = { _ in }) -> Configuration {

@@ -3,6 +3,7 @@
 // malloc, and serves on afterwards. When it does (never while a buffer is in
 // use, once per use) is checked to the millisecond by LoopSimulationTests.
 
+import KeelTestSupport
 import Testing
 
 @testable import Keel

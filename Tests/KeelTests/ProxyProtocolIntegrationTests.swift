@@ -3,44 +3,10 @@
 // header is framed, and a connection without a valid header is closed alone,
 // unseen by the handler, while its neighbours are served.
 
+import KeelTestSupport
 import Testing
 
 @testable import Keel
-
-/// What a handler saw: clients' addresses at open, and how many closes.
-final class ProxyRecorder: Sendable {
-    let opened = Locked<[(client: SocketAddress?, peer: SocketAddress?, header: ProxyHeader?)]>([])
-    let closed = Locked(0)
-}
-
-/// Echoes, and records each connection's addresses when it opens.
-struct AddressRecordingEcho: ConnectionHandler, Sendable {
-    let recorder: ProxyRecorder
-
-    mutating func connectionOpened(_ connection: Connection) {
-        let seen = (connection.clientAddress, connection.peerAddress, connection.proxyHeader)
-        recorder.opened.withLock { $0.append(seen) }
-    }
-
-    mutating func messageReceived(_ payload: UnsafeRawBufferPointer, on connection: Connection) {
-        connection.send(payload)
-    }
-
-    mutating func connectionClosed(_ id: ConnectionID, reason: CloseReason) {
-        recorder.closed.withLock { $0 += 1 }
-    }
-}
-
-/// Closes every connection as soon as it opens; counts messages it is handed.
-struct CloseOnOpen: ConnectionHandler, Sendable {
-    let messages: Locked<Int>
-
-    mutating func connectionOpened(_ connection: Connection) { connection.close() }
-
-    mutating func messageReceived(_ payload: UnsafeRawBufferPointer, on connection: Connection) {
-        messages.withLock { $0 += 1 }
-    }
-}
 
 @Suite(.serialized) struct ProxyProtocolIntegrationTests {
     private func configuration(_ mode: LoopMode = .epollLevel, _ proxy: ProxyProtocol) -> Configuration {

@@ -3,6 +3,7 @@
 
 import Glibc
 import KeelExamples
+import KeelTestSupport
 import Logging
 import MetricsTestKit
 import ServiceLifecycle
@@ -10,23 +11,6 @@ import Synchronization
 import Testing
 
 @testable import Keel
-
-/// Echo that records every open connection's ID for the test to use.
-struct RecordingEcho: ConnectionHandler {
-    let opened: BroadcastRegistry
-
-    mutating func connectionOpened(_ connection: Connection) {
-        opened.add(connection.id)
-    }
-
-    mutating func messageReceived(_ payload: UnsafeRawBufferPointer, on connection: Connection) {
-        connection.send(payload)
-    }
-
-    mutating func connectionClosed(_ id: ConnectionID, reason: CloseReason) {
-        opened.remove(id)
-    }
-}
 
 func singleID(_ registry: BroadcastRegistry) -> ConnectionID? {
     var ids: [ConnectionID] = []

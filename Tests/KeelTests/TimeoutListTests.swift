@@ -1,5 +1,6 @@
 // TimeoutList (TESTPLAN item 4) with an injected clock.
 
+import KeelTestSupport
 import Testing
 
 @testable import Keel

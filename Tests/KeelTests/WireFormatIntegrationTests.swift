@@ -6,30 +6,10 @@
 import CShims
 import Glibc
 import KeelExamples
+import KeelTestSupport
 import Testing
 
 @testable import Keel
-
-/// Replies to each command with an array of its arguments; "QUIT" gets +OK
-/// and closes the connection.
-struct RESPArgumentsEcho: ConnectionHandler, Sendable {
-    mutating func messageReceived(_ command: RESPCommand, on connection: Connection) {
-        if command.argument(0, equalsIgnoringCase: "QUIT") {
-            connection.resp.simpleString("OK")
-            connection.close()
-            return
-        }
-        connection.resp.arrayHeader(command.count)
-        for index in 0..<command.count { connection.resp.bulkString(command[index]) }
-    }
-
-    /// The replies this handler gives to `commands`.
-    static func replies(to commands: [[[UInt8]]]) -> [UInt8] {
-        commands.flatMap { command in
-            Array("*\(command.count)\r\n".utf8) + command.flatMap { Array("$\($0.count)\r\n".utf8) + $0 + [13, 10] }
-        }
-    }
-}
 
 @Suite(.serialized) struct WireFormatIntegrationTests {
     static let pipeline: ([UInt8], [[[UInt8]]]) = {
@@ -47,16 +27,17 @@ struct RESPArgumentsEcho: ConnectionHandler, Sendable {
         return (stream, commands)
     }()
 
+    /// The pipeline in one write, and in halves (cuts at every byte, one
+    /// read each, are SplitReadTests' on the simulated loop).
     @Test(arguments: LoopMode.all)
-    func respRequestsSplitAtEveryByteGetEveryReply(mode: LoopMode) throws {
+    func respPipelinesGetEveryReply(mode: LoopMode) throws {
         let (stream, commands) = Self.pipeline
         let expected = RESPArgumentsEcho.replies(to: commands)
         let totals = try withServer(testConfiguration(mode), format: RESPFormat(), handler: RESPArgumentsEcho()) {
             _, port in
-            for cut in stride(from: 1, to: stream.count, by: 3) {
+            for cut in [stream.count, stream.count / 2] {
                 let client = try TestClient(port: port)
                 try client.send(Array(stream[..<cut]))
-                usleep(500)  // usually a read of its own
                 try client.send(Array(stream[cut...]))
                 #expect(try client.read(exactly: expected.count) == expected, "split at \(cut)")
             }
@@ -119,7 +100,6 @@ struct RESPArgumentsEcho: ConnectionHandler, Sendable {
         let totals = try withEchoServer(configuration) { _, port in
             let client = try TestClient(port: port)
             try client.send(bytes("hello\nwor"))
-            usleep(1_000)
             try client.send(bytes("ld\r\n\n"))
             #expect(try client.read(exactly: 13) == bytes("hello\nworld\n\n"))
             let long = try TestClient(port: port)
@@ -128,54 +108,5 @@ struct RESPArgumentsEcho: ConnectionHandler, Sendable {
         }
         #expect(totals.closed(.protocolError) == 1)
         #expect(totals.messagesIn == 3)
-    }
-}
-
-/// An application's own format (KeelExamples.NetstringFormat) on real sockets.
-@Suite(.serialized) struct CustomFormatTests {
-    @Test(arguments: LoopMode.all)
-    func anApplicationsOwnFormatRunsOnTheLoop(mode: LoopMode) throws {
-        let totals = try withServer(
-            testConfiguration(mode), format: NetstringFormat(maxBodyBytes: 100),
-            handler: ReversingHandler()
-        ) { _, port in
-            let client = try TestClient(port: port)
-            try client.send(bytes("5:hello,3:a"))
-            usleep(1_000)
-            try client.send(bytes("bc,0:,"))
-            #expect(try client.read(exactly: 17) == bytes("5:olleh,3:cba,0:,"))
-            let bad = try TestClient(port: port)
-            try bad.send(bytes("3:abc;"))
-            #expect(try bad.readToEnd() == bytes("3:ERR,"), "the format's error reply, then a clean close")
-            let huge = try TestClient(port: port)
-            try huge.send(bytes("1000:"))
-            #expect(try huge.readToEnd() == bytes("3:ERR,"), "refused from its length alone")
-        }
-        #expect(totals.closed(.protocolError) == 1)
-        #expect(totals.closed(.oversizeMessage) == 1)
-    }
-
-    /// A reply too large for the loop's staging takes the ring path: the
-    /// format's encoder frames it there just as in staging.
-    @Test func aReplyLargerThanStagingIsFramedByTheEncoder() throws {
-        let configuration = testConfiguration { $0.readBufferBytes = 4096 }
-        try withServer(configuration, format: NetstringFormat(maxBodyBytes: 100_000), handler: ReversingHandler()) {
-            _, port in
-            let client = try TestClient(port: port)
-            let body = payload(count: 50_000, seed: 3)
-            try client.send(bytes("50000:") + body + bytes(","))
-            #expect(try client.read(exactly: 50_007) == bytes("50000:") + body.reversed() + bytes(","))
-        }
-    }
-}
-
-@Suite struct PingHandlerTests {
-    @Test func theReadmesRESPExampleAnswersLikeRedis() throws {
-        try withServer(testConfiguration(), format: RESPFormat(), handler: PingHandler()) { _, port in
-            let client = try TestClient(port: port)
-            try client.send(bytes("PING\r\n*2\r\n$4\r\nping\r\n$2\r\nhi\r\n*2\r\n$4\r\nECHO\r\n$0\r\n\r\nFLUSHALL\r\n"))
-            let expected = bytes("+PONG\r\n$2\r\nhi\r\n$0\r\n\r\n-ERR unknown command or wrong number of arguments\r\n")
-            #expect(try client.read(exactly: expected.count) == expected)
-        }
     }
 }

@@ -1,6 +1,7 @@
 // The reply side of the wire seam: each built-in encoder's header and
 // trailer, for lengths at the edges of what its header can say.
 
+import KeelTestSupport
 import Testing
 
 @testable import KeelWire

@@ -18,20 +18,3 @@ func monotonicSeconds() -> Double {
     clock_gettime(CLOCK_MONOTONIC, &now)
     return Double(now.tv_sec) + Double(now.tv_nsec) / 1e9
 }
-
-/// Deterministic payload bytes for message `index` of a test (so every echo
-/// is checked against exactly what was sent, and messages differ).
-func payload(count: Int, seed: UInt64) -> [UInt8] {
-    var random = SeededRandom(seed: seed)
-    var bytes = [UInt8](repeating: 0, count: count)
-    var index = 0
-    while index < count {
-        var word = random.next()
-        for _ in 0..<8 where index < count {
-            bytes[index] = UInt8(truncatingIfNeeded: word)
-            word >>= 8
-            index += 1
-        }
-    }
-    return bytes
-}

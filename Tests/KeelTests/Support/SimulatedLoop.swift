@@ -6,6 +6,7 @@
 
 import CShims
 import Glibc
+import KeelTestSupport
 import Logging
 import Testing
 

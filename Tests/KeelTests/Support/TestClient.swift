@@ -3,6 +3,7 @@
 
 import CShims
 import Glibc
+import KeelTestSupport
 
 @testable import Keel
 
@@ -62,9 +63,7 @@ final class TestClient {
     }
 
     static func frame(_ payload: [UInt8], format: FrameFormat) -> [UInt8] {
-        var header = [UInt8](repeating: 0, count: format.headerBytes)
-        header.withUnsafeMutableBytes { format.encodeLength(payload.count, into: $0.baseAddress!) }
-        return header + payload
+        KeelTestSupport.frame(payload, format: format)
     }
 
     /// Sends one framed message.

@@ -3,9 +3,10 @@
 // every limit, strict integers, and a seeded model of random pipelines split
 // at random points.
 
+import KeelTestSupport
 import Testing
 
-@testable import Keel
+@testable import KeelWire
 
 /// Decodes `bytes` the way a connection's buffer is consumed: requests,
 /// skips, until more bytes are needed or a violation.
@@ -36,14 +37,6 @@ struct DecodedStream {
             }
         }
     }
-}
-
-func bytes(_ text: String) -> [UInt8] { Array(text.utf8) }
-
-func multibulk(_ arguments: [[UInt8]]) -> [UInt8] {
-    var out = bytes("*\(arguments.count)\r\n")
-    for argument in arguments { out += bytes("$\(argument.count)\r\n") + argument + bytes("\r\n") }
-    return out
 }
 
 @Suite struct RESPDecoderTests {

@@ -2,9 +2,10 @@
 // split at every point of a stream, drip-fed, or coalesced are delivered
 // whole and in order; oversize lengths are refused before anything is kept.
 
+import KeelTestSupport
 import Testing
 
-@testable import Keel
+@testable import KeelWire
 
 /// Feeds chunks through MessageAssembler with the length-prefix decoder
 /// (what the loop runs) and collects what it delivers.
@@ -62,7 +63,7 @@ private final class AssemblerHarness {
     @Test(arguments: [0, 1, 255, 4096, 65_536])
     func everySplitPointOfAThreeFrameStream(secondLength: Int) {
         let payloads = [payload(count: 3, seed: 1), payload(count: secondLength, seed: 2), payload(count: 17, seed: 3)]
-        let stream = payloads.flatMap { TestClient.frame($0, format: .u32le) }
+        let stream = payloads.flatMap { frame($0, format: .u32le) }
         // Every split point for small streams; a stride for long ones keeps it quick.
         let step = stream.count > 2_000 ? 61 : 1
         for split in stride(from: 0, through: stream.count, by: step) {
@@ -78,7 +79,7 @@ private final class AssemblerHarness {
     func dripFedOneByteAtATime(format: FrameFormat) {
         let lengths = [0, 1, 255, 40].filter { UInt64($0) <= format.largestLength }
         let payloads = lengths.enumerated().map { payload(count: $0.element, seed: UInt64($0.offset)) }
-        let stream = payloads.flatMap { TestClient.frame($0, format: format) }
+        let stream = payloads.flatMap { frame($0, format: format) }
         let harness = AssemblerHarness(format: format)
         for byte in stream { harness.feed([byte]) }
         #expect(harness.frames == payloads)
@@ -88,12 +89,12 @@ private final class AssemblerHarness {
     @Test func thousandFramesInOneChunkAndTheMaximumSize() {
         let payloads = (0..<1_000).map { payload(count: $0 % 50, seed: UInt64($0)) }
         let harness = AssemblerHarness(maxMessageBytes: 4096)
-        #expect(harness.feed(payloads.flatMap { TestClient.frame($0, format: .u32le) }) == .consumed(requests: 1_000))
+        #expect(harness.feed(payloads.flatMap { frame($0, format: .u32le) }) == .consumed(requests: 1_000))
         #expect(harness.frames == payloads)
         let largest = payload(count: 4096, seed: 9)
-        let frame = TestClient.frame(largest, format: .u32le)
-        harness.feed(Array(frame[..<100]))
-        harness.feed(Array(frame[100...]))
+        let framed = frame(largest, format: .u32le)
+        harness.feed(Array(framed[..<100]))
+        harness.feed(Array(framed[100...]))
         #expect(harness.frames.last == largest, "a maximum-size frame split in two is delivered")
     }
 
@@ -116,15 +117,15 @@ private final class AssemblerHarness {
 
     @Test func maximumPlusOneIsOversizeAndMaximumIsNot() {
         let harness = AssemblerHarness(maxMessageBytes: 10)
-        #expect(harness.feed(TestClient.frame(payload(count: 10, seed: 1), format: .u32le)) == .consumed(requests: 1))
+        #expect(harness.feed(frame(payload(count: 10, seed: 1), format: .u32le)) == .consumed(requests: 1))
         #expect(
-            harness.feed(TestClient.frame(payload(count: 11, seed: 1), format: .u32le))
+            harness.feed(frame(payload(count: 11, seed: 1), format: .u32le))
                 == .violation(.oversize(announced: 11), requests: 0))
     }
 
     @Test func stoppingDropsTheRest() {
         let harness = AssemblerHarness()
-        let stream = (0..<5).flatMap { TestClient.frame([UInt8($0)], format: .u32le) }
+        let stream = (0..<5).flatMap { frame([UInt8($0)], format: .u32le) }
         #expect(harness.feed(stream, stopAfter: 2) == .stopped(requests: 2))
         #expect(harness.frames == [[0], [1]])
     }
@@ -163,11 +164,11 @@ private final class AssemblerHarness {
             // Frames within the limit, then maybe an oversize one, then a cut anywhere.
             var stream: [UInt8] = []
             for _ in 0..<Int(random.next() % 6) {
-                stream += TestClient.frame(
+                stream += frame(
                     payload(count: Int(random.next() % 201), seed: random.next()), format: format)
             }
             if random.next() % 4 == 0, format.largestLength > 200 {
-                stream += TestClient.frame(payload(count: 201, seed: 1), format: format)
+                stream += frame(payload(count: 201, seed: 1), format: format)
             }
             let cut = Int(random.next() % UInt64(stream.count + 1))
             stream.removeLast(stream.count - cut)

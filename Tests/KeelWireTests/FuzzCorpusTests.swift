@@ -2,6 +2,7 @@
 // framing property (FramingFuzzCheck), so a fixed bug stays fixed.
 
 import Foundation
+import KeelTestSupport
 import Testing
 
 @Suite struct FuzzCorpusTests {

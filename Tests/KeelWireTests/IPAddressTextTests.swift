@@ -3,6 +3,7 @@
 // print exactly as inet_ntop(3) prints it.
 
 import Glibc
+import KeelTestSupport
 import Testing
 
 @testable import KeelWire

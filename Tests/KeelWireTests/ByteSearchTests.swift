@@ -1,6 +1,7 @@
 // ByteSearch (the line format's scan) against the stdlib's plain search, at
 // every length around its 16-byte blocks and their overlapping tail.
 
+import KeelTestSupport
 import Testing
 
 @testable import KeelWire

@@ -1,90 +1,13 @@
-// keel-kv's own layers: the byte-keyed table against a Dictionary model, the
-// store's expiry (lazy and in bounded ticks), the command layer over a real
-// socket (replies byte for byte), and atomicity when several loops share the
-// store. Real clients and redis-server itself are in Tests/clients/run.sh.
+// keel-kv's commands over a real socket, replies byte for byte, and
+// atomicity when several loops share the store. Real clients and
+// redis-server itself are in Tests/clients/run.sh.
 
 import Glibc
+import KeelTestSupport
 import Testing
 
 @testable import Keel
 @testable import KeelKV
-
-@Suite struct ByteTableTests {
-    @Test(arguments: [1, 2, 3] as [UInt64])
-    func matchesADictionaryUnderRandomOperations(seed: UInt64) {
-        var random = SeededRandom(seed: seed)
-        var table = ByteTable<Int>()
-        var model: [[UInt8]: Int] = [:]
-        for step in 0..<20_000 {
-            // Few distinct keys, so inserts, updates and removals collide often.
-            let key = Array("k\(random.next() % 500)".utf8)
-            let hash = key.withUnsafeBytes { ByteHash.hash($0) }
-            let position = key.withUnsafeBytes { table.position(of: $0, hash: hash) }
-            #expect((position != nil) == (model[key] != nil), "seed \(seed) step \(step)")
-            switch random.next() % 3 {
-            case 0:
-                if let position {
-                    table[position: position] = step
-                } else {
-                    key.withUnsafeBytes { _ = table.insert($0, hash: hash, value: step) }
-                }
-                model[key] = step
-            case 1:
-                if let position { #expect(table.remove(at: position) == model.removeValue(forKey: key)) }
-            default:
-                if let position { #expect(table[position: position] == model[key]) }
-            }
-            if step % 1_000 == 0 { table.checkInvariants() }
-        }
-        table.checkInvariants()
-        #expect(table.count == model.count)
-        var seen = 0
-        table.forEachPosition { position in
-            #expect(model[table.key(at: position)] == table[position: position])
-            seen += 1
-        }
-        #expect(seen == model.count)
-    }
-
-    @Test func hashDependsOnEveryByte() {
-        let base = [UInt8](repeating: 7, count: 23)
-        let hashes = (0..<base.count).map { index -> UInt64 in
-            var changed = base
-            changed[index] ^= 1
-            return changed.withUnsafeBytes { ByteHash.hash($0) }
-        }
-        #expect(Set(hashes).count == base.count)
-        #expect(!hashes.contains(base.withUnsafeBytes { ByteHash.hash($0) }))
-    }
-}
-
-@Suite struct KVStoreTests {
-    @Test func activeExpiryDeletesKeysNobodyTouchesInBoundedTicks() {
-        let store = KVStore(loops: 1)
-        let shard = store.shards[0]
-        var clock = KVClock()
-        let past = clock.nowMs - 1
-        for index in 0..<5_000 {
-            Array("gone:\(index)".utf8).withUnsafeBytes {
-                shard.put($0, hash: ByteHash.hash($0), KVEntry(.string([1]), expireAtMs: past))
-            }
-            Array("kept:\(index)".utf8).withUnsafeBytes {
-                shard.put($0, hash: ByteHash.hash($0), KVEntry(.string([1]), expireAtMs: 0))
-            }
-        }
-        #expect(shard.keysWithExpiry == 5_000)
-        // One tick examines a bounded number of slots, never the whole table.
-        let first = store.expireSome(budget: 1_000)
-        #expect(first > 0 && first <= 1_000)
-        var ticks = 1
-        while shard.keysWithExpiry > 0 && ticks < 100 {
-            _ = store.expireSome(budget: 1_000)
-            ticks += 1
-        }
-        #expect(shard.keysWithExpiry == 0 && store.count == 5_000, "only the expired keys went, in \(ticks) ticks")
-        shard.table.checkInvariants()
-    }
-}
 
 /// A RESP client's view of keel-kv: one request, one exact reply.
 @Suite(.serialized) struct KVCommandLayerTests {
@@ -288,30 +211,5 @@ import Testing
             try broken.send(bytes("*1\r\n\r\n"))
             #expect(try broken.readToEnd() == bytes("-ERR Protocol error: expected '$', got ' '\r\n"))
         }
-    }
-}
-
-@Suite struct KVMemoryReturnTests {
-    /// Memory goes back once many keys were removed and removals paused for
-    /// a tick, at most once a second; never while nothing was removed.
-    @Test func memoryReturnsAfterABurstOfRemovals() {
-        var memory = KVMemoryReturn()
-        var due = false
-        due = memory.isDue(removals: 0, nowMs: 0)
-        #expect(!due)
-        due = memory.isDue(removals: 9_999, nowMs: 100)
-        #expect(!due, "too few")
-        due = memory.isDue(removals: 2_000_000, nowMs: 200)
-        #expect(!due, "still removing")
-        due = memory.isDue(removals: 2_000_000, nowMs: 300)
-        #expect(due, "removals paused: return")
-        due = memory.isDue(removals: 2_000_000, nowMs: 400)
-        #expect(!due, "once")
-        due = memory.isDue(removals: 2_100_000, nowMs: 500)
-        #expect(!due)
-        due = memory.isDue(removals: 2_100_000, nowMs: 600)
-        #expect(!due, "not within a second of the last")
-        due = memory.isDue(removals: 2_100_000, nowMs: 1_300)
-        #expect(due)
     }
 }

@@ -2,25 +2,15 @@
 // specification's examples, every truncation, headers followed by data, and
 // garbage, which is refused with a reason and never crashes the parser.
 
+import KeelTestSupport
 import Testing
 
-@testable import Keel
+@testable import KeelWire
 
 /// Parses `bytes` as `mode` allows.
 func parseProxy(_ bytes: [UInt8], mode: ProxyProtocol = .auto) -> ProxyHeaderParse {
     bytes.withUnsafeBytes { ProxyHeaderParser.parse($0, mode: mode) }
 }
-
-/// A v2 header: signature, version 2 with `command`, family and transport,
-/// big-endian length, then `body` (addresses and TLVs).
-func proxyV2(command: UInt8 = 1, family: UInt8 = 1, transport: UInt8 = 1, body: [UInt8]) -> [UInt8] {
-    let signature: [UInt8] = [0x0D, 0x0A, 0x0D, 0x0A, 0x00, 0x0D, 0x0A, 0x51, 0x55, 0x49, 0x54, 0x0A]
-    return signature + [0x20 | command, family << 4 | transport, UInt8(body.count >> 8), UInt8(body.count & 0xFF)]
-        + body
-}
-
-/// The IPv4 address block of a v2 header: 203.0.113.7:4242 -> 127.0.0.1:7000.
-let proxyV2IPv4Body: [UInt8] = [203, 0, 113, 7, 127, 0, 0, 1, 0x10, 0x92, 0x1B, 0x58]
 
 @Suite struct ProxyHeaderParserTests {
     private func address(_ host: String, _ port: Int) -> SocketAddress { SocketAddress(host: host, port: port)! }

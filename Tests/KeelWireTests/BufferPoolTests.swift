@@ -1,6 +1,7 @@
+import KeelTestSupport
 import Testing
 
-@testable import Keel
+@testable import KeelWire
 
 @Suite struct BufferPoolTests {
     @Test func roundsRequestsUpToPowersOfTwo() {
@@ -33,7 +34,7 @@ import Testing
 
     @Test func takesNewBlocksFromItsMemoryAndReturnsWhatItWillNotKeep() {
         // What the pool asked of its memory: (bytes, large) per call, + for allocate, - for release.
-        let calls = Locked<[(Int, Bool)]>([])
+        let calls = Guarded<[(Int, Bool)]>([])
         let memory = BlockMemory(
             allocate: { bytes, large in
                 calls.withLock { $0.append((bytes, large)) }

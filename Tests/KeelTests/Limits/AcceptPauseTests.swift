@@ -1,7 +1,7 @@
-// Descriptor exhaustion on the real kernel (TESTPLAN item 6): a keel child
-// limited to 64 descriptors, with 200 clients arriving. It must neither crash
-// nor spin: accept fails with EMFILE, the listener pauses and retries, the
-// log line is rate-limited, and once clients leave the waiting ones are served.
+// Accept failures: descriptor exhaustion on the real kernel (TESTPLAN item
+// 6: a keel child limited to 64 descriptors, 200 clients arriving: no crash,
+// no spin, recovery) and every kind of accept error through the
+// fault-injecting backend (only process-wide ones pause the listener).
 
 import Foundation
 import Glibc
@@ -9,7 +9,7 @@ import Testing
 
 @testable import Keel
 
-@Suite(.serialized) struct DescriptorExhaustionTests {
+@Suite(.serialized) struct AcceptPauseTests {
     @Test func emfilePausesAcceptingWithoutSpinningAndRecovers() throws {
         let server = try KeelChild([], launcher: ["/usr/bin/prlimit", "--nofile=64"])
         var waiting = try (0..<200).map { _ in try TestClient(port: server.port, timeoutSeconds: 20) }
@@ -47,4 +47,35 @@ import Testing
         #expect(status == 0)
         #expect(server.child.standardError.contains("accept-errors="))
     }
+
+    #if DEBUG  // the fault-injecting backend exists in debug builds only
+        /// EMFILE, ENFILE, ENOBUFS and ENOMEM pause the listener (no busy loop)
+        /// and connections are still served once it resumes; ECONNABORTED and
+        /// EPROTO concern one connection and are skipped without a pause.
+        @Test(arguments: [
+            (EMFILE, true), (ENFILE, true), (ENOBUFS, true), (ENOMEM, true), (ECONNABORTED, false), (EPROTO, false),
+        ])
+        func acceptFailuresPauseOnlyWhenTheyConcernTheProcess(errno: Int32, pauses: Bool) throws {
+            let plan = FaultPlan(seed: 7, acceptErrorPercent: 50, acceptErrors: [Errno(rawValue: errno)])
+            let configuration = testConfiguration {
+                $0.faultPlan = plan
+                $0.acceptPauseMs = 5
+            }
+            let totals = try withEchoServer(configuration) { _, port in
+                for index in 0..<20 {
+                    let client = try TestClient(port: port)
+                    #expect(try client.roundTrip([UInt8(index)]), "\(Errno(rawValue: errno)): client \(index) served")
+                    client.close()
+                }
+            }
+            let injected = plan.report.injected.withLock { $0 }
+            #expect(injected.acceptErrors > 0)
+            #expect(totals.acceptErrors == injected.acceptErrors)
+            if pauses {
+                #expect(totals.listenerPauses > 0, "\(Errno(rawValue: errno)) pauses the listener")
+            } else {
+                #expect(totals.listenerPauses == 0, "\(Errno(rawValue: errno)) is skipped without a pause")
+            }
+        }
+    #endif
 }

@@ -3,9 +3,10 @@
 // send caught, and requests written by RESPRequestWriter read back by the
 // server's decoder exactly.
 
+import KeelTestSupport
 import Testing
 
-@testable import Keel
+@testable import KeelWire
 
 /// A reply, copied out of its borrowed bytes.
 struct CopiedReply: Equatable {
