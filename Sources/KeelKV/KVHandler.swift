@@ -1,49 +1,125 @@
-// KVHandler: keel-kv's ConnectionHandler: each RESP command runs against the
-// shared store, and every 100 ms (as redis-server's cron, hz 10) a tick of
-// active expiry examines a bounded number of keys.
+// KVHandler: keel-kv's ConnectionHandler, and the only file of the command
+// layer that names Keel. Each loop has one: its sessions (one per
+// connection), a context and an executor reused for every command, and its
+// share of the store's background work. A command's reply is built in the
+// context's buffer (under the shard locks, with --threads) and handed to
+// the connection in one write after the command returns.
 
 import Keel
+import KeelWire
 
-/// Serves keel-kv's commands on one loop.
-public struct KVHandler: ConnectionHandler, Sendable {
-    var commands: KVCommands
-    var memoryReturn = KVMemoryReturn()
+/// Serves keel-kv's commands on one loop (see the file header).
+public struct KVHandler: ConnectionHandler {
+    private let loop: KVLoop
 
     /// A handler over `store` (shared by every loop's handler).
     public init(store: KVStore) {
-        commands = KVCommands(store: store)
+        loop = KVLoop(store: store)
     }
 
-    /// Active expiry runs ten times a second.
-    public static var tickIntervalMs: Int? { 100 }
-
-    /// Slots examined per tick (the work is bounded; lazy expiry keeps reads correct).
-    public static let expiryBudget = 2_000
+    /// Background work (active expiry, resizing, memory return) every 10 ms,
+    /// a bounded step each time (KVMaintenance).
+    public static var tickIntervalMs: Int? { 10 }
 
     /// One command.
+    @inline(__always)
     public mutating func messageReceived(_ command: RESPCommand, on connection: Connection) {
-        if commands.execute(command, reply: connection.resp, connection: connection.id) == .close {
-            connection.close()
-        }
+        loop.execute(command, on: connection)
     }
 
     /// Gives the connection its session (a unique client id).
     public mutating func connectionOpened(_ connection: Connection) {
-        commands.connectionOpened(connection.id)
+        loop.open(connection)
     }
 
-    /// Forgets the connection's session.
+    /// Ends the connection's session (its watches, its subscriptions).
     public mutating func connectionClosed(_ id: ConnectionID, reason: CloseReason) {
-        commands.connectionClosed(id)
+        loop.close(id)
     }
 
-    /// A tick of active expiry, then the memory of removed keys goes back
-    /// to the system once removals pause (KVMemoryReturn).
+    /// The loop's share of the store's background work.
     public mutating func tick() {
-        _ = commands.store.expireSome(budget: Self.expiryBudget)
-        var clock = KVClock()
-        if memoryReturn.isDue(removals: commands.store.removals, nowMs: clock.nowMs) {
+        loop.tick()
+    }
+}
+
+/// One loop's state: a class, because the command layer calls back into it
+/// (KVServices) while a command runs.
+final class KVLoop: KVServices {
+    let store: KVStore
+    let context: KVContext
+    let executor: KVExecutor
+    var sessions = KVSessions()
+    var maintenance = KVMaintenance()
+    var memoryReturn = KVMemoryReturn()
+
+    init(store: KVStore) {
+        self.store = store
+        // The context's services are this loop; it is set once built.
+        context = KVContext(store: store, services: KVNoServices.shared)
+        executor = KVExecutor(context: context)
+        context.services = self
+    }
+
+    @inline(__always)
+    func execute(_ command: RESPCommand, on connection: Connection) {
+        let session = sessions[Self.client(connection.id)]
+        executor.execute(command, session: session)
+        let reply = context.reply
+        if reply.count > 0 { connection.write(reply.bytes) }
+        reply.reset()
+        if context.closeAfterReply {
+            context.closeAfterReply = false
+            connection.close()
+        }
+    }
+
+    func open(_ connection: Connection) {
+        store.counters.connectionsReceived.add(1, ordering: .relaxed)
+        let session = KVSession(
+            id: store.clientIDs.next(), client: Self.client(connection.id),
+            address: connection.clientAddress?.description ?? "?:0",
+            authenticated: !store.settings.requiresPassword, nowMs: store.clock.nowMs)
+        sessions.open(session)
+    }
+
+    func close(_ id: ConnectionID) {
+        guard let session = sessions.close(Self.client(id)) else { return }
+        store.watches.unwatch(session.watchedKeys, session.watch)
+        session.watchedKeys = []
+        session.transaction = nil
+        unsubscribeAll(session)
+    }
+
+    func tick() {
+        maintenance.run(on: store)
+        if memoryReturn.isDue(removals: store.removals, nowMs: store.clock.nowMs) {
             HeapMemory.returnFreePages()
         }
     }
+
+    static func client(_ id: ConnectionID) -> KVClientRef {
+        KVClientRef(loop: id.loop, slot: id.slot, generation: id.generation)
+    }
+
+    // MARK: KVServices
+
+    func keyTouched(_ key: UnsafeRawBufferPointer) {}
+
+    func authenticationFailed(_ session: KVSession) {
+        store.counters.authFailures.add(1, ordering: .relaxed)
+    }
+
+    func unsubscribeAll(_ session: KVSession) {
+        session.channels = []
+        session.patterns = []
+    }
+}
+
+/// Services for a context before its loop is built.
+final class KVNoServices: KVServices, Sendable {
+    static let shared = KVNoServices()
+    func keyTouched(_ key: UnsafeRawBufferPointer) {}
+    func authenticationFailed(_ session: KVSession) {}
+    func unsubscribeAll(_ session: KVSession) {}
 }

@@ -22,23 +22,53 @@ enum KVDefaults: ServerFlagDefaults {
 struct KVServerCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "keel-kv",
-        abstract: "An in-memory key-value store speaking Redis's protocol (RESP2), on Keel.",
+        abstract: "An in-memory key-value store speaking Redis's protocol (RESP2 and RESP3), on Keel.",
         discussion: """
-            Serves strings, lists, sets and hashes to redis-cli, Redis client libraries and \
+            Serves strings, lists, hashes, sets and sorted sets to redis-cli, Redis client libraries and \
             redis-benchmark. --max-message is the largest value; a request may take twice that. SIGINT, \
             SIGTERM or SIGHUP stops it gracefully; SIGUSR1 logs the counters. Data lives in memory only.
             """)
 
     @OptionGroup var server: ServerFlags<KVDefaults>
 
+    @Option(
+        help: ArgumentHelp(
+            "Password clients must give (AUTH, HELLO AUTH) before other commands, as redis-server's requirepass; visible to other users in the process list.",
+            valueName: "password"))
+    var requirepass: String?
+
+    @Option(
+        help: ArgumentHelp(
+            "File whose first line is the password (kept out of the process list).", valueName: "path"))
+    var requirepassFile: String?
+
     func validate() throws {
         _ = try server.makeConfiguration()
+        if requirepass != nil && requirepassFile != nil {
+            throw ValidationError("--requirepass and --requirepass-file are exclusive; give one.")
+        }
+        _ = try password()
+    }
+
+    /// The password from --requirepass or --requirepass-file, if any.
+    func password() throws -> String? {
+        guard let requirepassFile else { return requirepass }
+        guard let text = try? String(contentsOfFile: requirepassFile, encoding: .utf8) else {
+            throw ValidationError("--requirepass-file: cannot read '\(requirepassFile)'.")
+        }
+        let line = text.split(separator: "\n", maxSplits: 1, omittingEmptySubsequences: false).first ?? ""
+        let password = String(line.hasSuffix("\r") ? line.dropLast() : line)
+        guard !password.isEmpty else { throw ValidationError("--requirepass-file: '\(requirepassFile)' holds no password.") }
+        return password
     }
 
     func run() throws {
         let runner = ServerRunner(name: "keel-kv", logLevel: server.logLevel)
         let configuration = try server.makeConfiguration()
-        let store = KVStore(loops: configuration.threads)
+        let settings = KVSettings(
+            requirePass: try password(), port: server.port, bind: server.host, maxClients: configuration.maxClients,
+            idleTimeoutSeconds: Int(server.idleTimeout), maxBulkBytes: configuration.maxMessageBytes)
+        let store = KVStore(loops: configuration.threads, settings: settings)
         let format = RESPFormat.keelKV(maxValueBytes: configuration.maxMessageBytes)
         let kv = Server(configuration: configuration, format: format, logger: runner.logger) { _ in
             KVHandler(store: store)
@@ -46,7 +76,8 @@ struct KVServerCommand: ParsableCommand {
         let metadata: Logger.Metadata = [
             "threads": "\(configuration.threads)", "backend": "\(configuration.backend)",
             "max_clients": "\(configuration.maxClients)", "max_message": "\(configuration.maxMessageBytes)",
-            "idle_timeout_s": "\(server.idleTimeout)", "shards": "\(store.shards.count)",
+            "idle_timeout_s": "\(server.idleTimeout)", "shards": "\(store.shardCount)",
+            "requirepass": "\(settings.requiresPassword ? "yes" : "no")",
         ]
         try runner.run(kv, metadata: metadata, statisticsIntervalMs: try server.statisticsIntervalMs())
     }

@@ -17,7 +17,7 @@ import Testing
         var configuration = testConfiguration()
         configuration.threads = threads
         let store = KVStore(loops: threads)
-        try withServer(configuration, format: format, handler: KVHandler(store: store)) { _, port in
+        try withServer(configuration, format: format, makeHandler: { _ in KVHandler(store: store) }) { _, port in
             try body(port)
         }
     }

@@ -73,6 +73,18 @@ func withServer<H: ConnectionHandler & Sendable, F: WireFormat>(
     try run(Server(configuration: configuration, format: format) { _ in handler }, body)
 }
 
+/// Like withServer, speaking `format`, each loop's handler made by
+/// `makeHandler` (handlers that hold per-loop state in a class).
+@discardableResult
+func withServer<H: ConnectionHandler, F: WireFormat>(
+    _ configuration: Configuration = testConfiguration(),
+    format: F,
+    makeHandler: @escaping @Sendable (UInt32) -> H,
+    _ body: (Server<H>, Int) throws -> Void
+) throws -> Statistics where F.Decoder.Request == H.Request {
+    try run(Server(configuration: configuration, format: format, makeHandler: makeHandler), body)
+}
+
 /// Starts `server`, runs `body`, checks the server is back to empty, stops it.
 private func run<H: ConnectionHandler>(_ server: Server<H>, _ body: (Server<H>, Int) throws -> Void) throws
     -> Statistics

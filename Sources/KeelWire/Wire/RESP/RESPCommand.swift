@@ -20,6 +20,16 @@ public struct RESPCommand {
         self.isInline = isInline
     }
 
+    /// A command over argument bytes held elsewhere: a server that queues a
+    /// request (a transaction, a blocked client) keeps copies of its bytes
+    /// and runs it later through the same code. `arguments` must stay valid
+    /// while the command is used.
+    @inlinable
+    public init(copiedArguments arguments: UnsafePointer<RESPArgument>, count: Int) {
+        precondition(count >= 1, "a command has at least its name")
+        self.init(arguments: arguments, count: count, isInline: false)
+    }
+
     /// Argument `index` (0 is the command name).
     @inlinable
     public subscript(index: Int) -> UnsafeRawBufferPointer {
@@ -66,13 +76,13 @@ public struct RESPCommand {
 }
 
 /// Where one argument's bytes are.
-@usableFromInline
-struct RESPArgument {
+public struct RESPArgument {
     @usableFromInline let start: UnsafeRawPointer?
     @usableFromInline let count: Int
 
+    /// The argument of `count` bytes at `start`.
     @inlinable
-    init(start: UnsafeRawPointer?, count: Int) {
+    public init(start: UnsafeRawPointer?, count: Int) {
         self.start = start
         self.count = count
     }

@@ -1,0 +1,118 @@
+// KVCommandSpec: one row of keel-kv's command table, in Redis's manner: the
+// name, the arity, the flags, where the keys are, the ACL categories, and
+// the implementation. Dispatch, arity errors, key locking (with --threads),
+// transactions, the subscriber context and COMMAND all read these rows;
+// adding a command is adding a row.
+
+import KeelWire
+
+/// What kind of command a row describes (COMMAND's flags, Redis's names).
+struct KVCommandFlags: OptionSet, Sendable {
+    let rawValue: UInt32
+
+    static let write = KVCommandFlags(rawValue: 1 << 0)
+    static let readonly = KVCommandFlags(rawValue: 1 << 1)
+    static let denyoom = KVCommandFlags(rawValue: 1 << 2)
+    static let admin = KVCommandFlags(rawValue: 1 << 3)
+    static let pubsub = KVCommandFlags(rawValue: 1 << 4)
+    static let noscript = KVCommandFlags(rawValue: 1 << 5)
+    static let blocking = KVCommandFlags(rawValue: 1 << 6)
+    static let loading = KVCommandFlags(rawValue: 1 << 7)
+    static let stale = KVCommandFlags(rawValue: 1 << 8)
+    static let skipSlowlog = KVCommandFlags(rawValue: 1 << 9)
+    static let fast = KVCommandFlags(rawValue: 1 << 10)
+    static let noAuth = KVCommandFlags(rawValue: 1 << 11)
+    static let allowBusy = KVCommandFlags(rawValue: 1 << 12)
+    static let movableKeys = KVCommandFlags(rawValue: 1 << 13)
+
+    /// Each flag and the name COMMAND gives it, in Redis's order.
+    static let names: [(KVCommandFlags, StaticString)] = [
+        (.write, "write"), (.readonly, "readonly"), (.denyoom, "denyoom"), (.admin, "admin"), (.pubsub, "pubsub"),
+        (.noscript, "noscript"), (.blocking, "blocking"), (.loading, "loading"), (.stale, "stale"),
+        (.skipSlowlog, "skip_slowlog"), (.fast, "fast"), (.noAuth, "no_auth"), (.allowBusy, "allow_busy"),
+        (.movableKeys, "movablekeys"),
+    ]
+}
+
+/// Where a command's keys are: arguments `first`...`last` every `step`
+/// (`last` negative counts from the end: -1 is the last argument), or, for
+/// commands whose keys move (a count before them), a function that finds them.
+struct KVKeySpec: Sendable {
+    let first: Int
+    let last: Int
+    let step: Int
+    /// For movable keys: the indices of the keys in `command`.
+    let find: (@Sendable (RESPCommand) -> [Int])?
+
+    static let none = KVKeySpec(first: 0, last: 0, step: 0, find: nil)
+
+    static func range(_ first: Int, _ last: Int, step: Int = 1) -> KVKeySpec {
+        KVKeySpec(first: first, last: last, step: step, find: nil)
+    }
+
+    static func movable(
+        _ first: Int, _ last: Int, step: Int = 1, _ find: @escaping @Sendable (RESPCommand) -> [Int]
+    ) -> KVKeySpec {
+        KVKeySpec(first: first, last: last, step: step, find: find)
+    }
+
+    /// Calls `body` with the index of each key argument of `command`.
+    @inline(__always)
+    func forEachKey(of command: RESPCommand, _ body: (Int) -> Void) {
+        if let find {
+            for index in find(command) where index < command.count { body(index) }
+            return
+        }
+        guard first > 0 else { return }
+        let end = last >= 0 ? last : command.count + last
+        var index = first
+        while index <= end && index < command.count {
+            body(index)
+            index += step
+        }
+    }
+}
+
+/// The code of a command.
+typealias KVCommandBody = @Sendable (KVContext) -> Void
+
+/// One command (see the file header).
+struct KVCommandSpec: Sendable {
+    /// The name, lower case (as errors and COMMAND spell it).
+    let name: StaticString
+    /// Arguments the command takes, its name included: n exactly, -n at least n.
+    let arity: Int
+    let flags: KVCommandFlags
+    let keys: KVKeySpec
+    /// ACL categories, e.g. "@write @string @fast".
+    let categories: StaticString
+    /// One line for COMMAND DOCS.
+    let summary: StaticString
+    let run: KVCommandBody
+    /// CLIENT GETNAME and the like: looked up by the first argument.
+    let subcommands: [KVCommandSpec]
+
+    init(
+        _ name: StaticString, _ arity: Int, _ flags: KVCommandFlags, keys: KVKeySpec = .none,
+        _ categories: StaticString, _ summary: StaticString = "", subcommands: [KVCommandSpec] = [],
+        run: @escaping KVCommandBody = { _ in }
+    ) {
+        self.name = name
+        self.arity = arity
+        self.flags = flags
+        self.keys = keys
+        self.categories = categories
+        self.summary = summary
+        self.subcommands = subcommands
+        self.run = run
+    }
+
+    /// Whether `count` arguments (the name included) satisfy the arity.
+    @inline(__always)
+    func accepts(_ count: Int) -> Bool {
+        arity >= 0 ? count == arity : count >= -arity
+    }
+
+    /// The name as a String (for COMMAND and error texts).
+    var nameText: String { "\(name)" }
+}

@@ -1,0 +1,199 @@
+// KVContext: what a command runs with: its arguments, the session of the
+// connection that sent it, the store, the reply buffer, the clock (read at
+// most once per command) and a random generator. One per loop, reused for
+// every command; the shards a command names are locked around it by the
+// executor (KVExecutor), so a command only finds, changes and replies.
+//
+// The typed lookup (`find(_:as:)`) is the one way a command reaches a key:
+// missing, of another type (the command replies WRONGTYPE), or found, with
+// the shard and slot that changing it needs.
+
+import KeelWire
+
+/// A key found for a command: its shard and slot.
+struct KVFound {
+    let shard: KVShard
+    let slot: KVSlot
+
+    var entry: KVEntry { slot.entry }
+}
+
+/// The outcome of a typed lookup.
+enum KVLookup {
+    case missing
+    case wrongType
+    case found(KVFound)
+}
+
+/// Where a command runs (see the file header).
+final class KVContext {
+    let store: KVStore
+    let limits: KVLimits
+    let reply: RESPReplyBuffer
+    /// The command being run; valid during `run`.
+    var command: RESPCommand!
+    /// The session of the connection that sent it.
+    var session: KVSession!
+    var random = KVRandom()
+    private var cachedNowMs: Int64 = -1
+    /// Set by QUIT: close once the reply is written.
+    var closeAfterReply = false
+    /// Services that reach beyond this connection (other clients, the loop):
+    /// the loop that owns this context (unowned: the loop holds the context).
+    unowned(unsafe) var services: KVServices
+    /// The executor running this context's commands (EXEC runs queued ones).
+    unowned(unsafe) var executor: KVExecutor!
+
+    init(store: KVStore, services: KVServices) {
+        self.store = store
+        self.services = services
+        limits = store.settings.limits
+        reply = RESPReplyBuffer()
+    }
+
+    /// Prepares for the next command.
+    @inline(__always)
+    func begin(_ command: RESPCommand, session: KVSession) {
+        self.command = command
+        self.session = session
+        cachedNowMs = -1
+        reply.protocolVersion = session.protocolVersion
+    }
+
+    /// Now, in Unix milliseconds, read once per command.
+    var nowMs: Int64 {
+        if cachedNowMs < 0 { cachedNowMs = store.clock.nowMs }
+        return cachedNowMs
+    }
+
+    /// Argument `index`.
+    @inline(__always)
+    subscript(index: Int) -> UnsafeRawBufferPointer { command[index] }
+
+    var argumentCount: Int { command.count }
+
+    /// Whether argument `index` is `word`, ignoring case.
+    @inline(__always)
+    func argument(_ index: Int, is word: StaticString) -> Bool {
+        command.argument(index, equalsIgnoringCase: word)
+    }
+
+    // MARK: keys
+
+    /// The live key `key` (an expired one is deleted first).
+    @inline(__always)
+    func find(_ key: UnsafeRawBufferPointer) -> KVFound? {
+        let hash = ByteHash.hash(key)
+        let shard = store.shard(for: hash)
+        return shard.find(key, hash: hash, nowMs: nowMs).map { KVFound(shard: shard, slot: $0) }
+    }
+
+    /// The live key `key` if it holds a `type`.
+    @inline(__always)
+    func find(_ key: UnsafeRawBufferPointer, as type: KVType) -> KVLookup {
+        guard let found = find(key) else { return .missing }
+        return found.entry.type == type ? .found(found) : .wrongType
+    }
+
+    /// Adds `key` (absent) with `value` and an optional expiry; false when
+    /// memory ran out (the reply then says so).
+    @discardableResult
+    func add(_ key: UnsafeRawBufferPointer, _ value: KVEntry.Value, expireAtMs: Int64? = nil) -> Bool {
+        guard let entry = KVEntry.make(key: key, value: value, expireAtMs: expireAtMs) else {
+            if case .object(let object, let type, let encoding) = value {
+                KVObjects.release(object, type: type, encoding: encoding)
+            }
+            return false
+        }
+        let hash = ByteHash.hash(key)
+        return store.shard(for: hash).insert(entry, hash: hash)
+    }
+
+    /// Replaces the key at `found` with `value` (any type), keeping or
+    /// setting its expiry as given. False when memory ran out (the key is
+    /// then unchanged).
+    @discardableResult
+    func replace(_ found: KVFound, with value: KVEntry.Value, expireAtMs: Int64?) -> Bool {
+        let old = found.entry
+        guard let entry = KVEntry.make(key: old.key, value: value, expireAtMs: expireAtMs) else { return false }
+        if expireAtMs != nil && old.hasExpiry { entry.volatileSlot = old.volatileSlot }
+        guard found.shard.replace(found.slot, with: entry) else {
+            entry.freeBlock()
+            return false
+        }
+        KVObjects.releaseEntry(old)
+        return true
+    }
+
+    /// Deletes the key at `found`.
+    func remove(_ found: KVFound) {
+        found.shard.remove(found.slot)
+    }
+
+    /// Deletes `key` when its collection is empty (Redis never keeps an
+    /// empty collection). Found afresh: a slot found before other lookups
+    /// may be stale (a lookup can move a bucket), its entry is not.
+    func removeIfEmpty(_ key: UnsafeRawBufferPointer, count: Int) {
+        if count == 0, let found = find(key) { remove(found) }
+    }
+
+    /// An error message quoting `argument` between two texts, the argument
+    /// read as redis-server's %s reads it (up to a NUL), bytes as they came.
+    static func text(_ before: StaticString, _ argument: UnsafeRawBufferPointer, _ after: StaticString) -> [UInt8] {
+        Array(UnsafeBufferPointer(start: before.utf8Start, count: before.utf8CodeUnitCount))
+            + Array(argument.prefix(while: { $0 != 0 }))
+            + Array(UnsafeBufferPointer(start: after.utf8Start, count: after.utf8CodeUnitCount))
+    }
+
+    /// `key` was written: transactions watching it fail (and clients
+    /// blocked on it are looked at).
+    @inline(__always)
+    func touched(_ key: UnsafeRawBufferPointer) {
+        store.watches.touch(key)
+        services.keyTouched(key)
+    }
+
+    // MARK: common replies
+
+    func wrongType() {
+        reply.error("WRONGTYPE Operation against a key holding the wrong kind of value")
+    }
+
+    func syntaxError() {
+        reply.error("ERR syntax error")
+    }
+
+    func notAnInteger() {
+        reply.error("ERR value is not an integer or out of range")
+    }
+
+    func outOfMemory() {
+        reply.error("OOM command not allowed when used memory > 'maxmemory'.")
+    }
+
+    /// The arity error of the command being run (or of its subcommand).
+    func wrongArguments(_ name: String) {
+        reply.error("ERR wrong number of arguments for '\(name)' command")
+    }
+
+    /// Argument `index` as an integer, or nil having replied the error.
+    func integer(at index: Int) -> Int64? {
+        guard let value = command.integer(at: index) else {
+            notAnInteger()
+            return nil
+        }
+        return value
+    }
+}
+
+/// What a command may ask beyond its own connection: pushes to other
+/// clients, closing them, the loop's blocking machinery. The handler
+/// provides it (KVHandler), so the command layer does not depend on Keel.
+protocol KVServices: AnyObject {
+    /// A key was written (blocked clients may now be served).
+    func keyTouched(_ key: UnsafeRawBufferPointer)
+    /// An AUTH or HELLO AUTH failed (counted; logged at most once a second).
+    func authenticationFailed(_ session: KVSession)
+    /// Drops every subscription of `session` (RESET, a closed connection).
+    func unsubscribeAll(_ session: KVSession)
+}

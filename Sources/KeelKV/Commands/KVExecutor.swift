@@ -1,0 +1,160 @@
+// KVExecutor: one command's way from its name to its reply, as redis-server
+// takes it (processCommand): the row in the command table (an unknown name
+// is an error), the arity (the row's, or its subcommand's), authentication,
+// the subscriber context, a transaction's queue; then the shards its keys
+// name are locked (with --threads) and the row's code runs, writing its
+// reply into the context's buffer, which the handler hands to the
+// connection after the locks are released.
+
+import KeelWire
+
+/// Runs commands against a store (see the file header).
+final class KVExecutor {
+    let context: KVContext
+    let store: KVStore
+
+    init(context: KVContext) {
+        self.context = context
+        store = context.store
+        context.executor = self
+    }
+
+    /// Runs `command` for `session`, its reply left in `context.reply`.
+    func execute(_ command: RESPCommand, session: KVSession) {
+        context.begin(command, session: session)
+        guard let row = KVCommandTable.find(command[0]) else { return unknownCommand(command, session) }
+        guard row.accepts(command.count) else {
+            rejectInTransaction(session)
+            return context.wrongArguments(row.nameText)
+        }
+        var spec = row
+        var subcommand: KVCommandSpec?
+        // COMMAND alone runs its row; a subcommand's row otherwise.
+        if !row.subcommands.isEmpty && command.count >= 2 {
+            guard let sub = KVCommandTable.subcommand(of: row, named: command[1]) else {
+                rejectInTransaction(session)
+                let upper = row.nameText.uppercased()
+                return context.reply.error(
+                    Array("ERR unknown subcommand '".utf8) + command[1].prefix(while: { $0 != 0 }).prefix(128)
+                        + Array("'. Try \(upper) HELP.".utf8))
+            }
+            subcommand = sub
+            guard sub.accepts(command.count) else {
+                rejectInTransaction(session)
+                return context.wrongArguments("\(row.nameText)|\(sub.nameText)")
+            }
+            spec = sub
+        }
+        if store.settings.requiresPassword && !session.authenticated && !spec.flags.contains(.noAuth) {
+            rejectInTransaction(session)
+            return context.reply.error("NOAUTH Authentication required.")
+        }
+        if session.isSubscriber && session.protocolVersion == 2 && !Self.allowedWhileSubscribed(row.name) {
+            let fullName = subcommand.map { "\(row.nameText)|\($0.nameText)" } ?? row.nameText
+            return context.reply.error(
+                "ERR Can't execute '\(fullName)': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context"
+            )
+        }
+        if session.transaction != nil && !Self.runsInsideTransaction(row.name) {
+            return queue(command, session: session)
+        }
+        session.lastCommand = row.name
+        session.lastCommandAtMs = context.nowMs
+        run(spec, command)
+    }
+
+    /// Runs a row's code with its keys' shards locked.
+    @inline(__always)
+    func run(_ spec: KVCommandSpec, _ command: RESPCommand) {
+        store.counters.commandsProcessed.add(1, ordering: .relaxed)
+        guard store.isShared else { return spec.run(context) }
+        store.withShards(lockMask(spec, command)) { spec.run(context) }
+    }
+
+    /// The row that runs `command` (its subcommand's, where it has them).
+    func resolve(_ command: RESPCommand) -> KVCommandSpec? {
+        guard let row = KVCommandTable.find(command[0]) else { return nil }
+        guard !row.subcommands.isEmpty else { return row }
+        return KVCommandTable.subcommand(of: row, named: command[1])
+    }
+
+    /// Runs a transaction's queued commands, their replies in one array,
+    /// with the shards of all their keys locked together.
+    func runTransaction(_ transaction: KVTransaction, session: KVSession) {
+        var mask: UInt64 = 0
+        if store.isShared {
+            transaction.forEach { command in
+                if let spec = resolve(command) { mask |= lockMask(spec, command) }
+            }
+        }
+        context.reply.arrayHeader(transaction.count)
+        store.withShards(mask) {
+            transaction.forEach { command in
+                context.begin(command, session: session)
+                guard let spec = resolve(command) else { return context.reply.error("ERR unknown command") }
+                store.counters.commandsProcessed.add(1, ordering: .relaxed)
+                spec.run(context)
+            }
+        }
+    }
+
+    /// The shards of a command's keys, as a bit mask.
+    func lockMask(_ spec: KVCommandSpec, _ command: RESPCommand) -> UInt64 {
+        var mask: UInt64 = 0
+        spec.keys.forEachKey(of: command) { index in
+            mask |= UInt64(1) << UInt64(store.shardIndex(for: ByteHash.hash(command[index])))
+        }
+        return mask
+    }
+
+    /// "ERR unknown command 'name', with args beginning with: 'a' 'b' ", as
+    /// redis-server words it: at most 128 bytes of the name and of the
+    /// arguments, each read as a C string (up to a NUL), bytes as they came.
+    private func unknownCommand(_ command: RESPCommand, _ session: KVSession) {
+        rejectInTransaction(session)
+        var message = Array("ERR unknown command '".utf8)
+        message += command[0].prefix(while: { $0 != 0 }).prefix(128)
+        message += Array("', with args beginning with: ".utf8)
+        var arguments: [UInt8] = []
+        var index = 1
+        while index < command.count && arguments.count < 128 {
+            arguments.append(0x27)
+            arguments += command[index].prefix(while: { $0 != 0 }).prefix(128 - (arguments.count - 1))
+            arguments += [0x27, 0x20]
+            index += 1
+        }
+        context.reply.error(message + arguments)
+    }
+
+    /// A command refused while a transaction is open dooms it (EXECABORT).
+    private func rejectInTransaction(_ session: KVSession) {
+        session.transaction?.failed = true
+    }
+
+    /// Queues a command of an open transaction.
+    private func queue(_ command: RESPCommand, session: KVSession) {
+        guard session.transaction!.queue(command) else {
+            session.transaction!.failed = true
+            return context.reply.error("ERR Transaction queue is full")
+        }
+        context.reply.simpleString("QUEUED")
+    }
+
+    /// What a transaction runs at once instead of queuing.
+    static func runsInsideTransaction(_ name: StaticString) -> Bool {
+        switch "\(name)" {
+        case "exec", "discard", "multi", "watch", "quit", "reset": return true
+        default: return false
+        }
+    }
+
+    /// What RESP2's subscriber context allows.
+    static func allowedWhileSubscribed(_ name: StaticString) -> Bool {
+        switch "\(name)" {
+        case "subscribe", "unsubscribe", "psubscribe", "punsubscribe", "ssubscribe", "sunsubscribe", "ping", "quit",
+            "reset":
+            return true
+        default: return false
+        }
+    }
+}

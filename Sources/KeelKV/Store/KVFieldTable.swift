@@ -1,0 +1,132 @@
+// KVFieldTable: a hash's fields or a set's members once they outgrow a pack
+// (Redis's "hashtable" encoding): a KVDict of entries, one block each,
+//
+//   0  next          8 bytes (KVDict's chain)
+//   8  field length  UInt32
+//  12  value length  UInt32 (0 for a set's members)
+//  16  field, then value
+//
+// found by the borrowed bytes of a request. The table grows and shrinks a
+// bucket at a time, as the keyspace does, so a hash of a million fields
+// never stops the loop either.
+
+import Glibc
+
+/// Where a field entry keeps its field.
+enum KVFieldLayout: KVEntryLayout {
+    @inline(__always)
+    static func key(of entry: UnsafeMutableRawPointer) -> UnsafeRawBufferPointer {
+        KVFieldEntry(entry).field
+    }
+}
+
+/// One field (and value) of a KVFieldTable.
+struct KVFieldEntry {
+    let pointer: UnsafeMutableRawPointer
+
+    @inline(__always) init(_ pointer: UnsafeMutableRawPointer) { self.pointer = pointer }
+
+    static let headerBytes = 16
+
+    var fieldLength: Int { Int(pointer.load(fromByteOffset: 8, as: UInt32.self)) }
+    var valueLength: Int { Int(pointer.load(fromByteOffset: 12, as: UInt32.self)) }
+
+    var field: UnsafeRawBufferPointer {
+        UnsafeRawBufferPointer(start: pointer + Self.headerBytes, count: fieldLength)
+    }
+
+    var value: UnsafeRawBufferPointer {
+        UnsafeRawBufferPointer(start: pointer + (Self.headerBytes &+ fieldLength), count: valueLength)
+    }
+
+    /// A new entry; nil when malloc fails.
+    static func make(field: UnsafeRawBufferPointer, value: UnsafeRawBufferPointer) -> KVFieldEntry? {
+        guard let block = malloc(headerBytes &+ field.count &+ value.count) else { return nil }
+        block.storeBytes(of: nil as UnsafeMutableRawPointer?, as: UnsafeMutableRawPointer?.self)
+        block.storeBytes(of: UInt32(field.count), toByteOffset: 8, as: UInt32.self)
+        block.storeBytes(of: UInt32(value.count), toByteOffset: 12, as: UInt32.self)
+        if !field.isEmpty { (block + headerBytes).copyMemory(from: field.baseAddress!, byteCount: field.count) }
+        if !value.isEmpty {
+            (block + (headerBytes &+ field.count)).copyMemory(from: value.baseAddress!, byteCount: value.count)
+        }
+        return KVFieldEntry(block)
+    }
+}
+
+/// Fields (with values) or members in a resizable hash table.
+final class KVFieldTable {
+    private(set) var dict = KVDict<KVFieldLayout>()
+
+    init() {}
+
+    deinit {
+        dict.removeAll { free($0) }
+    }
+
+    var count: Int { dict.count }
+
+    /// The entry of `field`, or nil.
+    func find(_ field: UnsafeRawBufferPointer) -> KVFieldEntry? {
+        dict.find(field, hash: ByteHash.hash(field)).map { KVFieldEntry($0.entry) }
+    }
+
+    func contains(_ field: UnsafeRawBufferPointer) -> Bool {
+        find(field) != nil
+    }
+
+    /// Sets `field` to `value`; returns whether the field is new. Nil when
+    /// malloc fails (the table is unchanged).
+    func set(_ field: UnsafeRawBufferPointer, _ value: UnsafeRawBufferPointer) -> Bool? {
+        let hash = ByteHash.hash(field)
+        guard let made = KVFieldEntry.make(field: field, value: value) else { return nil }
+        if let (entry, link) = dict.find(field, hash: hash) {
+            dict.replace(at: link, entry: entry, with: made.pointer)
+            free(entry)
+            return false
+        }
+        dict.insert(made.pointer, hash: hash)
+        return true
+    }
+
+    /// Adds a member (no value); returns whether it is new. Nil when malloc fails.
+    func add(_ member: UnsafeRawBufferPointer) -> Bool? {
+        let hash = ByteHash.hash(member)
+        if dict.find(member, hash: hash) != nil { return false }
+        guard let made = KVFieldEntry.make(field: member, value: UnsafeRawBufferPointer(start: nil, count: 0)) else {
+            return nil
+        }
+        dict.insert(made.pointer, hash: hash)
+        return true
+    }
+
+    /// Removes `field`; returns whether it was there.
+    func remove(_ field: UnsafeRawBufferPointer) -> Bool {
+        let hash = ByteHash.hash(field)
+        guard let (entry, link) = dict.find(field, hash: hash) else { return false }
+        dict.remove(at: link, entry: entry, hash: hash)
+        free(entry)
+        dict.shrinkIfSparse()
+        return true
+    }
+
+    func forEach(_ body: (KVFieldEntry) -> Void) {
+        dict.forEach { body(KVFieldEntry($0)) }
+    }
+
+    func random<G: RandomNumberGenerator>(using generator: inout G) -> KVFieldEntry? {
+        dict.randomEntry(using: &generator).map { KVFieldEntry($0) }
+    }
+
+    func scan(_ cursor: UInt64, _ body: (KVFieldEntry) -> Void) -> UInt64 {
+        dict.scan(cursor) { body(KVFieldEntry($0)) }
+    }
+
+    /// Moves up to `buckets` buckets of a resize under way; whether one still is.
+    func rehash(buckets: Int) -> Bool {
+        dict.rehash(buckets: buckets)
+    }
+
+    func checkInvariants() {
+        dict.checkInvariants()
+    }
+}

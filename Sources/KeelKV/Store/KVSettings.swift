@@ -1,0 +1,51 @@
+// KVSettings: what CONFIG GET and SET reach, shared by every loop: the
+// compact-encoding limits, the password, and the settings clients ask
+// about (save, appendonly, databases, ...). Values that are read on every
+// command (the password) are atomic loads.
+
+import Synchronization
+
+/// keel-kv's run-time settings.
+public final class KVSettings: Sendable {
+    /// Where collections stop being packs.
+    public let limits = KVLimits()
+    private let password = Mutex<[UInt8]?>(nil)
+    /// Whether a password is set (read per command: one atomic load).
+    private let passwordSet = Atomic<Bool>(false)
+
+    /// What the server was started with, for CONFIG GET (read-only here).
+    public let port: Int
+    public let bind: String
+    public let maxClients: Int
+    /// Seconds an idle client is kept (0: forever).
+    public let idleTimeoutSeconds: Int
+    /// The largest value a request may carry.
+    public let maxBulkBytes: Int
+
+    /// Settings with Redis's defaults and no password, for a server started
+    /// with these values.
+    public init(
+        requirePass: String? = nil, port: Int = 6379, bind: String = "127.0.0.1", maxClients: Int = 4096,
+        idleTimeoutSeconds: Int = 0, maxBulkBytes: Int = 512 << 20
+    ) {
+        self.port = port
+        self.bind = bind
+        self.maxClients = maxClients
+        self.idleTimeoutSeconds = idleTimeoutSeconds
+        self.maxBulkBytes = maxBulkBytes
+        if let requirePass, !requirePass.isEmpty { setPassword(Array(requirePass.utf8)) }
+    }
+
+    /// Whether clients must authenticate.
+    @inline(__always)
+    public var requiresPassword: Bool { passwordSet.load(ordering: .acquiring) }
+
+    /// Sets the password (empty: none).
+    func setPassword(_ bytes: [UInt8]) {
+        password.withLock { $0 = bytes.isEmpty ? nil : bytes }
+        passwordSet.store(!bytes.isEmpty, ordering: .releasing)
+    }
+
+    /// The password, if set.
+    var currentPassword: [UInt8]? { password.withLock { $0 } }
+}

@@ -1,0 +1,208 @@
+// KVShard: one part of the keyspace: its keys (a KVDict of entries), the
+// ones among them with an expiry (KVVolatileKeys), and, when several loops
+// share the store, the mutex that guards both. Every change to an entry
+// goes through here, so the dict, the expiry index and the counters stay in
+// step: an entry that gains or loses an expiry, or changes size, is
+// reallocated and put back where the old one was.
+//
+// A found key (KVSlot) carries the link that points to its entry: it stays
+// valid until the shard's dict next changes (an insertion, a removal, or a
+// find, which may move a bucket), so a command uses a slot at once.
+
+import Synchronization
+
+/// A key found in a shard: its entry, the link to it, its hash.
+struct KVSlot {
+    let entry: KVEntry
+    let link: KVLink
+    let hash: UInt64
+}
+
+/// One part of the keyspace (see the file header).
+final class KVShard: @unchecked Sendable {
+    @exclusivity(unchecked) private(set) var dict = KVDict<KVKeyLayout>()
+    @exclusivity(unchecked) private(set) var volatile = KVVolatileKeys()
+    /// Guards the shard when several loops share the store.
+    let mutex = Mutex<Void>(())
+    /// Keys removed (deleted, expired, replaced by a value of another
+    /// type), ever: the memory return reads it.
+    @exclusivity(unchecked) private(set) var removals = 0
+    /// Keys removed by expiry, ever (INFO's expired_keys).
+    @exclusivity(unchecked) private(set) var expirations = 0
+
+    init() {}
+
+    deinit {
+        removeAll()
+        dict.releaseBuckets()
+    }
+
+    var count: Int { dict.count }
+
+    // MARK: finding
+
+    /// The live key `key`: an expired one is deleted and reported missing
+    /// (lazy expiry), as redis-server does on access.
+    @inline(__always)
+    func find(_ key: UnsafeRawBufferPointer, hash: UInt64, nowMs: Int64) -> KVSlot? {
+        guard let (entry, link) = dict.find(key, hash: hash) else { return nil }
+        let found = KVEntry(entry)
+        if let expireAt = found.expireAtMs, expireAt <= nowMs {
+            expire(KVSlot(entry: found, link: link, hash: hash))
+            return nil
+        }
+        return KVSlot(entry: found, link: link, hash: hash)
+    }
+
+    /// `find` without lazy expiry or rehash steps (readers that must not
+    /// change the shard: nothing calls it on the hot path).
+    func peek(_ key: UnsafeRawBufferPointer, hash: UInt64) -> KVEntry? {
+        dict.lookup(key, hash: hash).map { KVEntry($0.entry) }
+    }
+
+    // MARK: changing
+
+    /// Adds `entry` (its key absent). False when the expiry index cannot
+    /// grow (the entry is then freed, with its object).
+    @discardableResult
+    func insert(_ entry: KVEntry, hash: UInt64) -> Bool {
+        if entry.hasExpiry && !volatile.add(entry) {
+            KVObjects.releaseEntry(entry)
+            return false
+        }
+        dict.insert(entry.pointer, hash: hash)
+        return true
+    }
+
+    /// Deletes the key at `slot`, freeing its entry and object.
+    func remove(_ slot: KVSlot) {
+        unlink(slot)
+        KVObjects.releaseEntry(slot.entry)
+    }
+
+    /// Takes the key at `slot` out without freeing it (RENAME, lazy free).
+    func unlink(_ slot: KVSlot) {
+        dict.remove(at: slot.link, entry: slot.entry.pointer, hash: slot.hash)
+        if slot.entry.hasExpiry { volatile.remove(slot.entry) }
+        removals &+= 1
+        dict.shrinkIfSparse()
+    }
+
+    /// Deletes an expired key.
+    func expire(_ slot: KVSlot) {
+        remove(slot)
+        expirations &+= 1
+    }
+
+    /// Puts `replacement` (the same key, reallocated; same expiry state as
+    /// the entry it replaces, or not: the index follows) where `slot`'s
+    /// entry was. The old block is not freed here.
+    func replace(_ slot: KVSlot, with replacement: KVEntry) -> Bool {
+        let old = slot.entry
+        switch (old.hasExpiry, replacement.hasExpiry) {
+        case (true, true): volatile.moved(old, to: replacement)
+        case (true, false): volatile.remove(old)
+        case (false, true):
+            guard volatile.add(replacement) else { return false }
+        case (false, false): break
+        }
+        dict.replace(at: slot.link, entry: old.pointer, with: replacement.pointer)
+        return true
+    }
+
+    /// Gives the key at `slot` an expiry (Unix ms), or none; returns the slot
+    /// of the (possibly reallocated) entry, or nil when memory ran out (the
+    /// key is then unchanged).
+    func setExpiry(_ slot: KVSlot, _ expireAtMs: Int64?) -> KVSlot? {
+        let entry = slot.entry
+        if let expireAtMs, entry.hasExpiry {
+            entry.setExpireAtMs(expireAtMs)
+            return slot
+        }
+        if expireAtMs == nil && !entry.hasExpiry { return slot }
+        // The expiry changes the entry's layout: a new block, put in place.
+        let volatileSlot = entry.hasExpiry ? entry.volatileSlot : -1
+        guard let copy = entry.copy(withExpiry: expireAtMs) else { return nil }
+        if volatileSlot >= 0 && copy.hasExpiry { copy.volatileSlot = volatileSlot }
+        guard replace(slot, with: copy) else {
+            copy.freeBlock()
+            return nil
+        }
+        entry.freeBlock()
+        return KVSlot(entry: copy, link: slot.link, hash: slot.hash)
+    }
+
+    /// Deletes every key.
+    func removeAll() {
+        removals &+= dict.count
+        volatile.removeAll()
+        dict.removeAll { KVObjects.releaseEntry(KVEntry($0)) }
+    }
+
+    /// Takes every key out without freeing them: the dict's arrays and
+    /// entries are handed to `body` (FLUSHALL ASYNC frees them elsewhere).
+    func detachAll() -> KVDict<KVKeyLayout> {
+        removals &+= dict.count
+        volatile.removeAll()
+        let detached = dict
+        dict = KVDict()
+        return detached
+    }
+
+    // MARK: background work
+
+    /// Moves up to `buckets` buckets of a resize under way, and starts a
+    /// shrink when the table has become sparse; whether one is under way.
+    func rehash(buckets: Int) -> Bool {
+        if !dict.isRehashing { dict.shrinkIfSparse() }
+        return dict.rehash(buckets: buckets)
+    }
+
+    /// Active expiry's sample: up to `count` random keys with an expiry;
+    /// those past `nowMs` are deleted. Returns how many were looked at and
+    /// how many deleted.
+    func expireSample<G: RandomNumberGenerator>(count: Int, nowMs: Int64, using generator: inout G) -> (
+        sampled: Int, expired: Int
+    ) {
+        var sampled = 0
+        var expired = 0
+        while sampled < count && volatile.count > 0 {
+            let entry = volatile[Int.random(in: 0..<volatile.count, using: &generator)]
+            sampled &+= 1
+            guard let expireAt = entry.expireAtMs, expireAt <= nowMs else { continue }
+            let key = entry.key
+            let hash = ByteHash.hash(key)
+            // The link is found again from the key (dict.lookup does not move buckets).
+            guard let (found, link) = dict.lookup(key, hash: hash), found == entry.pointer else {
+                preconditionFailure("a volatile entry missing from its dict")
+            }
+            expire(KVSlot(entry: entry, link: link, hash: hash))
+            expired &+= 1
+        }
+        return (sampled, expired)
+    }
+
+    /// Keys with an expiry.
+    var volatileCount: Int { volatile.count }
+
+    /// One SCAN step over this shard's keys.
+    func scan(_ cursor: UInt64, _ body: (KVEntry) -> Void) -> UInt64 {
+        dict.scan(cursor) { body(KVEntry($0)) }
+    }
+
+    func randomEntry<G: RandomNumberGenerator>(using generator: inout G) -> KVEntry? {
+        dict.randomEntry(using: &generator).map(KVEntry.init)
+    }
+
+    func forEach(_ body: (KVEntry) -> Void) {
+        dict.forEach { body(KVEntry($0)) }
+    }
+
+    func checkInvariants() {
+        dict.checkInvariants()
+        volatile.checkInvariants()
+        var withExpiry = 0
+        dict.forEach { if KVEntry($0).hasExpiry { withExpiry += 1 } }
+        precondition(withExpiry == volatile.count, "\(withExpiry) keys with an expiry, \(volatile.count) indexed")
+    }
+}

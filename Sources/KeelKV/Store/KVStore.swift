@@ -1,0 +1,152 @@
+// KVStore: all of keel-kv's keys, in shards.
+//
+// Threading. With one event loop (the default) the store has one shard and
+// one owner, the loop's thread, and takes no locks. With --threads N the
+// loops share one store of 64 shards, each under its own mutex; a command
+// locks the shards of the keys it names (a 64-bit mask, from its command
+// table row), in ascending order, so no two commands can wait on each other,
+// and runs under them: every command is atomic, as in redis-server, and
+// commands on different shards run in parallel. Replies are written to the
+// handler's own buffer while the locks are held, and to the connection
+// after they are released.
+//
+// Background work, a bounded step at a time (KVMaintenance): moving buckets
+// of a resize, active expiry, giving memory back.
+
+import Glibc
+import Synchronization
+
+/// Where the store reads the time: Unix milliseconds.
+public struct KVClock: Sendable {
+    let read: @Sendable () -> Int64
+
+    /// The system's real time (CLOCK_REALTIME), as redis-server keeps expiries.
+    public static let system = KVClock { KVClock.realtimeMs() }
+
+    /// A clock that reads `read` (tests move it by hand).
+    public init(_ read: @escaping @Sendable () -> Int64) {
+        self.read = read
+    }
+
+    static func realtimeMs() -> Int64 {
+        var now = timespec()
+        clock_gettime(CLOCK_REALTIME, &now)
+        return Int64(now.tv_sec) * 1_000 + Int64(now.tv_nsec) / 1_000_000
+    }
+
+    /// Now.
+    @inline(__always)
+    public var nowMs: Int64 { read() }
+}
+
+/// All of keel-kv's keys (see the file header).
+public final class KVStore: @unchecked Sendable {
+    let shards: [KVShard]
+    /// Shards are chosen by the high bits of a key's hash.
+    let shardMask: UInt64
+    /// Bits of a SCAN cursor that name the shard.
+    let shardBits: Int
+    /// Whether commands lock shards (several loops share the store).
+    let isShared: Bool
+    let clock: KVClock
+    /// Client ids, unique across the loops that share the store.
+    let clientIDs = KVClientIDs()
+    /// What every loop's handler counts and INFO reports.
+    let counters = KVCounters()
+    /// Active expiry and background rehashing: the next shard to visit.
+    let maintenanceTurn = Atomic<Int>(0)
+    /// Sessions that watch keys (WATCH), by key, shared by every loop.
+    let watches = KVWatches()
+    /// Settings CONFIG GET and SET read and write.
+    let settings: KVSettings
+    /// When the store started (INFO's uptime).
+    let startedAtMs: Int64
+
+    /// A store for `loops` event loops: one unlocked shard for one loop, 64
+    /// locked shards for more (see the file header).
+    public init(loops: Int, clock: KVClock = .system, settings: KVSettings = KVSettings()) {
+        let count = loops == 1 ? 1 : 64
+        shards = (0..<count).map { _ in KVShard() }
+        shardMask = UInt64(count - 1)
+        shardBits = count.trailingZeroBitCount
+        isShared = loops > 1
+        self.clock = clock
+        self.settings = settings
+        startedAtMs = clock.nowMs
+    }
+
+    /// How many shards the keys are spread over (1, or 64 with threads).
+    public var shardCount: Int { shards.count }
+
+    /// The index of the shard holding keys with `hash`.
+    @inline(__always)
+    func shardIndex(for hash: UInt64) -> Int {
+        Int(truncatingIfNeeded: (hash >> 40) & shardMask)
+    }
+
+    @inline(__always)
+    func shard(for hash: UInt64) -> KVShard {
+        shards[shardIndex(for: hash)]
+    }
+
+    // MARK: locking
+
+    /// Runs `body` with the shards in `mask` locked, in ascending order
+    /// (nothing is locked when the store is not shared).
+    @inline(__always)
+    func withShards<R>(_ mask: UInt64, _ body: () -> R) -> R {
+        guard isShared && mask != 0 else { return body() }
+        return lock(mask, body)
+    }
+
+    private func lock<R>(_ mask: UInt64, _ body: () -> R) -> R {
+        if mask == 0 { return body() }
+        let index = mask.trailingZeroBitCount
+        var result: R?
+        shards[index].mutex.withLock { _ in result = lock(mask & (mask &- 1), body) }
+        return result.unsafelyUnwrapped
+    }
+
+    /// Every shard's bit.
+    var allShards: UInt64 { shardMask == 63 ? UInt64.max : (UInt64(1) << UInt64(shards.count)) - 1 }
+
+    /// Runs `body` with every shard locked.
+    func withAllShards<R>(_ body: () -> R) -> R {
+        withShards(allShards, body)
+    }
+
+    // MARK: the keyspace as a whole
+
+    /// Keys in all shards (every shard locked in turn, not together).
+    var count: Int {
+        shards.reduce(0) { total, shard in total + withShards(bit(of: shard)) { shard.count } }
+    }
+
+    /// Keys with an expiry in all shards.
+    var volatileCount: Int {
+        shards.reduce(0) { total, shard in total + withShards(bit(of: shard)) { shard.volatileCount } }
+    }
+
+    /// Keys removed in all shards, ever.
+    var removals: Int {
+        shards.reduce(0) { total, shard in total + withShards(bit(of: shard)) { shard.removals } }
+    }
+
+    /// Keys expired in all shards, ever.
+    var expirations: Int {
+        shards.reduce(0) { total, shard in total + withShards(bit(of: shard)) { shard.expirations } }
+    }
+
+    /// The lock bit of `shard`.
+    func bit(of shard: KVShard) -> UInt64 {
+        guard let index = shards.firstIndex(where: { $0 === shard }) else { return 0 }
+        return UInt64(1) << UInt64(index)
+    }
+
+    /// Deletes every key in every shard now (FLUSHALL, FLUSHDB).
+    func removeAll() {
+        for (index, shard) in shards.enumerated() {
+            withShards(UInt64(1) << UInt64(index)) { shard.removeAll() }
+        }
+    }
+}

@@ -1,0 +1,115 @@
+// Numbers as redis-server reads and writes them: integers in its strict
+// decimal form (string2ll), doubles through strtod with its checks
+// (string2d: no leading space, nothing left over, no NaN, no overflow),
+// long doubles for INCRBYFLOAT (string2ld, and "%.17Lf" with trailing zeros
+// cut), and scores written "%.17g" (redis-server 7.0's addReplyDouble).
+
+import Glibc
+import KeelWire
+
+/// Integers as Redis keeps them.
+enum KVInteger {
+    /// `bytes` as an integer when they are one in Redis's canonical form
+    /// (what it stores with the "int" encoding): at most 20 bytes, no
+    /// sign but "-", no leading zeros, no spaces.
+    @inline(__always)
+    static func canonical(_ bytes: UnsafeRawBufferPointer) -> Int64? {
+        bytes.count <= 20 ? RESPInteger.parse(bytes) : nil
+    }
+
+    /// `value` in decimal.
+    static func text(_ value: Int64) -> [UInt8] {
+        withDigits(value) { Array($0) }
+    }
+
+    /// Calls `body` with `value` in decimal, formatted on the stack.
+    @inline(__always)
+    static func withDigits<R>(_ value: Int64, _ body: (UnsafeRawBufferPointer) -> R) -> R {
+        var buffer: (UInt64, UInt64, UInt64) = (0, 0, 0)
+        return withUnsafeMutableBytes(of: &buffer) { raw in
+            let count = DecimalText.write(Int(value), to: raw.baseAddress!)
+            return body(UnsafeRawBufferPointer(rebasing: raw[..<count]))
+        }
+    }
+}
+
+/// Doubles as Redis reads and writes them.
+enum KVDouble {
+    /// Redis's string2d: the whole of `bytes` read by strtod, not starting
+    /// with a space, not NaN, not out of range. "inf", "-inf", "+inf" and
+    /// the like are accepted.
+    static func parse(_ bytes: UnsafeRawBufferPointer) -> Double? {
+        guard !bytes.isEmpty, !isSpace(bytes[0]) else { return nil }
+        return withCString(bytes) { text, count in
+            errno = 0
+            var end: UnsafeMutablePointer<CChar>?
+            let value = strtod(text, &end)
+            guard let end, UnsafePointer(end) - text == count, !value.isNaN else { return nil }
+            if errno == ERANGE && (value.isInfinite || value == 0) { return nil }
+            return value
+        }
+    }
+
+    /// Redis's string2ld for INCRBYFLOAT: strtold over the bytes (copied
+    /// and NUL-terminated, so an embedded NUL ends the number as in Redis),
+    /// not starting with a space, nothing left, not NaN, not out of range.
+    static func parseLong(_ bytes: UnsafeRawBufferPointer) -> Float80? {
+        guard !bytes.isEmpty, bytes.count < 5 * 1024, !isSpace(bytes[0]) else { return nil }
+        return withCString(bytes) { text, _ in
+            errno = 0
+            var end: UnsafeMutablePointer<CChar>?
+            let value = strtold(text, &end)
+            guard let end, end.pointee == 0, errno != EINVAL, !value.isNaN else { return nil }
+            if errno == ERANGE && (value.isInfinite || value == 0) { return nil }
+            return value
+        }
+    }
+
+    /// A score or double reply: "%.17g", or "inf" / "-inf".
+    static func text(_ value: Double) -> [UInt8] {
+        if value.isInfinite { return Array((value > 0 ? "inf" : "-inf").utf8) }
+        return format("%.17g", value)
+    }
+
+    /// INCRBYFLOAT's result: "%.17Lf" without trailing zeros (nor a trailing
+    /// point), "-0" as "0"; nil when too long (Redis's 5 KiB limit).
+    static func text(_ value: Float80) -> [UInt8]? {
+        var buffer = [CChar](repeating: 0, count: 5 * 1024)
+        let written = buffer.withUnsafeMutableBufferPointer { raw in
+            withVaList([value]) { vsnprintf(raw.baseAddress!, raw.count, "%.17Lf", $0) }
+        }
+        guard written >= 0 && Int(written) < buffer.count else { return nil }
+        var text = buffer[..<Int(written)].map { UInt8(bitPattern: $0) }
+        if text.contains(UInt8(ascii: ".")) {
+            while text.last == UInt8(ascii: "0") { text.removeLast() }
+            if text.last == UInt8(ascii: ".") { text.removeLast() }
+        }
+        if text == Array("-0".utf8) { text = [UInt8(ascii: "0")] }
+        return text
+    }
+
+    private static func format(_ format: String, _ value: Double) -> [UInt8] {
+        var buffer = [CChar](repeating: 0, count: 64)
+        let written = buffer.withUnsafeMutableBufferPointer { raw in
+            withVaList([value]) { vsnprintf(raw.baseAddress!, raw.count, format, $0) }
+        }
+        return buffer[..<Int(max(0, written))].map { UInt8(bitPattern: $0) }
+    }
+
+    /// C's isspace in the "C" locale.
+    static func isSpace(_ byte: UInt8) -> Bool {
+        byte == 0x20 || (byte >= 0x09 && byte <= 0x0D)
+    }
+
+    /// `bytes` as a NUL-terminated C string (and its length) for `body`.
+    private static func withCString<R>(
+        _ bytes: UnsafeRawBufferPointer, _ body: (UnsafePointer<CChar>, Int) -> R
+    ) -> R {
+        withUnsafeTemporaryAllocation(of: CChar.self, capacity: bytes.count + 1) { buffer in
+            let raw = UnsafeMutableRawBufferPointer(buffer)
+            raw.copyMemory(from: bytes)
+            buffer[bytes.count] = 0
+            return body(buffer.baseAddress!, bytes.count)
+        }
+    }
+}

@@ -1,0 +1,199 @@
+// A set's members, whichever way they are held: an intset while every
+// member is an integer (up to set-max-intset-entries), a pack of members
+// while small (set-max-listpack-entries and -value, as redis-server 7.2
+// keeps small sets), a KVFieldTable past that. A set converts one way only,
+// as in Redis.
+
+/// The members of one set entry.
+struct KVSetValue {
+    let entry: KVEntry
+
+    init(_ entry: KVEntry) {
+        precondition(entry.type == .set, "not a set")
+        self.entry = entry
+    }
+
+    private var table: KVFieldTable { KVObjects.object(entry.object, as: KVFieldTable.self) }
+
+    /// A new set's object for a first member like `member`: an intset when
+    /// it is an integer, else a pack. Nil when malloc fails.
+    static func makeObject(for member: UnsafeRawBufferPointer) -> (UnsafeMutableRawPointer, KVEncoding)? {
+        if KVInteger.canonical(member) != nil {
+            return KVIntSet.make().map { ($0.pointer, .integer) }
+        }
+        return KVPack.make().map { ($0.pointer, .compact) }
+    }
+
+    var count: Int {
+        switch entry.encoding {
+        case .integer: KVIntSet(entry.object).count
+        case .compact: KVPack(entry.object).count
+        case .general: table.count
+        }
+    }
+
+    func contains(_ member: UnsafeRawBufferPointer) -> Bool {
+        switch entry.encoding {
+        case .integer:
+            guard let value = KVInteger.canonical(member) else { return false }
+            return KVIntSet(entry.object).contains(value)
+        case .compact: return KVPack(entry.object).find(member) != nil
+        case .general: return table.contains(member)
+        }
+    }
+
+    /// Adds `member`: true when new, false when present, nil when memory
+    /// ran out (the set is unchanged).
+    func add(_ member: UnsafeRawBufferPointer, limits: KVLimits) -> Bool? {
+        switch entry.encoding {
+        case .integer:
+            var intset = KVIntSet(entry.object)
+            if let value = KVInteger.canonical(member) {
+                if intset.contains(value) { return false }
+                if intset.count < limits.intsetEntries {
+                    guard let added = intset.insert(value) else { return nil }
+                    entry.object = intset.pointer
+                    return added
+                }
+            }
+            // A member that is not an integer, or too many: a pack if it fits, else a table.
+            if intset.count < limits.setEntries && member.count <= limits.setValue {
+                guard convertIntsetToPack() else { return nil }
+            } else {
+                guard convertToTable() else { return nil }
+            }
+            return add(member, limits: limits)
+        case .compact:
+            var pack = KVPack(entry.object)
+            if pack.find(member) != nil { return false }
+            if pack.count < limits.setEntries && member.count <= limits.setValue {
+                guard pack.insert([member], at: pack.endOffset) else { return nil }
+                entry.object = pack.pointer
+                return true
+            }
+            guard convertToTable() else { return nil }
+            return table.add(member)
+        case .general:
+            return table.add(member)
+        }
+    }
+
+    /// Removes `member`; whether it was there.
+    func remove(_ member: UnsafeRawBufferPointer) -> Bool {
+        switch entry.encoding {
+        case .integer:
+            guard let value = KVInteger.canonical(member) else { return false }
+            var intset = KVIntSet(entry.object)
+            guard intset.remove(value) else { return false }
+            entry.object = intset.pointer
+            return true
+        case .compact:
+            var pack = KVPack(entry.object)
+            guard let offset = pack.find(member) else { return false }
+            pack.remove(at: offset, elementCount: 1)
+            entry.object = pack.pointer
+            return true
+        case .general:
+            return table.remove(member)
+        }
+    }
+
+    /// Calls `body` with every member, until it returns false.
+    func forEach(_ body: (UnsafeRawBufferPointer) -> Bool) {
+        switch entry.encoding {
+        case .integer:
+            let intset = KVIntSet(entry.object)
+            for index in 0..<intset.count {
+                let keepGoing = KVInteger.withDigits(intset[index]) { body($0) }
+                if !keepGoing { return }
+            }
+        case .compact:
+            KVPack(entry.object).forEach { member, _ in body(member) }
+        case .general:
+            var going = true
+            table.forEach { if going { going = body($0.field) } }
+        }
+    }
+
+    /// The member at position `index` in iteration order.
+    func member<R>(at index: Int, _ body: (UnsafeRawBufferPointer) -> R) -> R? {
+        switch entry.encoding {
+        case .integer:
+            let intset = KVIntSet(entry.object)
+            guard index < intset.count else { return nil }
+            return KVInteger.withDigits(intset[index]) { body($0) }
+        case .compact:
+            let pack = KVPack(entry.object)
+            guard index < pack.count else { return nil }
+            return body(pack.element(at: pack.offset(ofIndex: index)).bytes)
+        case .general:
+            var position = 0
+            var result: R?
+            table.forEach { member in
+                if position == index && result == nil { result = body(member.field) }
+                position += 1
+            }
+            return result
+        }
+    }
+
+    /// A random member (its bytes copied), or nil when empty.
+    func randomMember<G: RandomNumberGenerator>(using generator: inout G) -> [UInt8]? {
+        switch entry.encoding {
+        case .general:
+            return table.random(using: &generator).map { Array($0.field) }
+        default:
+            let total = count
+            guard total > 0 else { return nil }
+            return member(at: Int.random(in: 0..<total, using: &generator)) { Array($0) }
+        }
+    }
+
+    /// One SSCAN step: a pack or intset is returned whole (cursor 0).
+    func scan(_ cursor: UInt64, _ body: (UnsafeRawBufferPointer) -> Void) -> UInt64 {
+        if entry.encoding == .general { return table.scan(cursor) { body($0.field) } }
+        forEach {
+            body($0)
+            return true
+        }
+        return 0
+    }
+
+    private func convertIntsetToPack() -> Bool {
+        let intset = KVIntSet(entry.object)
+        guard var pack = KVPack.make() else { return false }
+        for index in 0..<intset.count {
+            let ok = KVInteger.withDigits(intset[index]) { pack.insert([$0], at: pack.endOffset) }
+            guard ok else {
+                pack.release()
+                return false
+            }
+        }
+        intset.release()
+        entry.object = pack.pointer
+        entry.setEncoding(.compact)
+        return true
+    }
+
+    private func convertToTable() -> Bool {
+        let table = KVFieldTable()
+        var ok = true
+        forEach { member in
+            ok = table.add(member) != nil
+            return ok
+        }
+        guard ok else { return false }
+        KVObjects.release(entry.object, type: .set, encoding: entry.encoding)
+        entry.object = KVObjects.pointer(to: table)
+        entry.setEncoding(.general)
+        return true
+    }
+
+    func checkInvariants() {
+        switch entry.encoding {
+        case .integer: KVIntSet(entry.object).checkInvariants()
+        case .compact: KVPack(entry.object).checkInvariants()
+        case .general: table.checkInvariants()
+        }
+    }
+}
