@@ -127,6 +127,12 @@ let package = Package(
             name: "KeelWireTests",
             dependencies: ["KeelWire", "KeelTestSupport"]
         ),
+        // keel-kv's store and commands without sockets: structures against
+        // models, expiry on a clock the test moves, commands run directly.
+        .testTarget(
+            name: "KeelKVTests",
+            dependencies: ["KeelKV", "KeelWire", "KeelTestSupport"]
+        ),
         .testTarget(
             name: "KeelBenchTests",
             dependencies: ["KeelBenchCore", "Keel", "KeelPosix", "KeelKV"]

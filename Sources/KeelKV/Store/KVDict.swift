@@ -11,7 +11,7 @@
 // Resizing. The table holds one bucket array, or two while it moves from
 // the old to the new: `rehashIndex` is the first old bucket not yet moved.
 // Every lookup, insertion and removal moves one bucket (visiting at most ten
-// empty ones), and the owner moves more in its idle time (`rehash(steps:)`),
+// empty ones), and the owner moves a batch per tick (`rehash(buckets:)`),
 // so the cost of growing from a million keys to two is spread over the
 // operations that caused it, a few entries each, where one rehash of
 // everything would stop the loop for hundreds of milliseconds. New entries
@@ -158,12 +158,25 @@ struct KVDict<Layout: KVEntryLayout> {
     /// `hash`); the caller frees it.
     mutating func remove(at link: KVLink, entry: UnsafeMutableRawPointer, hash: UInt64) {
         assert(link.pointee == entry, "the link does not point to the entry")
-        link.pointee = KVEntryLink.next(of: entry).pointee
-        // Which array held it: the old one only for buckets not yet moved.
-        if isRehashing && Int(truncatingIfNeeded: hash) & primary.mask < rehashIndex {
+        // Which array holds it: while rehashing, the new one for buckets
+        // already moved and for every entry added since the rehash began.
+        if isRehashing
+            && Self.chain(from: secondary.heads.unsafelyUnwrapped + (Int(truncatingIfNeeded: hash) & secondary.mask), holds: link)
+        {
             secondary.used &-= 1
         } else {
             primary.used &-= 1
+        }
+        link.pointee = KVEntryLink.next(of: entry).pointee
+    }
+
+    /// Whether `link` is the head of the chain at `head` or a link within it.
+    private static func chain(from head: KVLink, holds link: KVLink) -> Bool {
+        var current = head
+        while true {
+            if current == link { return true }
+            guard let entry = current.pointee else { return false }
+            current = KVEntryLink.next(of: entry)
         }
     }
 

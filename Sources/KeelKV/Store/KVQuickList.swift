@@ -207,6 +207,8 @@ final class KVQuickList {
         if index == 0 { return push(element, front: true) }
         if index == count { return push(element, front: false) }
         guard let (node, inNode) = locate(index) else { return false }
+        // Before a node's first element is after the previous node's last.
+        if inNode == 0, let previous = Self.previous(node) { return push(element, front: false, after: previous) }
         var pack = Self.pack(node)
         if pack.bytesUsed &+ KVPack.encodedBytes(element.count) > Self.nodeBytesLimit {
             // Split the node at the insertion point: the rest moves to a new node after it.
@@ -291,10 +293,29 @@ final class KVQuickList {
     /// Keeps only the elements from `start` through `stop` (within bounds;
     /// start > stop empties the list).
     func trim(keepingFrom start: Int, through stop: Int) {
-        let dropFront = start
-        let dropBack = start > stop ? count &- start : count &- 1 &- stop
-        for _ in 0..<min(dropFront, count) { _ = pop(front: true) { _ in () } }
-        for _ in 0..<min(max(0, dropBack), count) { _ = pop(front: false) { _ in () } }
+        let dropBack = start > stop ? 0 : count &- 1 &- stop
+        drop(min(start, count), front: true)
+        drop(min(max(0, dropBack), count), front: false)
+    }
+
+    /// Removes `elements` elements from the head (or the tail): whole nodes
+    /// first, then one cut of the last pack they reach.
+    func drop(_ elements: Int, front: Bool) {
+        var remaining = elements
+        while remaining > 0, let node = front ? head : tail {
+            var pack = Self.pack(node)
+            if pack.count <= remaining {
+                remaining &-= pack.count
+                count &-= pack.count
+                removeNode(node)
+                continue
+            }
+            let offset = front ? pack.startOffset : pack.offset(ofIndex: pack.count &- remaining)
+            pack.remove(at: offset, elementCount: remaining)
+            Self.setPack(node, pack)
+            count &-= remaining
+            remaining = 0
+        }
     }
 
     func checkInvariants() {

@@ -155,7 +155,8 @@ final class KVShard: @unchecked Sendable {
     /// shrink when the table has become sparse; whether one is under way.
     func rehash(buckets: Int) -> Bool {
         if !dict.isRehashing { dict.shrinkIfSparse() }
-        return dict.rehash(buckets: buckets)
+        // A finished resize may leave a table that is still sparse.
+        return dict.rehash(buckets: buckets) || dict.shrinkIfSparse()
     }
 
     /// Active expiry's sample: up to `count` random keys with an expiry;

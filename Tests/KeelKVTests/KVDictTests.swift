@@ -1,0 +1,127 @@
+// KVDict, through a shard, against a Swift Set: random inserts, finds and
+// removals across many resizes, with the invariants checked as it goes; a
+// resize spread over the operations; SCAN's guarantee across resizes.
+
+import KeelTestSupport
+import Testing
+
+@testable import KeelKV
+
+@Suite struct KVDictTests {
+    static func add(_ shard: KVShard, _ key: String, expireAtMs: Int64? = nil) {
+        Array(key.utf8).withUnsafeBytes { bytes in
+            let entry = KVEntry.make(key: bytes, value: .integer(1), expireAtMs: expireAtMs)!
+            #expect(shard.insert(entry, hash: ByteHash.hash(bytes)))
+        }
+    }
+
+    static func find(_ shard: KVShard, _ key: String) -> KVSlot? {
+        Array(key.utf8).withUnsafeBytes { shard.find($0, hash: ByteHash.hash($0), nowMs: 0) }
+    }
+
+    @Test func randomOperationsMatchASet() {
+        var random = SeededRandom(seed: 3)
+        let shard = KVShard()
+        var model = Set<String>()
+        for step in 0..<60_000 {
+            // Grow, then shrink, then grow again: every phase resizes.
+            let phase = step / 20_000
+            let key = "k\(Int.random(in: 0..<8_000, using: &random))"
+            let insertBias = phase == 1 ? 2 : 7
+            if Int.random(in: 0..<10, using: &random) < insertBias {
+                if Self.find(shard, key) == nil {
+                    Self.add(shard, key)
+                    model.insert(key)
+                } else {
+                    #expect(model.contains(key))
+                }
+            } else if let slot = Self.find(shard, key) {
+                shard.remove(slot)
+                #expect(model.remove(key) != nil)
+            } else {
+                #expect(!model.contains(key))
+            }
+            if step % 1_000 == 0 { shard.checkInvariants() }
+        }
+        shard.checkInvariants()
+        #expect(shard.count == model.count)
+        var seen = Set<String>()
+        shard.forEach { seen.insert(String(decoding: $0.key, as: UTF8.self)) }
+        #expect(seen == model)
+    }
+
+    @Test func growingMovesABucketPerOperationNotTheWholeTable() {
+        let shard = KVShard()
+        for index in 0..<65_536 { Self.add(shard, "key:\(index)") }
+        // The table is full (load 1): the next insertion starts a resize.
+        while shard.dict.isRehashing { _ = shard.rehash(buckets: 1_000) }
+        Self.add(shard, "one more")
+        #expect(shard.dict.isRehashing)
+        #expect(shard.dict.secondary.used <= 4, "a resize moved \(shard.dict.secondary.used) entries at once")
+        // Each operation after it moves about one bucket.
+        for index in 0..<100 { _ = Self.find(shard, "key:\(index)") }
+        #expect(shard.dict.secondary.used < 1_000)
+        shard.checkInvariants()
+        // The loop's ticks finish it.
+        var ticks = 0
+        while shard.rehash(buckets: KVMaintenance.rehashBucketsPerTick) { ticks += 1 }
+        #expect(ticks >= 32 && !shard.dict.isRehashing)
+        shard.checkInvariants()
+    }
+
+    @Test func aSparseTableShrinks() {
+        let shard = KVShard()
+        for index in 0..<10_000 { Self.add(shard, "key:\(index)") }
+        while shard.rehash(buckets: 10_000) {}
+        let grown = shard.dict.bucketCount
+        for index in 0..<9_990 { shard.remove(Self.find(shard, "key:\(index)")!) }
+        while shard.rehash(buckets: 10_000) {}
+        #expect(shard.dict.bucketCount <= 8 * 10 && grown >= 8_192, "\(grown) buckets, then \(shard.dict.bucketCount)")
+        shard.checkInvariants()
+    }
+
+    @Test func scanVisitsEveryKeyPresentThroughoutAcrossResizes() {
+        var random = SeededRandom(seed: 5)
+        let shard = KVShard()
+        for index in 0..<3_000 { Self.add(shard, "stay:\(index)") }
+        var visited = Set<String>()
+        var cursor: UInt64 = 0
+        var steps = 0
+        var added = 0
+        var removed = 0
+        repeat {
+            // As SCAN with COUNT 10: about ten buckets per call.
+            for _ in 0..<10 where steps == 0 || cursor != 0 {
+                cursor = shard.scan(cursor) { visited.insert(String(decoding: $0.key, as: UTF8.self)) }
+                steps += 1
+            }
+            // Between calls the table grows (and rehashes), then shrinks.
+            if added < 12_000 {
+                for _ in 0..<20 {
+                    Self.add(shard, "new:\(added)")
+                    added += 1
+                }
+            } else if removed < added {
+                for _ in 0..<40 where removed < added {
+                    shard.remove(Self.find(shard, "new:\(removed)")!)
+                    removed += 1
+                }
+            }
+            _ = shard.rehash(buckets: Int.random(in: 1..<8, using: &random))
+        } while cursor != 0 && steps < 1_000_000
+        #expect(cursor == 0)
+        let missing = (0..<3_000).filter { !visited.contains("stay:\($0)") }
+        #expect(missing.isEmpty, "\(missing.count) keys never returned")
+        shard.checkInvariants()
+    }
+
+    @Test func expiredKeysAreDeletedWhenFound() {
+        let shard = KVShard()
+        Self.add(shard, "old", expireAtMs: 100)
+        Self.add(shard, "new", expireAtMs: 10_000)
+        #expect(shard.volatileCount == 2)
+        let found = Array("old".utf8).withUnsafeBytes { shard.find($0, hash: ByteHash.hash($0), nowMs: 100) }
+        #expect(found == nil && shard.count == 1 && shard.expirations == 1 && shard.volatileCount == 1)
+        shard.checkInvariants()
+    }
+}

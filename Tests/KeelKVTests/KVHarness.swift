@@ -1,0 +1,112 @@
+// KVHarness: keel-kv's commands run directly, without a socket: a store on
+// a clock the test moves, a loop's executor, sessions of its own. Replies
+// come back as the bytes a client would read.
+
+import KeelTestSupport
+import KeelWire
+import Synchronization
+
+@testable import KeelKV
+
+/// A clock a test sets by hand.
+final class ManualClock: Sendable {
+    let milliseconds = Atomic<Int64>(1_700_000_000_000)
+
+    var kvClock: KVClock { KVClock { [self] in milliseconds.load(ordering: .relaxed) } }
+
+    func advance(by delta: Int64) {
+        milliseconds.add(delta, ordering: .relaxed)
+    }
+}
+
+/// Runs commands against one store (see the file header).
+final class KVHarness {
+    let clock = ManualClock()
+    let store: KVStore
+    let loop: KVLoop
+    private var nextSlot: UInt32 = 0
+    private(set) var session: KVSession
+
+    init(loops: Int = 1, settings: KVSettings = KVSettings()) {
+        store = KVStore(loops: loops, clock: clock.kvClock, settings: settings)
+        loop = KVLoop(store: store)
+        session = KVHarness.openSession(loop: loop, slot: 0)
+        nextSlot = 1
+    }
+
+    private static func openSession(loop: KVLoop, slot: UInt32) -> KVSession {
+        let session = KVSession(
+            id: loop.store.clientIDs.next(), client: KVClientRef(loop: 0, slot: slot, generation: 1),
+            address: "127.0.0.1:\(40_000 + slot)", authenticated: !loop.store.settings.requiresPassword,
+            nowMs: loop.store.clock.nowMs)
+        loop.sessions.open(session)
+        return session
+    }
+
+    /// A second client of the same store; commands go to it until `use` switches back.
+    func openClient() -> KVSession {
+        defer { nextSlot += 1 }
+        return Self.openSession(loop: loop, slot: nextSlot)
+    }
+
+    /// Commands from now on come from `session`.
+    func use(_ session: KVSession) {
+        self.session = session
+    }
+
+    /// Runs one command; returns its reply's bytes.
+    @discardableResult
+    func run(_ arguments: [[UInt8]]) -> [UInt8] {
+        precondition(!arguments.isEmpty)
+        let storage = arguments.map { argument -> UnsafeMutableRawBufferPointer in
+            let copy = UnsafeMutableRawBufferPointer.allocate(byteCount: max(argument.count, 1), alignment: 1)
+            copy.copyBytes(from: argument)
+            return copy
+        }
+        defer { storage.forEach { $0.deallocate() } }
+        let pointers = UnsafeMutablePointer<RESPArgument>.allocate(capacity: arguments.count)
+        defer { pointers.deallocate() }
+        for (index, argument) in arguments.enumerated() {
+            pointers[index] = RESPArgument(start: UnsafeRawPointer(storage[index].baseAddress), count: argument.count)
+        }
+        let command = RESPCommand(copiedArguments: pointers, count: arguments.count)
+        loop.executor.execute(command, session: session)
+        let reply = Array(loop.context.reply.bytes)
+        loop.context.reply.reset()
+        return reply
+    }
+
+    /// Runs one command given as words; returns the reply as text.
+    @discardableResult
+    func callAsFunction(_ words: String...) -> String {
+        String(decoding: run(words.map { Array($0.utf8) }), as: UTF8.self)
+    }
+
+    /// Runs one command given as byte strings; returns the reply as text.
+    @discardableResult
+    func callAsFunction(bytes arguments: [UInt8]...) -> String {
+        String(decoding: run(arguments), as: UTF8.self)
+    }
+
+    /// One tick of the loop's background work.
+    func tick() {
+        loop.tick()
+    }
+
+    /// Every shard's invariants.
+    func checkInvariants() {
+        for shard in store.shards { shard.checkInvariants() }
+    }
+}
+
+/// A RESP2 bulk string reply.
+func bulk(_ text: String) -> String { "$\(text.utf8.count)\r\n\(text)\r\n" }
+
+/// A RESP2 array of bulk strings.
+func bulks(_ texts: String...) -> String { "*\(texts.count)\r\n" + texts.map(bulk).joined() }
+
+/// A RESP2 integer reply.
+func int(_ value: Int) -> String { ":\(value)\r\n" }
+
+let ok = "+OK\r\n"
+let nullBulk = "$-1\r\n"
