@@ -79,22 +79,35 @@ final class KVExecutor {
     }
 
     /// Runs a transaction's queued commands, their replies in one array,
-    /// with the shards of all their keys locked together.
+    /// with the shards of all their keys (and of the watched ones) locked
+    /// together; or replies the null array when a watched key changed or
+    /// expired since WATCH.
     func runTransaction(_ transaction: KVTransaction, session: KVSession) {
         var mask: UInt64 = 0
         if store.isShared {
             transaction.forEach { command in
                 if let spec = resolve(command) { mask |= lockMask(spec, command) }
             }
-        }
-        context.reply.arrayHeader(transaction.count)
-        store.withShards(mask) {
-            transaction.forEach { command in
-                context.begin(command, session: session)
-                guard let spec = resolve(command) else { return context.reply.error("ERR unknown command") }
-                store.counters.commandsProcessed.add(1, ordering: .relaxed)
-                spec.run(context)
+            for key in session.watchedKeys {
+                mask |= UInt64(1) << UInt64(key.withUnsafeBytes { store.shardIndex(for: ByteHash.hash($0)) })
             }
+        }
+        store.withShards(mask) {
+            // An expired watched key is deleted now, which touches it.
+            for key in session.watchedKeys { _ = key.withUnsafeBytes { context.find($0) } }
+            guard !session.watch.touched.load(ordering: .relaxed) else { return context.reply.nullArray() }
+            runQueued(transaction, session: session)
+        }
+    }
+
+    /// The queued commands' replies, as one array (the shards locked).
+    private func runQueued(_ transaction: KVTransaction, session: KVSession) {
+        context.reply.arrayHeader(transaction.count)
+        transaction.forEach { command in
+            context.begin(command, session: session)
+            guard let spec = resolve(command) else { return context.reply.error("ERR unknown command") }
+            store.counters.commandsProcessed.add(1, ordering: .relaxed)
+            spec.run(context)
         }
     }
 

@@ -32,7 +32,6 @@ enum KVTransactionCommands {
         if transaction.failed {
             return context.reply.error("EXECABORT Transaction discarded because of previous errors.")
         }
-        if session.watch.touched.load(ordering: .relaxed) { return context.reply.nullArray() }
         context.executor.runTransaction(transaction, session: session)
     }
 
@@ -44,6 +43,9 @@ enum KVTransactionCommands {
         for index in 1..<context.argumentCount {
             let key = context[index]
             guard !session.watchedKeys.contains(where: { $0.withUnsafeBytes { KVBytes.equal($0, key) } }) else { continue }
+            // A key already expired is deleted before the watch begins (its
+            // expiry then does not count as a change, as in redis-server).
+            _ = context.find(key)
             session.watchedKeys.append(Array(key))
             context.store.watches.watch(key, session.watch)
         }
@@ -89,7 +91,6 @@ enum KVTransactionCommands {
     }
 
     private static func failed(_ context: KVContext) -> Bool {
-        context.store.counters.authFailures.add(1, ordering: .relaxed)
         context.services.authenticationFailed(context.session)
         return false
     }

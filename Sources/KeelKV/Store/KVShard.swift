@@ -30,7 +30,12 @@ final class KVShard: @unchecked Sendable {
     /// Keys removed by expiry, ever (INFO's expired_keys).
     @exclusivity(unchecked) private(set) var expirations = 0
 
-    init() {}
+    /// Who watches keys: an expiry is a change to a watched key.
+    let watches: KVWatches
+
+    init(watches: KVWatches = KVWatches()) {
+        self.watches = watches
+    }
 
     deinit {
         removeAll()
@@ -88,8 +93,9 @@ final class KVShard: @unchecked Sendable {
         dict.shrinkIfSparse()
     }
 
-    /// Deletes an expired key.
+    /// Deletes an expired key (a change that fails transactions watching it).
     func expire(_ slot: KVSlot) {
+        watches.touch(slot.entry.key)
         remove(slot)
         expirations &+= 1
     }

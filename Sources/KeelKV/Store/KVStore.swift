@@ -56,7 +56,7 @@ public final class KVStore: @unchecked Sendable {
     /// Active expiry and background rehashing: the next shard to visit.
     let maintenanceTurn = Atomic<Int>(0)
     /// Sessions that watch keys (WATCH), by key, shared by every loop.
-    let watches = KVWatches()
+    let watches: KVWatches
     /// Settings CONFIG GET and SET read and write.
     let settings: KVSettings
     /// When the store started (INFO's uptime).
@@ -66,10 +66,12 @@ public final class KVStore: @unchecked Sendable {
     /// locked shards for more (see the file header).
     public init(loops: Int, clock: KVClock = .system, settings: KVSettings = KVSettings()) {
         let count = loops == 1 ? 1 : 64
-        shards = (0..<count).map { _ in KVShard() }
+        let watches = KVWatches()
+        shards = (0..<count).map { _ in KVShard(watches: watches) }
         shardMask = UInt64(count - 1)
         shardBits = count.trailingZeroBitCount
         isShared = loops > 1
+        self.watches = watches
         self.clock = clock
         self.settings = settings
         startedAtMs = clock.nowMs

@@ -1,0 +1,81 @@
+// Compact encodings and their conversions, as OBJECT ENCODING reports them:
+// a collection stays compact up to Redis's limits and converts once past
+// one, holding the same members in the same order afterwards.
+
+import Testing
+
+@testable import KeelKV
+
+@Suite struct KVEncodingTests {
+    @Test func stringsAreIntegersOrRaw() {
+        let kv = KVHarness()
+        kv("SET", "n", "12345")
+        #expect(kv("OBJECT", "ENCODING", "n") == bulk("int"))
+        kv("SET", "s", "hello")
+        #expect(kv("OBJECT", "ENCODING", "s") == bulk("embstr"))
+        kv("SET", "long", String(repeating: "x", count: 45))
+        #expect(kv("OBJECT", "ENCODING", "long") == bulk("raw"))
+        kv("SET", "z", "012")
+        #expect(kv("OBJECT", "ENCODING", "z") == bulk("embstr"), "not canonical: kept as bytes")
+        #expect(kv("GET", "z") == bulk("012"))
+    }
+
+    @Test func hashesConvertPastEitherLimit() {
+        let kv = KVHarness()
+        for index in 0..<128 { kv("HSET", "h", "f\(index)", "v\(index)") }
+        #expect(kv("OBJECT", "ENCODING", "h") == bulk("listpack"))
+        let before = kv("HGETALL", "h")
+        kv("HSET", "h", "f128", "v128")
+        #expect(kv("OBJECT", "ENCODING", "h") == bulk("hashtable"))
+        #expect(kv("HLEN", "h") == int(129))
+        #expect(kv("HGET", "h", "f77") == bulk("v77"))
+        #expect(before.hasPrefix("*256\r\n"))
+        kv("HSET", "wide", "f", String(repeating: "v", count: 65))
+        #expect(kv("OBJECT", "ENCODING", "wide") == bulk("hashtable"))
+        kv.checkInvariants()
+    }
+
+    @Test func setsGoFromIntsetToListpackToHashtable() {
+        let kv = KVHarness()
+        kv("SADD", "s", "3", "1", "2")
+        #expect(kv("OBJECT", "ENCODING", "s") == bulk("intset"))
+        #expect(kv("SMEMBERS", "s") == bulks("1", "2", "3"))
+        kv("SADD", "s", "x")
+        #expect(kv("OBJECT", "ENCODING", "s") == bulk("listpack"))
+        #expect(kv("SISMEMBER", "s", "2") == int(1))
+        for index in 0..<200 { kv("SADD", "s", "m\(index)") }
+        #expect(kv("OBJECT", "ENCODING", "s") == bulk("hashtable"))
+        #expect(kv("SCARD", "s") == int(204))
+        for index in 0..<600 { kv("SADD", "ints", "\(index)") }
+        #expect(kv("OBJECT", "ENCODING", "ints") == bulk("hashtable"))
+        #expect(kv("SISMEMBER", "ints", "599") == int(1))
+        kv.checkInvariants()
+    }
+
+    @Test func sortedSetsKeepTheirOrderAcrossTheConversion() {
+        let kv = KVHarness()
+        for index in 0..<128 { kv("ZADD", "z", "\(index % 10)", "m\(index)") }
+        #expect(kv("OBJECT", "ENCODING", "z") == bulk("listpack"))
+        let compact = kv("ZRANGE", "z", "0", "-1", "WITHSCORES")
+        let compactReversed = kv("ZRANGE", "z", "0", "-1", "REV")
+        let compactRank = kv("ZRANK", "z", "m55")
+        kv("ZADD", "z", "100", "last")
+        #expect(kv("OBJECT", "ENCODING", "z") == bulk("skiplist"))
+        kv("ZREM", "z", "last")
+        #expect(kv("ZRANGE", "z", "0", "-1", "WITHSCORES") == compact)
+        #expect(kv("ZRANGE", "z", "0", "-1", "REV") == compactReversed)
+        #expect(kv("ZRANK", "z", "m55") == compactRank)
+        #expect(kv("ZCOUNT", "z", "(2", "5") == int(39))
+        kv.checkInvariants()
+    }
+
+    @Test func listsAreQuicklists() {
+        let kv = KVHarness()
+        kv("RPUSH", "l", "a", "b", "c")
+        #expect(kv("OBJECT", "ENCODING", "l") == bulk("quicklist"))
+        #expect(kv("LRANGE", "l", "-2", "-1") == bulks("b", "c"))
+        #expect(kv("RPOP", "l") == bulk("c"))
+        #expect(kv("LPOP", "l", "5") == bulks("a", "b"))
+        #expect(kv("EXISTS", "l") == int(0), "an emptied list is deleted")
+    }
+}
