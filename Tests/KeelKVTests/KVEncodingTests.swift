@@ -2,6 +2,7 @@
 // a collection stays compact up to Redis's limits and converts once past
 // one, holding the same members in the same order afterwards.
 
+import KeelTestSupport
 import Testing
 
 @testable import KeelKV
@@ -67,6 +68,28 @@ import Testing
         #expect(kv("ZRANK", "z", "m55") == compactRank)
         #expect(kv("ZCOUNT", "z", "(2", "5") == int(39))
         kv.checkInvariants()
+    }
+
+    @Test func packedScoresReadBackExactly() {
+        var random = SeededRandom(seed: 9)
+        var scores: [Double] = [
+            0, -0.0, 1, -1, 127, 128, -128, -129, 255, 256, 32_767, -32_768, 1e15, -1e15, 0x7FFF_FFFF_FFFE,
+            -0x7FFF_FFFF_FFFE, 0x7FFF_FFFF_FFFF, 9_007_199_254_740_992, 0.5, -2.25, .infinity, -.infinity, .pi, 1e300,
+            Double.leastNonzeroMagnitude,
+        ]
+        for _ in 0..<10_000 {
+            scores.append(Double(Int64.random(in: -(1 << 50)...(1 << 50), using: &random)))
+            scores.append(Double(bitPattern: random.next()))
+        }
+        for score in scores where !score.isNaN {
+            let back = KVZSetValue.withScoreBytes(score) { bytes -> Double in
+                #expect(bytes.count <= 8)
+                return KVZSetValue.score(bytes)
+            }
+            #expect(back.bitPattern == score.bitPattern, "\(score)")
+        }
+        #expect(KVZSetValue.withScoreBytes(100) { $0.count } == 1)
+        #expect(KVZSetValue.withScoreBytes(0) { $0.count } == 0)
     }
 
     @Test func listsAreQuicklists() {

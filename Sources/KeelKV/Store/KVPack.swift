@@ -1,5 +1,5 @@
 // KVPack: a small collection as one block of bytes, as Redis's listpack
-// holds small hashes, lists, sets and sorted sets: a 12-byte header, then
+// holds small hashes, lists, sets and sorted sets: an 8-byte header, then
 // the elements, each its length (LEB128: one byte up to 127), its bytes,
 // and the size of those two again, written backwards (one byte up to 127),
 // so the pack can be walked from its end as well (RPOP, LINDEX -1).
@@ -15,10 +15,9 @@
 //
 //   0  bytes used   UInt32   header included
 //   4  count        UInt32   elements
-//   8  (reserved)   UInt32
-//  12  elements
+//   8  elements
 //
-// Invariant (checkInvariants): walking the elements from offset 12 visits
+// Invariant (checkInvariants): walking the elements from offset 8 visits
 // exactly `count` of them and ends exactly at `bytes used`.
 
 import Glibc
@@ -27,7 +26,7 @@ import Glibc
 struct KVPack {
     private(set) var pointer: UnsafeMutableRawPointer
 
-    static let headerBytes = 12
+    static let headerBytes = 8
 
     init(_ pointer: UnsafeMutableRawPointer) { self.pointer = pointer }
 
@@ -36,7 +35,6 @@ struct KVPack {
         guard let block = malloc(headerBytes) else { return nil }
         block.storeBytes(of: UInt32(headerBytes), as: UInt32.self)
         block.storeBytes(of: UInt32(0), toByteOffset: 4, as: UInt32.self)
-        block.storeBytes(of: UInt32(0), toByteOffset: 8, as: UInt32.self)
         return KVPack(block)
     }
 

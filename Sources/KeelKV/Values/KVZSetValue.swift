@@ -70,9 +70,43 @@ struct KVZSetValue {
 
     var count: Int { isCompact ? KVPack(entry.object).count / 2 : list.count }
 
+    /// A score as a pack stores it: a whole number of at most 47 bits as
+    /// its shortest little-endian two's complement (0 to 6 bytes: scores
+    /// are often small counters or timestamps), any other double as its 8
+    /// bytes.
     @inline(__always)
-    private static func score(_ bytes: UnsafeRawBufferPointer) -> Double {
-        bytes.loadUnaligned(as: Double.self)
+    static func score(_ bytes: UnsafeRawBufferPointer) -> Double {
+        if bytes.count == 8 { return bytes.loadUnaligned(as: Double.self) }
+        var value: Int64 = 0
+        for index in 0..<bytes.count { value |= Int64(bytes[index]) << (8 * index) }
+        // Sign-extend from the top bit of the last byte.
+        if bytes.count > 0 && bytes.count < 8 {
+            let shift = Int64(64 - 8 * bytes.count)
+            value = (value << shift) >> shift
+        }
+        return Double(value)
+    }
+
+    /// Calls `body` with `score` encoded as `score(_:)` reads it.
+    @inline(__always)
+    static func withScoreBytes<R>(_ score: Double, _ body: (UnsafeRawBufferPointer) -> R) -> R {
+        if score == score.rounded(.towardZero) && abs(score) < 0x7FFF_FFFF_FFFF && !(score == 0 && score.sign == .minus) {
+            let integer = Int64(score)
+            var length = 0
+            if integer != 0 {
+                // The fewest bytes whose sign extension gives the value back.
+                length = 1
+                while length < 6 {
+                    let shift = Int64(64 - 8 * length)
+                    if (integer << shift) >> shift == integer { break }
+                    length += 1
+                }
+            }
+            var value = integer.littleEndian
+            return withUnsafeBytes(of: &value) { body(UnsafeRawBufferPointer(rebasing: $0[..<length])) }
+        }
+        var bits = score
+        return withUnsafeBytes(of: &bits) { body($0) }
     }
 
     /// The score of `member`, or nil.
@@ -120,8 +154,7 @@ struct KVZSetValue {
             if existingScore > score || (existingScore == score && KVBytes.compare(existing, member) > 0) { break }
             offset = after
         }
-        var bits = score
-        let inserted = withUnsafeBytes(of: &bits) { pack.insert([member, $0], at: offset) }
+        let inserted = Self.withScoreBytes(score) { pack.insert([member, $0], at: offset) }
         if inserted { entry.object = pack.pointer }
         return inserted
     }
