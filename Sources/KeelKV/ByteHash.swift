@@ -11,10 +11,21 @@ import Glibc
 
 /// Seeded 64-bit hashing of byte strings.
 public enum ByteHash {
-    /// The process's seed.
-    public static let seed: UInt64 = {
+    /// The process's seed: set once, by `prepare()`, before any hashing
+    /// (a plain global read per hash; a lazily initialised one would cost
+    /// a once-check per call).
+    public nonisolated(unsafe) private(set) static var seed: UInt64 = 0
+
+    /// Sets the seed; the first call does, every call after it waits for
+    /// that. Call before hashing (the store's init does).
+    public static func prepare() {
+        _ = seeded
+    }
+
+    private static let seeded: Bool = {
         var generator = SystemRandomNumberGenerator()
-        return generator.next() | 1
+        seed = generator.next() | 1
+        return true
     }()
 
     /// The hash of `bytes`.

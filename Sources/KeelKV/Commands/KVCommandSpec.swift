@@ -77,7 +77,7 @@ struct KVKeySpec: Sendable {
 typealias KVCommandBody = @Sendable (KVContext) -> Void
 
 /// One command (see the file header).
-struct KVCommandSpec: Sendable {
+final class KVCommandSpec: Sendable {
     /// The name, lower case (as errors and COMMAND spell it).
     let name: StaticString
     /// Arguments the command takes, its name included: n exactly, -n at least n.

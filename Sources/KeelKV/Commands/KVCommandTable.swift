@@ -37,7 +37,7 @@ enum KVCommandTable {
 
     static let keyspace: [KVCommandSpec] = [
         KVCommandSpec("del", -2, [.write], keys: .range(1, -1), "@keyspace @write @slow", "Deletes one or more keys.", run: KVKeyCommands.delete),
-        KVCommandSpec("unlink", -2, [.write, .fast], keys: .range(1, -1), "@keyspace @write @fast", "Asynchronously deletes one or more keys.", run: KVKeyCommands.delete),
+        KVCommandSpec("unlink", -2, [.write, .fast], keys: .range(1, -1), "@keyspace @write @fast", "Asynchronously deletes one or more keys.", run: KVKeyCommands.unlink),
         KVCommandSpec("exists", -2, [.readonly, .fast], keys: .range(1, -1), "@keyspace @read @fast", "Determines whether one or more keys exist.", run: KVKeyCommands.exists),
         KVCommandSpec("touch", -2, [.readonly, .fast], keys: .range(1, -1), "@keyspace @read @fast", "Returns the number of existing keys out of those specified after updating the time they were last accessed.", run: KVKeyCommands.exists),
         KVCommandSpec("type", 2, [.readonly, .fast], keys: .range(1, 1), "@keyspace @read @fast", "Determines the type of value stored at a key.", run: KVKeyCommands.type),
@@ -78,6 +78,7 @@ enum KVCommandTable {
 
     /// Command indices by the hash of their name (-1: empty).
     private static let table: [Int] = {
+        ByteHash.prepare()
         var table = [Int](repeating: -1, count: tableSize)
         for (index, spec) in all.enumerated() {
             let name = UnsafeRawBufferPointer(start: spec.name.utf8Start, count: spec.name.utf8CodeUnitCount)
@@ -93,23 +94,43 @@ enum KVCommandTable {
 
     /// The row for a command named `name` in any case, or nil.
     static func find(_ name: UnsafeRawBufferPointer) -> KVCommandSpec? {
-        // Command names are short; longer ones are not commands.
-        guard name.count > 0 && name.count <= 32 else { return nil }
-        return withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 32) { buffer in
-            for index in 0..<name.count {
-                let byte = name[index]
-                buffer[index] = byte >= 0x41 && byte <= 0x5A ? byte | 0x20 : byte
-            }
-            let lower = UnsafeRawBufferPointer(start: buffer.baseAddress, count: name.count)
-            var slot = Int(truncatingIfNeeded: ByteHash.hash(lower)) & (tableSize - 1)
-            while table[slot] >= 0 {
-                let spec = all[table[slot]]
-                if KVBytes.equal(lower, UnsafeRawBufferPointer(start: spec.name.utf8Start, count: spec.name.utf8CodeUnitCount)) {
-                    return spec
+        Lookup().find(name)
+    }
+
+    /// The table's rows and name index, held by each executor so a lookup
+    /// reads its own arrays (a static's every read checks its lazy init).
+    struct Lookup {
+        let rows: [KVCommandSpec]
+        let slots: [Int]
+
+        init() {
+            rows = KVCommandTable.all
+            slots = KVCommandTable.table
+        }
+
+        /// The row for a command named `name` in any case, or nil: the name
+        /// folded to lower case on the stack, hashed, probed.
+        @inline(__always)
+        func find(_ name: UnsafeRawBufferPointer) -> KVCommandSpec? {
+            // Command names are short; longer ones are not commands.
+            guard name.count > 0 && name.count <= 32 else { return nil }
+            return withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 32) { buffer in
+                for index in 0..<name.count {
+                    let byte = name[index]
+                    buffer[index] = byte >= 0x41 && byte <= 0x5A ? byte | 0x20 : byte
                 }
-                slot = (slot + 1) & (tableSize - 1)
+                let lower = UnsafeRawBufferPointer(start: buffer.baseAddress, count: name.count)
+                let mask = slots.count &- 1
+                var slot = Int(truncatingIfNeeded: ByteHash.hash(lower)) & mask
+                while slots[slot] >= 0 {
+                    let spec = rows[slots[slot]]
+                    if KVBytes.equal(lower, UnsafeRawBufferPointer(start: spec.name.utf8Start, count: spec.name.utf8CodeUnitCount)) {
+                        return spec
+                    }
+                    slot = (slot &+ 1) & mask
+                }
+                return nil
             }
-            return nil
         }
     }
 

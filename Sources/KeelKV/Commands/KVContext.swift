@@ -12,7 +12,9 @@ import KeelWire
 
 /// A key found for a command: its shard and slot.
 struct KVFound {
-    let shard: KVShard
+    // Unowned: shards live as long as the store, and a found key is used
+    // within one command (no reference counting per lookup).
+    unowned(unsafe) let shard: KVShard
     let slot: KVSlot
 
     var entry: KVEntry { slot.entry }
@@ -33,7 +35,8 @@ final class KVContext {
     /// The command being run; valid during `run`.
     var command: RESPCommand!
     /// The session of the connection that sent it.
-    var session: KVSession!
+    // Unowned: the loop's sessions table holds it for the command's span.
+    unowned(unsafe) var session: KVSession!
     var random = KVRandom()
     private var cachedNowMs: Int64 = -1
     /// Set by QUIT: close once the reply is written.

@@ -12,6 +12,8 @@ import KeelWire
 final class KVExecutor {
     let context: KVContext
     let store: KVStore
+    /// The command table's rows, by name.
+    let commands = KVCommandTable.Lookup()
 
     init(context: KVContext) {
         self.context = context
@@ -22,7 +24,7 @@ final class KVExecutor {
     /// Runs `command` for `session`, its reply left in `context.reply`.
     func execute(_ command: RESPCommand, session: KVSession) {
         context.begin(command, session: session)
-        guard let row = KVCommandTable.find(command[0]) else { return unknownCommand(command, session) }
+        guard let row = commands.find(command[0]) else { return unknownCommand(command, session) }
         guard row.accepts(command.count) else {
             rejectInTransaction(session)
             return context.wrongArguments(row.nameText)
@@ -73,7 +75,7 @@ final class KVExecutor {
 
     /// The row that runs `command` (its subcommand's, where it has them).
     func resolve(_ command: RESPCommand) -> KVCommandSpec? {
-        guard let row = KVCommandTable.find(command[0]) else { return nil }
+        guard let row = commands.find(command[0]) else { return nil }
         guard !row.subcommands.isEmpty else { return row }
         return KVCommandTable.subcommand(of: row, named: command[1])
     }

@@ -19,6 +19,20 @@ enum KVKeyCommands {
         context.reply.integer(deleted)
     }
 
+    /// UNLINK: DEL whose large values are freed in the background.
+    static func unlink(_ context: KVContext) {
+        var deleted = 0
+        for index in 1..<context.argumentCount {
+            let key = context[index]
+            if let found = context.find(key) {
+                found.shard.removeLazily(found.slot)
+                context.touched(key)
+                deleted += 1
+            }
+        }
+        context.reply.integer(deleted)
+    }
+
     /// EXISTS and TOUCH: keys that exist, repeats counted.
     static func exists(_ context: KVContext) {
         var found = 0
@@ -345,7 +359,11 @@ enum KVKeyCommands {
         guard context.argumentCount == 1
             || (context.argumentCount == 2 && (context.argument(1, is: "SYNC") || context.argument(1, is: "ASYNC")))
         else { return context.syntaxError() }
-        context.store.removeAll()
+        if context.argumentCount == 2 && context.argument(1, is: "ASYNC") {
+            context.store.removeAllLazily()
+        } else {
+            context.store.removeAll()
+        }
         context.store.watches.touchAll()
         context.reply.simpleString("OK")
     }

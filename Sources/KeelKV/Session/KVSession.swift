@@ -45,10 +45,15 @@ final class KVSession {
     var watchedKeys: [[UInt8]] = []
 
     /// SUBSCRIBE's channels and PSUBSCRIBE's patterns.
-    var channels: Set<[UInt8]> = []
-    var patterns: Set<[UInt8]> = []
-    /// Whether the connection is in the subscriber context.
-    var isSubscriber: Bool { !channels.isEmpty || !patterns.isEmpty }
+    var channels: Set<[UInt8]> = [] { didSet { updateSubscriber() } }
+    var patterns: Set<[UInt8]> = [] { didSet { updateSubscriber() } }
+    /// Whether the connection is in the subscriber context (read per
+    /// command: a stored flag, not two set lookups).
+    private(set) var isSubscriber = false
+
+    private func updateSubscriber() {
+        isSubscriber = !channels.isEmpty || !patterns.isEmpty
+    }
 
     init(id: Int, client: KVClientRef, address: String, authenticated: Bool, nowMs: Int64) {
         self.id = id

@@ -58,8 +58,11 @@ struct KVBuckets {
 
     var mask: Int { size &- 1 }
 
+    /// Frees the array (a large one on the background freer: KVLazyFree).
     func release() {
-        if let heads { free(heads) }
+        if let heads {
+            KVLazyFree.shared.freeBlock(UnsafeMutableRawPointer(heads), bytes: size &* MemoryLayout<UnsafeMutableRawPointer?>.stride)
+        }
     }
 }
 

@@ -9,7 +9,9 @@
 //   more are then likely waiting), within a time budget per tick. As
 //   redis-server's active expire cycle, this bounds the share of expired
 //   keys still held to about a tenth of the volatile ones, at a bounded
-//   cost in CPU (budget / interval, 10%).
+//   cost in CPU (budget / tick interval: 1 ms of 4, a quarter, as
+//   redis-server's slow cycle allows itself) and never more than the
+//   budget added to a request's wait.
 // - Resizing. A growing or shrinking table moves one bucket per operation
 //   on it (KVDict); an idle table would keep both arrays forever, so each
 //   tick moves a bounded batch of buckets of every shard being resized.

@@ -35,6 +35,29 @@ enum KVObjects {
         }
     }
 
+    /// How many blocks freeing `entry`'s object means, about: its elements
+    /// (a pack or an intset is one block).
+    static func elementCount(_ entry: KVEntry) -> Int {
+        switch (entry.type, entry.encoding) {
+        case (.string, _): return 1
+        case (.list, _): return object(entry.object, as: KVQuickList.self).nodeCount
+        case (.hash, .general), (.set, .general): return object(entry.object, as: KVFieldTable.self).count
+        case (.zset, .general): return object(entry.object, as: KVSortedSet.self).count
+        default: return 1
+        }
+    }
+
+    /// Gives back an entry's block, and its object: on the background
+    /// freer when it holds many blocks (UNLINK, FLUSHALL ASYNC).
+    static func releaseEntryLazily(_ entry: KVEntry) {
+        if entry.type != .string && elementCount(entry) > KVLazyFree.largeObjectElements {
+            KVLazyFree.shared.free(.object(entry.object, entry.type, entry.encoding))
+            entry.freeBlock()
+        } else {
+            releaseEntry(entry)
+        }
+    }
+
     /// Gives back an entry's block and its object.
     static func releaseEntry(_ entry: KVEntry) {
         if entry.type != .string { release(entry) }

@@ -85,6 +85,13 @@ final class KVShard: @unchecked Sendable {
         KVObjects.releaseEntry(slot.entry)
     }
 
+    /// Deletes the key at `slot`, its object freed in the background when
+    /// large (UNLINK).
+    func removeLazily(_ slot: KVSlot) {
+        unlink(slot)
+        KVObjects.releaseEntryLazily(slot.entry)
+    }
+
     /// Takes the key at `slot` out without freeing it (RENAME, lazy free).
     func unlink(_ slot: KVSlot) {
         dict.remove(at: slot.link, entry: slot.entry.pointer, hash: slot.hash)

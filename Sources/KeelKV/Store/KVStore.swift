@@ -65,6 +65,7 @@ public final class KVStore: @unchecked Sendable {
     /// A store for `loops` event loops: one unlocked shard for one loop, 64
     /// locked shards for more (see the file header).
     public init(loops: Int, clock: KVClock = .system, settings: KVSettings = KVSettings()) {
+        ByteHash.prepare()
         let count = loops == 1 ? 1 : 64
         let watches = KVWatches()
         shards = (0..<count).map { _ in KVShard(watches: watches) }
@@ -149,6 +150,15 @@ public final class KVStore: @unchecked Sendable {
     func removeAll() {
         for (index, shard) in shards.enumerated() {
             withShards(UInt64(1) << UInt64(index)) { shard.removeAll() }
+        }
+    }
+
+    /// Takes every key out now and frees them on the background freer
+    /// (FLUSHALL ASYNC, FLUSHDB ASYNC).
+    func removeAllLazily() {
+        for (index, shard) in shards.enumerated() {
+            let detached = withShards(UInt64(1) << UInt64(index)) { shard.detachAll() }
+            KVLazyFree.shared.free(.keyspace(detached))
         }
     }
 }

@@ -22,19 +22,27 @@
 /// A growable buffer of RESP replies (see the file header).
 public final class RESPReplyBuffer {
     /// The protocol version replies are written in: 2 or 3.
-    public var protocolVersion: Int
+    public var protocolVersion: Int {
+        get { version }
+        set { version = newValue }
+    }
+    // Stored properties stay internal, read through accessors: another
+    // module's direct access to a public stored property of a class checks
+    // exclusivity at run time, whatever the property's attribute says.
+    @exclusivity(unchecked) private var version: Int
 
-    private var storage: UnsafeMutableRawPointer
-    private var capacity: Int
+    @exclusivity(unchecked) private var storage: UnsafeMutableRawPointer
+    @exclusivity(unchecked) private var capacity: Int
     /// Bytes written since the last reset.
-    public private(set) var count = 0
+    public var count: Int { used }
+    @exclusivity(unchecked) private var used = 0
 
     /// Capacity kept across resets; a buffer that grew past it shrinks back.
     public static let retainedCapacity = 64 << 10
 
     /// An empty buffer for protocol `version`.
     public init(protocolVersion: Int = 2) {
-        self.protocolVersion = protocolVersion
+        version = protocolVersion
         capacity = 4096
         storage = .allocate(byteCount: capacity, alignment: 16)
     }
@@ -44,17 +52,16 @@ public final class RESPReplyBuffer {
     }
 
     /// Whether replies are written in RESP3.
-    @inlinable
-    public var isRESP3: Bool { protocolVersion >= 3 }
+    public var isRESP3: Bool { version >= 3 }
 
     /// The bytes written since the last reset (valid until the next write).
     public var bytes: UnsafeRawBufferPointer {
-        UnsafeRawBufferPointer(start: storage, count: count)
+        UnsafeRawBufferPointer(start: storage, count: used)
     }
 
     /// Forgets what was written (and a large capacity).
     public func reset() {
-        count = 0
+        used = 0
         if capacity > Self.retainedCapacity {
             storage.deallocate()
             capacity = Self.retainedCapacity
@@ -64,8 +71,8 @@ public final class RESPReplyBuffer {
 
     /// Drops what was written after `mark` (a count read earlier).
     public func truncate(to mark: Int) {
-        precondition(mark >= 0 && mark <= count, "truncating to \(mark) of \(count)")
-        count = mark
+        precondition(mark >= 0 && mark <= used, "truncating to \(mark) of \(used)")
+        used = mark
     }
 
     // MARK: raw bytes
@@ -73,14 +80,14 @@ public final class RESPReplyBuffer {
     /// Room for `extra` more bytes.
     @inline(__always)
     private func reserve(_ extra: Int) {
-        if count &+ extra > capacity { grow(count &+ extra) }
+        if used &+ extra > capacity { grow(used &+ extra) }
     }
 
     private func grow(_ needed: Int) {
         var newCapacity = capacity &* 2
         while newCapacity < needed { newCapacity &*= 2 }
         let grown = UnsafeMutableRawPointer.allocate(byteCount: newCapacity, alignment: 16)
-        grown.copyMemory(from: storage, byteCount: count)
+        grown.copyMemory(from: storage, byteCount: used)
         storage.deallocate()
         storage = grown
         capacity = newCapacity
@@ -91,8 +98,8 @@ public final class RESPReplyBuffer {
     public func append(_ bytes: UnsafeRawBufferPointer) {
         guard !bytes.isEmpty else { return }
         reserve(bytes.count)
-        (storage + count).copyMemory(from: bytes.baseAddress!, byteCount: bytes.count)
-        count &+= bytes.count
+        (storage + used).copyMemory(from: bytes.baseAddress!, byteCount: bytes.count)
+        used &+= bytes.count
     }
 
     /// Appends the bytes of `text`.
@@ -104,22 +111,22 @@ public final class RESPReplyBuffer {
     @inline(__always)
     private func appendByte(_ byte: UInt8) {
         reserve(1)
-        storage.storeBytes(of: byte, toByteOffset: count, as: UInt8.self)
-        count &+= 1
+        storage.storeBytes(of: byte, toByteOffset: used, as: UInt8.self)
+        used &+= 1
     }
 
     @inline(__always)
     private func appendCRLF() {
         reserve(2)
-        storage.storeBytes(of: UInt16(0x0A0D).littleEndian, toByteOffset: count, as: UInt16.self)
-        count &+= 2
+        storage.storeBytes(of: UInt16(0x0A0D).littleEndian, toByteOffset: used, as: UInt16.self)
+        used &+= 2
     }
 
     /// A type marker, a number and CRLF.
     @inline(__always)
     public func header(_ marker: UInt8, _ value: Int) {
         reserve(RESPEncoding.maxHeaderBytes)
-        count &+= RESPEncoding.writeHeader(marker, value, to: storage + count)
+        used &+= RESPEncoding.writeHeader(marker, value, to: storage + used)
     }
 
     // MARK: replies
@@ -163,10 +170,10 @@ public final class RESPReplyBuffer {
     }
 
     private func appendLine(_ bytes: UnsafeRawBufferPointer) {
-        let start = count
+        let start = used
         append(bytes)
         var index = start
-        while index < count {
+        while index < used {
             let byte = storage.load(fromByteOffset: index, as: UInt8.self)
             if byte == 0x0D || byte == 0x0A { storage.storeBytes(of: 0x20, toByteOffset: index, as: UInt8.self) }
             index &+= 1

@@ -16,10 +16,10 @@
 /// A RESP decoder's argument table and inline bytes (one loop only).
 @usableFromInline
 final class RESPScratch {
-    @usableFromInline var arguments: UnsafeMutablePointer<RESPArgument>
-    @usableFromInline var argumentCapacity: Int
-    @usableFromInline var inlineBytes: UnsafeMutableRawPointer
-    @usableFromInline var inlineCapacity: Int
+    @exclusivity(unchecked) @usableFromInline var arguments: UnsafeMutablePointer<RESPArgument>
+    @exclusivity(unchecked) @usableFromInline var argumentCapacity: Int
+    @exclusivity(unchecked) @usableFromInline var inlineBytes: UnsafeMutableRawPointer
+    @exclusivity(unchecked) @usableFromInline var inlineCapacity: Int
 
     @usableFromInline
     init(inlineBytes capacity: Int) {

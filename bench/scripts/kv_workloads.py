@@ -1,0 +1,194 @@
+#!/usr/bin/env python3
+"""A cache's ordinary life, keel-kv beside redis-server (the store issue's
+workloads). Each workload runs against a fresh server of each kind, pinned
+to SERVER_CORE, with the load on CLIENT_CORE; latency comes from keel-bench's
+open loop (measured from each request's intended send time).
+
+  growth   SETs of new keys at 150,000/s for 15 s over a 3M keyspace: the
+           table grows from nothing to 1.65M keys during the run.
+  ttl      SETs of unique keys with PX 100 at 20,000/s for 20 s: keys held
+           and resident memory at the end (expired keys not yet deleted).
+  expiry   1M keys set with PX 100 through a pipeline: seconds until none
+           is held (DBSIZE polled every 0.25 s; 30 s at most).
+  pipe     10M SETs through redis-cli --pipe while a probe PINGs 1,000 times
+           a second (keel-bench): the probe's p99.9 and max.
+  delete   2M keys set, then DEL of every key: resident memory empty,
+           loaded, and 10 s after the deletes.
+
+Usage: kv_workloads.py KEEL_KV KEEL_BENCH [WORKLOAD...]; prints Markdown.
+"""
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+
+SERVER_CORE = os.environ.get("SERVER_CORE", "0")
+CLIENT_CORE = os.environ.get("CLIENT_CORE", "1")
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def rss_mib(pid):
+    for line in open("/proc/%d/status" % pid):
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return 0
+
+
+def connect(port):
+    for _ in range(200):
+        try:
+            return socket.create_connection(("127.0.0.1", port))
+        except OSError:
+            time.sleep(0.05)
+    raise RuntimeError("nothing listens on %d" % port)
+
+
+def encode(*arguments):
+    out = [b"*%d\r\n" % len(arguments)]
+    for argument in arguments:
+        out.append(b"$%d\r\n%s\r\n" % (len(argument), argument))
+    return b"".join(out)
+
+
+def pipeline(sock, commands):
+    """Sends commands in batches of 10,000, reading each batch's one-line replies."""
+    for start in range(0, len(commands), 10_000):
+        batch = commands[start:start + 10_000]
+        sock.sendall(b"".join(batch))
+        lines = 0
+        while lines < len(batch):
+            chunk = sock.recv(1 << 20)
+            if not chunk:
+                raise RuntimeError("connection closed")
+            lines += chunk.count(b"\r\n")
+
+
+def command(sock, *arguments):
+    sock.sendall(encode(*arguments))
+    data = b""
+    while not data.endswith(b"\r\n"):
+        data += sock.recv(4096)
+    return data
+
+
+def dbsize(sock):
+    return int(command(sock, b"DBSIZE")[1:-2])
+
+
+class Server:
+    def __init__(self, kind, keel_kv):
+        self.port = free_port()
+        if kind == "keel-kv":
+            argv = [keel_kv, "--port", str(self.port), "--log-level", "warning"]
+        else:
+            argv = ["redis-server", "--port", str(self.port), "--save", "", "--appendonly", "no"]
+        self.process = subprocess.Popen(["taskset", "-c", SERVER_CORE] + argv,
+                                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        self.sock = connect(self.port)
+
+    def stop(self):
+        self.sock.close()
+        self.process.terminate()
+        self.process.wait()
+
+
+def bench(keel_bench, port, *arguments):
+    out = subprocess.run(["taskset", "-c", CLIENT_CORE, keel_bench, "--protocol", "resp", "--port", str(port),
+                          "--json", "--quiet"] + list(arguments), capture_output=True, text=True)
+    try:
+        return json.loads(out.stdout.strip().splitlines()[-1])
+    except (IndexError, json.JSONDecodeError):
+        raise RuntimeError("keel-bench failed: %s %s" % (out.stdout[-500:], out.stderr[-500:]))
+
+
+def latency_cells(result):
+    lat = result["latency_us"]
+    return "%d / %d / %d / %d µs, %d unanswered" % (
+        lat["p50"], lat["p99"], lat["p999"], lat["max"], result.get("unanswered", 0))
+
+
+def growth(server, tools):
+    result = bench(tools["bench"], server.port, "--command", "SET key:__rand__ __data__", "--keyspace", "3000000",
+                   "--rate", "150000", "--duration", "15", "--warmup", "1", "--size", "16", "--conns", "50")
+    return "%s; %d keys" % (latency_cells(result), dbsize(server.sock))
+
+
+def ttl(server, tools):
+    result = bench(tools["bench"], server.port, "--command", "SET key:__rand__ __data__ PX 100", "--keyspace",
+                   "1000000000", "--rate", "20000", "--duration", "20", "--warmup", "1", "--size", "16", "--conns", "50")
+    return "%s; %d keys held, %.0f MiB" % (latency_cells(result), dbsize(server.sock), rss_mib(server.process.pid))
+
+
+def expiry(server, tools):
+    pipeline(server.sock, [encode(b"SET", b"ttl:%d" % i, b"value", b"PX", b"100") for i in range(1_000_000)])
+    loaded = time.monotonic()
+    while dbsize(server.sock) > 0 and time.monotonic() - loaded < 30:
+        time.sleep(0.25)
+    left = dbsize(server.sock)
+    return "%s s to 0 keys" % ("%.2f" % (time.monotonic() - loaded)) if left == 0 else "%d keys left after 30 s" % left
+
+
+def pipe(server, tools):
+    probe = subprocess.Popen(["taskset", "-c", CLIENT_CORE, tools["bench"], "--protocol", "resp", "--port",
+                              str(server.port), "--json", "--quiet", "--command", "ping", "--rate", "1000",
+                              "--conns", "1", "--duration", "60", "--warmup", "0"],
+                             stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    time.sleep(1)
+    started = time.monotonic()
+    with open(tools["pipe_file"], "rb") as source:
+        subprocess.run(["taskset", "-c", CLIENT_CORE, "redis-cli", "-p", str(server.port), "--pipe"], stdin=source,
+                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=True)
+    took = time.monotonic() - started
+    out, _ = probe.communicate()
+    result = json.loads(out.strip().splitlines()[-1])
+    lat = result["latency_us"]
+    return "%d keys in %.1f s; probe PING p99.9 %d µs, max %d µs" % (dbsize(server.sock), took, lat["p999"], lat["max"])
+
+
+def delete(server, tools):
+    empty = rss_mib(server.process.pid)
+    pipeline(server.sock, [encode(b"SET", b"del:%010d" % i, b"value:%010d" % i) for i in range(2_000_000)])
+    time.sleep(1)
+    loaded = rss_mib(server.process.pid)
+    pipeline(server.sock, [encode(b"DEL", b"del:%010d" % i) for i in range(2_000_000)])
+    time.sleep(10)
+    return "empty %.0f MiB, 2M keys %.0f MiB, 10 s after DEL of all %.0f MiB (+%.0f)" % (
+        empty, loaded, rss_mib(server.process.pid), rss_mib(server.process.pid) - empty)
+
+
+WORKLOADS = {"growth": growth, "ttl": ttl, "expiry": expiry, "pipe": pipe, "delete": delete}
+
+
+def main():
+    tools = {"kv": sys.argv[1], "bench": sys.argv[2]}
+    chosen = sys.argv[3:] or list(WORKLOADS)
+    if "pipe" in chosen:
+        tools["pipe_file"] = "/tmp/keel-kv-pipe-10m.resp"
+        if not os.path.exists(tools["pipe_file"]):
+            with open(tools["pipe_file"] + ".part", "wb") as out:
+                for start in range(0, 10_000_000, 100_000):
+                    out.write(b"".join(encode(b"SET", b"pipe:%010d" % i, b"value:%010d" % i)
+                                       for i in range(start, start + 100_000)))
+            os.rename(tools["pipe_file"] + ".part", tools["pipe_file"])
+    print("| workload | keel-kv | redis-server |")
+    print("|---|---|---|")
+    for name in chosen:
+        cells = []
+        for kind in ("keel-kv", "redis-server"):
+            server = Server(kind, tools["kv"])
+            try:
+                cells.append(WORKLOADS[name](server, tools))
+            finally:
+                server.stop()
+        print("| %s | %s | %s |" % (name, cells[0], cells[1]), flush=True)
+
+
+if __name__ == "__main__":
+    main()
