@@ -92,12 +92,7 @@ public struct Connection {
     /// that loop's mailbox, and a stale `id` is refused there.
     @discardableResult
     public func send(_ payload: UnsafeRawBufferPointer, to id: ConnectionID) -> SendResult {
-        withOutputs { outputs in
-            if id.loop == outputs.loopIndex {
-                return outputs.send(payload, token: EventToken(slot: id.slot, generation: id.generation))
-            }
-            return outputs.mailboxes.post(.send(id, Array(payload)), to: id)
-        }
+        connections.send(payload, to: id)
     }
 
     /// The address of the socket's peer: the client, or the load balancer

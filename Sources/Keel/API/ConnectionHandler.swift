@@ -44,6 +44,11 @@ public protocol ConnectionHandler: SendableMetatype {
     /// Periodic work on the loop's thread (see `tickIntervalMs`). Keep each
     /// call short and bounded: the loop serves nothing while it runs.
     mutating func tick()
+
+    /// `tick()` with a reach to every connection (to write to or close
+    /// them: a client's wait that timed out). Implement one or the other;
+    /// by default this calls `tick()`.
+    mutating func tick(_ connections: Connections)
 }
 
 extension ConnectionHandler {
@@ -66,4 +71,8 @@ extension ConnectionHandler {
     /// Does nothing by default.
     @inlinable
     public mutating func tick() {}
+
+    /// Calls `tick()` by default.
+    @inlinable
+    public mutating func tick(_ connections: Connections) { tick() }
 }

@@ -202,7 +202,7 @@ where Handler.Request == Decoder.Request {
         }
         // Constant after specialisation: gone for handlers without ticks.
         if let interval = Handler.tickIntervalMs, nowMs >= nextTickMs {
-            handler.tick()
+            handler.tick(Connections(outputs: outputs))
             nextTickMs = nowMs + Int64(interval)
             if !outputs.flushQueue.isEmpty { flushQueuedConnections() }
         }
@@ -312,12 +312,19 @@ where Handler.Request == Decoder.Request {
                     outputs.send($0, token: EventToken(slot: id.slot, generation: id.generation))
                 }
                 if result == .connectionGone { stats.staleCommands += 1 }
+            case .write(let id, let bytes):
+                let result = bytes.withUnsafeBytes {
+                    outputs.write($0, token: EventToken(slot: id.slot, generation: id.generation))
+                }
+                if result == .connectionGone { stats.staleCommands += 1 }
             case .close(let id):
                 if slab.isCurrent(slot: id.slot, generation: id.generation) {
                     outputs.requestClose(slot: id.slot, generation: id.generation, reason: .closedByHandler)
                 } else {
                     stats.staleCommands += 1
                 }
+            case .tick:
+                nextTickMs = 0
             }
         }
         commandBatch.removeAll(keepingCapacity: true)

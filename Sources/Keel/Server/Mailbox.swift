@@ -15,7 +15,12 @@ final class Mailbox: Sendable {
     @usableFromInline
     enum Command {
         case send(ConnectionID, [UInt8])
+        /// Bytes written as they are (no framing).
+        case write(ConnectionID, [UInt8])
         case close(ConnectionID)
+        /// Run the handler's tick now: a handler on another loop has work
+        /// for this one (a client it blocked for was served a key).
+        case tick
     }
 
     private struct State {
@@ -40,7 +45,10 @@ final class Mailbox: Sendable {
     /// Queues `command`; false when the mailbox is full.
     func post(_ command: Command) -> Bool {
         let size: Int
-        if case .send(_, let bytes) = command { size = bytes.count } else { size = 0 }
+        switch command {
+        case .send(_, let bytes), .write(_, let bytes): size = bytes.count
+        case .close, .tick: size = 0
+        }
         let mustWake = state.withLock { state -> Bool? in
             guard state.commands.count < capacity, state.queuedBytes + size <= bytesLimit else { return nil }
             state.commands.append(command)
@@ -78,5 +86,11 @@ final class Mailboxes: Sendable {
     func post(_ command: Mailbox.Command, to id: ConnectionID) -> SendResult {
         guard Int(id.loop) < all.count else { return .connectionGone }
         return all[Int(id.loop)].post(command) ? .queued : .queueFull
+    }
+
+    /// Posts `command` to loop `loop`.
+    func post(_ command: Mailbox.Command, toLoop loop: UInt32) -> Bool {
+        guard Int(loop) < all.count else { return false }
+        return all[Int(loop)].post(command)
     }
 }

@@ -2,6 +2,8 @@
 // their own buffers back when they go quiet; a service that frees much of
 // its own memory (a store after a mass delete) calls this to do the same.
 
+import CShims
+
 /// The process's malloc heap.
 public enum HeapMemory {
     /// Asks malloc to hand its free pages back to the kernel (glibc's
@@ -10,5 +12,12 @@ public enum HeapMemory {
     /// per free.
     public static func returnFreePages() {
         Syscall.releaseFreeHeap()
+    }
+
+    /// Bytes malloc has handed out and not had back (glibc's mallinfo2:
+    /// arena chunks in use plus mmapped blocks): INFO's used_memory.
+    public static var allocatedBytes: Int {
+        let info = mallinfo2()
+        return Int(info.uordblks) + Int(info.hblkhd)
     }
 }

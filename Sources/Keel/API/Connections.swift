@@ -1,0 +1,83 @@
+// Connections: a loop's reach to any connection by its ID, on this loop or
+// another: what a handler needs to deliver to connections other than the
+// one it is serving (a pub/sub message, a reply to a client that waited)
+// and to close them, from a message callback or from a tick. Like
+// Connection, a value valid only during the callback that received it.
+
+/// Any connection of the server, by ID (see the file header).
+public struct Connections {
+    @usableFromInline let outputsReference: Unmanaged<ConnectionOutputs>
+
+    @inlinable @inline(__always)
+    init(outputs: ConnectionOutputs) {
+        outputsReference = Unmanaged.passUnretained(outputs)
+    }
+
+    @inlinable @inline(__always)
+    func withOutputs<R>(_ body: (ConnectionOutputs) -> R) -> R {
+        outputsReference._withUnsafeGuaranteedRef(body)
+    }
+
+    /// The index of the loop this handler runs on (`ConnectionID.loop` of
+    /// the connections it owns).
+    public var loopIndex: UInt32 { withOutputs { $0.loopIndex } }
+
+    /// Writes `bytes` as they are, with no framing, to connection `id`. On
+    /// this loop they are queued at once (a stale `id` is refused with
+    /// `.connectionGone`); for another loop they are copied into its
+    /// mailbox (`.queueFull` when it is full) and a stale `id` is dropped
+    /// there. Output pushed to a connection this way counts against its
+    /// pending-output cap: a peer that does not read is closed at the cap.
+    @discardableResult
+    public func write(_ bytes: UnsafeRawBufferPointer, to id: ConnectionID) -> SendResult {
+        withOutputs { outputs in
+            if id.loop == outputs.loopIndex {
+                return outputs.write(bytes, token: EventToken(slot: id.slot, generation: id.generation))
+            }
+            return outputs.mailboxes.post(.write(id, Array(bytes)), to: id)
+        }
+    }
+
+    /// Sends `payload` as one message (framed by the server's format) to
+    /// connection `id`, as `write(_:to:)` does.
+    @discardableResult
+    public func send(_ payload: UnsafeRawBufferPointer, to id: ConnectionID) -> SendResult {
+        withOutputs { outputs in
+            if id.loop == outputs.loopIndex {
+                return outputs.send(payload, token: EventToken(slot: id.slot, generation: id.generation))
+            }
+            return outputs.mailboxes.post(.send(id, Array(payload)), to: id)
+        }
+    }
+
+    /// Closes connection `id` once the output already queued for it has
+    /// been written (bounded by the write timeout). A stale `id` does nothing.
+    public func close(_ id: ConnectionID) {
+        withOutputs { outputs in
+            if id.loop == outputs.loopIndex {
+                outputs.requestClose(slot: id.slot, generation: id.generation, reason: .closedByHandler)
+            } else {
+                _ = outputs.mailboxes.post(.close(id), to: id)
+            }
+        }
+    }
+}
+
+extension Connections {
+    /// Asks loop `loop` to run its handler's `tick` as soon as it can, not
+    /// at its next interval: work another loop left for it (with a handler
+    /// that has `tickIntervalMs`). False when its mailbox is full; its next
+    /// regular tick comes anyway.
+    @discardableResult
+    public func requestTick(onLoop loop: UInt32) -> Bool {
+        withOutputs { $0.mailboxes.post(.tick, toLoop: loop) }
+    }
+}
+
+extension Connection {
+    /// Every connection of the server, by ID: to write to or close others.
+    @inlinable
+    public var connections: Connections {
+        withOutputs { Connections(outputs: $0) }
+    }
+}
