@@ -67,7 +67,11 @@ let package = Package(
         ),
         .target(
             name: "KeelKV",
-            dependencies: ["Keel", "KeelPosix", .product(name: "DequeModule", package: "swift-collections")],
+            dependencies: [
+                "Keel", "KeelPosix", .product(name: "DequeModule", package: "swift-collections"),
+                .product(name: "HeapModule", package: "swift-collections"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
             // The command layer runs on one loop's thread, over classes
             // (context, sessions, reply buffer, shards) whose every stored
             // property access would otherwise be checked for exclusivity at

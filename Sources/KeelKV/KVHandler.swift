@@ -5,16 +5,19 @@
 // context's buffer (under the shard locks, with --threads) and handed to
 // the connection in one write after the command returns.
 
+import HeapModule
 import Keel
 import KeelWire
+import Logging
 
 /// Serves keel-kv's commands on one loop (see the file header).
 public struct KVHandler: ConnectionHandler {
     private let loop: KVLoop
 
-    /// A handler over `store` (shared by every loop's handler).
-    public init(store: KVStore) {
-        loop = KVLoop(store: store)
+    /// A handler over `store` (shared by every loop's handler); failed
+    /// authentications are logged to `logger` (at most once a second).
+    public init(store: KVStore, logger: Logger = Logger(label: "keel-kv")) {
+        loop = KVLoop(store: store, logger: logger)
     }
 
     /// Background work (active expiry, resizing, memory return) every 4 ms,
@@ -41,8 +44,10 @@ public struct KVHandler: ConnectionHandler {
     }
 
     /// The loop's share of the store's background work.
-    public mutating func tick() {
+    public mutating func tick(_ connections: Connections) {
+        loop.connections = connections
         loop.tick()
+        loop.connections = nil
     }
 }
 
@@ -52,12 +57,22 @@ final class KVLoop: KVServices {
     let store: KVStore
     let context: KVContext
     let executor: KVExecutor
+    let logger: Logger
     var sessions = KVSessions()
     var maintenance = KVMaintenance()
     var memoryReturn = KVMemoryReturn()
+    /// Keel's reach to other connections, during a callback.
+    var connections: Connections?
+    /// What was delivered while no loop ran this one (the tests' harness).
+    var deliveredWithoutLoop: [(client: KVClientRef, bytes: [UInt8])] = []
+    var closedWithoutLoop: [KVClientRef] = []
+    /// Failed authentications not yet logged, and when the last log was.
+    private var unloggedAuthFailures = 0
+    private var lastAuthLogMs: Int64 = 0
 
-    init(store: KVStore) {
+    init(store: KVStore, logger: Logger = Logger(label: "keel-kv")) {
         self.store = store
+        self.logger = logger
         // The context's services are this loop; it is set once built.
         context = KVContext(store: store, services: KVNoServices.shared)
         executor = KVExecutor(context: context)
@@ -67,6 +82,8 @@ final class KVLoop: KVServices {
     @inline(__always)
     func execute(_ command: RESPCommand, on connection: Connection) {
         let session = sessions[Self.client(connection.id)]
+        connections = connection.connections
+        guard session.blocked == nil else { return hold(command, of: session) }
         executor.execute(command, session: session)
         let reply = context.reply
         if reply.count > 0 { connection.write(reply.bytes) }
@@ -75,6 +92,173 @@ final class KVLoop: KVServices {
             context.closeAfterReply = false
             connection.close()
         }
+        afterCommand(command, of: session)
+    }
+
+    /// One command of `session` without a connection (the tests' harness):
+    /// its reply's bytes; what goes to other clients is kept in
+    /// `deliveredWithoutLoop`.
+    func run(_ command: RESPCommand, session: KVSession) -> [UInt8] {
+        guard session.blocked == nil else {
+            hold(command, of: session)
+            return []
+        }
+        executor.execute(command, session: session)
+        let reply = Array(context.reply.bytes)
+        context.reply.reset()
+        context.closeAfterReply = false
+        afterCommand(command, of: session)
+        return reply
+    }
+
+    /// What may follow a command: holding its client (it blocked), serving
+    /// clients blocked on keys it wrote.
+    @inline(__always)
+    func afterCommand(_ command: RESPCommand, of session: KVSession) {
+        if context.pendingBlock != nil { startBlocking(session, command) }
+        if hasReadyKeys || !loopsToWake.isEmpty { serveReady() }
+    }
+
+    // MARK: blocked clients (see KVBlocking)
+
+    /// This loop's index (Keel's ConnectionID.loop of its connections).
+    private var loopIndex: UInt32 = 0
+    /// A key a blocked client of this loop waits on was written.
+    private var hasReadyKeys = false
+    /// Other loops with clients waiting on keys written here.
+    private var loopsToWake: [UInt32] = []
+    /// Blocked clients' deadlines, soonest first (stale entries, of clients
+    /// served or gone, are dropped when they come up).
+    private var deadlines = Heap<KVBlockDeadline>()
+    /// The most commands a blocked client may send before it is served.
+    static let maxHeldCommands = 100_000
+
+    /// Starts holding `session`, whose `command` asked to block.
+    private func startBlocking(_ session: KVSession, _ command: RESPCommand) {
+        let block = context.pendingBlock!
+        context.pendingBlock = nil
+        var copy = KVCommandQueue()
+        _ = copy.append(command)
+        session.blocked = KVBlockedCommand(block: block, command: copy)
+        if block.deadlineMs != Int64.max {
+            deadlines.insert(KVBlockDeadline(ms: block.deadlineMs, waiter: block.waiter))
+            // Clients gone before their deadline leave entries: rebuild
+            // when they outnumber the live ones, so the heap stays bounded.
+            if deadlines.count > 2 * store.blocking.blockedCount.load(ordering: .relaxed) + 1_024 {
+                deadlines = Heap(deadlines.unordered.filter { isCurrent($0.waiter) })
+            }
+        }
+    }
+
+    private func isCurrent(_ waiter: KVBlocking.Waiter) -> Bool {
+        sessions.session(of: waiter.client)?.blocked?.block.waiter == waiter
+    }
+
+    /// A command from a blocked client waits its turn (a copy); too many
+    /// close the connection, as redis-server closes a client whose query
+    /// buffer passes its limit.
+    private func hold(_ command: RESPCommand, of session: KVSession) {
+        guard session.blocked!.later.count < Self.maxHeldCommands, session.blocked!.later.append(command) else {
+            logger.warning(
+                "closing a blocked client that sent too much", metadata: ["client": "\(session.record.address)"])
+            return close(session.client)
+        }
+    }
+
+    /// Takes `session` off the keys it waited on; returns what it sent since.
+    private func unblock(_ session: KVSession) -> KVCommandQueue {
+        let blocked = session.blocked!
+        store.blocking.unblock(blocked.block.waiter, from: blocked.block.keys)
+        session.blocked = nil
+        return blocked.later
+    }
+
+    /// Serves this loop's clients blocked on keys written since the last
+    /// look, each key's in the order they blocked, and wakes the other
+    /// loops that have clients waiting on keys written here.
+    private func serveReady() {
+        hasReadyKeys = false
+        // Serving writes keys too (BLMOVE's destination): bounded rounds;
+        // what is left is found by the next tick.
+        var rounds = 0
+        while rounds < 64 {
+            let keys = store.blocking.takeReady(loop: loopIndex)
+            if keys.isEmpty { break }
+            for key in keys { serve(key) }
+            rounds += 1
+        }
+        hasReadyKeys = false
+        if !loopsToWake.isEmpty, let connections {
+            for loop in loopsToWake { connections.requestTick(onLoop: loop) }
+        }
+        loopsToWake.removeAll(keepingCapacity: true)
+    }
+
+    /// Runs again the commands of clients blocked on `key`, first blocked
+    /// first, until one finds nothing left.
+    private func serve(_ key: [UInt8]) {
+        for waiter in store.blocking.waiters(on: key, loop: loopIndex) {
+            guard let session = sessions.session(of: waiter.client), let blocked = session.blocked,
+                blocked.block.waiter == waiter
+            else { continue }
+            context.isRetryingBlocked = true
+            blocked.command.forEach { command in
+                context.begin(command, session: session)
+                guard let spec = executor.resolve(command) else { return }
+                executor.run(spec, command)
+            }
+            context.isRetryingBlocked = false
+            if context.stillBlocked {
+                context.stillBlocked = false
+                context.reply.reset()
+                return
+            }
+            resume(session, later: unblock(session))
+        }
+    }
+
+    /// Clients whose deadline has passed get the null reply.
+    private func expireBlocked(nowMs: Int64) {
+        while let first = deadlines.min, first.ms <= nowMs {
+            _ = deadlines.removeMin()
+            guard isCurrent(first.waiter), let session = sessions.session(of: first.waiter.client) else { continue }
+            let reply = session.blocked!.block.timeoutReply
+            let later = unblock(session)
+            context.reply.protocolVersion = session.protocolVersion
+            context.replyTimedOut(reply)
+            resume(session, later: later)
+        }
+    }
+
+    /// Delivers the reply in the context's buffer to `session` (no longer
+    /// blocked), then runs what it sent while it waited, until one of those
+    /// blocks again (the rest wait behind it) or closes the connection.
+    private func resume(_ session: KVSession, later: KVCommandQueue) {
+        deliverReply(to: session)
+        var closed = false
+        later.forEach { command in
+            if closed { return }
+            if session.blocked != nil {
+                if !session.blocked!.later.append(command) { closed = true }
+                return
+            }
+            executor.execute(command, session: session)
+            deliverReply(to: session)
+            if context.closeAfterReply {
+                context.closeAfterReply = false
+                closed = true
+                return close(session.client)
+            }
+            if context.pendingBlock != nil { startBlocking(session, command) }
+        }
+    }
+
+    private func deliverReply(to session: KVSession) {
+        let reply = context.reply
+        if reply.count > 0 {
+            if !deliver(reply.bytes, to: session.client) { close(session.client) }
+        }
+        reply.reset()
     }
 
     func open(_ connection: Connection) {
@@ -83,39 +267,109 @@ final class KVLoop: KVServices {
             id: store.clientIDs.next(), client: Self.client(connection.id),
             address: connection.clientAddress?.description ?? "?:0",
             authenticated: !store.settings.requiresPassword, nowMs: store.clock.nowMs)
+        open(session)
+    }
+
+    /// Registers a new connection's session.
+    func open(_ session: KVSession) {
+        loopIndex = session.client.loop
         sessions.open(session)
+        store.clients.add(session.record)
     }
 
     func close(_ id: ConnectionID) {
-        guard let session = sessions.close(Self.client(id)) else { return }
+        end(Self.client(id))
+    }
+
+    /// Ends a closed connection's session: its watches, its transaction,
+    /// its subscriptions, its record.
+    func end(_ client: KVClientRef) {
+        guard let session = sessions.close(client) else { return }
         store.watches.unwatch(session.watchedKeys, session.watch)
         session.watchedKeys = []
         session.transaction = nil
+        if session.blocked != nil { _ = unblock(session) }
         unsubscribeAll(session)
+        store.clients.remove(session.record)
     }
 
     func tick() {
+        context.coarseNowMs = store.clock.nowMs
         maintenance.run(on: store)
-        if memoryReturn.isDue(removals: store.removals, nowMs: store.clock.nowMs) {
+        if store.blocking.blockedCount.load(ordering: .relaxed) > 0 || !deadlines.isEmpty {
+            serveReady()
+            expireBlocked(nowMs: context.coarseNowMs)
+        }
+        if memoryReturn.isDue(removals: store.removals, nowMs: context.coarseNowMs) {
             HeapMemory.returnFreePages()
         }
+        logAuthenticationFailures(nowMs: context.coarseNowMs)
     }
 
     static func client(_ id: ConnectionID) -> KVClientRef {
         KVClientRef(loop: id.loop, slot: id.slot, generation: id.generation)
     }
 
+    static func connectionID(_ client: KVClientRef) -> ConnectionID {
+        ConnectionID(loop: client.loop, slot: client.slot, generation: client.generation)
+    }
+
     // MARK: KVServices
 
-    func keyTouched(_ key: UnsafeRawBufferPointer) {}
+    /// Marks clients blocked on `key` to be served after the command
+    /// (here) or by their own loop (woken then).
+    @inline(__always)
+    func keyTouched(_ key: UnsafeRawBufferPointer) {
+        guard store.blocking.blockedCount.load(ordering: .relaxed) > 0 else { return }
+        for loop in store.blocking.signal(key) {
+            if loop == loopIndex {
+                hasReadyKeys = true
+            } else if !loopsToWake.contains(loop) {
+                loopsToWake.append(loop)
+            }
+        }
+    }
 
+    /// Counted; logged with the client's address at most once a second
+    /// (a password guesser cannot flood the log), the rest summed up.
     func authenticationFailed(_ session: KVSession) {
         store.counters.authFailures.add(1, ordering: .relaxed)
+        unloggedAuthFailures += 1
+        let nowMs = context.coarseNowMs
+        if nowMs - lastAuthLogMs >= 1_000 {
+            logger.warning(
+                "authentication failed",
+                metadata: [
+                    "client": "\(session.record.address)", "id": "\(session.id)",
+                    "failures_since_last_log": "\(unloggedAuthFailures)",
+                ])
+            unloggedAuthFailures = 0
+            lastAuthLogMs = nowMs
+        }
+    }
+
+    private func logAuthenticationFailures(nowMs: Int64) {
+        guard unloggedAuthFailures > 0, nowMs - lastAuthLogMs >= 1_000 else { return }
+        logger.warning("authentication failed", metadata: ["failures_since_last_log": "\(unloggedAuthFailures)"])
+        unloggedAuthFailures = 0
+        lastAuthLogMs = nowMs
     }
 
     func unsubscribeAll(_ session: KVSession) {
-        session.channels = []
-        session.patterns = []
+        KVPubSubCommands.unsubscribeAll(session, from: store.pubsub)
+    }
+
+    func deliver(_ bytes: UnsafeRawBufferPointer, to client: KVClientRef) -> Bool {
+        guard let connections else {
+            deliveredWithoutLoop.append((client, Array(bytes)))
+            return sessions.session(of: client) != nil
+        }
+        return connections.write(bytes, to: Self.connectionID(client)) == .queued
+    }
+
+    func close(_ client: KVClientRef) {
+        guard let connections else { return closedWithoutLoop.append(client) }
+        connections.close(Self.connectionID(client))
     }
 }
 
@@ -125,4 +379,15 @@ final class KVNoServices: KVServices, Sendable {
     func keyTouched(_ key: UnsafeRawBufferPointer) {}
     func authenticationFailed(_ session: KVSession) {}
     func unsubscribeAll(_ session: KVSession) {}
+    func deliver(_ bytes: UnsafeRawBufferPointer, to client: KVClientRef) -> Bool { false }
+    func close(_ client: KVClientRef) {}
+}
+
+/// When a blocked client's wait ends.
+struct KVBlockDeadline: Comparable {
+    let ms: Int64
+    let waiter: KVBlocking.Waiter
+
+    static func < (lhs: Self, rhs: Self) -> Bool { lhs.ms < rhs.ms }
+    static func == (lhs: Self, rhs: Self) -> Bool { lhs.ms == rhs.ms && lhs.waiter == rhs.waiter }
 }

@@ -39,7 +39,7 @@ final class KVHarness {
             id: loop.store.clientIDs.next(), client: KVClientRef(loop: 0, slot: slot, generation: 1),
             address: "127.0.0.1:\(40_000 + slot)", authenticated: !loop.store.settings.requiresPassword,
             nowMs: loop.store.clock.nowMs)
-        loop.sessions.open(session)
+        loop.open(session)
         return session
     }
 
@@ -70,10 +70,7 @@ final class KVHarness {
             pointers[index] = RESPArgument(start: UnsafeRawPointer(storage[index].baseAddress), count: argument.count)
         }
         let command = RESPCommand(copiedArguments: pointers, count: arguments.count)
-        loop.executor.execute(command, session: session)
-        let reply = Array(loop.context.reply.bytes)
-        loop.context.reply.reset()
-        return reply
+        return loop.run(command, session: session)
     }
 
     /// Runs one command given as words; returns the reply as text.
@@ -86,6 +83,17 @@ final class KVHarness {
     @discardableResult
     func callAsFunction(bytes arguments: [UInt8]...) -> String {
         String(decoding: run(arguments), as: UTF8.self)
+    }
+
+    /// What other clients were sent since the last call, as text, by client.
+    func delivered() -> [(client: KVClientRef, text: String)] {
+        defer { loop.deliveredWithoutLoop.removeAll() }
+        return loop.deliveredWithoutLoop.map { ($0.client, String(decoding: $0.bytes, as: UTF8.self)) }
+    }
+
+    /// Ends `session` as a closed connection does.
+    func close(_ session: KVSession) {
+        loop.end(session.client)
     }
 
     /// One tick of the loop's background work.

@@ -151,6 +151,62 @@ import Testing
         }
     }
 
+    /// Clients blocked in BLPOP on both loops are each served one pushed
+    /// element (those on the pusher's loop at once, the others when their
+    /// loop is woken through Keel's mailbox); the pusher's pipeline goes on.
+    @Test func blockedClientsOnEveryLoopAreServed() throws {
+        try withKV(threads: 2) { port in
+            let waiters = try (0..<6).map { _ in try TestClient(port: port) }
+            for waiter in waiters {
+                try exchange(waiter, "PING\r\n", "+PONG\r\n")
+                try waiter.send(bytes("BLPOP queue 0\r\nECHO after\r\n"))
+            }
+            let pusher = try TestClient(port: port)
+            // Each BLPOP is registered before INFO counts it (same store).
+            var blocked = 0
+            for _ in 0..<200 where blocked < 6 {
+                try pusher.send(bytes("INFO clients\r\n"))
+                let info = try readBulk(pusher)
+                blocked = Int(info.split(separator: "\r\n").first { $0.hasPrefix("blocked_clients:") }?.dropFirst(16) ?? "") ?? 0
+                if blocked < 6 { usleep(10_000) }
+            }
+            #expect(blocked == 6)
+            try exchange(pusher, "RPUSH queue a b c d e f\r\n", ":6\r\n")
+            var served: [String] = []
+            for waiter in waiters {
+                let reply = try waiter.read(exactly: 22)
+                #expect(reply.prefix(19) == bytes("*2\r\n$5\r\nqueue\r\n$1\r\n")[...], "\(reply)")
+                served.append(String(decoding: reply[19..<20], as: UTF8.self))
+                #expect(try waiter.read(exactly: 11) == bytes("$5\r\nafter\r\n"))
+            }
+            #expect(served.sorted() == ["a", "b", "c", "d", "e", "f"])
+            try exchange(pusher, "LLEN queue\r\n", ":0\r\n")
+        }
+    }
+
+    /// PUBLISH reaches subscribers on every loop and counts them.
+    @Test func publishReachesSubscribersOnEveryLoop() throws {
+        try withKV(threads: 2) { port in
+            let subscribers = try (0..<4).map { _ in try TestClient(port: port) }
+            let confirmation = "*3\r\n$9\r\nsubscribe\r\n$4\r\nnews\r\n:1\r\n"
+            for subscriber in subscribers { try exchange(subscriber, "SUBSCRIBE news\r\n", confirmation) }
+            let publisher = try TestClient(port: port)
+            try exchange(publisher, "PUBLISH news hello\r\n", ":4\r\n")
+            let message = "*3\r\n$7\r\nmessage\r\n$4\r\nnews\r\n$5\r\nhello\r\n"
+            for subscriber in subscribers {
+                #expect(try subscriber.read(exactly: message.utf8.count) == bytes(message))
+            }
+        }
+    }
+
+    /// A bulk string reply's payload, as text.
+    private func readBulk(_ client: TestClient) throws -> String {
+        var line: [UInt8] = []
+        while line.suffix(2) != [13, 10] { line += try client.read(exactly: 1) }
+        let length = try #require(Int(String(decoding: line.dropFirst().dropLast(2), as: UTF8.self)))
+        return String(decoding: try client.read(exactly: length + 2).dropLast(2), as: UTF8.self)
+    }
+
     private func clientID(_ client: TestClient) throws -> Int {
         try client.send(bytes("CLIENT ID\r\n"))
         var line: [UInt8] = []

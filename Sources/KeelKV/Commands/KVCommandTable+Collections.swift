@@ -20,6 +20,11 @@ extension KVCommandTable {
         KVCommandSpec("lmove", 5, [.write, .denyoom], keys: .range(1, 2), "@write @list @slow", "Returns an element after popping it from one list and pushing it to another. Deletes the list if the last element was moved.", run: KVListCommands.lmoveCommand),
         KVCommandSpec("rpoplpush", 3, [.write, .denyoom], keys: .range(1, 2), "@write @list @slow", "Returns the last element of a list after removing and pushing it to another list. Deletes the list if the last element was popped.") { KVListCommands.lmove($0, from: false, to: true) },
         KVCommandSpec("lmpop", -4, [.write, .movableKeys], keys: .movable(0, 0) { KVListCommands.multiPopKeys($0, numkeysIndex: 1) }, "@write @list @slow", "Returns multiple elements from a list after removing them. Deletes the list if the last element was popped.", run: KVListCommands.lmpop),
+        KVCommandSpec("blpop", -3, [.write, .blocking], keys: .range(1, -2), "@write @list @slow @blocking", "Removes and returns the first element in a list. Blocks until an element is available otherwise. Deletes the list if the last element was popped.") { KVBlockingCommands.bpop($0, front: true) },
+        KVCommandSpec("brpop", -3, [.write, .blocking], keys: .range(1, -2), "@write @list @slow @blocking", "Removes and returns the last element in a list. Blocks until an element is available otherwise. Deletes the list if the last element was popped.") { KVBlockingCommands.bpop($0, front: false) },
+        KVCommandSpec("blmove", 6, [.write, .denyoom, .blocking], keys: .range(1, 2), "@write @list @slow @blocking", "Pops an element from a list, pushes it to another list and returns it. Blocks until an element is available otherwise. Deletes the list if the last element was moved.", run: KVBlockingCommands.blmove),
+        KVCommandSpec("brpoplpush", 4, [.write, .denyoom, .blocking], keys: .range(1, 2), "@write @list @slow @blocking", "Pops an element from a list, pushes it to another list and returns it. Block until an element is available otherwise. Deletes the list if the last element was popped.", run: KVBlockingCommands.brpoplpush),
+        KVCommandSpec("blmpop", -5, [.write, .blocking, .movableKeys], keys: .movable(0, 0) { KVListCommands.multiPopKeys($0, numkeysIndex: 2) }, "@write @list @slow @blocking", "Pops the first element from one of multiple lists. Blocks until an element is available otherwise. Deletes the list if the last element was popped.", run: KVBlockingCommands.blmpop),
     ]
 
     static let hashes: [KVCommandSpec] = [
@@ -93,6 +98,9 @@ extension KVCommandTable {
         KVCommandSpec("zdiff", -3, [.readonly, .movableKeys], keys: .movable(0, 0) { KVSortedSetCommands.combineKeys($0, numkeysIndex: 1) }, "@read @sortedset @slow", "Returns the difference between multiple sorted sets.") { KVSortedSetCommands.combineCommand($0, .difference) },
         KVCommandSpec("zintercard", -3, [.readonly, .movableKeys], keys: .movable(0, 0) { KVSortedSetCommands.combineKeys($0, numkeysIndex: 1) }, "@read @sortedset @slow", "Returns the number of members of the intersect of multiple sorted sets.", run: KVSortedSetCommands.zintercard),
         KVCommandSpec("zmpop", -4, [.write, .movableKeys], keys: .movable(0, 0) { KVListCommands.multiPopKeys($0, numkeysIndex: 1) }, "@write @sortedset @slow", "Returns the highest- or lowest-scoring members from one or more sorted sets after removing them. Deletes the sorted set if the last member was popped.", run: KVSortedSetCommands.zmpop),
+        KVCommandSpec("bzpopmin", -3, [.write, .blocking, .fast], keys: .range(1, -2), "@write @sortedset @fast @blocking", "Removes and returns the member with the lowest score from one or more sorted sets. Blocks until a member is available otherwise. Deletes the sorted set if the last element was popped.") { KVBlockingCommands.bzpop($0, max: false) },
+        KVCommandSpec("bzpopmax", -3, [.write, .blocking, .fast], keys: .range(1, -2), "@write @sortedset @fast @blocking", "Removes and returns the member with the highest score from one or more sorted sets. Blocks until a member available otherwise.  Deletes the sorted set if the last element was popped.") { KVBlockingCommands.bzpop($0, max: true) },
+        KVCommandSpec("bzmpop", -5, [.write, .blocking, .movableKeys], keys: .movable(0, 0) { KVListCommands.multiPopKeys($0, numkeysIndex: 2) }, "@write @sortedset @slow @blocking", "Removes and returns a member by score from one or more sorted sets. Blocks until a member is available otherwise. Deletes the sorted set if the last element was popped.", run: KVBlockingCommands.bzmpop),
         KVCommandSpec("zscan", -3, [.readonly], keys: .range(1, 1), "@read @sortedset @slow", "Iterates over members and scores of a sorted set.", run: KVSortedSetCommands.zscan),
     ]
 
@@ -112,12 +120,15 @@ extension KVCommandTable {
         KVCommandSpec("lastsave", 1, [.loading, .stale, .fast], "@admin @fast @dangerous", "Returns the Unix timestamp of the last successful save to disk.", run: KVServerCommands.lastsave),
         KVCommandSpec("role", 1, [.noscript, .loading, .stale, .fast], "@admin @fast @dangerous", "Returns the replication role.", run: KVServerCommands.role),
         KVCommandSpec("client", -2, [], "@slow", "A container for client connection commands.", subcommands: [
-            KVCommandSpec("id", 2, [.noscript, .loading, .stale], "@slow @connection", "Returns the unique client ID of the connection.", run: KVServerCommands.clientID),
-            KVCommandSpec("getname", 2, [.noscript, .loading, .stale], "@slow @connection", "Returns the name of the connection.", run: KVServerCommands.clientGetName),
-            KVCommandSpec("setname", 3, [.noscript, .loading, .stale], "@slow @connection", "Sets the connection name.", run: KVServerCommands.clientSetName),
-            KVCommandSpec("setinfo", 4, [.noscript, .loading, .stale], "@slow @connection", "Sets information specific to the client or connection.", run: KVServerCommands.clientSetInfo),
-            KVCommandSpec("info", 2, [.noscript, .loading, .stale], "@slow @connection", "Returns information about the connection.", run: KVServerCommands.clientInfo),
-            KVCommandSpec("no-evict", 3, [.admin, .noscript, .loading, .stale], "@admin @slow @dangerous @connection", "Sets the client eviction mode of the connection.", run: KVServerCommands.clientNoEvict),
+            KVCommandSpec("id", 2, [.noscript, .loading, .stale], "@slow @connection", "Returns the unique client ID of the connection.", run: KVClientCommands.id),
+            KVCommandSpec("getname", 2, [.noscript, .loading, .stale], "@slow @connection", "Returns the name of the connection.", run: KVClientCommands.getName),
+            KVCommandSpec("setname", 3, [.noscript, .loading, .stale], "@slow @connection", "Sets the connection name.", run: KVClientCommands.setName),
+            KVCommandSpec("setinfo", 4, [.noscript, .loading, .stale], "@slow @connection", "Sets information specific to the client or connection.", run: KVClientCommands.setInfo),
+            KVCommandSpec("info", 2, [.noscript, .loading, .stale], "@slow @connection", "Returns information about the connection.", run: KVClientCommands.info),
+            KVCommandSpec("list", -2, [.admin, .noscript, .loading, .stale], "@admin @slow @dangerous @connection", "Lists open connections.", run: KVClientCommands.list),
+            KVCommandSpec("kill", -3, [.admin, .noscript, .loading, .stale], "@admin @slow @dangerous @connection", "Terminates open connections.", run: KVClientCommands.kill),
+            KVCommandSpec("no-touch", 3, [.noscript, .loading, .stale], "@slow @connection", "Controls whether commands sent by the client affect the LRU/LFU of accessed keys.", run: KVClientCommands.noTouch),
+            KVCommandSpec("no-evict", 3, [.admin, .noscript, .loading, .stale], "@admin @slow @dangerous @connection", "Sets the client eviction mode of the connection.", run: KVClientCommands.noEvict),
             KVCommandSpec("help", 2, [.loading, .stale], "@slow @connection", "Returns helpful text about the different subcommands.") { KVServerCommands.help($0, ["CLIENT <subcommand> [<arg> [value] [opt] ...]. Subcommands are:", "GETNAME", "    Return the name of the current connection.", "ID", "    Return the ID of the current connection.", "INFO", "    Return information about the current client connection.", "LIST [options ...]", "    Return information about client connections.", "KILL <ip:port>|<option> <value> [<option> <value> [...]]", "    Kill connections.", "NO-EVICT (ON|OFF)", "    Protect current client connection from eviction.", "SETNAME <name>", "    Assign the name <name> to the current connection.", "SETINFO <option> <value>", "    Set client meta attributes (LIB-NAME, LIB-VER).", "HELP", "    Print this help."]) },
         ]),
         KVCommandSpec("config", -2, [], "@slow", "A container for server configuration commands.", subcommands: [
@@ -127,6 +138,7 @@ extension KVCommandTable {
             KVCommandSpec("rewrite", 2, [.admin, .noscript, .loading, .stale], "@admin @slow @dangerous", "Persists the effective configuration to file.", run: KVServerCommands.configRewrite),
             KVCommandSpec("help", 2, [.loading, .stale], "@slow", "Returns helpful text about the different subcommands.") { KVServerCommands.help($0, ["CONFIG <subcommand> [<arg> [value] [opt] ...]. Subcommands are:", "GET <pattern>", "    Return parameters matching the glob-like <pattern> and their values.", "SET <directive> <value>", "    Set the configuration <directive> to <value>.", "RESETSTAT", "    Reset statistics reported by the INFO command.", "REWRITE", "    Rewrite the configuration file.", "HELP", "    Print this help."]) },
         ]),
+        KVCommandSpec("info", -1, [.loading, .stale], "@slow @dangerous", "Returns information and statistics about the server.", run: KVInfo.info),
         KVCommandSpec("command", -1, [.loading, .stale], "@slow @connection", "Returns detailed information about all commands.", subcommands: [
             KVCommandSpec("count", 2, [.loading, .stale], "@slow @connection", "Returns a count of commands.", run: KVServerCommands.commandCount),
             KVCommandSpec("info", -2, [.loading, .stale], "@slow @connection", "Returns information about one, multiple or all commands.", run: KVServerCommands.commandInfoCommand),
@@ -134,6 +146,22 @@ extension KVCommandTable {
             KVCommandSpec("list", -2, [.loading, .stale], "@slow @connection", "Returns a list of command names.", run: KVServerCommands.commandList),
             KVCommandSpec("getkeys", -4, [.loading, .stale], "@slow @connection", "Extracts the key names from an arbitrary command.", run: KVServerCommands.commandGetKeys),
             KVCommandSpec("help", 2, [.loading, .stale], "@slow @connection", "Returns helpful text about the different subcommands.") { KVServerCommands.help($0, ["COMMAND <subcommand> [<arg> [value] [opt] ...]. Subcommands are:", "(no subcommand)", "    Return details about all Redis commands.", "COUNT", "    Return the total number of commands in this Redis server.", "LIST", "    Return a list of all commands in this Redis server.", "INFO [<command-name> ...]", "    Return details about multiple Redis commands.", "DOCS [<command-name> ...]", "    Return documentation details about multiple Redis commands.", "GETKEYS <full-command>", "    Return the keys from a full Redis command.", "HELP", "    Print this help."]) },
+        ]),
+    ]
+
+    static let pubsub: [KVCommandSpec] = [
+        KVCommandSpec("subscribe", -2, [.pubsub, .noscript, .loading, .stale], "@pubsub @slow", "Listens for messages published to channels.") { KVPubSubCommands.subscribe($0, patterns: false) },
+        KVCommandSpec("unsubscribe", -1, [.pubsub, .noscript, .loading, .stale], "@pubsub @slow", "Stops listening to messages posted to channels.") { KVPubSubCommands.unsubscribe($0, patterns: false) },
+        KVCommandSpec("psubscribe", -2, [.pubsub, .noscript, .loading, .stale], "@pubsub @slow", "Listens for messages published to channels that match one or more patterns.") { KVPubSubCommands.subscribe($0, patterns: true) },
+        KVCommandSpec("punsubscribe", -1, [.pubsub, .noscript, .loading, .stale], "@pubsub @slow", "Stops listening to messages published to channels that match one or more patterns.") { KVPubSubCommands.unsubscribe($0, patterns: true) },
+        KVCommandSpec("publish", 3, [.pubsub, .loading, .stale, .fast], "@pubsub @fast", "Posts a message to a channel.", run: KVPubSubCommands.publish),
+        KVCommandSpec("pubsub", -2, [], "@slow", "A container for Pub/Sub commands.", subcommands: [
+            KVCommandSpec("channels", -2, [.pubsub, .loading, .stale], "@pubsub @slow", "Returns the active channels.", run: KVPubSubCommands.channels),
+            KVCommandSpec("numsub", -2, [.pubsub, .loading, .stale], "@pubsub @slow", "Returns a count of subscribers to channels.", run: KVPubSubCommands.numsub),
+            KVCommandSpec("numpat", 2, [.pubsub, .loading, .stale], "@pubsub @slow", "Returns a count of unique pattern subscriptions.", run: KVPubSubCommands.numpat),
+            KVCommandSpec("shardchannels", -2, [.pubsub, .loading, .stale], "@pubsub @slow", "Returns the active shard channels.", run: KVPubSubCommands.shardChannels),
+            KVCommandSpec("shardnumsub", -2, [.pubsub, .loading, .stale], "@pubsub @slow", "Returns the count of subscribers of shard channels.", run: KVPubSubCommands.shardNumsub),
+            KVCommandSpec("help", 2, [.loading, .stale], "@slow", "Returns helpful text about the different subcommands.") { KVServerCommands.help($0, ["PUBSUB <subcommand> [<arg> [value] [opt] ...]. Subcommands are:", "CHANNELS [<pattern>]", "    Return the currently active channels matching a <pattern> (default: '*').", "NUMPAT", "    Return number of subscriptions to patterns.", "NUMSUB [<channel> ...]", "    Return the number of subscribers for the specified channels, excluding", "    pattern subscriptions(default: no channels).", "SHARDCHANNELS [<pattern>]", "    Return the currently active shard level channels matching a <pattern> (default: '*').", "SHARDNUMSUB [<shardchannel> ...]", "    Return the number of subscribers for the specified shard level channel(s)", "HELP", "    Print this help."]) },
         ]),
     ]
 }

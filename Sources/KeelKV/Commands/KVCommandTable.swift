@@ -10,6 +10,7 @@ enum KVCommandTable {
     /// Every command, in the order COMMAND lists them.
     static let all: [KVCommandSpec] = KVCommandTable.strings + KVCommandTable.keyspace + KVCommandTable.lists
         + KVCommandTable.hashes + KVCommandTable.sets + KVCommandTable.sortedSets + KVCommandTable.server
+        + KVCommandTable.pubsub
 
     static let strings: [KVCommandSpec] = [
         KVCommandSpec("get", 2, [.readonly, .fast], keys: .range(1, 1), "@read @string @fast", "Returns the string value of a key.", run: KVStringCommands.get),

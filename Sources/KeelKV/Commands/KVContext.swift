@@ -32,8 +32,15 @@ final class KVContext {
     let store: KVStore
     let limits: KVLimits
     let reply: RESPReplyBuffer
+    /// This loop's per-command counts (INFO sums every loop's).
+    let counters: KVLoopCounters
     /// The command being run; valid during `run`.
     var command: RESPCommand!
+    /// The table row being run (its subcommand's, where it has them).
+    unowned(unsafe) var row: KVCommandSpec!
+    /// Now to the loop's last tick (Unix ms): for what needs no exact time
+    /// (when a client last ran a command) without a clock read per command.
+    var coarseNowMs: Int64 = 0
     /// The session of the connection that sent it.
     // Unowned: the loop's sessions table holds it for the command's span.
     unowned(unsafe) var session: KVSession!
@@ -41,6 +48,14 @@ final class KVContext {
     private var cachedNowMs: Int64 = -1
     /// Set by QUIT: close once the reply is written.
     var closeAfterReply = false
+    /// A block the command asked for (KVBlockingCommands), for the loop to hold.
+    var pendingBlock: KVPendingBlock?
+    /// While a blocked client's command runs again (KVLoop): finding
+    /// nothing, it stays blocked and says so in `stillBlocked`.
+    var isRetryingBlocked = false
+    var stillBlocked = false
+    /// While EXEC runs its queue: blocking commands do not block there.
+    var isInTransaction = false
     /// Services that reach beyond this connection (other clients, the loop):
     /// the loop that owns this context (unowned: the loop holds the context).
     unowned(unsafe) var services: KVServices
@@ -52,6 +67,8 @@ final class KVContext {
         self.services = services
         limits = store.settings.limits
         reply = RESPReplyBuffer()
+        counters = store.counters.register()
+        coarseNowMs = store.clock.nowMs
     }
 
     /// Prepares for the next command.
@@ -91,10 +108,15 @@ final class KVContext {
         return shard.find(key, hash: hash, nowMs: nowMs).map { KVFound(shard: shard, slot: $0) }
     }
 
-    /// The live key `key` if it holds a `type`.
+    /// The live key `key` if it holds a `type`. A read-only command's
+    /// lookups count as INFO's keyspace hits and misses.
     @inline(__always)
     func find(_ key: UnsafeRawBufferPointer, as type: KVType) -> KVLookup {
-        guard let found = find(key) else { return .missing }
+        guard let found = find(key) else {
+            if row.flags.contains(.readonly) { KVLoopCounters.bump(counters.keyspaceMisses) }
+            return .missing
+        }
+        if row.flags.contains(.readonly) { KVLoopCounters.bump(counters.keyspaceHits) }
         return found.entry.type == type ? .found(found) : .wrongType
     }
 
@@ -199,4 +221,9 @@ protocol KVServices: AnyObject {
     func authenticationFailed(_ session: KVSession)
     /// Drops every subscription of `session` (RESET, a closed connection).
     func unsubscribeAll(_ session: KVSession)
+    /// Writes `bytes` (whole RESP replies) to another client, on any loop;
+    /// false when it has gone or its loop's mailbox is full.
+    func deliver(_ bytes: UnsafeRawBufferPointer, to client: KVClientRef) -> Bool
+    /// Closes another client once its pending replies are written.
+    func close(_ client: KVClientRef)
 }

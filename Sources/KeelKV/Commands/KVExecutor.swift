@@ -60,15 +60,15 @@ final class KVExecutor {
         if session.transaction != nil && !Self.runsInsideTransaction(row.name) {
             return queue(command, session: session)
         }
-        session.lastCommand = row.name
-        session.lastCommandAtMs = context.nowMs
+        session.record.ran(row.name, subcommand?.name, atMs: context.coarseNowMs)
         run(spec, command)
     }
 
     /// Runs a row's code with its keys' shards locked.
     @inline(__always)
     func run(_ spec: KVCommandSpec, _ command: RESPCommand) {
-        store.counters.commandsProcessed.add(1, ordering: .relaxed)
+        context.row = spec
+        KVLoopCounters.bump(context.counters.commandsProcessed)
         guard store.isShared else { return spec.run(context) }
         store.withShards(lockMask(spec, command)) { spec.run(context) }
     }
@@ -105,10 +105,13 @@ final class KVExecutor {
     /// The queued commands' replies, as one array (the shards locked).
     private func runQueued(_ transaction: KVTransaction, session: KVSession) {
         context.reply.arrayHeader(transaction.count)
+        context.isInTransaction = true
+        defer { context.isInTransaction = false }
         transaction.forEach { command in
             context.begin(command, session: session)
             guard let spec = resolve(command) else { return context.reply.error("ERR unknown command") }
-            store.counters.commandsProcessed.add(1, ordering: .relaxed)
+            context.row = spec
+            KVLoopCounters.bump(context.counters.commandsProcessed)
             spec.run(context)
         }
     }

@@ -357,11 +357,23 @@ enum KVListCommands {
 
     /// LMPOP numkeys key [key ...] LEFT|RIGHT [COUNT count].
     static func lmpop(_ context: KVContext) {
-        guard let (keys, front, count) = parseMultiPop(context, numkeysIndex: 1, ends: true) else { return }
+        if !multiPop(context, numkeysIndex: 1) { context.reply.nullArray() }
+    }
+
+    /// LMPOP's work from its numkeys (BLMPOP's too): pops from the first
+    /// non-empty list; false when all are empty (nothing replied).
+    static func multiPop(_ context: KVContext, numkeysIndex: Int) -> Bool {
+        guard let (keys, front, count) = parseMultiPop(context, numkeysIndex: numkeysIndex, ends: true) else {
+            return true
+        }
         for index in keys {
             let key = context[index]
             switch context.find(key, as: .list) {
-            case .wrongType: return context.wrongType()
+            case .wrongType:
+                // A blocked client waits on through a key of another type.
+                if context.isRetryingBlocked { continue }
+                context.wrongType()
+                return true
             case .missing: continue
             case .found(let found):
                 let list = context.list(found.entry)
@@ -372,10 +384,10 @@ enum KVListCommands {
                 for _ in 0..<taken { _ = list.pop(front: front) { context.reply.bulkString($0) } }
                 context.touched(key)
                 context.removeIfEmpty(key, count: list.count)
-                return
+                return true
             }
         }
-        context.reply.nullArray()
+        return false
     }
 
     /// numkeys, the keys, LEFT|RIGHT (or MIN|MAX) and COUNT, as LMPOP and

@@ -1,6 +1,6 @@
-// Connection and server commands: PING, ECHO, QUIT, RESET, HELLO, AUTH,
-// CLIENT, CONFIG, COMMAND, INFO, TIME, LASTSAVE, ROLE, MEMORY, and the
-// help texts.
+// Connection and server commands: PING, ECHO, QUIT, CONFIG, COMMAND, TIME,
+// LASTSAVE, ROLE, and the help texts (CLIENT: KVClientCommands; INFO:
+// KVInfo; HELLO, AUTH, RESET: KVTransactionCommands).
 
 import Glibc
 import KeelWire
@@ -51,81 +51,6 @@ enum KVServerCommands {
         context.reply.bulkString("master")
         context.reply.integer(0)
         context.reply.arrayHeader(0)
-    }
-
-    /// Redis's rule for client names: printable ASCII without spaces.
-    static func isValidClientName(_ name: UnsafeRawBufferPointer) -> Bool {
-        !name.contains(where: { $0 <= 0x20 || $0 >= 0x7F })
-    }
-
-    static let invalidClientName: StaticString =
-        "ERR Client names cannot contain spaces, newlines or special characters."
-
-    // MARK: CLIENT
-
-    static func clientID(_ context: KVContext) {
-        context.reply.integer(context.session.id)
-    }
-
-    static func clientGetName(_ context: KVContext) {
-        if let name = context.session.name { context.reply.bulkString(name) } else { context.reply.null() }
-    }
-
-    static func clientSetName(_ context: KVContext) {
-        let name = context[2]
-        guard isValidClientName(name) else { return context.reply.error(invalidClientName) }
-        context.session.name = name.isEmpty ? nil : Array(name)
-        context.reply.simpleString("OK")
-    }
-
-    /// CLIENT SETINFO LIB-NAME | LIB-VER value (redis-server 7.2's).
-    static func clientSetInfo(_ context: KVContext) {
-        let value = context[3]
-        if context.argument(2, is: "LIB-NAME") {
-            guard isValidClientName(value) else {
-                return context.reply.error("ERR lib-name cannot contain spaces, newlines or special characters.")
-            }
-            context.session.libraryName = Array(value)
-        } else if context.argument(2, is: "LIB-VER") {
-            guard isValidClientName(value) else {
-                return context.reply.error("ERR lib-ver cannot contain spaces, newlines or special characters.")
-            }
-            context.session.libraryVersion = Array(value)
-        } else {
-            return context.reply.error(KVContext.text("ERR Unrecognized option '", context[2], "'"))
-        }
-        context.reply.simpleString("OK")
-    }
-
-    static func clientNoEvict(_ context: KVContext) {
-        if context.argument(2, is: "ON") {
-            context.session.noEvict = true
-        } else if context.argument(2, is: "OFF") {
-            context.session.noEvict = false
-        } else {
-            return context.syntaxError()
-        }
-        context.reply.simpleString("OK")
-    }
-
-    /// One CLIENT LIST / CLIENT INFO line for `session`.
-    static func clientLine(_ session: KVSession, nowMs: Int64, current: Bool) -> String {
-        let name = session.name.map { String(decoding: $0, as: UTF8.self) } ?? ""
-        var flags = ""
-        if session.transaction != nil { flags += "x" }
-        if session.isSubscriber { flags += "P" }
-        if session.noEvict { flags += "e" }
-        if flags.isEmpty { flags = "N" }
-        let library = session.libraryName.map { String(decoding: $0, as: UTF8.self) } ?? ""
-        let version = session.libraryVersion.map { String(decoding: $0, as: UTF8.self) } ?? ""
-        let age = max(0, (nowMs - session.openedAtMs) / 1_000)
-        let idle = current ? 0 : max(0, (nowMs - session.lastCommandAtMs) / 1_000)
-        return "id=\(session.id) addr=\(session.address) laddr=? fd=\(session.client.slot) name=\(name) age=\(age) idle=\(idle) flags=\(flags) db=0 sub=\(session.channels.count) psub=\(session.patterns.count) ssub=0 multi=\(session.transaction.map { $0.count } ?? -1) qbuf=0 qbuf-free=0 argv-mem=0 multi-mem=0 rbs=0 rbp=0 obl=0 oll=0 omem=0 tot-mem=0 events=r cmd=\(session.lastCommand) user=default redir=-1 resp=\(session.protocolVersion) lib-name=\(library) lib-ver=\(version)"
-    }
-
-    static func clientInfo(_ context: KVContext) {
-        let line = clientLine(context.session, nowMs: context.nowMs, current: true) + "\n"
-        line.utf8CString.withUnsafeBytes { context.reply.verbatim(UnsafeRawBufferPointer(rebasing: $0.dropLast())) }
     }
 
     // MARK: CONFIG

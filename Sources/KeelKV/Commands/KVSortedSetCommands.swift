@@ -494,20 +494,35 @@ enum KVSortedSetCommands {
 
     /// ZMPOP numkeys key [key ...] MIN|MAX [COUNT count].
     static func zmpop(_ context: KVContext) {
-        guard let (keys, min, count) = KVListCommands.parseMultiPop(context, numkeysIndex: 1, ends: false) else { return }
+        if !multiPop(context, numkeysIndex: 1) { context.reply.nullArray() }
+    }
+
+    /// ZMPOP's work from its numkeys (BZMPOP's too): pops from the first
+    /// non-empty sorted set; false when all are empty (nothing replied).
+    static func multiPop(_ context: KVContext, numkeysIndex: Int) -> Bool {
+        guard let (keys, min, count) = KVListCommands.parseMultiPop(context, numkeysIndex: numkeysIndex, ends: false)
+        else { return true }
         for index in keys {
             let key = context[index]
-            guard let found = readable(context, key) else { return }
-            guard let set = found else { continue }
+            let set: KVZSetValue
+            switch context.find(key, as: .zset) {
+            case .wrongType:
+                // A blocked client waits on through a key of another type.
+                if context.isRetryingBlocked { continue }
+                context.wrongType()
+                return true
+            case .missing: continue
+            case .found(let found): set = KVZSetValue(found.entry)
+            }
             let items = pop(set, count: count, max: !min)
             context.touched(key)
             context.removeIfEmpty(key, count: set.count)
             context.reply.arrayHeader(2)
             context.reply.bulkString(key)
             replyMembers(context, items, withScores: true)
-            return
+            return true
         }
-        context.reply.nullArray()
+        return false
     }
 
     /// ZRANDMEMBER key [count [WITHSCORES]].
@@ -662,7 +677,7 @@ enum KVSortedSetCommands {
         guard let numkeys = context.integer(at: numkeysIndex) else { return nil }
         guard numkeys > 0 else {
             context.reply.error(
-                "ERR at least 1 input key is needed for '\(context.session.lastCommand)' command")
+                "ERR at least 1 input key is needed for '\(context.row.name)' command")
             return nil
         }
         let first = numkeysIndex + 1

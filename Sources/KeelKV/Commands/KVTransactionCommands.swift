@@ -150,8 +150,8 @@ enum KVTransactionCommands {
             )
         }
         if let name {
-            guard KVServerCommands.isValidClientName(name) else {
-                return context.reply.error(KVServerCommands.invalidClientName)
+            guard KVClientCommands.isValidClientName(name) else {
+                return context.reply.error(KVClientCommands.invalidClientName)
             }
             session.name = name.isEmpty ? nil : Array(name)
         }
@@ -184,7 +184,7 @@ enum KVTransactionCommands {
         session.protocolVersion = 2
         context.reply.protocolVersion = 2
         session.name = nil
-        session.noEvict = false
+        session.record.noEvict.store(false, ordering: .relaxed)
         session.authenticated = !context.store.settings.requiresPassword
         context.reply.simpleString("RESET")
     }

@@ -16,54 +16,72 @@ struct KVClientRef: Hashable, Sendable {
 
 /// One connection's state (see the file header).
 final class KVSession {
-    /// CLIENT ID: unique for the process's life.
-    let id: Int
-    let client: KVClientRef
-    /// When the connection opened (Unix ms), for CLIENT LIST's age.
-    let openedAtMs: Int64
-    /// The peer's address, "ip:port", for CLIENT LIST and the logs.
-    let address: String
-    /// CLIENT SETNAME's name; nil when none is set.
-    var name: [UInt8]?
-    /// CLIENT SETINFO's library name and version.
-    var libraryName: [UInt8]?
-    var libraryVersion: [UInt8]?
-    /// 2 or 3 (HELLO).
-    var protocolVersion = 2
+    /// What other loops may read (CLIENT LIST, pub/sub delivery).
+    let record: KVClientRecord
+    /// 2 or 3 (HELLO): read per command, kept here and mirrored in the record.
+    var protocolVersion = 2 {
+        didSet { record.protocolVersion.store(protocolVersion, ordering: .relaxed) }
+    }
     /// Whether AUTH (or HELLO's AUTH) succeeded, or no password is required.
     var authenticated: Bool
-    /// The last command's name and when it ran (CLIENT LIST's cmd, idle).
-    var lastCommand: StaticString = "NULL"
-    var lastCommandAtMs: Int64
-    /// CLIENT NO-EVICT (accepted; keel-kv evicts nothing).
-    var noEvict = false
 
     /// MULTI's queue, while a transaction is open.
-    var transaction: KVTransaction?
+    var transaction: KVTransaction? {
+        didSet { record.queuedCommands.store(transaction?.count ?? -1, ordering: .relaxed) }
+    }
     /// WATCH's keys and whether one was touched since.
     let watch: KVWatchToken
     var watchedKeys: [[UInt8]] = []
 
     /// SUBSCRIBE's channels and PSUBSCRIBE's patterns.
-    var channels: Set<[UInt8]> = [] { didSet { updateSubscriber() } }
-    var patterns: Set<[UInt8]> = [] { didSet { updateSubscriber() } }
+    var channels: Set<[UInt8]> = [] {
+        didSet {
+            record.channelCount.store(channels.count, ordering: .relaxed)
+            updateSubscriber()
+        }
+    }
+    var patterns: Set<[UInt8]> = [] {
+        didSet {
+            record.patternCount.store(patterns.count, ordering: .relaxed)
+            updateSubscriber()
+        }
+    }
+    /// The blocking command it waits in, and what it sent since.
+    var blocked: KVBlockedCommand? {
+        didSet { record.blocked.store(blocked != nil, ordering: .relaxed) }
+    }
+
     /// Whether the connection is in the subscriber context (read per
     /// command: a stored flag, not two set lookups).
     private(set) var isSubscriber = false
 
+    init(id: Int, client: KVClientRef, address: String, authenticated: Bool, nowMs: Int64) {
+        record = KVClientRecord(id: id, client: client, address: address, nowMs: nowMs)
+        self.authenticated = authenticated
+        watch = KVWatchToken(client: client)
+    }
+
+    var id: Int { record.id }
+    var client: KVClientRef { record.client }
+
+    /// CLIENT SETNAME's name; nil when none is set.
+    var name: [UInt8]? {
+        get { record.name }
+        set { record.name = newValue }
+    }
+
     private func updateSubscriber() {
         isSubscriber = !channels.isEmpty || !patterns.isEmpty
     }
+}
 
-    init(id: Int, client: KVClientRef, address: String, authenticated: Bool, nowMs: Int64) {
-        self.id = id
-        self.client = client
-        self.address = address
-        self.authenticated = authenticated
-        openedAtMs = nowMs
-        lastCommandAtMs = nowMs
-        watch = KVWatchToken(client: client)
-    }
+/// A client's blocking command while it waits: the command (copied, to
+/// run again when a key it waits on is written), its registration, and the
+/// commands the client sent since, run in order once it is served.
+struct KVBlockedCommand {
+    let block: KVPendingBlock
+    var command: KVCommandQueue
+    var later = KVCommandQueue()
 }
 
 /// The sessions of one loop's connections, by slot: one index per command,

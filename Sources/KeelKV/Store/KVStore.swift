@@ -51,6 +51,12 @@ public final class KVStore: @unchecked Sendable {
     let clock: KVClock
     /// Client ids, unique across the loops that share the store.
     let clientIDs = KVClientIDs()
+    /// Every open connection, as CLIENT LIST sees it.
+    let clients = KVClients()
+    /// Channels and patterns and who listens to them.
+    let pubsub = KVPubSub()
+    /// Clients blocked on keys (BLPOP and the like).
+    let blocking: KVBlocking
     /// What every loop's handler counts and INFO reports.
     let counters = KVCounters()
     /// Active expiry and background rehashing: the next shard to visit.
@@ -73,6 +79,7 @@ public final class KVStore: @unchecked Sendable {
         shardBits = count.trailingZeroBitCount
         isShared = loops > 1
         self.watches = watches
+        blocking = KVBlocking(loops: loops)
         self.clock = clock
         self.settings = settings
         startedAtMs = clock.nowMs

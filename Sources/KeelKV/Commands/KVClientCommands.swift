@@ -1,0 +1,219 @@
+// CLIENT: the connection's own name, id and library, and the server's
+// connections as CLIENT LIST and CLIENT KILL see them (every loop's, from
+// their records: KVClientRecord).
+
+import KeelWire
+
+enum KVClientCommands {
+    /// Redis's rule for client names: printable ASCII without spaces.
+    static func isValidClientName(_ name: UnsafeRawBufferPointer) -> Bool {
+        !name.contains(where: { $0 <= 0x20 || $0 >= 0x7F })
+    }
+
+    static let invalidClientName: StaticString =
+        "ERR Client names cannot contain spaces, newlines or special characters."
+
+    static func id(_ context: KVContext) {
+        context.reply.integer(context.session.id)
+    }
+
+    static func getName(_ context: KVContext) {
+        if let name = context.session.name { context.reply.bulkString(name) } else { context.reply.null() }
+    }
+
+    static func setName(_ context: KVContext) {
+        let name = context[2]
+        guard isValidClientName(name) else { return context.reply.error(invalidClientName) }
+        context.session.name = name.isEmpty ? nil : Array(name)
+        context.reply.simpleString("OK")
+    }
+
+    /// CLIENT SETINFO LIB-NAME | LIB-VER value (redis-server 7.2's).
+    static func setInfo(_ context: KVContext) {
+        let value = context[3]
+        let record = context.session.record
+        if context.argument(2, is: "LIB-NAME") {
+            guard isValidClientName(value) else {
+                return context.reply.error("ERR lib-name cannot contain spaces, newlines or special characters.")
+            }
+            record.libraryName = Array(value)
+        } else if context.argument(2, is: "LIB-VER") {
+            guard isValidClientName(value) else {
+                return context.reply.error("ERR lib-ver cannot contain spaces, newlines or special characters.")
+            }
+            record.libraryVersion = Array(value)
+        } else {
+            return context.reply.error(KVContext.text("ERR Unrecognized option '", context[2], "'"))
+        }
+        context.reply.simpleString("OK")
+    }
+
+    /// CLIENT NO-EVICT and CLIENT NO-TOUCH ON | OFF: accepted, as keel-kv
+    /// evicts nothing and keeps no access times.
+    static func onOff(_ context: KVContext, _ apply: (KVClientRecord, Bool) -> Void) {
+        if context.argument(2, is: "ON") {
+            apply(context.session.record, true)
+        } else if context.argument(2, is: "OFF") {
+            apply(context.session.record, false)
+        } else {
+            return context.syntaxError()
+        }
+        context.reply.simpleString("OK")
+    }
+
+    static func noEvict(_ context: KVContext) {
+        onOff(context) { record, on in record.noEvict.store(on, ordering: .relaxed) }
+    }
+
+    static func noTouch(_ context: KVContext) {
+        onOff(context) { _, _ in }
+    }
+
+    /// One CLIENT LIST / CLIENT INFO line, in redis-server 7.0's fields
+    /// (those keel-kv has no value for read 0).
+    static func line(_ record: KVClientRecord, nowMs: Int64) -> String {
+        let name = record.name.map { String(decoding: $0, as: UTF8.self) } ?? ""
+        let queued = record.queuedCommands.load(ordering: .relaxed)
+        let channels = record.channelCount.load(ordering: .relaxed)
+        let patterns = record.patternCount.load(ordering: .relaxed)
+        var flags = ""
+        if queued >= 0 { flags += "x" }
+        if record.blocked.load(ordering: .relaxed) { flags += "b" }
+        if channels + patterns > 0 { flags += "P" }
+        if record.noEvict.load(ordering: .relaxed) { flags += "e" }
+        if flags.isEmpty { flags = "N" }
+        let library = record.libraryName.map { String(decoding: $0, as: UTF8.self) } ?? ""
+        let version = record.libraryVersion.map { String(decoding: $0, as: UTF8.self) } ?? ""
+        let age = max(0, (nowMs - record.openedAtMs) / 1_000)
+        let idle = max(0, (nowMs - record.lastCommandAtMs.load(ordering: .relaxed)) / 1_000)
+        return "id=\(record.id) addr=\(record.address) laddr=? fd=\(record.client.slot) name=\(name) age=\(age) "
+            + "idle=\(idle) flags=\(flags) db=0 sub=\(channels) psub=\(patterns) ssub=0 multi=\(queued) qbuf=0 "
+            + "qbuf-free=0 argv-mem=0 multi-mem=0 rbs=0 rbp=0 obl=0 oll=0 omem=0 tot-mem=0 events=r "
+            + "cmd=\(record.lastCommand) user=default redir=-1 resp=\(record.protocolVersion.load(ordering: .relaxed)) "
+            + "lib-name=\(library) lib-ver=\(version)"
+    }
+
+    static func info(_ context: KVContext) {
+        let text = line(context.session.record, nowMs: context.nowMs) + "\n"
+        Array(text.utf8).withUnsafeBytes { context.reply.verbatim($0) }
+    }
+
+    /// CLIENT LIST [TYPE normal | master | replica | pubsub] [ID id ...].
+    static func list(_ context: KVContext) {
+        var records = context.store.clients.all
+        var index = 2
+        while index < context.argumentCount {
+            if context.argument(index, is: "TYPE") && index + 1 < context.argumentCount {
+                guard let filter = typeFilter(context[index + 1]) else {
+                    return context.reply.error(KVContext.text("ERR Unknown client type '", context[index + 1], "'"))
+                }
+                records = records.filter(filter)
+                index += 2
+            } else if context.argument(index, is: "ID") && index + 1 < context.argumentCount {
+                var ids: Set<Int> = []
+                index += 1
+                while index < context.argumentCount {
+                    guard let id = context.command.integer(at: index), id > 0 else {
+                        return context.reply.error("ERR Invalid client ID")
+                    }
+                    ids.insert(Int(id))
+                    index += 1
+                }
+                records = records.filter { ids.contains($0.id) }
+            } else {
+                return context.syntaxError()
+            }
+        }
+        let nowMs = context.nowMs
+        let text = records.map { line($0, nowMs: nowMs) + "\n" }.joined()
+        Array(text.utf8).withUnsafeBytes { context.reply.verbatim($0) }
+    }
+
+    /// CLIENT LIST's and CLIENT KILL's TYPE: keel-kv's clients are normal
+    /// or pubsub (it has no replicas or masters).
+    static func typeFilter(_ type: UnsafeRawBufferPointer) -> ((KVClientRecord) -> Bool)? {
+        func subscribed(_ record: KVClientRecord) -> Bool {
+            record.channelCount.load(ordering: .relaxed) + record.patternCount.load(ordering: .relaxed) > 0
+        }
+        if KVBytes.equalIgnoringCase(type, KVKeyCommands.bytes("normal")) { return { !subscribed($0) } }
+        if KVBytes.equalIgnoringCase(type, KVKeyCommands.bytes("pubsub")) { return subscribed }
+        if KVBytes.equalIgnoringCase(type, KVKeyCommands.bytes("master"))
+            || KVBytes.equalIgnoringCase(type, KVKeyCommands.bytes("replica"))
+            || KVBytes.equalIgnoringCase(type, KVKeyCommands.bytes("slave"))
+        {
+            return { _ in false }
+        }
+        return nil
+    }
+
+    /// CLIENT KILL ip:port (replies OK or an error), or CLIENT KILL with
+    /// filters ID, ADDR, LADDR, USER, TYPE, SKIPME, MAXAGE (replies how many
+    /// were killed). A killed connection closes once its pending replies
+    /// are written; killing oneself closes after this reply.
+    static func kill(_ context: KVContext) {
+        let me = context.session.record
+        let nowMs = context.nowMs
+        if context.argumentCount == 3 {
+            let address = String(decoding: context[2], as: UTF8.self)
+            guard let target = context.store.clients.all.first(where: { $0.address == address }) else {
+                return context.reply.error("ERR No such client")
+            }
+            close(context, target)
+            return context.reply.simpleString("OK")
+        }
+        guard context.argumentCount % 2 == 0 else { return context.syntaxError() }
+        var filters: [(KVClientRecord) -> Bool] = []
+        var skipMe = true
+        for index in stride(from: 2, to: context.argumentCount, by: 2) {
+            let value = context[index + 1]
+            let text = String(decoding: value, as: UTF8.self)
+            if context.argument(index, is: "ID") {
+                guard let id = context.command.integer(at: index + 1), id > 0 else {
+                    return context.reply.error("ERR client-id should be greater than 0")
+                }
+                filters.append { $0.id == Int(id) }
+            } else if context.argument(index, is: "ADDR") {
+                filters.append { $0.address == text }
+            } else if context.argument(index, is: "LADDR") {
+                filters.append { _ in false }
+            } else if context.argument(index, is: "USER") {
+                guard text == "default" else {
+                    return context.reply.error(KVContext.text("ERR No such user '", value, "'"))
+                }
+            } else if context.argument(index, is: "TYPE") {
+                guard let filter = typeFilter(value) else {
+                    return context.reply.error(KVContext.text("ERR Unknown client type '", value, "'"))
+                }
+                filters.append(filter)
+            } else if context.argument(index, is: "SKIPME") {
+                if KVBytes.equalIgnoringCase(value, KVKeyCommands.bytes("yes")) {
+                    skipMe = true
+                } else if KVBytes.equalIgnoringCase(value, KVKeyCommands.bytes("no")) {
+                    skipMe = false
+                } else {
+                    return context.syntaxError()
+                }
+            } else if context.argument(index, is: "MAXAGE") {
+                guard let maxAge = context.command.integer(at: index + 1) else { return context.syntaxError() }
+                filters.append { (nowMs - $0.openedAtMs) / 1_000 >= maxAge }
+            } else {
+                return context.syntaxError()
+            }
+        }
+        var killed = 0
+        for record in context.store.clients.all where filters.allSatisfy({ $0(record) }) {
+            if skipMe && record === me { continue }
+            close(context, record)
+            killed += 1
+        }
+        context.reply.integer(killed)
+    }
+
+    private static func close(_ context: KVContext, _ record: KVClientRecord) {
+        if record === context.session.record {
+            context.closeAfterReply = true
+        } else {
+            context.services.close(record.client)
+        }
+    }
+}

@@ -1,0 +1,56 @@
+// Introspection: CLIENT ID/SETNAME/GETNAME/LIST/INFO/KILL, INFO's sections
+// and the fields tools parse.
+
+import Testing
+
+@testable import KeelKV
+
+@Suite struct KVIntrospectionTests {
+    @Test func clientListShowsEveryConnectionWithItsNameAndLastCommand() {
+        let kv = KVHarness()
+        let first = kv.session
+        #expect(kv("CLIENT", "SETNAME", "worker") == ok)
+        #expect(kv("CLIENT", "GETNAME") == bulk("worker"))
+        #expect(kv("CLIENT", "SETNAME", "has space") == "-ERR Client names cannot contain spaces, newlines or special characters.\r\n")
+        let other = kv.openClient()
+        kv.use(other)
+        kv("SET", "k", "v")
+        kv.use(first)
+        let list = kv("CLIENT", "LIST")
+        #expect(list.contains("id=\(first.id) "))
+        #expect(list.contains("id=\(other.id) "))
+        #expect(list.contains("name=worker"))
+        #expect(list.contains("cmd=client|list"))
+        #expect(kv("CLIENT", "ID") == int(first.id))
+        #expect(kv("CLIENT", "INFO").contains("id=\(first.id) addr=127.0.0.1:"))
+    }
+
+    @Test func clientKillClosesTheOtherConnection() {
+        let kv = KVHarness()
+        let other = kv.openClient()
+        #expect(kv("CLIENT", "KILL", "ID", "\(other.id)") == int(1))
+        #expect(kv.loop.closedWithoutLoop == [other.client])
+        #expect(kv("CLIENT", "KILL", "ID", "999999") == int(0))
+        #expect(kv("CLIENT", "KILL", "127.0.0.1:1") == "-ERR No such client\r\n")
+    }
+
+    @Test func infoHasTheSectionsAndFieldsToolsRead() {
+        let kv = KVHarness()
+        kv("SET", "a", "1")
+        kv("SET", "b", "2", "EX", "100")
+        kv("GET", "a")
+        kv("GET", "missing")
+        let info = kv("INFO")
+        for section in ["# Server", "# Clients", "# Memory", "# Stats", "# Keyspace"] {
+            #expect(info.contains(section), "\(section)")
+        }
+        #expect(info.contains("db0:keys=2,expires=1,avg_ttl=0\r\n"))
+        #expect(info.contains("keyspace_hits:1\r\n"))
+        #expect(info.contains("keyspace_misses:1\r\n"))
+        #expect(info.contains("connected_clients:1\r\n"))
+        #expect(info.contains("used_memory:"))
+        let keyspace = kv("INFO", "keyspace")
+        #expect(!keyspace.contains("# Server"))
+        #expect(kv("INFO", "nosuchsection") == "=4\r\ntxt:\r\n" || kv("INFO", "nosuchsection").hasPrefix("$0\r\n"))
+    }
+}

@@ -1,0 +1,62 @@
+// Pub/sub through the store's registry: channel and pattern delivery with
+// the receiver count, RESP2's subscriber context, RESP3 pushes, and a
+// closed subscriber dropped from every channel.
+
+import Testing
+
+@testable import KeelKV
+
+@Suite struct KVPubSubTests {
+    @Test func publishReachesChannelAndPatternSubscribers() {
+        let kv = KVHarness()
+        let publisher = kv.session
+        let listener = kv.openClient()
+        kv.use(listener)
+        #expect(kv("SUBSCRIBE", "news", "sport").hasPrefix("*3\r\n" + bulk("subscribe") + bulk("news") + int(1)))
+        #expect(kv("PSUBSCRIBE", "n*") == "*3\r\n" + bulk("psubscribe") + bulk("n*") + int(3))
+        kv.use(publisher)
+        #expect(kv("PUBLISH", "news", "hi") == int(2))
+        let sent = kv.delivered()
+        #expect(sent.count == 2)
+        #expect(sent.allSatisfy { $0.client == listener.client })
+        #expect(sent[0].text == "*3\r\n" + bulk("message") + bulk("news") + bulk("hi"))
+        #expect(sent[1].text == "*4\r\n" + bulk("pmessage") + bulk("n*") + bulk("news") + bulk("hi"))
+        #expect(kv("PUBSUB", "NUMSUB", "news", "none") == "*4\r\n" + bulk("news") + int(1) + bulk("none") + int(0))
+        #expect(kv("PUBSUB", "NUMPAT") == int(1))
+        kv.close(listener)
+        #expect(kv("PUBLISH", "news", "again") == int(0))
+        #expect(kv("PUBSUB", "CHANNELS") == "*0\r\n")
+    }
+
+    @Test func subscribeRepliesOnePerChannelWithTheCount() {
+        let kv = KVHarness()
+        let reply = kv("SUBSCRIBE", "a", "b")
+        #expect(reply == "*3\r\n" + bulk("subscribe") + bulk("a") + int(1) + "*3\r\n" + bulk("subscribe") + bulk("b") + int(2))
+        #expect(kv("UNSUBSCRIBE").contains(bulk("unsubscribe")))
+    }
+
+    @Test func resp2SubscribersMayOnlySubscribePingQuitOrReset() {
+        let kv = KVHarness()
+        kv("SUBSCRIBE", "c")
+        #expect(
+            kv("GET", "k")
+                == "-ERR Can't execute 'get': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context\r\n"
+        )
+        #expect(kv("PING") == "*2\r\n" + bulk("pong") + bulk(""))
+        #expect(kv("RESET") == "+RESET\r\n")
+        #expect(kv("GET", "k") == nullBulk)
+    }
+
+    @Test func resp3SubscribersGetPushesAndMayRunAnything() {
+        let kv = KVHarness()
+        let publisher = kv.session
+        let listener = kv.openClient()
+        kv.use(listener)
+        kv("HELLO", "3")
+        #expect(kv("SUBSCRIBE", "c") == ">3\r\n" + bulk("subscribe") + bulk("c") + int(1))
+        #expect(kv("GET", "k") == "_\r\n")
+        kv.use(publisher)
+        kv("PUBLISH", "c", "m")
+        #expect(kv.delivered().map(\.text) == [">3\r\n" + bulk("message") + bulk("c") + bulk("m")])
+    }
+}
