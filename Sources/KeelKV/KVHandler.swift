@@ -202,7 +202,7 @@ final class KVLoop: KVServices {
                 blocked.block.waiter == waiter
             else { continue }
             context.isRetryingBlocked = true
-            blocked.command.forEach { command in
+            blocked.command.forEachCommand { command in
                 context.begin(command, session: session)
                 guard let spec = executor.resolve(command) else { return }
                 executor.run(spec, command)
@@ -236,7 +236,7 @@ final class KVLoop: KVServices {
     private func resume(_ session: KVSession, later: KVCommandQueue) {
         deliverReply(to: session)
         var closed = false
-        later.forEach { command in
+        later.forEachCommand { command in
             if closed { return }
             if session.blocked != nil {
                 if !session.blocked!.later.append(command) { closed = true }

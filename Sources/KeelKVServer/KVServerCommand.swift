@@ -58,7 +58,9 @@ struct KVServerCommand: ParsableCommand {
         }
         let line = text.split(separator: "\n", maxSplits: 1, omittingEmptySubsequences: false).first ?? ""
         let password = String(line.hasSuffix("\r") ? line.dropLast() : line)
-        guard !password.isEmpty else { throw ValidationError("--requirepass-file: '\(requirepassFile)' holds no password.") }
+        guard !password.isEmpty else {
+            throw ValidationError("--requirepass-file: '\(requirepassFile)' holds no password.")
+        }
         return password
     }
 

@@ -46,7 +46,7 @@ import Testing
         shard.checkInvariants()
         #expect(shard.count == model.count)
         var seen = Set<String>()
-        shard.forEach { seen.insert(String(decoding: $0.key, as: UTF8.self)) }
+        shard.forEachEntry { seen.insert(String(decoding: $0.key, as: UTF8.self)) }
         #expect(seen == model)
     }
 

@@ -63,7 +63,9 @@ final class KVHarness {
             copy.copyBytes(from: argument)
             return copy
         }
-        defer { storage.forEach { $0.deallocate() } }
+        defer {
+            for copy in storage { copy.deallocate() }
+        }
         let pointers = UnsafeMutablePointer<RESPArgument>.allocate(capacity: arguments.count)
         defer { pointers.deallocate() }
         for (index, argument) in arguments.enumerated() {

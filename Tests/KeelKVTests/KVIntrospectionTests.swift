@@ -11,7 +11,9 @@ import Testing
         let first = kv.session
         #expect(kv("CLIENT", "SETNAME", "worker") == ok)
         #expect(kv("CLIENT", "GETNAME") == bulk("worker"))
-        #expect(kv("CLIENT", "SETNAME", "has space") == "-ERR Client names cannot contain spaces, newlines or special characters.\r\n")
+        #expect(
+            kv("CLIENT", "SETNAME", "has space")
+                == "-ERR Client names cannot contain spaces, newlines or special characters.\r\n")
         let other = kv.openClient()
         kv.use(other)
         kv("SET", "k", "v")

@@ -10,7 +10,9 @@ import Testing
     /// An element of a length drawn from every length class.
     static func element(_ random: inout SeededRandom) -> [UInt8] {
         let lengths = [0, 1, 5, 126, 127, 128, 300, 16_383, 16_384, 20_000]
-        let length = Int.random(in: 0..<4, using: &random) == 0 ? lengths.randomElement(using: &random)! : Int.random(in: 0..<40, using: &random)
+        let length =
+            Int.random(in: 0..<4, using: &random) == 0
+            ? lengths.randomElement(using: &random)! : Int.random(in: 0..<40, using: &random)
         return (0..<length).map { _ in UInt8.random(in: 0...255, using: &random) }
     }
 
@@ -67,8 +69,12 @@ import Testing
         for step in 0..<6_000 {
             let value = Self.element(&random)
             switch Int.random(in: 0..<8, using: &random) {
-            case 0: #expect(value.withUnsafeBytes { list.push($0, front: true) }); model.insert(value, at: 0)
-            case 1, 2: #expect(value.withUnsafeBytes { list.push($0, front: false) }); model.append(value)
+            case 0:
+                #expect(value.withUnsafeBytes { list.push($0, front: true) })
+                model.insert(value, at: 0)
+            case 1, 2:
+                #expect(value.withUnsafeBytes { list.push($0, front: false) })
+                model.append(value)
             case 3:
                 let popped = list.pop(front: step % 2 == 0) { Array($0) }
                 let expected = model.isEmpty ? nil : (step % 2 == 0 ? model.removeFirst() : model.removeLast())
@@ -96,10 +102,16 @@ import Testing
         }
         list.checkInvariants()
         var forwards: [[UInt8]] = []
-        list.forEach(from: 0, through: list.count - 1) { forwards.append(Array($0)); return true }
+        list.forEach(from: 0, through: list.count - 1) {
+            forwards.append(Array($0))
+            return true
+        }
         #expect(forwards == model)
         var backwards: [[UInt8]] = []
-        list.forEachReversed(from: list.count - 1, through: 0) { backwards.append(Array($0)); return true }
+        list.forEachReversed(from: list.count - 1, through: 0) {
+            backwards.append(Array($0))
+            return true
+        }
         #expect(backwards == model.reversed())
     }
 
@@ -109,7 +121,10 @@ import Testing
         list.trim(keepingFrom: 499_995, through: 500_004)
         list.checkInvariants()
         var kept: [String] = []
-        list.forEach(from: 0, through: list.count - 1) { kept.append(String(decoding: $0, as: UTF8.self)); return true }
+        list.forEach(from: 0, through: list.count - 1) {
+            kept.append(String(decoding: $0, as: UTF8.self))
+            return true
+        }
         #expect(kept == (499_995...500_004).map { "e\($0)" })
         #expect(list.nodeCount <= 2)
     }

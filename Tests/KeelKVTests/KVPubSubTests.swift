@@ -31,7 +31,9 @@ import Testing
     @Test func subscribeRepliesOnePerChannelWithTheCount() {
         let kv = KVHarness()
         let reply = kv("SUBSCRIBE", "a", "b")
-        #expect(reply == "*3\r\n" + bulk("subscribe") + bulk("a") + int(1) + "*3\r\n" + bulk("subscribe") + bulk("b") + int(2))
+        #expect(
+            reply == "*3\r\n" + bulk("subscribe") + bulk("a") + int(1) + "*3\r\n" + bulk("subscribe") + bulk("b")
+                + int(2))
         #expect(kv("UNSUBSCRIBE").contains(bulk("unsubscribe")))
     }
 

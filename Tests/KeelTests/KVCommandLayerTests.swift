@@ -17,7 +17,8 @@ import Testing
         var configuration = testConfiguration()
         configuration.threads = threads
         let store = KVStore(loops: threads)
-        try withServer(configuration, format: format, makeHandler: { _ in KVHandler(store: store) }) { _, port in
+        let makeHandler: @Sendable (UInt32) -> KVHandler = { _ in KVHandler(store: store) }
+        try withServer(configuration, format: format, makeHandler: makeHandler) { _, port in
             try body(port)
         }
     }
@@ -167,7 +168,9 @@ import Testing
             for _ in 0..<200 where blocked < 6 {
                 try pusher.send(bytes("INFO clients\r\n"))
                 let info = try readBulk(pusher)
-                blocked = Int(info.split(separator: "\r\n").first { $0.hasPrefix("blocked_clients:") }?.dropFirst(16) ?? "") ?? 0
+                blocked =
+                    Int(info.split(separator: "\r\n").first { $0.hasPrefix("blocked_clients:") }?.dropFirst(16) ?? "")
+                    ?? 0
                 if blocked < 6 { usleep(10_000) }
             }
             #expect(blocked == 6)

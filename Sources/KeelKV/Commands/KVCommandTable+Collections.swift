@@ -1,5 +1,10 @@
 // The command table's rows for lists, hashes, sets and sorted sets (the
 // metadata is redis-server 7.0's COMMAND INFO; ZRANK's WITHSCORE is 7.2's).
+//
+// Not formatted: one row per command, each on one line, reads as a table;
+// wrapped, the 200 rows would not.
+
+// swift-format-ignore-file
 
 extension KVCommandTable {
     static let lists: [KVCommandSpec] = [

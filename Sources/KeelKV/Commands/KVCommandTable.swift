@@ -3,6 +3,11 @@
 // 7.0's metadata (COMMAND INFO's), and a lookup by name that allocates
 // nothing: the name is folded to lower case on the stack and hashed into an
 // open-addressed table built once.
+//
+// Not formatted: one row per command, each on one line, reads as a table;
+// wrapped, the 200 rows would not.
+
+// swift-format-ignore-file
 
 import KeelWire
 

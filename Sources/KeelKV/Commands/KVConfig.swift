@@ -17,8 +17,8 @@ enum KVConfig {
     }
 
     static func integer(
-        _ name: String, _ value: @escaping @Sendable (KVLimits) -> Int,
-        _ write: @escaping @Sendable (KVLimits, Int64) -> Void
+        _ name: String, read value: @escaping @Sendable (KVLimits) -> Int,
+        write: @escaping @Sendable (KVLimits, Int64) -> Void
     ) -> Parameter {
         Parameter(
             name: name, read: { String(value($0.settings.limits)) },
@@ -30,19 +30,64 @@ enum KVConfig {
     }
 
     static let parameters: [Parameter] = [
-        integer("hash-max-listpack-entries", { $0.hashEntries }) { $0.hashMaxListpackEntries.store(Int($1), ordering: .relaxed) },
-        integer("hash-max-listpack-value", { $0.hashValue }) { $0.hashMaxListpackValue.store(Int($1), ordering: .relaxed) },
-        integer("hash-max-ziplist-entries", { $0.hashEntries }) { $0.hashMaxListpackEntries.store(Int($1), ordering: .relaxed) },
-        integer("hash-max-ziplist-value", { $0.hashValue }) { $0.hashMaxListpackValue.store(Int($1), ordering: .relaxed) },
-        integer("set-max-intset-entries", { $0.intsetEntries }) { $0.setMaxIntsetEntries.store(Int($1), ordering: .relaxed) },
-        integer("set-max-listpack-entries", { $0.setEntries }) { $0.setMaxListpackEntries.store(Int($1), ordering: .relaxed) },
-        integer("set-max-listpack-value", { $0.setValue }) { $0.setMaxListpackValue.store(Int($1), ordering: .relaxed) },
-        integer("zset-max-listpack-entries", { $0.zsetEntries }) { $0.zsetMaxListpackEntries.store(Int($1), ordering: .relaxed) },
-        integer("zset-max-listpack-value", { $0.zsetValue }) { $0.zsetMaxListpackValue.store(Int($1), ordering: .relaxed) },
-        integer("zset-max-ziplist-entries", { $0.zsetEntries }) { $0.zsetMaxListpackEntries.store(Int($1), ordering: .relaxed) },
-        integer("zset-max-ziplist-value", { $0.zsetValue }) { $0.zsetMaxListpackValue.store(Int($1), ordering: .relaxed) },
+        integer(
+            "hash-max-listpack-entries", read: { $0.hashEntries },
+            write: {
+                $0.hashMaxListpackEntries.store(Int($1), ordering: .relaxed)
+            }),
+        integer(
+            "hash-max-listpack-value", read: { $0.hashValue },
+            write: {
+                $0.hashMaxListpackValue.store(Int($1), ordering: .relaxed)
+            }),
+        integer(
+            "hash-max-ziplist-entries", read: { $0.hashEntries },
+            write: {
+                $0.hashMaxListpackEntries.store(Int($1), ordering: .relaxed)
+            }),
+        integer(
+            "hash-max-ziplist-value", read: { $0.hashValue },
+            write: {
+                $0.hashMaxListpackValue.store(Int($1), ordering: .relaxed)
+            }),
+        integer(
+            "set-max-intset-entries", read: { $0.intsetEntries },
+            write: {
+                $0.setMaxIntsetEntries.store(Int($1), ordering: .relaxed)
+            }),
+        integer(
+            "set-max-listpack-entries", read: { $0.setEntries },
+            write: {
+                $0.setMaxListpackEntries.store(Int($1), ordering: .relaxed)
+            }),
+        integer(
+            "set-max-listpack-value", read: { $0.setValue },
+            write: {
+                $0.setMaxListpackValue.store(Int($1), ordering: .relaxed)
+            }),
+        integer(
+            "zset-max-listpack-entries", read: { $0.zsetEntries },
+            write: {
+                $0.zsetMaxListpackEntries.store(Int($1), ordering: .relaxed)
+            }),
+        integer(
+            "zset-max-listpack-value", read: { $0.zsetValue },
+            write: {
+                $0.zsetMaxListpackValue.store(Int($1), ordering: .relaxed)
+            }),
+        integer(
+            "zset-max-ziplist-entries", read: { $0.zsetEntries },
+            write: {
+                $0.zsetMaxListpackEntries.store(Int($1), ordering: .relaxed)
+            }),
+        integer(
+            "zset-max-ziplist-value", read: { $0.zsetValue },
+            write: {
+                $0.zsetMaxListpackValue.store(Int($1), ordering: .relaxed)
+            }),
         Parameter(
-            name: "requirepass", read: { store in store.settings.currentPassword.map { String(decoding: $0, as: UTF8.self) } ?? "" },
+            name: "requirepass",
+            read: { store in store.settings.currentPassword.map { String(decoding: $0, as: UTF8.self) } ?? "" },
             write: nil, range: 0...0),
         constant("list-max-listpack-size", "-2"),
         constant("list-max-ziplist-size", "-2"),
@@ -56,7 +101,8 @@ enum KVConfig {
         Parameter(name: "maxclients", read: { String($0.settings.maxClients) }, write: nil, range: 0...0),
         Parameter(name: "timeout", read: { String($0.settings.idleTimeoutSeconds) }, write: nil, range: 0...0),
         Parameter(name: "proto-max-bulk-len", read: { String($0.settings.maxBulkBytes) }, write: nil, range: 0...0),
-        Parameter(name: "client-query-buffer-limit", read: { String($0.settings.maxBulkBytes * 2) }, write: nil, range: 0...0),
+        Parameter(
+            name: "client-query-buffer-limit", read: { String($0.settings.maxBulkBytes * 2) }, write: nil, range: 0...0),
         constant("hz", "10"),
         constant("lazyfree-lazy-user-del", "no"),
         constant("lazyfree-lazy-user-flush", "no"),
@@ -82,13 +128,19 @@ enum KVConfig {
         }
         if parameter.name == "requirepass" { return nil }
         guard parameter.write != nil else {
-            return Array("ERR CONFIG SET failed (possibly related to argument '\(parameter.name)') - can't set immutable config".utf8)
+            return Array(
+                "ERR CONFIG SET failed (possibly related to argument '\(parameter.name)') - can't set immutable config"
+                    .utf8)
         }
         guard let number = RESPInteger.parse(value) else {
-            return Array("ERR CONFIG SET failed (possibly related to argument '\(parameter.name)') - argument couldn't be parsed into an integer".utf8)
+            return Array(
+                "ERR CONFIG SET failed (possibly related to argument '\(parameter.name)') - argument couldn't be parsed into an integer"
+                    .utf8)
         }
         guard parameter.range.contains(number) else {
-            return Array("ERR CONFIG SET failed (possibly related to argument '\(parameter.name)') - argument must be between \(parameter.range.lowerBound) and \(parameter.range.upperBound) inclusive".utf8)
+            return Array(
+                "ERR CONFIG SET failed (possibly related to argument '\(parameter.name)') - argument must be between \(parameter.range.lowerBound) and \(parameter.range.upperBound) inclusive"
+                    .utf8)
         }
         return nil
     }

@@ -87,7 +87,7 @@ final class KVExecutor {
     func runTransaction(_ transaction: KVTransaction, session: KVSession) {
         var mask: UInt64 = 0
         if store.isShared {
-            transaction.forEach { command in
+            transaction.forEachCommand { command in
                 if let spec = resolve(command) { mask |= lockMask(spec, command) }
             }
             for key in session.watchedKeys {
@@ -107,7 +107,7 @@ final class KVExecutor {
         context.reply.arrayHeader(transaction.count)
         context.isInTransaction = true
         defer { context.isInTransaction = false }
-        transaction.forEach { command in
+        transaction.forEachCommand { command in
             context.begin(command, session: session)
             guard let spec = resolve(command) else { return context.reply.error("ERR unknown command") }
             context.row = spec

@@ -164,11 +164,15 @@ enum KVHashCommands {
 
     /// HKEYS, HVALS, HGETALL.
     static func hgetall(_ context: KVContext, fields: Bool, values: Bool) {
-        guard let hash = readable(context, context[1], absent: {
-            if fields && values { context.reply.mapHeader(0) } else { context.reply.arrayHeader(0) }
-        }) else { return }
+        guard
+            let hash = readable(
+                context, context[1],
+                absent: {
+                    if fields && values { context.reply.mapHeader(0) } else { context.reply.arrayHeader(0) }
+                })
+        else { return }
         if fields && values { context.reply.mapHeader(hash.count) } else { context.reply.arrayHeader(hash.count) }
-        hash.forEach { field, value in
+        hash.forEachField { field, value in
             if fields { context.reply.bulkString(field) }
             if values { context.reply.bulkString(value) }
             return true
@@ -218,11 +222,15 @@ enum KVHashCommands {
     /// HSCAN key cursor [MATCH pattern] [COUNT count].
     static func hscan(_ context: KVContext) {
         guard let options = KVKeyCommands.ScanOptions(context, cursorIndex: 2, allowType: false) else { return }
-        guard let hash = readable(context, context[1], absent: {
-            context.reply.arrayHeader(2)
-            context.reply.bulkString("0")
-            context.reply.arrayHeader(0)
-        }) else { return }
+        guard
+            let hash = readable(
+                context, context[1],
+                absent: {
+                    context.reply.arrayHeader(2)
+                    context.reply.bulkString("0")
+                    context.reply.arrayHeader(0)
+                })
+        else { return }
         var items: [[UInt8]] = []
         var cursor = options.cursor
         var steps = options.count * 10

@@ -74,7 +74,8 @@ enum KVInfo {
                 ("connected_clients", "\(store.clients.count.load(ordering: .relaxed))"),
                 ("cluster_connections", "0"), ("maxclients", "\(store.settings.maxClients)"),
                 ("client_recent_max_input_buffer", "0"), ("client_recent_max_output_buffer", "0"),
-                ("blocked_clients", "\(store.blocking.blockedCount.load(ordering: .relaxed))"), ("tracking_clients", "0"),
+                ("blocked_clients", "\(store.blocking.blockedCount.load(ordering: .relaxed))"),
+                ("tracking_clients", "0"),
                 ("clients_in_timeout_table", "\(store.blocking.blockedCount.load(ordering: .relaxed))"),
             ])
         case "memory":
@@ -86,7 +87,8 @@ enum KVInfo {
                 ("used_memory_peak", "\(used)"), ("used_memory_peak_human", human(used)),
                 ("maxmemory", "0"), ("maxmemory_human", "0B"), ("maxmemory_policy", "noeviction"),
                 ("mem_fragmentation_ratio", used > 0 ? String(format2(Double(rss) / Double(used))) : "0"),
-                ("mem_allocator", "libc"), ("lazyfree_pending_objects", "\(KVLazyFree.shared.pending.load(ordering: .relaxed))"),
+                ("mem_allocator", "libc"),
+                ("lazyfree_pending_objects", "\(KVLazyFree.shared.pending.load(ordering: .relaxed))"),
             ])
         case "persistence":
             return lines([

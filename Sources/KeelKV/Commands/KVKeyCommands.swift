@@ -130,7 +130,7 @@ enum KVKeyCommands {
         let now = context.nowMs
         for shard in context.store.shards {
             context.store.withShards(context.store.bit(of: shard)) {
-                shard.forEach { entry in
+                shard.forEachEntry { entry in
                     if let at = entry.expireAtMs, at <= now { return }
                     if all || KVGlob.matches(pattern, entry.key) { matches.append(Array(entry.key)) }
                 }
@@ -345,7 +345,8 @@ enum KVKeyCommands {
         default:
             // Redis shares the integers 0...9999 between keys.
             let entry = found.entry
-            let shared = entry.type == .string && entry.encoding == .integer && entry.integer >= 0 && entry.integer < 10_000
+            let shared =
+                entry.type == .string && entry.encoding == .integer && entry.integer >= 0 && entry.integer < 10_000
             context.reply.integer(shared ? Int(Int32.max) : 1)
         }
     }
@@ -356,8 +357,9 @@ enum KVKeyCommands {
 
     /// FLUSHALL and FLUSHDB [ASYNC | SYNC].
     static func flush(_ context: KVContext) {
-        guard context.argumentCount == 1
-            || (context.argumentCount == 2 && (context.argument(1, is: "SYNC") || context.argument(1, is: "ASYNC")))
+        guard
+            context.argumentCount == 1
+                || (context.argumentCount == 2 && (context.argument(1, is: "SYNC") || context.argument(1, is: "ASYNC")))
         else { return context.syntaxError() }
         if context.argumentCount == 2 && context.argument(1, is: "ASYNC") {
             context.store.removeAllLazily()

@@ -18,10 +18,15 @@ enum KVServerCommands {
             // In RESP2's subscriber context PING answers as a message would.
             context.reply.arrayHeader(2)
             context.reply.bulkString("pong")
-            context.reply.bulkString(context.argumentCount == 2 ? context[1] : UnsafeRawBufferPointer(start: nil, count: 0))
+            context.reply.bulkString(
+                context.argumentCount == 2 ? context[1] : UnsafeRawBufferPointer(start: nil, count: 0))
             return
         }
-        if context.argumentCount == 2 { context.reply.bulkString(context[1]) } else { context.reply.simpleString("PONG") }
+        if context.argumentCount == 2 {
+            context.reply.bulkString(context[1])
+        } else {
+            context.reply.simpleString("PONG")
+        }
     }
 
     static func echo(_ context: KVContext) {
@@ -134,7 +139,11 @@ enum KVServerCommands {
         if context.argumentCount == 2 { return command(context) }
         context.reply.arrayHeader(context.argumentCount - 2)
         for index in 2..<context.argumentCount {
-            if let spec = KVCommandTable.find(context[index]) { commandInfo(context, spec) } else { context.reply.nullArray() }
+            if let spec = KVCommandTable.find(context[index]) {
+                commandInfo(context, spec)
+            } else {
+                context.reply.nullArray()
+            }
         }
     }
 
@@ -182,6 +191,8 @@ extension RESPCommand {
             let bytes = self[index]
             return RESPArgument(start: bytes.baseAddress, count: bytes.count)
         }
-        return arguments.withUnsafeBufferPointer { body(RESPCommand(copiedArguments: $0.baseAddress!, count: $0.count)) }
+        return arguments.withUnsafeBufferPointer {
+            body(RESPCommand(copiedArguments: $0.baseAddress!, count: $0.count))
+        }
     }
 }

@@ -70,7 +70,7 @@ enum KVSetCommands {
         guard let found = readable(context, context[1]) else { return }
         guard let set = found else { return context.reply.setHeader(0) }
         context.reply.setHeader(set.count)
-        set.forEach {
+        set.forEachMember {
             context.reply.bulkString($0)
             return true
         }
@@ -84,7 +84,9 @@ enum KVSetCommands {
     static func smismember(_ context: KVContext) {
         guard let found = readable(context, context[1]) else { return }
         context.reply.arrayHeader(context.argumentCount - 2)
-        for index in 2..<context.argumentCount { context.reply.integer(found?.contains(context[index]) == true ? 1 : 0) }
+        for index in 2..<context.argumentCount {
+            context.reply.integer(found?.contains(context[index]) == true ? 1 : 0)
+        }
     }
 
     static func scard(_ context: KVContext) {
@@ -184,7 +186,7 @@ enum KVSetCommands {
             var seen = Set<[UInt8]>()
             var result: [[UInt8]] = []
             for set in sets.compactMap({ $0 }) {
-                set.forEach { member in
+                set.forEachMember { member in
                     let copy = Array(member)
                     if seen.insert(copy).inserted { result.append(copy) }
                     return true
@@ -196,7 +198,7 @@ enum KVSetCommands {
             let ordered = sets.compactMap { $0 }.sorted { $0.count < $1.count }
             guard let smallest = ordered.first else { return [] }
             var result: [[UInt8]] = []
-            smallest.forEach { member in
+            smallest.forEachMember { member in
                 if ordered.dropFirst().allSatisfy({ $0.contains(member) }) { result.append(Array(member)) }
                 return true
             }
@@ -204,7 +206,7 @@ enum KVSetCommands {
         case .difference:
             guard let first = sets.first, let first else { return [] }
             var result: [[UInt8]] = []
-            first.forEach { member in
+            first.forEachMember { member in
                 if !sets.dropFirst().contains(where: { $0?.contains(member) == true }) { result.append(Array(member)) }
                 return true
             }

@@ -275,7 +275,7 @@ enum KVSortedSetCommands {
         var items: [([UInt8], Double)] = []
         var skip = request.offset
         guard skip >= 0 else { return [] }
-        set.forEach(ranks: first, through: last, reverse: request.reverse) { member, score in
+        set.forEachMember(ranks: first, through: last, reverse: request.reverse) { member, score in
             if skip > 0 {
                 skip -= 1
                 return true
@@ -350,7 +350,9 @@ enum KVSortedSetCommands {
         guard let found = readable(context, context[1]) else { return }
         guard let set = found else {
             // The arguments are still checked, as Redis checks them.
-            if request.kind == .rank, RESPInteger.parse(request.minimum) == nil || RESPInteger.parse(request.maximum) == nil {
+            if request.kind == .rank,
+                RESPInteger.parse(request.minimum) == nil || RESPInteger.parse(request.maximum) == nil
+            {
                 return context.notAnInteger()
             }
             return context.reply.arrayHeader(0)
@@ -486,7 +488,9 @@ enum KVSortedSetCommands {
         let total = set.count
         let taken = min(count, total)
         guard taken > 0 else { return [] }
-        let request = RangeRequest(reverse: max, minimum: UnsafeRawBufferPointer(start: nil, count: 0), maximum: UnsafeRawBufferPointer(start: nil, count: 0))
+        let request = RangeRequest(
+            reverse: max, minimum: UnsafeRawBufferPointer(start: nil, count: 0),
+            maximum: UnsafeRawBufferPointer(start: nil, count: 0))
         let items = select(set, max ? (total - taken, total - 1) : (0, taken - 1), request)
         for (member, _) in items { _ = member.withUnsafeBytes { set.remove($0) } }
         return items
@@ -555,7 +559,7 @@ enum KVSortedSetCommands {
             var ranks = Array(0..<total)
             ranks.shuffle(using: &context.random)
             for rank in ranks.prefix(Int(min(count, Int64(total)))) {
-                set.forEach(ranks: rank, through: rank, reverse: false) { member, score in
+                set.forEachMember(ranks: rank, through: rank, reverse: false) { member, score in
                     items.append((Array(member), score))
                     return false
                 }
@@ -588,14 +592,14 @@ enum KVSortedSetCommands {
             case .zset:
                 let set = KVZSetValue(found.entry)
                 var items: [([UInt8], Double)] = []
-                set.forEach(ranks: 0, through: set.count - 1, reverse: false) { member, score in
+                set.forEachMember(ranks: 0, through: set.count - 1, reverse: false) { member, score in
                     items.append((Array(member), score))
                     return true
                 }
                 inputs.append(items)
             case .set:
                 var items: [([UInt8], Double)] = []
-                KVSetValue(found.entry).forEach { member in
+                KVSetValue(found.entry).forEachMember { member in
                     items.append((Array(member), 1))
                     return true
                 }
@@ -726,7 +730,9 @@ enum KVSortedSetCommands {
     /// ZUNION, ZINTER, ZDIFF numkeys key [key ...] [...] [WITHSCORES].
     static func combineCommand(_ context: KVContext, _ operation: KVSetCommands.Operation) {
         guard let request = parseCombine(context, numkeysIndex: 1, weighted: operation != .difference, scores: true),
-            let items = combine(context, keys: request.keys, weights: request.weights, aggregate: request.aggregate, operation: operation)
+            let items = combine(
+                context, keys: request.keys, weights: request.weights, aggregate: request.aggregate,
+                operation: operation)
         else { return }
         replyMembers(context, items, withScores: request.withScores)
     }
@@ -734,7 +740,9 @@ enum KVSortedSetCommands {
     /// ZUNIONSTORE, ZINTERSTORE, ZDIFFSTORE dst numkeys key [key ...] [...].
     static func combineStore(_ context: KVContext, _ operation: KVSetCommands.Operation) {
         guard let request = parseCombine(context, numkeysIndex: 2, weighted: operation != .difference, scores: false),
-            let items = combine(context, keys: request.keys, weights: request.weights, aggregate: request.aggregate, operation: operation)
+            let items = combine(
+                context, keys: request.keys, weights: request.weights, aggregate: request.aggregate,
+                operation: operation)
         else { return }
         store(context, context[1], items)
     }
@@ -760,7 +768,11 @@ enum KVSortedSetCommands {
             index += 2
         }
         let keys = (2..<(2 + Int(numkeys))).map { context[$0] }
-        guard let items = combine(context, keys: keys, weights: Array(repeating: 1, count: keys.count), aggregate: .sum, operation: .intersection) else { return }
+        guard
+            let items = combine(
+                context, keys: keys, weights: Array(repeating: 1, count: keys.count), aggregate: .sum,
+                operation: .intersection)
+        else { return }
         context.reply.integer(limit > 0 ? min(limit, items.count) : items.count)
     }
 

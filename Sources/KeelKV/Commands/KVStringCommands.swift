@@ -298,7 +298,9 @@ enum KVStringCommands {
             UnsafeMutableRawBufferPointer(rebasing: raw[Int(offset)..<end]).copyMemory(from: value)
         }
         let done = bytes.withUnsafeBytes { raw -> Bool in
-            if let existing { return context.replace(existing, with: .string(raw), expireAtMs: existing.entry.expireAtMs) }
+            if let existing {
+                return context.replace(existing, with: .string(raw), expireAtMs: existing.entry.expireAtMs)
+            }
             return context.add(key, .string(raw))
         }
         guard done else { return context.outOfMemory() }
@@ -372,7 +374,9 @@ enum KVStringCommands {
         guard result.isFinite else { return context.reply.error("ERR increment would produce NaN or Infinity") }
         guard let text = KVDouble.text(result) else { return context.reply.error("ERR value is not a valid float") }
         let done = text.withUnsafeBytes { raw -> Bool in
-            if let existing { return context.replace(existing, with: .string(raw), expireAtMs: existing.entry.expireAtMs) }
+            if let existing {
+                return context.replace(existing, with: .string(raw), expireAtMs: existing.entry.expireAtMs)
+            }
             return context.add(key, .string(raw))
         }
         guard done else { return context.outOfMemory() }
@@ -407,8 +411,9 @@ struct KVSetOptions {
                 returnOld = true
             } else if command.argument(index, equalsIgnoringCase: "KEEPTTL") && expiry == nil {
                 keepTTL = true
-            } else if let kind = Self.expiryKind(command, index), hasNext && !keepTTL
-                && (expiry == nil || expiry!.kind == kind)
+            } else if let kind = Self.expiryKind(command, index),
+                hasNext && !keepTTL
+                    && (expiry == nil || expiry!.kind == kind)
             {
                 // The same option again replaces the amount (redis-server's rule).
                 expiry = (kind, index + 1)

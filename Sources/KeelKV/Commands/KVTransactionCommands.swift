@@ -42,7 +42,9 @@ enum KVTransactionCommands {
         let session = context.session!
         for index in 1..<context.argumentCount {
             let key = context[index]
-            guard !session.watchedKeys.contains(where: { $0.withUnsafeBytes { KVBytes.equal($0, key) } }) else { continue }
+            guard !session.watchedKeys.contains(where: { $0.withUnsafeBytes { KVBytes.equal($0, key) } }) else {
+                continue
+            }
             // A key already expired is deleted before the watch begins (its
             // expiry then does not count as a change, as in redis-server).
             _ = context.find(key)
@@ -122,7 +124,9 @@ enum KVTransactionCommands {
             guard let requested = context.command.integer(at: 1) else {
                 return context.reply.error("ERR Protocol version is not an integer or out of range")
             }
-            guard requested == 2 || requested == 3 else { return context.reply.error("NOPROTO unsupported protocol version") }
+            guard requested == 2 || requested == 3 else {
+                return context.reply.error("NOPROTO unsupported protocol version")
+            }
             version = Int(requested)
             var index = 2
             while index < context.argumentCount {
@@ -134,7 +138,8 @@ enum KVTransactionCommands {
                     name = context[index + 1]
                     index += 2
                 } else {
-                    return context.reply.error(KVContext.text("ERR Syntax error in HELLO option '", context[index], "'"))
+                    return context.reply.error(
+                        KVContext.text("ERR Syntax error in HELLO option '", context[index], "'"))
                 }
             }
         }

@@ -39,13 +39,14 @@ struct KVCommandQueue {
     }
 
     /// Calls `body` with each queued command in order, rebuilt over the copies.
-    func forEach(_ body: (RESPCommand) -> Void) {
+    func forEachCommand(_ body: (RESPCommand) -> Void) {
         bytes.withUnsafeBytes { raw in
             var table: [RESPArgument] = []
             for command in commands {
                 table.removeAll(keepingCapacity: true)
                 for argument in arguments[command] {
-                    table.append(RESPArgument(start: raw.baseAddress.map { $0 + argument.lowerBound }, count: argument.count))
+                    table.append(
+                        RESPArgument(start: raw.baseAddress.map { $0 + argument.lowerBound }, count: argument.count))
                 }
                 table.withUnsafeBufferPointer { body(RESPCommand(copiedArguments: $0.baseAddress!, count: $0.count)) }
             }

@@ -18,7 +18,7 @@ struct KVTransaction {
     }
 
     /// Calls `body` with each queued command in order.
-    func forEach(_ body: (RESPCommand) -> Void) {
-        commands.forEach(body)
+    func forEachCommand(_ body: (RESPCommand) -> Void) {
+        commands.forEachCommand(body)
     }
 }

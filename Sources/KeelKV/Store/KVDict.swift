@@ -61,7 +61,8 @@ struct KVBuckets {
     /// Frees the array (a large one on the background freer: KVLazyFree).
     func release() {
         if let heads {
-            KVLazyFree.shared.freeBlock(UnsafeMutableRawPointer(heads), bytes: size &* MemoryLayout<UnsafeMutableRawPointer?>.stride)
+            KVLazyFree.shared.freeBlock(
+                UnsafeMutableRawPointer(heads), bytes: size &* MemoryLayout<UnsafeMutableRawPointer?>.stride)
         }
     }
 }
@@ -128,7 +129,9 @@ struct KVDict<Layout: KVEntryLayout> {
         var link = head
         while let entry = link.pointee {
             let candidate = Layout.key(of: entry)
-            if candidate.count == key.count && (key.count == 0 || memcmp(candidate.baseAddress!, key.baseAddress!, key.count) == 0) {
+            if candidate.count == key.count
+                && (key.count == 0 || memcmp(candidate.baseAddress!, key.baseAddress!, key.count) == 0)
+            {
                 return (entry, link)
             }
             link = KVEntryLink.next(of: entry)
@@ -164,7 +167,8 @@ struct KVDict<Layout: KVEntryLayout> {
         // Which array holds it: while rehashing, the new one for buckets
         // already moved and for every entry added since the rehash began.
         if isRehashing
-            && Self.chain(from: secondary.heads.unsafelyUnwrapped + (Int(truncatingIfNeeded: hash) & secondary.mask), holds: link)
+            && Self.chain(
+                from: secondary.heads.unsafelyUnwrapped + (Int(truncatingIfNeeded: hash) & secondary.mask), holds: link)
         {
             secondary.used &-= 1
         } else {
@@ -288,7 +292,7 @@ struct KVDict<Layout: KVEntryLayout> {
     // MARK: walking
 
     /// Calls `body` with every entry (the table must not change meanwhile).
-    func forEach(_ body: (UnsafeMutableRawPointer) -> Void) {
+    func forEachEntry(_ body: (UnsafeMutableRawPointer) -> Void) {
         for buckets in [primary, secondary] where buckets.size > 0 {
             for index in 0..<buckets.size {
                 var next = buckets.heads.unsafelyUnwrapped[index]

@@ -24,7 +24,11 @@ import Glibc
 
 /// What a key holds.
 enum KVType: UInt8, Sendable {
-    case string = 0, list = 1, hash = 2, set = 3, zset = 4
+    case string = 0
+    case list = 1
+    case hash = 2
+    case set = 3
+    case zset = 4
 
     /// The name TYPE answers with.
     var name: StaticString {

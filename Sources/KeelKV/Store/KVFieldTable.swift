@@ -109,8 +109,8 @@ final class KVFieldTable {
         return true
     }
 
-    func forEach(_ body: (KVFieldEntry) -> Void) {
-        dict.forEach { body(KVFieldEntry($0)) }
+    func forEachEntry(_ body: (KVFieldEntry) -> Void) {
+        dict.forEachEntry { body(KVFieldEntry($0)) }
     }
 
     func random<G: RandomNumberGenerator>(using generator: inout G) -> KVFieldEntry? {

@@ -77,7 +77,8 @@ final class KVLazyFree: Sendable {
             for job in batch {
                 switch job {
                 case .block(let pointer): Glibc.free(pointer)
-                case .object(let object, let type, let encoding): KVObjects.release(object, type: type, encoding: encoding)
+                case .object(let object, let type, let encoding):
+                    KVObjects.release(object, type: type, encoding: encoding)
                 case .keyspace(var dict): dict.removeAll { KVObjects.releaseEntry(KVEntry($0)) }
                 }
                 pending.subtract(1, ordering: .relaxed)

@@ -96,7 +96,7 @@ enum KVObjects {
             let table = object(source, as: KVFieldTable.self)
             let copy = KVFieldTable()
             var ok = true
-            table.forEach { field in
+            table.forEachEntry { field in
                 if ok { ok = copy.set(field.field, field.value) != nil }
             }
             return ok ? pointer(to: copy) : nil

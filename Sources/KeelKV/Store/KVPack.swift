@@ -101,7 +101,7 @@ struct KVPack {
     }
 
     /// Calls `body` with each element and its offset, in order, until it returns false.
-    func forEach(_ body: (UnsafeRawBufferPointer, Int) -> Bool) {
+    func forEachElement(_ body: (UnsafeRawBufferPointer, Int) -> Bool) {
         var offset = startOffset
         let end = endOffset
         while offset < end {
@@ -148,7 +148,7 @@ struct KVPack {
     /// Every element, copied (for tests and conversions).
     var elements: [[UInt8]] {
         var result: [[UInt8]] = []
-        forEach { bytes, _ in
+        forEachElement { bytes, _ in
             result.append(Array(bytes))
             return true
         }

@@ -229,7 +229,7 @@ final class KVQuickList {
         let offset = source.offset(ofIndex: index)
         let moving = source.count &- index
         var elements: [UnsafeRawBufferPointer] = []
-        source.forEach { bytes, at in
+        source.forEachElement { bytes, at in
             if at >= offset { elements.append(bytes) }
             return true
         }
@@ -273,7 +273,7 @@ final class KVQuickList {
             let following = fromTail ? Self.previous(current) : Self.next(current)
             var pack = Self.pack(current)
             var offsets: [Int] = []
-            pack.forEach { bytes, offset in
+            pack.forEachElement { bytes, offset in
                 if shouldRemove(bytes) { offsets.append(offset) }
                 return true
             }

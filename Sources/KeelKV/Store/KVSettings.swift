@@ -15,7 +15,9 @@ public final class KVSettings: Sendable {
 
     /// What the server was started with, for CONFIG GET (read-only here).
     public let port: Int
+    /// The address it listens on.
     public let bind: String
+    /// The most connections it keeps open at once.
     public let maxClients: Int
     /// Seconds an idle client is kept (0: forever).
     public let idleTimeoutSeconds: Int

@@ -208,15 +208,15 @@ final class KVShard: @unchecked Sendable {
         dict.randomEntry(using: &generator).map(KVEntry.init)
     }
 
-    func forEach(_ body: (KVEntry) -> Void) {
-        dict.forEach { body(KVEntry($0)) }
+    func forEachEntry(_ body: (KVEntry) -> Void) {
+        dict.forEachEntry { body(KVEntry($0)) }
     }
 
     func checkInvariants() {
         dict.checkInvariants()
         volatile.checkInvariants()
         var withExpiry = 0
-        dict.forEach { if KVEntry($0).hasExpiry { withExpiry += 1 } }
+        dict.forEachEntry { if KVEntry($0).hasExpiry { withExpiry += 1 } }
         precondition(withExpiry == volatile.count, "\(withExpiry) keys with an expiry, \(volatile.count) indexed")
     }
 }

@@ -35,7 +35,9 @@ struct KVZNode: Equatable {
 
     var backward: KVZNode? {
         get { pointer.load(fromByteOffset: 16, as: UnsafeMutableRawPointer?.self).map(KVZNode.init) }
-        nonmutating set { pointer.storeBytes(of: newValue?.pointer, toByteOffset: 16, as: UnsafeMutableRawPointer?.self) }
+        nonmutating set {
+            pointer.storeBytes(of: newValue?.pointer, toByteOffset: 16, as: UnsafeMutableRawPointer?.self)
+        }
     }
 
     var memberLength: Int { Int(pointer.load(fromByteOffset: 24, as: UInt32.self)) }
@@ -107,7 +109,9 @@ final class KVSortedSet {
     private var random = KVRandom()
 
     init() {
-        guard let head = KVZNode.make(member: UnsafeRawBufferPointer(start: nil, count: 0), score: 0, levels: KVZNode.maxLevels)
+        guard
+            let head = KVZNode.make(
+                member: UnsafeRawBufferPointer(start: nil, count: 0), score: 0, levels: KVZNode.maxLevels)
         else { preconditionFailure("no memory for a skip list head") }
         self.head = head
     }

@@ -76,7 +76,7 @@ struct KVHashValue {
     }
 
     /// Calls `body` with every field and value, until it returns false.
-    func forEach(_ body: (UnsafeRawBufferPointer, UnsafeRawBufferPointer) -> Bool) {
+    func forEachField(_ body: (UnsafeRawBufferPointer, UnsafeRawBufferPointer) -> Bool) {
         if isCompact {
             let pack = KVPack(entry.object)
             var offset = pack.startOffset
@@ -88,7 +88,7 @@ struct KVHashValue {
             }
         } else {
             var going = true
-            table.forEach { entry in
+            table.forEachEntry { entry in
                 if going { going = body(entry.field, entry.value) }
             }
         }
@@ -97,7 +97,7 @@ struct KVHashValue {
     /// One HSCAN step: a pack is returned whole (cursor 0), as Redis does.
     func scan(_ cursor: UInt64, _ body: (UnsafeRawBufferPointer, UnsafeRawBufferPointer) -> Void) -> UInt64 {
         if isCompact {
-            forEach { field, value in
+            forEachField { field, value in
                 body(field, value)
                 return true
             }
@@ -130,7 +130,7 @@ struct KVHashValue {
     /// The field and value at position `index` in iteration order.
     private func fieldAt(_ index: Int, _ body: (UnsafeRawBufferPointer, UnsafeRawBufferPointer) -> Void) {
         var position = 0
-        forEach { field, value in
+        forEachField { field, value in
             if position == index {
                 body(field, value)
                 return false

@@ -99,7 +99,7 @@ struct KVSetValue {
     }
 
     /// Calls `body` with every member, until it returns false.
-    func forEach(_ body: (UnsafeRawBufferPointer) -> Bool) {
+    func forEachMember(_ body: (UnsafeRawBufferPointer) -> Bool) {
         switch entry.encoding {
         case .integer:
             let intset = KVIntSet(entry.object)
@@ -108,10 +108,10 @@ struct KVSetValue {
                 if !keepGoing { return }
             }
         case .compact:
-            KVPack(entry.object).forEach { member, _ in body(member) }
+            KVPack(entry.object).forEachElement { member, _ in body(member) }
         case .general:
             var going = true
-            table.forEach { if going { going = body($0.field) } }
+            table.forEachEntry { if going { going = body($0.field) } }
         }
     }
 
@@ -129,7 +129,7 @@ struct KVSetValue {
         case .general:
             var position = 0
             var result: R?
-            table.forEach { member in
+            table.forEachEntry { member in
                 if position == index && result == nil { result = body(member.field) }
                 position += 1
             }
@@ -152,7 +152,7 @@ struct KVSetValue {
     /// One SSCAN step: a pack or intset is returned whole (cursor 0).
     func scan(_ cursor: UInt64, _ body: (UnsafeRawBufferPointer) -> Void) -> UInt64 {
         if entry.encoding == .general { return table.scan(cursor) { body($0.field) } }
-        forEach {
+        forEachMember {
             body($0)
             return true
         }
@@ -178,7 +178,7 @@ struct KVSetValue {
     private func convertToTable() -> Bool {
         let table = KVFieldTable()
         var ok = true
-        forEach { member in
+        forEachMember { member in
             ok = table.add(member) != nil
             return ok
         }

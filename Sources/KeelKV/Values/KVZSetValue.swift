@@ -90,7 +90,8 @@ struct KVZSetValue {
     /// Calls `body` with `score` encoded as `score(_:)` reads it.
     @inline(__always)
     static func withScoreBytes<R>(_ score: Double, _ body: (UnsafeRawBufferPointer) -> R) -> R {
-        if score == score.rounded(.towardZero) && abs(score) < 0x7FFF_FFFF_FFFF && !(score == 0 && score.sign == .minus) {
+        if score == score.rounded(.towardZero) && abs(score) < 0x7FFF_FFFF_FFFF && !(score == 0 && score.sign == .minus)
+        {
             let integer = Int64(score)
             var length = 0
             if integer != 0 {
@@ -199,7 +200,7 @@ struct KVZSetValue {
     /// Calls `body` with the members and scores from ascending rank `first`
     /// through `last` (within bounds), ascending or, when `reverse`, from
     /// `last` down to `first`, until it returns false.
-    func forEach(
+    func forEachMember(
         ranks first: Int, through last: Int, reverse: Bool,
         _ body: (UnsafeRawBufferPointer, Double) -> Bool
     ) {
@@ -212,7 +213,9 @@ struct KVZSetValue {
                 let (member, next) = pack.element(at: offset)
                 let (scoreBytes, after) = pack.element(at: next)
                 if !body(member, Self.score(scoreBytes)) { return }
-                offset = reverse ? (offset == pack.startOffset ? offset : pack.offset(before: pack.offset(before: offset))) : after
+                offset =
+                    reverse
+                    ? (offset == pack.startOffset ? offset : pack.offset(before: pack.offset(before: offset))) : after
             }
             return
         }
@@ -232,7 +235,7 @@ struct KVZSetValue {
             var first: Int?
             var last: Int?
             var rank = 0
-            forEach(ranks: 0, through: count - 1, reverse: false) { _, score in
+            forEachMember(ranks: 0, through: count - 1, reverse: false) { _, score in
                 if minimum.admitsAbove(score) && maximum.admitsBelow(score) {
                     if first == nil { first = rank }
                     last = rank
@@ -261,7 +264,7 @@ struct KVZSetValue {
         var last: Int?
         if isCompact {
             var rank = 0
-            forEach(ranks: 0, through: count - 1, reverse: false) { member, _ in
+            forEachMember(ranks: 0, through: count - 1, reverse: false) { member, _ in
                 if minimum.admitsAbove(member) && maximum.admitsBelow(member) {
                     if first == nil { first = rank }
                     last = rank
@@ -299,7 +302,7 @@ struct KVZSetValue {
         guard total > 0 else { return nil }
         var result: ([UInt8], Double)?
         let rank = Int.random(in: 0..<total, using: &generator)
-        forEach(ranks: rank, through: rank, reverse: false) { member, score in
+        forEachMember(ranks: rank, through: rank, reverse: false) { member, score in
             result = (Array(member), score)
             return false
         }
@@ -309,7 +312,7 @@ struct KVZSetValue {
     /// One ZSCAN step: a pack is returned whole (cursor 0).
     func scan(_ cursor: UInt64, _ body: (UnsafeRawBufferPointer, Double) -> Void) -> UInt64 {
         if isCompact {
-            forEach(ranks: 0, through: count - 1, reverse: false) {
+            forEachMember(ranks: 0, through: count - 1, reverse: false) {
                 body($0, $1)
                 return true
             }
@@ -342,7 +345,7 @@ struct KVZSetValue {
             pack.checkInvariants()
             precondition(pack.count % 2 == 0, "a sorted set pack with an odd element count")
             var previous: (UnsafeRawBufferPointer, Double)?
-            forEach(ranks: 0, through: count - 1, reverse: false) { member, score in
+            forEachMember(ranks: 0, through: count - 1, reverse: false) { member, score in
                 if let (member0, score0) = previous {
                     precondition(score0 < score || (score0 == score && KVBytes.compare(member0, member) < 0))
                 }
