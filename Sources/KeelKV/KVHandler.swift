@@ -92,6 +92,10 @@ final class KVLoop: KVServices {
             context.closeAfterReply = false
             connection.close()
         }
+        if session.requestsRestricted && session.authenticated {
+            session.requestsRestricted = false
+            connection.restrictRequests(false)
+        }
         afterCommand(command, of: session)
     }
 
@@ -268,6 +272,12 @@ final class KVLoop: KVServices {
             address: connection.clientAddress?.description ?? "?:0",
             authenticated: !store.settings.requiresPassword, nowMs: store.clock.nowMs)
         open(session)
+        // Until it authenticates, a client may not make the server buffer
+        // much (redis-server's limits: 10 arguments, bulks of 16 KiB).
+        if !session.authenticated {
+            session.requestsRestricted = true
+            connection.restrictRequests(true)
+        }
     }
 
     /// Registers a new connection's session.

@@ -12,11 +12,12 @@ import Testing
 /// A RESP client's view of keel-kv: one request, one exact reply.
 @Suite(.serialized) struct KVCommandLayerTests {
     func withKV(
-        threads: Int = 1, format: RESPFormat = .keelKV(maxValueBytes: 1 << 20), _ body: (Int) throws -> Void
+        threads: Int = 1, format: RESPFormat = .keelKV(maxValueBytes: 1 << 20), settings: KVSettings = KVSettings(),
+        _ body: (Int) throws -> Void
     ) throws {
         var configuration = testConfiguration()
         configuration.threads = threads
-        let store = KVStore(loops: threads)
+        let store = KVStore(loops: threads, settings: settings)
         let makeHandler: @Sendable (UInt32) -> KVHandler = { _ in KVHandler(store: store) }
         try withServer(configuration, format: format, makeHandler: makeHandler) { _, port in
             try body(port)
@@ -199,6 +200,31 @@ import Testing
             for subscriber in subscribers {
                 #expect(try subscriber.read(exactly: message.utf8.count) == bytes(message))
             }
+        }
+    }
+
+    /// Until it authenticates, a client may send at most 10 arguments and
+    /// bulks of 16 KiB (redis-server's limits: a stranger cannot make the
+    /// server buffer much); the refusal is Redis's error, then the close.
+    /// Authenticated, it may send what anyone may.
+    @Test func anUnauthenticatedClientCannotMakeTheServerBufferMuch() throws {
+        try withKV(settings: KVSettings(requirePass: "secret")) { port in
+            let many = try TestClient(port: port)
+            try exchange(many, "GET k\r\n", "-NOAUTH Authentication required.\r\n")
+            try many.send(bytes("*11\r\n"))
+            let manyError = "-ERR Protocol error: unauthenticated multibulk length\r\n"
+            #expect(try many.read(exactly: manyError.utf8.count) == bytes(manyError))
+            #expect(many.waitForClose())
+            let big = try TestClient(port: port)
+            try big.send(bytes("*2\r\n$4\r\nAUTH\r\n$16385\r\n"))
+            let bigError = "-ERR Protocol error: unauthenticated bulk length\r\n"
+            #expect(try big.read(exactly: bigError.utf8.count) == bytes(bigError))
+            #expect(big.waitForClose())
+            let trusted = try TestClient(port: port)
+            try exchange(trusted, "AUTH secret\r\n", "+OK\r\n")
+            let value = String(repeating: "v", count: 20_000)
+            try exchange(trusted, "SET k \(value)\r\n", "+OK\r\n")
+            try exchange(trusted, "MSET a 1 b 2 c 3 d 4 e 5 f 6\r\n", "+OK\r\n")
         }
     }
 

@@ -113,6 +113,22 @@ public struct Connection {
         withOutputs { $0.proxyHeader(of: slot) }
     }
 
+    /// Restricts what the connection's requests may be (or lifts it): the
+    /// format's decoder applies its tighter limits to a restricted
+    /// connection (RESP: redis-server's for a client not yet authenticated,
+    /// 10 arguments, bulks of 16 KiB), so a client that has not proved who
+    /// it is cannot make the server buffer much. Restrict in
+    /// `connectionOpened`, lift once the client has authenticated.
+    public func restrictRequests(_ restricted: Bool) {
+        withOutputs { outputs in
+            if restricted {
+                outputs.restrictedSlots[slot] = generation
+            } else {
+                outputs.restrictedSlots[slot] = nil
+            }
+        }
+    }
+
     /// Closes the connection once the output already sent has been written
     /// (bounded by the write timeout). Messages already read but not yet
     /// delivered are dropped.

@@ -46,6 +46,11 @@ final class ConnectionOutputs {
     @usableFromInline let loopIndex: UInt32
     /// Every loop's mailbox, for sends to connections on other loops.
     @usableFromInline let mailboxes: Mailboxes
+    /// Connections whose requests the handler restricted
+    /// (`Connection.restrictRequests`): slot to generation (an entry of a
+    /// slot's earlier connection does not count; it is replaced or removed
+    /// when the slot's new connection is restricted or lifted).
+    @usableFromInline var restrictedSlots: [UInt32: UInt32] = [:]
     // Strong lets: reached through a guaranteed `self` (Connection passes the
     // outputs with _withUnsafeGuaranteedRef), they cost no retain per message.
     @usableFromInline let slab: ClientSlab
@@ -389,5 +394,13 @@ final class ConnectionOutputs {
         precondition(!stagingOpen || servedSlot != ConnectionOutputs.noSlot, "staging open with nothing served")
         slab.checkInvariants()
         pool.checkInvariants()
+    }
+}
+
+extension ConnectionOutputs {
+    /// Whether connection `slot` of `generation` is restricted.
+    @inlinable
+    func isRestricted(_ slot: UInt32, generation: UInt32) -> Bool {
+        restrictedSlots[slot] == generation
     }
 }

@@ -114,6 +114,10 @@ extension EventLoop {
         swap(&pending, &slab[slot].input)
         slab[slot].flags.remove(.requestsWaiting)
         let highWatermark = configuration.outputHighWatermarkBytes
+        // Nothing to look up until a handler restricts a connection.
+        if !outputs.restrictedSlots.isEmpty || decoder.restrictsRequests {
+            decoder.restrictsRequests = outputs.isRestricted(slot, generation: generation)
+        }
         let outcome = MessageAssembler.feed(bytes, decoder: &decoder, pending: &pending, pool: pool) { request in
             deliver(request, slot: slot, generation: generation)
             if outputs.servedInputStopped { return .stop }

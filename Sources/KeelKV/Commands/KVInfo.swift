@@ -107,7 +107,7 @@ enum KVInfo {
                 ("keyspace_hits", "\(counters.keyspaceHits)"), ("keyspace_misses", "\(counters.keyspaceMisses)"),
                 ("pubsub_channels", "\(store.pubsub.activeChannels(matching: nil).count)"),
                 ("pubsub_patterns", "\(store.pubsub.patternCount)"),
-                ("total_auth_failures", "\(counters.authFailures.load(ordering: .relaxed))"),
+                ("acl_access_denied_auth", "\(counters.authFailures.load(ordering: .relaxed))"),
             ])
         case "replication":
             return lines([

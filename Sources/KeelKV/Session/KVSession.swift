@@ -24,6 +24,9 @@ final class KVSession {
     }
     /// Whether AUTH (or HELLO's AUTH) succeeded, or no password is required.
     var authenticated: Bool
+    /// Whether Keel holds its requests to an unauthenticated client's limits
+    /// (lifted by the loop once it authenticates).
+    var requestsRestricted = false
 
     /// MULTI's queue, while a transaction is open.
     var transaction: KVTransaction? {

@@ -60,6 +60,14 @@ public protocol MessageDecoder {
     /// nil closes without a reply. Called only on that cold path.
     func errorReply(for violation: ProtocolViolation) -> [UInt8]?
 
+    /// Whether the connection whose bytes are decoded next is restricted
+    /// (its handler's call, `Connection.restrictRequests`: a client not yet
+    /// authenticated): a decoder may then refuse requests it would take
+    /// from others, so such a client cannot make the server buffer much.
+    /// Set by the loop before it decodes a restricted connection's bytes
+    /// and reset after. Ignored by default.
+    var restrictsRequests: Bool { get set }
+
     /// Whether a request's reply, for a handler that echoes, is exactly the
     /// request's own bytes, so whole requests can be written back in place
     /// (the echo fast path). Requires `scanWholeRequests`. Default false.
@@ -75,6 +83,12 @@ public protocol MessageDecoder {
 extension MessageDecoder {
     /// No error reply: a violation closes the connection.
     public func errorReply(for violation: ProtocolViolation) -> [UInt8]? { nil }
+
+    /// Ignored: every connection gets the same limits.
+    public var restrictsRequests: Bool {
+        get { false }
+        set {}
+    }
 
     /// False: every request goes through the handler.
     public static var echoesRequestsVerbatim: Bool { false }

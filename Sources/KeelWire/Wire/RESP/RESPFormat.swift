@@ -74,6 +74,12 @@ public struct RESPBulkStringEncoder: MessageEncoder {
 public struct RESPDecoder: MessageDecoder {
     @usableFromInline let format: RESPFormat
     @usableFromInline let scratch: RESPScratch
+    /// A client not yet authenticated: at most 10 arguments and bulks of
+    /// at most 16 KiB, as redis-server takes from such a client.
+    public var restrictsRequests = false
+    /// redis-server's limits for a client not yet authenticated.
+    public static let restrictedArguments: Int64 = 10
+    public static let restrictedBulkBytes: Int64 = 16 << 10
 
     @usableFromInline
     init(format: RESPFormat) {
@@ -134,6 +140,9 @@ public struct RESPDecoder: MessageDecoder {
         guard let arguments = RESPInteger.parse(base + 1, count: countLineEnd &- 1),
             arguments <= Int64(format.maxArguments)
         else { return .violation(ProtocolViolation("invalid multibulk length")) }
+        if restrictsRequests && arguments > Self.restrictedArguments {
+            return .violation(ProtocolViolation("unauthenticated multibulk length"))
+        }
         var position = countLineEnd &+ 2
         if arguments <= 0 { return .skip(length: position) }
         let total = Int(arguments)
@@ -155,6 +164,9 @@ public struct RESPDecoder: MessageDecoder {
             guard let length = RESPInteger.parse(base + position + 1, count: lineEnd &- position &- 1),
                 length >= 0, length <= Int64(format.maxBulkBytes)
             else { return .violation(ProtocolViolation("invalid bulk length")) }
+            if restrictsRequests && length > Self.restrictedBulkBytes {
+                return .violation(ProtocolViolation("unauthenticated bulk length"))
+            }
             let start = lineEnd &+ 2
             let end = start &+ Int(length)
             // The bulk's bytes and the two that end it (skipped unread, as in Redis).
