@@ -3,8 +3,11 @@
 LRANGE 0 -1 on a big list without reading (the server's memory must stay
 bounded by its output watermarks, and the client is served once it reads),
 a bulk announced far beyond the limit (refused before buffering), a flood of
-connections, garbage (refused; others unaffected), and the memory of a
-million keys given back after FLUSHALL.
+connections, garbage (refused; others unaffected), the memory of a
+million keys given back after FLUSHALL, 10,000 subscriptions on one
+connection, a MULTI that queues a million commands (refused past the
+queue's limit), a WATCH on a million keys, and a subscriber that never
+reads (closed at its output cap; the publisher goes on).
 
 Usage: kv_hostile.py PORT PID     Exit status 0 only if every check passed.
 """
@@ -144,6 +147,140 @@ def memory_after_flushall(port, pid):
           % (before // 1024, loaded // 1024, after // 1024), after - before < 40 * 1024 and loaded - before > 32 * 1024)
 
 
+def read_replies(sock, count, buffer=b""):
+    """Reads `count` simple replies (one line each); returns them and the rest."""
+    lines = []
+    while len(lines) < count:
+        while b"\r\n" not in buffer:
+            chunk = sock.recv(1 << 20)
+            if not chunk:
+                raise EOFError("closed after %d of %d replies" % (len(lines), count))
+            buffer += chunk
+        parts = buffer.split(b"\r\n")
+        buffer = parts[-1]
+        lines += parts[:-1]
+    return lines[:count], b"".join(line + b"\r\n" for line in lines[count:]) + buffer
+
+
+def many_subscriptions(port, pid):
+    """10,000 channels on one connection: each confirmed, reachable, and all
+    dropped by one UNSUBSCRIBE."""
+    listener = connect(port)
+    listener.settimeout(30)
+    before = rss_kib(pid)
+    listener.sendall(b"".join(command("SUBSCRIBE", *["ch:%05d" % i for i in range(start, start + 1_000)])
+                              for start in range(0, 10_000, 1_000)))
+    confirmations = b""
+    while confirmations.count(b"subscribe") < 10_000:
+        chunk = listener.recv(1 << 20)
+        if not chunk:
+            break
+        confirmations += chunk
+    check("10,000 SUBSCRIBEs on one connection are confirmed", confirmations.endswith(b":10000\r\n"))
+    publisher = connect(port)
+    publisher.sendall(command("PUBLISH", "ch:09999", "hello"))
+    check("a publish reaches its one subscriber", publisher.recv(100) == b":1\r\n")
+    check("the subscriber receives it", b"hello" in listener.recv(1000))
+    listener.sendall(command("UNSUBSCRIBE"))
+    total = b""
+    while total.count(b"unsubscribe") < 10_000:
+        chunk = listener.recv(1 << 20)
+        if not chunk:
+            break
+        total += chunk
+    publisher.sendall(command("PUBSUB", "NUMSUB", "ch:00000"))
+    check("UNSUBSCRIBE drops all 10,000", total.endswith(b":0\r\n") and publisher.recv(100).endswith(b":0\r\n"))
+    check("10,000 subscriptions cost %d KiB (< 32 MiB)" % (rss_kib(pid) - before), rss_kib(pid) - before < 32 * 1024)
+    listener.close()
+    publisher.close()
+
+
+def huge_transaction(port, pid):
+    """MULTI then a million commands: the queue stops at its limit with an
+    error per refused command, EXEC aborts, memory stays bounded."""
+    client = connect(port)
+    client.settimeout(60)
+    before = rss_kib(pid)
+    client.sendall(command("MULTI"))
+    rest = b""
+    _, rest = read_replies(client, 1, rest)
+    batch = command("INCR", "counter") * 10_000
+    queued = refused = 0
+    for _ in range(100):
+        client.sendall(batch)
+        replies, rest = read_replies(client, 10_000, rest)
+        queued += replies.count(b"+QUEUED")
+        refused += sum(1 for r in replies if r.startswith(b"-ERR Transaction queue is full"))
+    client.sendall(command("EXEC"))
+    replies, rest = read_replies(client, 1, rest)
+    check("a MULTI of 1,000,000 commands queues %d and refuses %d" % (queued, refused),
+          queued == 100_000 and refused == 900_000)
+    check("its EXEC aborts: %r" % replies[0], replies[0].startswith(b"-EXECABORT"))
+    check("it grew the server by %d KiB (< 128 MiB)" % (rss_kib(pid) - before), rss_kib(pid) - before < 128 * 1024)
+    client.sendall(command("GET", "counter"))
+    check("nothing of it ran", client.recv(100) == b"$-1\r\n")
+    client.close()
+
+
+def huge_watch(port):
+    """WATCH on a million keys, then a transaction: it runs, and a write to
+    one watched key by another client fails the next one."""
+    client = connect(port)
+    client.settimeout(60)
+    for start in range(0, 1_000_000, 10_000):
+        client.sendall(command("WATCH", *["w:%07d" % i for i in range(start, start + 10_000)]))
+        read_exactly(client, 5)
+    other = connect(port)
+    other.sendall(command("SET", "w:0999999", "changed"))
+    read_exactly(other, 5)
+    client.sendall(command("MULTI") + command("SET", "done", "1") + command("EXEC"))
+    check("a WATCH of 1,000,000 keys sees one of them written", read_exactly(client, 5 + 9 + 5) == b"+OK\r\n+QUEUED\r\n*-1\r\n")
+    client.sendall(command("MULTI") + command("SET", "done", "1") + command("EXEC"))
+    check("after EXEC the watch is gone", read_exactly(client, 5 + 9 + 9) == b"+OK\r\n+QUEUED\r\n*1\r\n+OK\r\n")
+    client.close()
+    other.close()
+
+
+def subscriber_that_never_reads(port):
+    """A subscriber that stops reading is closed at its output cap (16 MiB);
+    the publisher and a reading subscriber go on."""
+    idle = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    idle.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    idle.connect(("127.0.0.1", port))
+    idle.sendall(command("SUBSCRIBE", "firehose"))
+    time.sleep(0.2)
+    reader = connect(port)
+    reader.sendall(command("SUBSCRIBE", "firehose"))
+    read_exactly(reader, len(b"*3\r\n$9\r\nsubscribe\r\n$8\r\nfirehose\r\n:1\r\n"))
+    publisher = connect(port)
+    publisher.settimeout(30)
+    message = b"m" * 4096
+    counts = []
+    received = 0
+    for _ in range(10_000):  # 40 MiB, more than the cap
+        publisher.sendall(command("PUBLISH", "firehose", message))
+        reply = b""
+        while not reply.endswith(b"\r\n"):
+            reply += publisher.recv(100)
+        counts.append(int(reply[1:-2]))
+        while True:  # the reading subscriber keeps up
+            try:
+                reader.setblocking(False)
+                chunk = reader.recv(1 << 20)
+                received += len(chunk)
+                if not chunk:
+                    break
+            except BlockingIOError:
+                break
+        reader.setblocking(True)
+    check("the publisher went on: the non-reader dropped from 2 receivers to 1 (last %d)" % counts[-1],
+          counts[0] == 2 and counts[-1] == 1)
+    check("the reading subscriber kept receiving (%d MiB)" % (received >> 20), received > 30 << 20)
+    idle.close()
+    reader.close()
+    publisher.close()
+
+
 def main():
     port, pid = int(sys.argv[1]), int(sys.argv[2])
     lrange_flood(port, pid)
@@ -151,6 +288,10 @@ def main():
     many_connections(port)
     garbage(port)
     memory_after_flushall(port, pid)
+    many_subscriptions(port, pid)
+    huge_transaction(port, pid)
+    huge_watch(port)
+    subscriber_that_never_reads(port)
     print("hostile clients: %d failures" % len(failures))
     sys.exit(1 if failures else 0)
 

@@ -77,8 +77,9 @@ public struct RESPDecoder: MessageDecoder {
     /// A client not yet authenticated: at most 10 arguments and bulks of
     /// at most 16 KiB, as redis-server takes from such a client.
     public var restrictsRequests = false
-    /// redis-server's limits for a client not yet authenticated.
+    /// Most arguments a restricted client's request may have (redis-server's).
     public static let restrictedArguments: Int64 = 10
+    /// Longest bulk a restricted client may send (redis-server's).
     public static let restrictedBulkBytes: Int64 = 16 << 10
 
     @usableFromInline
