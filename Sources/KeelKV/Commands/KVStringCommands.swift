@@ -288,7 +288,8 @@ enum KVStringCommands {
         let current = existing.map { found in context.withString(found.entry) { $0.count } } ?? 0
         // Nothing to write: the length, unchanged (and no key is made).
         if value.isEmpty { return context.reply.integer(current) }
-        guard offset + Int64(value.count) <= Int64(KVStringLimits.maxBytes) else {
+        let (total, overflow) = offset.addingReportingOverflow(Int64(value.count))
+        guard !overflow, total <= Int64(KVStringLimits.maxBytes) else {
             return context.reply.error("ERR string exceeds maximum allowed size (proto-max-bulk-len)")
         }
         var bytes = existing.map { found in context.withString(found.entry) { Array($0) } } ?? []
