@@ -12,6 +12,7 @@
 // with --threads a later waiter on another loop can be served before an
 // earlier one. On one loop it is arrival order, as redis-server serves.
 
+import KeelPosix
 import Synchronization
 
 /// Blocked clients by key (see the file header).
@@ -30,14 +31,14 @@ final class KVBlocking: Sendable {
         var ready: [Set<[UInt8]>]
     }
 
-    private let state: Mutex<State>
+    private let state: Locked<State>
     /// Clients blocked now (INFO's blocked_clients); a write looks here
     /// first, without the lock, so it costs nothing while no one waits.
     let blockedCount = Atomic<Int>(0)
     private let serials = Atomic<Int>(0)
 
     init(loops: Int) {
-        state = Mutex(State(ready: Array(repeating: [], count: max(loops, 1))))
+        state = Locked(State(ready: Array(repeating: [], count: max(loops, 1))))
     }
 
     /// Registers `client` as waiting on `keys`; returns its waiter.

@@ -7,6 +7,7 @@
 //
 // KVClients: every open connection's record, by client id.
 
+import KeelPosix
 import Glibc
 import Synchronization
 
@@ -41,7 +42,7 @@ final class KVClientRecord: Sendable {
         var libraryVersion: [UInt8]?
     }
 
-    private let names = Mutex(Names())
+    private let names = Locked(Names())
 
     init(id: Int, client: KVClientRef, address: String, nowMs: Int64) {
         self.id = id
@@ -95,7 +96,7 @@ final class KVClientRecord: Sendable {
 
 /// Every open connection's record (see the file header).
 final class KVClients: Sendable {
-    private let records = Mutex<[Int: KVClientRecord]>([:])
+    private let records = Locked<[Int: KVClientRecord]>([:])
     /// Open connections (INFO's connected_clients).
     let count = Atomic<Int>(0)
 

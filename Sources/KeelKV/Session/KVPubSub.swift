@@ -5,6 +5,7 @@
 // pending-output cap (redis-server's client-output-buffer-limit pubsub);
 // the publisher and the other subscribers go on.
 
+import KeelPosix
 import Synchronization
 
 /// Channels and patterns and their subscribers (see the file header).
@@ -14,7 +15,7 @@ final class KVPubSub: Sendable {
         var patterns: [[UInt8]: [Int: KVClientRecord]] = [:]
     }
 
-    private let state = Mutex(State())
+    private let state = Locked(State())
 
     /// Adds `record` to `channel` (or to `pattern` when `isPattern`).
     func subscribe(_ name: [UInt8], _ record: KVClientRecord, isPattern: Bool) {

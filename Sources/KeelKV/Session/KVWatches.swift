@@ -4,6 +4,7 @@
 // count of watched keys first, so a store nobody watches pays one load per
 // write.
 
+import KeelPosix
 import Synchronization
 
 /// One session's WATCH state, shared with the registry.
@@ -19,7 +20,7 @@ final class KVWatchToken: Sendable {
 
 /// Who watches which key (see the file header).
 final class KVWatches: Sendable {
-    private let watchers = Mutex<[[UInt8]: [KVWatchToken]]>([:])
+    private let watchers = Locked<[[UInt8]: [KVWatchToken]]>([:])
     /// Keys with at least one watcher.
     private let watchedKeys = Atomic<Int>(0)
 

@@ -4,6 +4,7 @@
 // no read-modify-write shared between cores) and summed when INFO asks;
 // rarer events are shared relaxed atomics.
 
+import KeelPosix
 import Synchronization
 
 /// One loop's per-command counts (see the file header).
@@ -23,7 +24,7 @@ final class KVLoopCounters: Sendable {
 final class KVCounters: Sendable {
     let connectionsReceived = Atomic<Int>(0)
     let authFailures = Atomic<Int>(0)
-    private let loops = Mutex<[KVLoopCounters]>([])
+    private let loops = Locked<[KVLoopCounters]>([])
 
     init() {}
 

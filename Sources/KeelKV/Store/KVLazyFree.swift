@@ -37,7 +37,7 @@ final class KVLazyFree: Sendable {
         var running = 0
     }
 
-    private let state = Mutex(State())
+    private let state = Locked(State())
     /// Counts queued jobs; the thread waits on it.
     private nonisolated(unsafe) let signal: UnsafeMutablePointer<sem_t>
     /// Jobs handed over and not yet done (tests wait for 0).

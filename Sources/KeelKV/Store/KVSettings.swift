@@ -3,13 +3,14 @@
 // about (save, appendonly, databases, ...). Values that are read on every
 // command (the password) are atomic loads.
 
+import KeelPosix
 import Synchronization
 
 /// keel-kv's run-time settings.
 public final class KVSettings: Sendable {
     /// Where collections stop being packs.
     public let limits = KVLimits()
-    private let password = Mutex<[UInt8]?>(nil)
+    private let password = Locked<[UInt8]?>(nil)
     /// Whether a password is set (read per command: one atomic load).
     private let passwordSet = Atomic<Bool>(false)
 
