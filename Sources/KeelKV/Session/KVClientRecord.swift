@@ -7,8 +7,8 @@
 //
 // KVClients: every open connection's record, by client id.
 
-import KeelPosix
 import Glibc
+import KeelPosix
 import Synchronization
 
 /// One connection as other loops see it (see the file header).
