@@ -42,13 +42,12 @@ enum KVTransactionCommands {
         let session = context.session!
         for index in 1..<context.argumentCount {
             let key = context[index]
-            guard !session.watchedKeys.contains(where: { $0.withUnsafeBytes { KVBytes.equal($0, key) } }) else {
-                continue
-            }
+            // A set: WATCH of a million keys is a million inserts, not a
+            // search of those already watched for each.
+            guard session.watchedKeys.insert(Array(key)).inserted else { continue }
             // A key already expired is deleted before the watch begins (its
             // expiry then does not count as a change, as in redis-server).
             _ = context.find(key)
-            session.watchedKeys.append(Array(key))
             context.store.watches.watch(key, session.watch)
         }
         context.reply.simpleString("OK")

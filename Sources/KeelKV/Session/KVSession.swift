@@ -34,7 +34,7 @@ final class KVSession {
     }
     /// WATCH's keys and whether one was touched since.
     let watch: KVWatchToken
-    var watchedKeys: [[UInt8]] = []
+    var watchedKeys: Set<[UInt8]> = []
 
     /// SUBSCRIBE's channels and PSUBSCRIBE's patterns.
     var channels: Set<[UInt8]> = [] {

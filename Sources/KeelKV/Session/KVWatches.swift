@@ -37,7 +37,7 @@ final class KVWatches: Sendable {
     }
 
     /// Takes `token` off `keys` (UNWATCH, EXEC, DISCARD, a closed connection).
-    func unwatch(_ keys: [[UInt8]], _ token: KVWatchToken) {
+    func unwatch(_ keys: some Sequence<[UInt8]>, _ token: KVWatchToken) {
         watchers.withLock { table in
             for key in keys {
                 guard var list = table[key] else { continue }
