@@ -29,9 +29,8 @@ def expect_error(description, function, text):
     check(description + ": no error raised", False)
 
 
-def main():
-    # keel-kv speaks RESP2; redis-py 8 would ask for RESP3 (HELLO 3) by default.
-    r = redis.Redis(host="127.0.0.1", port=int(sys.argv[1]), socket_timeout=10, protocol=2)
+def commands(r):
+    """Every command family through redis-py's own reply parsing."""
     check("PING", r.ping() is True)
     r.flushall()
     check("ECHO", r.echo(b"hi") == b"hi")
@@ -133,7 +132,74 @@ def main():
     check("pipelined collections", out[0] == 1000 and len(out[1]) == 1000 and out[2] == 1000
           and len(out[3]) == 1000 and out[4] == 500 and len(out[5]) == 500)
 
+    # sorted sets, transactions, blocking, introspection
+    check("ZADD", r.zadd("z", {"a": 1, "b": 2.5, "c": -1}) == 3)
+    check("ZRANGE WITHSCORES", r.zrange("z", 0, -1, withscores=True) == [(b"c", -1.0), (b"a", 1.0), (b"b", 2.5)])
+    check("ZSCORE", r.zscore("z", "b") == 2.5 and r.zrank("z", "a") == 1)
+    check("ZPOPMIN", r.zpopmin("z") == [(b"c", -1.0)])
+    check("INCRBYFLOAT", r.incrbyfloat("f", 1.5) == 1.5)
+    with r.pipeline(transaction=True) as tx:
+        tx.set("tx", "1").incr("tx").get("tx")
+        check("MULTI/EXEC through a pipeline", tx.execute() == [True, 2, b"2"])
+    check("BLPOP served at once", r.blpop(["nolist", "l2"], timeout=0.05) is None)
+    r.rpush("l2", "x")
+    check("BLPOP with an element", r.blpop(["nolist", "l2"], timeout=1) == (b"l2", b"x"))
+    check("BZPOPMAX", r.bzpopmax("z", timeout=1) == (b"z", b"b", 2.5))
+    info = r.info()
+    check("INFO parsed", info.get("redis_version") == "7.0.15" and "connected_clients" in info)
+    check("INFO keyspace", "db0" in r.info("keyspace"))
+    check("CLIENT LIST", any(c.get("name") == "keel-test" for c in r.client_list()))
+    check("SCAN iterates every key", set(r.scan_iter(count=10)) == set(r.keys("*")))
     check("FLUSHALL", r.flushall() is True and r.dbsize() == 0)
+
+
+def pubsub(r):
+    """redis-py's PubSub: subscribe, a pattern, messages, unsubscribe."""
+    p = r.pubsub()
+    p.subscribe("news")
+    p.psubscribe("n*")
+    kinds = [p.get_message(timeout=2)["type"] for _ in range(2)]
+    check("SUBSCRIBE and PSUBSCRIBE confirmed", kinds == ["subscribe", "psubscribe"])
+    check("PUBLISH counts both", r.publish("news", "hi") == 2)
+    got = [p.get_message(timeout=2) for _ in range(2)]
+    check("message and pmessage received", sorted(m["type"] for m in got if m) == ["message", "pmessage"]
+          and all(m["data"] == b"hi" for m in got if m))
+    p.unsubscribe()
+    p.punsubscribe()
+    p.close()
+
+
+async def asyncio_client(port, protocol):
+    import redis.asyncio as aioredis
+    r = aioredis.Redis(host="127.0.0.1", port=port, socket_timeout=10, protocol=protocol)
+    check("asyncio: SET/GET", await r.set("ak", "v") and await r.get("ak") == b"v")
+    pipe = r.pipeline(transaction=False)
+    for i in range(1000):
+        pipe.incr("acounter")
+    check("asyncio: a pipeline of 1,000", (await pipe.execute())[-1] == 1000)
+    check("asyncio: HGETALL", await r.hset("ah", mapping={"a": "1"}) == 1 and await r.hgetall("ah") == {b"a": b"1"})
+    await r.flushall()
+    await r.aclose()
+
+
+def main():
+    import asyncio
+    port = int(sys.argv[1])
+    # redis-py 8's default protocol is RESP3 (HELLO 3); protocol=2 is RESP2.
+    for protocol in (None, 2):
+        label = "RESP3 (redis-py's default)" if protocol is None else "RESP2"
+        print("== %s" % label)
+        options = {} if protocol is None else {"protocol": 2}
+        r = redis.Redis(host="127.0.0.1", port=port, socket_timeout=10, **options)
+        commands(r)
+        pubsub(r)
+        asyncio.run(asyncio_client(port, protocol or 3))
+        r.close()
+    pool = redis.ConnectionPool(host="127.0.0.1", port=port, max_connections=4)
+    pooled = redis.Redis(connection_pool=pool)
+    check("a connection pool", all(pooled.set("pk%d" % i, i) for i in range(100)) and pooled.dbsize() == 100)
+    pooled.flushall()
+    pool.disconnect()
     print("redis-py: %d failures" % len(failures))
     sys.exit(1 if failures else 0)
 

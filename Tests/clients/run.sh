@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# keel-kv driven by clients written elsewhere (run by .ci/run): redis-py over
+# keel-kv driven by clients written elsewhere (run by .ci/run): redis-py (with
+# its default RESP3 and with protocol=2, sync and asyncio) over
 # every command and big pipelines, redis-cli (commands, --pipe mass insertion
 # of 100,000 SETs, --latency), the same command sequences against a real
 # redis-server with the replies compared, keel-bench's RESP mode against both
@@ -33,8 +34,8 @@ STARTED+=("$KV_PID")
 wait_for_port "$KV_PORT"
 
 if ensure_python_module redis redis; then
-    if python3 "$HERE/kv_redis_py.py" "$KV_PORT"; then result ok "redis-py: every command, pipelines"; else
-        result FAIL "redis-py: every command, pipelines"; fi
+    if python3 "$HERE/kv_redis_py.py" "$KV_PORT"; then result ok "redis-py with its defaults (RESP3) and protocol=2: commands, PubSub, asyncio, pools, pipelines, transactions"; else
+        result FAIL "redis-py (RESP3 and RESP2)"; fi
 else
     result SKIPPED "redis-py (could not be installed from PyPI)"
 fi
