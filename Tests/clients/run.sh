@@ -47,6 +47,11 @@ if ensure_command redis-cli redis-tools; then
     expected=$'OK\nhello\n2\na\nb\nERR unknown command \'NOSUCH\', with args beginning with: \'x\' '
     if [ "$out" = "$expected" ]; then result ok "redis-cli: commands"; else
         echo "redis-cli output: $out" >&2; result FAIL "redis-cli: commands"; fi
+    out3=$("${cli[@]}" -3 HSET h3 f v a 1; "${cli[@]}" -3 HGETALL h3; "${cli[@]}" -3 ZADD z3 1.5 m; "${cli[@]}" -3 ZSCORE z3 m;
+        "${cli[@]}" -3 GET nokey)
+    expected3=$'2\nf v\na 1\n1\n1.5'
+    if [ "$out3" = "$expected3" ]; then result ok "redis-cli -3 (RESP3: maps, doubles, nulls)"; else
+        echo "redis-cli -3 output: $out3" >&2; result FAIL "redis-cli -3"; fi
     python3 -c '
 import sys
 out = sys.stdout.buffer
