@@ -126,7 +126,7 @@ final class KVLoop: KVServices {
     // MARK: blocked clients (see KVBlocking)
 
     /// This loop's index (Keel's ConnectionID.loop of its connections).
-    private var loopIndex: UInt32 = 0
+    private(set) var loopIndex: UInt32 = 0
     /// A key a blocked client of this loop waits on was written.
     private var hasReadyKeys = false
     /// Other loops with clients waiting on keys written here.
@@ -304,6 +304,9 @@ final class KVLoop: KVServices {
     }
 
     func tick() {
+        // Known before this loop's first connection: a tick must not take
+        // another loop's ready keys (KVBlocking.takeReady) as its own.
+        if let connections { loopIndex = connections.loopIndex }
         context.coarseNowMs = store.clock.nowMs
         maintenance.run(on: store)
         if store.blocking.blockedCount.load(ordering: .relaxed) > 0 || !deadlines.isEmpty {

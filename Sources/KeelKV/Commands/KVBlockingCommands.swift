@@ -33,11 +33,8 @@ extension KVContext {
             return nil
         }
         let milliseconds = (seconds * 1_000).rounded(.up)
-        guard milliseconds < 0x1p62 else {
-            reply.error("ERR timeout is out of range")
-            return nil
-        }
-        guard milliseconds >= 0 else {
+        // Past Int64, redis-server's conversion wraps to a negative number.
+        guard milliseconds >= 0 && milliseconds < 0x1p63 else {
             reply.error("ERR timeout is negative")
             return nil
         }
@@ -53,12 +50,16 @@ extension KVContext {
     /// Every key the command names is empty: block on `keyIndices` until
     /// `deadlineMs` (see the file header). Inside EXEC replies the null
     /// reply instead; a retry that still finds nothing stays blocked.
-    func block(on keyIndices: [Int], deadlineMs: Int64, timeoutReply: KVTimeoutReply) {
+    /// `inTransaction` is the reply inside EXEC (BLMOVE's is the null bulk
+    /// string there, the null array when its time is up, as redis-server).
+    func block(
+        on keyIndices: [Int], deadlineMs: Int64, timeoutReply: KVTimeoutReply, inTransaction: KVTimeoutReply? = nil
+    ) {
         if isRetryingBlocked {
             stillBlocked = true
             return
         }
-        if isInTransaction { return replyTimedOut(timeoutReply) }
+        if isInTransaction { return replyTimedOut(inTransaction ?? timeoutReply) }
         let keys = keyIndices.map { Array(self[$0]) }
         let waiter = store.blocking.block(session.client, on: keys)
         pendingBlock = KVPendingBlock(waiter: waiter, keys: keys, deadlineMs: deadlineMs, timeoutReply: timeoutReply)
@@ -119,7 +120,7 @@ enum KVBlockingCommands {
         else { return }
         guard let element = taken else {
             // redis-server answers a timed-out BLMOVE with the null array.
-            return context.block(on: [1], deadlineMs: deadline, timeoutReply: .nullArray)
+            return context.block(on: [1], deadlineMs: deadline, timeoutReply: .nullArray, inTransaction: .null)
         }
         guard KVListCommands.pushMoved(context, element, to: context[2], front: to) else {
             return context.outOfMemory()

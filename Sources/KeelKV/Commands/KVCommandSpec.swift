@@ -24,6 +24,9 @@ struct KVCommandFlags: OptionSet, Sendable {
     static let noAuth = KVCommandFlags(rawValue: 1 << 11)
     static let allowBusy = KVCommandFlags(rawValue: 1 << 12)
     static let movableKeys = KVCommandFlags(rawValue: 1 << 13)
+    /// keel-kv's own, not shown by COMMAND: it visits every shard (KEYS,
+    /// SCAN, RANDOMKEY, FLUSHALL, FLUSHDB), so EXEC locks them all first.
+    static let everyShard = KVCommandFlags(rawValue: 1 << 31)
 
     /// Each flag and the name COMMAND gives it, in Redis's order.
     static let names: [(KVCommandFlags, StaticString)] = [

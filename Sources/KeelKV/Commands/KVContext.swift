@@ -192,6 +192,12 @@ final class KVContext {
         reply.error("ERR value is not an integer or out of range")
     }
 
+    /// A count of Int64.min (SRANDMEMBER, HRANDFIELD, ZRANDMEMBER: one that
+    /// cannot be negated), as redis-server words it.
+    func countOutOfRange() {
+        reply.error("ERR value is out of range, value must between -9223372036854775807 and 9223372036854775807")
+    }
+
     func outOfMemory() {
         reply.error("OOM command not allowed when used memory > 'maxmemory'.")
     }

@@ -26,6 +26,13 @@ final class KVExecutor {
         context.begin(command, session: session)
         guard let row = commands.find(command[0]) else { return unknownCommand(command, session) }
         guard row.accepts(command.count) else {
+            if session.transaction != nil && "\(row.name)" == "exec" {
+                // A malformed EXEC ends the transaction, as redis-server's does.
+                session.transaction = nil
+                KVTransactionCommands.unwatchAll(context)
+                return context.reply.error(
+                    "EXECABORT Transaction discarded because of: wrong number of arguments for 'exec' command")
+            }
             rejectInTransaction(session)
             return context.wrongArguments(row.nameText)
         }
@@ -88,7 +95,11 @@ final class KVExecutor {
         var mask: UInt64 = 0
         if store.isShared {
             transaction.forEachCommand { command in
-                if let spec = resolve(command) { mask |= lockMask(spec, command) }
+                guard let spec = resolve(command) else { return }
+                // KEYS, FLUSHALL and the like lock shard after shard: under
+                // EXEC every shard is locked first, in order (a shard
+                // locked already is not locked again: KVStore.withShards).
+                mask |= spec.flags.contains(.everyShard) ? store.allShards : lockMask(spec, command)
             }
             for key in session.watchedKeys {
                 mask |= UInt64(1) << UInt64(key.withUnsafeBytes { store.shardIndex(for: ByteHash.hash($0)) })

@@ -140,6 +140,7 @@ enum KVHashCommands {
         guard let increment = KVDouble.parseLong(context[3]) else {
             return context.reply.error("ERR value is not a valid float")
         }
+        guard increment.isFinite else { return context.reply.error("ERR value is NaN or Infinity") }
         let key = context[1]
         let field = context[2]
         if case .wrongType = context.find(key, as: .hash) { return context.wrongType() }
@@ -190,7 +191,10 @@ enum KVHashCommands {
         var count: Int64?
         if context.argumentCount >= 3 {
             guard let value = context.integer(at: 2) else { return }
-            guard value >= -Int64.max / 2 else { return context.reply.error("ERR value is out of range") }
+            guard value != Int64.min else { return context.countOutOfRange() }
+            guard !withValues || value >= -Int64.max / 2 else {
+                return context.reply.error("ERR value is out of range")
+            }
             count = value
         }
         let hash: KVHashValue

@@ -98,10 +98,10 @@ enum KVKeyCommands {
         }
         let source = context[1]
         let target = context[2]
-        guard let found = context.find(source) else { return context.reply.integer(0) }
         if KVBytes.equal(source, target) {
             return context.reply.error("ERR source and destination objects are the same")
         }
+        guard let found = context.find(source) else { return context.reply.integer(0) }
         if let existing = context.find(target) {
             guard replace else { return context.reply.integer(0) }
             context.remove(existing)
@@ -177,19 +177,23 @@ enum KVKeyCommands {
             }
         }
 
-        /// Redis reads a cursor with strtoul: decimal digits only, any value
-        /// that fits in 64 bits.
+        /// Redis reads a cursor with strtoul: decimal digits after an
+        /// optional sign, any value that fits in 64 bits; a minus sign
+        /// negates it modulo 2^64 ("-1" is the largest cursor).
         static func parseCursor(_ bytes: UnsafeRawBufferPointer) -> UInt64? {
-            guard !bytes.isEmpty else { return nil }
+            var digits = bytes[...]
+            let negative = digits.first == UInt8(ascii: "-")
+            if negative || digits.first == UInt8(ascii: "+") { digits = digits.dropFirst() }
+            guard !digits.isEmpty else { return nil }
             var value: UInt64 = 0
-            for byte in bytes {
+            for byte in digits {
                 guard byte >= 0x30 && byte <= 0x39 else { return nil }
                 let (times, overflow1) = value.multipliedReportingOverflow(by: 10)
                 let (sum, overflow2) = times.addingReportingOverflow(UInt64(byte - 0x30))
                 guard !overflow1 && !overflow2 else { return nil }
                 value = sum
             }
-            return value
+            return negative ? 0 &- value : value
         }
 
         func accepts(_ key: UnsafeRawBufferPointer) -> Bool {
@@ -215,7 +219,7 @@ enum KVKeyCommands {
             cursor = store.withShards(store.bit(of: shard)) {
                 shard.scan(cursor) { entry in
                     if let at = entry.expireAtMs, at <= now { return }
-                    if let type = options.type, !KVBytes.equal(type, Self.bytes(entry.type.name)) { return }
+                    if let type = options.type, !KVBytes.equalIgnoringCase(type, Self.bytes(entry.type.name)) { return }
                     if options.accepts(entry.key) { keys.append(Array(entry.key)) }
                 }
             }
@@ -361,12 +365,23 @@ enum KVKeyCommands {
             context.argumentCount == 1
                 || (context.argumentCount == 2 && (context.argument(1, is: "SYNC") || context.argument(1, is: "ASYNC")))
         else { return context.syntaxError() }
-        if context.argumentCount == 2 && context.argument(1, is: "ASYNC") {
-            context.store.removeAllLazily()
-        } else {
-            context.store.removeAll()
+        // A flush changes the watched keys it removes; one that did not
+        // exist is not changed (as redis-server judges it).
+        let store = context.store
+        let removed = store.watches.watched.filter { key in
+            key.withUnsafeBytes { bytes in
+                let hash = ByteHash.hash(bytes)
+                return store.withShards(UInt64(1) << UInt64(store.shardIndex(for: hash))) {
+                    store.shard(for: hash).peek(bytes, hash: hash) != nil
+                }
+            }
         }
-        context.store.watches.touchAll()
+        if context.argumentCount == 2 && context.argument(1, is: "ASYNC") {
+            store.removeAllLazily()
+        } else {
+            store.removeAll()
+        }
+        for key in removed { key.withUnsafeBytes { store.watches.touch($0) } }
         context.reply.simpleString("OK")
     }
 

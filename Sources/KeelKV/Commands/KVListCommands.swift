@@ -115,11 +115,11 @@ enum KVListCommands {
     }
 
     static func lindex(_ context: KVContext) {
-        guard let index = context.integer(at: 2) else { return }
         switch context.find(context[1], as: .list) {
         case .wrongType: context.wrongType()
         case .missing: context.reply.null()
         case .found(let found):
+            guard let index = context.integer(at: 2) else { return }
             let list = context.list(found.entry)
             guard let position = context.listPosition(index, count: list.count) else { return context.reply.null() }
             _ = list.element(at: position) { context.reply.bulkString($0) }
@@ -127,12 +127,12 @@ enum KVListCommands {
     }
 
     static func lset(_ context: KVContext) {
-        guard let index = context.integer(at: 2) else { return }
         let key = context[1]
         switch context.find(key, as: .list) {
         case .wrongType: context.wrongType()
         case .missing: context.reply.error("ERR no such key")
         case .found(let found):
+            guard let index = context.integer(at: 2) else { return }
             let list = context.list(found.entry)
             guard let position = context.listPosition(index, count: list.count) else {
                 return context.reply.error("ERR index out of range")
@@ -230,10 +230,9 @@ enum KVListCommands {
                         "ERR RANK can't be zero: use 1 to start from the first match, 2 from the second ... or use negative to start from the end of the list"
                     )
                 }
-                guard value != Int64.min else {
-                    return context.reply.error("ERR value is out of range")
-                }
-                rank = value
+                // redis-server negates Int64.min into itself, which still
+                // counts as "from the end" and matches at once: RANK -1.
+                rank = value == Int64.min ? -1 : value
             } else if context.argument(index, is: "COUNT") {
                 guard let value = context.command.integer(at: index + 1), value >= 0 else {
                     return context.reply.error("ERR COUNT can't be negative")

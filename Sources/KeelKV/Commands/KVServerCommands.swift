@@ -62,18 +62,23 @@ enum KVServerCommands {
 
     /// CONFIG GET parameter [parameter ...] with Redis's glob patterns.
     static func configGet(_ context: KVContext) {
-        var matched: [(String, [UInt8])] = []
+        // Per parameter: the name the reply gives it, and its value.
+        var matched: [(name: String, shown: [UInt8], value: [UInt8])] = []
         let settings = KVConfig.all(context.store)
         for index in 2..<context.argumentCount {
             let pattern = context[index]
-            for (name, value) in settings where !matched.contains(where: { $0.0 == name }) {
+            let isGlob = pattern.contains {
+                $0 == UInt8(ascii: "*") || $0 == UInt8(ascii: "?") || $0 == UInt8(ascii: "[")
+            }
+            for (name, value) in settings where !matched.contains(where: { $0.name == name }) {
                 let hit = Array(name.utf8).withUnsafeBytes { KVGlob.matches(pattern, $0, ignoringCase: true) }
-                if hit { matched.append((name, value)) }
+                // A name given whole comes back as it was given (redis-server's).
+                if hit { matched.append((name, isGlob ? Array(name.utf8) : Array(pattern), value)) }
             }
         }
         context.reply.mapHeader(matched.count)
-        for (name, value) in matched {
-            context.reply.bulkString(Array(name.utf8))
+        for (_, shown, value) in matched {
+            context.reply.bulkString(shown)
             context.reply.bulkString(value)
         }
     }
@@ -168,16 +173,26 @@ enum KVServerCommands {
 
     /// COMMAND GETKEYS command arg ...: the key arguments of a command.
     static func commandGetKeys(_ context: KVContext) {
-        guard let spec = KVCommandTable.find(context[2]) else {
+        guard var spec = KVCommandTable.find(context[2]) else {
             return context.reply.error("ERR Invalid command specified")
         }
         context.command.withDropped(2) { inner in
             guard spec.accepts(inner.count) else {
                 return context.reply.error("ERR Invalid number of arguments specified for command")
             }
+            // A container's keys are its subcommand's (OBJECT ENCODING key).
+            if !spec.subcommands.isEmpty, inner.count >= 2,
+                let sub = KVCommandTable.subcommand(of: spec, named: inner[1])
+            {
+                spec = sub
+            }
             var keys: [Int] = []
             spec.keys.forEachKey(of: inner) { keys.append($0) }
-            guard !keys.isEmpty else { return context.reply.error("ERR The command has no key arguments") }
+            guard !keys.isEmpty else {
+                return context.reply.error(
+                    spec.flags.contains(.movableKeys)
+                        ? "ERR Invalid arguments specified for command" : "ERR The command has no key arguments")
+            }
             context.reply.arrayHeader(keys.count)
             for index in keys { context.reply.bulkString(inner[index]) }
         }

@@ -129,7 +129,7 @@ enum KVSetCommands {
             return context.reply.bulkString(member)
         }
         guard let count = context.integer(at: 2) else { return }
-        guard count != Int64.min else { return context.reply.error("ERR value is out of range") }
+        guard count != Int64.min else { return context.countOutOfRange() }
         guard let set = found else { return context.reply.arrayHeader(0) }
         if count < 0 {
             let wanted = Int(-count)
@@ -154,11 +154,13 @@ enum KVSetCommands {
         let sourceKey = context[1]
         let targetKey = context[2]
         let member = context[3]
+        // redis-server's order: a missing source answers 0 whatever the
+        // destination holds; then both types are checked.
         guard let sourceFound = readable(context, sourceKey) else { return }
-        guard let targetFound = readable(context, targetKey) else { return }
-        guard let source = sourceFound, source.contains(member) else { return context.reply.integer(0) }
+        guard let source = sourceFound else { return context.reply.integer(0) }
+        guard readable(context, targetKey) != nil else { return }
+        guard source.contains(member) else { return context.reply.integer(0) }
         if KVBytes.equal(sourceKey, targetKey) { return context.reply.integer(1) }
-        _ = targetFound
         let copy = Array(member)
         _ = copy.withUnsafeBytes { source.remove($0) }
         context.touched(sourceKey)

@@ -132,14 +132,16 @@ enum KVSortedSetCommands {
                 if (onlyGreater && newScore <= current) || (onlyLess && newScore >= current) { continue }
                 result = newScore
                 if newScore != current {
-                    guard set.set(member, score: newScore, limits: context.limits) != nil else {
+                    // -0 is stored as 0, as redis-server's packed sets write it
+                    // (the reply to INCR still says -0, as redis-server's does).
+                    guard set.set(member, score: newScore + 0, limits: context.limits) != nil else {
                         return context.outOfMemory()
                     }
                     updated += 1
                 }
             } else {
                 if onlyIfPresent { continue }
-                guard set.set(member, score: newScore, limits: context.limits) != nil else {
+                guard set.set(member, score: newScore + 0, limits: context.limits) != nil else {
                     context.removeIfEmpty(key, count: set.count)
                     return context.outOfMemory()
                 }
@@ -200,13 +202,41 @@ enum KVSortedSetCommands {
 
     // MARK: ranges
 
-    /// A score bound as Redis reads it: "(" makes it exclusive; nil when not a float.
+    /// A score bound as Redis reads it (strtod over the whole argument, not
+    /// NaN: "" and "(" are 0, leading spaces pass): "(" makes it
+    /// exclusive; nil when not a float.
     static func scoreBound(_ bytes: UnsafeRawBufferPointer) -> KVScoreBound? {
         if bytes.first == UInt8(ascii: "(") {
-            guard let value = KVDouble.parse(UnsafeRawBufferPointer(rebasing: bytes.dropFirst())) else { return nil }
+            guard let value = KVDouble.parseBound(UnsafeRawBufferPointer(rebasing: bytes.dropFirst())) else {
+                return nil
+            }
             return KVScoreBound(value: value, exclusive: true)
         }
-        return KVDouble.parse(bytes).map { KVScoreBound(value: $0, exclusive: false) }
+        return KVDouble.parseBound(bytes).map { KVScoreBound(value: $0, exclusive: false) }
+    }
+
+    /// Whether a request's min and max read as its kind needs, as
+    /// redis-server checks them before it looks the key up; false having
+    /// replied the error.
+    static func boundsAreValid(_ context: KVContext, _ request: RangeRequest) -> Bool {
+        switch request.kind {
+        case .rank:
+            guard RESPInteger.parse(request.minimum) != nil, RESPInteger.parse(request.maximum) != nil else {
+                context.notAnInteger()
+                return false
+            }
+        case .score:
+            guard scoreBound(request.minimum) != nil, scoreBound(request.maximum) != nil else {
+                context.reply.error("ERR min or max is not a float")
+                return false
+            }
+        case .lex:
+            guard lexBound(request.minimum) != nil, lexBound(request.maximum) != nil else {
+                context.reply.error("ERR min or max not valid string range item")
+                return false
+            }
+        }
+        return true
     }
 
     /// A member bound: "-", "+", "[member" or "(member"; nil otherwise.
@@ -306,7 +336,7 @@ enum KVSortedSetCommands {
         var index = index
         var sawLimit = false
         while index < context.argumentCount {
-            if context.argument(index, is: "WITHSCORES") && (modern || request.kind != .lex) {
+            if context.argument(index, is: "WITHSCORES") {
                 request.withScores = true
             } else if context.argument(index, is: "LIMIT") && index + 2 < context.argumentCount
                 && (modern || request.kind != .rank)
@@ -322,7 +352,7 @@ enum KVSortedSetCommands {
                 request.kind = .score
             } else if modern && context.argument(index, is: "BYLEX") && request.kind == .rank {
                 request.kind = .lex
-            } else if modern && context.argument(index, is: "REV") {
+            } else if modern && context.argument(index, is: "REV") && !request.reverse {
                 request.reverse = true
             } else {
                 context.syntaxError()
@@ -347,16 +377,9 @@ enum KVSortedSetCommands {
         request.reverse = reverse
         if let kind { request.kind = kind }
         guard parseRangeOptions(context, &request, from: 4, modern: kind == nil) else { return }
+        guard boundsAreValid(context, request) else { return }
         guard let found = readable(context, context[1]) else { return }
-        guard let set = found else {
-            // The arguments are still checked, as Redis checks them.
-            if request.kind == .rank,
-                RESPInteger.parse(request.minimum) == nil || RESPInteger.parse(request.maximum) == nil
-            {
-                return context.notAnInteger()
-            }
-            return context.reply.arrayHeader(0)
-        }
+        guard let set = found else { return context.reply.arrayHeader(0) }
         guard let ranks = ranks(context, set, request) else { return }
         replyMembers(context, select(set, ranks, request), withScores: request.withScores)
     }
@@ -366,6 +389,7 @@ enum KVSortedSetCommands {
         var request = RangeRequest(minimum: context[3], maximum: context[4])
         guard parseRangeOptions(context, &request, from: 5, modern: true) else { return }
         if request.withScores { return context.syntaxError() }
+        guard boundsAreValid(context, request) else { return }
         guard let found = readable(context, context[2]) else { return }
         var items: [([UInt8], Double)] = []
         if let set = found {
@@ -394,19 +418,9 @@ enum KVSortedSetCommands {
     /// ZCOUNT key min max.
     static func zcount(_ context: KVContext, lex: Bool) {
         let request = RangeRequest(kind: lex ? .lex : .score, minimum: context[2], maximum: context[3])
+        guard boundsAreValid(context, request) else { return }
         guard let found = readable(context, context[1]) else { return }
-        guard let set = found else {
-            if lex {
-                guard lexBound(context[2]) != nil, lexBound(context[3]) != nil else {
-                    return context.reply.error("ERR min or max not valid string range item")
-                }
-            } else {
-                guard scoreBound(context[2]) != nil, scoreBound(context[3]) != nil else {
-                    return context.reply.error("ERR min or max is not a float")
-                }
-            }
-            return context.reply.integer(0)
-        }
+        guard let set = found else { return context.reply.integer(0) }
         guard let ranks = ranks(context, set, request) else { return }
         context.reply.integer(ranks.map { $0.1 - $0.0 + 1 } ?? 0)
     }
@@ -428,25 +442,9 @@ enum KVSortedSetCommands {
     static func zremrange(_ context: KVContext, kind: RangeKind) {
         let key = context[1]
         let request = RangeRequest(kind: kind, minimum: context[2], maximum: context[3])
+        guard boundsAreValid(context, request) else { return }
         guard let found = readable(context, key) else { return }
-        guard let set = found else {
-            // Bounds are still checked for a missing key.
-            switch kind {
-            case .rank:
-                guard RESPInteger.parse(context[2]) != nil, RESPInteger.parse(context[3]) != nil else {
-                    return context.notAnInteger()
-                }
-            case .score:
-                guard scoreBound(context[2]) != nil, scoreBound(context[3]) != nil else {
-                    return context.reply.error("ERR min or max is not a float")
-                }
-            case .lex:
-                guard lexBound(context[2]) != nil, lexBound(context[3]) != nil else {
-                    return context.reply.error("ERR min or max not valid string range item")
-                }
-            }
-            return context.reply.integer(0)
-        }
+        guard let set = found else { return context.reply.integer(0) }
         guard let ranks = ranks(context, set, request) else { return }
         let items = select(set, ranks, request)
         for (member, _) in items { _ = member.withUnsafeBytes { set.remove($0) } }
@@ -521,9 +519,15 @@ enum KVSortedSetCommands {
             let items = pop(set, count: count, max: !min)
             context.touched(key)
             context.removeIfEmpty(key, count: set.count)
+            // Each member with its score as a pair, in RESP2 too.
             context.reply.arrayHeader(2)
             context.reply.bulkString(key)
-            replyMembers(context, items, withScores: true)
+            context.reply.arrayHeader(items.count)
+            for (member, score) in items {
+                context.reply.arrayHeader(2)
+                context.reply.bulkString(member)
+                context.replyScore(score)
+            }
             return true
         }
         return false
@@ -540,7 +544,10 @@ enum KVSortedSetCommands {
         var count: Int64?
         if context.argumentCount >= 3 {
             guard let value = context.integer(at: 2) else { return }
-            guard value >= -Int64.max / 2 else { return context.reply.error("ERR value is out of range") }
+            guard value != Int64.min else { return context.countOutOfRange() }
+            guard !withScores || value >= -Int64.max / 2 else {
+                return context.reply.error("ERR value is out of range")
+            }
             count = value
         }
         guard let found = readable(context, context[1]) else { return }
@@ -692,6 +699,13 @@ enum KVSortedSetCommands {
         var request = CombineRequest()
         request.keys = (first..<(first + Int(numkeys))).map { context[$0] }
         request.weights = Array(repeating: 1, count: Int(numkeys))
+        // The sources' types are checked before the options, as redis-server does.
+        for key in request.keys {
+            if let found = context.find(key), found.entry.type != .zset && found.entry.type != .set {
+                context.wrongType()
+                return nil
+            }
+        }
         var index = first + Int(numkeys)
         while index < context.argumentCount {
             let remaining = context.argumentCount - index
@@ -749,8 +763,9 @@ enum KVSortedSetCommands {
 
     /// ZINTERCARD numkeys key [key ...] [LIMIT limit].
     static func zintercard(_ context: KVContext) {
-        guard let numkeys = context.command.integer(at: 1), numkeys > 0 else {
-            return context.reply.error("ERR numkeys should be greater than 0")
+        guard let numkeys = context.integer(at: 1) else { return }
+        guard numkeys > 0 else {
+            return context.reply.error("ERR at least 1 input key is needed for 'zintercard' command")
         }
         guard numkeys <= Int64(context.argumentCount - 2) else {
             return context.reply.error("ERR Number of keys can't be greater than number of args")

@@ -155,19 +155,20 @@ enum KVStringCommands {
                 return context.syntaxError()
             }
         }
-        var expireAtMs: Int64?
-        if let expiry {
-            guard let amount = context.integer(at: expiry.index) else { return }
-            guard let at = KVExpiry.setDeadline(amount, expiry.kind, nowMs: context.nowMs) else {
-                return context.reply.error("ERR invalid expire time in 'getex' command")
-            }
-            expireAtMs = at
-        }
         let key = context[1]
         switch context.find(key, as: .string) {
         case .missing: context.reply.null()
         case .wrongType: context.wrongType()
         case .found(let found):
+            // The amount is checked once the key is found, as redis-server does.
+            var expireAtMs: Int64?
+            if let expiry {
+                guard let amount = context.integer(at: expiry.index) else { return }
+                guard let at = KVExpiry.setDeadline(amount, expiry.kind, nowMs: context.nowMs) else {
+                    return context.reply.error("ERR invalid expire time in 'getex' command")
+                }
+                expireAtMs = at
+            }
             context.replyString(found.entry)
             if let expireAtMs {
                 if expireAtMs <= context.nowMs {
@@ -355,9 +356,7 @@ enum KVStringCommands {
 
     static func incrbyfloat(_ context: KVContext) {
         let key = context[1]
-        guard let increment = KVDouble.parseLong(context[2]) else {
-            return context.reply.error("ERR value is not a valid float")
-        }
+        // redis-server's order: the key's type, its value, then the increment.
         let existing: KVFound?
         switch context.find(key, as: .string) {
         case .wrongType: return context.wrongType()
@@ -370,6 +369,9 @@ enum KVStringCommands {
                 return context.reply.error("ERR value is not a valid float")
             }
             current = value
+        }
+        guard let increment = KVDouble.parseLong(context[2]) else {
+            return context.reply.error("ERR value is not a valid float")
         }
         let result = current + increment
         guard result.isFinite else { return context.reply.error("ERR increment would produce NaN or Infinity") }

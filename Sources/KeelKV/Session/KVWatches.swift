@@ -66,11 +66,9 @@ final class KVWatches: Sendable {
         }
     }
 
-    /// Every key was written (FLUSHALL, FLUSHDB).
-    func touchAll() {
-        guard watchedKeys.load(ordering: .relaxed) > 0 else { return }
-        watchers.withLock { table in
-            for list in table.values { for token in list { token.touched.store(true, ordering: .relaxed) } }
-        }
+    /// The keys someone watches now (empty at once when no one does).
+    var watched: [[UInt8]] {
+        guard watchedKeys.load(ordering: .relaxed) > 0 else { return [] }
+        return watchers.withLock { Array($0.keys) }
     }
 }

@@ -28,6 +28,9 @@ final class KVShard: @unchecked Sendable {
     /// unused, and not Void: TSan files a zero-size value's accesses at the
     /// object's address and reports them against its metadata reads.
     let mutex = Locked(false)
+    /// The thread holding `mutex` (pthread_self), or 0: read only by that
+    /// thread to see whether it holds the lock already.
+    let owner = Atomic<UInt>(0)
     /// Keys removed (deleted, expired, replaced by a value of another
     /// type), ever: the memory return reads it.
     @exclusivity(unchecked) private(set) var removals = 0

@@ -109,11 +109,20 @@ public final class KVStore: @unchecked Sendable {
         return lock(mask, body)
     }
 
+    /// Locks in ascending order; a shard this thread holds already (EXEC
+    /// running FLUSHALL, which holds every shard) is not locked again.
     private func lock<R>(_ mask: UInt64, _ body: () -> R) -> R {
         if mask == 0 { return body() }
         let index = mask.trailingZeroBitCount
+        let shard = shards[index]
+        let me = UInt(bitPattern: Int(bitPattern: UInt(pthread_self())))
+        if shard.owner.load(ordering: .relaxed) == me { return lock(mask & (mask &- 1), body) }
         var result: R?
-        shards[index].mutex.withLock { _ in result = lock(mask & (mask &- 1), body) }
+        shard.mutex.withLock { _ in
+            shard.owner.store(me, ordering: .relaxed)
+            defer { shard.owner.store(0, ordering: .relaxed) }
+            result = lock(mask & (mask &- 1), body)
+        }
         return result.unsafelyUnwrapped
     }
 

@@ -9,7 +9,7 @@ import Synchronization
 
 /// The compact-encoding limits (redis-server's defaults).
 public final class KVLimits: Sendable {
-    let hashMaxListpackEntries = Atomic<Int>(128)
+    let hashMaxListpackEntries = Atomic<Int>(512)
     let hashMaxListpackValue = Atomic<Int>(64)
     let setMaxIntsetEntries = Atomic<Int>(512)
     let setMaxListpackEntries = Atomic<Int>(128)

@@ -50,6 +50,18 @@ enum KVDouble {
         }
     }
 
+    /// A range bound as redis-server reads one (zslParseRange): strtod over
+    /// the whole of `bytes`, not NaN; "" is 0, leading spaces and out of
+    /// range values (to ±inf) pass.
+    static func parseBound(_ bytes: UnsafeRawBufferPointer) -> Double? {
+        withCString(bytes) { text, count in
+            var end: UnsafeMutablePointer<CChar>?
+            let value = strtod(text, &end)
+            guard let end, UnsafePointer(end) - text == count, !value.isNaN else { return nil }
+            return value
+        }
+    }
+
     /// Redis's string2ld for INCRBYFLOAT: strtold over the bytes (copied
     /// and NUL-terminated, so an embedded NUL ends the number as in Redis),
     /// not starting with a space, nothing left, not NaN, not out of range.
