@@ -228,6 +228,20 @@ import Testing
         }
     }
 
+    /// With several loops, EXEC holds the shards of its commands' keys; a
+    /// queued FLUSHALL or KEYS visits every shard: EXEC then locks them all
+    /// first, and nothing is locked twice (it used to deadlock).
+    @Test func execOfWholeStoreCommandsLocksEveryShardOnce() throws {
+        try withKV(threads: 2) { port in
+            let client = try TestClient(port: port)
+            try exchange(
+                client, "MULTI\r\nSET a 1\r\nKEYS *\r\nFLUSHALL\r\nSCAN 0\r\nRANDOMKEY\r\nEXEC\r\n",
+                "+OK\r\n+QUEUED\r\n+QUEUED\r\n+QUEUED\r\n+QUEUED\r\n+QUEUED\r\n"
+                    + "*5\r\n+OK\r\n*1\r\n$1\r\na\r\n+OK\r\n*2\r\n$1\r\n0\r\n*0\r\n$-1\r\n")
+            try exchange(client, "DBSIZE\r\n", ":0\r\n")
+        }
+    }
+
     /// A bulk string reply's payload, as text.
     private func readBulk(_ client: TestClient) throws -> String {
         var line: [UInt8] = []
