@@ -17,10 +17,16 @@ What is covered:
   options, edge arguments and errors), transactions (MULTI EXEC DISCARD
   WATCH UNWATCH, EXECABORT), blocking commands (data present, or a 0.05 s
   timeout), server and connection commands (PING ECHO TIME COMMAND CONFIG
-  CLIENT HELLO RESET SELECT INFO keyspace LASTSAVE ROLE).
+  CLIENT HELLO RESET SELECT INFO keyspace LASTSAVE ROLE AUTH, the HELP
+  subcommands). Each with normal, edge and error arguments: wrong types,
+  arity, bad numbers, negative counts and indexes, out of range, missing
+  keys, options given twice, encodings' size limits (44-byte strings,
+  64-byte values, 128 entries, 512 hash fields and set integers).
 - SCAN, HSCAN, SSCAN and ZSCAN iterated to the end on each server, the
   elements compared as sets; random replies (SRANDMEMBER, HRANDFIELD,
-  ZRANDMEMBER, TIME, CLIENT ID) compared by shape and membership.
+  ZRANDMEMBER, TIME, CLIENT ID) compared by shape and membership; a command
+  that may never answer (COMMAND, BLPOP with a timeout that rounds to 0 ms)
+  probed for a moment.
 - Multi-client scenarios: pub/sub (SUBSCRIBE PSUBSCRIBE UNSUBSCRIBE
   PUNSUBSCRIBE PUBLISH PUBSUB, messages in RESP2 and as RESP3 pushes,
   commands refused in RESP2 subscriber mode), blocked clients served by
@@ -32,9 +38,11 @@ What is covered:
 Differences keel-kv has on purpose are listed in KNOWN, with the reason.
 
 Usage: kv_differential.py REDIS_PORT KEELKV_PORT [--report FILE]
-Exit status 0 only if every reply matched (KNOWN differences aside). With
---report, every mismatch is reduced to the fewest commands that still show
-it and written to FILE, grouped by command.
+Exit status 0 only if every reply matched (KNOWN differences aside); each
+mismatch is printed (command, redis-server's reply, keel-kv's), then a
+summary line. With --report, each distinct mismatch is also reduced to the
+fewest earlier commands that still show it (replayed on both servers; this
+takes minutes) and written to FILE, grouped by command.
 """
 import collections
 import random
@@ -49,7 +57,7 @@ import time
 
 
 class RESPError(Exception):
-    pass
+    """A reply line of no RESP2 or RESP3 type."""
 
 
 def encode(args):
@@ -192,7 +200,8 @@ def read_or_failure(client):
 
 
 def failed(*replies):
-    return any(r[0] in FAILURES for r in replies if isinstance(r, tuple) and r)
+    """Whether a server hung or closed (the sequence cannot go on)."""
+    return any(r[0] in FAILURES or str(r[0]).startswith("still blocked") for r in replies if isinstance(r, tuple) and r)
 
 
 # --------------------------------------------------------------------------
@@ -215,8 +224,9 @@ def name_of(command):
 # Replies whose elements come in an order Redis does not define.
 UNORDERED = {b"smembers", b"sinter", b"sunion", b"sdiff", b"keys", b"hkeys", b"hvals", b"spop",
              b"srandmember", b"hrandfield", b"zrandmember"}
-# Replies of field-value pairs in an order Redis does not define.
-UNORDERED_PAIRS = {b"hgetall", b"config"}
+# Replies of field-value pairs in an order Redis does not define (a name, or
+# a name and its subcommand).
+UNORDERED_PAIRS = {b"hgetall", b"config get"}
 TIMES = {b"pttl": 1000, b"pexpiretime": 1000}
 
 
@@ -243,7 +253,7 @@ def normalise(command, reply, loose=False):
         return ("info", reply[:-1], keyspace_line(reply[-1]))
     if name == b"command" and args[:1] == [b"info"] and kind == "array":
         return ("array", [sorted_subcommands(entry) for entry in reply[1]])
-    if name == b"pubsub" and args[:1] == [b"channels"] and kind in ("array", "set"):
+    if (name, args[:1]) in ((b"pubsub", [b"channels"]), (b"command", [b"list"])) and kind in ("array", "set"):
         return (kind, sorted(reply[1], key=sort_key))
     if name in UNORDERED and kind in ("array", "set"):
         items = reply[1]
@@ -251,7 +261,7 @@ def normalise(command, reply, loose=False):
                 and items[0][0] != "array":
             items = as_pairs(items)
         return (kind, sorted(items, key=sort_key))
-    if name in UNORDERED_PAIRS and kind in ("array", "map"):
+    if (name in UNORDERED_PAIRS or b" ".join([name] + args[:1]) in UNORDERED_PAIRS) and kind in ("array", "map"):
         return (kind, sorted(reply[1] if kind == "map" else as_pairs(reply[1]), key=sort_key))
     if kind == "set":
         return ("set", sorted(reply[1], key=sort_key))
@@ -318,15 +328,53 @@ KNOWN = {
     ("MOVE", "*", "1"): "one database",
     ("SWAPDB", "0", "1"): "one database",
     ("CONFIG", "GET", "DATABASES"): "one database",
+    ("CLIENT", "SETINFO"): "accepted as redis-server 7.2 accepts it: clients send it when they connect",
+    ("ZRANK", "*", "*", "WITHSCORE"): "ZRANK's WITHSCORE is redis-server 7.2's",
+    ("ZREVRANK", "*", "*", "WITHSCORE"): "ZREVRANK's WITHSCORE is redis-server 7.2's",
+    ("COMMAND", "INFO"): "COMMAND INFO has no key specifications or tips",
+    ("COMMAND", "$"): "COMMAND has no key specifications or tips",
+    ("COMMAND", "HELP"): "keel-kv's own subcommands",
+    ("CLIENT", "HELP"): "keel-kv's own subcommands",
+    ("SSUBSCRIBE",): "no sharded pub/sub",
+    ("CONFIG", "GET", "SET-MAX-LISTPACK-ENTRIES"): "sets of strings are packed as redis-server 7.2 packs them",
+    ("CONFIG", "GET", "SET-MAX-LISTPACK-VALUE"): "sets of strings are packed as redis-server 7.2 packs them",
 }
 
+# Differences that depend on the reply, not only the command: a pattern as
+# above, the replies (redis-server's, keel-kv's) and the reason.
+KNOWN_REPLIES = [
+    (("OBJECT", "ENCODING"), ("bulk", b"raw"), (("bulk", b"int"), ("bulk", b"embstr")),
+     "a string's encoding follows its value (redis-server says raw once APPEND or SETRANGE touched it)"),
+    (("OBJECT", "ENCODING"), ("bulk", b"hashtable"), (("bulk", b"listpack"),),
+     "small sets of strings are packed as redis-server 7.2 packs them"),
+]
 
-def known_reason(command):
+
+def command_words(command):
+    """A command's words, upper case, as bytes (a scenario's "A: GET k" too)."""
+    if isinstance(command, str):
+        text = command.split(": ", 1)[1] if ": " in command[:4] else command
+        return [w.upper().encode() for w in text.split()]
     if not command or not isinstance(command[0], bytes):
         return None
-    words = [a.upper() for a in command]
+    return [a.upper() for a in command]
+
+
+def matches(pattern, words):
+    if pattern[-1:] == ("$",):
+        return len(words) == len(pattern) - 1 and matches(pattern[:-1], words)
+    return len(words) >= len(pattern) and all(p == "*" or p.encode() == w for p, w in zip(pattern, words))
+
+
+def known_reason(command, want=None, got=None):
+    words = command_words(command)
+    if not words:
+        return None
     for pattern, reason in KNOWN.items():
-        if len(words) >= len(pattern) and all(p == "*" or p.encode() == w for p, w in zip(pattern, words)):
+        if matches(pattern, words):
+            return reason
+    for pattern, redis_reply, keel_replies, reason in KNOWN_REPLIES:
+        if matches(pattern, words) and want == redis_reply and got in keel_replies:
             return reason
     return None
 
@@ -347,7 +395,7 @@ class Results:
         self.compared[where.split("-")[0]] += 1
         if want == got:
             return True
-        reason = known_reason(command)
+        reason = known_reason(command, want, got)
         if reason:
             self.known[reason] += 1
             return True
@@ -389,6 +437,7 @@ def show(reply, limit=400):
 #   ("sample", command, allowed)  shape, and every element among `allowed`
 #   ("send", command)           sent to both, replies not compared
 #   ("blocks", command)         the reply within 0.3 s or "still blocked" (last in its sequence)
+#   ("kind", command)           only the reply's kind (array, ...), or that none came within 1 s
 
 
 def numbered(prefix, n, start=0):
@@ -472,7 +521,8 @@ BASIC = [
     # SET's options repeated, combined and conflicting: the last amount wins
     [b("SET", "k", "v", "EX", "10", "EX", "20"), b("TTL", "k"), b("SET", "k", "v", "PX", "1000", "PX", "20000"),
      b("TTL", "k"), b("SET", "k", "v", "EX", "10", "PX", "20"), b("SET", "k", "v", "NX", "NX"),
-     b("SET", "k", "w", "XX", "XX"), b("GET", "k"), b("SET", "k", "x", "GET", "GET"), b("SET", "k", "v", "KEEPTTL", "KEEPTTL"),
+     b("SET", "k", "w", "XX", "XX"), b("GET", "k"), b("SET", "k", "x", "GET", "GET"),
+     b("SET", "k", "v", "KEEPTTL", "KEEPTTL"),
      b("SET", "k", "v", "EX", "10", "KEEPTTL"), b("SET", "k", "v", "KEEPTTL", "PX", "10"),
      b("SET", "k", "v", "EXAT", "1", "PXAT", "1"), b("SET", "k", "v", "EXAT", "4102444800"), b("TTL", "k") + [],
      b("SET", "k", "v", "PXAT", "4102444800000", "PXAT", "4102444800000"), b("SET", "k", "v", "EX", "1", "EXAT", "1"),
@@ -949,7 +999,8 @@ BLOCKING = [
      c("SET s v"), c("BLMPOP 0 1 s LEFT"), c("BLMPOP 0.05 2 missing a RIGHT COUNT 2")],
     [c("ZADD z 1 a 2 b 3 c"), c("BZPOPMIN z 0"), c("BZPOPMAX z 0"), c("BZPOPMIN missing z 0"),
      c("BZPOPMIN missing 0.05"), c("BZPOPMAX missing 0.05"), c("ZADD z 1 a 2 b 3 c 4 d 5 e"), c("BZMPOP 0 1 z MIN"),
-     c("BZMPOP 0.05 1 missing MIN"), c("BZMPOP 0 1 z BAD"), c("BZMPOP 0 1 z MAX COUNT 2"), c("BZMPOP 0 1 z MIN COUNT 0"),
+     c("BZMPOP 0.05 1 missing MIN"), c("BZMPOP 0 1 z BAD"), c("BZMPOP 0 1 z MAX COUNT 2"),
+     c("BZMPOP 0 1 z MIN COUNT 0"),
      c("BZPOPMIN z abc"), c("BZPOPMIN z -1"), c("BZPOPMIN z 1e300"), c("SET s v"), c("BZPOPMIN s 0"),
      c("BZMPOP 0 1 s MIN"), c("BZMPOP abc 1 z MIN"), c("BZMPOP 0 0 z MIN"), c("ZADD w 0.1 x"), c("BZPOPMAX w 0"),
      c("BZPOPMIN"), c("BZMPOP 0 1 z")],
@@ -963,24 +1014,33 @@ SERVER = [
      c("COMMAND GETKEYS SET a b"), c("COMMAND GETKEYS MSET a 1 b 2"), c("COMMAND GETKEYS GET"),
      c("COMMAND GETKEYS NOSUCH a"), c("COMMAND GETKEYS PING"), c("COMMAND GETKEYS ZUNIONSTORE o 2 a b"),
      c("COMMAND GETKEYS LMPOP 2 a b LEFT"), c("COMMAND GETKEYS BLPOP a b 0"), c("COMMAND GETKEYS OBJECT ENCODING k"),
-     c("COMMAND GETKEYS RENAME a b"), c("COMMAND GETKEYS ZINTERCARD 2 a b"), c("COMMAND GETKEYS BLMOVE a b LEFT LEFT 0"),
+     c("COMMAND GETKEYS RENAME a b"), c("COMMAND GETKEYS ZINTERCARD 2 a b"),
+     c("COMMAND GETKEYS BLMOVE a b LEFT LEFT 0"),
      c("COMMAND GETKEYS SINTERCARD 3 a b c"), c("COMMAND GETKEYS ZMPOP 1 z MIN"), c("COMMAND GETKEYS"),
      c("COMMAND GETKEYS LMPOP 5 a LEFT"), c("COMMAND GETKEYS BZMPOP 0 2 a b MIN"), c("COMMAND NOPE"),
-     c("COMMAND COUNT x"), c("COMMAND GETKEYS KEYS *"), c("COMMAND GETKEYS MSET a"), c("COMMAND GETKEYS COPY a b")],
+     c("COMMAND COUNT x"), c("COMMAND GETKEYS KEYS *"), c("COMMAND GETKEYS MSET a"), c("COMMAND GETKEYS COPY a b"),
+     c("COMMAND LIST FILTERBY PATTERN zr*"), c("COMMAND LIST FILTERBY ACLCAT hash"), c("COMMAND LIST FILTERBY BAD x"),
+     c("COMMAND INFO client|id"), ("kind", c("COMMAND INFO")), ("kind", c("COMMAND"))],
     [c("CONFIG GET maxmemory"), c("CONFIG GET databases"), c("CONFIG GET save"), c("CONFIG GET appendonly"),
      c("CONFIG GET timeout"), c("CONFIG GET hash-max-listpack-entries"), c("CONFIG GET hash-max-ziplist-value"),
      c("CONFIG GET zset-max-listpack-entries"), c("CONFIG GET set-max-intset-entries"),
      c("CONFIG GET list-max-listpack-size"), c("CONFIG GET maxmemory-policy"), c("CONFIG GET proto-max-bulk-len"),
-     c("CONFIG GET MAXMEMORY"), c("CONFIG GET save appendonly"), c("CONFIG GET"), c("CONFIG GET notify-keyspace-events"),
+     c("CONFIG GET MAXMEMORY"), c("CONFIG GET save appendonly"), c("CONFIG GET"),
+     c("CONFIG GET notify-keyspace-events"), c("CONFIG GET set-max-listpack-entries"), c("CONFIG GET set-max-*"),
+     c("CONFIG GET zset-max-*-entries"), c("CONFIG GET *max-intset*"),
      c("CONFIG GET lazyfree-lazy-user-del"), c("CONFIG GET hz"), c("CONFIG GET requirepass"),
      c("CONFIG GET client-query-buffer-limit"), c("CONFIG GET cluster-enabled"),
      c("CONFIG SET hash-max-listpack-entries abc"), c("CONFIG SET nosuch 1"), c("CONFIG SET databases 3"),
-     c("CONFIG SET"), c("CONFIG SET hash-max-listpack-entries")],
+     c("CONFIG SET"), c("CONFIG SET hash-max-listpack-entries"), c("CONFIG RESETSTAT"), c("CONFIG REWRITE"),
+     c("CONFIG RESETSTAT x"), c("CONFIG HELP"), c("CLIENT HELP"), c("PUBSUB HELP"), c("COMMAND HELP"),
+     c("AUTH x"), c("AUTH default x"), c("AUTH"), c("AUTH a b c"), c("CLIENT NO-EVICT on"), c("CLIENT NO-EVICT x"),
+     c("CLIENT KILL"), c("CLIENT LIST ID abc"), c("CLIENT LIST TYPE bad"), c("CLIENT SETINFO lib-name x")],
     [("shape", c("CLIENT ID")), c("CLIENT GETNAME"), c("CLIENT SETNAME x"), c("CLIENT GETNAME"), c("RESET"),
      c("CLIENT GETNAME"), c("RESET x"), c("SELECT 0"), c("SELECT 1"), c("SELECT -1"), c("SELECT 16"),
      c("SELECT 0"), c("SELECT abc"), c("SELECT"), c("SELECT 0 1"), c("DBSIZE"), c("SET a 1"), c("SET b 2 EX 100"),
      c("INFO keyspace"), c("INFO KEYSPACE"), c("FLUSHALL"), c("INFO keyspace"), ("shape", c("LASTSAVE")),
-     c("LASTSAVE x"), c("ROLE"), c("SWAPDB 0 0"), c("SWAPDB 0 1"), c("SWAPDB 0 1"), c("SWAPDB 0 abc"), c("SET k v"), c("MOVE k 0"),
+     c("LASTSAVE x"), c("ROLE"), c("SWAPDB 0 0"), c("SWAPDB 0 1"), c("SWAPDB 0 1"), c("SWAPDB 0 abc"), c("SET k v"),
+     c("MOVE k 0"),
      c("MOVE k 1"), c("MOVE k abc"), c("ECHO"), c("QUIT x"), c("PING x y")],
     [c("CLIENT SETNAME conn"), ("send", c("HELLO 3")), c("CLIENT GETNAME"), c("PING"), c("RESET"), c("PING"),
      c("CLIENT GETNAME"), ("send", c("HELLO 3 SETNAME viahello")), c("CLIENT GETNAME"), c("HSET h a 1"),
@@ -992,7 +1052,17 @@ SERVER = [
 
 
 def sequences():
-    return BASIC + STRINGS + KEYS + LISTS + HASHES + SETS + ZSETS + TRANSACTIONS + BLOCKING + SERVER
+    """Every sequence, each argument as bytes."""
+    groups = BASIC + STRINGS + KEYS + LISTS + HASHES + SETS + ZSETS + TRANSACTIONS + BLOCKING + SERVER
+    return [[as_entry(entry) for entry in sequence] for sequence in groups]
+
+
+def as_entry(entry):
+    if isinstance(entry, list):
+        return b(*entry)
+    if isinstance(entry[1], list):
+        return (entry[0], b(*entry[1])) + tuple(entry[2:])
+    return entry
 
 
 # --------------------------------------------------------------------------
@@ -1026,28 +1096,27 @@ def probe_block(client, command, wait=0.3):
     return ("still blocked after %.1f s" % wait,) if reply == (FAILURES[0],) else reply
 
 
-def exchange(duo, entry, loose=False):
-    """Sends one entry to both servers: (command, redis's reply, keel-kv's),
-    as compared; None for entries that compare nothing."""
-    if isinstance(entry, tuple):
-        kind, command = entry[0], entry[1]
-        if kind == "sleep":
-            time.sleep(command)
-            return None
-        if kind == "scan":
-            return ("scan", command), scan_all(duo.redis, command), scan_all(duo.kv, command)
-        if kind == "blocks":
-            return ("blocks", command), probe_block(duo.redis, command), probe_block(duo.kv, command)
-        want, got = duo.call(*command)
-        if kind == "send":
-            return None
-        if kind == "shape":
-            return ("shape", command), shape(want), shape(got)
-        if kind == "sample":
-            return ("sample", command), sample(want, entry[2]), sample(got, entry[2])
-        raise ValueError(kind)
-    want, got = duo.call(*entry)
-    return entry, normalise(entry, want, loose), normalise(entry, got, loose)
+def exchange_special(duo, entry):
+    """A ("kind", command, ...) entry on both servers: (what, redis's reply,
+    keel-kv's), as compared; None for entries that compare nothing."""
+    kind, command = entry[0], entry[1]
+    if kind == "sleep":
+        time.sleep(command)
+        return None
+    if kind == "scan":
+        return ("scan", command), scan_all(duo.redis, command), scan_all(duo.kv, command)
+    if kind == "blocks":
+        return ("blocks", command), probe_block(duo.redis, command), probe_block(duo.kv, command)
+    if kind == "kind":
+        return ("kind", command), probe_block(duo.redis, command, 1)[:1], probe_block(duo.kv, command, 1)[:1]
+    want, got = duo.call(*command)
+    if kind == "send":
+        return None
+    if kind == "shape":
+        return ("shape", command), shape(want), shape(got)
+    if kind == "sample":
+        return ("sample", command), sample(want, entry[2]), sample(got, entry[2])
+    raise ValueError(kind)
 
 
 class Transaction:
@@ -1077,7 +1146,7 @@ def run_entries(duo, entries, results, where, loose=False, stop_at_first=False):
     transaction = Transaction()
     found = 0
     for index, entry in enumerate(entries):
-        compared = exchange_raw(duo, entry, transaction, loose)
+        compared = exchange(duo, entry, transaction, loose)
         if compared is None:
             continue
         command, want, got = compared
@@ -1090,10 +1159,12 @@ def run_entries(duo, entries, results, where, loose=False, stop_at_first=False):
     return found
 
 
-def exchange_raw(duo, entry, transaction, loose):
-    """exchange(), with EXEC's replies normalised by what was queued."""
+def exchange(duo, entry, transaction, loose):
+    """Sends one entry to both servers: (command, redis's reply, keel-kv's),
+    as compared (EXEC's replies normalised as the commands queued); None for
+    entries that compare nothing."""
     if isinstance(entry, tuple):
-        return exchange(duo, entry, loose)
+        return exchange_special(duo, entry)
     want, got = duo.call(*entry)
     queued = transaction.follow(entry, want)
     if name_of(entry) == b"exec" and queued is not None:
@@ -1108,14 +1179,12 @@ def fresh_duo(ports, protocol):
 
 
 def run_sequences(ports, results):
-    count = 0
+    """Every sequence on fresh connections, in RESP2, then after HELLO 3."""
     for protocol in (2, 3):
         for sequence in sequences():
             duo = fresh_duo(ports, protocol)
             run_entries(duo, sequence, results, "RESP%d" % protocol)
             duo.close()
-            count += len(sequence)
-    return count
 
 
 # --------------------------------------------------------------------------
@@ -1222,7 +1291,10 @@ class Scenario:
         replies = [self.duos[who].read() for _ in range(count)]
         want = sorted((r[0] for r in replies), key=sort_key)
         got = sorted((r[1] for r in replies), key=sort_key)
-        counts = lambda rs: sorted(r[1][2] for r in rs if r[0] in ("array", "push") and len(r[1]) == 3)
+
+        def counts(rs):
+            return sorted(r[1][2] for r in rs if r[0] in ("array", "push") and len(r[1]) == 3)
+
         self.results.check(self.name, "%s: %s" % (who, show_command(command)),
                            ([r[1][:2] for r in want if r[0] in ("array", "push")], counts(want)),
                            ([r[1][:2] for r in got if r[0] in ("array", "push")], counts(got)),
@@ -1311,7 +1383,11 @@ def pubsub_resp2_mode(ports, results):
 
 def blocking_scenario(ports, results, protocol):
     s = Scenario("blocking-RESP%d" % protocol, ports, results, protocols=(protocol, protocol, protocol))
-    settle = lambda: time.sleep(0.1)
+
+    def settle():
+        """Lets a blocking command reach the servers before the next one."""
+        time.sleep(0.1)
+
     blpop = s.send("A", "BLPOP q 0")
     settle()
     s.call("B", "RPUSH q a b")
@@ -1658,18 +1734,15 @@ RANDOM_CHUNK = 60
 
 
 def random_run(ports, results):
-    """Chunks of random commands, each on a flushed server; a chunk stops at
-    its first mismatch unless both replies were errors (the states may
-    differ from there on)."""
+    """Chunks of random commands, each on fresh connections to a flushed
+    server (every third chunk in RESP3); a chunk stops at its first mismatch
+    unless both replies were errors (the states may differ from there on)."""
     program = random_program(1234, RANDOM_COMMANDS)
-    duos = {2: Duo(ports, 2), 3: Duo(ports, 3)}
     for number, start in enumerate(range(0, len(program), RANDOM_CHUNK)):
         protocol = 3 if number % 3 == 2 else 2
-        duo = duos[protocol]
-        duo.call(b"FLUSHALL")
+        duo = fresh_duo(ports, protocol)
         run_entries(duo, program[start:start + RANDOM_CHUNK], results, "random-RESP%d" % protocol, loose=True,
                     stop_at_first=True)
-    for duo in duos.values():
         duo.close()
     return len(program)
 
@@ -1686,8 +1759,8 @@ def reproduces(ports, mismatch, setup):
     transaction = Transaction()
     try:
         for entry in setup:
-            exchange_raw(duo, entry, transaction, loose)
-        last = exchange_raw(duo, mismatch.command, transaction, loose)
+            exchange(duo, entry, transaction, loose)
+        last = exchange(duo, mismatch.command, transaction, loose)
     except (EOFError, OSError, RESPError):
         return False
     finally:
@@ -1788,7 +1861,7 @@ def main():
     report = sys.argv[sys.argv.index("--report") + 1] if "--report" in sys.argv else None
     started = time.time()
     results = Results()
-    commands = run_sequences(ports, results)
+    run_sequences(ports, results)
     pipelined_and_inline(ports, results)
     protocol_errors(ports, results)
     inline_limit(ports, results)

@@ -98,7 +98,7 @@ final class KVCommandSpec: Sendable {
     init(
         _ name: StaticString, _ arity: Int, _ flags: KVCommandFlags, keys: KVKeySpec = .none,
         _ categories: StaticString, _ summary: StaticString = "", subcommands: [KVCommandSpec] = [],
-        run: @escaping KVCommandBody = { _ in }
+        run: @escaping KVCommandBody = KVCommandSpec.noImplementation
     ) {
         self.name = name
         self.arity = arity
@@ -108,6 +108,12 @@ final class KVCommandSpec: Sendable {
         self.summary = summary
         self.subcommands = subcommands
         self.run = run
+    }
+
+    /// A container run without a subcommand it knows: an error, never
+    /// silence (a missing reply puts every later reply out of step).
+    static let noImplementation: KVCommandBody = { context in
+        context.reply.error("ERR unknown subcommand or wrong number of arguments for '\(context.row.nameText)'")
     }
 
     /// Whether `count` arguments (the name included) satisfy the arity.

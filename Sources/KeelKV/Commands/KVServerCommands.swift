@@ -71,6 +71,9 @@ enum KVServerCommands {
                 $0 == UInt8(ascii: "*") || $0 == UInt8(ascii: "?") || $0 == UInt8(ascii: "[")
             }
             for (name, value) in settings where !matched.contains(where: { $0.name == name }) {
+                // 7.2's set-max-listpack-* answer when named, not to a glob,
+                // so a glob matches what redis-server 7.0 has.
+                if isGlob && name.hasPrefix("set-max-listpack") { continue }
                 let hit = Array(name.utf8).withUnsafeBytes { KVGlob.matches(pattern, $0, ignoringCase: true) }
                 // A name given whole comes back as it was given (redis-server's).
                 if hit { matched.append((name, isGlob ? Array(name.utf8) : Array(pattern), value)) }
@@ -120,10 +123,11 @@ enum KVServerCommands {
         let flags = KVCommandFlags.names.filter { spec.flags.contains($0.0) }
         context.reply.setHeader(flags.count)
         for (_, flagName) in flags { context.reply.simpleString(flagName) }
-        let keys = spec.keys.find == nil ? spec.keys : KVKeySpec.none
-        context.reply.integer(keys.first)
-        context.reply.integer(keys.last)
-        context.reply.integer(keys.step)
+        // Movable keys report their declared fixed part (ZUNIONSTORE's
+        // destination: 1 1 1; LMPOP's nothing: 0 0 0), as redis-server does.
+        context.reply.integer(spec.keys.first)
+        context.reply.integer(spec.keys.last)
+        context.reply.integer(spec.keys.first == 0 ? 0 : spec.keys.step)
         let categories = "\(spec.categories)".split(separator: " ")
         context.reply.setHeader(categories.count)
         for category in categories { Array(category.utf8).withUnsafeBytes { context.reply.simpleString($0) } }
@@ -146,10 +150,21 @@ enum KVServerCommands {
         for index in 2..<context.argumentCount {
             if let spec = KVCommandTable.find(context[index]) {
                 commandInfo(context, spec)
+            } else if let (parent, sub) = subcommand(named: context[index]) {
+                commandInfo(context, sub, parent: parent)
             } else {
                 context.reply.nullArray()
             }
         }
+    }
+
+    /// "container|subcommand" (COMMAND INFO's name for one), if it names one.
+    static func subcommand(named name: UnsafeRawBufferPointer) -> (KVCommandSpec, KVCommandSpec)? {
+        guard let bar = name.firstIndex(of: UInt8(ascii: "|")),
+            let parent = KVCommandTable.find(UnsafeRawBufferPointer(rebasing: name[..<bar])),
+            let sub = KVCommandTable.subcommand(of: parent, named: UnsafeRawBufferPointer(rebasing: name[(bar + 1)...]))
+        else { return nil }
+        return (parent, sub)
     }
 
     /// COMMAND DOCS [name ...]: each command's summary, as a map.
@@ -166,9 +181,27 @@ enum KVServerCommands {
         }
     }
 
+    /// COMMAND LIST [FILTERBY MODULE name | ACLCAT category | PATTERN pattern].
     static func commandList(_ context: KVContext) {
-        context.reply.arrayHeader(KVCommandTable.all.count)
-        for spec in KVCommandTable.all { context.reply.bulkString(spec.name) }
+        var specs = KVCommandTable.all
+        if context.argumentCount > 2 {
+            guard context.argumentCount == 5, context.argument(2, is: "FILTERBY") else { return context.syntaxError() }
+            let value = context[4]
+            if context.argument(3, is: "PATTERN") {
+                specs = specs.filter { spec in
+                    Array(spec.nameText.utf8).withUnsafeBytes { KVGlob.matches(value, $0, ignoringCase: true) }
+                }
+            } else if context.argument(3, is: "ACLCAT") {
+                let category = "@" + String(decoding: value, as: UTF8.self).lowercased()
+                specs = specs.filter { "\($0.categories)".split(separator: " ").contains { $0 == category } }
+            } else if context.argument(3, is: "MODULE") {
+                specs = []  // keel-kv loads no modules
+            } else {
+                return context.syntaxError()
+            }
+        }
+        context.reply.arrayHeader(specs.count)
+        for spec in specs { context.reply.bulkString(spec.name) }
     }
 
     /// COMMAND GETKEYS command arg ...: the key arguments of a command.

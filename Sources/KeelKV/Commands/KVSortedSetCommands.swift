@@ -768,7 +768,7 @@ enum KVSortedSetCommands {
             return context.reply.error("ERR at least 1 input key is needed for 'zintercard' command")
         }
         guard numkeys <= Int64(context.argumentCount - 2) else {
-            return context.reply.error("ERR Number of keys can't be greater than number of args")
+            return context.syntaxError()
         }
         var limit = 0
         var index = 2 + Int(numkeys)
