@@ -313,7 +313,7 @@ final class KVLoop: KVServices {
             serveReady()
             expireBlocked(nowMs: context.coarseNowMs)
         }
-        if memoryReturn.isDue(removals: store.removals, nowMs: context.coarseNowMs) {
+        if memoryReturn.isDue(removals: store.removals, nowMs: context.coarseNowMs, keys: { store.count }) {
             HeapMemory.returnFreePages()
         }
         logAuthenticationFailures(nowMs: context.coarseNowMs)

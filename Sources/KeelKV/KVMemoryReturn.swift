@@ -6,7 +6,11 @@
 // loop does so only after its own connection buffers go quiet). This follows
 // the store's frees instead: once enough keys were removed since the last
 // return, the next tick that finds the removals stopped for a moment asks
-// malloc to hand free pages back (malloc_trim), at most once a second.
+// malloc to hand free pages back (malloc_trim), at most once a second, and
+// only if the store has shrunk to half its peak or less since the last
+// return: a cache whose keys come and go at a steady count (a TTL cache
+// removes thousands a second) reuses what it frees, and a trim there would
+// walk the heap for milliseconds, holding every request, for nothing.
 
 import Keel
 
@@ -20,16 +24,28 @@ struct KVMemoryReturn {
     private var removalsAtReturn = 0
     private var removalsAtLastTick = 0
     private var lastReturnMs: Int64?
+    /// The most keys seen since the last return (sampled once a second).
+    private var peakKeys = 0
+    private var lastSampleMs: Int64?
 
-    /// Called every tick with the store's removal count: true when memory
-    /// should be returned now (many removals, none since the last tick).
-    mutating func isDue(removals: Int, nowMs: Int64) -> Bool {
+    /// Called every tick with the store's removal count and a way to count
+    /// its keys: true when memory should be returned now (many removals,
+    /// none since the last tick, the store at half its peak or less).
+    mutating func isDue(removals: Int, nowMs: Int64, keys: () -> Int) -> Bool {
         defer { removalsAtLastTick = removals }
+        if nowMs - (lastSampleMs ?? nowMs - Self.intervalMs) >= Self.intervalMs {
+            peakKeys = max(peakKeys, keys())
+            lastSampleMs = nowMs
+        }
         guard removals - removalsAtReturn >= Self.removalsWorthReturning,
             removals == removalsAtLastTick, nowMs - (lastReturnMs ?? nowMs - Self.intervalMs) >= Self.intervalMs
         else { return false }
+        let now = keys()
+        peakKeys = max(peakKeys, now)
+        guard now <= peakKeys / 2 else { return false }
         removalsAtReturn = removals
         lastReturnMs = nowMs
+        peakKeys = now
         return true
     }
 
