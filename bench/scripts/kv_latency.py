@@ -17,6 +17,8 @@ import subprocess
 import sys
 import time
 
+from kv_common import free_port
+
 SERVER_CORE = os.environ.get("SERVER_CORE", "0")
 CLIENT_CORE = os.environ.get("CLIENT_CORE", "1")
 SECONDS = os.environ.get("SECONDS_PER_RUN", "5")
@@ -31,10 +33,6 @@ COMMANDS = [
 ]
 
 
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def start(kind, keel_kv):

@@ -12,10 +12,11 @@ Usage: kv_memory.py KEEL_KV_BINARY [WORKLOAD...]
 Prints a Markdown table.
 """
 import os
-import socket
 import subprocess
 import sys
 import time
+
+from kv_common import connect, encode, free_port
 
 WORKLOADS = {
     # name: (keys, commands for key i)
@@ -28,11 +29,6 @@ WORKLOADS = {
 }
 
 
-def encode(arguments):
-    out = [b"*%d\r\n" % len(arguments)]
-    for argument in arguments:
-        out.append(b"$%d\r\n%s\r\n" % (len(argument), argument))
-    return b"".join(out)
 
 
 def rss_kib(pid):
@@ -42,19 +38,8 @@ def rss_kib(pid):
     raise RuntimeError("no VmRSS")
 
 
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
-def connect(port):
-    for _ in range(200):
-        try:
-            return socket.create_connection(("127.0.0.1", port))
-        except OSError:
-            time.sleep(0.05)
-    raise RuntimeError("nothing listens on %d" % port)
 
 
 def read_replies(sock, count):
@@ -84,14 +69,14 @@ def measure(command, workload):
         before = rss_kib(process.pid)
         batch = []
         for i in range(keys):
-            batch.extend(encode(arguments) for arguments in make(i))
+            batch.extend(encode(*arguments) for arguments in make(i))
             if len(batch) >= 10_000 or i == keys - 1:
                 sock.sendall(b"".join(batch))
                 read_replies(sock, len(batch))
                 batch = []
         time.sleep(1)
         loaded = rss_kib(process.pid)
-        sock.sendall(encode([b"FLUSHALL"]))
+        sock.sendall(encode(b"FLUSHALL"))
         read_replies(sock, 1)
         time.sleep(10)
         emptied = rss_kib(process.pid)

@@ -13,10 +13,11 @@ Usage: kv_pubsub.py KEEL_KV [SUBSCRIBERS...]   (default 100 1000); prints Markdo
 import os
 import resource
 import selectors
-import socket
 import subprocess
 import sys
 import time
+
+from kv_common import connect, encode, free_port
 
 SERVER_CORE = os.environ.get("SERVER_CORE", "0")
 CLIENT_CORE = os.environ.get("CLIENT_CORE", "1")
@@ -24,31 +25,30 @@ SECONDS = float(os.environ.get("SECONDS_PER_RUN", "5"))
 PAYLOAD = b"p" * 32
 
 
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
-def connect(port):
-    for _ in range(200):
-        try:
-            return socket.create_connection(("127.0.0.1", port))
-        except OSError:
-            time.sleep(0.05)
-    raise RuntimeError("nothing listens on %d" % port)
 
 
-def encode(*arguments):
-    out = [b"*%d\r\n" % len(arguments)]
-    for argument in arguments:
-        out.append(b"$%d\r\n%s\r\n" % (len(argument), argument))
-    return b"".join(out)
 
 
 def cpu_seconds(pid):
     fields = open("/proc/%d/stat" % pid).read().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def read_ready(selector, timeout):
+    """Reads everything the subscribers' sockets have now; returns the bytes read."""
+    total = 0
+    for key, _ in selector.select(timeout=timeout):
+        try:
+            while True:
+                chunk = key.fileobj.recv(1 << 18)
+                if not chunk:
+                    break
+                total += len(chunk)
+        except BlockingIOError:
+            pass
+    return total
 
 
 def start(kind, keel_kv):
@@ -108,29 +108,15 @@ def run(kind, keel_kv, subscribers):
                     pass
             except BlockingIOError:
                 pass
-            for key, _ in selector.select(timeout=0.001):
-                try:
-                    while True:
-                        chunk = key.fileobj.recv(1 << 18)
-                        if not chunk:
-                            break
-                        received += len(chunk)
-                except BlockingIOError:
-                    pass
+            received += read_ready(selector, timeout=0.001)
         elapsed = time.monotonic() - started
         # Drain what is in flight (counted, and the CPU it took).
         quiet_until = time.monotonic() + 1.0
         while time.monotonic() < quiet_until:
-            for key, _ in selector.select(timeout=0.05):
-                try:
-                    while True:
-                        chunk = key.fileobj.recv(1 << 18)
-                        if not chunk:
-                            break
-                        received += len(chunk)
-                        quiet_until = time.monotonic() + 0.2
-                except BlockingIOError:
-                    pass
+            drained = read_ready(selector, timeout=0.05)
+            received += drained
+            if drained:
+                quiet_until = time.monotonic() + 0.2
         cpu = cpu_seconds(process.pid) - cpu_before
         delivered = received // message
         for sock in sockets:

@@ -19,19 +19,16 @@ Usage: kv_workloads.py KEEL_KV KEEL_BENCH [WORKLOAD...]; prints Markdown.
 """
 import json
 import os
-import socket
 import subprocess
 import sys
 import time
+
+from kv_common import connect, encode, free_port
 
 SERVER_CORE = os.environ.get("SERVER_CORE", "0")
 CLIENT_CORE = os.environ.get("CLIENT_CORE", "1")
 
 
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def rss_mib(pid):
@@ -41,20 +38,8 @@ def rss_mib(pid):
     return 0
 
 
-def connect(port):
-    for _ in range(200):
-        try:
-            return socket.create_connection(("127.0.0.1", port))
-        except OSError:
-            time.sleep(0.05)
-    raise RuntimeError("nothing listens on %d" % port)
 
 
-def encode(*arguments):
-    out = [b"*%d\r\n" % len(arguments)]
-    for argument in arguments:
-        out.append(b"$%d\r\n%s\r\n" % (len(argument), argument))
-    return b"".join(out)
 
 
 def pipeline(sock, commands):

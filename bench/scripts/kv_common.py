@@ -1,0 +1,28 @@
+"""What the keel-kv benchmark scripts share: a free port, a connection that
+waits for the server to listen, a RESP request."""
+import socket
+import time
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def connect(port):
+    """A connection to 127.0.0.1:port, retried for 10 s while the server starts."""
+    for _ in range(200):
+        try:
+            return socket.create_connection(("127.0.0.1", port))
+        except OSError:
+            time.sleep(0.05)
+    raise RuntimeError("nothing listens on %d" % port)
+
+
+def encode(*arguments):
+    """A RESP multibulk request of byte-string arguments."""
+    out = [b"*%d\r\n" % len(arguments)]
+    for argument in arguments:
+        out.append(b"$%d\r\n%s\r\n" % (len(argument), argument))
+    return b"".join(out)
