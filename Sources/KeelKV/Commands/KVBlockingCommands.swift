@@ -80,24 +80,36 @@ enum KVBlockingCommands {
     static func bpop(_ context: KVContext, front: Bool) {
         let last = context.argumentCount - 1
         guard let deadline = context.blockDeadline(at: last) else { return }
-        for index in 1..<last {
-            let key = context[index]
-            switch context.find(key, as: .list) {
+        guard let first = firstHolding(.list, context, keysBefore: last) else { return }
+        guard let (key, found) = first else {
+            return context.block(on: Array(1..<last), deadlineMs: deadline, timeoutReply: .nullArray)
+        }
+        let list = context.list(found.entry)
+        context.reply.arrayHeader(2)
+        context.reply.bulkString(key)
+        _ = list.pop(front: front) { context.reply.bulkString($0) }
+        context.touched(key)
+        context.removeIfEmpty(key, count: list.count)
+    }
+
+    /// The first of arguments 1..<`end` that holds a `type`, with its key:
+    /// missing keys are passed over, and so are keys of another type for a
+    /// blocked client trying again (it waits on, as in redis-server 7.0);
+    /// `.some(nil)` when none holds one, nil having replied WRONGTYPE.
+    private static func firstHolding(_ type: KVType, _ context: KVContext, keysBefore end: Int)
+        -> (UnsafeRawBufferPointer, KVFound)??
+    {
+        for index in 1..<end {
+            switch context.find(context[index], as: type) {
             case .wrongType:
                 if context.isRetryingBlocked { continue }
-                return context.wrongType()
+                context.wrongType()
+                return nil
             case .missing: continue
-            case .found(let found):
-                let list = context.list(found.entry)
-                context.reply.arrayHeader(2)
-                context.reply.bulkString(key)
-                _ = list.pop(front: front) { context.reply.bulkString($0) }
-                context.touched(key)
-                context.removeIfEmpty(key, count: list.count)
-                return
+            case .found(let found): return .some((context[index], found))
             }
         }
-        context.block(on: Array(1..<last), deadlineMs: deadline, timeoutReply: .nullArray)
+        return .some(nil)
     }
 
     /// BLMOVE source destination LEFT|RIGHT LEFT|RIGHT timeout.
@@ -141,26 +153,18 @@ enum KVBlockingCommands {
     static func bzpop(_ context: KVContext, max: Bool) {
         let last = context.argumentCount - 1
         guard let deadline = context.blockDeadline(at: last) else { return }
-        for index in 1..<last {
-            let key = context[index]
-            switch context.find(key, as: .zset) {
-            case .wrongType:
-                if context.isRetryingBlocked { continue }
-                return context.wrongType()
-            case .missing: continue
-            case .found(let found):
-                let set = KVZSetValue(found.entry)
-                let items = KVSortedSetCommands.pop(set, count: 1, max: max)
-                context.touched(key)
-                context.removeIfEmpty(key, count: set.count)
-                context.reply.arrayHeader(3)
-                context.reply.bulkString(key)
-                context.reply.bulkString(items[0].0)
-                context.replyScore(items[0].1)
-                return
-            }
+        guard let first = firstHolding(.zset, context, keysBefore: last) else { return }
+        guard let (key, found) = first else {
+            return context.block(on: Array(1..<last), deadlineMs: deadline, timeoutReply: .nullArray)
         }
-        context.block(on: Array(1..<last), deadlineMs: deadline, timeoutReply: .nullArray)
+        let set = KVZSetValue(found.entry)
+        let items = KVSortedSetCommands.pop(set, count: 1, max: max)
+        context.touched(key)
+        context.removeIfEmpty(key, count: set.count)
+        context.reply.arrayHeader(3)
+        context.reply.bulkString(key)
+        context.reply.bulkString(items[0].0)
+        context.replyScore(items[0].1)
     }
 
     /// BZMPOP timeout numkeys key [key ...] MIN|MAX [COUNT count].
