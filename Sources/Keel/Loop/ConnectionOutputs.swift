@@ -50,7 +50,13 @@ final class ConnectionOutputs {
     /// (`Connection.restrictRequests`): slot to generation (an entry of a
     /// slot's earlier connection does not count; it is replaced or removed
     /// when the slot's new connection is restricted or lifted).
-    @usableFromInline var restrictedSlots: [UInt32: UInt32] = [:]
+    @usableFromInline @exclusivity(unchecked) var restrictedSlots: [UInt32: UInt32] = [:] {
+        didSet { anyRestricted = !restrictedSlots.isEmpty }
+    }
+    /// Whether any connection is restricted: what the loop reads per read
+    /// (a Bool, not the dictionary's emptiness: 110.8 -> 105.7 instructions
+    /// a message on the handler path, measured).
+    @usableFromInline @exclusivity(unchecked) var anyRestricted = false
     // Strong lets: reached through a guaranteed `self` (Connection passes the
     // outputs with _withUnsafeGuaranteedRef), they cost no retain per message.
     @usableFromInline let slab: ClientSlab

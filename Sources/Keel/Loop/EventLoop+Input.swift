@@ -114,8 +114,9 @@ extension EventLoop {
         swap(&pending, &slab[slot].input)
         slab[slot].flags.remove(.requestsWaiting)
         let highWatermark = configuration.outputHighWatermarkBytes
-        // Nothing to look up until a handler restricts a connection.
-        if !outputs.restrictedSlots.isEmpty || decoder.restrictsRequests {
+        // Compiled out for formats that cannot restrict; nothing to look up
+        // until a handler restricts a connection.
+        if Decoder.canRestrictRequests && (outputs.anyRestricted || decoder.restrictsRequests) {
             decoder.restrictsRequests = outputs.isRestricted(slot, generation: generation)
         }
         let outcome = MessageAssembler.feed(bytes, decoder: &decoder, pending: &pending, pool: pool) { request in

@@ -27,7 +27,7 @@ extension EventLoop {
         let handlerKnows = slab[slot].flags.contains(.announced)
         slab.free(slot, pool: pool)
         outputs.forgetProxyHeader(of: slot)
-        if !outputs.restrictedSlots.isEmpty { outputs.restrictedSlots[slot] = nil }
+        if outputs.anyRestricted { outputs.restrictedSlots[slot] = nil }
         stats.closedByReason[reason.rawValue] += 1
         if handlerKnows {
             handler.connectionClosed(ConnectionID(loop: index, slot: slot, generation: generation), reason: reason)

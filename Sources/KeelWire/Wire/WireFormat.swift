@@ -68,6 +68,11 @@ public protocol MessageDecoder {
     /// and reset after. Ignored by default.
     var restrictsRequests: Bool { get set }
 
+    /// Whether `restrictsRequests` means anything to this decoder. False by
+    /// default, and then the loop never looks at restrictions: a check per
+    /// read cost the handler path four instructions a message, measured.
+    static var canRestrictRequests: Bool { get }
+
     /// Whether a request's reply, for a handler that echoes, is exactly the
     /// request's own bytes, so whole requests can be written back in place
     /// (the echo fast path). Requires `scanWholeRequests`. Default false.
@@ -83,6 +88,9 @@ public protocol MessageDecoder {
 extension MessageDecoder {
     /// No error reply: a violation closes the connection.
     public func errorReply(for violation: ProtocolViolation) -> [UInt8]? { nil }
+
+    /// No restrictions: every connection gets the same limits.
+    public static var canRestrictRequests: Bool { false }
 
     /// Ignored: every connection gets the same limits.
     public var restrictsRequests: Bool {

@@ -77,6 +77,8 @@ public struct RESPDecoder: MessageDecoder {
     /// A client not yet authenticated: at most 10 arguments and bulks of
     /// at most 16 KiB, as redis-server takes from such a client.
     public var restrictsRequests = false
+    /// RESP restricts requests (see `restrictsRequests`).
+    public static var canRestrictRequests: Bool { true }
     /// Most arguments a restricted client's request may have (redis-server's).
     public static let restrictedArguments: Int64 = 10
     /// Longest bulk a restricted client may send (redis-server's).
