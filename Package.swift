@@ -29,6 +29,14 @@ let package = Package(
             path: "CShims",
             cSettings: [.define("_GNU_SOURCE")]
         ),
+        // OpenSSL 3 from the system (Debian's libssl-dev), for the TLS
+        // transport: its headers and the macros Swift cannot call.
+        .systemLibrary(
+            name: "COpenSSL",
+            path: "Sources/COpenSSL",
+            pkgConfig: "openssl",
+            providers: [.apt(["libssl-dev"])]
+        ),
         // The wire layer, plain Swift without the C library: wire formats
         // and protocols, the message assembler, rings and their pool, the
         // PROXY parser, addresses as values. The fuzz target builds from it.
@@ -43,7 +51,7 @@ let package = Package(
         .target(
             name: "Keel",
             dependencies: [
-                "KeelWire", "KeelPosix",
+                "KeelWire", "KeelPosix", "COpenSSL",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "CoreMetrics", package: "swift-metrics"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

@@ -5,9 +5,12 @@
 // Signals: SIGINT, SIGTERM and SIGHUP stop the server gracefully (SIGHUP is a
 // terminal hanging up: Keel has no configuration file to reload, so it ends
 // the way a terminal's programs are expected to, but cleanly, with its totals).
-// SIGUSR1 and SIGUSR2 log one statistics line and change nothing; their
-// default action (ending the process) never applies. SIGPIPE is ignored
-// (ProcessSetup).
+// SIGUSR1 logs one statistics line and changes nothing; SIGUSR2 reloads the
+// TLS certificate, key and CA files (certificate rotation without a restart:
+// new handshakes use them, a file that does not load keeps the old ones and
+// the log says why), or on a server without TLS logs a statistics line.
+// Their default action (ending the process) never applies. SIGPIPE is
+// ignored (ProcessSetup).
 
 import ArgumentParser
 import Dispatch
@@ -54,14 +57,28 @@ public struct ServerRunner {
         let handle = server.handle
         let logger = logger
         let name = name
+        let servesTLS = server.configuration.tls != nil
         signals.onSignal { signal in
-            if Self.statisticsSignals.contains(signal) {
+            if signal == SIGUSR2 && servesTLS {
+                do {
+                    try handle.reloadTLS()
+                    logger.notice("\(name): TLS certificate and key reloaded")
+                } catch {
+                    logger.error("\(name): TLS reload failed; the old certificate stays: \(error)")
+                }
+            } else if Self.statisticsSignals.contains(signal) {
                 logger.info("\(name) stats: open=\(handle.openConnections) \(handle.statistics())")
             } else {
                 handle.shutdown()
             }
         }
-        logger.info("\(name) listening on \(address)", metadata: metadata)
+        var listening = "\(address)"
+        if let tlsAddress = handle.tlsAddress {
+            listening += " and TLS on \(tlsAddress)"
+        } else if server.configuration.tls != nil {
+            listening += " (TLS)"
+        }
+        logger.info("\(name) listening on \(listening)", metadata: metadata)
         let statistics = statisticsIntervalMs.map {
             StatisticsLog(server: handle, intervalMs: $0, name: name, logger: logger)
         }

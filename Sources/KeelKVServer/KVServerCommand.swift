@@ -26,10 +26,20 @@ struct KVServerCommand: ParsableCommand {
         discussion: """
             Serves strings, lists, hashes, sets and sorted sets to redis-cli, Redis client libraries and \
             redis-benchmark. --max-message is the largest value; a request may take twice that. SIGINT, \
-            SIGTERM or SIGHUP stops it gracefully; SIGUSR1 logs the counters. Data lives in memory only.
+            SIGTERM or SIGHUP stops it gracefully; SIGUSR1 logs the counters. Data lives in memory only. \
+            --tls-port serves TLS beside --port (--port 0 turns plaintext off), as redis-server does; \
+            SIGUSR2 reloads the TLS files.
             """)
 
     @OptionGroup var server: ServerFlags<KVDefaults>
+
+    @Option(
+        parsing: .unconditional,
+        help: ArgumentHelp(
+            "TLS port beside --port (needs --tls-cert and --tls-key); 0 picks a free one.", valueName: "port"))
+    var tlsPort: Int?
+
+    @OptionGroup(title: "TLS") var tls: TLSFlags
 
     @Option(
         help: ArgumentHelp(
@@ -43,11 +53,34 @@ struct KVServerCommand: ParsableCommand {
     var requirepassFile: String?
 
     func validate() throws {
-        _ = try server.makeConfiguration()
+        _ = try makeConfiguration()
         if requirepass != nil && requirepassFile != nil {
             throw ValidationError("--requirepass and --requirepass-file are exclusive; give one.")
         }
         _ = try password()
+    }
+
+    /// The server's configuration: with --tls-port, TLS on that port and
+    /// plaintext on --port, unless --port is 0 (TLS only, as redis-server).
+    func makeConfiguration() throws -> Configuration {
+        let tlsConfiguration = try tls.makeConfiguration()
+        if let tlsPort {
+            guard tlsConfiguration != nil else { throw ValidationError("--tls-port needs --tls-cert and --tls-key.") }
+            guard (0...65_535).contains(tlsPort) else {
+                throw ValidationError("--tls-port must be in 0...65535 (got \(tlsPort))")
+            }
+        } else if tlsConfiguration != nil {
+            throw ValidationError("--tls-cert serves TLS on --tls-port; give --tls-port too.")
+        }
+        return try server.makeConfiguration {
+            $0.tls = tlsConfiguration
+            guard let tlsPort else { return }
+            if $0.port == 0 {
+                $0.port = tlsPort
+            } else {
+                $0.tlsPort = tlsPort
+            }
+        }
     }
 
     /// The password from --requirepass or --requirepass-file, if any.
@@ -66,7 +99,7 @@ struct KVServerCommand: ParsableCommand {
 
     func run() throws {
         let runner = ServerRunner(name: "keel-kv", logLevel: server.logLevel)
-        let configuration = try server.makeConfiguration()
+        let configuration = try makeConfiguration()
         let settings = KVSettings(
             requirePass: try password(), port: server.port, bind: server.host, maxClients: configuration.maxClients,
             idleTimeoutSeconds: Int(server.idleTimeout), maxBulkBytes: configuration.maxMessageBytes)
@@ -80,6 +113,7 @@ struct KVServerCommand: ParsableCommand {
             "max_clients": "\(configuration.maxClients)", "max_message": "\(configuration.maxMessageBytes)",
             "idle_timeout_s": "\(server.idleTimeout)", "shards": "\(store.shardCount)",
             "requirepass": "\(settings.requiresPassword ? "yes" : "no")",
+            "tls_port": "\(tlsPort.map { "\($0)" } ?? "off")",
         ]
         try runner.run(kv, metadata: metadata, statisticsIntervalMs: try server.statisticsIntervalMs())
     }

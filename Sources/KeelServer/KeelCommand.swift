@@ -20,10 +20,13 @@ struct KeelCommand: ParsableCommand {
         discussion: """
             Every message is a length field (--frame) followed by that many payload bytes, or with \
             --protocol line a line of text; Keel answers each with an identical message. SIGINT, SIGTERM or SIGHUP stops accepting, \
-            lets pending replies drain (up to --shutdown-timeout) and exits 0; SIGUSR1 logs the counters.
+            lets pending replies drain (up to --shutdown-timeout) and exits 0; SIGUSR1 logs the counters. \
+            With --tls-cert and --tls-key the port serves TLS; SIGUSR2 reloads the TLS files.
             """)
 
     @OptionGroup var server: ServerFlags<KeelDefaults>
+
+    @OptionGroup(title: "TLS") var tls: TLSFlags
 
     @Option(help: "Length field: \(FrameFormat.all.map(\.name).joined(separator: ", ")).")
     var frame = FrameFormat.u32le
@@ -38,9 +41,11 @@ struct KeelCommand: ParsableCommand {
     }
 
     func makeConfiguration() throws -> Configuration {
-        try server.makeConfiguration {
+        let tlsConfiguration = try tls.makeConfiguration()
+        return try server.makeConfiguration {
             $0.frame = frame
             $0.messageProtocol = messageProtocol
+            $0.tls = tlsConfiguration
         }
     }
 
@@ -58,6 +63,7 @@ struct KeelCommand: ParsableCommand {
             "first_message_timeout_s": "\(server.firstMessageTimeout.map { "\($0)" } ?? "off")",
             "write_timeout_s": "\(server.writeTimeout)",
             "max_pending_output": "\(configuration.maxPendingOutputBytes)",
+            "tls": "\(configuration.tls.map { "\($0.minimumVersion)+ client-auth=\($0.clientAuthentication)" } ?? "off")",
         ]
         try runner.run(keel, metadata: metadata, statisticsIntervalMs: try server.statisticsIntervalMs())
     }

@@ -32,6 +32,9 @@ public enum CloseReason: Int, Sendable, Hashable, CaseIterable, CustomStringConv
     /// is at its memory or address-space limit); only this connection is
     /// closed.
     case outOfMemory
+    /// The TLS handshake failed or did not complete within its timeout
+    /// (`Statistics.tlsHandshakeFailures` says why).
+    case tlsHandshakeFailed
 
     /// The reason as it appears in logs and metrics, e.g. "idle-timeout".
     public var description: String {
@@ -48,6 +51,7 @@ public enum CloseReason: Int, Sendable, Hashable, CaseIterable, CustomStringConv
         case .serverShutdown: return "server-shutdown"
         case .protocolError: return "protocol-error"
         case .outOfMemory: return "out-of-memory"
+        case .tlsHandshakeFailed: return "tls-handshake-failed"
         }
     }
 }

@@ -113,6 +113,13 @@ public struct Connection {
         withOutputs { $0.proxyHeader(of: slot) }
     }
 
+    /// What the connection's TLS session negotiated (version, cipher, ALPN
+    /// protocol, the client certificate's verified subject); nil for a
+    /// plaintext connection.
+    public var tls: TLSConnectionDetails? {
+        withOutputs { $0.tlsDetails(of: slot) }
+    }
+
     /// Restricts what the connection's requests may be (or lifts it): the
     /// format's decoder applies its tighter limits to a restricted
     /// connection (RESP: redis-server's for a client not yet authenticated,

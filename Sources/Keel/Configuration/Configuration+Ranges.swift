@@ -34,6 +34,9 @@ extension Configuration {
     /// Allowed values of every numeric field. `validate()` checks each.
     package static let settingRanges: [SettingRange] = [
         SettingRange(name: "port", range: 0...65_535) { $0.port },
+        SettingRange(name: "tlsPort", range: 0...65_535) { $0.tlsPort },
+        SettingRange(name: "tls.handshakeTimeoutMs", range: 1...longestDurationMs) { $0.tls?.handshakeTimeoutMs },
+        SettingRange(name: "tls.sessionCacheSize", range: 0...16_777_216) { $0.tls?.sessionCacheSize },
         SettingRange(name: "backlog", range: 1...1_048_576) { $0.backlog },
         SettingRange(name: "threads", range: 1...256) { $0.threads },
         SettingRange(name: "maxClients", range: 1...16_777_216) { $0.maxClients },
@@ -103,6 +106,15 @@ extension Configuration {
             outputLowWatermarkBytes <= outputHighWatermarkBytes,
             "outputLowWatermarkBytes (\(outputLowWatermarkBytes)) must be at most outputHighWatermarkBytes (\(outputHighWatermarkBytes))"
         )
+        try require(tlsPort == nil || tls != nil, "tlsPort needs tls (a certificate and key)")
+        if let tls {
+            try require(
+                tls.clientAuthentication == .none || tls.clientCAFile != nil,
+                "tls.clientAuthentication \(tls.clientAuthentication) needs tls.clientCAFile")
+            try require(
+                tls.alpnProtocols.allSatisfy { (1...255).contains($0.utf8.count) },
+                "tls.alpnProtocols: each name must be 1 to 255 bytes")
+        }
         try require(
             !(edgeTriggered && backend == .poll), "edgeTriggered needs the epoll backend (poll is level-triggered)")
     }

@@ -39,6 +39,13 @@ public struct Configuration: Sendable, Equatable {
     public var threads = 1
     /// Readiness mechanism. Default epoll.
     public var backend = BackendKind.epoll
+    /// TLS: when set, connections on `port` speak TLS, unless `tlsPort` is
+    /// set too, and then `port` serves plaintext and `tlsPort` TLS (as
+    /// redis-server's `port` and `tls-port`). Default nil: plaintext only.
+    public var tls: TLSConfiguration? = nil
+    /// A second port, serving TLS with `tls`, beside plaintext on `port`;
+    /// 0 asks the kernel for a free one. Needs `tls`. Default nil.
+    public var tlsPort: Int? = nil
     /// The PROXY protocol header every accepted connection must begin with,
     /// when Keel runs behind a load balancer such as HAProxy. Default off.
     public var proxyProtocol = ProxyProtocol.off

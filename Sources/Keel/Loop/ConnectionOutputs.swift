@@ -95,12 +95,16 @@ final class ConnectionOutputs {
     @usableFromInline @exclusivity(unchecked) var messagesOut = 0
     /// Each slot's PROXY header, when the PROXY protocol is on (otherwise empty).
     @exclusivity(unchecked) private var proxyHeaders: [ProxyHeader?]
+    /// The loop's TLS sessions (nil on a plaintext server).
+    let tls: TLSSessions?
 
     @usableFromInline
     init(
         loopIndex: UInt32, capacity: Int, pool: BufferPool, encoder: any MessageEncoder,
-        stagingCapacity: Int, maxPendingOutputBytes: Int, mailboxes: Mailboxes, proxyProtocol: ProxyProtocol = .off
+        stagingCapacity: Int, maxPendingOutputBytes: Int, mailboxes: Mailboxes, proxyProtocol: ProxyProtocol = .off,
+        tls: TLSSessions? = nil
     ) {
+        self.tls = tls
         self.loopIndex = loopIndex
         self.mailboxes = mailboxes
         self.slab = ClientSlab(capacity: capacity)
@@ -360,6 +364,11 @@ final class ConnectionOutputs {
     /// Keeps the header `slot`'s connection began with, until it closes.
     func remember(_ header: ProxyHeader, for slot: UInt32) {
         proxyHeaders[Int(slot)] = header
+    }
+
+    /// What `slot`'s TLS session negotiated; nil for a plaintext connection.
+    func tlsDetails(of slot: UInt32) -> TLSConnectionDetails? {
+        tls?.details(of: slot)
     }
 
     /// `slot`'s connection has closed.

@@ -25,13 +25,14 @@ struct AcceptGate {
 }
 
 extension EventLoop {
+    /// Accepts from `listener` (the plaintext port's, or the TLS port's).
     @usableFromInline
-    func acceptConnections() {
+    func acceptConnections(from listener: ListeningSocket?, tls: Bool) {
         guard let listener else { return }
         while !slab.isFull {
             switch backend.accept(listener.fd) {
             case .accepted(let fd):
-                admit(fd)
+                admit(fd, tls: tls)
             case .wouldBlock:
                 return
             case .failed(let errno):
@@ -43,9 +44,10 @@ extension EventLoop {
         updateListener()
     }
 
-    /// Takes a slot for a new connection and registers it for reading.
+    /// Takes a slot for a new connection and registers it for reading; a
+    /// TLS connection gets its session, and its handshake timer.
     @usableFromInline
-    func admit(_ fd: Int32) {
+    func admit(_ fd: Int32, tls: Bool) {
         Syscall.setNoDelay(fd)
         guard let slot = slab.allocate(fd: fd) else {
             preconditionFailure("accepted with a full slab")
@@ -65,12 +67,14 @@ extension EventLoop {
             firstMessage.touch(slot, nowMs: nowMs)
         }
         timeouts.idle.touch(slot, nowMs: nowMs)
+        if tls && !startSession(slot) { return }
         if configuration.proxyProtocol != .off {
             // The handler hears of it once the header names the client.
             slab[slot].lifecycle.awaitProxyHeader()
             return
         }
-        opened(slot)
+        // A TLS connection is announced once its handshake completes.
+        if !tls { opened(slot) }
     }
 
     /// Tells the handler (and the debug log) of a new connection.
@@ -111,7 +115,7 @@ extension EventLoop {
         }
     }
 
-    /// Switches the listener on or off to match the slab and the accept pause.
+    /// Switches the listeners on or off to match the slab and the accept pause.
     @usableFromInline
     func updateListener() {
         guard let listener else { return }
@@ -119,6 +123,7 @@ extension EventLoop {
         guard wanted != acceptGate.isOn else { return }
         if !wanted { stats.listenerPauses += 1 }
         backend.modify(fd: listener.fd, token: .listener, interest: wanted ? .read : [])
+        if let tlsListener { backend.modify(fd: tlsListener.fd, token: .tlsListener, interest: wanted ? .read : []) }
         acceptGate.isOn = wanted
     }
 }

@@ -47,7 +47,7 @@ extension EventLoop {
     @inlinable @inline(__always)
     func readOnce(_ slot: UInt32) -> ReadStep {
         let space = readBuffer.space
-        switch backend.read(slab[slot].fd, into: space) {
+        switch receive(slot, into: space) {
         case .bytes(let count):
             stats.bytesIn &+= count
             let bytes = readBuffer.bytes(count)

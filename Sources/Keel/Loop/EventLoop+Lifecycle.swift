@@ -22,6 +22,7 @@ extension EventLoop {
             logger.debug("connection closed", metadata: metadata)
         }
         backend.deregister(fd: fd, token: EventToken(slot: slot, generation: generation))
+        tls?.close(slot)
         Syscall.close(fd)
         timeouts.removeFromAll(slot)
         let handlerKnows = slab[slot].flags.contains(.announced)
@@ -67,6 +68,7 @@ extension EventLoop {
             return false
         }
         slab[slot].lifecycle.startLingering()
+        if tls != nil { sendCloseNotify(slot) }
         Syscall.shutdownWrites(slab[slot].fd)
         timeouts.idle.remove(slot)
         timeouts.firstMessage?.remove(slot)
@@ -106,6 +108,11 @@ extension EventLoop {
     /// retried once before it closes the connection at once.
     @usableFromInline
     func enforceDeadlines() {
+        if let handshake = timeouts.handshake {
+            while let slot = handshake.popExpired(nowMs: nowMs) {
+                handshakeFailed(slot, .timeout)
+            }
+        }
         if let firstMessage = timeouts.firstMessage {
             while let slot = firstMessage.popExpired(nowMs: nowMs) {
                 closeGracefully(slot, reason: .firstMessageTimeout)
@@ -167,6 +174,11 @@ extension EventLoop {
 
     @usableFromInline
     func closeListener() {
+        if let tlsListener {
+            backend.deregister(fd: tlsListener.fd, token: .tlsListener)
+            tlsListener.close()
+            self.tlsListener = nil
+        }
         guard let listener else { return }
         backend.deregister(fd: listener.fd, token: .listener)
         listener.close()

@@ -12,7 +12,7 @@ extension EventLoop {
     @inlinable @inline(__always)
     func sendServed(_ slot: UInt32, _ bytes: UnsafeRawBufferPointer) {
         assert(slab[slot].output.isEmpty, "replies would overtake pending output")
-        let result = backend.send(slab[slot].fd, bytes)
+        let result = transmit(slot, bytes)
         var rest = UnsafeRawBufferPointer(start: nil, count: 0)
         switch result {
         case .bytes(let taken):
@@ -43,6 +43,15 @@ extension EventLoop {
     /// Handles write readiness: drains as much of the output ring as the socket takes.
     @inlinable @inline(__always)
     func handleWritable(_ slot: UInt32) {
+        if let tls, tls[slot] != nil, tls.states[Int(slot)].wantsWrite {
+            let generation = slab[slot].generation
+            resumeSession(slot)
+            guard slab.isCurrent(slot: slot, generation: generation) else { return }
+            if slab[slot].output.isEmpty {
+                settle(slot)
+                return
+            }
+        }
         guard !slab[slot].output.isEmpty else { return }
         writeFromRing(slot)
         if slab[slot].isLive { settle(slot) }
@@ -55,7 +64,6 @@ extension EventLoop {
     /// iteration so that one fast reader cannot starve the others.
     @inlinable
     func writeFromRing(_ slot: UInt32) {
-        let fd = slab[slot].fd
         var progressed = false
         defer {
             // Progress restarts the write-stall timer (settle removes it once drained).
@@ -64,7 +72,7 @@ extension EventLoop {
         var writes = 0
         repeat {
             let result = slab[slot].output.withReadableSegments { first, second in
-                backend.send(fd, first, second)
+                transmit(slot, first, second)
             }
             writes &+= 1
             switch result {
@@ -117,7 +125,11 @@ extension EventLoop {
             lingering = true
         }
         if flags.contains(.readPaused) {
-            if pending <= configuration.outputLowWatermarkBytes { flags.remove(.readPaused) }
+            if pending <= configuration.outputLowWatermarkBytes {
+                flags.remove(.readPaused)
+                // Records OpenSSL read ahead: no readiness announces them.
+                if let tls, tls[slot] != nil, tls.hasBufferedInput(slot) { revisit(slot, .readQueued) }
+            }
         } else if pending > configuration.outputHighWatermarkBytes {
             flags.insert(.readPaused)
         }
@@ -131,7 +143,7 @@ extension EventLoop {
         if lingering || (!finishing && !flags.contains(.readPaused)) {
             wanted.insert(.read)
         }
-        if pending > 0 { wanted.insert(.write) }
+        if pending > 0 || tlsWantsWrite(slot) { wanted.insert(.write) }
         let registered = slab[slot].registered
         if wanted != registered {
             if wanted.contains(.write) && !registered.contains(.write) { stats.writeInterestArms += 1 }
@@ -154,6 +166,14 @@ extension EventLoop {
                 timeouts.idle.touch(slot, nowMs: nowMs)
             }
         }
+    }
+
+    /// Whether `slot`'s TLS session waits to write (a handshake flight or
+    /// a record that did not fit the socket).
+    @inlinable @inline(__always)
+    func tlsWantsWrite(_ slot: UInt32) -> Bool {
+        guard let tls, tls[slot] != nil else { return false }
+        return tls.states[Int(slot)].wantsWrite
     }
 
     /// Writes to connections that got output outside their own read (sends

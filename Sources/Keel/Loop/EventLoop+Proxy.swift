@@ -39,8 +39,10 @@ extension EventLoop {
             outputs.remember(header, for: slot)
             slab[slot].lifecycle.headerRead()
             let generation = slab[slot].generation
-            opened(slot)
             let rest = UnsafeRawBufferPointer(rebasing: bytes[(length - buffered)...])
+            // TLS passed through the balancer: the handshake follows the header.
+            if let tls, tls[slot] != nil { return beginHandshakeAfterProxyHeader(slot, rest: rest) }
+            opened(slot)
             // The handler may have closed the connection from connectionOpened.
             guard !rest.isEmpty, slab.isCurrent(slot: slot, generation: generation),
                 !slab[slot].lifecycle.phase.stopsInput

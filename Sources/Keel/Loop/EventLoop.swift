@@ -85,6 +85,15 @@ where Handler.Request == Decoder.Request {
 
     /// The listening socket, nil once shutdown has closed it.
     @usableFromInline @exclusivity(unchecked) var listener: ListeningSocket?
+    /// The TLS port's listening socket, when TLS has a port of its own.
+    @usableFromInline @exclusivity(unchecked) var tlsListener: ListeningSocket?
+    /// Connections on `listener` speak TLS (TLS without a port of its own).
+    @usableFromInline let listenerSpeaksTLS: Bool
+    /// Where TLS sessions are made from; nil on a plaintext server.
+    @usableFromInline let tlsContext: TLSContext?
+    /// The TLS sessions of this loop's connections; nil on a plaintext
+    /// server, whose per-read and per-send paths then check only this.
+    @usableFromInline let tls: TLSSessions?
     /// Whether the listener is on, and any accept pause.
     @usableFromInline @exclusivity(unchecked) var acceptGate = AcceptGate()
     @usableFromInline @exclusivity(unchecked) var handler: Handler
@@ -120,16 +129,22 @@ where Handler.Request == Decoder.Request {
     @usableFromInline let acceptLog: RateLimitedLog
     @usableFromInline let memoryLog: RateLimitedLog
     @usableFromInline let cutLog: RateLimitedLog
+    @usableFromInline let tlsLog: RateLimitedLog
 
     @usableFromInline
     init(
-        index: UInt32, configuration: Configuration, listener: ListeningSocket, backend: Backend,
+        index: UInt32, configuration: Configuration, listener: ListeningSocket, tlsListener: ListeningSocket?,
+        tlsContext: TLSContext?, backend: Backend,
         deadlineTimer: DeadlineTimer, control: LoopControl, mailboxes: Mailboxes, decoder: Decoder,
         encoder: any MessageEncoder, handler: Handler, logger: Logger
     ) throws(Errno) {
         self.index = index
         self.configuration = configuration
         self.listener = listener
+        self.tlsListener = tlsListener
+        self.tlsContext = tlsContext
+        listenerSpeaksTLS = tlsContext != nil && tlsListener == nil
+        tls = tlsContext.map { _ in TLSSessions(capacity: configuration.maxClients) }
         self.backend = backend
         self.control = control
         self.handler = handler
@@ -151,7 +166,7 @@ where Handler.Request == Decoder.Request {
             loopIndex: index, capacity: configuration.maxClients, pool: pool, encoder: encoder,
             stagingCapacity: configuration.readBufferBytes + 64,
             maxPendingOutputBytes: configuration.maxPendingOutputBytes, mailboxes: mailboxes,
-            proxyProtocol: configuration.proxyProtocol)
+            proxyProtocol: configuration.proxyProtocol, tls: tls)
         slab = outputs.slab
         self.pool = pool
         readBuffer = ReadBuffer(capacity: configuration.readBufferBytes)
@@ -169,7 +184,9 @@ where Handler.Request == Decoder.Request {
         proxyHeaderLog = RateLimitedLog(intervalMs: 1_000)
         memoryLog = RateLimitedLog(intervalMs: 1_000)
         cutLog = RateLimitedLog(intervalMs: 1_000)
+        tlsLog = RateLimitedLog(intervalMs: 1_000)
         try backend.register(fd: listener.fd, token: .listener, interest: .read)
+        if let tlsListener { try backend.register(fd: tlsListener.fd, token: .tlsListener, interest: .read) }
         try backend.register(fd: control.waker.fd, token: .waker, interest: .read)
         try backend.register(fd: deadlineTimer.fd, token: .timer, interest: .read)
     }
@@ -253,7 +270,11 @@ where Handler.Request == Decoder.Request {
     @usableFromInline
     func dispatchOwn(_ token: EventToken) {
         if token == .listener {
-            acceptConnections()
+            acceptConnections(from: listener, tls: listenerSpeaksTLS)
+            return
+        }
+        if token == .tlsListener {
+            acceptConnections(from: tlsListener, tls: true)
             return
         }
         reactor.noteOwnEvent(timerFired: token == .timer)
@@ -384,7 +405,9 @@ where Handler.Request == Decoder.Request {
             let phase = slab[slot].lifecycle.phase
             let lingering = phase == .lingering
             precondition(
-                slab[slot].registered.contains(.write) == pending, "slot \(slot): write interest != pending output")
+                slab[slot].registered.contains(.write) == (pending || tlsWantsWrite(slot)),
+                "slot \(slot): write interest != pending output")
+            let handshaking = tls.map { $0[slot] != nil && !$0.states[Int(slot)].established } ?? false
             precondition(timeouts.write.contains(slot) == pending, "slot \(slot): write timer != pending output")
             precondition(timeouts.linger.contains(slot) == lingering, "slot \(slot): linger timer != lingering")
             precondition(!lingering || !pending, "slot \(slot) lingers with output pending")
@@ -394,7 +417,8 @@ where Handler.Request == Decoder.Request {
             precondition(
                 listed || pending || phase.isFinishing || shutdownDeadlineMs != nil, "slot \(slot) has no idle timer")
             precondition(
-                slab[slot].flags.contains(.announced) != (phase == .awaitingProxyHeader) || phase.stopsInput
+                slab[slot].flags.contains(.announced) != (phase == .awaitingProxyHeader || handshaking)
+                    || phase.stopsInput
                     || phase.peerHasFinished, "slot \(slot): announced in phase \(phase)")
             if phase == .aborting || phase == .awaitingProxyHeader {
                 precondition(!timeouts.linger.contains(slot), "slot \(slot) has a linger timer in phase \(phase)")

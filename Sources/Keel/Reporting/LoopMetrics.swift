@@ -10,6 +10,7 @@ final class LoopMetrics {
     /// One swift-metrics counter per entry of `Statistics.counters`, in order.
     private let counters: [Counter]
     private let closed: [Counter]
+    private let handshakeFailures: [Counter]
     private let openConnections: Gauge
     private var reported = Statistics()
 
@@ -21,6 +22,11 @@ final class LoopMetrics {
         closed = CloseReason.allCases.map {
             Counter(
                 label: "keel_connections_closed_total", dimensions: [loopDimension, ("reason", "\($0)")],
+                factory: factory)
+        }
+        handshakeFailures = TLSHandshakeFailure.allCases.map {
+            Counter(
+                label: "keel_tls_handshake_failures_total", dimensions: [loopDimension, ("reason", "\($0)")],
                 factory: factory)
         }
         openConnections = Gauge(label: "keel_connections_open", dimensions: [loopDimension], factory: factory)
@@ -42,6 +48,13 @@ final class LoopMetrics {
         while reason < closed.count {
             add(closed[reason], current.closedByReason[reason], reported.closedByReason[reason])
             reason += 1
+        }
+        var failure = 0
+        while failure < handshakeFailures.count {
+            add(
+                handshakeFailures[failure], current.tlsHandshakeFailures[failure],
+                reported.tlsHandshakeFailures[failure])
+            failure += 1
         }
         openConnections.record(open)
         reported = current

@@ -32,6 +32,15 @@ public struct Statistics: Sendable, Equatable, CustomStringConvertible {
     public var memoryReleases = 0
     /// Busy polling: waits that found nothing ready (what the polling cost).
     public var busyPollWaits = 0
+    /// TLS handshakes completed.
+    public var tlsHandshakes = 0
+    /// Of those, handshakes that resumed an earlier session (ticket or cache).
+    public var tlsResumptions = 0
+    /// The completed handshakes' durations, summed, in milliseconds (from
+    /// accept, or the PROXY header, to the handshake's end).
+    public var tlsHandshakeMilliseconds = 0
+    /// TLS handshakes that failed, per reason (indexed by `TLSHandshakeFailure.rawValue`).
+    public var tlsHandshakeFailures = [Int](repeating: 0, count: TLSHandshakeFailure.allCases.count)
 
     /// All counters at zero.
     public init() {}
@@ -45,6 +54,7 @@ public struct Statistics: Sendable, Equatable, CustomStringConvertible {
     /// Adds another loop's counters.
     public mutating func add(_ other: Statistics) {
         for index in closedByReason.indices { closedByReason[index] += other.closedByReason[index] }
+        for index in tlsHandshakeFailures.indices { tlsHandshakeFailures[index] += other.tlsHandshakeFailures[index] }
         for counter in Self.counters { self[keyPath: counter.value] += other[keyPath: counter.value] }
     }
 
@@ -55,6 +65,9 @@ public struct Statistics: Sendable, Equatable, CustomStringConvertible {
             "accepted=\(accepted) closed=\(closed)" + (reasons.isEmpty ? "" : " (\(reasons.joined(separator: " ")))")
         for counter in Self.counters where counter.name != "accepted" {
             text += " \(counter.name)=\(self[keyPath: counter.value])"
+        }
+        for failure in TLSHandshakeFailure.allCases where tlsHandshakeFailures[failure.rawValue] > 0 {
+            text += " tls-handshake-failures(\(failure))=\(tlsHandshakeFailures[failure.rawValue])"
         }
         return text
     }
@@ -86,5 +99,10 @@ public struct Statistics: Sendable, Equatable, CustomStringConvertible {
         Counter(name: "reads-requeued", metricLabel: "keel_reads_requeued_total", value: \.readsRequeued),
         Counter(name: "memory-releases", metricLabel: "keel_memory_releases_total", value: \.memoryReleases),
         Counter(name: "busy-poll-waits", metricLabel: "keel_busy_poll_waits_total", value: \.busyPollWaits),
+        Counter(name: "tls-handshakes", metricLabel: "keel_tls_handshakes_total", value: \.tlsHandshakes),
+        Counter(name: "tls-resumptions", metricLabel: "keel_tls_resumptions_total", value: \.tlsResumptions),
+        Counter(
+            name: "tls-handshake-ms", metricLabel: "keel_tls_handshake_milliseconds_total",
+            value: \.tlsHandshakeMilliseconds),
     ]
 }

@@ -64,6 +64,9 @@ struct LoopParts {
 
     @usableFromInline let configuration: Configuration
     @usableFromInline let listener: ListeningSocket
+    /// The TLS port's listener, when TLS has a port of its own.
+    @usableFromInline let tlsListener: ListeningSocket?
+    @usableFromInline let tlsContext: TLSContext?
     @usableFromInline let backend: Backend
     @usableFromInline let deadlineTimer: DeadlineTimer
     @usableFromInline let control: LoopControl
@@ -72,11 +75,14 @@ struct LoopParts {
 
     @usableFromInline
     init(
-        configuration: Configuration, listener: ListeningSocket, backend: Backend, deadlineTimer: DeadlineTimer,
-        control: LoopControl, mailboxes: Mailboxes, logger: Logger
+        configuration: Configuration, listener: ListeningSocket, tlsListener: ListeningSocket?,
+        tlsContext: TLSContext?, backend: Backend, deadlineTimer: DeadlineTimer, control: LoopControl,
+        mailboxes: Mailboxes, logger: Logger
     ) {
         self.configuration = configuration
         self.listener = listener
+        self.tlsListener = tlsListener
+        self.tlsContext = tlsContext
         self.backend = backend
         self.deadlineTimer = deadlineTimer
         self.control = control
@@ -105,7 +111,8 @@ struct LoopParts {
     ) throws(ServerError) -> BuiltLoop where Handler.Request == Decoder.Request {
         do throws(Errno) {
             let loop = try EventLoop<B, Decoder, Handler>(
-                index: control.index, configuration: configuration, listener: listener, backend: backend,
+                index: control.index, configuration: configuration, listener: listener, tlsListener: tlsListener,
+                tlsContext: tlsContext, backend: backend,
                 deadlineTimer: deadlineTimer, control: control, mailboxes: mailboxes, decoder: decoder,
                 encoder: encoder, handler: handler, logger: logger)
             return BuiltLoop(run: { loop.run() }, discard: { loop.discardUnstarted() })

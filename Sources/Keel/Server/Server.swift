@@ -98,6 +98,7 @@ public final class Server<Handler: ConnectionHandler>: Sendable {
     private func startLoops() throws(ServerError) -> ServerHandle.Running {
         let count = configuration.threads
         var listeners: [ListeningSocket] = []
+        var tlsListeners: [ListeningSocket] = []
         var wakers: [Waker] = []
         var runs: [Transfer<BuiltLoop>] = []
         var reporter: Reporter?
@@ -106,8 +107,17 @@ public final class Server<Handler: ConnectionHandler>: Sendable {
                 listeners = try ListeningSocket.openGroup(
                     at: SocketAddress(host: configuration.host, port: configuration.port)!, count: count,
                     backlog: configuration.backlog)
+                if let tlsPort = configuration.tlsPort {
+                    tlsListeners = try ListeningSocket.openGroup(
+                        at: SocketAddress(host: configuration.host, port: tlsPort)!, count: count,
+                        backlog: configuration.backlog)
+                }
             } catch {
                 throw ServerError(error)
+            }
+            var tlsContext: TLSContext?
+            if let tls = configuration.tls {
+                do throws(TLSError) { tlsContext = try TLSContext(tls) } catch { throw .tls(error) }
             }
             for _ in 0..<count {
                 do throws(Errno) { wakers.append(try Waker()) } catch { throw .setup("eventfd", error) }
@@ -133,8 +143,9 @@ public final class Server<Handler: ConnectionHandler>: Sendable {
             for index in 0..<count {
                 runs.append(
                     try makeLoop(
-                        control: controls[index], listener: listeners[index], mailboxes: mailboxes,
-                        logger: loopLogger))
+                        control: controls[index], listener: listeners[index],
+                        tlsListener: tlsListeners.isEmpty ? nil : tlsListeners[index], tlsContext: tlsContext,
+                        mailboxes: mailboxes, logger: loopLogger))
             }
             let results = ResultSlots(count: count)
             let threads = runs.enumerated().map { index, built in
@@ -144,13 +155,15 @@ public final class Server<Handler: ConnectionHandler>: Sendable {
                     })
             }
             return ServerHandle.Running(
-                address: listeners[0].address, controls: controls, mailboxes: mailboxes, threads: threads,
+                address: listeners[0].address, tlsAddress: tlsListeners.first?.address, tlsContext: tlsContext,
+                controls: controls, mailboxes: mailboxes, threads: threads,
                 results: results, reporter: started)
         } catch {
             // Loops built so far own their listener and backend; none has run
             // yet, so release their descriptors here.
             for built in runs { built.value.discard() }
             for listener in listeners.dropFirst(runs.count) { listener.close() }
+            for listener in tlsListeners.dropFirst(runs.count) { listener.close() }
             for waker in wakers { waker.close() }
             reporter?.finish(timeoutMs: 0)
             throw error
@@ -161,7 +174,8 @@ public final class Server<Handler: ConnectionHandler>: Sendable {
     /// asks for it) and deadline timer here, out of line; the loop itself by
     /// `loopBuilder`, specialised in the caller's module.
     private func makeLoop(
-        control: LoopControl, listener: ListeningSocket, mailboxes: Mailboxes, logger: Logger
+        control: LoopControl, listener: ListeningSocket, tlsListener: ListeningSocket?, tlsContext: TLSContext?,
+        mailboxes: Mailboxes, logger: Logger
     ) throws(ServerError) -> Transfer<BuiltLoop> {
         var loopConfiguration = configuration
         loopConfiguration.maxClients = loopCapacity(control.index)
@@ -189,8 +203,8 @@ public final class Server<Handler: ConnectionHandler>: Sendable {
             throw .setup("timerfd_create", error)
         }
         let parts = LoopParts(
-            configuration: loopConfiguration, listener: listener, backend: backend, deadlineTimer: deadlineTimer,
-            control: control, mailboxes: mailboxes, logger: logger)
+            configuration: loopConfiguration, listener: listener, tlsListener: tlsListener, tlsContext: tlsContext,
+            backend: backend, deadlineTimer: deadlineTimer, control: control, mailboxes: mailboxes, logger: logger)
         return Transfer(value: try loopBuilder.build(parts))
     }
 
@@ -219,6 +233,12 @@ public final class Server<Handler: ConnectionHandler>: Sendable {
 
     /// The address being served, once started.
     public var localAddress: SocketAddress? { handle.localAddress }
+
+    /// The TLS port's address (`Configuration.tlsPort`), once started.
+    public var tlsAddress: SocketAddress? { handle.tlsAddress }
+
+    /// See ``ServerHandle/reloadTLS()``.
+    public func reloadTLS() throws(TLSError) { try handle.reloadTLS() }
 
     /// See ``ServerHandle/send(_:to:)``.
     @discardableResult

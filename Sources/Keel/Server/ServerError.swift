@@ -12,6 +12,8 @@ public enum ServerError: Error, Sendable, CustomStringConvertible, Equatable {
     case socket(Errno)
     /// Another set-up call failed; the text names the call.
     case setup(String, Errno)
+    /// The TLS certificate, key or settings could not be loaded.
+    case tls(TLSError)
 
     /// One line saying what failed.
     public var description: String {
@@ -21,6 +23,7 @@ public enum ServerError: Error, Sendable, CustomStringConvertible, Equatable {
         case .bind(let address, let errno): return "cannot bind \(address): \(errno)"
         case .socket(let errno): return "cannot open a socket: \(errno)"
         case .setup(let call, let errno): return "\(call) failed: \(errno)"
+        case .tls(let error): return "TLS: \(error)"
         }
     }
 }

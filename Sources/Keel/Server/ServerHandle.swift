@@ -12,6 +12,9 @@ public final class ServerHandle: Sendable {
 
     struct Running {
         let address: SocketAddress
+        /// The TLS port's address, when TLS is served on a port of its own.
+        let tlsAddress: SocketAddress?
+        let tlsContext: TLSContext?
         let controls: [LoopControl]
         let mailboxes: Mailboxes
         let threads: [Transfer<LoopThread>]
@@ -28,6 +31,21 @@ public final class ServerHandle: Sendable {
     /// The address being served, once started.
     public var localAddress: SocketAddress? {
         running?.address
+    }
+
+    /// The address of the TLS port (`Configuration.tlsPort`), once started.
+    public var tlsAddress: SocketAddress? {
+        running?.tlsAddress
+    }
+
+    /// Reads the TLS certificate, key and CA files again, for certificate
+    /// rotation without a restart: handshakes from now on use them, open
+    /// connections carry on with what they had. When a file does not load
+    /// the old certificate stays, and the error says why. Does nothing on a
+    /// server without TLS, or not running.
+    public func reloadTLS() throws(TLSError) {
+        guard let context = running?.tlsContext else { return }
+        try context.reload()
     }
 
     /// Runs `startLoops` once, under the lock, and records the running server.

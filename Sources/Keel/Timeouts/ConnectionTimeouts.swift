@@ -1,4 +1,4 @@
-// ConnectionTimeouts: the four deadlines a connection can be under, as one
+// ConnectionTimeouts: the five deadlines a connection can be under, as one
 // value the loop owns, so that what treats them alike (the nearest deadline,
 // forgetting a closed connection, counting members, checking invariants) is
 // written once, here, and each list is named where its meaning matters.
@@ -7,7 +7,8 @@
 // first complete message, when configured), idle (time since its last
 // complete message) or write (time since pending output last moved: a
 // connection whose replies are draining is not idle), and linger (after a
-// graceful close, until the peer's EOF). Which combinations are legal is
+// graceful close, until the peer's EOF); a TLS connection is on handshake
+// too until its handshake completes. Which combinations are legal is
 // checked by EventLoop.checkInvariants, against the connection's state.
 
 /// The timeout lists of one loop, one per kind of deadline.
@@ -21,6 +22,8 @@ struct ConnectionTimeouts {
     @usableFromInline let write: TimeoutList
     /// Time a gracefully closed connection may linger (Configuration.lingerTimeoutMs).
     @usableFromInline let linger: TimeoutList
+    /// A TLS connection's handshake must complete in time (TLS servers only).
+    @usableFromInline let handshake: TimeoutList?
 
     /// A timeout no deadline reaches: 1,000 years past any clock reading,
     /// and far from overflowing when added to one.
@@ -37,6 +40,7 @@ struct ConnectionTimeouts {
         idle = TimeoutList(capacity: capacity, timeoutMs: configuration.idleTimeoutMs.map { Int64($0) } ?? Self.never)
         write = TimeoutList(capacity: capacity, timeoutMs: Int64(configuration.writeTimeoutMs))
         linger = TimeoutList(capacity: capacity, timeoutMs: Int64(configuration.lingerTimeoutMs))
+        handshake = configuration.tls.map { TimeoutList(capacity: capacity, timeoutMs: Int64($0.handshakeTimeoutMs)) }
     }
 
     /// The earliest deadline on any list, or `limit` if that is earlier (or
@@ -49,6 +53,7 @@ struct ConnectionTimeouts {
         if let deadline = write.earliestDeadlineMs { nearest = min(nearest, deadline) }
         if let deadline = linger.earliestDeadlineMs { nearest = min(nearest, deadline) }
         if let deadline = firstMessage?.earliestDeadlineMs { nearest = min(nearest, deadline) }
+        if let deadline = handshake?.earliestDeadlineMs { nearest = min(nearest, deadline) }
         return nearest
     }
 
@@ -59,12 +64,13 @@ struct ConnectionTimeouts {
         idle.remove(slot)
         write.remove(slot)
         linger.remove(slot)
+        handshake?.remove(slot)
     }
 
     /// Connections on any list (a connection on two counts twice).
     @usableFromInline
     var memberCount: Int {
-        idle.count + write.count + linger.count + (firstMessage?.count ?? 0)
+        idle.count + write.count + linger.count + (firstMessage?.count ?? 0) + (handshake?.count ?? 0)
     }
 
     /// Checks each list's own invariants (links, deadline order).
@@ -74,5 +80,6 @@ struct ConnectionTimeouts {
         idle.checkInvariants()
         write.checkInvariants()
         linger.checkInvariants()
+        handshake?.checkInvariants()
     }
 }

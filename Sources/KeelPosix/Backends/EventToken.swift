@@ -25,4 +25,6 @@ package struct EventToken: Hashable {
     @inlinable package static var waker: EventToken { EventToken(slot: UInt32.max - 1, generation: 0) }
     /// The loop's timer descriptor, armed for its nearest deadline.
     @inlinable package static var timer: EventToken { EventToken(slot: UInt32.max - 2, generation: 0) }
+    /// The listening socket of the TLS port, when TLS has a port of its own.
+    @inlinable package static var tlsListener: EventToken { EventToken(slot: UInt32.max - 3, generation: 0) }
 }

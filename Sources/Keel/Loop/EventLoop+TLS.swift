@@ -1,0 +1,235 @@
+// The transport seam: every read and send of a connection's bytes goes
+// through `receive` and `transmit`, which are the backend's read and send
+// for a plaintext connection and OpenSSL's SSL_read and SSL_write for a TLS
+// one (TLSSessions: OpenSSL works the socket itself and answers as read(2)
+// and send(2) do). Above the seam nothing changes: the rings, watermarks,
+// timers and lifecycle are the plaintext ones. A plaintext server (no TLS
+// configured) pays one nil check per read and per send.
+//
+// The handshake is driven by readiness: a TLS connection is accepted with
+// its session made and registered for reading, and each readiness advances
+// SSL_do_handshake (want-read: wait for the next; want-write: arm write
+// interest). The handler hears of the connection only once the handshake
+// has completed (after the PROXY header, when there is one), and a
+// handshake that fails or outlasts its timeout closes only its connection,
+// counted by reason.
+
+import COpenSSL
+import Glibc
+import KeelPosix
+
+extension EventLoop {
+    /// One read of `slot`'s bytes into `space`: plaintext from the socket,
+    /// or decrypted records from its TLS session (the handshake first).
+    @inlinable @inline(__always)
+    func receive(_ slot: UInt32, into space: UnsafeMutableRawBufferPointer) -> IOResult {
+        if let tls, let session = tls[slot], slab[slot].lifecycle.phase != .awaitingProxyHeader {
+            return receiveTLS(slot, session, into: space)
+        }
+        return backend.read(slab[slot].fd, into: space)
+    }
+
+    /// One send of `bytes` to `slot`: to the socket, or through its TLS session.
+    @inlinable @inline(__always)
+    func transmit(_ slot: UInt32, _ bytes: UnsafeRawBufferPointer) -> IOResult {
+        if let tls, let session = tls[slot] { return transmitTLS(slot, session, bytes) }
+        return backend.send(slab[slot].fd, bytes)
+    }
+
+    /// One send of two segments (a wrapped ring) to `slot`.
+    @inlinable @inline(__always)
+    func transmit(_ slot: UInt32, _ first: UnsafeRawBufferPointer, _ second: UnsafeRawBufferPointer) -> IOResult {
+        if let tls, let session = tls[slot] {
+            let head = transmitTLS(slot, session, first)
+            guard case .bytes(let taken) = head, taken == first.count, !second.isEmpty else { return head }
+            if case .bytes(let more) = transmitTLS(slot, session, second) { return .bytes(taken + more) }
+            return head
+        }
+        return backend.send(slab[slot].fd, first, second)
+    }
+
+    /// SSL_read until `space` is full or nothing more has arrived, so that
+    /// the requests of one arrival are served (and answered) together. A
+    /// full buffer may leave records inside OpenSSL, which no readiness
+    /// would announce: the connection is read again next iteration.
+    @usableFromInline
+    func receiveTLS(_ slot: UInt32, _ session: OpaquePointer, into space: UnsafeMutableRawBufferPointer) -> IOResult {
+        let tls = tls.unsafelyUnwrapped
+        if !tls.states[Int(slot)].established {
+            guard establish(slot, session) else { return .wouldBlock }
+        }
+        var total = 0
+        while total < space.count {
+            var count = 0
+            let result = SSL_read_ex(session, space.baseAddress! + total, space.count - total, &count)
+            if result == 1 {
+                total += count
+                continue
+            }
+            if tls.states[Int(slot)].readsPrefix && SSL_get_error(session, result) == SSL_ERROR_WANT_READ
+                && tls.switchToSocketIfPrefixConsumed(slot, fd: slab[slot].fd)
+            {
+                continue
+            }
+            let outcome = sessionFailure(slot, session, result)
+            // What was read is served now; the condition that stopped the
+            // reading is met again on the next call.
+            if total > 0 { break }
+            return outcome
+        }
+        if total == space.count { revisit(slot, .readQueued) }
+        return .bytes(total)
+    }
+
+    /// SSL_write of all of `bytes`, record by record (partial-write mode
+    /// returns after each), until the socket is full.
+    @usableFromInline
+    func transmitTLS(_ slot: UInt32, _ session: OpaquePointer, _ bytes: UnsafeRawBufferPointer) -> IOResult {
+        var total = 0
+        while total < bytes.count {
+            var count = 0
+            let result = SSL_write_ex(session, bytes.baseAddress! + total, bytes.count - total, &count)
+            if result == 1 {
+                total += count
+                continue
+            }
+            let outcome = sessionFailure(slot, session, result)
+            if total > 0 { break }
+            return outcome
+        }
+        return .bytes(total)
+    }
+
+    /// What a failed SSL_read or SSL_write means, as a socket call's result.
+    @usableFromInline
+    func sessionFailure(_ slot: UInt32, _ session: OpaquePointer, _ result: Int32) -> IOResult {
+        let tls = tls.unsafelyUnwrapped
+        switch SSL_get_error(session, result) {
+        case SSL_ERROR_WANT_READ:
+            return .wouldBlock
+        case SSL_ERROR_WANT_WRITE:
+            // A record OpenSSL must write before it can go on (a key
+            // update's answer, a write that did not fit): settle arms write
+            // interest, and write readiness resumes the connection.
+            tls.states[Int(slot)].wantsWrite = true
+            return .wouldBlock
+        case SSL_ERROR_ZERO_RETURN:
+            // close_notify, or the peer's FIN (SSL_OP_IGNORE_UNEXPECTED_EOF).
+            return .endOfFile
+        default:
+            let reason = TLSError.drainOpenSSLErrors()
+            if logger.logLevel <= .debug {
+                var metadata = connectionMetadata(slot, fd: slab[slot].fd)
+                metadata["error"] = "\(reason)"
+                logger.debug("TLS session failed", metadata: metadata)
+            }
+            return .failed(Errno(rawValue: ECONNRESET))
+        }
+    }
+
+    /// Advances `slot`'s handshake; true once it has completed and the
+    /// handler has been told of the connection (and the connection still
+    /// takes input). False while it waits for the peer, or when it failed
+    /// (the connection is then closed).
+    @usableFromInline
+    func establish(_ slot: UInt32, _ session: OpaquePointer) -> Bool {
+        let tls = tls.unsafelyUnwrapped
+        while true {
+            let result = SSL_do_handshake(session)
+            if result == 1 { break }
+            switch SSL_get_error(session, result) {
+            case SSL_ERROR_WANT_READ:
+                if tls.switchToSocketIfPrefixConsumed(slot, fd: slab[slot].fd) { continue }
+                return false
+            case SSL_ERROR_WANT_WRITE:
+                tls.states[Int(slot)].wantsWrite = true
+                settle(slot)
+                return false
+            case let error:
+                let code = ERR_peek_error()
+                let failure: TLSHandshakeFailure =
+                    error == SSL_ERROR_SYSCALL || error == SSL_ERROR_ZERO_RETURN
+                    ? .peerClosed : TLSHandshakeFailure.classify(code)
+                handshakeFailed(slot, failure)
+                return false
+            }
+        }
+        let generation = slab[slot].generation
+        tls.states[Int(slot)].established = true
+        stats.tlsHandshakes += 1
+        if keel_SSL_session_reused(session) == 1 { stats.tlsResumptions += 1 }
+        stats.tlsHandshakeMilliseconds += Int(max(0, nowMs - tls.states[Int(slot)].startedMs))
+        timeouts.handshake?.remove(slot)
+        opened(slot)
+        // The handler may have closed the connection from connectionOpened.
+        return slab.isCurrent(slot: slot, generation: generation) && !slab[slot].lifecycle.phase.stopsInput
+    }
+
+    /// Closes a connection whose handshake failed, counting and logging why
+    /// (at most one line a second).
+    @usableFromInline
+    func handshakeFailed(_ slot: UInt32, _ failure: TLSHandshakeFailure) {
+        let detail = failure == .timeout || failure == .peerClosed ? "\(failure)" : TLSError.drainOpenSSLErrors()
+        ERR_clear_error()
+        stats.tlsHandshakeFailures[failure.rawValue] += 1
+        tlsLog.record(nowMs: nowMs) { suppressed in
+            var metadata = connectionMetadata(slot, fd: slab[slot].fd)
+            metadata["reason"] = "\(failure)"
+            metadata["error"] = "\(detail)"
+            metadata["suppressed"] = "\(suppressed)"
+            logger.warning("closing connection: TLS handshake failed", metadata: metadata)
+        }
+        close(slot, reason: .tlsHandshakeFailed)
+    }
+
+    /// Write readiness for a session that asked to write before going on:
+    /// the handshake resumes, or the read that wanted the write.
+    @usableFromInline
+    func resumeSession(_ slot: UInt32) {
+        guard let tls, let session = tls[slot], tls.states[Int(slot)].wantsWrite else { return }
+        tls.states[Int(slot)].wantsWrite = false
+        let generation = slab[slot].generation
+        if !tls.states[Int(slot)].established {
+            guard establish(slot, session) else {
+                if slab.isCurrent(slot: slot, generation: generation) { settle(slot) }
+                return
+            }
+        }
+        handleReadable(slot, peerFinishing: false)
+    }
+
+    /// Starts the TLS session of a connection accepted on a TLS port; false
+    /// (the connection is closed) when OpenSSL could not make one.
+    @usableFromInline
+    func startSession(_ slot: UInt32) -> Bool {
+        guard let tls, let tlsContext else { return false }
+        guard tls.open(slot, fd: slab[slot].fd, context: tlsContext.serverContext, nowMs: nowMs) else {
+            close(slot, reason: outOfMemory(slot))
+            return false
+        }
+        timeouts.handshake?.touch(slot, nowMs: nowMs)
+        return true
+    }
+
+    /// The PROXY header of a TLS connection has been read: the bytes after
+    /// it begin the handshake, which starts at once (they may hold the
+    /// whole ClientHello, and no readiness would announce them again).
+    @usableFromInline
+    func beginHandshakeAfterProxyHeader(_ slot: UInt32, rest: UnsafeRawBufferPointer) -> CloseReason? {
+        guard let tls, let session = tls[slot] else { return nil }
+        tls.states[Int(slot)].startedMs = nowMs
+        if !rest.isEmpty && !tls.prependInput(slot, rest) { return outOfMemory(slot) }
+        // Records that came with the handshake's last flight are read next
+        // iteration (not from here, inside this read's own serving).
+        if establish(slot, session) { revisit(slot, .readQueued) }
+        return nil
+    }
+
+    /// Sends close_notify before the FIN of a graceful close (best effort:
+    /// a full socket drops it, and the FIN still ends the stream).
+    @usableFromInline
+    func sendCloseNotify(_ slot: UInt32) {
+        guard let tls, let session = tls[slot], tls.states[Int(slot)].established else { return }
+        if SSL_shutdown(session) < 0 { ERR_clear_error() }
+    }
+}
