@@ -160,8 +160,8 @@ let package = Package(
         .testTarget(
             name: "KeelTests",
             dependencies: [
-                "Keel", "KeelWire", "KeelPosix", "CShims", "KeelServer", "KeelTestSupport", "KeelCommandLine", "KeelKV",
-                "KeelKVServer",
+                "Keel", "KeelWire", "KeelPosix", "CShims", "COpenSSL", "KeelServer", "KeelTestSupport",
+                "KeelCommandLine", "KeelKV", "KeelKVServer",
                 "KeelExamples",
                 "BroadcastServer", "EmbedExample",
                 "KeelAllocationProbe", "KeelBenchCore",

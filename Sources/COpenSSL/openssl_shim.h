@@ -37,6 +37,7 @@ static const uint64_t keel_SSL_OP_NO_COMPRESSION = SSL_OP_NO_COMPRESSION;
 static const uint64_t keel_SSL_OP_CIPHER_SERVER_PREFERENCE = SSL_OP_CIPHER_SERVER_PREFERENCE;
 static const uint64_t keel_SSL_OP_NO_TICKET = SSL_OP_NO_TICKET;
 
+static const int keel_BIO_FLAGS_RWS = BIO_FLAGS_RWS;
 static const unsigned long keel_XN_FLAG_RFC2253 = XN_FLAG_RFC2253;
 
 #endif

@@ -63,7 +63,7 @@ struct KeelCommand: ParsableCommand {
             "first_message_timeout_s": "\(server.firstMessageTimeout.map { "\($0)" } ?? "off")",
             "write_timeout_s": "\(server.writeTimeout)",
             "max_pending_output": "\(configuration.maxPendingOutputBytes)",
-            "tls": "\(configuration.tls.map { "\($0.minimumVersion)+ client-auth=\($0.clientAuthentication)" } ?? "off")",
+            "tls": "\(configuration.tls.map { "\($0.minimumVersion)+ \($0.clientAuthentication)" } ?? "off")",
         ]
         try runner.run(keel, metadata: metadata, statisticsIntervalMs: try server.statisticsIntervalMs())
     }

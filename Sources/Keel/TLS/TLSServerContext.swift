@@ -24,12 +24,8 @@ final class TLSServerContext: @unchecked Sendable {
             wire.append(contentsOf: name.utf8)
         }
         alpnWire = wire
-        do throws(TLSError) {
-            try configure(configuration)
-        } catch {
-            SSL_CTX_free(context)
-            throw error
-        }
+        // On failure deinit frees the context (every property is set).
+        try configure(configuration)
     }
 
     deinit { SSL_CTX_free(context) }
@@ -107,11 +103,12 @@ final class TLSServerContext: @unchecked Sendable {
             ERR_clear_error()
             return nil
         }
-        guard SSL_set_fd(ssl, fd) == 1 else {
+        guard let socket = TLSSocketBIO.make(fd: fd) else {
             ERR_clear_error()
             SSL_free(ssl)
             return nil
         }
+        SSL_set_bio(ssl, socket, socket)
         // Read-ahead: one read(2) takes as many records as arrived, not a
         // header and then a body.
         SSL_set_read_ahead(ssl, 1)

@@ -3,7 +3,7 @@
 // with a TLS port costs one nil check per read and send).
 //
 // The session's socket is the connection's own descriptor: OpenSSL reads
-// and writes it directly, so a TLS read or send is one call that behaves
+// and writes it directly (TLSSocketBIO), so a TLS read or send is one call that behaves
 // as read(2) or send(2) do (bytes, would-block, EOF, failure) and the loop's
 // rings, watermarks and timers work unchanged. Plaintext bytes wait in the
 // output ring until OpenSSL reports their record written; what OpenSSL
@@ -100,7 +100,7 @@ final class TLSSessions {
     func switchToSocketIfPrefixConsumed(_ slot: UInt32, fd: Int32) -> Bool {
         guard states[Int(slot)].readsPrefix, let ssl = sessions[Int(slot)],
             let memory = SSL_get_rbio(ssl), keel_BIO_ctrl_pending(memory) == 0,
-            let socket = BIO_new_socket(fd, BIO_NOCLOSE)
+            let socket = TLSSocketBIO.make(fd: fd)
         else { return false }
         SSL_set0_rbio(ssl, socket)
         states[Int(slot)].readsPrefix = false

@@ -44,7 +44,8 @@ where Handler.Request == Format.Decoder.Request {
         logger.logLevel = .error
         do {
             loop = try EventLoop(
-                index: 0, configuration: configuration, listener: listener, backend: backend,
+                index: 0, configuration: configuration, listener: listener, tlsListener: nil, tlsContext: nil,
+                backend: backend,
                 deadlineTimer: DeadlineTimer(), control: control, mailboxes: Mailboxes([mailbox]),
                 decoder: format.makeDecoder(), encoder: format.makeEncoder(), handler: handler, logger: logger)
         } catch {

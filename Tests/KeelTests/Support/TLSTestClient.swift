@@ -1,0 +1,201 @@
+// TLSTestClient: a blocking TLS client for the integration tests, OpenSSL
+// over memory BIOs on a TestClient's socket, so the test decides how the
+// ciphertext travels: in pieces of any size (records split at every byte),
+// or raw bytes of its own. Every socket call is bounded by TestClient's
+// timeouts.
+
+import COpenSSL
+import Glibc
+
+@testable import Keel
+
+struct TLSClientError: Error, CustomStringConvertible {
+    let description: String
+}
+
+final class TLSTestClient {
+    struct Options {
+        var caFile: String?
+        var certificate: String?
+        var key: String?
+        var minVersion = TLS1_2_VERSION
+        var maxVersion: Int32 = 0
+        var alpn: [String] = []
+        /// Ciphertext goes to the socket in pieces of at most this many bytes.
+        var chunkBytes = Int.max
+        /// A session to resume (from an earlier client's `session`).
+        var session: OpaquePointer?
+    }
+
+    let tcp: TestClient
+    private let context: OpaquePointer
+    let ssl: OpaquePointer
+    private let readBIO: OpaquePointer
+    private let writeBIO: OpaquePointer
+    var chunkBytes: Int
+
+    init(port: Int, _ options: Options = Options(), timeoutSeconds: Int = 10, handshake: Bool = true) throws {
+        tcp = try TestClient(port: port, timeoutSeconds: timeoutSeconds)
+        context = SSL_CTX_new(TLS_client_method())!
+        _ = SSL_CTX_ctrl(context, SSL_CTRL_SET_MIN_PROTO_VERSION, Int(options.minVersion), nil)
+        _ = SSL_CTX_ctrl(context, SSL_CTRL_SET_MAX_PROTO_VERSION, Int(options.maxVersion), nil)
+        if options.minVersion < TLS1_2_VERSION {
+            // Old versions need the legacy security level to be offered at all.
+            SSL_CTX_set_security_level(context, 0)
+            _ = SSL_CTX_set_cipher_list(context, "DEFAULT:@SECLEVEL=0")
+        }
+        if let caFile = options.caFile {
+            _ = SSL_CTX_load_verify_locations(context, caFile, nil)
+            SSL_CTX_set_verify(context, SSL_VERIFY_PEER, nil)
+        }
+        if let certificate = options.certificate, let key = options.key {
+            _ = SSL_CTX_use_certificate_chain_file(context, certificate)
+            _ = SSL_CTX_use_PrivateKey_file(context, key, SSL_FILETYPE_PEM)
+        }
+        if !options.alpn.isEmpty {
+            var wire: [UInt8] = []
+            for name in options.alpn { wire += [UInt8(name.utf8.count)] + Array(name.utf8) }
+            _ = SSL_CTX_set_alpn_protos(context, wire, UInt32(wire.count))
+        }
+        ssl = SSL_new(context)!
+        readBIO = BIO_new(BIO_s_mem())!
+        writeBIO = BIO_new(BIO_s_mem())!
+        SSL_set_bio(ssl, readBIO, writeBIO)
+        SSL_set_connect_state(ssl)
+        _ = SSL_ctrl(ssl, SSL_CTRL_SET_TLSEXT_HOSTNAME, Int(TLSEXT_NAMETYPE_host_name), strdup("localhost"))
+        if let session = options.session { SSL_set_session(ssl, session) }
+        chunkBytes = options.chunkBytes
+        if handshake { try completeHandshake() }
+    }
+
+    deinit {
+        SSL_free(ssl)
+        SSL_CTX_free(context)
+    }
+
+    func completeHandshake() throws {
+        while true {
+            let result = SSL_do_handshake(ssl)
+            try flush()
+            if result == 1 { return }
+            guard SSL_get_error(ssl, result) == SSL_ERROR_WANT_READ else { throw failure("handshake") }
+            try pull()
+        }
+    }
+
+    /// Sends the ciphertext OpenSSL has produced, in `chunkBytes` pieces.
+    func flush() throws {
+        var buffer = [UInt8](repeating: 0, count: 16_384)
+        while BIO_ctrl_pending(writeBIO) > 0 {
+            let count = BIO_read(writeBIO, &buffer, Int32(min(buffer.count, chunkBytes)))
+            guard count > 0 else { break }
+            try tcp.send(Array(buffer[..<Int(count)]))
+        }
+    }
+
+    /// Moves what the socket has into OpenSSL; throws at EOF.
+    func pull() throws {
+        var buffer = [UInt8](repeating: 0, count: 16_384)
+        while true {
+            let n = Glibc.read(tcp.fd, &buffer, buffer.count)
+            if n < 0 && errno == EINTR { continue }
+            if n == 0 { throw TLSClientError(description: "EOF") }
+            if n < 0 { throw TLSClientError(description: "read: \(Errno(rawValue: errno))") }
+            _ = BIO_write(readBIO, buffer, Int32(n))
+            return
+        }
+    }
+
+    func send(_ bytes: [UInt8]) throws {
+        var written = 0
+        guard SSL_write_ex(ssl, bytes, bytes.count, &written) == 1, written == bytes.count else {
+            throw failure("write")
+        }
+        try flush()
+    }
+
+    func read(exactly count: Int) throws -> [UInt8] {
+        var result = [UInt8](repeating: 0, count: count)
+        var have = 0
+        while have < count {
+            var n = 0
+            let ok = result.withUnsafeMutableBytes { SSL_read_ex(ssl, $0.baseAddress! + have, count - have, &n) }
+            if ok == 1 {
+                have += n
+                continue
+            }
+            let error = SSL_get_error(ssl, ok)
+            try flush()
+            guard error == SSL_ERROR_WANT_READ else { throw failure("read after \(have) of \(count) bytes") }
+            try pull()
+        }
+        return result
+    }
+
+    func readFrame() throws -> [UInt8] {
+        let header = try read(exactly: 4)
+        let length = Int(header[0]) | Int(header[1]) << 8 | Int(header[2]) << 16 | Int(header[3]) << 24
+        return try read(exactly: length)
+    }
+
+    func sendFrame(_ payload: [UInt8]) throws {
+        try send(TestClient.frame(payload, format: .u32le))
+    }
+
+    func roundTrip(_ payload: [UInt8]) throws -> Bool {
+        try sendFrame(payload)
+        return try readFrame() == payload
+    }
+
+    /// Reads until the server ends the stream: true when it did (with
+    /// close_notify, FIN or reset), false when data came instead.
+    func waitForClose() -> Bool {
+        var byte: UInt8 = 0
+        while true {
+            var n = 0
+            let ok = SSL_read_ex(ssl, &byte, 1, &n)
+            if ok == 1 { return false }
+            let error = SSL_get_error(ssl, ok)
+            if error == SSL_ERROR_WANT_READ {
+                do { try pull() } catch { return true }
+                continue
+            }
+            return true
+        }
+    }
+
+    /// The server ended the stream with close_notify (after `waitForClose`).
+    var receivedCloseNotify: Bool { (SSL_get_shutdown(ssl) & SSL_RECEIVED_SHUTDOWN) != 0 }
+
+    /// Sends close_notify.
+    func sendCloseNotify() throws {
+        _ = SSL_shutdown(ssl)
+        try flush()
+    }
+
+    /// The subject of the certificate the server presented.
+    var serverSubject: String? {
+        guard let certificate = SSL_get0_peer_certificate(ssl), let name = X509_get_subject_name(certificate)
+        else { return nil }
+        var buffer = [CChar](repeating: 0, count: 256)
+        X509_NAME_oneline(name, &buffer, Int32(buffer.count))
+        return String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    }
+
+    /// The session, for a later client to resume (SSL_get1_session: the caller frees it).
+    var session: OpaquePointer? { SSL_get1_session(ssl) }
+
+    var resumed: Bool { SSL_session_reused(ssl) == 1 }
+
+    func close() { tcp.close() }
+
+    private func failure(_ what: String) -> TLSClientError {
+        let code = ERR_get_error()
+        ERR_clear_error()
+        var buffer = [CChar](repeating: 0, count: 256)
+        ERR_error_string_n(code, &buffer, buffer.count)
+        return TLSClientError(
+            description:
+                "\(what): \(String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self))")
+    }
+}
