@@ -142,6 +142,15 @@ enum NeverIdleDefaults: ServerFlagDefaults {
     private func set(_ configuration: inout Configuration, _ name: String, _ value: Int) {
         switch name {
         case "port": configuration.port = value
+        case "tlsPort":
+            configuration.tls = TLSConfiguration(certificateChainFile: "cert.pem", privateKeyFile: "key.pem")
+            configuration.tlsPort = value
+        case "tls.handshakeTimeoutMs":
+            configuration.tls = TLSConfiguration(certificateChainFile: "cert.pem", privateKeyFile: "key.pem")
+            configuration.tls?.handshakeTimeoutMs = value
+        case "tls.sessionCacheSize":
+            configuration.tls = TLSConfiguration(certificateChainFile: "cert.pem", privateKeyFile: "key.pem")
+            configuration.tls?.sessionCacheSize = value
         case "backlog": configuration.backlog = value
         case "threads": configuration.threads = value
         case "maxClients": configuration.maxClients = value
