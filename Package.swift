@@ -116,7 +116,7 @@ let package = Package(
         .target(
             name: "KeelBenchCore",
             dependencies: [
-                "Keel", "KeelPosix", "CShims",
+                "Keel", "KeelPosix", "CShims", "COpenSSL",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Histogram", package: "hdrhistogram-swift"),
             ],

@@ -305,6 +305,11 @@ func runBench<H: ConnectionHandler & Sendable>(
         (["--protocol", "resp", "--command", "SET k x__data__"], "__data__ must be a whole word"),
         (["--protocol", "resp", "--command", "  "], "--command is empty"),
         (["--protocol", "resp", "--keyspace", "0"], "--keyspace must be in 1...999999999999 (got 0)"),
+        (["--tls"], "--tls needs --tls-ca FILE or --tls-insecure"),
+        (["--tls-insecure"], "--tls-ca and --tls-insecure apply to --tls only"),
+        (["--tls", "--tls-insecure", "--tls-ca", "ca.pem"], "--tls-ca and --tls-insecure exclude each other"),
+        (["--handshakes"], "--handshakes needs --tls"),
+        (["--tls", "--tls-insecure", "--handshakes", "--pipeline", "4"], "--handshakes is a closed loop"),
     ])
     func badArgumentsAreNamed(arguments: [String], message: String) {
         #expect {

@@ -5,15 +5,22 @@ import Keel
 
 final class BenchConnection {
     enum State {
-        case waiting, connecting, open, closed
+        case waiting, connecting, handshaking, open, closed
     }
 
     let index: Int
     /// Idle connections are opened and held, never used.
     let isIdle: Bool
     @exclusivity(unchecked) var fd: Int32 = -1
+    /// The TLS session (--tls), nil for plaintext.
+    @exclusivity(unchecked) var ssl: OpaquePointer?
     @exclusivity(unchecked) var state = State.waiting
     @exclusivity(unchecked) var connectDeadlineNs: Int64 = 0
+    /// When the current connection's connect began (handshake mode's latency).
+    @exclusivity(unchecked) var connectStartNs: Int64 = 0
+    /// Handshake mode: its one request was answered; it closes and connects
+    /// again once its read has been handled.
+    @exclusivity(unchecked) var reconnectQueued = false
     /// Write interest is registered (output is pending).
     @exclusivity(unchecked) var writeArmed = false
     @exclusivity(unchecked) var input = RingBuffer()

@@ -6,8 +6,14 @@ import Keel
 public struct BenchOptions: Sendable {
     /// Server address (numeric).
     public var host = "127.0.0.1"
+    /// TLS (--tls), and how the server's certificate is checked; nil: plaintext.
+    public var tls: BenchTLSVerification? = nil
     /// Server port.
     public var port = 5882
+    /// Handshake mode (--handshakes, with TLS): every exchange is a new
+    /// connection: connect, handshake, one request, its reply, close.
+    /// Latency is the connect and handshake's; the rate is handshakes/s.
+    public var handshakes = false
     /// Connections that send messages.
     public var connections = 50
     /// Connections opened and held without sending (to load the server with idle clients).
@@ -86,6 +92,10 @@ public struct BenchOptions: Sendable {
             problems.append("--size \(sizes) does not fit the \(frame) length field (at most \(frame.largestLength))")
         }
         if sizes.maximum > 64 << 20 { problems.append("--size must be at most 64 MiB") }
+        if handshakes {
+            if tls == nil { problems.append("--handshakes needs --tls") }
+            if rate != nil || pipeline != 1 { problems.append("--handshakes is a closed loop of one request each") }
+        }
         if let serverPID, ProcessCPU.seconds(of: serverPID) == nil {
             problems.append(
                 "--server-pid \(serverPID): no such process on this machine (cannot read /proc/\(serverPID)/stat)")
@@ -98,12 +108,14 @@ public struct BenchOptions: Sendable {
     }
 
     /// What one exchange is called in reports: "msg" (echo) or "req" (RESP).
-    public var unit: String { wireProtocol == .resp ? "req" : "msg" }
+    public var unit: String { handshakes ? "handshake" : wireProtocol == .resp ? "req" : "msg" }
 
     /// "50 conns × pipeline 16 × 64 B", "10 conns × 20000 msg/s (open loop) × 64 B",
     /// "50 conns × pipeline 1 × resp SET key:__rand__ __data__ (100000 keys) × 3 B"
     public var summary: String {
-        let load = rate.map { "\(Int($0)) \(unit)/s (open loop)" } ?? "pipeline \(pipeline)"
+        let load =
+            handshakes
+            ? "a new connection per request" : rate.map { "\(Int($0)) \(unit)/s (open loop)" } ?? "pipeline \(pipeline)"
         let idle = idleConnections > 0 ? " (+\(idleConnections) idle)" : ""
         let what: String
         switch wireProtocol {
@@ -113,6 +125,6 @@ public struct BenchOptions: Sendable {
             let keys = command.entries.contains { $0.command.drawsKeys } ? " (\(keyspace) keys)" : ""
             what = " × resp \(command)\(keys)"
         }
-        return "\(connections) conns\(idle) × \(load)\(what) × \(sizes) B"
+        return "\(connections) conns\(idle) × \(load)\(what) × \(sizes) B" + (tls == nil ? "" : " over TLS")
     }
 }

@@ -92,7 +92,7 @@ public struct BenchResult: Sendable {
         return """
             keel-bench: \(options.summary), \(format(measuredSeconds, decimals: 1)) s measured after \
             \(format(options.warmupSeconds, decimals: 1)) s warm-up
-              \(options.unit == "req" ? "requests " : "messages ")    \(messages) \
+              \(options.handshakes ? "handshakes" : options.unit == "req" ? "requests " : "messages ")    \(messages) \
             (\(format(messagesPerSecond, decimals: 0)) \(options.unit)/s)
               throughput   \(format(megabytesPerSecond, decimals: 2)) MB/s of \(options.unit == "req" ? "values" : "payload each way")
               latency      \(percentiles.joined(separator: "  "))  max \(us(maxLatencyMicroseconds))

@@ -22,6 +22,15 @@ public struct KeelBenchCommand: ParsableCommand {
 
     @Option(help: "Server address (numeric IPv4 or IPv6).") var host = "127.0.0.1"
     @Option(help: "Server port.") var port = 5882
+    @Flag(help: "Speak TLS (needs --tls-ca or --tls-insecure).") var tls = false
+    @Option(help: "TLS: verify the server's certificate against this CA file (PEM).") var tlsCa: String?
+    @Flag(help: "TLS: do not verify the server's certificate.") var tlsInsecure = false
+    @Flag(
+        help: """
+            TLS handshake mode: each request on a new connection (connect, handshake, request, reply, close), \
+            --conns at a time; reports handshakes/s and the connect-and-handshake latency.
+            """)
+    var handshakes = false
     @Option(help: "Connections that send messages.") var conns = 50
     @Option(help: "Extra connections opened and held without sending.") var idleConns = 0
     @Option(help: "New connections per second while connecting.") var connectRate = 2_000.0
@@ -58,6 +67,16 @@ public struct KeelBenchCommand: ParsableCommand {
         var options = BenchOptions()
         options.host = host
         options.port = port
+        if tls {
+            switch (tlsCa, tlsInsecure) {
+            case (let file?, false): options.tls = .certificateAuthority(file)
+            case (nil, true): options.tls = .insecure
+            case (nil, false): throw ValidationError("--tls needs --tls-ca FILE or --tls-insecure")
+            case (_?, true): throw ValidationError("--tls-ca and --tls-insecure exclude each other")
+            }
+        } else if tlsCa != nil || tlsInsecure {
+            throw ValidationError("--tls-ca and --tls-insecure apply to --tls only")
+        }
         options.connections = conns
         options.idleConnections = idleConns
         options.connectRate = connectRate
@@ -98,6 +117,7 @@ public struct KeelBenchCommand: ParsableCommand {
             throw ValidationError(error.description)
         }
         if let keyspace { options.keyspace = keyspace }
+        options.handshakes = handshakes
         options.allowErrors = allowErrors
         options.progress = !quiet
         options.serverPID = serverPid

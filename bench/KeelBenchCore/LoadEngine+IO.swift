@@ -1,5 +1,6 @@
 // Sending, receiving and verifying.
 
+import COpenSSL
 import CShims
 import Glibc
 import Keel
@@ -15,6 +16,8 @@ extension LoadEngine {
         switch connection.state {
         case .connecting:
             completeConnect(connection)
+        case .handshaking:
+            advanceHandshake(connection)
         case .open:
             if bits & (keel_EPOLLIN | keel_EPOLLHUP | keel_EPOLLERR) != 0 {
                 receive(connection)
@@ -31,7 +34,7 @@ extension LoadEngine {
     /// loop) answered with the next request.
     private func receive(_ connection: BenchConnection) {
         let n: Int
-        switch Syscall.read(connection.fd, into: readBuffer) {
+        switch connection.ssl == nil ? Syscall.read(connection.fd, into: readBuffer) : receiveTLS(connection) {
         case .bytes(let count): n = count
         case .wouldBlock: return
         case .endOfFile, .failed:
@@ -55,6 +58,10 @@ extension LoadEngine {
             result.mismatches += 1
             noteProblem("connection \(connection.index + 1) received bytes that are not a reply: \(violation)")
             serverClosed(connection)
+            return
+        }
+        if connection.reconnectQueued {
+            reconnect(connection)
             return
         }
         // The next requests leave now, as a client sends when it is ready,
@@ -91,12 +98,17 @@ extension LoadEngine {
             return
         }
         if phase == .measuring {
-            _ = result.latencyNs.record(UInt64(max(0, receivedNs - request.sentNs)))
+            // Handshake mode times the connect and handshake (LoadEngine+Connections).
+            if !options.handshakes { _ = result.latencyNs.record(UInt64(max(0, receivedNs - request.sentNs))) }
             result.messages += 1
             result.payloadBytes += payloadBytes
         }
         if options.rate == nil && (phase == .warmingUp || phase == .measuring) {
-            enqueueMessage(on: connection, sentAtNs: receivedNs)
+            if options.handshakes {
+                connection.reconnectQueued = true
+            } else {
+                enqueueMessage(on: connection, sentAtNs: receivedNs)
+            }
         }
     }
 
@@ -156,7 +168,9 @@ extension LoadEngine {
     /// Writes queued output until done or EAGAIN; write interest only while some is left.
     func flush(_ connection: BenchConnection) {
         while !connection.output.isEmpty {
-            let result = connection.output.withReadableSegments { Syscall.send(connection.fd, $0, $1) }
+            let result = connection.output.withReadableSegments {
+                connection.ssl == nil ? Syscall.send(connection.fd, $0, $1) : sendTLS(connection, $0, $1)
+            }
             guard case .bytes(let n) = result, n > 0 else {
                 if result == .wouldBlock { break }
                 serverClosed(connection)
@@ -166,6 +180,53 @@ extension LoadEngine {
         }
         let pending = !connection.output.isEmpty
         if pending != connection.writeArmed { setInterest(connection, write: pending) }
+    }
+
+    /// SSL_read until the read buffer is full or nothing more has arrived.
+    private func receiveTLS(_ connection: BenchConnection) -> IOResult {
+        let ssl = connection.ssl.unsafelyUnwrapped
+        var total = 0
+        while total < readBuffer.count {
+            var count = 0
+            if SSL_read_ex(ssl, readBuffer.baseAddress! + total, readBuffer.count - total, &count) == 1 {
+                total += count
+                continue
+            }
+            let error = SSL_get_error(ssl, 0)
+            if total > 0 { break }
+            if error == SSL_ERROR_WANT_READ || error == SSL_ERROR_WANT_WRITE { return .wouldBlock }
+            ERR_clear_error()
+            return .endOfFile
+        }
+        return .bytes(total)
+    }
+
+    /// SSL_write of both segments, record by record, until the socket is full.
+    private func sendTLS(
+        _ connection: BenchConnection, _ first: UnsafeRawBufferPointer, _ second: UnsafeRawBufferPointer
+    ) -> IOResult {
+        let head = sendTLS(connection, first)
+        guard case .bytes(let taken) = head, taken == first.count, !second.isEmpty else { return head }
+        if case .bytes(let more) = sendTLS(connection, second) { return .bytes(taken + more) }
+        return head
+    }
+
+    private func sendTLS(_ connection: BenchConnection, _ bytes: UnsafeRawBufferPointer) -> IOResult {
+        let ssl = connection.ssl.unsafelyUnwrapped
+        var total = 0
+        while total < bytes.count {
+            var count = 0
+            if SSL_write_ex(ssl, bytes.baseAddress! + total, bytes.count - total, &count) == 1 {
+                total += count
+                continue
+            }
+            let error = SSL_get_error(ssl, 0)
+            if total > 0 { break }
+            if error == SSL_ERROR_WANT_WRITE || error == SSL_ERROR_WANT_READ { return .wouldBlock }
+            ERR_clear_error()
+            return .failed(Errno(rawValue: ECONNRESET))
+        }
+        return .bytes(total)
     }
 
     // MARK: open loop

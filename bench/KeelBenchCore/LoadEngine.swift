@@ -20,6 +20,7 @@
 // 50 connections × 16 pipelined 64-byte messages, where the client's one
 // core is the limit of what it can measure.
 
+import COpenSSL
 import CShims
 import Glibc
 import Keel
@@ -36,6 +37,8 @@ final class LoadEngine<Workload: BenchWorkload> {
     let pool = BufferPool(memory: .system)
     let progress: (String) -> Void
     let address: SocketAddress
+    /// The TLS client context (--tls).
+    let tls: BenchTLS?
 
     @exclusivity(unchecked) var connections: [BenchConnection] = []
     let epollFD: Int32
@@ -56,6 +59,10 @@ final class LoadEngine<Workload: BenchWorkload> {
     @exclusivity(unchecked) var progressMessages = 0
     @exclusivity(unchecked) var openCount = 0
     var sendingCount: Int { connections.lazy.filter { !$0.isIdle && $0.state == .open }.count }
+    /// Some sending connection is open (or, in handshake mode, on its way to open again).
+    var anySending: Bool {
+        connections.contains { !$0.isIdle && (options.handshakes ? $0.state != .closed : $0.state == .open) }
+    }
     @exclusivity(unchecked) var failure: BenchError?
     @exclusivity(unchecked) var serverCPUAtStart: Double?
     /// Preload requests sent, and answered.
@@ -73,6 +80,7 @@ final class LoadEngine<Workload: BenchWorkload> {
         self.options = options
         self.progress = progress
         address = SocketAddress(host: options.host, port: options.port)!
+        tls = try options.tls.map { try BenchTLS($0) }
         self.workload = workload
         decoder = workload.makeDecoder()
         result = BenchResult(options: options)
@@ -90,6 +98,7 @@ final class LoadEngine<Workload: BenchWorkload> {
 
     deinit {
         for connection in connections {
+            if let ssl = connection.ssl { SSL_free(ssl) }
             if connection.fd >= 0 { Glibc.close(connection.fd) }
             connection.release(pool: pool)
         }
@@ -190,7 +199,7 @@ final class LoadEngine<Workload: BenchWorkload> {
         case .done:
             break
         }
-        if phase != .connecting && phase != .done && sendingCount == 0 && options.connections > 0 {
+        if phase != .connecting && phase != .done && !anySending && options.connections > 0 {
             // Every sending connection is gone: nothing left to measure.
             if phase == .measuring { result.measuredSeconds = Double(nowNs - measureStartNs) / 1e9 }
             phase = .done

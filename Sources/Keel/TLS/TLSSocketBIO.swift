@@ -9,7 +9,7 @@
 import COpenSSL
 import Glibc
 
-enum TLSSocketBIO {
+package enum TLSSocketBIO {
     /// The BIO method, made once per process.
     nonisolated(unsafe) static let method: OpaquePointer = {
         let type = BIO_get_new_index() | BIO_TYPE_SOURCE_SINK | BIO_TYPE_DESCRIPTOR
@@ -21,7 +21,7 @@ enum TLSSocketBIO {
     }()
 
     /// A BIO on the socket `fd` (which it does not close), or nil without memory.
-    static func make(fd: Int32) -> OpaquePointer? {
+    package static func make(fd: Int32) -> OpaquePointer? {
         guard let bio = BIO_new(method) else { return nil }
         // The descriptor, plus one: a null data pointer would mean "none".
         BIO_set_data(bio, UnsafeMutableRawPointer(bitPattern: UInt(fd) + 1))

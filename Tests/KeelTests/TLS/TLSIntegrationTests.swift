@@ -6,6 +6,7 @@
 
 import COpenSSL
 import Foundation
+import KeelBenchCore
 import KeelTestSupport
 import Testing
 
@@ -307,6 +308,30 @@ struct TLSIntegrationTests {
         } throws: { error in
             guard case ServerError.tls(let tls) = error else { return false }
             return tls.description.contains("/nonexistent.pem")
+        }
+    }
+
+    @Test func keelBenchVerifiesEveryEchoOverTLSAndCountsHandshakes() throws {
+        try withEchoServer(tlsConfiguration(.epollEdge, files)) { server, port in
+            var options = BenchOptions()
+            options.port = port
+            options.tls = .certificateAuthority(files.caCertificate)
+            options.connections = 4
+            options.pipeline = 8
+            options.sizes = SizeRange("1-40000")!
+            options.durationSeconds = 0.5
+            options.warmupSeconds = 0.2
+            options.progress = false
+            let streamed = try LoadGenerator(options: options) { _ in }.run()
+            #expect(streamed.isClean && streamed.messages > 0, "\(streamed.text)")
+            options.handshakes = true
+            options.pipeline = 1
+            options.tls = .insecure
+            let before = server.statistics().tlsHandshakes
+            let handshakes = try LoadGenerator(options: options) { _ in }.run()
+            #expect(handshakes.isClean && handshakes.messages > 0, "\(handshakes.text)")
+            #expect(handshakes.latencyNs.totalCount > 0)
+            #expect(eventually { server.statistics().tlsHandshakes - before >= handshakes.messages })
         }
     }
 }
