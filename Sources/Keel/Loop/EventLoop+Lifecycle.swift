@@ -22,7 +22,7 @@ extension EventLoop {
             logger.debug("connection closed", metadata: metadata)
         }
         backend.deregister(fd: fd, token: EventToken(slot: slot, generation: generation))
-        tls?.close(slot)
+        if Transport.encrypts { tls?.close(slot) }
         Syscall.close(fd)
         timeouts.removeFromAll(slot)
         let handlerKnows = slab[slot].flags.contains(.announced)
@@ -68,7 +68,7 @@ extension EventLoop {
             return false
         }
         slab[slot].lifecycle.startLingering()
-        if tls != nil { sendCloseNotify(slot) }
+        if Transport.encrypts { sendCloseNotify(slot) }
         Syscall.shutdownWrites(slab[slot].fd)
         timeouts.idle.remove(slot)
         timeouts.firstMessage?.remove(slot)
@@ -108,7 +108,7 @@ extension EventLoop {
     /// retried once before it closes the connection at once.
     @usableFromInline
     func enforceDeadlines() {
-        if let handshake = timeouts.handshake {
+        if Transport.encrypts, let handshake = timeouts.handshake {
             while let slot = handshake.popExpired(nowMs: nowMs) {
                 handshakeFailed(slot, .timeout)
             }

@@ -43,7 +43,7 @@ extension EventLoop {
     /// Handles write readiness: drains as much of the output ring as the socket takes.
     @inlinable @inline(__always)
     func handleWritable(_ slot: UInt32) {
-        if let tls, tls[slot] != nil, tls.states[Int(slot)].wantsWrite {
+        if Transport.encrypts, let tls, tls[slot] != nil, tls.states[Int(slot)].wantsWrite {
             let generation = slab[slot].generation
             resumeSession(slot)
             guard slab.isCurrent(slot: slot, generation: generation) else { return }
@@ -128,7 +128,9 @@ extension EventLoop {
             if pending <= configuration.outputLowWatermarkBytes {
                 flags.remove(.readPaused)
                 // Records OpenSSL read ahead: no readiness announces them.
-                if let tls, tls[slot] != nil, tls.hasBufferedInput(slot) { revisit(slot, .readQueued) }
+                if Transport.encrypts, let tls, tls[slot] != nil, tls.hasBufferedInput(slot) {
+                    revisit(slot, .readQueued)
+                }
             }
         } else if pending > configuration.outputHighWatermarkBytes {
             flags.insert(.readPaused)
@@ -172,7 +174,7 @@ extension EventLoop {
     /// a record that did not fit the socket).
     @inlinable @inline(__always)
     func tlsWantsWrite(_ slot: UInt32) -> Bool {
-        guard let tls, tls[slot] != nil else { return false }
+        guard Transport.encrypts, let tls, tls[slot] != nil else { return false }
         return tls.states[Int(slot)].wantsWrite
     }
 

@@ -41,7 +41,9 @@ extension EventLoop {
             let generation = slab[slot].generation
             let rest = UnsafeRawBufferPointer(rebasing: bytes[(length - buffered)...])
             // TLS passed through the balancer: the handshake follows the header.
-            if let tls, tls[slot] != nil { return beginHandshakeAfterProxyHeader(slot, rest: rest) }
+            if Transport.encrypts, let tls, tls[slot] != nil {
+                return beginHandshakeAfterProxyHeader(slot, rest: rest)
+            }
             opened(slot)
             // The handler may have closed the connection from connectionOpened.
             guard !rest.isEmpty, slab.isCurrent(slot: slot, generation: generation),

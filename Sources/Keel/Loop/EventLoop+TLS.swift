@@ -3,8 +3,11 @@
 // for a plaintext connection and OpenSSL's SSL_read and SSL_write for a TLS
 // one (TLSSessions: OpenSSL works the socket itself and answers as read(2)
 // and send(2) do). Above the seam nothing changes: the rings, watermarks,
-// timers and lifecycle are the plaintext ones. A plaintext server (no TLS
-// configured) pays one nil check per read and per send.
+// timers and lifecycle are the plaintext ones. A plaintext server's loop is
+// specialised with PlaintextTransport and carries none of this
+// (ConnectionTransport.swift); in a TLS server's loop the TLS paths are kept
+// out of line (@inline(never)), so a plaintext connection beside TLS ones
+// pays a call and a lookup per read and per send, not their code.
 //
 // The handshake is driven by readiness: a TLS connection is accepted with
 // its session made and registered for reading, and each readiness advances
@@ -23,36 +26,53 @@ extension EventLoop {
     /// or decrypted records from its TLS session (the handshake first).
     @inlinable @inline(__always)
     func receive(_ slot: UInt32, into space: UnsafeMutableRawBufferPointer) -> IOResult {
-        if let tls, let session = tls[slot], slab[slot].lifecycle.phase != .awaitingProxyHeader {
-            return receiveTLS(slot, session, into: space)
-        }
+        if Transport.encrypts { return receiveEitherWay(slot, into: space) }
         return backend.read(slab[slot].fd, into: space)
     }
 
     /// One send of `bytes` to `slot`: to the socket, or through its TLS session.
     @inlinable @inline(__always)
     func transmit(_ slot: UInt32, _ bytes: UnsafeRawBufferPointer) -> IOResult {
-        if let tls, let session = tls[slot] { return transmitTLS(slot, session, bytes) }
+        if Transport.encrypts { return transmitEitherWay(slot, bytes, UnsafeRawBufferPointer(start: nil, count: 0)) }
         return backend.send(slab[slot].fd, bytes)
     }
 
     /// One send of two segments (a wrapped ring) to `slot`.
     @inlinable @inline(__always)
     func transmit(_ slot: UInt32, _ first: UnsafeRawBufferPointer, _ second: UnsafeRawBufferPointer) -> IOResult {
-        if let tls, let session = tls[slot] {
-            let head = transmitTLS(slot, session, first)
-            guard case .bytes(let taken) = head, taken == first.count, !second.isEmpty else { return head }
-            if case .bytes(let more) = transmitTLS(slot, session, second) { return .bytes(taken + more) }
-            return head
-        }
+        if Transport.encrypts { return transmitEitherWay(slot, first, second) }
         return backend.send(slab[slot].fd, first, second)
+    }
+
+    /// A read on a server with TLS: the connection may be plaintext (a
+    /// plaintext port beside the TLS one, or a PROXY header not yet read).
+    @usableFromInline @inline(never)
+    func receiveEitherWay(_ slot: UInt32, into space: UnsafeMutableRawBufferPointer) -> IOResult {
+        if let session = tls.unsafelyUnwrapped[slot], slab[slot].lifecycle.phase != .awaitingProxyHeader {
+            return receiveTLS(slot, session, into: space)
+        }
+        return backend.read(slab[slot].fd, into: space)
+    }
+
+    /// A send on a server with TLS, to a TLS or a plaintext connection.
+    @usableFromInline @inline(never)
+    func transmitEitherWay(
+        _ slot: UInt32, _ first: UnsafeRawBufferPointer, _ second: UnsafeRawBufferPointer
+    ) -> IOResult {
+        guard let session = tls.unsafelyUnwrapped[slot] else {
+            return second.isEmpty ? backend.send(slab[slot].fd, first) : backend.send(slab[slot].fd, first, second)
+        }
+        let head = transmitTLS(slot, session, first)
+        guard case .bytes(let taken) = head, taken == first.count, !second.isEmpty else { return head }
+        if case .bytes(let more) = transmitTLS(slot, session, second) { return .bytes(taken + more) }
+        return head
     }
 
     /// SSL_read until `space` is full or nothing more has arrived, so that
     /// the requests of one arrival are served (and answered) together. A
     /// full buffer may leave records inside OpenSSL, which no readiness
     /// would announce: the connection is read again next iteration.
-    @usableFromInline
+    @usableFromInline @inline(never)
     func receiveTLS(_ slot: UInt32, _ session: OpaquePointer, into space: UnsafeMutableRawBufferPointer) -> IOResult {
         let tls = tls.unsafelyUnwrapped
         if !tls.states[Int(slot)].established {
@@ -83,7 +103,7 @@ extension EventLoop {
 
     /// SSL_write of all of `bytes`, record by record (partial-write mode
     /// returns after each), until the socket is full.
-    @usableFromInline
+    @usableFromInline @inline(never)
     func transmitTLS(_ slot: UInt32, _ session: OpaquePointer, _ bytes: UnsafeRawBufferPointer) -> IOResult {
         var total = 0
         while total < bytes.count {
@@ -101,7 +121,7 @@ extension EventLoop {
     }
 
     /// What a failed SSL_read or SSL_write means, as a socket call's result.
-    @usableFromInline
+    @usableFromInline @inline(never)
     func sessionFailure(_ slot: UInt32, _ session: OpaquePointer, _ result: Int32) -> IOResult {
         let tls = tls.unsafelyUnwrapped
         switch SSL_get_error(session, result) {
@@ -131,7 +151,7 @@ extension EventLoop {
     /// handler has been told of the connection (and the connection still
     /// takes input). False while it waits for the peer, or when it failed
     /// (the connection is then closed).
-    @usableFromInline
+    @usableFromInline @inline(never)
     func establish(_ slot: UInt32, _ session: OpaquePointer) -> Bool {
         let tls = tls.unsafelyUnwrapped
         while true {
@@ -167,7 +187,7 @@ extension EventLoop {
 
     /// Closes a connection whose handshake failed, counting and logging why
     /// (at most one line a second).
-    @usableFromInline
+    @usableFromInline @inline(never)
     func handshakeFailed(_ slot: UInt32, _ failure: TLSHandshakeFailure) {
         let detail = failure == .timeout || failure == .peerClosed ? "\(failure)" : TLSError.drainOpenSSLErrors()
         ERR_clear_error()
@@ -184,7 +204,7 @@ extension EventLoop {
 
     /// Write readiness for a session that asked to write before going on:
     /// the handshake resumes, or the read that wanted the write.
-    @usableFromInline
+    @usableFromInline @inline(never)
     func resumeSession(_ slot: UInt32) {
         guard let tls, let session = tls[slot], tls.states[Int(slot)].wantsWrite else { return }
         tls.states[Int(slot)].wantsWrite = false
@@ -200,7 +220,7 @@ extension EventLoop {
 
     /// Starts the TLS session of a connection accepted on a TLS port; false
     /// (the connection is closed) when OpenSSL could not make one.
-    @usableFromInline
+    @usableFromInline @inline(never)
     func startSession(_ slot: UInt32) -> Bool {
         guard let tls, let tlsContext else { return false }
         guard tls.open(slot, fd: slab[slot].fd, context: tlsContext.serverContext, nowMs: nowMs) else {
@@ -214,7 +234,7 @@ extension EventLoop {
     /// The PROXY header of a TLS connection has been read: the bytes after
     /// it begin the handshake, which starts at once (they may hold the
     /// whole ClientHello, and no readiness would announce them again).
-    @usableFromInline
+    @usableFromInline @inline(never)
     func beginHandshakeAfterProxyHeader(_ slot: UInt32, rest: UnsafeRawBufferPointer) -> CloseReason? {
         guard let tls, let session = tls[slot] else { return nil }
         tls.states[Int(slot)].startedMs = nowMs
@@ -227,7 +247,7 @@ extension EventLoop {
 
     /// Sends close_notify before the FIN of a graceful close (best effort:
     /// a full socket drops it, and the FIN still ends the stream).
-    @usableFromInline
+    @usableFromInline @inline(never)
     func sendCloseNotify(_ slot: UInt32) {
         guard let tls, let session = tls[slot], tls.states[Int(slot)].established else { return }
         if SSL_shutdown(session) < 0 { ERR_clear_error() }

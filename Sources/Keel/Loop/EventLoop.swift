@@ -44,9 +44,12 @@
 import Logging
 import Synchronization
 
-/// A single-threaded event loop, specialised over its backend, decoder and handler.
+/// A single-threaded event loop, specialised over its backend, decoder,
+/// handler and transport (plaintext only, or TLS too).
 @usableFromInline
-final class EventLoop<Backend: EventBackend, Decoder: MessageDecoder, Handler: ConnectionHandler>
+final class EventLoop<
+    Backend: EventBackend, Decoder: MessageDecoder, Handler: ConnectionHandler, Transport: ConnectionTransport
+>
 where Handler.Request == Decoder.Request {
     @usableFromInline let index: UInt32
     @usableFromInline let configuration: Configuration
@@ -143,6 +146,7 @@ where Handler.Request == Decoder.Request {
         self.listener = listener
         self.tlsListener = tlsListener
         self.tlsContext = tlsContext
+        precondition(Transport.encrypts == (tlsContext != nil), "a TLS context goes with TLSTransport")
         listenerSpeaksTLS = tlsContext != nil && tlsListener == nil
         tls = tlsContext.map { _ in TLSSessions(capacity: configuration.maxClients) }
         self.backend = backend
@@ -294,7 +298,7 @@ where Handler.Request == Decoder.Request {
     @inlinable @inline(__always)
     func nearestDeadlineMs() -> Int64 {
         if !outputs.flushQueue.isEmpty || !revisits.isEmpty { return Int64.min }
-        var nearest = timeouts.earliestDeadlineMs(notAfter: nextStatisticsMs)
+        var nearest = timeouts.earliestDeadlineMs(notAfter: nextStatisticsMs, handshakes: Transport.encrypts)
         if let deadline = acceptGate.pausedUntilMs { nearest = min(nearest, deadline) }
         if let deadline = shutdownDeadlineMs { nearest = min(nearest, deadline) }
         if let deadline = memoryRelease.dueMs { nearest = min(nearest, deadline) }
@@ -408,6 +412,7 @@ where Handler.Request == Decoder.Request {
                 slab[slot].registered.contains(.write) == (pending || tlsWantsWrite(slot)),
                 "slot \(slot): write interest != pending output")
             let handshaking = tls.map { $0[slot] != nil && !$0.states[Int(slot)].established } ?? false
+            precondition(Transport.encrypts || tls == nil, "TLS sessions in a plaintext loop")
             precondition(timeouts.write.contains(slot) == pending, "slot \(slot): write timer != pending output")
             precondition(timeouts.linger.contains(slot) == lingering, "slot \(slot): linger timer != lingering")
             precondition(!lingering || !pending, "slot \(slot) lingers with output pending")

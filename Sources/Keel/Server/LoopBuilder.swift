@@ -109,8 +109,19 @@ struct LoopParts {
     func build<B: EventBackend, Decoder: MessageDecoder, Handler: ConnectionHandler>(
         _ backend: B, _ decoder: Decoder, _ encoder: any MessageEncoder, _ handler: Handler
     ) throws(ServerError) -> BuiltLoop where Handler.Request == Decoder.Request {
+        // Plaintext servers get a loop without TLS code (ConnectionTransport).
+        if tlsContext == nil {
+            return try build(backend, decoder, encoder, handler, PlaintextTransport.self)
+        }
+        return try build(backend, decoder, encoder, handler, TLSTransport.self)
+    }
+
+    @inlinable
+    func build<B: EventBackend, Decoder: MessageDecoder, Handler: ConnectionHandler, T: ConnectionTransport>(
+        _ backend: B, _ decoder: Decoder, _ encoder: any MessageEncoder, _ handler: Handler, _ transport: T.Type
+    ) throws(ServerError) -> BuiltLoop where Handler.Request == Decoder.Request {
         do throws(Errno) {
-            let loop = try EventLoop<B, Decoder, Handler>(
+            let loop = try EventLoop<B, Decoder, Handler, T>(
                 index: control.index, configuration: configuration, listener: listener, tlsListener: tlsListener,
                 tlsContext: tlsContext, backend: backend,
                 deadlineTimer: deadlineTimer, control: control, mailboxes: mailboxes, decoder: decoder,

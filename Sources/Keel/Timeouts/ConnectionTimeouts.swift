@@ -47,13 +47,14 @@ struct ConnectionTimeouts {
     /// every list is empty). Each list by name (no array of lists, no
     /// optional result): this runs on every loop iteration.
     @inlinable @inline(__always)
-    func earliestDeadlineMs(notAfter limit: Int64) -> Int64 {
+    func earliestDeadlineMs(notAfter limit: Int64, handshakes: Bool) -> Int64 {
         var nearest = limit
         if let deadline = idle.earliestDeadlineMs { nearest = min(nearest, deadline) }
         if let deadline = write.earliestDeadlineMs { nearest = min(nearest, deadline) }
         if let deadline = linger.earliestDeadlineMs { nearest = min(nearest, deadline) }
         if let deadline = firstMessage?.earliestDeadlineMs { nearest = min(nearest, deadline) }
-        if let deadline = handshake?.earliestDeadlineMs { nearest = min(nearest, deadline) }
+        // A constant false in plaintext loops (ConnectionTransport).
+        if handshakes, let deadline = handshake?.earliestDeadlineMs { nearest = min(nearest, deadline) }
         return nearest
     }
 

@@ -16,7 +16,7 @@ final class SimulatedLoop<Format: WireFormat, Handler: ConnectionHandler>
 where Handler.Request == Format.Decoder.Request {
     let backend = ScriptedBackend()
     let control: LoopControl
-    let loop: EventLoop<ScriptedBackend, Format.Decoder, Handler>
+    let loop: EventLoop<ScriptedBackend, Format.Decoder, Handler, PlaintextTransport>
     /// The loop's listener (never connected to: accepts come from the backend).
     let listenerFd: Int32
     /// runIteration returned false: shutdown completed.
