@@ -20,6 +20,13 @@ struct MemoryReleaseSchedule {
     @usableFromInline var takesAtSchedule = 0
     /// The pool's malloc count at the last release.
     @usableFromInline var allocationsAtRelease = 0
+    /// Memory work outside the pool (TLS handshakes: OpenSSL mallocs and
+    /// frees its own buffers), counted so that a burst of it is followed by
+    /// a release too; and its count when the release was scheduled, and at
+    /// the last release.
+    @usableFromInline var foreignWork = 0
+    @usableFromInline var foreignWorkAtSchedule = 0
+    @usableFromInline var foreignWorkAtRelease = 0
 
     @inlinable
     init(quietMs: Int?) {
@@ -31,13 +38,15 @@ struct MemoryReleaseSchedule {
     @inlinable @inline(__always)
     mutating func isDue(nowMs: Int64, pool: BufferPool) -> Bool {
         guard let due = dueMs else {
-            if pool.retainedBytes > 0 || pool.systemAllocations != allocationsAtRelease {
+            if pool.retainedBytes > 0 || pool.systemAllocations != allocationsAtRelease
+                || foreignWork != foreignWorkAtRelease
+            {
                 schedule(nowMs: nowMs, pool: pool)
             }
             return false
         }
         guard nowMs >= due else { return false }
-        if pool.takes != takesAtSchedule || pool.outstandingBytes != 0 {
+        if pool.takes != takesAtSchedule || pool.outstandingBytes != 0 || foreignWork != foreignWorkAtSchedule {
             schedule(nowMs: nowMs, pool: pool)  // Still busy: look again one quiet period later.
             return false
         }
@@ -49,6 +58,7 @@ struct MemoryReleaseSchedule {
         guard let quietMs else { return }
         dueMs = nowMs + quietMs
         takesAtSchedule = pool.takes
+        foreignWorkAtSchedule = foreignWork
     }
 
     /// The release has happened: nothing is due until the pool mallocs again.
@@ -56,6 +66,7 @@ struct MemoryReleaseSchedule {
     mutating func released(pool: BufferPool) {
         dueMs = nil
         allocationsAtRelease = pool.systemAllocations
+        foreignWorkAtRelease = foreignWork
     }
 }
 

@@ -176,6 +176,7 @@ extension EventLoop {
         }
         let generation = slab[slot].generation
         tls.states[Int(slot)].established = true
+        memoryRelease.foreignWork &+= 1
         stats.tlsHandshakes += 1
         if keel_SSL_session_reused(session) == 1 { stats.tlsResumptions += 1 }
         stats.tlsHandshakeMilliseconds += Int(max(0, nowMs - tls.states[Int(slot)].startedMs))
@@ -192,6 +193,7 @@ extension EventLoop {
         let detail = failure == .timeout || failure == .peerClosed ? "\(failure)" : TLSError.drainOpenSSLErrors()
         ERR_clear_error()
         stats.tlsHandshakeFailures[failure.rawValue] += 1
+        memoryRelease.foreignWork &+= 1
         tlsLog.record(nowMs: nowMs) { suppressed in
             var metadata = connectionMetadata(slot, fd: slab[slot].fd)
             metadata["reason"] = "\(failure)"
