@@ -1,0 +1,93 @@
+// Hostile TLS clients, each against a server that goes on serving its
+// neighbours: records of one byte, a client that never reads its replies,
+// an oversized record, a crowd that stalls in the middle of the handshake.
+
+import COpenSSL
+import KeelTestSupport
+import Testing
+
+@testable import Keel
+
+@Suite(.serialized, .enabled(if: TLSTestFiles.shared != nil, "\(TLSTestFiles.skipNote)"))
+struct TLSHostileClientTests {
+    let files = TLSTestFiles.shared!
+
+    var verifying: TLSTestClient.Options {
+        var options = TLSTestClient.Options()
+        options.caFile = files.caCertificate
+        return options
+    }
+
+    @Test(arguments: [LoopMode.epollLevel, LoopMode.epollEdge, LoopMode.poll])
+    func recordsOfOneByteEachAreAssembled(mode: LoopMode) throws {
+        try withEchoServer(tlsConfiguration(mode, files)) { _, port in
+            let client = try TLSTestClient(port: port, verifying)
+            let message = payload(count: 700, seed: 11)
+            for byte in TestClient.frame(message, format: .u32le) {
+                try client.send([byte])  // one SSL_write, one record, per byte
+            }
+            #expect(try client.readFrame() == message)
+            client.close()
+        }
+    }
+
+    @Test func aClientThatNeverReadsIsHeldToTheBoundAndCutAtTheWriteTimeout() throws {
+        var configuration = tlsConfiguration(.epollLevel, files)
+        configuration.writeTimeoutMs = 400
+        let bound = backpressureBound(configuration, largestMessage: 60_000)
+        try withEchoServer(configuration) { server, port in
+            let client = try TLSTestClient(port: port, verifying)
+            let neighbour = try TLSTestClient(port: port, verifying)
+            let message = payload(count: 60_000, seed: 5)
+            // Requests until the server stops reading (its replies unread):
+            // the client's sends then block and time out.
+            var sent = 0
+            while sent < 400 {
+                do { try client.sendFrame(message) } catch { break }
+                sent += 1
+            }
+            #expect(sent < 400, "the server stopped reading")
+            #expect(server.bufferedBytes <= bound, "\(server.bufferedBytes) buffered")
+            #expect(try neighbour.roundTrip([1, 2, 3]), "the neighbour is served")
+            #expect(eventually { server.statistics().closed(.writeTimeout) == 1 })
+            neighbour.close()
+        }
+    }
+
+    @Test func anOversizedRecordClosesOnlyItsConnection() throws {
+        try withEchoServer(tlsConfiguration(.epollLevel, files)) { server, port in
+            let client = try TLSTestClient(port: port, verifying)
+            let neighbour = try TLSTestClient(port: port, verifying)
+            #expect(try client.roundTrip([1]))
+            // An application-data record announcing 40,000 bytes (TLS allows 16,640).
+            try client.tcp.send([23, 3, 3, 0x9C, 0x40] + [UInt8](repeating: 0x55, count: 1_000))
+            // At most an alert record comes back, then the end.
+            let answer = (try? client.tcp.readToEnd()) ?? []
+            #expect(answer.count < 100, "\(answer.count) bytes after the oversized record")
+            #expect(try neighbour.roundTrip([2]))
+            neighbour.close()
+            #expect(eventually { server.statistics().closed(.peerReset) == 1 })
+        }
+    }
+
+    @Test func aCrowdStalledMidHandshakeIsCutAtTheTimeoutAndLeavesNothing() throws {
+        var configuration = tlsConfiguration(.epollEdge, files) { $0.handshakeTimeoutMs = 500 }
+        configuration.maxClients = 400
+        try withEchoServer(configuration) { server, port in
+            // A TLS record header and the start of a ClientHello, then nothing.
+            let start: [UInt8] = [22, 3, 1, 0, 200, 1, 0, 0, 196, 3, 3] + [UInt8](repeating: 7, count: 20)
+            var crowd: [TestClient] = []
+            for _ in 0..<300 {
+                let client = try TestClient(port: port)
+                try client.send(start)
+                crowd.append(client)
+            }
+            let neighbour = try TLSTestClient(port: port, verifying)
+            #expect(try neighbour.roundTrip([9]), "served while the crowd stalls")
+            for client in crowd { #expect(client.waitForClose()) }
+            #expect(eventually { server.statistics().tlsHandshakeFailures[TLSHandshakeFailure.timeout.rawValue] == 300 })
+            #expect(try neighbour.roundTrip([10]))
+            neighbour.close()
+        }
+    }
+}
