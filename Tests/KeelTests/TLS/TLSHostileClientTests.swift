@@ -85,7 +85,8 @@ struct TLSHostileClientTests {
             let neighbour = try TLSTestClient(port: port, verifying)
             #expect(try neighbour.roundTrip([9]), "served while the crowd stalls")
             for client in crowd { #expect(client.waitForClose()) }
-            #expect(eventually { server.statistics().tlsHandshakeFailures[TLSHandshakeFailure.timeout.rawValue] == 300 })
+            #expect(
+                eventually { server.statistics().tlsHandshakeFailures[TLSHandshakeFailure.timeout.rawValue] == 300 })
             #expect(try neighbour.roundTrip([10]))
             neighbour.close()
         }
