@@ -41,7 +41,7 @@ extension EventLoop {
             let generation = slab[slot].generation
             let rest = UnsafeRawBufferPointer(rebasing: bytes[(length - buffered)...])
             // TLS passed through the balancer: the handshake follows the header.
-            if Transport.encrypts, let tls, tls[slot] != nil {
+            if Transport.encrypts, let tls, tls.states[Int(slot)].awaitingHello {
                 return beginHandshakeAfterProxyHeader(slot, rest: rest)
             }
             opened(slot)

@@ -48,8 +48,10 @@ extension EventLoop {
     /// plaintext port beside the TLS one, or a PROXY header not yet read).
     @usableFromInline @inline(never)
     func receiveEitherWay(_ slot: UInt32, into space: UnsafeMutableRawBufferPointer) -> IOResult {
-        if let session = tls.unsafelyUnwrapped[slot], slab[slot].lifecycle.phase != .awaitingProxyHeader {
-            return receiveTLS(slot, session, into: space)
+        let tls = tls.unsafelyUnwrapped
+        if slab[slot].lifecycle.phase != .awaitingProxyHeader {
+            if let session = tls[slot] { return receiveTLS(slot, session, into: space) }
+            if tls.states[Int(slot)].awaitingHello { return receiveHello(slot, into: space) }
         }
         return backend.read(slab[slot].fd, into: space)
     }
@@ -66,6 +68,57 @@ extension EventLoop {
         guard case .bytes(let taken) = head, taken == first.count, !second.isEmpty else { return head }
         if case .bytes(let more) = transmitTLS(slot, session, second) { return .bytes(taken + more) }
         return head
+    }
+
+    /// Reads a TLS connection's first record into its input ring, until it
+    /// is whole (then the session is made and the handshake begins) or the
+    /// socket is dry. Returns what a read would, once there is a session.
+    @usableFromInline @inline(never)
+    func receiveHello(_ slot: UInt32, into space: UnsafeMutableRawBufferPointer) -> IOResult {
+        while true {
+            switch backend.read(slab[slot].fd, into: space) {
+            case .bytes(let count):
+                stats.bytesIn &+= count
+                guard slab[slot].input.append(UnsafeRawBufferPointer(rebasing: space[..<count]), pool: pool) else {
+                    close(slot, reason: outOfMemory(slot))
+                    return .wouldBlock
+                }
+                guard let session = startSessionIfHelloArrived(slot) else { return .wouldBlock }
+                return receiveTLS(slot, session, into: space)
+            case .wouldBlock:
+                return .wouldBlock
+            case .endOfFile:
+                handshakeFailed(slot, .peerClosed)
+                return .wouldBlock
+            case .failed(let errno):
+                return .failed(errno)
+            }
+        }
+    }
+
+    /// Makes `slot`'s session once its first record is whole, handing it the
+    /// bytes held so far; nil while the record is incomplete, or when the
+    /// bytes are no TLS (the connection is then closed).
+    @usableFromInline
+    func startSessionIfHelloArrived(_ slot: UInt32) -> OpaquePointer? {
+        let tls = tls.unsafelyUnwrapped
+        let progress = slab[slot].input.withContiguousBytes { TLSSessions.helloProgress($0) }
+        switch progress {
+        case .incomplete:
+            return nil
+        case .invalid:
+            handshakeFailed(slot, .notTLS, detail: "the first bytes are not a TLS handshake record")
+            return nil
+        case .complete:
+            guard let tlsContext, tls.open(slot, fd: slab[slot].fd, context: tlsContext.serverContext),
+                slab[slot].input.withContiguousBytes({ tls.prependInput(slot, $0) })
+            else {
+                close(slot, reason: outOfMemory(slot))
+                return nil
+            }
+            slab[slot].input.removeAll(pool: pool)
+            return tls[slot]
+        }
     }
 
     /// SSL_read until `space` is full or nothing more has arrived, so that
@@ -189,8 +242,9 @@ extension EventLoop {
     /// Closes a connection whose handshake failed, counting and logging why
     /// (at most one line a second).
     @usableFromInline @inline(never)
-    func handshakeFailed(_ slot: UInt32, _ failure: TLSHandshakeFailure) {
-        let detail = failure == .timeout || failure == .peerClosed ? "\(failure)" : TLSError.drainOpenSSLErrors()
+    func handshakeFailed(_ slot: UInt32, _ failure: TLSHandshakeFailure, detail: String? = nil) {
+        let detail =
+            detail ?? (failure == .timeout || failure == .peerClosed ? "\(failure)" : TLSError.drainOpenSSLErrors())
         ERR_clear_error()
         stats.tlsHandshakeFailures[failure.rawValue] += 1
         memoryRelease.foreignWork &+= 1
@@ -220,15 +274,12 @@ extension EventLoop {
         handleReadable(slot, peerFinishing: false)
     }
 
-    /// Starts the TLS session of a connection accepted on a TLS port; false
-    /// (the connection is closed) when OpenSSL could not make one.
+    /// A connection accepted on a TLS port: its handshake timer starts, and
+    /// its session is made once its first record has arrived.
     @usableFromInline @inline(never)
     func startSession(_ slot: UInt32) -> Bool {
-        guard let tls, let tlsContext else { return false }
-        guard tls.open(slot, fd: slab[slot].fd, context: tlsContext.serverContext, nowMs: nowMs) else {
-            close(slot, reason: outOfMemory(slot))
-            return false
-        }
+        guard let tls else { return false }
+        tls.awaitHello(slot, nowMs: nowMs)
         timeouts.handshake?.touch(slot, nowMs: nowMs)
         return true
     }
@@ -238,9 +289,10 @@ extension EventLoop {
     /// whole ClientHello, and no readiness would announce them again).
     @usableFromInline @inline(never)
     func beginHandshakeAfterProxyHeader(_ slot: UInt32, rest: UnsafeRawBufferPointer) -> CloseReason? {
-        guard let tls, let session = tls[slot] else { return nil }
+        guard let tls, tls.states[Int(slot)].awaitingHello else { return nil }
         tls.states[Int(slot)].startedMs = nowMs
-        if !rest.isEmpty && !tls.prependInput(slot, rest) { return outOfMemory(slot) }
+        if !rest.isEmpty && !slab[slot].input.append(rest, pool: pool) { return outOfMemory(slot) }
+        guard let session = startSessionIfHelloArrived(slot) else { return nil }
         // Records that came with the handshake's last flight are read next
         // iteration (not from here, inside this read's own serving).
         if establish(slot, session) { revisit(slot, .readQueued) }

@@ -411,7 +411,8 @@ where Handler.Request == Decoder.Request {
             precondition(
                 slab[slot].registered.contains(.write) == (pending || tlsWantsWrite(slot)),
                 "slot \(slot): write interest != pending output")
-            let handshaking = tls.map { $0[slot] != nil && !$0.states[Int(slot)].established } ?? false
+            let awaitingHello = tls?.states[Int(slot)].awaitingHello ?? false
+            let handshaking = awaitingHello || (tls.map { $0[slot] != nil && !$0.states[Int(slot)].established } ?? false)
             precondition(Transport.encrypts || tls == nil, "TLS sessions in a plaintext loop")
             precondition(timeouts.write.contains(slot) == pending, "slot \(slot): write timer != pending output")
             precondition(timeouts.linger.contains(slot) == lingering, "slot \(slot): linger timer != lingering")
@@ -428,7 +429,8 @@ where Handler.Request == Decoder.Request {
             if phase == .aborting || phase == .awaitingProxyHeader {
                 precondition(!timeouts.linger.contains(slot), "slot \(slot) has a linger timer in phase \(phase)")
             }
-            let inputLimit = maxRequestBytes + (slab[slot].flags.contains(.requestsWaiting) ? readBuffer.capacity : 0)
+            var inputLimit = maxRequestBytes + (slab[slot].flags.contains(.requestsWaiting) ? readBuffer.capacity : 0)
+            if awaitingHello { inputLimit = TLSSessions.largestHello }
             precondition(slab[slot].input.count <= inputLimit, "slot \(slot) buffers more than a request")
         }
     }

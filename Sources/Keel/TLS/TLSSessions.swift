@@ -17,6 +17,13 @@ final class TLSSessions {
     /// Where a session is in its life.
     @usableFromInline
     struct State {
+        /// A TLS connection whose first record (the ClientHello's) has not
+        /// fully arrived: Keel holds its bytes in the input ring, and the
+        /// OpenSSL session is made only once the record is whole, so a
+        /// client that stalls mid-hello costs its bytes, not a session and
+        /// OpenSSL's 16 KiB record buffers (46 KB per stalled client
+        /// before, bench/tls-memory.sh).
+        @usableFromInline var awaitingHello = false
         /// The handshake has completed; the handler knows the connection.
         @usableFromInline var established = false
         /// OpenSSL needs to write before it can go on (a handshake message
@@ -55,23 +62,55 @@ final class TLSSessions {
     subscript(slot: UInt32) -> OpaquePointer? { sessions[Int(slot)] }
 
     /// Starts a session for `slot` on `fd`; false when OpenSSL could not make one.
-    func open(_ slot: UInt32, fd: Int32, context: TLSServerContext, nowMs: Int64) -> Bool {
+    func open(_ slot: UInt32, fd: Int32, context: TLSServerContext) -> Bool {
         precondition(sessions[Int(slot)] == nil, "slot \(slot) already has a TLS session")
         guard let ssl = context.makeSession(fd: fd) else { return false }
         sessions[Int(slot)] = ssl
-        states[Int(slot)] = State(startedMs: nowMs)
+        states[Int(slot)].awaitingHello = false
         contexts[Int(slot)] = context
         return true
     }
 
-    /// Frees `slot`'s session, if it has one.
+    /// A TLS connection was accepted; its session is made once its first
+    /// record has arrived (`open`).
+    func awaitHello(_ slot: UInt32, nowMs: Int64) {
+        precondition(sessions[Int(slot)] == nil, "slot \(slot) already has a TLS session")
+        states[Int(slot)] = State(awaitingHello: true, startedMs: nowMs)
+    }
+
+    /// Frees `slot`'s session, if it has one, and forgets its state.
     func close(_ slot: UInt32) {
+        states[Int(slot)] = State()
         guard let ssl = sessions[Int(slot)] else { return }
         SSL_free(ssl)
         sessions[Int(slot)] = nil
-        states[Int(slot)] = State()
         contexts[Int(slot)] = nil
     }
+
+    /// Where a connection's first record stands, from the bytes so far.
+    enum HelloProgress: Equatable {
+        case incomplete
+        /// The record is whole (the bytes may hold more).
+        case complete
+        /// Not a TLS handshake record (plaintext, garbage, an SSLv2 hello),
+        /// or one longer than TLS allows.
+        case invalid
+    }
+
+    /// Judges the first bytes of a TLS connection: a handshake record
+    /// (type 22, version 3.x) of at most 16,384 bytes.
+    static func helloProgress(_ bytes: UnsafeRawBufferPointer) -> HelloProgress {
+        if bytes.count >= 1 && bytes[0] != 22 { return .invalid }
+        if bytes.count >= 2 && bytes[1] != 3 { return .invalid }
+        guard bytes.count >= 5 else { return .incomplete }
+        let length = Int(bytes[3]) << 8 | Int(bytes[4])
+        guard length > 0 && length <= 16_384 else { return .invalid }
+        return bytes.count >= 5 + length ? .complete : .incomplete
+    }
+
+    /// The most bytes a connection's input ring holds while its first
+    /// record arrives.
+    static var largestHello: Int { 5 + 16_384 }
 
     /// OpenSSL holds bytes of `slot`'s that it read ahead of the last SSL_read.
     @usableFromInline
