@@ -412,7 +412,8 @@ where Handler.Request == Decoder.Request {
                 slab[slot].registered.contains(.write) == (pending || tlsWantsWrite(slot)),
                 "slot \(slot): write interest != pending output")
             let awaitingHello = tls?.states[Int(slot)].awaitingHello ?? false
-            let handshaking = awaitingHello || (tls.map { $0[slot] != nil && !$0.states[Int(slot)].established } ?? false)
+            let inHandshake = tls.map { $0[slot] != nil && !$0.states[Int(slot)].established } ?? false
+            let handshaking = awaitingHello || inHandshake
             precondition(Transport.encrypts || tls == nil, "TLS sessions in a plaintext loop")
             precondition(timeouts.write.contains(slot) == pending, "slot \(slot): write timer != pending output")
             precondition(timeouts.linger.contains(slot) == lingering, "slot \(slot): linger timer != lingering")
