@@ -121,7 +121,7 @@ extension EventLoop {
         }
     }
 
-    /// SSL_read until `space` is full or nothing more has arrived, so that
+    /// SSL_read until `space` is full or OpenSSL holds nothing more, so that
     /// the requests of one arrival are served (and answered) together. A
     /// full buffer may leave records inside OpenSSL, which no readiness
     /// would announce: the connection is read again next iteration.
@@ -137,6 +137,12 @@ extension EventLoop {
             let result = SSL_read_ex(session, space.baseAddress! + total, space.count - total, &count)
             if result == 1 {
                 total += count
+                // Nothing more buffered in OpenSSL: stop rather than let the
+                // next SSL_read find out with a read(2) that returns EAGAIN
+                // (a system call per arrival; redis-server reads once per
+                // readiness too). Edge-triggered loops read on until EAGAIN
+                // anyway, in handleReadable.
+                if SSL_has_pending(session) == 0 { break }
                 continue
             }
             if tls.states[Int(slot)].readsPrefix && SSL_get_error(session, result) == SSL_ERROR_WANT_READ
@@ -243,11 +249,21 @@ extension EventLoop {
     /// (at most one line a second).
     @usableFromInline @inline(never)
     func handshakeFailed(_ slot: UInt32, _ failure: TLSHandshakeFailure, detail: String? = nil) {
-        let detail =
-            detail ?? (failure == .timeout || failure == .peerClosed ? "\(failure)" : TLSError.drainOpenSSLErrors())
+        let detail = detail ?? (failure == .timeout ? "\(failure)" : TLSError.drainOpenSSLErrors())
         ERR_clear_error()
         stats.tlsHandshakeFailures[failure.rawValue] += 1
         memoryRelease.foreignWork &+= 1
+        // A peer that connects and leaves (a port probe, a health check) is
+        // counted, and logged at debug level only.
+        if failure == .peerClosed {
+            if logger.logLevel <= .debug {
+                var metadata = connectionMetadata(slot, fd: slab[slot].fd)
+                metadata["reason"] = "\(failure)"
+                logger.debug("TLS handshake not completed: the peer closed", metadata: metadata)
+            }
+            close(slot, reason: .tlsHandshakeFailed)
+            return
+        }
         tlsLog.record(nowMs: nowMs) { suppressed in
             var metadata = connectionMetadata(slot, fd: slab[slot].fd)
             metadata["reason"] = "\(failure)"
