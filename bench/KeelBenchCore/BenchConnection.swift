@@ -14,6 +14,9 @@ final class BenchConnection {
     @exclusivity(unchecked) var fd: Int32 = -1
     /// The TLS session (--tls), nil for plaintext.
     @exclusivity(unchecked) var ssl: OpaquePointer?
+    /// The last TLS read filled the read buffer: OpenSSL may hold more
+    /// records, which no readiness will announce.
+    @exclusivity(unchecked) var tlsBufferFilled = false
     @exclusivity(unchecked) var state = State.waiting
     @exclusivity(unchecked) var connectDeadlineNs: Int64 = 0
     /// When the current connection's connect began (handshake mode's latency).

@@ -95,7 +95,7 @@ public struct BenchResult: Sendable {
               \(options.handshakes ? "handshakes" : options.unit == "req" ? "requests " : "messages ")    \(messages) \
             (\(format(messagesPerSecond, decimals: 0)) \(options.unit)/s)
               throughput   \(format(megabytesPerSecond, decimals: 2)) MB/s of \(options.unit == "req" ? "values" : "payload each way")
-              latency      \(percentiles.joined(separator: "  "))  max \(us(maxLatencyMicroseconds))
+              \(options.handshakes ? "handshake" : "latency  ")    \(percentiles.joined(separator: "  "))  max \(us(maxLatencyMicroseconds))
               errors \(errors)  mismatches \(mismatches)  error replies \(errorReplies)  early closes \(earlyCloses)  \
             unanswered \(unanswered)  silent connections \(silentConnections)  skipped \(skipped)
             """

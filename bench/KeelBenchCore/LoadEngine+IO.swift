@@ -21,6 +21,11 @@ extension LoadEngine {
         case .open:
             if bits & (keel_EPOLLIN | keel_EPOLLHUP | keel_EPOLLERR) != 0 {
                 receive(connection)
+                // Records OpenSSL read ahead past a full buffer: no readiness
+                // would announce them.
+                while connection.state == .open && connection.tlsBufferFilled {
+                    receive(connection)
+                }
             }
             if connection.state == .open && bits & keel_EPOLLOUT != 0 {
                 flush(connection)
@@ -185,19 +190,30 @@ extension LoadEngine {
     /// SSL_read until the read buffer is full or nothing more has arrived.
     private func receiveTLS(_ connection: BenchConnection) -> IOResult {
         let ssl = connection.ssl.unsafelyUnwrapped
+        connection.tlsBufferFilled = false
         var total = 0
         while total < readBuffer.count {
             var count = 0
             if SSL_read_ex(ssl, readBuffer.baseAddress! + total, readBuffer.count - total, &count) == 1 {
                 total += count
+                // Nothing more inside OpenSSL: the next read would only find
+                // the socket dry (EAGAIN).
+                if SSL_has_pending(ssl) == 0 { break }
                 continue
             }
             let error = SSL_get_error(ssl, 0)
-            if total > 0 { break }
-            if error == SSL_ERROR_WANT_READ || error == SSL_ERROR_WANT_WRITE { return .wouldBlock }
+            let wouldBlock = error == SSL_ERROR_WANT_READ || error == SSL_ERROR_WANT_WRITE
+            if total > 0 {
+                // An end or failure behind the data: met on the next call,
+                // which no readiness would announce.
+                connection.tlsBufferFilled = !wouldBlock
+                return .bytes(total)
+            }
+            if wouldBlock { return .wouldBlock }
             ERR_clear_error()
             return .endOfFile
         }
+        connection.tlsBufferFilled = total == readBuffer.count
         return .bytes(total)
     }
 

@@ -98,6 +98,7 @@ extension EventLoop {
         if slab[slot].output.isEmpty && slab[slot].registered == .read
             && slab[slot].lifecycle.phase.rawValue <= ConnectionPhase.awaitingProxyHeader.rawValue
             && !slab[slot].flags.contains(.readPaused) && !timeouts.write.contains(slot)
+            && !(Transport.encrypts && tlsWantsWrite(slot))
         {
             return
         }
@@ -142,10 +143,11 @@ extension EventLoop {
             revisit(slot, .deliveryQueued)
         }
         var wanted: Interest = []
-        if lingering || (!finishing && !flags.contains(.readPaused)) {
+        let sessionWantsWrite = tlsWantsWrite(slot)
+        if lingering || (!finishing && !flags.contains(.readPaused) && !sessionWantsWrite) {
             wanted.insert(.read)
         }
-        if pending > 0 || tlsWantsWrite(slot) { wanted.insert(.write) }
+        if pending > 0 || sessionWantsWrite { wanted.insert(.write) }
         let registered = slab[slot].registered
         if wanted != registered {
             if wanted.contains(.write) && !registered.contains(.write) { stats.writeInterestArms += 1 }

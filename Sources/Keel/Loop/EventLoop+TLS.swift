@@ -83,7 +83,13 @@ extension EventLoop {
                     close(slot, reason: outOfMemory(slot))
                     return .wouldBlock
                 }
-                guard let session = startSessionIfHelloArrived(slot) else { return .wouldBlock }
+                let generation = slab[slot].generation
+                guard let session = startSessionIfHelloArrived(slot) else {
+                    // Incomplete: read on (the socket may hold the rest, or
+                    // the peer's EOF, and edge-triggered loops hear no more).
+                    guard slab.isCurrent(slot: slot, generation: generation) else { return .wouldBlock }
+                    continue
+                }
                 return receiveTLS(slot, session, into: space)
             case .wouldBlock:
                 return .wouldBlock
@@ -150,10 +156,15 @@ extension EventLoop {
             {
                 continue
             }
-            let outcome = sessionFailure(slot, session, result)
-            // What was read is served now; the condition that stopped the
-            // reading is met again on the next call.
-            if total > 0 { break }
+            let outcome = sessionFailure(slot, session, result, reading: true)
+            if total > 0 {
+                // What was read is served now; an end or a failure behind it
+                // is met again on the next call, which no readiness would
+                // announce (read-ahead emptied the socket): read next
+                // iteration.
+                if outcome != .wouldBlock { revisit(slot, .readQueued) }
+                break
+            }
             return outcome
         }
         if total == space.count { revisit(slot, .readQueued) }
@@ -172,28 +183,37 @@ extension EventLoop {
                 total += count
                 continue
             }
-            let outcome = sessionFailure(slot, session, result)
+            let outcome = sessionFailure(slot, session, result, reading: false)
             if total > 0 { break }
             return outcome
         }
         return .bytes(total)
     }
 
-    /// What a failed SSL_read or SSL_write means, as a socket call's result.
+    /// What a failed SSL_read (`reading`) or SSL_write means, as a socket
+    /// call's result.
     @usableFromInline @inline(never)
-    func sessionFailure(_ slot: UInt32, _ session: OpaquePointer, _ result: Int32) -> IOResult {
+    func sessionFailure(_ slot: UInt32, _ session: OpaquePointer, _ result: Int32, reading: Bool) -> IOResult {
         let tls = tls.unsafelyUnwrapped
         switch SSL_get_error(session, result) {
         case SSL_ERROR_WANT_READ:
             return .wouldBlock
         case SSL_ERROR_WANT_WRITE:
-            // A record OpenSSL must write before it can go on (a key
-            // update's answer, a write that did not fit): settle arms write
-            // interest, and write readiness resumes the connection.
-            tls.states[Int(slot)].wantsWrite = true
+            // A blocked SSL_write is a full socket, as send(2)'s EAGAIN: its
+            // plaintext waits in the output ring, and settle arms write
+            // interest. A read that must write first (the answer to a key
+            // update, with the socket full) waits for write readiness with
+            // read interest off (else the readable socket would spin the
+            // loop): wantsWrite, which settle and handleWritable honour.
+            if reading {
+                tls.states[Int(slot)].wantsWrite = true
+                settle(slot)
+            }
             return .wouldBlock
-        case SSL_ERROR_ZERO_RETURN:
+        case SSL_ERROR_ZERO_RETURN where reading:
             // close_notify, or the peer's FIN (SSL_OP_IGNORE_UNEXPECTED_EOF).
+            // (A write after the peer's FIN that fails reads the same; it
+            // is a failure.)
             return .endOfFile
         default:
             let reason = TLSError.drainOpenSSLErrors()
@@ -281,11 +301,11 @@ extension EventLoop {
         guard let tls, let session = tls[slot], tls.states[Int(slot)].wantsWrite else { return }
         tls.states[Int(slot)].wantsWrite = false
         let generation = slab[slot].generation
+        // Read interest back (it was off while OpenSSL waited to write).
+        settle(slot)
+        guard slab.isCurrent(slot: slot, generation: generation) else { return }
         if !tls.states[Int(slot)].established {
-            guard establish(slot, session) else {
-                if slab.isCurrent(slot: slot, generation: generation) { settle(slot) }
-                return
-            }
+            guard establish(slot, session) else { return }
         }
         handleReadable(slot, peerFinishing: false)
     }

@@ -43,6 +43,8 @@ extension TLSSessions {
 
     /// A certificate name in RFC 2253 form.
     private static func text(of name: OpaquePointer?) -> String? {
+        // Errors stay off the thread's queue (the loop's next SSL call reads it).
+        defer { ERR_clear_error() }
         guard let name, let memory = BIO_new(BIO_s_mem()) else { return nil }
         defer { BIO_free(memory) }
         guard X509_NAME_print_ex(memory, name, 0, keel_XN_FLAG_RFC2253) >= 0 else { return nil }

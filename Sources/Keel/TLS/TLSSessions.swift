@@ -122,9 +122,15 @@ final class TLSSessions {
     /// Makes the session read `bytes` (what followed a PROXY header in the
     /// same read) before it reads the socket again.
     func prependInput(_ slot: UInt32, _ bytes: UnsafeRawBufferPointer) -> Bool {
-        guard let ssl = sessions[Int(slot)], let memory = BIO_new(BIO_s_mem()) else { return false }
+        // A failure here leaves errors on this thread's queue, which would
+        // make the next SSL call of any connection look failed: cleared.
+        guard let ssl = sessions[Int(slot)], let memory = BIO_new(BIO_s_mem()) else {
+            ERR_clear_error()
+            return false
+        }
         guard BIO_write(memory, bytes.baseAddress, Int32(bytes.count)) == Int32(bytes.count) else {
             BIO_free(memory)
+            ERR_clear_error()
             return false
         }
         // An empty memory BIO asks to be retried rather than reporting EOF.
@@ -138,9 +144,12 @@ final class TLSSessions {
     /// returns true when it switched (the caller retries what wanted to read).
     func switchToSocketIfPrefixConsumed(_ slot: UInt32, fd: Int32) -> Bool {
         guard states[Int(slot)].readsPrefix, let ssl = sessions[Int(slot)],
-            let memory = SSL_get_rbio(ssl), keel_BIO_ctrl_pending(memory) == 0,
-            let socket = TLSSocketBIO.make(fd: fd)
+            let memory = SSL_get_rbio(ssl), keel_BIO_ctrl_pending(memory) == 0
         else { return false }
+        guard let socket = TLSSocketBIO.make(fd: fd) else {
+            ERR_clear_error()
+            return false
+        }
         SSL_set0_rbio(ssl, socket)
         states[Int(slot)].readsPrefix = false
         return true

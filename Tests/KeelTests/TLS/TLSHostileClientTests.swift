@@ -91,4 +91,31 @@ struct TLSHostileClientTests {
             neighbour.close()
         }
     }
+
+    @Test func keyUpdatesAreAnsweredAndRenegotiationIsRefused() throws {
+        try withEchoServer(tlsConfiguration(.epollLevel, files)) { _, port in
+            // TLS 1.3: a key update that asks for the server's own; the
+            // server answers it from inside its read and the stream goes on.
+            let client = try TLSTestClient(port: port, verifying)
+            for round in 0..<3 {
+                #expect(SSL_key_update(client.ssl, SSL_KEY_UPDATE_REQUESTED) == 1)
+                #expect(try client.roundTrip(payload(count: 2_000, seed: UInt64(round))), "round \(round)")
+            }
+            client.close()
+            // TLS 1.2: a renegotiation is refused; the connection cannot
+            // be made to redo its handshake.
+            var tls12 = verifying
+            tls12.maxVersion = TLS1_2_VERSION
+            let old = try TLSTestClient(port: port, tls12)
+            #expect(try old.roundTrip([1]))
+            #expect(SSL_renegotiate(old.ssl) == 1)
+            #expect(throws: TLSClientError.self) {
+                try old.completeHandshake()
+                _ = try old.roundTrip([2])
+            }
+            let neighbour = try TLSTestClient(port: port, verifying)
+            #expect(try neighbour.roundTrip([3]))
+            neighbour.close()
+        }
+    }
 }
