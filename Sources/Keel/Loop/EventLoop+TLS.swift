@@ -271,7 +271,7 @@ extension EventLoop {
     func handshakeFailed(_ slot: UInt32, _ failure: TLSHandshakeFailure, detail: String? = nil) {
         let detail = detail ?? (failure == .timeout ? "\(failure)" : TLSError.drainOpenSSLErrors())
         ERR_clear_error()
-        stats.tlsHandshakeFailures[failure.rawValue] += 1
+        stats.tlsHandshakeFailures[failure] += 1
         memoryRelease.foreignWork &+= 1
         // A peer that connects and leaves (a port probe, a health check) is
         // counted, and logged at debug level only.

@@ -51,9 +51,8 @@ final class LoopMetrics {
         }
         var failure = 0
         while failure < handshakeFailures.count {
-            add(
-                handshakeFailures[failure], current.tlsHandshakeFailures[failure],
-                reported.tlsHandshakeFailures[failure])
+            let reason = TLSHandshakeFailure(rawValue: failure)!
+            add(handshakeFailures[failure], current.tlsHandshakeFailures[reason], reported.tlsHandshakeFailures[reason])
             failure += 1
         }
         openConnections.record(open)

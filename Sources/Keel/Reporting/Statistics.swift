@@ -39,8 +39,8 @@ public struct Statistics: Sendable, Equatable, CustomStringConvertible {
     /// The completed handshakes' durations, summed, in milliseconds (from
     /// accept, or the PROXY header, to the handshake's end).
     public var tlsHandshakeMilliseconds = 0
-    /// TLS handshakes that failed, per reason (indexed by `TLSHandshakeFailure.rawValue`).
-    public var tlsHandshakeFailures = [Int](repeating: 0, count: TLSHandshakeFailure.allCases.count)
+    /// TLS handshakes that failed, per reason.
+    public var tlsHandshakeFailures = TLSHandshakeFailureCounts()
 
     /// All counters at zero.
     public init() {}
@@ -54,7 +54,7 @@ public struct Statistics: Sendable, Equatable, CustomStringConvertible {
     /// Adds another loop's counters.
     public mutating func add(_ other: Statistics) {
         for index in closedByReason.indices { closedByReason[index] += other.closedByReason[index] }
-        for index in tlsHandshakeFailures.indices { tlsHandshakeFailures[index] += other.tlsHandshakeFailures[index] }
+        tlsHandshakeFailures.add(other.tlsHandshakeFailures)
         for counter in Self.counters { self[keyPath: counter.value] += other[keyPath: counter.value] }
     }
 
@@ -66,8 +66,8 @@ public struct Statistics: Sendable, Equatable, CustomStringConvertible {
         for counter in Self.counters where counter.name != "accepted" {
             text += " \(counter.name)=\(self[keyPath: counter.value])"
         }
-        for failure in TLSHandshakeFailure.allCases where tlsHandshakeFailures[failure.rawValue] > 0 {
-            text += " tls-handshake-failures(\(failure))=\(tlsHandshakeFailures[failure.rawValue])"
+        for failure in TLSHandshakeFailure.allCases where tlsHandshakeFailures[failure] > 0 {
+            text += " tls-handshake-failures(\(failure))=\(tlsHandshakeFailures[failure])"
         }
         return text
     }

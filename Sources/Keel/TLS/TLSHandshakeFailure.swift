@@ -65,3 +65,55 @@ public enum TLSHandshakeFailure: Int, Sendable, Hashable, CaseIterable, CustomSt
         }
     }
 }
+
+/// A count per ``TLSHandshakeFailure``, held inline (the loop's counters
+/// take no heap memory).
+public struct TLSHandshakeFailureCounts: Sendable, Equatable {
+    private var notTLS = 0
+    private var protocolVersion = 0
+    private var noSharedCipher = 0
+    private var noClientCertificate = 0
+    private var badClientCertificate = 0
+    private var noApplicationProtocol = 0
+    private var timeout = 0
+    private var peerClosed = 0
+    private var other = 0
+
+    /// All counts at zero.
+    public init() {}
+
+    /// The handshakes that failed for `failure`.
+    public subscript(_ failure: TLSHandshakeFailure) -> Int {
+        get {
+            switch failure {
+            case .notTLS: return notTLS
+            case .protocolVersion: return protocolVersion
+            case .noSharedCipher: return noSharedCipher
+            case .noClientCertificate: return noClientCertificate
+            case .badClientCertificate: return badClientCertificate
+            case .noApplicationProtocol: return noApplicationProtocol
+            case .timeout: return timeout
+            case .peerClosed: return peerClosed
+            case .other: return other
+            }
+        }
+        set {
+            switch failure {
+            case .notTLS: notTLS = newValue
+            case .protocolVersion: protocolVersion = newValue
+            case .noSharedCipher: noSharedCipher = newValue
+            case .noClientCertificate: noClientCertificate = newValue
+            case .badClientCertificate: badClientCertificate = newValue
+            case .noApplicationProtocol: noApplicationProtocol = newValue
+            case .timeout: timeout = newValue
+            case .peerClosed: peerClosed = newValue
+            case .other: other = newValue
+            }
+        }
+    }
+
+    /// Adds another loop's counts.
+    public mutating func add(_ other: TLSHandshakeFailureCounts) {
+        for failure in TLSHandshakeFailure.allCases { self[failure] += other[failure] }
+    }
+}

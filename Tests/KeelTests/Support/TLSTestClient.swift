@@ -57,12 +57,18 @@ final class TLSTestClient {
             for name in options.alpn { wire += [UInt8(name.utf8.count)] + Array(name.utf8) }
             _ = SSL_CTX_set_alpn_protos(context, wire, UInt32(wire.count))
         }
-        ssl = SSL_new(context)!
+        let ssl = SSL_new(context)!
+        self.ssl = ssl
         readBIO = BIO_new(BIO_s_mem())!
         writeBIO = BIO_new(BIO_s_mem())!
         SSL_set_bio(ssl, readBIO, writeBIO)
         SSL_set_connect_state(ssl)
-        _ = SSL_ctrl(ssl, SSL_CTRL_SET_TLSEXT_HOSTNAME, Int(TLSEXT_NAMETYPE_host_name), strdup("localhost"))
+        // SNI (OpenSSL copies the name).
+        _ = "localhost".withCString { name in
+            SSL_ctrl(
+                ssl, SSL_CTRL_SET_TLSEXT_HOSTNAME, Int(TLSEXT_NAMETYPE_host_name),
+                UnsafeMutableRawPointer(mutating: name))
+        }
         if let session = options.session { SSL_set_session(ssl, session) }
         chunkBytes = options.chunkBytes
         if handshake { try completeHandshake() }

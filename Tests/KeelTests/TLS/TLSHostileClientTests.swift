@@ -86,7 +86,7 @@ struct TLSHostileClientTests {
             #expect(try neighbour.roundTrip([9]), "served while the crowd stalls")
             for client in crowd { #expect(client.waitForClose()) }
             #expect(
-                eventually { server.statistics().tlsHandshakeFailures[TLSHandshakeFailure.timeout.rawValue] == 300 })
+                eventually { server.statistics().tlsHandshakeFailures[.timeout] == 300 })
             #expect(try neighbour.roundTrip([10]))
             neighbour.close()
         }

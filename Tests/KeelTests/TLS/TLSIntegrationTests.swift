@@ -160,7 +160,7 @@ struct TLSIntegrationTests {
             #expect(throws: TLSClientError.self) { try TLSTestClient(port: port, alpn) }
 
             func failures(_ reason: TLSHandshakeFailure) -> Int {
-                server.statistics().tlsHandshakeFailures[reason.rawValue]
+                server.statistics().tlsHandshakeFailures[reason]
             }
             #expect(
                 eventually { server.statistics().closed(.tlsHandshakeFailed) == 7 }, "\(server.statistics())")
@@ -187,7 +187,7 @@ struct TLSIntegrationTests {
             try halfway.tcp.send(Array(hello[..<min(Int(count), 30)]))
             #expect(silent.waitForClose())
             #expect(halfway.tcp.waitForClose())
-            #expect(eventually { server.statistics().tlsHandshakeFailures[TLSHandshakeFailure.timeout.rawValue] == 2 })
+            #expect(eventually { server.statistics().tlsHandshakeFailures[.timeout] == 2 })
         }
     }
 
