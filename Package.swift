@@ -130,7 +130,7 @@ let package = Package(
         .executableTarget(
             name: "KeelAllocationProbe",
             dependencies: [
-                "Keel", "CShims",
+                "Keel", "CShims", "COpenSSL",
                 .product(name: "MallocInterposerSwift", package: "malloc-interposer"),
             ],
             path: "bench/AllocationProbe"

@@ -112,6 +112,7 @@ extension EventLoop {
             while let slot = handshake.popExpired(nowMs: nowMs) {
                 handshakeFailed(slot, .timeout)
             }
+            releaseQuietSessionBuffers()
         }
         if let firstMessage = timeouts.firstMessage {
             while let slot = firstMessage.popExpired(nowMs: nowMs) {

@@ -168,6 +168,7 @@ extension EventLoop {
             return outcome
         }
         if total == space.count { revisit(slot, .readQueued) }
+        timeouts.tlsQuiet?.touch(slot, nowMs: nowMs)
         return .bytes(total)
     }
 
@@ -187,6 +188,7 @@ extension EventLoop {
             if total > 0 { break }
             return outcome
         }
+        timeouts.tlsQuiet?.touch(slot, nowMs: nowMs)
         return .bytes(total)
     }
 
@@ -260,6 +262,9 @@ extension EventLoop {
         if keel_SSL_session_reused(session) == 1 { stats.tlsResumptions += 1 }
         stats.tlsHandshakeMilliseconds += Int(max(0, nowMs - tls.states[Int(slot)].startedMs))
         timeouts.handshake?.remove(slot)
+        // A connection that stays silent after its handshake gives its
+        // record buffers back too.
+        timeouts.tlsQuiet?.touch(slot, nowMs: nowMs)
         opened(slot)
         // The handler may have closed the connection from connectionOpened.
         return slab.isCurrent(slot: slot, generation: generation) && !slab[slot].lifecycle.phase.stopsInput
@@ -333,6 +338,19 @@ extension EventLoop {
         // iteration (not from here, inside this read's own serving).
         if establish(slot, session) { revisit(slot, .readQueued) }
         return nil
+    }
+
+    /// Frees the record buffers of sessions quiet for
+    /// `releaseMemoryAfterQuietMs` (OpenSSL keeps them otherwise, 16 KiB or
+    /// more each way; a buffer still holding bytes is kept).
+    @usableFromInline @inline(never)
+    func releaseQuietSessionBuffers() {
+        guard let quiet = timeouts.tlsQuiet, let tls else { return }
+        while let slot = quiet.popExpired(nowMs: nowMs) {
+            if let session = tls[slot], SSL_free_buffers(session) != 1 { ERR_clear_error() }
+            // The freed buffers go back to the kernel at the next release.
+            memoryRelease.foreignWork &+= 1
+        }
     }
 
     /// Sends close_notify before the FIN of a graceful close (best effort:

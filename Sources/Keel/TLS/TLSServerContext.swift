@@ -62,11 +62,12 @@ final class TLSServerContext: @unchecked Sendable {
         if !configuration.sessionTickets { _ = keel_SSL_CTX_set_num_tickets(context, 0) }
         // Partial writes: SSL_write reports each record as it leaves, as
         // send(2) reports bytes; moving buffer: a retried write may come
-        // from an output ring that grew; release buffers: an idle
-        // connection holds no record buffers.
+        // from an output ring that grew. Not SSL_MODE_RELEASE_BUFFERS: it
+        // frees the record buffers whenever they empty, a malloc and a free
+        // of 16 KiB per read and per write; the loop frees them instead once
+        // a connection has been quiet for a while (ConnectionTimeouts.tlsQuiet).
         _ = keel_SSL_CTX_set_mode(
-            context,
-            Int(SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER | SSL_MODE_RELEASE_BUFFERS))
+            context, Int(SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER))
         if configuration.sessionCacheSize > 0 {
             _ = keel_SSL_CTX_set_session_cache_mode(context, Int(SSL_SESS_CACHE_SERVER))
             _ = keel_SSL_CTX_sess_set_cache_size(context, configuration.sessionCacheSize)

@@ -24,6 +24,10 @@ struct ConnectionTimeouts {
     @usableFromInline let linger: TimeoutList
     /// A TLS connection's handshake must complete in time (TLS servers only).
     @usableFromInline let handshake: TimeoutList?
+    /// Time since a TLS connection's session last read or wrote: once it
+    /// passes `releaseMemoryAfterQuietMs`, OpenSSL's record buffers are
+    /// freed (TLS servers only; not a deadline that closes anything).
+    @usableFromInline let tlsQuiet: TimeoutList?
 
     /// A timeout no deadline reaches: 1,000 years past any clock reading,
     /// and far from overflowing when added to one.
@@ -41,6 +45,10 @@ struct ConnectionTimeouts {
         write = TimeoutList(capacity: capacity, timeoutMs: Int64(configuration.writeTimeoutMs))
         linger = TimeoutList(capacity: capacity, timeoutMs: Int64(configuration.lingerTimeoutMs))
         handshake = configuration.tls.map { TimeoutList(capacity: capacity, timeoutMs: Int64($0.handshakeTimeoutMs)) }
+        tlsQuiet =
+            configuration.tls == nil
+            ? nil
+            : configuration.releaseMemoryAfterQuietMs.map { TimeoutList(capacity: capacity, timeoutMs: Int64($0)) }
     }
 
     /// The earliest deadline on any list, or `limit` if that is earlier (or
@@ -55,6 +63,7 @@ struct ConnectionTimeouts {
         if let deadline = firstMessage?.earliestDeadlineMs { nearest = min(nearest, deadline) }
         // A constant false in plaintext loops (ConnectionTransport).
         if handshakes, let deadline = handshake?.earliestDeadlineMs { nearest = min(nearest, deadline) }
+        if handshakes, let deadline = tlsQuiet?.earliestDeadlineMs { nearest = min(nearest, deadline) }
         return nearest
     }
 
@@ -66,12 +75,14 @@ struct ConnectionTimeouts {
         write.remove(slot)
         linger.remove(slot)
         handshake?.remove(slot)
+        tlsQuiet?.remove(slot)
     }
 
     /// Connections on any list (a connection on two counts twice).
     @usableFromInline
     var memberCount: Int {
         idle.count + write.count + linger.count + (firstMessage?.count ?? 0) + (handshake?.count ?? 0)
+            + (tlsQuiet?.count ?? 0)
     }
 
     /// Checks each list's own invariants (links, deadline order).
@@ -82,5 +93,6 @@ struct ConnectionTimeouts {
         write.checkInvariants()
         linger.checkInvariants()
         handshake?.checkInvariants()
+        tlsQuiet?.checkInvariants()
     }
 }
