@@ -15,14 +15,18 @@ import Testing
 /// Echoes, and records what each connection's TLS session negotiated.
 struct TLSRecordingEcho: ConnectionHandler, Sendable {
     let opened = Locked<[TLSConnectionDetails?]>([])
+    let ids = Locked<[ConnectionID]>([])
+    let received = Locked(0)
     let closed = Locked<[CloseReason]>([])
 
     mutating func connectionOpened(_ connection: Connection) {
         let details = connection.tls
         opened.withLock { $0.append(details) }
+        ids.withLock { $0.append(connection.id) }
     }
 
     mutating func messageReceived(_ payload: UnsafeRawBufferPointer, on connection: Connection) {
+        received.withLock { $0 += 1 }
         connection.send(payload)
     }
 
@@ -333,5 +337,31 @@ struct TLSIntegrationTests {
             #expect(handshakes.latencyNs.totalCount > 0)
             #expect(eventually { server.statistics().tlsHandshakes - before >= handshakes.messages })
         }
+    }
+
+    @Test func crossThreadSendsReachATLSConnectionAndShutdownDrainsIt() throws {
+        let handler = TLSRecordingEcho()
+        var configuration = tlsConfiguration(.epollEdge, files)
+        configuration.threads = 2
+        let server = Server(configuration: configuration) { _ in handler }
+        let port = try server.start().port
+        let client = try TLSTestClient(port: port, verifying)
+        #expect(try client.roundTrip([1]))
+        let id = try #require(handler.ids.withLock { $0.first })
+        // From this thread, through the owning loop's mailbox.
+        let pushed = payload(count: 50_000, seed: 21)
+        #expect(server.send(pushed, to: id) == .queued)
+        #expect(try client.readFrame() == pushed)
+        // A large reply still in flight when the server shuts down is
+        // written in full, then close_notify and the end.
+        let large = payload(count: 1_000_000, seed: 22)
+        try client.sendFrame(large)
+        #expect(eventually { handler.received.withLock { $0 } >= 2 })
+        server.shutdown()
+        #expect(try client.readFrame() == large)
+        #expect(client.waitForClose())
+        #expect(client.receivedCloseNotify)
+        let totals = server.wait()
+        #expect(totals.closed(.serverShutdown) == 1)
     }
 }
