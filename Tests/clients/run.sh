@@ -12,19 +12,8 @@
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 HERE="$ROOT/Tests/clients"
-source "$ROOT/bench/scripts/lib.sh"
-WORK=$(mktemp -d /tmp/keel-kv-clients.XXXXXX)
-export INSTALL_LOG="$WORK/install.log"
-STARTED=()
-stop_started() { for pid in "${STARTED[@]}"; do kill -TERM "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; done; }
-trap stop_started EXIT
-summary=()
-failures=0
-result() { # result ok|FAIL|SKIPPED DESCRIPTION
-    summary+=("$1 $2")
-    [ "$1" = FAIL ] && failures=$((failures + 1))
-    return 0
-}
+source "$HERE/checks.sh"
+begin_checks keel-kv-clients
 
 (cd "$ROOT" && swift build -c release --product keel-kv && swift build -c release --product keel-bench) >&2
 KV_PORT=$(free_port)
@@ -52,13 +41,7 @@ if ensure_command redis-cli redis-tools; then
     expected3=$'2\nf v\na 1\n1\n1.5'
     if [ "$out3" = "$expected3" ]; then result ok "redis-cli -3 (RESP3: maps, doubles, nulls)"; else
         echo "redis-cli -3 output: $out3" >&2; result FAIL "redis-cli -3"; fi
-    python3 -c '
-import sys
-out = sys.stdout.buffer
-for i in range(100000):
-    k, v = b"mass:%d" % i, b"value:%d" % i
-    out.write(b"*3\r\n$3\r\nSET\r\n$%d\r\n%s\r\n$%d\r\n%s\r\n" % (len(k), k, len(v), v))
-' >"$WORK/mass.resp"
+    mass_sets mass >"$WORK/mass.resp"
     pipe=$("${cli[@]}" --pipe <"$WORK/mass.resp" 2>&1 || true)
     echo "$pipe" >&2
     if echo "$pipe" | grep -q "errors: 0, replies: 100000" && [ "$("${cli[@]}" GET mass:99999)" = value:99999 ]; then
@@ -95,9 +78,4 @@ then result ok "keel-bench --protocol resp against keel-kv: every reply checked,
 if python3 "$HERE/kv_hostile.py" "$KV_PORT" "$KV_PID"; then result ok "hostile clients"; else result FAIL "hostile clients"; fi
 kill -0 "$KV_PID" 2>/dev/null && result ok "keel-kv still running" || result FAIL "keel-kv still running"
 
-stop_started
-trap - EXIT
-echo "keel-kv with real clients:"
-printf '  %s\n' "${summary[@]}"
-if [ "$failures" -eq 0 ]; then rm -rf "$WORK"; else echo "logs kept in $WORK"; fi
-exit $((failures > 0))
+end_checks "keel-kv with real clients"

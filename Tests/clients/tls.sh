@@ -13,19 +13,8 @@
 # Usage: Tests/clients/tls.sh       Exit status 0 only if every check that ran passed.
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
-source "$ROOT/bench/scripts/lib.sh"
-WORK=$(mktemp -d /tmp/keel-tls-clients.XXXXXX)
-export INSTALL_LOG="$WORK/install.log"
-STARTED=()
-stop_started() { for pid in "${STARTED[@]}"; do kill -TERM "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; done; }
-trap stop_started EXIT
-summary=()
-failures=0
-result() { # result ok|FAIL|SKIPPED DESCRIPTION
-    summary+=("$1 $2")
-    [ "$1" = FAIL ] && failures=$((failures + 1))
-    return 0
-}
+source "$ROOT/Tests/clients/checks.sh"
+begin_checks keel-tls-clients
 
 if ! ensure_command openssl openssl; then
     echo "skipped: the openssl command is missing and cannot be installed (it makes the test certificates)"
@@ -104,13 +93,7 @@ if ensure_command redis-cli redis-tools; then
         redis-cli -p "$KV_PORT" GET greeting)
     if [ "$out" = $'OK\nhello\n1\nf v\nhello' ]; then result ok "redis-cli --tls: commands, RESP3, the same store on the plaintext port"; else
         echo "redis-cli --tls output: $out" >&2; result FAIL "redis-cli --tls: commands"; fi
-    python3 -c '
-import sys
-out = sys.stdout.buffer
-for i in range(100000):
-    k, v = b"tls:%d" % i, b"value:%d" % i
-    out.write(b"*3\r\n$3\r\nSET\r\n$%d\r\n%s\r\n$%d\r\n%s\r\n" % (len(k), k, len(v), v))
-' >"$WORK/mass.resp"
+    mass_sets tls >"$WORK/mass.resp"
     pipe=$("${cli[@]}" --pipe <"$WORK/mass.resp" 2>&1 || true)
     if echo "$pipe" | grep -q "errors: 0, replies: 100000" && [ "$("${cli[@]}" GET tls:99999)" = value:99999 ]; then
         result ok "redis-cli --tls --pipe: 100,000 SETs, 0 errors"; else
@@ -212,9 +195,4 @@ else
     result SKIPPED "HAProxy (could not be installed)"
 fi
 
-stop_started
-trap - EXIT
-echo "TLS with real clients:"
-printf '  %s\n' "${summary[@]}"
-if [ "$failures" -eq 0 ]; then rm -rf "$WORK"; else echo "logs kept in $WORK"; fi
-exit $((failures > 0))
+end_checks "TLS with real clients"

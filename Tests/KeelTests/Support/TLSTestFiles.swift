@@ -95,6 +95,13 @@ struct TLSTestFiles: Sendable {
         return process.terminationStatus == 0
     }
 
+    /// Client options that verify the server's certificate against the test CA.
+    var verifyingClient: TLSTestClient.Options {
+        var options = TLSTestClient.Options()
+        options.caFile = caCertificate
+        return options
+    }
+
     /// A server TLS configuration presenting the test server certificate.
     func serverConfiguration(_ adjust: (inout TLSConfiguration) -> Void = { _ in }) -> TLSConfiguration {
         var tls = TLSConfiguration(certificateChainFile: serverCertificate, privateKeyFile: serverKey)

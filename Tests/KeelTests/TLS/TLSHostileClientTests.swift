@@ -12,11 +12,7 @@ import Testing
 struct TLSHostileClientTests {
     let files = TLSTestFiles.shared!
 
-    var verifying: TLSTestClient.Options {
-        var options = TLSTestClient.Options()
-        options.caFile = files.caCertificate
-        return options
-    }
+    var verifying: TLSTestClient.Options { files.verifyingClient }
 
     @Test(arguments: [LoopMode.epollLevel, LoopMode.epollEdge, LoopMode.poll])
     func recordsOfOneByteEachAreAssembled(mode: LoopMode) throws {

@@ -48,11 +48,7 @@ func tlsConfiguration(
 struct TLSIntegrationTests {
     let files = TLSTestFiles.shared!
 
-    var verifying: TLSTestClient.Options {
-        var options = TLSTestClient.Options()
-        options.caFile = files.caCertificate
-        return options
-    }
+    var verifying: TLSTestClient.Options { files.verifyingClient }
 
     @Test(arguments: LoopMode.all)
     func messagesOfEverySizeGoBothWays(mode: LoopMode) throws {
