@@ -309,7 +309,7 @@ func runBench<H: ConnectionHandler & Sendable>(
         (["--tls-insecure"], "--tls-ca and --tls-insecure apply to --tls only"),
         (["--tls", "--tls-insecure", "--tls-ca", "ca.pem"], "--tls-ca and --tls-insecure exclude each other"),
         (["--handshakes"], "--handshakes needs --tls"),
-        (["--tls", "--tls-insecure", "--handshakes", "--pipeline", "4"], "--handshakes is a closed loop"),
+        (["--tls", "--tls-insecure", "--handshakes", "--pipeline", "4"], "--handshakes makes one request"),
     ])
     func badArgumentsAreNamed(arguments: [String], message: String) {
         #expect {

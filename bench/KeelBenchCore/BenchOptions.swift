@@ -13,6 +13,9 @@ public struct BenchOptions: Sendable {
     /// Handshake mode (--handshakes, with TLS): every exchange is a new
     /// connection: connect, handshake, one request, its reply, close.
     /// Latency is the connect and handshake's; the rate is handshakes/s.
+    /// With `rate`, connections start on schedule (each of `connections`
+    /// takes the next start once its exchange is done; a start due while
+    /// all are busy is skipped), and latency runs from the start's due time.
     public var handshakes = false
     /// Connections that send messages.
     public var connections = 50
@@ -94,7 +97,7 @@ public struct BenchOptions: Sendable {
         if sizes.maximum > 64 << 20 { problems.append("--size must be at most 64 MiB") }
         if handshakes {
             if tls == nil { problems.append("--handshakes needs --tls") }
-            if rate != nil || pipeline != 1 { problems.append("--handshakes is a closed loop of one request each") }
+            if pipeline != 1 { problems.append("--handshakes makes one request per connection (no --pipeline)") }
         }
         if let serverPID, ProcessCPU.seconds(of: serverPID) == nil {
             problems.append(

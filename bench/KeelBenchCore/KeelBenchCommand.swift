@@ -28,7 +28,8 @@ public struct KeelBenchCommand: ParsableCommand {
     @Flag(
         help: """
             TLS handshake mode: each request on a new connection (connect, handshake, request, reply, close), \
-            --conns at a time; reports handshakes/s and the connect-and-handshake latency.
+            --conns at a time, or started at --rate per second; reports handshakes/s and the connect-and-handshake \
+            latency.
             """)
     var handshakes = false
     @Option(help: "Connections that send messages.") var conns = 50

@@ -119,7 +119,8 @@ extension LoadEngine {
     }
 
     /// Handshake mode: the connection's one request was answered; it closes
-    /// (close_notify, then the socket) and connects again at once.
+    /// (close_notify, then the socket) and connects again at once, or with
+    /// --rate waits for its next scheduled start.
     func reconnect(_ connection: BenchConnection) {
         connection.reconnectQueued = false
         if let ssl = connection.ssl {
@@ -134,7 +135,7 @@ extension LoadEngine {
         connection.writeArmed = false
         openCount -= 1
         connection.state = .waiting
-        open(connection)
+        if options.rate == nil { open(connection) }
     }
 
     /// The server closed or reset a connection we were using.

@@ -108,12 +108,12 @@ extension LoadEngine {
             result.messages += 1
             result.payloadBytes += payloadBytes
         }
-        if options.rate == nil && (phase == .warmingUp || phase == .measuring) {
-            if options.handshakes {
-                connection.reconnectQueued = true
-            } else {
-                enqueueMessage(on: connection, sentAtNs: receivedNs)
-            }
+        if options.handshakes && (phase == .warmingUp || phase == .measuring) {
+            // Closes once this read is handled; connects again at once
+            // (closed loop) or when the schedule next gives it a start.
+            connection.reconnectQueued = true
+        } else if options.rate == nil && (phase == .warmingUp || phase == .measuring) {
+            enqueueMessage(on: connection, sentAtNs: receivedNs)
         }
     }
 
@@ -266,6 +266,17 @@ extension LoadEngine {
         while scheduled < due {
             let intendedNs = scheduleStartNs + Int64(Double(scheduled) * 1e9 / rate)
             let connection = connections[Int(scheduled % UInt64(options.connections))]
+            if options.handshakes {
+                // A new connection starts now, timed from when it was due.
+                if connection.state == .waiting {
+                    open(connection)
+                    connection.connectStartNs = intendedNs
+                } else {
+                    result.skipped += 1
+                }
+                scheduled += 1
+                continue
+            }
             if connection.state == .open {
                 if connection.output.count > Self.maxUnsentBytesPerConnection {
                     result.skipped += 1

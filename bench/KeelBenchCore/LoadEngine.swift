@@ -210,6 +210,12 @@ final class LoadEngine<Workload: BenchWorkload> {
         phase = .warmingUp
         phaseEndNs = nowNs + Int64(options.warmupSeconds * 1e9)
         scheduleStartNs = nowNs
+        if options.handshakes && options.rate != nil {
+            // Open loop of handshakes: every connection starts afresh on schedule.
+            for connection in connections where !connection.isIdle && connection.state == .open {
+                reconnect(connection)
+            }
+        }
         if options.rate == nil {
             for connection in connections where !connection.isIdle && connection.state == .open {
                 for _ in 0..<options.pipeline { enqueueMessage(on: connection, sentAtNs: nowNs) }

@@ -332,6 +332,11 @@ struct TLSIntegrationTests {
             #expect(handshakes.isClean && handshakes.messages > 0, "\(handshakes.text)")
             #expect(handshakes.latencyNs.totalCount > 0)
             #expect(eventually { server.statistics().tlsHandshakes - before >= handshakes.messages })
+            // Handshakes on a schedule (open loop), timed from when each was due.
+            options.rate = 100
+            let scheduled = try LoadGenerator(options: options) { _ in }.run()
+            #expect(scheduled.isClean && scheduled.messages >= 20, "\(scheduled.text)")
+            #expect(scheduled.latencyNs.totalCount == UInt64(scheduled.messages))
         }
     }
 
