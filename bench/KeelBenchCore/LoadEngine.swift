@@ -58,7 +58,6 @@ final class LoadEngine<Workload: BenchWorkload> {
     @exclusivity(unchecked) var nextProgressNs: Int64 = 0
     @exclusivity(unchecked) var progressMessages = 0
     @exclusivity(unchecked) var openCount = 0
-    var sendingCount: Int { connections.lazy.filter { !$0.isIdle && $0.state == .open }.count }
     /// Some sending connection is open (or, in handshake mode, on its way to open again).
     var anySending: Bool {
         connections.contains { !$0.isIdle && (options.handshakes ? $0.state != .closed : $0.state == .open) }
