@@ -151,7 +151,9 @@ let package = Package(
         // models, expiry on a clock the test moves, commands run directly.
         .testTarget(
             name: "KeelKVTests",
-            dependencies: ["KeelKV", "KeelWire", "KeelTestSupport"]
+            dependencies: [
+                "KeelKV", "KeelWire", "KeelTestSupport", .product(name: "Logging", package: "swift-log"),
+            ]
         ),
         .testTarget(
             name: "KeelBenchTests",
