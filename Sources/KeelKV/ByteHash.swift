@@ -22,6 +22,13 @@ public enum ByteHash {
         _ = seeded
     }
 
+    /// Sets the seed to `value` (the fuzzer's, so that a replay lays keys
+    /// out in the same buckets). Only while no table holds a key.
+    static func reseed(_ value: UInt64) {
+        prepare()
+        seed = value | 1
+    }
+
     private static let seeded: Bool = {
         var generator = SystemRandomNumberGenerator()
         seed = generator.next() | 1

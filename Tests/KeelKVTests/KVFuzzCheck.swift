@@ -35,6 +35,8 @@ enum KVFuzzCheck {
         let shared = lines.first.map { Array($0) == Array("@shared".utf8) } ?? false
         if shared { lines.removeFirst() }
         let kv = KVHarness(loops: shared ? 2 : 1)
+        // Random picks (SPOP, RANDOMKEY, ...) the same on every replay.
+        kv.loop.context.random = KVRandom(seed: 1)
         var clients = [kv.session]
         var current = 0
         var commands = 0
@@ -62,7 +64,11 @@ enum KVFuzzCheck {
             }
             if let failure = deliveries(kv) { return failure }
         }
-        return audit(kv, clients: clients)
+        let failure = audit(kv, clients: clients)
+        // Memory handed to the background freer (FLUSHALL ASYNC, UNLINK) is
+        // freed before the next input, so a leak check sees it gone.
+        KVLazyFree.shared.drain()
+        return failure
     }
 
     /// Applies one `@` line (see the file header).
