@@ -41,7 +41,7 @@ struct TLSTestFiles: Sendable {
         let files = TLSTestFiles(directory: directory)
         let ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"]
         let extensions = directory + "/server.ext"
-        FileManager.default.createFile(
+        _ = FileManager.default.createFile(
             atPath: extensions, contents: Data("subjectAltName=DNS:localhost,IP:127.0.0.1\n".utf8))
         let steps: [[String]] = [
             ["req", "-x509"] + ec + ["-keyout", "ca.key", "-out", "ca.pem", "-days", "2", "-subj", "/CN=Keel Test CA"],
