@@ -83,7 +83,7 @@ final class KVLoop: KVServices {
     func execute(_ command: RESPCommand, on connection: Connection) {
         let session = sessions[Self.client(connection.id)]
         connections = connection.connections
-        guard session.blocked == nil else { return hold(command, of: session) }
+        guard !session.isHeld else { return hold(command, of: session) }
         executor.execute(command, session: session)
         let reply = context.reply
         if reply.count > 0 { connection.write(reply.bytes) }
@@ -103,7 +103,7 @@ final class KVLoop: KVServices {
     /// its reply's bytes; what goes to other clients is kept in
     /// `deliveredWithoutLoop`.
     func run(_ command: RESPCommand, session: KVSession) -> [UInt8] {
-        guard session.blocked == nil else {
+        guard !session.isHeld else {
             hold(command, of: session)
             return []
         }
@@ -115,11 +115,12 @@ final class KVLoop: KVServices {
         return reply
     }
 
-    /// What may follow a command: holding its client (it blocked), serving
-    /// clients blocked on keys it wrote.
+    /// What may follow a command: holding its client (it blocked, or its
+    /// KEYS is walked), serving clients blocked on keys it wrote.
     @inline(__always)
     func afterCommand(_ command: RESPCommand, of session: KVSession) {
         if context.pendingBlock != nil { startBlocking(session, command) }
+        if context.pendingWalk != nil { startWalk(session) }
         if hasReadyKeys || !loopsToWake.isEmpty { serveReady() }
     }
 
@@ -136,6 +137,8 @@ final class KVLoop: KVServices {
     private var deadlines = Heap<KVBlockDeadline>()
     /// The most commands a blocked client may send before it is served.
     static let maxHeldCommands = 100_000
+    /// Clients whose KEYS is being walked (KVKeysWalk), first come first.
+    var walks = KVWalkQueue()
 
     /// Starts holding `session`, whose `command` asked to block.
     private func startBlocking(_ session: KVSession, _ command: RESPCommand) {
@@ -158,15 +161,25 @@ final class KVLoop: KVServices {
         sessions.session(of: waiter.client)?.blocked?.block.waiter == waiter
     }
 
-    /// A command from a blocked client waits its turn (a copy); too many
-    /// close the connection, as redis-server closes a client whose query
-    /// buffer passes its limit.
+    /// A command from a blocked (or walking) client waits its turn (a
+    /// copy); too many close the connection, as redis-server closes a
+    /// client whose query buffer passes its limit.
     private func hold(_ command: RESPCommand, of session: KVSession) {
-        guard session.blocked!.later.count < Self.maxHeldCommands, session.blocked!.later.append(command) else {
+        guard keep(command, heldBy: session) else {
             logger.warning(
                 "closing a blocked client that sent too much", metadata: ["client": "\(session.record.address)"])
             return close(session.client)
         }
+    }
+
+    /// Adds `command` to what a held client sent while it waits; false
+    /// past the limit.
+    private func keep(_ command: RESPCommand, heldBy session: KVSession) -> Bool {
+        if session.blocked != nil {
+            return session.blocked!.later.count < Self.maxHeldCommands && session.blocked!.later.append(command)
+        }
+        let walk = session.walk!
+        return walk.later.count < Self.maxHeldCommands && walk.later.append(command)
     }
 
     /// Takes `session` off the keys it waited on; returns what it sent since.
@@ -235,15 +248,16 @@ final class KVLoop: KVServices {
     }
 
     /// Delivers the reply in the context's buffer to `session` (no longer
-    /// blocked), then runs what it sent while it waited, until one of those
-    /// blocks again (the rest wait behind it) or closes the connection.
-    private func resume(_ session: KVSession, later: KVCommandQueue) {
+    /// blocked or walking), then runs what it sent while it waited, until
+    /// one of those blocks or walks again (the rest wait behind it) or
+    /// closes the connection.
+    func resume(_ session: KVSession, later: KVCommandQueue) {
         deliverReply(to: session)
         var closed = false
         later.forEachCommand { command in
             if closed { return }
-            if session.blocked != nil {
-                if !session.blocked!.later.append(command) { closed = true }
+            if session.isHeld {
+                if !keep(command, heldBy: session) { closed = true }
                 return
             }
             executor.execute(command, session: session)
@@ -254,15 +268,26 @@ final class KVLoop: KVServices {
                 return close(session.client)
             }
             if context.pendingBlock != nil { startBlocking(session, command) }
+            if context.pendingWalk != nil { startWalk(session) }
         }
     }
 
+    /// A held client's reply: its own request's, so not held to the
+    /// pending-output cap (a KEYS reply of tens of megabytes goes whole).
     private func deliverReply(to session: KVSession) {
         let reply = context.reply
-        if reply.count > 0 {
-            if !deliver(reply.bytes, to: session.client) { close(session.client) }
-        }
+        if reply.count > 0 && !writeReply(reply.bytes, to: session.client) { close(session.client) }
         reply.reset()
+    }
+
+    /// Writes part of a held client's reply (see deliverReply); false when
+    /// the connection is gone or out of memory.
+    func writeReply(_ bytes: UnsafeRawBufferPointer, to client: KVClientRef) -> Bool {
+        guard let connections else {
+            deliveredWithoutLoop.append((client, Array(bytes)))
+            return sessions.session(of: client) != nil
+        }
+        return connections.writeReply(bytes, to: Self.connectionID(client)) == .queued
     }
 
     func open(_ connection: Connection) {
@@ -299,6 +324,7 @@ final class KVLoop: KVServices {
         session.watchedKeys = []
         session.transaction = nil
         if session.blocked != nil { _ = unblock(session) }
+        session.walk = nil
         unsubscribeAll(session)
         store.clients.remove(session.record)
     }
@@ -308,16 +334,27 @@ final class KVLoop: KVServices {
         // another loop's ready keys (KVBlocking.takeReady) as its own.
         if let connections { loopIndex = connections.loopIndex }
         context.coarseNowMs = store.clock.nowMs
-        maintenance.run(on: store)
+        // A tick asked for by a walk comes every iteration: the rest of the
+        // background work keeps its own pace.
+        let regular = !walks.tickRequested || context.coarseNowMs - walks.lastRegularTickMs >= Self.tickIntervalMs
+        walks.tickRequested = false
+        if regular {
+            walks.lastRegularTickMs = context.coarseNowMs
+            maintenance.run(on: store)
+        }
         if store.blocking.blockedCount.load(ordering: .relaxed) > 0 || !deadlines.isEmpty {
             serveReady()
             expireBlocked(nowMs: context.coarseNowMs)
         }
+        if !walks.isEmpty { stepWalk() }
+        guard regular else { return }
         if memoryReturn.isDue(removals: store.removals, nowMs: context.coarseNowMs, keys: { store.count }) {
             HeapMemory.returnFreePages()
         }
         logAuthenticationFailures(nowMs: context.coarseNowMs)
     }
+
+    private static let tickIntervalMs = Int64(KVHandler.tickIntervalMs ?? 1)
 
     static func client(_ id: ConnectionID) -> KVClientRef {
         KVClientRef(loop: id.loop, slot: id.slot, generation: id.generation)

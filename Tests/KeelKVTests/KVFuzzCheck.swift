@@ -50,16 +50,16 @@ enum KVFuzzCheck {
             guard admits(arguments) else { continue }
             commands += 1
             guard commands <= maxCommands else { break }
-            if clients[current].blocked != nil {
-                // A blocked client holds what it is sent; one that gives up
-                // disconnects, and its wait must be forgotten.
+            if clients[current].isHeld {
+                // A blocked (or walking) client holds what it is sent; one
+                // that gives up disconnects, and its wait must be forgotten.
                 kv.close(clients[current])
                 clients[current] = kv.openClient()
             }
             let client = clients[current]
             kv.use(client)
             let reply = kv.run(arguments)
-            if client.blocked == nil && !RESPValidator.isOneValue(reply) {
+            if !client.isHeld && !RESPValidator.isOneValue(reply) {
                 return "\(text(arguments)) replied \(shown(reply))"
             }
             if let failure = deliveries(kv) { return failure }

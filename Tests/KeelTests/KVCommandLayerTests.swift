@@ -188,6 +188,32 @@ import Testing
         }
     }
 
+    /// KEYS over a keyspace too large to list in one go is walked a slice
+    /// per iteration: the reply is whole, each key once, what the client
+    /// pipelined after it follows it, and other clients are served meanwhile.
+    @Test(arguments: [1, 2])
+    func keysOverALargeKeyspaceAnswersWholeAndInOrder(threads: Int) throws {
+        try withKV(threads: threads) { port in
+            let loader = try TestClient(port: port)
+            let count = 30_000
+            for batch in stride(from: 0, to: count, by: 1_000) {
+                let pairs = (batch..<batch + 1_000).map { String(format: "key:%05d v", $0) }.joined(separator: " ")
+                try exchange(loader, "MSET \(pairs)\r\n", "+OK\r\n")
+            }
+            let lister = try TestClient(port: port)
+            try lister.send(bytes("KEYS key:*\r\nPING\r\n"))
+            try exchange(loader, "PING\r\n", "+PONG\r\n")
+            let header = "*\(count)\r\n"
+            let reply = try lister.read(exactly: header.utf8.count + count * 15 + 7)
+            let text = String(decoding: reply, as: UTF8.self)
+            #expect(text.hasPrefix(header) && text.hasSuffix("+PONG\r\n"))
+            let keys = text.dropFirst(header.utf8.count).dropLast(7).split(separator: "\r\n").enumerated()
+                .filter { $0.offset % 2 == 1 }.map { String($0.element) }
+            #expect(keys.count == count && Set(keys).count == count)
+            #expect(Set(keys) == Set((0..<count).map { String(format: "key:%05d", $0) }))
+        }
+    }
+
     /// PUBLISH reaches subscribers on every loop and counts them.
     @Test func publishReachesSubscribersOnEveryLoop() throws {
         try withKV(threads: 2) { port in

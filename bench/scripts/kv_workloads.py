@@ -14,6 +14,12 @@ open loop (measured from each request's intended send time).
            a second (keel-bench): the probe's p99.9 and max.
   delete   2M keys set, then DEL of every key: resident memory empty,
            loaded, and 10 s after the deletes.
+  keys     1M keys set; while keel-bench's open loop GETs (1,000 other
+           keys) at 20,000/s for 12 s, another client asks KEYS key:* (all
+           1M) five times: the GETs' latency and how long each KEYS took.
+  scan     the same with a whole SCAN (COUNT 100) iteration, over and over.
+  quiet    the same open loop with nothing beside it: what the GETs' latency
+           is here without KEYS or SCAN (the client's own noise included).
 
 Usage: kv_workloads.py KEEL_KV KEEL_BENCH [WORKLOAD...]; prints Markdown.
 """
@@ -148,7 +154,76 @@ def delete(server, tools):
         empty, loaded, rss_mib(server.process.pid), rss_mib(server.process.pid) - empty)
 
 
-WORKLOADS = {"growth": growth, "ttl": ttl, "expiry": expiry, "pipe": pipe, "delete": delete}
+def read_exactly(sock, count):
+    chunks = []
+    while count > 0:
+        chunk = sock.recv(min(count, 1 << 20))
+        if not chunk:
+            raise RuntimeError("connection closed")
+        chunks.append(chunk)
+        count -= len(chunk)
+    return b"".join(chunks)
+
+
+def beside_open_loop(server, tools, work):
+    """Loads 1M keys, then runs `work(sock)` over and over (it returns
+    what to report of one round) while keel-bench's open loop GETs."""
+    pipeline(server.sock, [encode(b"SET", b"key:%07d" % i, b"v") for i in range(1_000_000)])
+    probe = subprocess.Popen(["taskset", "-c", CLIENT_CORE, tools["bench"], "--protocol", "resp", "--port",
+                              str(server.port), "--json", "--quiet", "--command", "GET probe:__rand__", "--keyspace",
+                              "1000", "--rate", "20000", "--conns", "10", "--duration", "12", "--warmup", "1"],
+                             stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    time.sleep(2)
+    rounds = []
+    started = time.monotonic()
+    while time.monotonic() - started < 9 and len(rounds) < 5:
+        begun = time.monotonic()
+        if work:
+            work(server.sock)
+        rounds.append(time.monotonic() - begun)
+        time.sleep(0.5)
+    out, _ = probe.communicate()
+    result = json.loads(out.strip().splitlines()[-1])
+    if not work:
+        return "GET %s" % latency_cells(result)
+    return "GET %s; %d rounds of %.0f-%.0f ms" % (latency_cells(result), len(rounds), min(rounds) * 1000,
+                                                  max(rounds) * 1000)
+
+
+def quiet(server, tools):
+    return beside_open_loop(server, tools, None)
+
+
+def keys(server, tools):
+    def work(sock):
+        sock.sendall(encode(b"KEYS", b"key:*"))
+        reply = read_exactly(sock, len(b"*1000000\r\n") + 1_000_000 * len(b"$11\r\nkey:0000000\r\n"))
+        assert reply.startswith(b"*1000000\r\n"), reply[:20]
+    return beside_open_loop(server, tools, work)
+
+
+def scan(server, tools):
+    def work(sock):
+        cursor, seen = b"0", 0
+        while True:
+            sock.sendall(encode(b"SCAN", cursor, b"COUNT", b"100"))
+            data = b""
+            while True:
+                data += sock.recv(1 << 16)
+                # *2, the cursor's bulk, then an array of keys (11 bytes each).
+                lines = data.split(b"\r\n")
+                if data.endswith(b"\r\n") and len(lines) >= 5 and len(lines) >= 5 + 2 * int(lines[3][1:]):
+                    break
+            cursor = lines[2]
+            seen += int(lines[3][1:])
+            if cursor == b"0":
+                break
+        assert seen >= 1_000_000, seen
+    return beside_open_loop(server, tools, work)
+
+
+WORKLOADS = {"growth": growth, "ttl": ttl, "expiry": expiry, "pipe": pipe, "delete": delete, "keys": keys,
+             "scan": scan, "quiet": quiet}
 
 
 def main():

@@ -38,6 +38,34 @@ public struct Connections {
         }
     }
 
+    /// Writes `bytes` as they are to connection `id` as the reply to a
+    /// request it sent earlier that the handler answers after that
+    /// request's callback (a client that waited for a key, work spread over
+    /// ticks): like a reply written during the callback, it is not held to
+    /// the pending-output cap, since the connection asked for it (and its
+    /// reading pauses while its output is above the high watermark). On
+    /// another loop it goes through that loop's mailbox as `write(_:to:)`
+    /// does, capped.
+    @discardableResult
+    public func writeReply(_ bytes: UnsafeRawBufferPointer, to id: ConnectionID) -> SendResult {
+        withOutputs { outputs in
+            if id.loop == outputs.loopIndex {
+                return outputs.writeReply(bytes, token: EventToken(slot: id.slot, generation: id.generation))
+            }
+            return outputs.mailboxes.post(.write(id, Array(bytes)), to: id)
+        }
+    }
+
+    /// The bytes queued for connection `id` (of this loop) and not yet
+    /// written: for a handler that sends a long reply piece by piece as
+    /// the peer reads it. Nil for a stale `id` or another loop's.
+    public func pendingOutputBytes(of id: ConnectionID) -> Int? {
+        withOutputs { outputs in
+            guard id.loop == outputs.loopIndex else { return nil }
+            return outputs.pendingOutputBytes(token: EventToken(slot: id.slot, generation: id.generation))
+        }
+    }
+
     /// Sends `payload` as one message (framed by the server's format) to
     /// connection `id`, as `write(_:to:)` does.
     @discardableResult

@@ -254,6 +254,24 @@ final class ConnectionOutputs {
         return writeQueued(bytes, slot: token.slot, generation: token.generation)
     }
 
+    /// Bytes queued for the connection and not yet written; nil when
+    /// `token` is stale.
+    func pendingOutputBytes(token: EventToken) -> Int? {
+        guard slab.isCurrent(slot: token.slot, generation: token.generation) else { return nil }
+        return slab[token.slot].output.count + (token.slot == servedSlot ? stagedBytes : 0)
+    }
+
+    /// Queues `bytes` for the connection as the reply to a request of its
+    /// own answered after its callback (Connections.writeReply): not held
+    /// to the pending-output cap, as a reply in its callback is not.
+    func writeReply(_ bytes: UnsafeRawBufferPointer, token: EventToken) -> SendResult {
+        guard slab.isCurrent(slot: token.slot, generation: token.generation),
+            slab[token.slot].lifecycle.phase != .aborting
+        else { return .connectionGone }
+        if token.slot == servedSlot { return write(bytes, token: token) }
+        return enqueueInRing(nil, bytes, suffix: nil, slot: token.slot, count: false, total: bytes.count, capped: false)
+    }
+
     @usableFromInline
     func writeQueued(_ bytes: UnsafeRawBufferPointer, slot: UInt32, generation: UInt32) -> SendResult {
         guard slab.isCurrent(slot: slot, generation: generation), slab[slot].lifecycle.phase != .aborting
@@ -299,13 +317,13 @@ final class ConnectionOutputs {
     @usableFromInline
     func enqueueInRing(
         _ prefix: UnsafeRawBufferPointer?, _ body: UnsafeRawBufferPointer, suffix: UnsafeRawBufferPointer?,
-        slot: UInt32, count: Bool, total: Int
+        slot: UInt32, count: Bool, total: Int, capped: Bool = true
     ) -> SendResult {
         let staged = slot == servedSlot ? stagedBytes : 0
         // Only output a connection did not ask for is capped (see the file
         // header): replies to its own requests are bounded by reading, which
         // pauses at the high watermark, so one reply of any size is served.
-        guard slot == servedSlot || slab[slot].output.count + total <= maxPendingOutputBytes else {
+        guard !capped || slot == servedSlot || slab[slot].output.count + total <= maxPendingOutputBytes else {
             abort(slot: slot, reason: .outputOverflow)
             return .overflow
         }

@@ -50,6 +50,8 @@ final class KVContext {
     var closeAfterReply = false
     /// A block the command asked for (KVBlockingCommands), for the loop to hold.
     var pendingBlock: KVPendingBlock?
+    /// A KEYS over a large keyspace, for the loop to walk (KVKeysWalk).
+    var pendingWalk: KVKeysWalk?
     /// While a blocked client's command runs again (KVLoop): finding
     /// nothing, it stays blocked and says so in `stillBlocked`.
     var isRetryingBlocked = false

@@ -122,22 +122,16 @@ enum KVKeyCommands {
         context.reply.integer(1)
     }
 
-    /// KEYS pattern: every live key that matches, shard by shard.
+    /// KEYS pattern: every live key that matches, shard by shard. Over a
+    /// large keyspace the loop walks it a slice per iteration (KVKeysWalk)
+    /// and replies when done; inside EXEC, at once.
     static func keys(_ context: KVContext) {
-        let pattern = context[1]
-        let all = pattern.count == 1 && pattern[0] == UInt8(ascii: "*")
-        var matches: [[UInt8]] = []
-        let now = context.nowMs
-        for shard in context.store.shards {
-            context.store.withShards(context.store.bit(of: shard)) {
-                shard.forEachEntry { entry in
-                    if let at = entry.expireAtMs, at <= now { return }
-                    if all || KVGlob.matches(pattern, entry.key) { matches.append(Array(entry.key)) }
-                }
-            }
+        let walk = KVKeysWalk(pattern: context[1], nowMs: context.nowMs)
+        if !context.isInTransaction && context.store.count > KVKeysWalk.atOnceKeys {
+            context.pendingWalk = walk
+            return
         }
-        context.reply.arrayHeader(matches.count)
-        for key in matches { context.reply.bulkString(key) }
+        walk.run(context.store, into: context.reply)
     }
 
     /// SCAN's cursor, MATCH, COUNT and TYPE, as redis-server parses them;

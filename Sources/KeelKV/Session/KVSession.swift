@@ -51,8 +51,18 @@ final class KVSession {
     }
     /// The blocking command it waits in, and what it sent since.
     var blocked: KVBlockedCommand? {
-        didSet { record.blocked.store(blocked != nil, ordering: .relaxed) }
+        didSet {
+            record.blocked.store(blocked != nil, ordering: .relaxed)
+            isHeld = blocked != nil || walk != nil
+        }
     }
+    /// The KEYS the loop walks for it, a slice per iteration.
+    var walk: KVKeysWalk? {
+        didSet { isHeld = blocked != nil || walk != nil }
+    }
+    /// Blocked or walking: what it sends waits its turn (one stored flag,
+    /// read per command).
+    private(set) var isHeld = false
 
     /// Whether the connection is in the subscriber context (read per
     /// command: a stored flag, not two set lookups).

@@ -51,6 +51,10 @@ final class KVShard: @unchecked Sendable {
 
     var count: Int { dict.count }
 
+    /// The table's buckets (both arrays while it resizes): a change tells a
+    /// walk that its cursor may visit a key twice (KVKeysWalk).
+    var bucketCount: Int { dict.bucketCount }
+
     // MARK: finding
 
     /// The live key `key`: an expired one is deleted and reported missing
