@@ -27,6 +27,9 @@ mkdir -p "$OUT"
 FLAGS=(-sanitize=fuzzer,address -O -g -package-name keel)
 # Swift's backtracer would take over a crash and can hang; let libFuzzer report it.
 export SWIFT_BACKTRACE=enable=no
+# libFuzzer's own exit code for a failure is 77, which .ci/run reads as
+# "skipped": a failure must fail.
+FAILS=(-error_exitcode=1 -timeout_exitcode=1)
 
 fuzz_framing() {
     mkdir -p "$ROOT/fuzz/corpus" "$ROOT/fuzz/regressions"
@@ -39,7 +42,7 @@ fuzz_framing() {
     swiftc "${FLAGS[@]}" -parse-as-library -I "$OUT" -L "$OUT" -lKeelWire \
         "$ROOT/fuzz/FramingFuzz.swift" "$ROOT/Tests/KeelWireTests/FramingFuzzCheck.swift" \
         "$ROOT/Tests/KeelWireTests/ProxyReference.swift" -o "$OUT/framing-fuzz"
-    "$OUT/framing-fuzz" "$ROOT/fuzz/corpus" \
+    "$OUT/framing-fuzz" "$ROOT/fuzz/corpus" "${FAILS[@]}" \
         -max_total_time="$SECONDS_TO_RUN" -max_len=4096 -artifact_prefix="$ROOT/fuzz/regressions/" \
         -print_final_stats=1
 }
@@ -68,7 +71,7 @@ fuzz_kv() {
     test -x "$OUT/kv-fuzz"
     # -timeout: a script is at most 256 commands on small values; one
     # that takes seconds is a bug (a loop that does not end).
-    "$OUT/kv-fuzz" "$ROOT/fuzz/kv/corpus" -dict="$ROOT/fuzz/kv/commands.dict" \
+    "$OUT/kv-fuzz" "$ROOT/fuzz/kv/corpus" -dict="$ROOT/fuzz/kv/commands.dict" "${FAILS[@]}" \
         -max_total_time="$SECONDS_TO_RUN" -max_len=4096 -timeout=10 \
         -artifact_prefix="$ROOT/fuzz/kv/regressions/" -print_final_stats=1
 }
