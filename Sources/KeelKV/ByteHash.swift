@@ -23,7 +23,8 @@ public enum ByteHash {
     }
 
     /// Sets the seed to `value` (the fuzzer's, so that a replay lays keys
-    /// out in the same buckets). Only while no table holds a key.
+    /// out in the same buckets). Only before anything has hashed: the
+    /// command table's lookups hash too.
     static func reseed(_ value: UInt64) {
         prepare()
         seed = value | 1
