@@ -64,7 +64,11 @@ extension EventLoop {
         case .wouldBlock:
             break
         case .failed:
-            close(slot, reason: .peerReset)
+            if Transport.encrypts && isHandshaking(slot) {
+                handshakeFailed(slot, .peerClosed)
+            } else {
+                close(slot, reason: .peerReset)
+            }
         }
         return .done
     }

@@ -270,6 +270,17 @@ extension EventLoop {
         return slab.isCurrent(slot: slot, generation: generation) && !slab[slot].lifecycle.phase.stopsInput
     }
 
+    /// Whether `slot` is a TLS connection whose handshake has not completed
+    /// (its hello still arriving, or the session mid-handshake): a reset
+    /// then is a failed handshake, counted as one, not a reset of a
+    /// connection the handler knows.
+    @usableFromInline
+    func isHandshaking(_ slot: UInt32) -> Bool {
+        guard let tls else { return false }
+        let state = tls.states[Int(slot)]
+        return state.awaitingHello || (tls[slot] != nil && !state.established)
+    }
+
     /// Closes a connection whose handshake failed, counting and logging why
     /// (at most one line a second).
     @usableFromInline @inline(never)

@@ -261,6 +261,7 @@ where Handler.Request == Decoder.Request {
         }
         if readiness.contains(.error) || readiness.contains(.hangup) {
             // Both directions are gone (RST, or an error): nothing more can be written.
+            if Transport.encrypts && isHandshaking(slot) { return handshakeFailed(slot, .peerClosed) }
             let finishing = slab[slot].lifecycle.phase.dropsInput
             close(slot, reason: finishing ? slab[slot].lifecycle.closeReason : .peerReset)
             return

@@ -89,6 +89,13 @@ final class TLSTestClient {
         }
     }
 
+    /// Sends the ClientHello and goes no further (the server is left
+    /// mid-handshake).
+    func sendClientHello() throws {
+        _ = SSL_do_handshake(ssl)
+        try flush()
+    }
+
     /// Sends the ciphertext OpenSSL has produced, in `chunkBytes` pieces.
     func flush() throws {
         var buffer = [UInt8](repeating: 0, count: 16_384)

@@ -27,6 +27,32 @@ struct TLSHostileClientTests {
         }
     }
 
+    /// A reset before the handshake completes (nothing sent, half a
+    /// hello, a whole hello) is a failed handshake, counted by reason,
+    /// not a reset of a connection the handler knows.
+    @Test(arguments: [LoopMode.epollLevel, LoopMode.epollEdge, LoopMode.poll])
+    func aResetMidHandshakeCountsAsAFailedHandshake(mode: LoopMode) throws {
+        try withEchoServer(tlsConfiguration(mode, files)) { server, port in
+            let silent = try TestClient(port: port)
+            let halfHello = try TestClient(port: port)
+            try halfHello.send([22, 3, 1, 2, 0, 1, 0, 1, 252, 3, 3])
+            let wholeHello = try TLSTestClient(port: port, verifying, handshake: false)
+            try wholeHello.sendClientHello()
+            // The server has all three and has answered the whole hello.
+            #expect(wholeHello.tcp.hasData(withinMs: 5_000))
+            #expect(eventually { server.statistics().accepted == 3 })
+            silent.reset()
+            halfHello.reset()
+            wholeHello.tcp.reset()
+            #expect(eventually { server.statistics().tlsHandshakeFailures[.peerClosed] == 3 })
+            let statistics = server.statistics()
+            #expect(statistics.closed(.peerReset) == 0 && statistics.closed(.tlsHandshakeFailed) == 3)
+            let neighbour = try TLSTestClient(port: port, verifying)
+            #expect(try neighbour.roundTrip([4, 5]))
+            neighbour.close()
+        }
+    }
+
     @Test func aClientThatNeverReadsIsHeldToTheBoundAndCutAtTheWriteTimeout() throws {
         var configuration = tlsConfiguration(.epollLevel, files)
         configuration.writeTimeoutMs = 400
