@@ -252,7 +252,7 @@ final class KVLoop: KVServices {
     /// one of those blocks or walks again (the rest wait behind it) or
     /// closes the connection.
     func resume(_ session: KVSession, later: KVCommandQueue) {
-        deliverReply(to: session)
+        deliverReply(to: session, uncapped: true)
         var closed = false
         later.forEachCommand { command in
             if closed { return }
@@ -261,7 +261,7 @@ final class KVLoop: KVServices {
                 return
             }
             executor.execute(command, session: session)
-            deliverReply(to: session)
+            deliverReply(to: session, uncapped: false)
             if context.closeAfterReply {
                 context.closeAfterReply = false
                 closed = true
@@ -272,11 +272,18 @@ final class KVLoop: KVServices {
         }
     }
 
-    /// A held client's reply: its own request's, so not held to the
-    /// pending-output cap (a KEYS reply of tens of megabytes goes whole).
-    private func deliverReply(to session: KVSession) {
+    /// A held client's reply. The one it waited for is its own request's,
+    /// not held to the pending-output cap (`uncapped`); the replies to what
+    /// it sent meanwhile are (they were all read already: reading cannot
+    /// pause for them, so a client could otherwise queue 100,000 large
+    /// replies at once).
+    private func deliverReply(to session: KVSession, uncapped: Bool) {
         let reply = context.reply
-        if reply.count > 0 && !writeReply(reply.bytes, to: session.client) { close(session.client) }
+        if reply.count > 0 {
+            let written =
+                uncapped ? writeReply(reply.bytes, to: session.client) : deliver(reply.bytes, to: session.client)
+            if !written { close(session.client) }
+        }
         reply.reset()
     }
 
@@ -336,12 +343,11 @@ final class KVLoop: KVServices {
         context.coarseNowMs = store.clock.nowMs
         // A tick asked for by a walk comes every iteration: the rest of the
         // background work keeps its own pace.
-        let regular = !walks.tickRequested || context.coarseNowMs - walks.lastRegularTickMs >= Self.tickIntervalMs
+        let nowNs = KVMaintenance.monotonicNs()
+        let regular = !walks.tickRequested || nowNs - walks.lastRegularTickNs >= Self.tickIntervalNs
+        if regular { walks.lastRegularTickNs = nowNs }
         walks.tickRequested = false
-        if regular {
-            walks.lastRegularTickMs = context.coarseNowMs
-            maintenance.run(on: store)
-        }
+        if regular { maintenance.run(on: store) }
         if store.blocking.blockedCount.load(ordering: .relaxed) > 0 || !deadlines.isEmpty {
             serveReady()
             expireBlocked(nowMs: context.coarseNowMs)
@@ -354,7 +360,7 @@ final class KVLoop: KVServices {
         logAuthenticationFailures(nowMs: context.coarseNowMs)
     }
 
-    private static let tickIntervalMs = Int64(KVHandler.tickIntervalMs ?? 1)
+    private static let tickIntervalNs = Int64(KVHandler.tickIntervalMs ?? 1) * 1_000_000
 
     static func client(_ id: ConnectionID) -> KVClientRef {
         KVClientRef(loop: id.loop, slot: id.slot, generation: id.generation)

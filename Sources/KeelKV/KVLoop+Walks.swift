@@ -1,31 +1,27 @@
 // A loop's KEYS walks (KVKeysWalk): the clients waiting for one, first
-// come first; a slice of the first one's walk per loop iteration (the loop
-// asks Keel for a tick on its next iteration while any is left), so that
-// however large the keyspace no iteration spends more than a slice on them.
+// come first; a slice of one walk per loop iteration (the loop asks Keel
+// for a tick on its next iteration while any can go on), so that however
+// large the keyspace no iteration spends more than a slice on them. The
+// slice goes to the first walk that can make progress: one whose reply
+// waits for its client to read does not hold up those behind it.
 
 /// The clients of one loop whose KEYS is walked, in arrival order.
 struct KVWalkQueue {
-    private var clients: [KVClientRef] = []
-    private var head = 0
+    private(set) var clients: [KVClientRef] = []
     /// Whether the next tick was asked for by a walk (not the regular one).
     var tickRequested = false
-    /// When the background work (expiry, memory return) last ran.
-    var lastRegularTickMs: Int64 = 0
+    /// When the background work (expiry, memory return) last ran
+    /// (monotonic nanoseconds).
+    var lastRegularTickNs: Int64 = 0
 
-    var isEmpty: Bool { head == clients.count }
+    var isEmpty: Bool { clients.isEmpty }
 
     mutating func append(_ client: KVClientRef) {
         clients.append(client)
     }
 
-    var first: KVClientRef? { isEmpty ? nil : clients[head] }
-
-    mutating func removeFirst() {
-        head += 1
-        if head == clients.count {
-            clients.removeAll(keepingCapacity: true)
-            head = 0
-        }
+    mutating func remove(at index: Int) {
+        clients.remove(at: index)
     }
 }
 
@@ -39,37 +35,50 @@ extension KVLoop {
         requestWalkTick()
     }
 
-    /// One slice of the first walk; once its reply is written, what its
-    /// client sent meanwhile.
+    /// One slice of the first walk that can go on; once a walk's reply is
+    /// written, what its client sent meanwhile.
     func stepWalk() {
-        while let client = walks.first {
-            // A client gone (or its walk ended by a disconnect) leaves its
-            // place: the next one's slice is this tick's.
+        var index = 0
+        var stepped = false
+        while index < walks.clients.count {
+            let client = walks.clients[index]
+            // A client gone (or its walk ended by a disconnect) leaves its place.
             guard let session = sessions.session(of: client), let walk = session.walk else {
-                walks.removeFirst()
+                walks.remove(at: index)
+                continue
+            }
+            let room = sendRoom(for: client)
+            if walk.isSending && room <= 0 {
+                index += 1
                 continue
             }
             var written = true
-            let done = walk.step(store, sendRoom: sendRoom(for: client)) { bytes in
+            let done = walk.step(store, sendRoom: room) { bytes in
                 guard written else { return }
                 written = writeReply(bytes, to: client)
             }
             if !written {
                 session.walk = nil
-                walks.removeFirst()
+                walks.remove(at: index)
                 close(client)
             } else if done {
                 session.walk = nil
-                walks.removeFirst()
+                walks.remove(at: index)
                 resume(session, later: walk.later)
+            } else {
+                stepped = true
             }
             break
         }
-        // A reply waiting for its client to read waits for the regular
-        // tick, not the next iteration (no spinning on a slow reader).
-        guard let client = walks.first else { return }
-        if let walk = sessions.session(of: client)?.walk, walk.isSending && sendRoom(for: client) <= 0 { return }
-        requestWalkTick()
+        // Walks whose replies wait for their clients to read wait for the
+        // regular tick, not the next iteration (no spinning on slow readers).
+        if stepped || walks.clients.contains(where: { canGoOn(walking: $0) }) { requestWalkTick() }
+    }
+
+    /// Whether `client`'s walk has work to do now (not waiting for it to read).
+    private func canGoOn(walking client: KVClientRef) -> Bool {
+        guard let walk = sessions.session(of: client)?.walk else { return true }
+        return !walk.isSending || sendRoom(for: client) > 0
     }
 
     /// How much more of a walk's reply may be queued for `client` now.

@@ -214,6 +214,30 @@ import Testing
         }
     }
 
+    /// A client that does not read its long KEYS reply holds up only
+    /// itself: a KEYS asked after it is walked and answered meanwhile.
+    @Test func aSlowReaderOfKeysDoesNotHoldUpTheNext() throws {
+        try withKV { port in
+            let loader = try TestClient(port: port)
+            let prefix = String(repeating: "p", count: 40)
+            for batch in stride(from: 0, to: 150_000, by: 1_000) {
+                let pairs = (batch..<batch + 1_000).map { "\(prefix)\($0) v" }.joined(separator: " ")
+                try exchange(loader, "MSET \(pairs)\r\n", "+OK\r\n")
+            }
+            try exchange(loader, "SET other v\r\n", "+OK\r\n")
+            // About 7 MB of reply to a client with a small receive buffer
+            // that reads none of it (yet).
+            let slow = try TestClient(port: port, receiveBufferBytes: 16_384)
+            try slow.send(bytes("KEYS *\r\n"))
+            usleep(200_000)
+            let next = try TestClient(port: port)
+            try exchange(next, "KEYS oth*\r\n", "*1\r\n$5\r\nother\r\n")
+            let header = "*150001\r\n"
+            let reply = try slow.read(exactly: header.utf8.count)
+            #expect(reply == bytes(header), "the slow reader's reply is whole when it reads")
+        }
+    }
+
     /// PUBLISH reaches subscribers on every loop and counts them.
     @Test func publishReachesSubscribersOnEveryLoop() throws {
         try withKV(threads: 2) { port in

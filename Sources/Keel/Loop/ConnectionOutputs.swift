@@ -266,7 +266,7 @@ final class ConnectionOutputs {
     /// to the pending-output cap, as a reply in its callback is not.
     func writeReply(_ bytes: UnsafeRawBufferPointer, token: EventToken) -> SendResult {
         guard slab.isCurrent(slot: token.slot, generation: token.generation),
-            slab[token.slot].lifecycle.phase != .aborting
+            !slab[token.slot].lifecycle.phase.closeAsked, slab[token.slot].lifecycle.phase != .aborting
         else { return .connectionGone }
         if token.slot == servedSlot { return write(bytes, token: token) }
         return enqueueInRing(nil, bytes, suffix: nil, slot: token.slot, count: false, total: bytes.count, capped: false)

@@ -124,10 +124,13 @@ enum KVKeyCommands {
 
     /// KEYS pattern: every live key that matches, shard by shard. Over a
     /// large keyspace the loop walks it a slice per iteration (KVKeysWalk)
-    /// and replies when done; inside EXEC, at once.
+    /// and replies when done; inside EXEC, at once, and for a (RESP3)
+    /// subscriber, whose pushes would otherwise land inside the reply.
     static func keys(_ context: KVContext) {
         let walk = KVKeysWalk(pattern: context[1], nowMs: context.nowMs)
-        if !context.isInTransaction && context.store.count > KVKeysWalk.atOnceKeys {
+        if !context.isInTransaction && !context.session.isSubscriber
+            && context.store.count > KVKeysWalk.atOnceKeys
+        {
             context.pendingWalk = walk
             return
         }

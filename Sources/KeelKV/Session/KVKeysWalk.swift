@@ -49,8 +49,10 @@ final class KVKeysWalk {
     private var found = 0
     private var shardIndex = 0
     private var cursor: UInt64 = 0
-    /// The shard's bucket count when its walk began or last went on.
+    /// The shard's bucket count and flushes when its walk began or last
+    /// went on.
     private var bucketCount = -1
+    private var flushes = 0
     /// Set once a shard's table changed size mid-walk (see the header).
     private var mayRepeat = false
     /// Deduplication's progress: the keys seen, the chunks rebuilt, where
@@ -132,8 +134,9 @@ final class KVKeysWalk {
             let shard = store.shards[shardIndex]
             store.withShards(store.bit(of: shard)) {
                 let size = shard.bucketCount
-                if bucketCount >= 0 && size != bucketCount { mayRepeat = true }
+                if bucketCount >= 0 && (size != bucketCount || shard.flushes != flushes) { mayRepeat = true }
                 bucketCount = size
+                flushes = shard.flushes
                 repeat {
                     cursor = shard.scan(cursor) { entry in
                         work &+= 1

@@ -52,8 +52,11 @@ final class KVShard: @unchecked Sendable {
     var count: Int { dict.count }
 
     /// The table's buckets (both arrays while it resizes): a change tells a
-    /// walk that its cursor may visit a key twice (KVKeysWalk).
+    /// walk that its cursor may visit a key twice (KVKeysWalk), as does a
+    /// flush (a table refilled mid-rehash can have the same sum of buckets
+    /// with its keys elsewhere: growing 32K to 64K, shrinking 64K to 32K).
     var bucketCount: Int { dict.bucketCount }
+    private(set) var flushes = 0
 
     // MARK: finding
 
@@ -158,6 +161,7 @@ final class KVShard: @unchecked Sendable {
 
     /// Deletes every key.
     func removeAll() {
+        flushes &+= 1
         removals &+= dict.count
         volatile.removeAll()
         dict.removeAll { KVObjects.releaseEntry(KVEntry($0)) }
@@ -166,6 +170,7 @@ final class KVShard: @unchecked Sendable {
     /// Takes every key out without freeing them: the dict's arrays and
     /// entries are handed to `body` (FLUSHALL ASYNC frees them elsewhere).
     func detachAll() -> KVDict<KVKeyLayout> {
+        flushes &+= 1
         removals &+= dict.count
         volatile.removeAll()
         let detached = dict
