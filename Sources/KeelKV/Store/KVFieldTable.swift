@@ -70,8 +70,11 @@ final class KVFieldTable {
         dict.find(field, hash: ByteHash.hash(field)).map { KVFieldEntry($0.entry) }
     }
 
+    /// Whether `field` is present. A pure lookup: no rehash step, so a
+    /// set may test members of itself while it is being walked (SINTER s
+    /// s, SDIFF s s: a step would free the bucket array under the walk).
     func contains(_ field: UnsafeRawBufferPointer) -> Bool {
-        find(field) != nil
+        dict.lookup(field, hash: ByteHash.hash(field)) != nil
     }
 
     /// Sets `field` to `value`; returns whether the field is new. Nil when
