@@ -2,30 +2,19 @@
 // command layer's property (KVFuzzCheck), so a fixed bug stays fixed, and
 // shows the property can fail.
 
-import Foundation
+import KeelTestSupport
 import Testing
 
 @testable import KeelKV
 
 @Suite struct KVFuzzCorpusTests {
-    static let directory = URL(fileURLWithPath: #filePath)
-        .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-        .appendingPathComponent("fuzz/kv")
-
-    /// The files of `fuzz/kv/<folder>`; a missing folder is an error.
-    static func inputs(_ folder: String) throws -> [URL] {
-        let folder = directory.appendingPathComponent(folder)
-        let names = try FileManager.default.contentsOfDirectory(atPath: folder.path)
-        return names.filter { !$0.hasPrefix(".") }.sorted().map { folder.appendingPathComponent($0) }
-    }
-
     @Test(arguments: ["corpus", "regressions"])
     func keptInputsHoldTheProperty(folder: String) throws {
-        let files = try Self.inputs(folder)
-        #expect(folder == "regressions" || files.count > 50, "the kept corpus is in fuzz/kv/corpus")
-        for file in files {
-            let failure = KVFuzzCheck.run(Array(try Data(contentsOf: file)))
-            #expect(failure == nil, "\(file.lastPathComponent): \(failure ?? "")")
+        let inputs = try FuzzInputs.inputs("kv/" + folder)
+        #expect(folder == "regressions" || inputs.count > 50, "the kept corpus is in fuzz/kv/corpus")
+        for (name, bytes) in inputs {
+            let failure = KVFuzzCheck.run(bytes)
+            #expect(failure == nil, "\(name): \(failure ?? "")")
         }
     }
 
