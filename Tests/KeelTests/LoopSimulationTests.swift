@@ -22,7 +22,7 @@ import Testing
     /// Sends `frame` in two halves, one iteration apart (the first half
     /// waits in a pool block meanwhile), and expects it echoed.
     private func echoInHalves(
-        _ frame: [UInt8], from peer: SocketPeer, through simulation: SimulatedLoop<LengthPrefixFormat, EchoHandler>,
+        _ frame: [UInt8], from peer: SocketPeer, through simulation: SimulatedLoop<LengthPrefixFormat, EchoHandler, PlaintextTransport>,
         sourceLocation: SourceLocation = #_sourceLocation
     ) {
         peer.send(Array(frame[..<(frame.count / 2)]))
@@ -278,7 +278,7 @@ import Testing
 
     private func relayLoop(
         handler: RelayHandler = RelayHandler(), _ adjust: (inout Configuration) -> Void = { _ in }
-    ) throws -> SimulatedLoop<LengthPrefixFormat, RelayHandler> {
+    ) throws -> SimulatedLoop<LengthPrefixFormat, RelayHandler, PlaintextTransport> {
         try SimulatedLoop(
             configuration {
                 $0.maxPendingOutputBytes = 16 << 10

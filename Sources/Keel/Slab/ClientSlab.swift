@@ -87,6 +87,11 @@ final class ClientSlab {
         }
     }
 
+    /// Whether `slot` holds a connection (for invariant checks).
+    func isLive(_ slot: UInt32) -> Bool {
+        Int(slot) < capacity && slots[Int(slot)].isLive
+    }
+
     /// Whether `slot` is live and still has `generation` (its ID is current).
     @inlinable @inline(__always)
     func isCurrent(slot: UInt32, generation: UInt32) -> Bool {

@@ -3,26 +3,29 @@
 // socketpair it accepts. Timeouts, busy polling, memory release, accept
 // pauses and shutdown are then checked to the millisecond, without sleeps
 // and without the network. The loop checks its invariants every iteration.
+// With TLSTransport every connection it accepts speaks TLS (the TLS fuzz
+// target drives it so). No Testing here: the fuzz target builds this file
+// too (SimulatedLoop+Testing.swift holds what the suites need).
 
 import CShims
 import Glibc
-import KeelTestSupport
 import Logging
-import Testing
 
 @testable import Keel
 
-final class SimulatedLoop<Format: WireFormat, Handler: ConnectionHandler>
+final class SimulatedLoop<Format: WireFormat, Handler: ConnectionHandler, Transport: ConnectionTransport>
 where Handler.Request == Format.Decoder.Request {
     let backend = ScriptedBackend()
     let control: LoopControl
-    let loop: EventLoop<ScriptedBackend, Format.Decoder, Handler, PlaintextTransport>
+    let loop: EventLoop<ScriptedBackend, Format.Decoder, Handler, Transport>
     /// The loop's listener (never connected to: accepts come from the backend).
     let listenerFd: Int32
     /// runIteration returned false: shutdown completed.
     private(set) var finished = false
 
-    init(_ configuration: Configuration, format: Format, handler: Handler) throws {
+    /// A loop serving `format` with `handler`; with TLSTransport,
+    /// `tlsContext` (made from `configuration.tls`) is required.
+    init(_ configuration: Configuration, format: Format, handler: Handler, tlsContext: TLSContext? = nil) throws {
         var configuration = configuration
         configuration.checkInvariantsEveryIteration = true
         // Invariant checks walk every slot's timeout nodes: few slots keep
@@ -44,7 +47,7 @@ where Handler.Request == Format.Decoder.Request {
         logger.logLevel = .error
         do {
             loop = try EventLoop(
-                index: 0, configuration: configuration, listener: listener, tlsListener: nil, tlsContext: nil,
+                index: 0, configuration: configuration, listener: listener, tlsListener: nil, tlsContext: tlsContext,
                 backend: backend,
                 deadlineTimer: DeadlineTimer(), control: control, mailboxes: Mailboxes([mailbox]),
                 decoder: format.makeDecoder(), encoder: format.makeEncoder(), handler: handler, logger: logger)
@@ -115,8 +118,8 @@ where Handler.Request == Format.Decoder.Request {
     }
 
     /// Shuts the loop down (connections get shutdownTimeoutMs) and releases
-    /// its descriptors. Every test ends with this.
-    func finish(sourceLocation: SourceLocation = #_sourceLocation) {
+    /// its descriptors; false when it did not shut down.
+    func shutDown() -> Bool {
         if !finished {
             control.requestStop()
             step()
@@ -124,18 +127,23 @@ where Handler.Request == Format.Decoder.Request {
                 step(advancingMs: Int64(loop.configuration.shutdownTimeoutMs))
             }
         }
-        guard finished else {
-            Issue.record("the loop did not shut down", sourceLocation: sourceLocation)
-            return
-        }
+        guard finished else { return false }
         _ = loop.finishRunning()
         control.waker.close()
         for fd in backend.pendingAccepts { Glibc.close(fd) }
         backend.pendingAccepts = []
+        return true
     }
 }
 
-extension SimulatedLoop where Format == LengthPrefixFormat, Handler == EchoHandler {
+extension SimulatedLoop where Transport == PlaintextTransport {
+    /// A plaintext loop serving `format` with `handler`.
+    convenience init(_ configuration: Configuration, format: Format, handler: Handler) throws {
+        try self.init(configuration, format: format, handler: handler, tlsContext: nil)
+    }
+}
+
+extension SimulatedLoop where Format == LengthPrefixFormat, Handler == EchoHandler, Transport == PlaintextTransport {
     /// A length-prefixed (u32le) echo loop.
     convenience init(_ configuration: Configuration) throws {
         try self.init(configuration, format: configuration.lengthPrefixFormat, handler: EchoHandler())
@@ -150,9 +158,7 @@ final class SocketPeer {
     static func pair() throws -> (SocketPeer, Int32) {
         var fds: [Int32] = [-1, -1]
         let flags = Int32(SOCK_STREAM.rawValue) | Int32(SOCK_NONBLOCK.rawValue) | Int32(SOCK_CLOEXEC.rawValue)
-        guard socketpair(AF_UNIX, flags, 0, &fds) == 0 else {
-            throw TestClientError(description: "socketpair: \(Errno(rawValue: errno))")
-        }
+        guard socketpair(AF_UNIX, flags, 0, &fds) == 0 else { throw Errno(rawValue: errno) }
         return (SocketPeer(fd: fds[0]), fds[1])
     }
 

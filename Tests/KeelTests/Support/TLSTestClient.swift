@@ -1,6 +1,6 @@
 // TLSTestClient: a blocking TLS client for the integration tests, OpenSSL
-// over memory BIOs on a TestClient's socket, so the test decides how the
-// ciphertext travels: in pieces of any size (records split at every byte),
+// over memory BIOs (TLSClientSession) on a TestClient's socket, so the test
+// decides how the ciphertext travels: in pieces of any size (records split at every byte),
 // or raw bytes of its own. Every socket call is bounded by TestClient's
 // timeouts.
 
@@ -9,74 +9,19 @@ import Glibc
 
 @testable import Keel
 
-struct TLSClientError: Error, CustomStringConvertible {
-    let description: String
-}
-
 final class TLSTestClient {
-    struct Options {
-        var caFile: String?
-        var certificate: String?
-        var key: String?
-        var minVersion = TLS1_2_VERSION
-        var maxVersion: Int32 = 0
-        var alpn: [String] = []
-        /// Ciphertext goes to the socket in pieces of at most this many bytes.
-        var chunkBytes = Int.max
-        /// A session to resume (from an earlier client's `session`).
-        var session: OpaquePointer?
-    }
+    typealias Options = TLSClientSession.Options
 
     let tcp: TestClient
-    private let context: OpaquePointer
-    let ssl: OpaquePointer
-    private let readBIO: OpaquePointer
-    private let writeBIO: OpaquePointer
+    let session: TLSClientSession
+    var ssl: OpaquePointer { session.ssl }
     var chunkBytes: Int
 
     init(port: Int, _ options: Options = Options(), timeoutSeconds: Int = 10, handshake: Bool = true) throws {
         tcp = try TestClient(port: port, timeoutSeconds: timeoutSeconds)
-        context = SSL_CTX_new(TLS_client_method())!
-        _ = SSL_CTX_ctrl(context, SSL_CTRL_SET_MIN_PROTO_VERSION, Int(options.minVersion), nil)
-        _ = SSL_CTX_ctrl(context, SSL_CTRL_SET_MAX_PROTO_VERSION, Int(options.maxVersion), nil)
-        if options.minVersion < TLS1_2_VERSION {
-            // Old versions need the legacy security level to be offered at all.
-            SSL_CTX_set_security_level(context, 0)
-            _ = SSL_CTX_set_cipher_list(context, "DEFAULT:@SECLEVEL=0")
-        }
-        if let caFile = options.caFile {
-            _ = SSL_CTX_load_verify_locations(context, caFile, nil)
-            SSL_CTX_set_verify(context, SSL_VERIFY_PEER, nil)
-        }
-        if let certificate = options.certificate, let key = options.key {
-            _ = SSL_CTX_use_certificate_chain_file(context, certificate)
-            _ = SSL_CTX_use_PrivateKey_file(context, key, SSL_FILETYPE_PEM)
-        }
-        if !options.alpn.isEmpty {
-            var wire: [UInt8] = []
-            for name in options.alpn { wire += [UInt8(name.utf8.count)] + Array(name.utf8) }
-            _ = SSL_CTX_set_alpn_protos(context, wire, UInt32(wire.count))
-        }
-        let ssl = SSL_new(context)!
-        self.ssl = ssl
-        readBIO = BIO_new(BIO_s_mem())!
-        writeBIO = BIO_new(BIO_s_mem())!
-        SSL_set_bio(ssl, readBIO, writeBIO)
-        SSL_set_connect_state(ssl)
-        // SNI (OpenSSL copies the name).
-        _ = "localhost".withCString { name in
-            SSL_ctrl(
-                ssl, SSL_CTRL_SET_TLSEXT_HOSTNAME, Int(TLSEXT_NAMETYPE_host_name),
-                UnsafeMutableRawPointer(mutating: name))
-        }
-        if let session = options.session { SSL_set_session(ssl, session) }
+        session = TLSClientSession(options)
         chunkBytes = options.chunkBytes
         if handshake { try completeHandshake() }
-    }
-
-    deinit {
-        SSL_free(ssl)
-        SSL_CTX_free(context)
     }
 
     func completeHandshake() throws {
@@ -98,11 +43,10 @@ final class TLSTestClient {
 
     /// Sends the ciphertext OpenSSL has produced, in `chunkBytes` pieces.
     func flush() throws {
-        var buffer = [UInt8](repeating: 0, count: 16_384)
-        while BIO_ctrl_pending(writeBIO) > 0 {
-            let count = BIO_read(writeBIO, &buffer, Int32(min(buffer.count, chunkBytes)))
-            guard count > 0 else { break }
-            try tcp.send(Array(buffer[..<Int(count)]))
+        while true {
+            let piece = session.takeCiphertext(upTo: min(16_384, chunkBytes))
+            guard !piece.isEmpty else { break }
+            try tcp.send(piece)
         }
     }
 
@@ -114,7 +58,7 @@ final class TLSTestClient {
             if n < 0 && errno == EINTR { continue }
             if n == 0 { throw TLSClientError(description: "EOF") }
             if n < 0 { throw TLSClientError(description: "read: \(Errno(rawValue: errno))") }
-            _ = BIO_write(readBIO, buffer, Int32(n))
+            buffer.withUnsafeBytes { session.absorb(UnsafeRawBufferPointer(rebasing: $0[..<n])) }
             return
         }
     }
@@ -196,19 +140,11 @@ final class TLSTestClient {
     }
 
     /// The session, for a later client to resume (SSL_get1_session: the caller frees it).
-    var session: OpaquePointer? { SSL_get1_session(ssl) }
+    var resumableSession: OpaquePointer? { SSL_get1_session(ssl) }
 
     var resumed: Bool { SSL_session_reused(ssl) == 1 }
 
     func close() { tcp.close() }
 
-    private func failure(_ what: String) -> TLSClientError {
-        let code = ERR_get_error()
-        ERR_clear_error()
-        var buffer = [CChar](repeating: 0, count: 256)
-        ERR_error_string_n(code, &buffer, buffer.count)
-        return TLSClientError(
-            description:
-                "\(what): \(String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self))")
-    }
+    private func failure(_ what: String) -> TLSClientError { session.failure(what) }
 }

@@ -96,8 +96,8 @@ struct TLSTestFiles: Sendable {
     }
 
     /// Client options that verify the server's certificate against the test CA.
-    var verifyingClient: TLSTestClient.Options {
-        var options = TLSTestClient.Options()
+    var verifyingClient: TLSClientSession.Options {
+        var options = TLSClientSession.Options()
         options.caFile = caCertificate
         return options
     }

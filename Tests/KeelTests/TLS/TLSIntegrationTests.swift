@@ -252,7 +252,7 @@ struct TLSIntegrationTests {
             options.maxVersion = TLS1_2_VERSION
             let first = try TLSTestClient(port: port, options)
             #expect(try first.roundTrip([1]))
-            options.session = first.session
+            options.session = first.resumableSession
             defer { SSL_SESSION_free(options.session) }
             first.close()
             let second = try TLSTestClient(port: port, options)
