@@ -30,12 +30,7 @@ public struct Connections {
     /// pending-output cap: a peer that does not read is closed at the cap.
     @discardableResult
     public func write(_ bytes: UnsafeRawBufferPointer, to id: ConnectionID) -> SendResult {
-        withOutputs { outputs in
-            if id.loop == outputs.loopIndex {
-                return outputs.write(bytes, token: EventToken(slot: id.slot, generation: id.generation))
-            }
-            return outputs.mailboxes.post(.write(id, Array(bytes)), to: id)
-        }
+        route(bytes, to: id) { $0.write(bytes, token: $1) }
     }
 
     /// Writes `bytes` as they are to connection `id` as the reply to a
@@ -48,9 +43,18 @@ public struct Connections {
     /// does, capped.
     @discardableResult
     public func writeReply(_ bytes: UnsafeRawBufferPointer, to id: ConnectionID) -> SendResult {
+        route(bytes, to: id) { $0.writeReply(bytes, token: $1) }
+    }
+
+    /// Unframed bytes for `id`: queued by `here` on this loop, or copied
+    /// into the mailbox of the loop that owns `id`.
+    @inline(__always)
+    private func route(
+        _ bytes: UnsafeRawBufferPointer, to id: ConnectionID, here: (ConnectionOutputs, EventToken) -> SendResult
+    ) -> SendResult {
         withOutputs { outputs in
             if id.loop == outputs.loopIndex {
-                return outputs.writeReply(bytes, token: EventToken(slot: id.slot, generation: id.generation))
+                return here(outputs, EventToken(slot: id.slot, generation: id.generation))
             }
             return outputs.mailboxes.post(.write(id, Array(bytes)), to: id)
         }
