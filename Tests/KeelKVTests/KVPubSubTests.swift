@@ -1,6 +1,6 @@
 // Pub/sub through the store's registry: channel and pattern delivery with
-// the receiver count, RESP2's subscriber context, RESP3 pushes, and a
-// closed subscriber dropped from every channel.
+// the receiver count, shard channels beside them, RESP2's subscriber
+// context, RESP3 pushes, and a closed subscriber dropped from every channel.
 
 import Testing
 
@@ -60,5 +60,55 @@ import Testing
         kv.use(publisher)
         kv("PUBLISH", "c", "m")
         #expect(kv.delivered().map(\.text) == [">3\r\n" + bulk("message") + bulk("c") + bulk("m")])
+    }
+
+    @Test func shardChannelsAreANamespaceOfTheirOwn() {
+        let kv = KVHarness()
+        let publisher = kv.session
+        let listener = kv.openClient()
+        kv.use(listener)
+        #expect(
+            kv("SSUBSCRIBE", "s1", "s2")
+                == "*3\r\n" + bulk("ssubscribe") + bulk("s1") + int(1) + "*3\r\n" + bulk("ssubscribe") + bulk("s2")
+                + int(2))
+        // Channels and patterns count apart from shard channels.
+        #expect(kv("SUBSCRIBE", "s1") == "*3\r\n" + bulk("subscribe") + bulk("s1") + int(1))
+        #expect(kv("PSUBSCRIBE", "s*") == "*3\r\n" + bulk("psubscribe") + bulk("s*") + int(2))
+        #expect(kv("GET", "k").hasPrefix("-ERR Can't execute 'get'"))
+        kv.use(publisher)
+        #expect(kv("SPUBLISH", "s1", "sharded") == int(1))
+        #expect(kv.delivered().map(\.text) == ["*3\r\n" + bulk("smessage") + bulk("s1") + bulk("sharded")])
+        // PUBLISH reaches the channel and the pattern, not the shard channel.
+        #expect(kv("PUBLISH", "s1", "plain") == int(2))
+        #expect(kv.delivered().map(\.text).allSatisfy { !$0.contains("smessage") })
+        #expect(kv("PUBSUB", "SHARDNUMSUB", "s1", "none") == "*4\r\n" + bulk("s1") + int(1) + bulk("none") + int(0))
+        #expect(kv("PUBSUB", "SHARDCHANNELS", "*2") == "*1\r\n" + bulk("s2"))
+        kv.use(listener)
+        kv("UNSUBSCRIBE")
+        kv("PUNSUBSCRIBE")
+        // Still a subscriber while a shard channel is left.
+        #expect(kv("GET", "k").hasPrefix("-ERR Can't execute 'get'"))
+        #expect(
+            kv("SUNSUBSCRIBE", "s1", "none")
+                == "*3\r\n" + bulk("sunsubscribe") + bulk("s1") + int(1) + "*3\r\n" + bulk("sunsubscribe")
+                + bulk("none") + int(1))
+        kv.close(listener)
+        kv.use(publisher)
+        #expect(kv("SPUBLISH", "s2", "gone") == int(0))
+        #expect(kv("PUBSUB", "SHARDCHANNELS") == "*0\r\n")
+        #expect(kv("SUNSUBSCRIBE") == "*3\r\n" + bulk("sunsubscribe") + "$-1\r\n" + int(0))
+    }
+
+    @Test func ssubscribeIsRefusedUnderExecAndSubscribeIsNot() {
+        let kv = KVHarness()
+        kv("MULTI")
+        kv("SSUBSCRIBE", "q")
+        kv("SUBSCRIBE", "c")
+        #expect(
+            kv("EXEC")
+                == "*2\r\n-ERR SSUBSCRIBE isn't allowed for a DENY BLOCKING client\r\n*3\r\n" + bulk("subscribe")
+                + bulk("c") + int(1))
+        kv("RESET")
+        #expect(kv("PUBSUB", "SHARDNUMSUB", "q") == "*2\r\n" + bulk("q") + int(0))
     }
 }

@@ -28,7 +28,8 @@ What is covered:
   that may never answer (COMMAND, BLPOP with a timeout that rounds to 0 ms)
   probed for a moment.
 - Multi-client scenarios: pub/sub (SUBSCRIBE PSUBSCRIBE UNSUBSCRIBE
-  PUNSUBSCRIBE PUBLISH PUBSUB, messages in RESP2 and as RESP3 pushes,
+  PUNSUBSCRIBE PUBLISH PUBSUB, sharded SSUBSCRIBE SUNSUBSCRIBE SPUBLISH,
+  messages in RESP2 and as RESP3 pushes,
   commands refused in RESP2 subscriber mode), blocked clients served by
   another client's push, WATCH broken by another client, CLIENT KILL.
 - A seeded random run (random.Random(1234)) of thousands of commands over a
@@ -335,7 +336,6 @@ KNOWN = {
     ("COMMAND", "$"): "COMMAND has no key specifications or tips",
     ("COMMAND", "HELP"): "keel-kv's own subcommands",
     ("CLIENT", "HELP"): "keel-kv's own subcommands",
-    ("SSUBSCRIBE",): "no sharded pub/sub",
     ("CONFIG", "GET", "SET-MAX-LISTPACK-ENTRIES"): "sets of strings are packed as redis-server 7.2 packs them",
     ("CONFIG", "GET", "SET-MAX-LISTPACK-VALUE"): "sets of strings are packed as redis-server 7.2 packs them",
 }
@@ -1381,6 +1381,61 @@ def pubsub_resp2_mode(ports, results):
     s.close()
 
 
+def sharded_pubsub_scenario(ports, results):
+    """SSUBSCRIBE, SUNSUBSCRIBE and SPUBLISH beside channels and patterns:
+    their own namespace and counts, RESP2 subscriber mode, RESP3 pushes,
+    MULTI's refusal of SSUBSCRIBE, RESET."""
+    s = Scenario("sharded-pubsub", ports, results, protocols=(2, 3, 2))
+    s.call("A", "SSUBSCRIBE s1 s2")
+    s.read("A", [b"ssubscribe"], label="A: second SSUBSCRIBE reply")
+    s.call("A", "SSUBSCRIBE s1")
+    s.call("A", "SUBSCRIBE c1")
+    s.call("A", "PSUBSCRIBE s*")
+    s.call("B", "SSUBSCRIBE s1")
+    s.call("C", "SPUBLISH s1 hello")
+    s.expect_push("A", "smessage s1 hello")
+    s.expect_push("B", "smessage s1 hello (push)")
+    s.call("C", "PUBLISH s1 plain")
+    s.expect_push("A", "pmessage s* s1 plain (the pattern; the shard channel hears nothing)")
+    s.call("C", "SPUBLISH c1 nobody")
+    s.call("C", "SPUBLISH nothere x")
+    s.call("C", "PUBSUB SHARDCHANNELS s1*")
+    s.call("C", "PUBSUB SHARDCHANNELS *2")
+    s.call("C", "PUBSUB SHARDCHANNELS a b")
+    s.call("C", "PUBSUB channels a b")
+    s.call("C", "PUBSUB SHARDNUMSUB s1 s2 c1 none")
+    s.call("C", "PUBSUB SHARDNUMSUB")
+    s.call("C", "PUBSUB NUMSUB s1 c1")
+    s.call("C", "PUBSUB CHANNELS")
+    s.call("A", "GET x")
+    s.call("A", "SPUBLISH s1 x")
+    s.call("A", "PING")
+    s.call("B", "SET x 1")
+    s.call("B", "SPUBLISH s1 self")
+    s.expect_push("B", "smessage s1 self (push)")
+    s.call("A", "SUNSUBSCRIBE s1 none")
+    s.read("A", [b"sunsubscribe"], label="A: second SUNSUBSCRIBE reply")
+    s.call("A", "UNSUBSCRIBE")
+    s.call("A", "PUNSUBSCRIBE")
+    s.call("A", "GET x")
+    s.call("A", "SUNSUBSCRIBE")
+    s.call("C", "PUBSUB SHARDCHANNELS")
+    s.call("A", "SUNSUBSCRIBE")
+    s.call("A", "GET x")
+    s.call("A", "SSUBSCRIBE")
+    s.call("A", "SPUBLISH s1")
+    s.call("C", "MULTI")
+    s.call("C", "SSUBSCRIBE q")
+    s.call("C", "SPUBLISH s1 queued")
+    s.call("C", "EXEC")
+    s.expect_push("B", "smessage s1 queued (push)")
+    s.call("C", "PUBSUB SHARDNUMSUB q")
+    s.call("B", "RESET")
+    s.call("C", "SPUBLISH s1 gone")
+    s.call("C", "PUBSUB SHARDCHANNELS")
+    s.close()
+
+
 def blocking_scenario(ports, results, protocol):
     s = Scenario("blocking-RESP%d" % protocol, ports, results, protocols=(protocol, protocol, protocol))
 
@@ -1504,6 +1559,7 @@ def client_kill_scenario(ports, results):
 def multi_client(ports, results):
     pubsub_scenario(ports, results)
     pubsub_resp2_mode(ports, results)
+    sharded_pubsub_scenario(ports, results)
     blocking_scenario(ports, results, 2)
     blocking_scenario(ports, results, 3)
     watch_scenario(ports, results)

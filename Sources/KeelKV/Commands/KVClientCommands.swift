@@ -76,10 +76,11 @@ enum KVClientCommands {
         let queued = record.queuedCommands.load(ordering: .relaxed)
         let channels = record.channelCount.load(ordering: .relaxed)
         let patterns = record.patternCount.load(ordering: .relaxed)
+        let shardChannels = record.shardChannelCount.load(ordering: .relaxed)
         var flags = ""
         if queued >= 0 { flags += "x" }
         if record.blocked.load(ordering: .relaxed) { flags += "b" }
-        if channels + patterns > 0 { flags += "P" }
+        if channels + patterns + shardChannels > 0 { flags += "P" }
         if record.noEvict.load(ordering: .relaxed) { flags += "e" }
         if flags.isEmpty { flags = "N" }
         let library = record.libraryName.map { String(decoding: $0, as: UTF8.self) } ?? ""
@@ -87,7 +88,7 @@ enum KVClientCommands {
         let age = max(0, (nowMs - record.openedAtMs) / 1_000)
         let idle = max(0, (nowMs - record.lastCommandAtMs.load(ordering: .relaxed)) / 1_000)
         return "id=\(record.id) addr=\(record.address) laddr=? fd=\(record.client.slot) name=\(name) age=\(age) "
-            + "idle=\(idle) flags=\(flags) db=0 sub=\(channels) psub=\(patterns) ssub=0 multi=\(queued) qbuf=0 "
+            + "idle=\(idle) flags=\(flags) db=0 sub=\(channels) psub=\(patterns) ssub=\(shardChannels) multi=\(queued) qbuf=0 "
             + "qbuf-free=0 argv-mem=0 multi-mem=0 rbs=0 rbp=0 obl=0 oll=0 omem=0 tot-mem=0 events=r "
             + "cmd=\(record.lastCommand) user=default redir=-1 resp=\(record.protocolVersion.load(ordering: .relaxed)) "
             + "lib-name=\(library) lib-ver=\(version)"

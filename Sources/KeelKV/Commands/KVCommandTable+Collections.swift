@@ -155,17 +155,20 @@ extension KVCommandTable {
     ]
 
     static let pubsub: [KVCommandSpec] = [
-        KVCommandSpec("subscribe", -2, [.pubsub, .noscript, .loading, .stale], "@pubsub @slow", "Listens for messages published to channels.") { KVPubSubCommands.subscribe($0, patterns: false) },
-        KVCommandSpec("unsubscribe", -1, [.pubsub, .noscript, .loading, .stale], "@pubsub @slow", "Stops listening to messages posted to channels.") { KVPubSubCommands.unsubscribe($0, patterns: false) },
-        KVCommandSpec("psubscribe", -2, [.pubsub, .noscript, .loading, .stale], "@pubsub @slow", "Listens for messages published to channels that match one or more patterns.") { KVPubSubCommands.subscribe($0, patterns: true) },
-        KVCommandSpec("punsubscribe", -1, [.pubsub, .noscript, .loading, .stale], "@pubsub @slow", "Stops listening to messages published to channels that match one or more patterns.") { KVPubSubCommands.unsubscribe($0, patterns: true) },
+        KVCommandSpec("subscribe", -2, [.pubsub, .noscript, .loading, .stale], "@pubsub @slow", "Listens for messages published to channels.") { KVPubSubCommands.subscribe($0, .channel) },
+        KVCommandSpec("unsubscribe", -1, [.pubsub, .noscript, .loading, .stale], "@pubsub @slow", "Stops listening to messages posted to channels.") { KVPubSubCommands.unsubscribe($0, .channel) },
+        KVCommandSpec("psubscribe", -2, [.pubsub, .noscript, .loading, .stale], "@pubsub @slow", "Listens for messages published to channels that match one or more patterns.") { KVPubSubCommands.subscribe($0, .pattern) },
+        KVCommandSpec("punsubscribe", -1, [.pubsub, .noscript, .loading, .stale], "@pubsub @slow", "Stops listening to messages published to channels that match one or more patterns.") { KVPubSubCommands.unsubscribe($0, .pattern) },
         KVCommandSpec("publish", 3, [.pubsub, .loading, .stale, .fast], "@pubsub @fast", "Posts a message to a channel.", run: KVPubSubCommands.publish),
+        KVCommandSpec("ssubscribe", -2, [.pubsub, .noscript, .loading, .stale], keys: .range(1, -1), "@pubsub @slow", "Listens for messages published to shard channels.") { KVPubSubCommands.subscribe($0, .shardChannel) },
+        KVCommandSpec("sunsubscribe", -1, [.pubsub, .noscript, .loading, .stale], keys: .range(1, -1), "@pubsub @slow", "Stops listening to messages posted to shard channels.") { KVPubSubCommands.unsubscribe($0, .shardChannel) },
+        KVCommandSpec("spublish", 3, [.pubsub, .loading, .stale, .fast], keys: .range(1, 1), "@pubsub @fast", "Posts a message to a shard channel.", run: KVPubSubCommands.shardPublish),
         KVCommandSpec("pubsub", -2, [], "@slow", "A container for Pub/Sub commands.", subcommands: [
-            KVCommandSpec("channels", -2, [.pubsub, .loading, .stale], "@pubsub @slow", "Returns the active channels.", run: KVPubSubCommands.channels),
-            KVCommandSpec("numsub", -2, [.pubsub, .loading, .stale], "@pubsub @slow", "Returns a count of subscribers to channels.", run: KVPubSubCommands.numsub),
+            KVCommandSpec("channels", -2, [.pubsub, .loading, .stale], "@pubsub @slow", "Returns the active channels.") { KVPubSubCommands.channels($0, .channel) },
+            KVCommandSpec("numsub", -2, [.pubsub, .loading, .stale], "@pubsub @slow", "Returns a count of subscribers to channels.") { KVPubSubCommands.numsub($0, .channel) },
             KVCommandSpec("numpat", 2, [.pubsub, .loading, .stale], "@pubsub @slow", "Returns a count of unique pattern subscriptions.", run: KVPubSubCommands.numpat),
-            KVCommandSpec("shardchannels", -2, [.pubsub, .loading, .stale], "@pubsub @slow", "Returns the active shard channels.", run: KVPubSubCommands.shardChannels),
-            KVCommandSpec("shardnumsub", -2, [.pubsub, .loading, .stale], "@pubsub @slow", "Returns the count of subscribers of shard channels.", run: KVPubSubCommands.shardNumsub),
+            KVCommandSpec("shardchannels", -2, [.pubsub, .loading, .stale], "@pubsub @slow", "Returns the active shard channels.") { KVPubSubCommands.channels($0, .shardChannel) },
+            KVCommandSpec("shardnumsub", -2, [.pubsub, .loading, .stale], "@pubsub @slow", "Returns the count of subscribers of shard channels.") { KVPubSubCommands.numsub($0, .shardChannel) },
             KVCommandSpec("help", 2, [.loading, .stale], "@slow", "Returns helpful text about the different subcommands.") { KVServerCommands.help($0, ["PUBSUB <subcommand> [<arg> [value] [opt] ...]. Subcommands are:", "CHANNELS [<pattern>]", "    Return the currently active channels matching a <pattern> (default: '*').", "NUMPAT", "    Return number of subscriptions to patterns.", "NUMSUB [<channel> ...]", "    Return the number of subscribers for the specified channels, excluding", "    pattern subscriptions(default: no channels).", "SHARDCHANNELS [<pattern>]", "    Return the currently active shard level channels matching a <pattern> (default: '*').", "SHARDNUMSUB [<shardchannel> ...]", "    Return the number of subscribers for the specified shard level channel(s)", "HELP", "    Prints this help."]) },
         ]),
     ]

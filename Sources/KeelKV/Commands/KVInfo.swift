@@ -107,6 +107,7 @@ enum KVInfo {
                 ("keyspace_hits", "\(counters.keyspaceHits)"), ("keyspace_misses", "\(counters.keyspaceMisses)"),
                 ("pubsub_channels", "\(store.pubsub.activeChannels(matching: nil).count)"),
                 ("pubsub_patterns", "\(store.pubsub.patternCount)"),
+                ("pubsubshard_channels", "\(store.pubsub.count(of: .shardChannel))"),
                 ("acl_access_denied_auth", "\(counters.authFailures.load(ordering: .relaxed))"),
             ])
         case "replication":

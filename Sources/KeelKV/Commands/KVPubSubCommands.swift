@@ -1,60 +1,69 @@
-// Pub/sub: SUBSCRIBE, UNSUBSCRIBE, PSUBSCRIBE, PUNSUBSCRIBE, PUBLISH and
-// PUBSUB, as redis-server 7.0 answers them. Confirmations and messages are
-// pushes in RESP3 and arrays in RESP2 (where a subscribed connection may
-// then only (un)subscribe, PING, QUIT and RESET: KVExecutor).
+// Pub/sub: SUBSCRIBE, UNSUBSCRIBE, PSUBSCRIBE, PUNSUBSCRIBE, PUBLISH, the
+// sharded SSUBSCRIBE, SUNSUBSCRIBE and SPUBLISH, and PUBSUB, as
+// redis-server 7.0 answers them. Confirmations and messages are pushes in
+// RESP3 and arrays in RESP2 (where a subscribed connection may then only
+// (un)subscribe, PING, QUIT and RESET: KVExecutor). Without a cluster a
+// shard channel is a channel in a namespace of its own: patterns do not
+// reach it, and its confirmations count shard channels only.
 
 import KeelWire
 
 enum KVPubSubCommands {
-    /// SUBSCRIBE channel ... and PSUBSCRIBE pattern ...: one confirmation
-    /// per name, with the connection's subscription count after it.
-    static func subscribe(_ context: KVContext, patterns: Bool) {
+    /// SUBSCRIBE channel ..., PSUBSCRIBE pattern ... and SSUBSCRIBE
+    /// shardchannel ...: one confirmation per name, with the connection's
+    /// subscription count after it.
+    static func subscribe(_ context: KVContext, _ kind: KVPubSub.Kind) {
         let session = context.session!
+        // redis-server refuses SSUBSCRIBE where a client expects one reply
+        // per command (under EXEC); SUBSCRIBE it allows there.
+        if kind == .shardChannel && context.isInTransaction {
+            return context.reply.error("ERR SSUBSCRIBE isn't allowed for a DENY BLOCKING client")
+        }
         for index in 1..<context.argumentCount {
             let name = Array(context[index])
-            if patterns {
-                if session.patterns.insert(name).inserted {
-                    context.store.pubsub.subscribe(name, session.record, isPattern: true)
-                }
-            } else if session.channels.insert(name).inserted {
-                context.store.pubsub.subscribe(name, session.record, isPattern: false)
+            if session[subscriptions: kind].insert(name).inserted {
+                context.store.pubsub.subscribe(name, session.record, as: kind)
             }
-            confirm(context, patterns ? "psubscribe" : "subscribe", name)
+            confirm(context, kind.subscribed, name, kind)
         }
     }
 
-    /// UNSUBSCRIBE [channel ...] and PUNSUBSCRIBE [pattern ...]: every one
-    /// of the connection's when none is named; a confirmation per name (one
-    /// with a null name when there was nothing to leave).
-    static func unsubscribe(_ context: KVContext, patterns: Bool) {
+    /// UNSUBSCRIBE [channel ...], PUNSUBSCRIBE [pattern ...] and
+    /// SUNSUBSCRIBE [shardchannel ...]: every one of the connection's when
+    /// none is named; a confirmation per name (one with a null name when
+    /// there was nothing to leave).
+    static func unsubscribe(_ context: KVContext, _ kind: KVPubSub.Kind) {
         let session = context.session!
-        let kind: StaticString = patterns ? "punsubscribe" : "unsubscribe"
         var names: [[UInt8]] = (1..<context.argumentCount).map { Array(context[$0]) }
         if names.isEmpty {
-            names = Array(patterns ? session.patterns : session.channels)
-            if names.isEmpty { return confirm(context, kind, nil) }
+            names = Array(session[subscriptions: kind])
+            if names.isEmpty { return confirm(context, kind.unsubscribed, nil, kind) }
         }
         for name in names {
-            let removed = patterns ? session.patterns.remove(name) : session.channels.remove(name)
-            if removed != nil { context.store.pubsub.unsubscribe(name, session.record, isPattern: patterns) }
-            confirm(context, kind, name)
+            if session[subscriptions: kind].remove(name) != nil {
+                context.store.pubsub.unsubscribe(name, session.record, as: kind)
+            }
+            confirm(context, kind.unsubscribed, name, kind)
         }
     }
 
-    private static func confirm(_ context: KVContext, _ kind: StaticString, _ name: [UInt8]?) {
+    private static func confirm(_ context: KVContext, _ event: StaticString, _ name: [UInt8]?, _ kind: KVPubSub.Kind) {
         let session = context.session!
         context.reply.pushHeader(3)
-        context.reply.bulkString(kind)
+        context.reply.bulkString(event)
         if let name { context.reply.bulkString(name) } else { context.reply.null() }
-        context.reply.integer(session.channels.count + session.patterns.count)
+        // Channels and patterns count together; shard channels apart.
+        let count =
+            kind == .shardChannel ? session.shardChannels.count : session.channels.count + session.patterns.count
+        context.reply.integer(count)
     }
 
-    /// Leaves every channel and pattern (RESET, a closed connection).
+    /// Leaves every channel, pattern and shard channel (RESET, a closed connection).
     static func unsubscribeAll(_ session: KVSession, from pubsub: KVPubSub) {
-        for name in session.channels { pubsub.unsubscribe(name, session.record, isPattern: false) }
-        for name in session.patterns { pubsub.unsubscribe(name, session.record, isPattern: true) }
-        session.channels = []
-        session.patterns = []
+        for kind in [KVPubSub.Kind.channel, .pattern, .shardChannel] {
+            for name in session[subscriptions: kind] { pubsub.unsubscribe(name, session.record, as: kind) }
+            session[subscriptions: kind] = []
+        }
     }
 
     /// PUBLISH channel message: the number of deliveries (a client
@@ -65,12 +74,7 @@ enum KVPubSubCommands {
         let (direct, byPattern) = context.store.pubsub.receivers(of: channel)
         var delivered = 0
         if !direct.isEmpty {
-            let frames = MessageFrames { reply in
-                reply.pushHeader(3)
-                reply.bulkString("message")
-                reply.bulkString(channel)
-                reply.bulkString(message)
-            }
+            let frames = MessageFrames(event: "message", channel, message)
             for record in direct where frames.deliver(to: record, context) { delivered += 1 }
         }
         for (pattern, record) in byPattern {
@@ -82,6 +86,17 @@ enum KVPubSubCommands {
                 reply.bulkString(message)
             }
             if frames.deliver(to: record, context) { delivered += 1 }
+        }
+        context.reply.integer(delivered)
+    }
+
+    /// SPUBLISH shardchannel message: the number of deliveries.
+    static func shardPublish(_ context: KVContext) {
+        let receivers = context.store.pubsub.shardReceivers(of: context[1])
+        var delivered = 0
+        if !receivers.isEmpty {
+            let frames = MessageFrames(event: "smessage", context[1], context[2])
+            for record in receivers where frames.deliver(to: record, context) { delivered += 1 }
         }
         context.reply.integer(delivered)
     }
@@ -99,43 +114,67 @@ enum KVPubSubCommands {
             write(resp3)
         }
 
+        /// [event, channel, message].
+        init(event: StaticString, _ channel: UnsafeRawBufferPointer, _ message: UnsafeRawBufferPointer) {
+            self.init { reply in
+                reply.pushHeader(3)
+                reply.bulkString(event)
+                reply.bulkString(channel)
+                reply.bulkString(message)
+            }
+        }
+
         func deliver(to record: KVClientRecord, _ context: KVContext) -> Bool {
             let frame = record.protocolVersion.load(ordering: .relaxed) >= 3 ? resp3 : resp2
             return context.services.deliver(frame.bytes, to: record.client)
         }
     }
 
-    /// PUBSUB CHANNELS [pattern].
-    static func channels(_ context: KVContext) {
-        guard context.argumentCount <= 3 else { return context.wrongArguments("pubsub|channels") }
-        let names = context.store.pubsub.activeChannels(matching: context.argumentCount == 3 ? context[2] : nil)
+    /// PUBSUB CHANNELS [pattern] and PUBSUB SHARDCHANNELS [pattern].
+    static func channels(_ context: KVContext, _ kind: KVPubSub.Kind) {
+        guard context.argumentCount <= 3 else {
+            // redis-server's words for it, with the subcommand as typed.
+            return context.reply.error(
+                Array("ERR unknown subcommand or wrong number of arguments for '".utf8)
+                    + context[1].prefix(while: { $0 != 0 }).prefix(128) + Array("'. Try PUBSUB HELP.".utf8))
+        }
+        let names = context.store.pubsub.activeChannels(
+            matching: context.argumentCount == 3 ? context[2] : nil, kind: kind)
         context.reply.arrayHeader(names.count)
         for name in names { context.reply.bulkString(name) }
     }
 
-    /// PUBSUB NUMSUB [channel ...]: each channel and its subscriber count.
-    static func numsub(_ context: KVContext) {
+    /// PUBSUB NUMSUB [channel ...] and PUBSUB SHARDNUMSUB [shardchannel
+    /// ...]: each name and its subscriber count.
+    static func numsub(_ context: KVContext, _ kind: KVPubSub.Kind) {
         context.reply.arrayHeader((context.argumentCount - 2) * 2)
         for index in 2..<context.argumentCount {
             context.reply.bulkString(context[index])
-            context.reply.integer(context.store.pubsub.subscriberCount(context[index]))
+            context.reply.integer(context.store.pubsub.subscriberCount(context[index], kind: kind))
         }
     }
 
     static func numpat(_ context: KVContext) {
         context.reply.integer(context.store.pubsub.patternCount)
     }
+}
 
-    /// PUBSUB SHARDCHANNELS and SHARDNUMSUB: keel-kv has no shard channels.
-    static func shardChannels(_ context: KVContext) {
-        context.reply.arrayHeader(0)
+extension KVPubSub.Kind {
+    /// The event of a subscription's confirmation.
+    var subscribed: StaticString {
+        switch self {
+        case .channel: return "subscribe"
+        case .pattern: return "psubscribe"
+        case .shardChannel: return "ssubscribe"
+        }
     }
 
-    static func shardNumsub(_ context: KVContext) {
-        context.reply.arrayHeader((context.argumentCount - 2) * 2)
-        for index in 2..<context.argumentCount {
-            context.reply.bulkString(context[index])
-            context.reply.integer(0)
+    /// The event of an unsubscription's confirmation.
+    var unsubscribed: StaticString {
+        switch self {
+        case .channel: return "unsubscribe"
+        case .pattern: return "punsubscribe"
+        case .shardChannel: return "sunsubscribe"
         }
     }
 }

@@ -26,9 +26,10 @@ final class KVClientRecord: Sendable {
     let lastCommandName = Atomic<UInt>(0)
     /// When the last command ran (Unix ms, to the loop's tick).
     let lastCommandAtMs: Atomic<Int64>
-    /// Subscriptions: channels and patterns.
+    /// Subscriptions: channels, patterns and shard channels.
     let channelCount = Atomic<Int>(0)
     let patternCount = Atomic<Int>(0)
+    let shardChannelCount = Atomic<Int>(0)
     /// Commands queued by MULTI, or -1 outside a transaction.
     let queuedCommands = Atomic<Int>(-1)
     /// CLIENT NO-EVICT.

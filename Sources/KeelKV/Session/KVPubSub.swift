@@ -1,4 +1,7 @@
-// KVPubSub: who listens to which channel and pattern, shared by every loop.
+// KVPubSub: who listens to which channel, pattern and shard channel, shared
+// by every loop. Shard channels (SSUBSCRIBE, SPUBLISH) are a namespace of
+// their own that patterns do not reach; without a cluster they are
+// otherwise channels, as in redis-server.
 // PUBLISH collects the receivers under the registry's lock, then writes the
 // message to each of them outside it (on another loop through Keel's
 // mailbox). A subscriber that stops reading is closed by Keel at its
@@ -8,36 +11,48 @@
 import KeelPosix
 import Synchronization
 
-/// Channels and patterns and their subscribers (see the file header).
+/// Channels, patterns and shard channels and their subscribers (see the file header).
 final class KVPubSub: Sendable {
+    /// What a name is subscribed as.
+    enum Kind {
+        case channel, pattern, shardChannel
+    }
+
     private struct State {
         var channels: [[UInt8]: [Int: KVClientRecord]] = [:]
         var patterns: [[UInt8]: [Int: KVClientRecord]] = [:]
-    }
+        var shardChannels: [[UInt8]: [Int: KVClientRecord]] = [:]
 
-    private let state = Locked(State())
-
-    /// Adds `record` to `channel` (or to `pattern` when `isPattern`).
-    func subscribe(_ name: [UInt8], _ record: KVClientRecord, isPattern: Bool) {
-        state.withLock { state in
-            if isPattern {
-                state.patterns[name, default: [:]][record.id] = record
-            } else {
-                state.channels[name, default: [:]][record.id] = record
+        subscript(kind: Kind) -> [[UInt8]: [Int: KVClientRecord]] {
+            get {
+                switch kind {
+                case .channel: return channels
+                case .pattern: return patterns
+                case .shardChannel: return shardChannels
+                }
+            }
+            _modify {
+                switch kind {
+                case .channel: yield &channels
+                case .pattern: yield &patterns
+                case .shardChannel: yield &shardChannels
+                }
             }
         }
     }
 
+    private let state = Locked(State())
+
+    /// Adds `record` to `name`'s subscribers.
+    func subscribe(_ name: [UInt8], _ record: KVClientRecord, as kind: Kind) {
+        state.withLock { $0[kind][name, default: [:]][record.id] = record }
+    }
+
     /// Takes `record` off `name`.
-    func unsubscribe(_ name: [UInt8], _ record: KVClientRecord, isPattern: Bool) {
+    func unsubscribe(_ name: [UInt8], _ record: KVClientRecord, as kind: Kind) {
         state.withLock { state in
-            if isPattern {
-                state.patterns[name]?[record.id] = nil
-                if state.patterns[name]?.isEmpty == true { state.patterns[name] = nil }
-            } else {
-                state.channels[name]?[record.id] = nil
-                if state.channels[name]?.isEmpty == true { state.channels[name] = nil }
-            }
+            state[kind][name]?[record.id] = nil
+            if state[kind][name]?.isEmpty == true { state[kind][name] = nil }
         }
     }
 
@@ -59,19 +74,30 @@ final class KVPubSub: Sendable {
         }
     }
 
-    /// Channels with at least one subscriber, those matching `pattern` when given.
-    func activeChannels(matching pattern: UnsafeRawBufferPointer?) -> [[UInt8]] {
-        let names = state.withLock { Array($0.channels.keys) }
+    /// Who receives a message on shard channel `channel` (SPUBLISH).
+    func shardReceivers(of channel: UnsafeRawBufferPointer) -> [KVClientRecord] {
+        let key = Array(channel)
+        return state.withLock { state in state.shardChannels[key].map { Array($0.values) } ?? [] }
+    }
+
+    /// Channels (or shard channels) with at least one subscriber, those
+    /// matching `pattern` when given.
+    func activeChannels(matching pattern: UnsafeRawBufferPointer?, kind: Kind = .channel) -> [[UInt8]] {
+        let names = state.withLock { Array($0[kind].keys) }
         guard let pattern else { return names }
         return names.filter { name in name.withUnsafeBytes { KVGlob.matches(pattern, $0, ignoringCase: false) } }
     }
 
-    /// Subscribers of `channel` (patterns not counted, as PUBSUB NUMSUB).
-    func subscriberCount(_ channel: UnsafeRawBufferPointer) -> Int {
+    /// Subscribers of `channel` (patterns not counted, as PUBSUB NUMSUB),
+    /// or of shard channel `channel`.
+    func subscriberCount(_ channel: UnsafeRawBufferPointer, kind: Kind = .channel) -> Int {
         let key = Array(channel)
-        return state.withLock { $0.channels[key]?.count ?? 0 }
+        return state.withLock { $0[kind][key]?.count ?? 0 }
     }
 
+    /// Names of `kind` with at least one subscriber (PUBSUB NUMPAT for patterns).
+    func count(of kind: Kind) -> Int { state.withLock { $0[kind].count } }
+
     /// Patterns with at least one subscriber (PUBSUB NUMPAT).
-    var patternCount: Int { state.withLock { $0.patterns.count } }
+    var patternCount: Int { count(of: .pattern) }
 }

@@ -36,7 +36,8 @@ final class KVSession {
     let watch: KVWatchToken
     var watchedKeys: Set<[UInt8]> = []
 
-    /// SUBSCRIBE's channels and PSUBSCRIBE's patterns.
+    /// SUBSCRIBE's channels and PSUBSCRIBE's patterns (counted together in
+    /// their confirmations).
     var channels: Set<[UInt8]> = [] {
         didSet {
             record.channelCount.store(channels.count, ordering: .relaxed)
@@ -46,6 +47,13 @@ final class KVSession {
     var patterns: Set<[UInt8]> = [] {
         didSet {
             record.patternCount.store(patterns.count, ordering: .relaxed)
+            updateSubscriber()
+        }
+    }
+    /// SSUBSCRIBE's shard channels.
+    var shardChannels: Set<[UInt8]> = [] {
+        didSet {
+            record.shardChannelCount.store(shardChannels.count, ordering: .relaxed)
             updateSubscriber()
         }
     }
@@ -83,8 +91,26 @@ final class KVSession {
         set { record.name = newValue }
     }
 
+    /// The names the connection is subscribed to as `kind`.
+    subscript(subscriptions kind: KVPubSub.Kind) -> Set<[UInt8]> {
+        get {
+            switch kind {
+            case .channel: return channels
+            case .pattern: return patterns
+            case .shardChannel: return shardChannels
+            }
+        }
+        _modify {
+            switch kind {
+            case .channel: yield &channels
+            case .pattern: yield &patterns
+            case .shardChannel: yield &shardChannels
+            }
+        }
+    }
+
     private func updateSubscriber() {
-        isSubscriber = !channels.isEmpty || !patterns.isEmpty
+        isSubscriber = !channels.isEmpty || !patterns.isEmpty || !shardChannels.isEmpty
     }
 }
 
