@@ -154,7 +154,7 @@ def commands(r):
 
 
 def pubsub(r):
-    """redis-py's PubSub: subscribe, a pattern, messages, unsubscribe."""
+    """redis-py's PubSub: subscribe, a pattern, messages, unsubscribe; sharded too."""
     p = r.pubsub()
     p.subscribe("news")
     p.psubscribe("n*")
@@ -167,6 +167,15 @@ def pubsub(r):
     p.unsubscribe()
     p.punsubscribe()
     p.close()
+    shard = r.pubsub()
+    shard.ssubscribe("orders")
+    confirmed = shard.get_sharded_message(timeout=2)
+    check("SSUBSCRIBE confirmed", confirmed is not None and confirmed["type"] == "ssubscribe")
+    check("SPUBLISH counts the shard subscriber", r.spublish("orders", "o1") == 1)
+    message = shard.get_sharded_message(timeout=2)
+    check("smessage received", message is not None and message["type"] == "smessage" and message["data"] == b"o1")
+    shard.sunsubscribe()
+    shard.close()
 
 
 async def asyncio_client(port, protocol):
