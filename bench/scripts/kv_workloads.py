@@ -22,6 +22,7 @@ open loop (measured from each request's intended send time).
            is here without KEYS or SCAN (the client's own noise included).
 
 Usage: kv_workloads.py KEEL_KV KEEL_BENCH [WORKLOAD...]; prints Markdown.
+Environment: SERVER_CORE, CLIENT_CORE (taskset lists), KV_THREADS.
 """
 import json
 import os
@@ -33,6 +34,9 @@ from kv_common import connect, encode, free_port
 
 SERVER_CORE = os.environ.get("SERVER_CORE", "0")
 CLIENT_CORE = os.environ.get("CLIENT_CORE", "1")
+# keel-kv's loops (--threads): with more than one, give SERVER_CORE as many
+# cores (e.g. SERVER_CORE=0,1); redis-server stays single-threaded.
+KV_THREADS = os.environ.get("KV_THREADS", "1")
 
 
 
@@ -77,7 +81,7 @@ class Server:
     def __init__(self, kind, keel_kv):
         self.port = free_port()
         if kind == "keel-kv":
-            argv = [keel_kv, "--port", str(self.port), "--log-level", "warning"]
+            argv = [keel_kv, "--port", str(self.port), "--log-level", "warning", "--threads", KV_THREADS]
         else:
             argv = ["redis-server", "--port", str(self.port), "--save", "", "--appendonly", "no"]
         self.process = subprocess.Popen(["taskset", "-c", SERVER_CORE] + argv,
