@@ -51,27 +51,28 @@ enum KVDouble {
     }
 
     /// A range bound as redis-server reads one (zslParseRange): strtod over
-    /// the whole of `bytes`, not NaN; "" is 0, leading spaces and out of
-    /// range values (to ±inf) pass.
+    /// `bytes` as a C string, so an embedded NUL ends it ("1\0x" is 1), not
+    /// NaN; "" is 0, leading spaces and out of range values (to ±inf) pass.
     static func parseBound(_ bytes: UnsafeRawBufferPointer) -> Double? {
-        withCString(bytes) { text, count in
+        withCString(bytes) { text, _ in
             var end: UnsafeMutablePointer<CChar>?
             let value = strtod(text, &end)
-            guard let end, UnsafePointer(end) - text == count, !value.isNaN else { return nil }
+            guard let end, end.pointee == 0, !value.isNaN else { return nil }
             return value
         }
     }
 
-    /// Redis's string2ld for INCRBYFLOAT: strtold over the bytes (copied
-    /// and NUL-terminated, so an embedded NUL ends the number as in Redis),
-    /// not starting with a space, nothing left, not NaN, not out of range.
+    /// Redis's string2ld for INCRBYFLOAT: strtold over the whole of the
+    /// bytes (an embedded NUL is not the end of the number: redis-server
+    /// 7.0 refuses "1\0" as a float, whether the argument or the value
+    /// held), not starting with a space, not NaN, not out of range.
     static func parseLong(_ bytes: UnsafeRawBufferPointer) -> Float80? {
         guard !bytes.isEmpty, bytes.count < 5 * 1024, !isSpace(bytes[0]) else { return nil }
-        return withCString(bytes) { text, _ in
+        return withCString(bytes) { text, count in
             errno = 0
             var end: UnsafeMutablePointer<CChar>?
             let value = strtold(text, &end)
-            guard let end, end.pointee == 0, errno != EINVAL, !value.isNaN else { return nil }
+            guard let end, UnsafePointer(end) - text == count, errno != EINVAL, !value.isNaN else { return nil }
             if errno == ERANGE && (value.isInfinite || value == 0) { return nil }
             return value
         }
