@@ -10,6 +10,7 @@ What is covered:
   pushes, verbatim strings, big numbers, attributes are all parsed).
   Commands: strings (GET SET SETNX SETEX PSETEX GETSET GETDEL GETEX MGET
   MSET MSETNX APPEND STRLEN GETRANGE SUBSTR SETRANGE INCR* DECR*
+  SETBIT GETBIT BITCOUNT BITPOS BITOP
   INCRBYFLOAT), keys (DEL UNLINK EXISTS TOUCH TYPE RENAME RENAMENX COPY KEYS
   SCAN RANDOMKEY PERSIST EXPIRE* PEXPIRE* TTL PTTL EXPIRETIME PEXPIRETIME
   OBJECT ENCODING at the encodings' size limits, FLUSHDB FLUSHALL DBSIZE),
@@ -590,6 +591,30 @@ STRINGS = [
      c("OBJECT ENCODING n"), c("SETRANGE k abc x"), c("LPUSH l a"), c("SETRANGE l 0 x"), b("SETRANGE", "l", "0", ""),
      c("SETRANGE k 1"), c("SET e v EX 100"), c("SETRANGE e 0 w"), c("TTL e"), c("SETRANGE k 9 0123456789"),
      c("GET k")],
+    [c("SETBIT k 7 1"), c("GETBIT k 7"), c("GETBIT k 0"), c("GET k"), c("SETBIT k 7 0"), c("SETBIT k 100 1"),
+     c("STRLEN k"), c("GETBIT k 100"), c("GETBIT k 1000"), c("GETBIT missing 3"), c("SETBIT k -1 1"),
+     c("SETBIT k 4294967296 1"), c("GETBIT k 4294967296"), c("SETBIT k abc 1"), c("SETBIT k 1 2"),
+     c("SETBIT k 1 -1"), c("SETBIT k 1 x"), c("SET n 0"), c("SETBIT n 7 1"), c("GET n"), c("OBJECT ENCODING n"),
+     c("SETBIT n 2 1"), c("GET n"), c("SET e v EX 100"), c("SETBIT e 0 1"), c("TTL e"), c("LPUSH l a"),
+     c("SETBIT l 0 1"), c("GETBIT l 0"), c("SETBIT k 1"), c("GETBIT k")],
+    [c("SET k foobar"), c("BITCOUNT k"), c("BITCOUNT k 0 0"), c("BITCOUNT k 1 1"), c("BITCOUNT k 1 1 BYTE"),
+     c("BITCOUNT k 5 30 BIT"), c("BITCOUNT k -1 -1"), c("BITCOUNT k -2 -3"), c("BITCOUNT k 0 -1 bit"),
+     c("BITCOUNT k -9 -1 BIT"), c("BITCOUNT k 2 100"), c("BITCOUNT k 0 1 NOPE"), c("BITCOUNT k 0"),
+     c("BITCOUNT k a 1"), c("BITCOUNT k 0 1 BIT x"), c("BITCOUNT missing"), c("BITCOUNT missing 0 1 NOPE"),
+     b("SET", "e", ""), c("BITCOUNT e"), c("BITCOUNT e 0 -1 BIT"), c("SET n 12345"), c("BITCOUNT n"),
+     c("LPUSH l a"), c("BITCOUNT l"), c("BITCOUNT")],
+    [b("SET", "k", b"\xff\xf0\x00"), c("BITPOS k 0"), c("BITPOS k 1"), c("BITPOS k 0 2"), c("BITPOS k 1 2"),
+     c("BITPOS k 0 0 0"), c("BITPOS k 0 0 -1"), c("BITPOS k 1 7 15 BIT"), c("BITPOS k 0 7 15 BIT"),
+     c("BITPOS k 0 0 10 bit"), c("BITPOS k 1 -8 -1 BIT"), c("BITPOS k 1 2 1"), c("BITPOS k 2"), c("BITPOS k x"),
+     c("BITPOS k 1 a"), c("BITPOS k 1 0 b"), c("BITPOS k 1 0 1 NOPE"), c("BITPOS k 1 0 1 BIT x"),
+     b("SET", "f", b"\xff\xff"), c("BITPOS f 0"), c("BITPOS f 0 0"), c("BITPOS f 0 0 -1"), c("BITPOS f 0 0 1 BYTE"),
+     c("BITPOS missing 0"), c("BITPOS missing 1"), c("BITPOS missing 1 0 1 NOPE"), b("SET", "z", b"\x00\x00"),
+     c("BITPOS z 1"), c("BITPOS z 0"), c("BITPOS z 0 5 3 BIT"), c("LPUSH l a"), c("BITPOS l 1"), c("BITPOS k")],
+    [b("SET", "a", b"\x0f\xf0"), b("SET", "b", b"\xff"), c("BITOP AND d a b"), c("GET d"), c("BITOP or d a b"),
+     c("GET d"), c("BITOP XOR d a b missing"), c("GET d"), c("BITOP NOT d a"), c("GET d"), c("BITOP NOT d a b"),
+     c("BITOP NAND d a b"), c("BITOP AND d missing other"), c("EXISTS d"), c("SET d x EX 100"), c("BITOP OR d a"),
+     c("TTL d"), c("LPUSH l a"), c("BITOP AND d a l"), c("GET d"), c("BITOP AND d"), c("BITOP NOT d missing"),
+     c("EXISTS d")],
     [c("INCRBYFLOAT f 10.5"), c("INCRBYFLOAT f 0.1"), c("INCRBYFLOAT f -5"), c("GET f"), c("SET f 3.0e3"),
      c("INCRBYFLOAT f 200"), c("SET f 1e-5"), c("INCRBYFLOAT f 0"), c("INCRBYFLOAT g 1e-5"), c("INCRBYFLOAT f inf"),
      c("INCRBYFLOAT f -inf"), c("INCRBYFLOAT f +inf"), c("INCRBYFLOAT f nan"), c("INCRBYFLOAT f abc"),
@@ -1656,6 +1681,11 @@ def string_commands(g):
         (2, lambda: ["INCRBY", g.key(), g.int()]),
         (2, lambda: ["DECRBY", g.key(), g.int()]),
         (3, lambda: ["INCRBYFLOAT", g.key(), g.float()]),
+        (2, lambda: ["SETBIT", g.key(), g.r.choice(["0", "7", "9", "30", "-1", "abc"]), g.r.choice(["0", "1", "2"])]),
+        (2, lambda: ["GETBIT", g.key(), g.r.choice(["0", "7", "9", "100", "-1"])]),
+        (2, lambda: ["BITCOUNT", g.key()] + g.r.choice([[], [g.int(), g.int()], [g.int(), g.int(), "BIT"]])),
+        (2, lambda: ["BITPOS", g.key(), g.r.choice(["0", "1"])] + g.r.choice([[], [g.int()], [g.int(), g.int(), "BIT"]])),
+        (1, lambda: ["BITOP", g.r.choice(["AND", "OR", "XOR", "NOT"]), g.key()] + g.keys(1, 2)),
     ]
 
 
