@@ -43,14 +43,7 @@ enum KVBitCommands {
         if bytes.count <= byte { bytes.append(contentsOf: repeatElement(0, count: byte + 1 - bytes.count)) }
         let old = bytes[byte] & mask != 0 ? 1 : 0
         if on == 1 { bytes[byte] |= mask } else { bytes[byte] &= ~mask }
-        let done = bytes.withUnsafeBytes { raw -> Bool in
-            if let existing {
-                return context.replace(existing, with: .string(raw), expireAtMs: existing.entry.expireAtMs)
-            }
-            return context.add(key, .string(raw))
-        }
-        guard done else { return context.outOfMemory() }
-        context.touched(key)
+        guard context.rewriteString(key, bytes, over: existing) else { return context.outOfMemory() }
         context.reply.integer(old)
     }
 

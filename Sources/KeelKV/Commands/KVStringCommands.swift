@@ -50,6 +50,18 @@ extension KVContext {
         if done { touched(key) }
         return done
     }
+
+    /// Writes `bytes` as the string at `key`: over `existing` (keeping its
+    /// expiry), or as a new key. False on no memory; the key is touched
+    /// otherwise (the rewrite of APPEND-like commands).
+    func rewriteString(_ key: UnsafeRawBufferPointer, _ bytes: [UInt8], over existing: KVFound?) -> Bool {
+        let done = bytes.withUnsafeBytes { raw -> Bool in
+            if let existing { return replace(existing, with: .string(raw), expireAtMs: existing.entry.expireAtMs) }
+            return add(key, .string(raw))
+        }
+        if done { touched(key) }
+        return done
+    }
 }
 
 enum KVStringCommands {
@@ -232,11 +244,7 @@ enum KVStringCommands {
             }
             var value = context.withString(found.entry) { Array($0) }
             value.append(contentsOf: addition)
-            let done = value.withUnsafeBytes {
-                context.replace(found, with: .string($0), expireAtMs: found.entry.expireAtMs)
-            }
-            guard done else { return context.outOfMemory() }
-            context.touched(key)
+            guard context.rewriteString(key, value, over: found) else { return context.outOfMemory() }
             context.reply.integer(length)
         }
     }
@@ -299,14 +307,7 @@ enum KVStringCommands {
         bytes.withUnsafeMutableBytes { raw in
             UnsafeMutableRawBufferPointer(rebasing: raw[Int(offset)..<end]).copyMemory(from: value)
         }
-        let done = bytes.withUnsafeBytes { raw -> Bool in
-            if let existing {
-                return context.replace(existing, with: .string(raw), expireAtMs: existing.entry.expireAtMs)
-            }
-            return context.add(key, .string(raw))
-        }
-        guard done else { return context.outOfMemory() }
-        context.touched(key)
+        guard context.rewriteString(key, bytes, over: existing) else { return context.outOfMemory() }
         context.reply.integer(bytes.count)
     }
 
@@ -376,14 +377,7 @@ enum KVStringCommands {
         let result = current + increment
         guard result.isFinite else { return context.reply.error("ERR increment would produce NaN or Infinity") }
         guard let text = KVDouble.text(result) else { return context.reply.error("ERR value is not a valid float") }
-        let done = text.withUnsafeBytes { raw -> Bool in
-            if let existing {
-                return context.replace(existing, with: .string(raw), expireAtMs: existing.entry.expireAtMs)
-            }
-            return context.add(key, .string(raw))
-        }
-        guard done else { return context.outOfMemory() }
-        context.touched(key)
+        guard context.rewriteString(key, text, over: existing) else { return context.outOfMemory() }
         context.reply.bulkString(text)
     }
 }
