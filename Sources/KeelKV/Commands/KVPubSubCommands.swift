@@ -21,7 +21,7 @@ enum KVPubSubCommands {
         }
         for index in 1..<context.argumentCount {
             let name = Array(context[index])
-            if session[subscriptions: kind].insert(name).inserted {
+            if session.subscriptions[kind].insert(name).inserted {
                 context.store.pubsub.subscribe(name, session.record, as: kind)
             }
             confirm(context, kind.subscribed, name, kind)
@@ -36,11 +36,11 @@ enum KVPubSubCommands {
         let session = context.session!
         var names: [[UInt8]] = (1..<context.argumentCount).map { Array(context[$0]) }
         if names.isEmpty {
-            names = Array(session[subscriptions: kind])
+            names = Array(session.subscriptions[kind])
             if names.isEmpty { return confirm(context, kind.unsubscribed, nil, kind) }
         }
         for name in names {
-            if session[subscriptions: kind].remove(name) != nil {
+            if session.subscriptions[kind].remove(name) != nil {
                 context.store.pubsub.unsubscribe(name, session.record, as: kind)
             }
             confirm(context, kind.unsubscribed, name, kind)
@@ -54,15 +54,17 @@ enum KVPubSubCommands {
         if let name { context.reply.bulkString(name) } else { context.reply.null() }
         // Channels and patterns count together; shard channels apart.
         let count =
-            kind == .shardChannel ? session.shardChannels.count : session.channels.count + session.patterns.count
+            kind == .shardChannel
+            ? session.subscriptions.shardChannel.count
+            : session.subscriptions.channel.count + session.subscriptions.pattern.count
         context.reply.integer(count)
     }
 
     /// Leaves every channel, pattern and shard channel (RESET, a closed connection).
     static func unsubscribeAll(_ session: KVSession, from pubsub: KVPubSub) {
         for kind in [KVPubSub.Kind.channel, .pattern, .shardChannel] {
-            for name in session[subscriptions: kind] { pubsub.unsubscribe(name, session.record, as: kind) }
-            session[subscriptions: kind] = []
+            for name in session.subscriptions[kind] { pubsub.unsubscribe(name, session.record, as: kind) }
+            session.subscriptions[kind] = []
         }
     }
 

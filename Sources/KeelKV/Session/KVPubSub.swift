@@ -18,30 +18,7 @@ final class KVPubSub: Sendable {
         case channel, pattern, shardChannel
     }
 
-    private struct State {
-        var channels: [[UInt8]: [Int: KVClientRecord]] = [:]
-        var patterns: [[UInt8]: [Int: KVClientRecord]] = [:]
-        var shardChannels: [[UInt8]: [Int: KVClientRecord]] = [:]
-
-        subscript(kind: Kind) -> [[UInt8]: [Int: KVClientRecord]] {
-            get {
-                switch kind {
-                case .channel: return channels
-                case .pattern: return patterns
-                case .shardChannel: return shardChannels
-                }
-            }
-            _modify {
-                switch kind {
-                case .channel: yield &channels
-                case .pattern: yield &patterns
-                case .shardChannel: yield &shardChannels
-                }
-            }
-        }
-    }
-
-    private let state = Locked(State())
+    private let state = Locked(KVPerKind<[[UInt8]: [Int: KVClientRecord]]>(repeating: [:]))
 
     /// Adds `record` to `name`'s subscribers.
     func subscribe(_ name: [UInt8], _ record: KVClientRecord, as kind: Kind) {
@@ -63,9 +40,9 @@ final class KVPubSub: Sendable {
     ) {
         let key = Array(channel)
         return state.withLock { state in
-            let direct = state.channels[key].map { Array($0.values) } ?? []
+            let direct = state.channel[key].map { Array($0.values) } ?? []
             var byPattern: [([UInt8], KVClientRecord)] = []
-            for (pattern, subscribers) in state.patterns {
+            for (pattern, subscribers) in state.pattern {
                 let matches = pattern.withUnsafeBytes { KVGlob.matches($0, channel, ignoringCase: false) }
                 guard matches else { continue }
                 for record in subscribers.values { byPattern.append((pattern, record)) }
@@ -77,7 +54,7 @@ final class KVPubSub: Sendable {
     /// Who receives a message on shard channel `channel` (SPUBLISH).
     func shardReceivers(of channel: UnsafeRawBufferPointer) -> [KVClientRecord] {
         let key = Array(channel)
-        return state.withLock { state in state.shardChannels[key].map { Array($0.values) } ?? [] }
+        return state.withLock { state in state.shardChannel[key].map { Array($0.values) } ?? [] }
     }
 
     /// Channels (or shard channels) with at least one subscriber, those

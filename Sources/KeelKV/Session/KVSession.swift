@@ -36,25 +36,16 @@ final class KVSession {
     let watch: KVWatchToken
     var watchedKeys: Set<[UInt8]> = []
 
-    /// SUBSCRIBE's channels and PSUBSCRIBE's patterns (counted together in
-    /// their confirmations).
-    var channels: Set<[UInt8]> = [] {
+    /// SUBSCRIBE's channels, PSUBSCRIBE's patterns and SSUBSCRIBE's shard
+    /// channels.
+    var subscriptions = KVPerKind<Set<[UInt8]>>(repeating: []) {
         didSet {
-            record.channelCount.store(channels.count, ordering: .relaxed)
-            updateSubscriber()
-        }
-    }
-    var patterns: Set<[UInt8]> = [] {
-        didSet {
-            record.patternCount.store(patterns.count, ordering: .relaxed)
-            updateSubscriber()
-        }
-    }
-    /// SSUBSCRIBE's shard channels.
-    var shardChannels: Set<[UInt8]> = [] {
-        didSet {
-            record.shardChannelCount.store(shardChannels.count, ordering: .relaxed)
-            updateSubscriber()
+            record.channelCount.store(subscriptions.channel.count, ordering: .relaxed)
+            record.patternCount.store(subscriptions.pattern.count, ordering: .relaxed)
+            record.shardChannelCount.store(subscriptions.shardChannel.count, ordering: .relaxed)
+            isSubscriber =
+                !subscriptions.channel.isEmpty || !subscriptions.pattern.isEmpty
+                || !subscriptions.shardChannel.isEmpty
         }
     }
     /// The blocking command it waits in, and what it sent since.
@@ -89,28 +80,6 @@ final class KVSession {
     var name: [UInt8]? {
         get { record.name }
         set { record.name = newValue }
-    }
-
-    /// The names the connection is subscribed to as `kind`.
-    subscript(subscriptions kind: KVPubSub.Kind) -> Set<[UInt8]> {
-        get {
-            switch kind {
-            case .channel: return channels
-            case .pattern: return patterns
-            case .shardChannel: return shardChannels
-            }
-        }
-        _modify {
-            switch kind {
-            case .channel: yield &channels
-            case .pattern: yield &patterns
-            case .shardChannel: yield &shardChannels
-            }
-        }
-    }
-
-    private func updateSubscriber() {
-        isSubscriber = !channels.isEmpty || !patterns.isEmpty || !shardChannels.isEmpty
     }
 }
 
