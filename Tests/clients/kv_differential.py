@@ -599,7 +599,7 @@ STRINGS = [
      c("SETBIT l 0 1"), c("GETBIT l 0"), c("SETBIT k 1"), c("GETBIT k")],
     [c("SET k foobar"), c("BITCOUNT k"), c("BITCOUNT k 0 0"), c("BITCOUNT k 1 1"), c("BITCOUNT k 1 1 BYTE"),
      c("BITCOUNT k 5 30 BIT"), c("BITCOUNT k -1 -1"), c("BITCOUNT k -2 -3"), c("BITCOUNT k 0 -1 bit"),
-     c("BITCOUNT k -9 -1 BIT"), c("BITCOUNT k 2 100"), c("BITCOUNT k 0 1 NOPE"), c("BITCOUNT k 0"),
+     c("BITCOUNT k -9 -1 BIT"), c("BITCOUNT k 2 100"), c("BITCOUNT k 0 1 NOPE"), c("BITCOUNT k -1 -2 NOPE"), c("BITCOUNT k 0"),
      c("BITCOUNT k a 1"), c("BITCOUNT k 0 1 BIT x"), c("BITCOUNT missing"), c("BITCOUNT missing 0 1 NOPE"),
      b("SET", "e", ""), c("BITCOUNT e"), c("BITCOUNT e 0 -1 BIT"), c("SET n 12345"), c("BITCOUNT n"),
      c("LPUSH l a"), c("BITCOUNT l"), c("BITCOUNT")],

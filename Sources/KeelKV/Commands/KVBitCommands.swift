@@ -116,12 +116,13 @@ enum KVBitCommands {
         case 2: break
         case 4, 5:
             guard let start = context.integer(at: 2), let end = context.integer(at: 3) else { return }
+            // Both from the end, and backwards: nothing (before the unit is
+            // read, as redis-server 7.0 does).
+            if start < 0 && end < 0 && start > end { return context.reply.integer(0) }
             if context.argumentCount == 5 {
                 guard let unit = unitIsBit(context, at: 4) else { return }
                 inBits = unit
             }
-            // Both from the end, and backwards: nothing.
-            if start < 0 && end < 0 && start > end { return context.reply.integer(0) }
             range = (start, end)
         default:
             return context.syntaxError()

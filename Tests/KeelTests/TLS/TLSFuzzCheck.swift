@@ -8,7 +8,9 @@
 // raw garbage, close_notify, half-closes, resets, key updates,
 // renegotiation, resumption, clients without the certificate or protocol the
 // server asks for, PROXY headers before the hello, time passing beyond the
-// handshake timeout, and peers that stop reading.
+// handshake timeout, and peers that stop reading for a while (backpressure
+// through TLS: the server stops reading them, and must serve them whole
+// once they read again).
 //
 // What must hold:
 // - nothing the loop checks fails (its invariants, and that a closed
@@ -85,6 +87,8 @@ enum TLSFuzzCheck {
         case keyUpdate
         /// A TLS 1.2 renegotiation, which the server refuses.
         case renegotiate
+        /// The peer stops reading what the server sends, or starts again.
+        case stall
     }
 
     static let peerPlaces = 4
@@ -212,7 +216,7 @@ private final class Script {
             operations += 1
             perform(code)
             loop.step()
-            for place in peers.indices { if let peer = peers[place] { receive(peer, place) } }
+            for place in peers.indices { if let peer = peers[place], !peer.stalled { receive(peer, place) } }
             keepResumableSession()
         }
         if failure == nil { finishPeers() }
@@ -258,9 +262,10 @@ private final class Script {
         }
         if operation == .wait {
             loop.step(advancingMs: Int64(next() ?? 0) * 16)
-            // A handshake may now be past its timeout: refusal is fair.
+            // A handshake the server cannot have finished (the client's
+            // last flight not yet sent) may now be past its timeout.
             for peer in peers.compactMap({ $0 })
-            where !peer.servedOnce && nowMs - peer.connectedAtMs >= TLSFuzzCheck.handshakeTimeoutMs {
+            where !peer.handshakeSent && nowMs - peer.connectedAtMs >= TLSFuzzCheck.handshakeTimeoutMs {
                 peer.mayBeRefused = true
             }
             return
@@ -268,6 +273,8 @@ private final class Script {
         guard let peer = peers[place] else { return }
         switch operation {
         case .connect, .wait: break
+        case .stall:
+            peer.stalled.toggle()
         case .deliver:
             let count = Int(next() ?? 255)
             peer.produce()
@@ -286,6 +293,7 @@ private final class Script {
             let count = Int(next() ?? 0) % 64
             var garbage: [UInt8] = []
             for _ in 0..<count { garbage.append(next() ?? 0) }
+            guard !garbage.isEmpty else { return }
             peer.mayBeRefused = true
             peer.outbox += garbage
             peer.deliver(Int.max)
@@ -339,7 +347,6 @@ private final class Script {
 
     /// Whether the server may fairly refuse a peer with these options.
     func refuses(_ options: Peer.Options) -> Bool {
-        if server.smallOutputCap { return true }  // a peer that does not read is cut at the cap
         if server.proxy && options.omitProxyHeader { return true }
         if server.tls13Only && options.tls12Only { return true }
         if server.alpn && !options.offersALPN { return true }
@@ -449,6 +456,11 @@ private final class Peer {
     var ended = false
     var servedOnce: Bool { !echoed.isEmpty }
     var connectedAtMs: Int64 = 0
+    /// The client's whole handshake has gone to the socket (the server can
+    /// have finished it).
+    var handshakeSent = false
+    /// Not reading what the server sends (until the check's end).
+    var stalled = false
 
     init(socket: SocketPeer, session: TLSClientSession) {
         self.socket = socket
@@ -475,6 +487,7 @@ private final class Peer {
         guard wanted > 0, !ended else { return }
         let sent = outbox.withUnsafeBytes { Glibc.send(socket.fd, $0.baseAddress, wanted, Int32(MSG_NOSIGNAL)) }
         if sent > 0 { outbox.removeFirst(sent) }
+        if handshakeDone && outbox.isEmpty { handshakeSent = true }
         // The server has gone: nothing more can be sent (the read that
         // follows finds out why).
         if sent < 0 && errno != EAGAIN { outbox.removeAll() }
