@@ -22,7 +22,8 @@ import Testing
     /// Sends `frame` in two halves, one iteration apart (the first half
     /// waits in a pool block meanwhile), and expects it echoed.
     private func echoInHalves(
-        _ frame: [UInt8], from peer: SocketPeer, through simulation: SimulatedLoop<LengthPrefixFormat, EchoHandler, PlaintextTransport>,
+        _ frame: [UInt8], from peer: SocketPeer,
+        through simulation: SimulatedLoop<LengthPrefixFormat, EchoHandler, PlaintextTransport>,
         sourceLocation: SourceLocation = #_sourceLocation
     ) {
         peer.send(Array(frame[..<(frame.count / 2)]))
