@@ -94,7 +94,10 @@ final class ScriptedBackend: EventBackend {
         if interest.contains(.read) { wanted |= keel_POLLIN | keel_POLLRDHUP }
         if interest.contains(.write) { wanted |= keel_POLLOUT }
         var entry = pollfd(fd: fd, events: wanted, revents: 0)
-        let count = Glibc.poll(&entry, 1, 0)
+        // A signal (libFuzzer's timeout alarm) interrupts poll whatever
+        // SA_RESTART says: asked again.
+        var count = Glibc.poll(&entry, 1, 0)
+        while count < 0 && errno == EINTR { count = Glibc.poll(&entry, 1, 0) }
         precondition(count >= 0, "poll: \(Errno(rawValue: errno))")
         var readiness: Readiness = []
         if entry.revents & keel_POLLIN != 0 { readiness.insert(.readable) }

@@ -194,6 +194,8 @@ final class SocketPeer {
                 received += buffer[..<n]
             } else if n == 0 {
                 return (received, true)
+            } else if errno == EINTR {
+                continue
             } else {
                 precondition(errno == EAGAIN || errno == ECONNRESET, "read: \(Errno(rawValue: errno))")
                 return (received, errno == ECONNRESET)

@@ -490,7 +490,7 @@ private final class Peer {
         if handshakeDone && outbox.isEmpty { handshakeSent = true }
         // The server has gone: nothing more can be sent (the read that
         // follows finds out why).
-        if sent < 0 && errno != EAGAIN { outbox.removeAll() }
+        if sent < 0 && errno != EAGAIN && errno != EINTR { outbox.removeAll() }
     }
 
     /// One frame of `payloadBytes` bytes through TLS (after the handshake).
