@@ -699,13 +699,7 @@ enum KVSortedSetCommands {
         var request = CombineRequest()
         request.keys = (first..<(first + Int(numkeys))).map { context[$0] }
         request.weights = Array(repeating: 1, count: Int(numkeys))
-        // The sources' types are checked before the options, as redis-server does.
-        for key in request.keys {
-            if let found = context.find(key), found.entry.type != .zset && found.entry.type != .set {
-                context.wrongType()
-                return nil
-            }
-        }
+        guard sourcesHaveSetTypes(context, request.keys) else { return nil }
         var index = first + Int(numkeys)
         while index < context.argumentCount {
             let remaining = context.argumentCount - index
@@ -741,6 +735,19 @@ enum KVSortedSetCommands {
         return request
     }
 
+    /// Whether every existing source is a sorted set or a set; false having
+    /// replied WRONGTYPE. Checked before the options are read, as
+    /// redis-server does (a wrong type wins over a syntax error).
+    private static func sourcesHaveSetTypes(_ context: KVContext, _ keys: [UnsafeRawBufferPointer]) -> Bool {
+        for key in keys {
+            if let found = context.find(key), found.entry.type != .zset && found.entry.type != .set {
+                context.wrongType()
+                return false
+            }
+        }
+        return true
+    }
+
     /// ZUNION, ZINTER, ZDIFF numkeys key [key ...] [...] [WITHSCORES].
     static func combineCommand(_ context: KVContext, _ operation: KVSetCommands.Operation) {
         guard let request = parseCombine(context, numkeysIndex: 1, weighted: operation != .difference, scores: true),
@@ -770,6 +777,8 @@ enum KVSortedSetCommands {
         guard numkeys <= Int64(context.argumentCount - 2) else {
             return context.syntaxError()
         }
+        let keys = (2..<(2 + Int(numkeys))).map { context[$0] }
+        guard sourcesHaveSetTypes(context, keys) else { return }
         var limit = 0
         var index = 2 + Int(numkeys)
         while index < context.argumentCount {
@@ -782,7 +791,6 @@ enum KVSortedSetCommands {
             limit = Int(value)
             index += 2
         }
-        let keys = (2..<(2 + Int(numkeys))).map { context[$0] }
         guard
             let items = combine(
                 context, keys: keys, weights: Array(repeating: 1, count: keys.count), aggregate: .sum,
