@@ -10,7 +10,7 @@ What is covered:
   pushes, verbatim strings, big numbers, attributes are all parsed).
   Commands: strings (GET SET SETNX SETEX PSETEX GETSET GETDEL GETEX MGET
   MSET MSETNX APPEND STRLEN GETRANGE SUBSTR SETRANGE INCR* DECR*
-  SETBIT GETBIT BITCOUNT BITPOS BITOP
+  SETBIT GETBIT BITCOUNT BITPOS BITOP LCS
   INCRBYFLOAT), keys (DEL UNLINK EXISTS TOUCH TYPE RENAME RENAMENX COPY KEYS
   SCAN RANDOMKEY PERSIST EXPIRE* PEXPIRE* TTL PTTL EXPIRETIME PEXPIRETIME
   OBJECT ENCODING at the encodings' size limits, FLUSHDB FLUSHALL DBSIZE),
@@ -615,6 +615,14 @@ STRINGS = [
      c("BITOP NAND d a b"), c("BITOP AND d missing other"), c("EXISTS d"), c("SET d x EX 100"), c("BITOP OR d a"),
      c("TTL d"), c("LPUSH l a"), c("BITOP AND d a l"), c("GET d"), c("BITOP AND d"), c("BITOP NOT d missing"),
      c("EXISTS d")],
+    [c("SET a ohmytext"), c("SET b mynewtext"), c("LCS a b"), c("LCS a b LEN"), c("LCS a b IDX"),
+     c("LCS a b idx minmatchlen 4 withmatchlen"), c("LCS a b IDX WITHMATCHLEN MINMATCHLEN 2"),
+     c("LCS a b MINMATCHLEN -5 IDX"), c("LCS a b LEN IDX"), c("LCS a b IDX LEN"), c("LCS a b MINMATCHLEN x"),
+     c("LCS a b MINMATCHLEN"), c("LCS a b foo"), c("LCS a b LEN MINMATCHLEN 3"), c("LCS a missing"),
+     c("LCS missing other IDX"), c("LCS a a IDX WITHMATCHLEN"), b("SET", "e", ""), c("LCS e a IDX"),
+     c("SET n 1234512345"), c("SET m 5432154321"), c("LCS n m"), c("LCS n m IDX WITHMATCHLEN"),
+     b("SET", "x", "ab" * 1000), b("SET", "y", "ba" * 1000), c("LCS x y LEN"), b("SET", "x", "a" * 11584),
+     b("SET", "y", "b" * 11585), c("LCS x y LEN"), c("LCS x y"), c("LCS y x IDX"), c("LPUSH l a"), c("LCS a l"), c("LCS l missing BAD"), c("LCS a")],
     [c("INCRBYFLOAT f 10.5"), c("INCRBYFLOAT f 0.1"), c("INCRBYFLOAT f -5"), c("GET f"), c("SET f 3.0e3"),
      c("INCRBYFLOAT f 200"), c("SET f 1e-5"), c("INCRBYFLOAT f 0"), c("INCRBYFLOAT g 1e-5"), c("INCRBYFLOAT f inf"),
      c("INCRBYFLOAT f -inf"), c("INCRBYFLOAT f +inf"), c("INCRBYFLOAT f nan"), c("INCRBYFLOAT f abc"),
@@ -951,7 +959,8 @@ ZSETS = [
      c("ZADD inf 1 x inf y"), c("ZUNIONSTORE o 1 inf WEIGHTS 0"), c("ZRANGE o 0 -1 WITHSCORES"),
      c("ZUNIONSTORE o 1 inf WEIGHTS -1"), c("ZRANGE o 0 -1 WITHSCORES"),
      c("ZADD inf2 -inf y"), c("ZUNIONSTORE o 2 inf inf2"), c("ZRANGE o 0 -1 WITHSCORES"), c("ZUNIONSTORE o"),
-     c("ZUNIONSTORE o 9223372036854775807 a"), c("ZINTERCARD 1 a LIMIT 1 LIMIT 2")],
+     c("ZUNIONSTORE o 9223372036854775807 a"), c("ZINTERCARD 1 a LIMIT 1 LIMIT 2"), c("LPUSH l x"), c("ZINTERCARD 2 a l LIMIT abc"),
+     c("ZINTERCARD 2 a l BAD"), c("ZINTERCARD 2 a missing LIMIT -1")],
     [["ZADD", "z"] + scored(40), ("scan", c("ZSCAN z 0")), ("scan", c("ZSCAN z 0 MATCH m1*")),
      ("scan", c("ZSCAN z 0 COUNT 3")), c("ZSCAN missing 0"), c("ZSCAN z abc"), c("ZSCAN z 0 COUNT 0"),
      c("SET str v"), c("ZSCAN str 0"), c("ZADD f 0.1 a 1e308 b -inf c"), ("scan", c("ZSCAN f 0")),
@@ -1686,6 +1695,9 @@ def string_commands(g):
         (2, lambda: ["BITCOUNT", g.key()] + g.r.choice([[], [g.int(), g.int()], [g.int(), g.int(), "BIT"]])),
         (2, lambda: ["BITPOS", g.key(), g.r.choice(["0", "1"])] + g.r.choice([[], [g.int()], [g.int(), g.int(), "BIT"]])),
         (1, lambda: ["BITOP", g.r.choice(["AND", "OR", "XOR", "NOT"]), g.key()] + g.keys(1, 2)),
+        (2, lambda: ["LCS", g.key(), g.key()] + g.r.choice([[], ["LEN"], ["IDX"], ["IDX", "WITHMATCHLEN"],
+                                                           ["IDX", "MINMATCHLEN", g.r.choice(["0", "1", "2", "-1"])],
+                                                           ["LEN", "IDX"], ["BAD"]])),
     ]
 
 

@@ -33,6 +33,7 @@ enum KVCommandTable {
         KVCommandSpec("strlen", 2, [.readonly, .fast], keys: .range(1, 1), "@read @string @fast", "Returns the length of a string value.", run: KVStringCommands.strlen),
         KVCommandSpec("getrange", 4, [.readonly], keys: .range(1, 1), "@read @string @slow", "Returns a substring of the string stored at a key.", run: KVStringCommands.getrange),
         KVCommandSpec("substr", 4, [.readonly], keys: .range(1, 1), "@read @string @slow", "Returns a substring from a string value.", run: KVStringCommands.getrange),
+        KVCommandSpec("lcs", -3, [.readonly], keys: .range(1, 2), "@read @string @slow", "Finds the longest common substring.", run: KVLCSCommand.lcs),
         KVCommandSpec("setbit", 4, [.write, .denyoom], keys: .range(1, 1), "@write @bitmap @slow", "Sets or clears the bit at offset of the string value. Creates the key if it doesn't exist.", run: KVBitCommands.setbit),
         KVCommandSpec("getbit", 3, [.readonly, .fast], keys: .range(1, 1), "@read @bitmap @fast", "Returns a bit value by offset.", run: KVBitCommands.getbit),
         KVCommandSpec("bitcount", -2, [.readonly], keys: .range(1, 1), "@read @bitmap @slow", "Counts the number of set bits (population counting) in a string.", run: KVBitCommands.bitcount),
