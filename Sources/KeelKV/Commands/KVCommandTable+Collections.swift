@@ -143,6 +143,17 @@ extension KVCommandTable {
             KVCommandSpec("rewrite", 2, [.admin, .noscript, .loading, .stale], "@admin @slow @dangerous", "Persists the effective configuration to file.", run: KVServerCommands.configRewrite),
             KVCommandSpec("help", 2, [.loading, .stale], "@slow", "Returns helpful text about the different subcommands.") { KVServerCommands.help($0, ["CONFIG <subcommand> [<arg> [value] [opt] ...]. Subcommands are:", "GET <pattern>", "    Return parameters matching the glob-like <pattern> and their values.", "SET <directive> <value>", "    Set the configuration <directive> to <value>.", "RESETSTAT", "    Reset statistics reported by the INFO command.", "REWRITE", "    Rewrite the configuration file.", "HELP", "    Prints this help."]) },
         ]),
+        KVCommandSpec("function", -2, [], "@slow", "A container for function commands.", subcommands: [
+            KVCommandSpec("flush", -2, [.noscript, .write], "@write @slow @scripting", "Deletes all libraries and functions.", run: KVFunctionCommands.flush),
+            KVCommandSpec("list", -2, [.noscript], "@slow @scripting", "Returns information about all libraries.", run: KVFunctionCommands.list),
+            KVCommandSpec("stats", 2, [.noscript, .allowBusy], "@slow @scripting", "Returns information about a function during execution.", run: KVFunctionCommands.stats),
+            KVCommandSpec("delete", 3, [.noscript, .write], "@write @slow @scripting", "Deletes a library and its functions.", run: KVFunctionCommands.delete),
+            KVCommandSpec("kill", 2, [.noscript, .allowBusy], "@slow @scripting", "Terminates a function during execution.", run: KVFunctionCommands.kill),
+            KVCommandSpec("load", -3, [.noscript, .write, .denyoom], "@write @slow @scripting", "Creates a library.", run: KVFunctionCommands.load),
+            KVCommandSpec("help", 2, [.loading, .stale], "@slow @scripting", "Returns helpful text about the different subcommands.") { KVServerCommands.help($0, ["FUNCTION <subcommand> [<arg> [value] [opt] ...]. Subcommands are:", "LOAD [REPLACE] <FUNCTION CODE>", "    Create a new library with the given library name and code (keel-kv has no engine to run it).", "DELETE <LIBRARY NAME>", "    Delete the given library.", "LIST [LIBRARYNAME PATTERN] [WITHCODE]", "    Return general information on all the libraries (keel-kv: none).", "STATS", "    Return the function running (none) and the available engines (none).", "KILL", "    Kill the current running function.", "FLUSH [ASYNC|SYNC]", "    Delete all the libraries.", "HELP", "    Prints this help."]) },
+        ]),
+        KVCommandSpec("fcall", -3, [.noscript, .stale, .movableKeys], keys: .movable(0, 0, KVFunctionCommands.keys), "@slow @scripting", "Invokes a function.", run: KVFunctionCommands.fcall),
+        KVCommandSpec("fcall_ro", -3, [.noscript, .stale, .readonly, .movableKeys], keys: .movable(0, 0, KVFunctionCommands.keys), "@slow @scripting", "Invokes a read-only function.", run: KVFunctionCommands.fcall),
         KVCommandSpec("info", -1, [.loading, .stale], "@slow @dangerous", "Returns information and statistics about the server.", run: KVInfo.info),
         KVCommandSpec("command", -1, [.loading, .stale], "@slow @connection", "Returns detailed information about all commands.", subcommands: [
             KVCommandSpec("count", 2, [.loading, .stale], "@slow @connection", "Returns a count of commands.", run: KVServerCommands.commandCount),

@@ -209,6 +209,14 @@ final class KVContext {
         reply.error("ERR wrong number of arguments for '\(name)' command")
     }
 
+    /// redis-server's error for a subcommand given arguments it does not
+    /// take, quoting the subcommand as typed: "... Try `container` HELP."
+    func subcommandSyntaxError(_ container: StaticString) {
+        reply.error(
+            Array("ERR unknown subcommand or wrong number of arguments for '".utf8)
+                + command[1].prefix(while: { $0 != 0 }).prefix(128) + Array("'. Try \(container) HELP.".utf8))
+    }
+
     /// Argument `index` as an integer, or nil having replied the error.
     func integer(at index: Int) -> Int64? {
         guard let value = command.integer(at: index) else {

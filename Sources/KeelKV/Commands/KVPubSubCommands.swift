@@ -134,12 +134,7 @@ enum KVPubSubCommands {
 
     /// PUBSUB CHANNELS [pattern] and PUBSUB SHARDCHANNELS [pattern].
     static func channels(_ context: KVContext, _ kind: KVPubSub.Kind) {
-        guard context.argumentCount <= 3 else {
-            // redis-server's words for it, with the subcommand as typed.
-            return context.reply.error(
-                Array("ERR unknown subcommand or wrong number of arguments for '".utf8)
-                    + context[1].prefix(while: { $0 != 0 }).prefix(128) + Array("'. Try PUBSUB HELP.".utf8))
-        }
+        guard context.argumentCount <= 3 else { return context.subcommandSyntaxError("PUBSUB") }
         let names = context.store.pubsub.activeChannels(
             matching: context.argumentCount == 3 ? context[2] : nil, kind: kind)
         context.reply.arrayHeader(names.count)
