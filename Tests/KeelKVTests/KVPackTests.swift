@@ -62,11 +62,14 @@ import Testing
         #expect(backwards == model.reversed())
     }
 
-    @Test func aQuickListMatchesAnArray() {
+    /// Redis's default node size, small counted nodes (as the Redis suite
+    /// sets list-max-listpack-size 5), one element a node, 4 KiB packs.
+    @Test(arguments: [KVQuickList.defaultFill, 5, 1, -1])
+    func aQuickListMatchesAnArray(fill: Int32) {
         var random = SeededRandom(seed: 11)
-        let list = KVQuickList()
+        let list = KVQuickList(fill: fill)
         var model: [[UInt8]] = []
-        for step in 0..<6_000 {
+        for step in 0..<4_000 {
             let value = Self.element(&random)
             switch Int.random(in: 0..<8, using: &random) {
             case 0:
@@ -113,6 +116,8 @@ import Testing
             return true
         }
         #expect(backwards == model.reversed())
+        // A counted fill holds nodes to that many elements.
+        if fill > 0 { #expect(list.nodeCount >= (list.count + Int(fill) - 1) / Int(fill)) }
     }
 
     @Test func trimmingAMillionElementListDropsWholeNodes() {

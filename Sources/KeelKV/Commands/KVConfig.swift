@@ -1,8 +1,9 @@
 // KVConfig: the parameters CONFIG GET and CONFIG SET know. The compact
-// encodings' limits and the password can be changed at run time; the rest
-// report what the server was started with (or redis-server's value for
-// what keel-kv does not have: no persistence, one database) and refuse a
-// change as redis-server refuses one of an immutable parameter.
+// encodings' limits, the list node size and the password can be changed at
+// run time; the rest report what the server was started with (or
+// redis-server's value for what keel-kv does not have: no persistence, one
+// database) and refuse a change as redis-server refuses one of an
+// immutable parameter, except a change to the value they already have.
 
 import KeelWire
 
@@ -14,19 +15,26 @@ enum KVConfig {
         let write: (@Sendable (KVStore, Int64) -> Void)?
         /// The values a writable integer parameter takes.
         let range: ClosedRange<Int64>
+        /// A fixed parameter redis-server could change: CONFIG SET to the
+        /// value it has is accepted (and changes nothing), as test
+        /// harnesses and clients set `save ""` or `appendonly no`.
+        var acceptsItsOwnValue = false
     }
 
     static func integer(
         _ name: String, read value: @escaping @Sendable (KVLimits) -> Int,
-        write: @escaping @Sendable (KVLimits, Int64) -> Void
+        write: @escaping @Sendable (KVLimits, Int64) -> Void, range: ClosedRange<Int64> = 0...Int64(Int32.max)
     ) -> Parameter {
         Parameter(
             name: name, read: { String(value($0.settings.limits)) },
-            write: { store, number in write(store.settings.limits, number) }, range: 0...Int64(Int32.max))
+            write: { store, number in write(store.settings.limits, number) }, range: range)
     }
 
-    static func constant(_ name: String, _ value: String) -> Parameter {
-        Parameter(name: name, read: { _ in value }, write: nil, range: 0...0)
+    /// A value keel-kv does not let change; `changeableInRedis`: one
+    /// redis-server lets change (so setting it to its value is accepted).
+    static func constant(_ name: String, _ value: String, changeableInRedis: Bool = true) -> Parameter {
+        Parameter(
+            name: name, read: { _ in value }, write: nil, range: 0...0, acceptsItsOwnValue: changeableInRedis)
     }
 
     static let parameters: [Parameter] = [
@@ -89,11 +97,20 @@ enum KVConfig {
             name: "requirepass",
             read: { store in store.settings.currentPassword.map { String(decoding: $0, as: UTF8.self) } ?? "" },
             write: nil, range: 0...0),
-        constant("list-max-listpack-size", "-2"),
-        constant("list-max-ziplist-size", "-2"),
+        integer(
+            "list-max-listpack-size", read: { Int($0.listFill) },
+            write: { $0.listMaxListpackSize.store(Int($1), ordering: .relaxed) },
+            range: Int64(Int32.min)...Int64(Int32.max)),
+        integer(
+            "list-max-ziplist-size", read: { Int($0.listFill) },
+            write: { $0.listMaxListpackSize.store(Int($1), ordering: .relaxed) },
+            range: Int64(Int32.min)...Int64(Int32.max)),
+        integer(
+            "list-compress-depth", read: { $0.listCompressDepth.load(ordering: .relaxed) },
+            write: { $0.listCompressDepth.store(Int($1), ordering: .relaxed) }),
         constant("save", ""),
         constant("appendonly", "no"),
-        constant("databases", "1"),
+        constant("databases", "1", changeableInRedis: false),
         constant("maxmemory", "0"),
         constant("maxmemory-policy", "noeviction"),
         Parameter(name: "port", read: { String($0.settings.port) }, write: nil, range: 0...0),
@@ -107,7 +124,7 @@ enum KVConfig {
         constant("lazyfree-lazy-user-del", "no"),
         constant("lazyfree-lazy-user-flush", "no"),
         constant("notify-keyspace-events", ""),
-        constant("cluster-enabled", "no"),
+        constant("cluster-enabled", "no", changeableInRedis: false),
     ]
 
     /// Every parameter and its value.
@@ -127,6 +144,7 @@ enum KVConfig {
             return KVContext.text("ERR Unknown option or number of arguments for CONFIG SET - '", name, "'")
         }
         if parameter.name == "requirepass" { return nil }
+        if parameter.acceptsItsOwnValue && Array(parameter.read(store).utf8).elementsEqual(value) { return nil }
         guard parameter.write != nil else {
             return Array(
                 "ERR CONFIG SET failed (possibly related to argument '\(parameter.name)') - can't set immutable config"

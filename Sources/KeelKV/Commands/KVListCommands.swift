@@ -20,7 +20,7 @@ extension KVContext {
         case .wrongType: return wrongType()
         case .missing:
             if onlyIfExists { return reply.integer(0) }
-            let created = KVQuickList()
+            let created = KVQuickList(fill: limits.listFill)
             guard add(key, .object(KVObjects.pointer(to: created), .list, .general)) else { return outOfMemory() }
             list = created
         case .found(let found):
@@ -340,7 +340,7 @@ enum KVListCommands {
         switch context.find(key, as: .list) {
         case .wrongType: return false
         case .missing:
-            list = KVQuickList()
+            list = KVQuickList(fill: context.limits.listFill)
             guard context.add(key, .object(KVObjects.pointer(to: list), .list, .general)) else { return false }
         case .found(let found): list = context.list(found.entry)
         }

@@ -85,7 +85,7 @@ enum KVObjects {
             return nil
         case (.list, _):
             let list = object(source, as: KVQuickList.self)
-            let copy = KVQuickList()
+            let copy = KVQuickList(fill: list.fill)
             var ok = true
             list.forEach(from: 0, through: list.count - 1) { element in
                 ok = copy.push(element, front: false)

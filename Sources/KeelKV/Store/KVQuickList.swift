@@ -1,5 +1,6 @@
 // KVQuickList: a list as a doubly linked chain of packs (Redis's quicklist):
-// each node a KVPack of at most 8 KiB (list-max-listpack-size -2), so a
+// each node a KVPack of at most 8 KiB (list-max-listpack-size -2, or as
+// that setting says when the list was made), so a
 // push or pop at either end touches one small pack, and a list of ten short
 // elements is one node. Finding an index walks the nodes by their counts,
 // then the one pack.
@@ -13,15 +14,31 @@ import Glibc
 
 /// A list of byte strings in a chain of packs (see the file header).
 final class KVQuickList {
-    /// A pack grows to this many bytes before a new node is started.
-    static let nodeBytesLimit = 8 << 10
+    /// What a node may hold, as redis-server's list-max-listpack-size: -1
+    /// to -5 cap a pack at 4, 8 (the default, -2), 16, 32 or 64 KiB; a
+    /// positive value caps its elements, within 8 KiB. Set when the list is
+    /// made, as in Redis (CONFIG SET changes new lists).
+    let fill: Int32
 
     private(set) var head: UnsafeMutableRawPointer?
     private(set) var tail: UnsafeMutableRawPointer?
     private(set) var count = 0
     private(set) var nodeCount = 0
 
-    init() {}
+    /// redis-server's default fill (-2: packs of up to 8 KiB).
+    static let defaultFill: Int32 = -2
+
+    init(fill: Int32 = KVQuickList.defaultFill) {
+        self.fill = fill
+    }
+
+    /// Whether `pack` may take one more element encoded in `size` bytes.
+    @inline(__always)
+    private func fits(_ pack: KVPack, adding size: Int) -> Bool {
+        let bytes = pack.bytesUsed &+ size
+        if fill < 0 { return bytes <= (4 << 10) << (min(-Int(fill), 5) - 1) }
+        return bytes <= 8 << 10 && pack.count < Int(fill)
+    }
 
     deinit {
         var node = head
@@ -91,7 +108,7 @@ final class KVQuickList {
     func push(_ element: UnsafeRawBufferPointer, front: Bool) -> Bool {
         let size = KVPack.encodedBytes(element.count)
         var node = front ? head : tail
-        if node == nil || Self.pack(node!).bytesUsed &+ size > Self.nodeBytesLimit {
+        if node == nil || !fits(Self.pack(node!), adding: size) {
             guard let created = makeNode(after: front ? nil : tail) else { return false }
             node = created
         }
@@ -210,7 +227,7 @@ final class KVQuickList {
         // Before a node's first element is after the previous node's last.
         if inNode == 0, let previous = Self.previous(node) { return push(element, front: false, after: previous) }
         var pack = Self.pack(node)
-        if pack.bytesUsed &+ KVPack.encodedBytes(element.count) > Self.nodeBytesLimit {
+        if !fits(pack, adding: KVPack.encodedBytes(element.count)) {
             // Split the node at the insertion point: the rest moves to a new node after it.
             guard split(node, at: inNode) else { return false }
             return push(element, front: false, after: node)
@@ -247,7 +264,7 @@ final class KVQuickList {
     /// it when full.
     private func push(_ element: UnsafeRawBufferPointer, front: Bool, after node: UnsafeMutableRawPointer) -> Bool {
         var pack = Self.pack(node)
-        if pack.bytesUsed &+ KVPack.encodedBytes(element.count) > Self.nodeBytesLimit {
+        if !fits(pack, adding: KVPack.encodedBytes(element.count)) {
             guard let created = makeNode(after: node) else { return false }
             var fresh = Self.pack(created)
             guard fresh.insert([element], at: fresh.startOffset) else {

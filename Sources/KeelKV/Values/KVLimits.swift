@@ -16,6 +16,11 @@ public final class KVLimits: Sendable {
     let setMaxListpackValue = Atomic<Int>(64)
     let zsetMaxListpackEntries = Atomic<Int>(128)
     let zsetMaxListpackValue = Atomic<Int>(64)
+    /// list-max-listpack-size: a new list's node size (KVQuickList.fill).
+    let listMaxListpackSize = Atomic<Int>(Int(KVQuickList.defaultFill))
+    /// list-compress-depth: kept and read back; keel-kv compresses no list
+    /// nodes (README, "Where it differs").
+    let listCompressDepth = Atomic<Int>(0)
 
     /// Redis's defaults.
     public init() {}
@@ -27,4 +32,5 @@ public final class KVLimits: Sendable {
     var setValue: Int { setMaxListpackValue.load(ordering: .relaxed) }
     var zsetEntries: Int { zsetMaxListpackEntries.load(ordering: .relaxed) }
     var zsetValue: Int { zsetMaxListpackValue.load(ordering: .relaxed) }
+    var listFill: Int32 { Int32(clamping: listMaxListpackSize.load(ordering: .relaxed)) }
 }
