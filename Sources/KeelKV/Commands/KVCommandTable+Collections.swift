@@ -143,6 +143,14 @@ extension KVCommandTable {
             KVCommandSpec("rewrite", 2, [.admin, .noscript, .loading, .stale], "@admin @slow @dangerous", "Persists the effective configuration to file.", run: KVServerCommands.configRewrite),
             KVCommandSpec("help", 2, [.loading, .stale], "@slow", "Returns helpful text about the different subcommands.") { KVServerCommands.help($0, ["CONFIG <subcommand> [<arg> [value] [opt] ...]. Subcommands are:", "GET <pattern>", "    Return parameters matching the glob-like <pattern> and their values.", "SET <directive> <value>", "    Set the configuration <directive> to <value>.", "RESETSTAT", "    Reset statistics reported by the INFO command.", "REWRITE", "    Rewrite the configuration file.", "HELP", "    Prints this help."]) },
         ]),
+        KVCommandSpec("memory", -2, [], "@slow", "A container for memory diagnostics commands.", subcommands: [
+            KVCommandSpec("usage", -3, [.readonly], keys: .range(2, 2), "@read @slow", "Estimates the memory usage of a key.", run: KVMemoryCommands.usage),
+            KVCommandSpec("stats", 2, [], "@slow", "Returns details about memory usage.", run: KVMemoryCommands.stats),
+            KVCommandSpec("doctor", 2, [], "@slow", "Outputs a memory problems report.", run: KVMemoryCommands.doctor),
+            KVCommandSpec("malloc-stats", 2, [], "@slow", "Returns the allocator statistics.", run: KVMemoryCommands.mallocStats),
+            KVCommandSpec("purge", 2, [], "@slow", "Asks the allocator to release memory.", run: KVMemoryCommands.purge),
+            KVCommandSpec("help", 2, [.loading, .stale], "@slow", "Returns helpful text about the different subcommands.") { KVServerCommands.help($0, ["MEMORY <subcommand> [<arg> [value] [opt] ...]. Subcommands are:", "DOCTOR", "    Return memory problems reports.", "MALLOC-STATS", "    Return internal statistics report from the memory allocator.", "PURGE", "    Return unused free pages to the system.", "STATS", "    Return information about the memory usage of the server.", "USAGE <key> [SAMPLES <count>]", "    Return memory in bytes used by <key> and its value. Nested values are", "    sampled up to <count> times (default: 5, 0 means sample all).", "HELP", "    Prints this help."]) },
+        ]),
         KVCommandSpec("function", -2, [], "@slow", "A container for function commands.", subcommands: [
             KVCommandSpec("flush", -2, [.noscript, .write], "@write @slow @scripting", "Deletes all libraries and functions.", run: KVFunctionCommands.flush),
             KVCommandSpec("list", -2, [.noscript], "@slow @scripting", "Returns information about all libraries.", run: KVFunctionCommands.list),

@@ -19,6 +19,7 @@
 // holds exactly the listed nodes.
 
 import Glibc
+import KeelPosix
 
 /// A skip list node (see the file header).
 struct KVZNode: Equatable {
@@ -128,6 +129,23 @@ final class KVSortedSet {
 
     /// The first member's node, in ascending order.
     var first: KVZNode? { head.forward(0) }
+
+    /// About the bytes the sorted set holds (MEMORY USAGE): itself, its
+    /// head, its member dict's buckets, and its nodes, the first `samples`
+    /// measured (0: all) and the rest taken to be alike.
+    func approximateBytes(samples: Int) -> Int {
+        var measured = 0
+        var seen = 0
+        var node = first
+        while let current = node, samples == 0 || seen < samples {
+            measured &+= HeapMemory.blockBytes(current.pointer)
+            seen &+= 1
+            node = current.forward(0)
+        }
+        let nodes = seen == 0 ? 0 : Int(Double(measured) / Double(seen) * Double(count))
+        return HeapMemory.blockBytes(Unmanaged.passUnretained(self).toOpaque()) &+ HeapMemory.blockBytes(head.pointer)
+            &+ dict.bucketCount &* 8 &+ nodes
+    }
 
     /// The node of `member`, or nil.
     func node(of member: UnsafeRawBufferPointer) -> KVZNode? {
