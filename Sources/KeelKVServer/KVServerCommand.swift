@@ -52,6 +52,12 @@ struct KVServerCommand: ParsableCommand {
             "File whose first line is the password (kept out of the process list).", valueName: "path"))
     var requirepassFile: String?
 
+    @Option(
+        help: ArgumentHelp(
+            "Who may run DEBUG (tests and diagnosis: DEBUG SLEEP stops the server): no, yes, or local (connections from this host), as redis-server's enable-debug-command (whose default is no).",
+            valueName: "no|yes|local"))
+    var enableDebugCommand: KVDebugAccess = .local
+
     func validate() throws {
         _ = try makeConfiguration()
         if requirepass != nil && requirepassFile != nil {
@@ -102,7 +108,8 @@ struct KVServerCommand: ParsableCommand {
         let configuration = try makeConfiguration()
         let settings = KVSettings(
             requirePass: try password(), port: server.port, bind: server.host, maxClients: configuration.maxClients,
-            idleTimeoutSeconds: Int(server.idleTimeout), maxBulkBytes: configuration.maxMessageBytes)
+            idleTimeoutSeconds: Int(server.idleTimeout), maxBulkBytes: configuration.maxMessageBytes,
+            debugAccess: enableDebugCommand)
         let store = KVStore(loops: configuration.threads, settings: settings)
         let format = RESPFormat.keelKV(maxValueBytes: configuration.maxMessageBytes)
         let kv = Server(configuration: configuration, format: format, logger: runner.logger) { _ in
@@ -118,3 +125,5 @@ struct KVServerCommand: ParsableCommand {
         try runner.run(kv, metadata: metadata, statisticsIntervalMs: try server.statisticsIntervalMs())
     }
 }
+
+extension KVDebugAccess: ExpressibleByArgument {}

@@ -45,6 +45,7 @@ struct KVMaintenance {
 
     /// Active expiry within the time budget.
     mutating func expireSome(in store: KVStore) {
+        guard store.settings.activeExpiry.load(ordering: .relaxed) else { return }
         let started = Self.monotonicNs()
         let nowMs = store.clock.nowMs
         // At most one pass over the shards per tick.

@@ -24,13 +24,19 @@ public final class KVSettings: Sendable {
     public let idleTimeoutSeconds: Int
     /// The largest value a request may carry.
     public let maxBulkBytes: Int
+    /// Who may run DEBUG.
+    public let debugAccess: KVDebugAccess
+    /// Whether the loops delete expired keys they are not asked for (DEBUG
+    /// SET-ACTIVE-EXPIRE turns it off for tests of lazy expiry).
+    let activeExpiry = Atomic<Bool>(true)
 
     /// Settings with Redis's defaults and no password, for a server started
     /// with these values.
     public init(
         requirePass: String? = nil, port: Int = 6379, bind: String = "127.0.0.1", maxClients: Int = 4096,
-        idleTimeoutSeconds: Int = 0, maxBulkBytes: Int = 512 << 20
+        idleTimeoutSeconds: Int = 0, maxBulkBytes: Int = 512 << 20, debugAccess: KVDebugAccess = .local
     ) {
+        self.debugAccess = debugAccess
         self.port = port
         self.bind = bind
         self.maxClients = maxClients
