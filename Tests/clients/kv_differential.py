@@ -1586,6 +1586,17 @@ def watch_scenario(ports, results):
     s.call("B", "LPOP l")
     for text in ("MULTI", "LLEN l", "EXEC"):
         s.call("A", text)
+    # An SMOVE of a member the destination holds leaves it unchanged.
+    s.call("A", "SADD src a b")
+    s.call("A", "SADD dst a")
+    s.call("A", "WATCH dst")
+    s.call("B", "SMOVE src dst a")
+    for text in ("MULTI", "SCARD dst", "EXEC"):
+        s.call("A", text)
+    s.call("A", "WATCH src")
+    s.call("B", "SMOVE src dst b")
+    for text in ("MULTI", "SCARD dst", "EXEC"):
+        s.call("A", text)
     s.close()
 
 

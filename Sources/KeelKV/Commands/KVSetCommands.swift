@@ -165,8 +165,10 @@ enum KVSetCommands {
         _ = copy.withUnsafeBytes { source.remove($0) }
         context.touched(sourceKey)
         context.removeIfEmpty(sourceKey, count: source.count)
-        guard copy.withUnsafeBytes({ add(context, targetKey, [$0]) }) != nil else { return }
-        context.touched(targetKey)
+        guard let added = copy.withUnsafeBytes({ add(context, targetKey, [$0]) }) else { return }
+        // A member the destination already holds leaves it unchanged: its
+        // watchers are not told (as redis-server).
+        if added > 0 { context.touched(targetKey) }
         context.reply.integer(1)
     }
 
