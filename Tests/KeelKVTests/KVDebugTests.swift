@@ -51,6 +51,7 @@ import Testing
         #expect(kv("DEBUG", "OBJECT", "missing") == "-ERR no such key\r\n")
         #expect(kv("DEBUG", "NOPE").hasPrefix("-ERR unknown subcommand or wrong number of arguments for 'NOPE'"))
         #expect(kv("DEBUG", "QUICKLIST-PACKED-THRESHOLD", "1b") == ok)
+        #expect(kv("DEBUG", "QUICKLIST-PACKED-THRESHOLD", "0") == ok)
         #expect(kv("DEBUG", "QUICKLIST-PACKED-THRESHOLD", "5gb").hasPrefix("-ERR argument must be a memory value"))
     }
 

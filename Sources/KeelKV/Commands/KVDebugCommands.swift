@@ -44,7 +44,8 @@ enum KVDebugCommands {
         }
         if context.argument(1, is: "SLEEP") && context.argumentCount == 3 { return sleep(context) }
         if context.argument(1, is: "QUICKLIST-PACKED-THRESHOLD") && context.argumentCount == 3 {
-            guard let size = memoryValue(context[2]), size >= 1 && size < 4 << 30 else {
+            // redis-server's bounds: 0 (its default) up to 4 GiB less 1 MiB.
+            guard let size = memoryValue(context[2]), size >= 0 && size <= (4 << 30) - (1 << 20) else {
                 return context.reply.error("ERR argument must be a memory value bigger than 1 and smaller than 4gb")
             }
             return context.reply.simpleString("OK")
