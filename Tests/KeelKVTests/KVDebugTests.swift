@@ -8,7 +8,9 @@ import Testing
 
 @Suite struct KVDebugTests {
     private func digests(_ kv: KVHarness, _ keys: String...) -> [Substring] {
-        String(decoding: kv.run((["DEBUG", "DIGEST-VALUE"] + keys).map { Array($0.utf8) }), as: UTF8.self).split(separator: "\r\n").filter { $0.hasPrefix("+") }
+        String(decoding: kv.run((["DEBUG", "DIGEST-VALUE"] + keys).map { Array($0.utf8) }), as: UTF8.self).split(
+            separator: "\r\n"
+        ).filter { $0.hasPrefix("+") }
     }
 
     @Test func digestsFollowWhatAValueHoldsNotHowItIsHeld() {

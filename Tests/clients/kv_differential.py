@@ -10,7 +10,7 @@ What is covered:
   pushes, verbatim strings, big numbers, attributes are all parsed).
   Commands: strings (GET SET SETNX SETEX PSETEX GETSET GETDEL GETEX MGET
   MSET MSETNX APPEND STRLEN GETRANGE SUBSTR SETRANGE INCR* DECR*
-  SETBIT GETBIT BITCOUNT BITPOS BITOP LCS
+  SETBIT GETBIT BITCOUNT BITPOS BITOP LCS SORT SORT_RO
   INCRBYFLOAT), keys (DEL UNLINK EXISTS TOUCH TYPE RENAME RENAMENX COPY KEYS
   SCAN RANDOMKEY PERSIST EXPIRE* PEXPIRE* TTL PTTL EXPIRETIME PEXPIRETIME
   OBJECT ENCODING at the encodings' size limits, FLUSHDB FLUSHALL DBSIZE),
@@ -635,6 +635,25 @@ STRINGS = [
     [c("SET s v"), c("MEMORY USAGE missing"), c("MEMORY USAGE s SAMPLES"), c("MEMORY USAGE s SAMPLES -1"),
      c("MEMORY USAGE s SAMPLES x"), c("MEMORY USAGE s FOO"), c("MEMORY USAGE"), c("MEMORY PURGE"), c("MEMORY PURGE x"),
      c("MEMORY STATS x"), c("MEMORY FOO")],
+    [c("rpush l 3 1 2 10 -5 1.5 abc"), c("sort l"), c("sort l alpha"), c("del l"),
+     b("RPUSH", "l", "3", "1", "2", "10", "-5", "1.5", " 7", "", "inf", "-inf"), c("sort l"), c("sort l desc"),
+     c("sort l limit 1 3"), c("sort l limit -1 2"), c("sort l limit 5 100"), c("sort l limit 20 2"),
+     c("sort l limit 0 0"), c("sort l limit 0 -1"), c("sort l limit a 1"), c("sort l limit 1"), c("sort l foo"),
+     c("sort l alpha desc"), c("mset w_3 30 w_1 10 w_2 20 w_10 5 o_3 three o_1 one"), c("sort l by w_*"),
+     c("sort l by w_* get o_* get #"), c("sort l by nosort"), c("sort l by nosort desc"),
+     c("sort l by nosort limit 2 3"), c("sort l by nosort desc limit 2 3"), c("sort l get #"),
+     c("sort l get nosuch"), c("sort l by w_* alpha"), c("sort l by w_* alpha desc"),
+     c("hset h_3 f 9"), c("hset h_1 f 7"), c("hset h_2 f 8"), c("sort l by h_*->f get h_*->f"),
+     c("sort l store dst"), c("lrange dst 0 -1"), c("sort l by w_* get o_* store dst"), c("lrange dst 0 -1"),
+     c("sort missing store dst"), c("exists dst"), c("sort_ro l"), c("sort_ro l store x"), c("set str x"),
+     c("sort str"), c("sadd s c a b 10 2"), c("sort s alpha"), c("sort s"), c("sort s by nosort store dst2"),
+     c("lrange dst2 0 -1"), c("zadd z 3 c 1 a 2 b"), c("sort z alpha"), c("sort z by nosort"),
+     c("sort z by nosort desc"), c("sort z by nosort limit 1 1"), c("sort z by nosort desc limit 1 5"),
+     c("rpush tie b a c"), c("mset x_a 1 x_b 1 x_c 1"), c("sort tie by x_* alpha"), c("sort tie by x_*"),
+     c("sort tie by x_* desc"), c("sort tie by x_* alpha desc"), c("sort tie by x_* alpha limit 0 2"),
+     c("SORT"), c("SORT_RO"), c("SORT l LIMIT 0 9223372036854775807"),
+     c("SORT l LIMIT 9223372036854775807 9223372036854775807"),
+     c("COMMAND GETKEYS SORT l BY x GET y STORE d LIMIT 0 1"), c("COMMAND GETKEYS SORT_RO l")],
     [c("FUNCTION FLUSH"), c("FUNCTION FLUSH async"), c("FUNCTION FLUSH SYNC"), c("FUNCTION FLUSH foo"),
      c("FUNCTION FLUSH a b"), c("FUNCTION LIST"), c("FUNCTION LIST withcode"), c("FUNCTION LIST WITHCODE WITHCODE"),
      c("FUNCTION LIST LIBRARYNAME"), c("FUNCTION LIST LIBRARYNAME x WITHCODE"), c("FUNCTION LIST foo"),
@@ -1728,6 +1747,9 @@ def string_commands(g):
         (2, lambda: ["BITCOUNT", g.key()] + g.r.choice([[], [g.int(), g.int()], [g.int(), g.int(), "BIT"]])),
         (2, lambda: ["BITPOS", g.key(), g.r.choice(["0", "1"])] + g.r.choice([[], [g.int()], [g.int(), g.int(), "BIT"]])),
         (1, lambda: ["BITOP", g.r.choice(["AND", "OR", "XOR", "NOT"]), g.key()] + g.keys(1, 2)),
+        (2, lambda: ["SORT", g.key()] + g.r.choice([[], ["ALPHA"], ["DESC", "ALPHA"], ["LIMIT", "1", "2", "ALPHA"],
+                                                    ["ALPHA", "STORE", g.key()], ["BY", "nosort", "STORE", g.key()],
+                                                    ["BY", "*", "ALPHA"], ["GET", "#", "GET", "*", "ALPHA"]])),
         (2, lambda: ["LCS", g.key(), g.key()] + g.r.choice([[], ["LEN"], ["IDX"], ["IDX", "WITHMATCHLEN"],
                                                            ["IDX", "MINMATCHLEN", g.r.choice(["0", "1", "2", "-1"])],
                                                            ["LEN", "IDX"], ["BAD"]])),
