@@ -10,7 +10,7 @@ What is covered:
   pushes, verbatim strings, big numbers, attributes are all parsed).
   Commands: strings (GET SET SETNX SETEX PSETEX GETSET GETDEL GETEX MGET
   MSET MSETNX APPEND STRLEN GETRANGE SUBSTR SETRANGE INCR* DECR*
-  SETBIT GETBIT BITCOUNT BITPOS BITOP LCS SORT SORT_RO
+  SETBIT GETBIT BITCOUNT BITPOS BITOP LCS SORT SORT_RO DUMP RESTORE
   INCRBYFLOAT), keys (DEL UNLINK EXISTS TOUCH TYPE RENAME RENAMENX COPY KEYS
   SCAN RANDOMKEY PERSIST EXPIRE* PEXPIRE* TTL PTTL EXPIRETIME PEXPIRETIME
   OBJECT ENCODING at the encodings' size limits, FLUSHDB FLUSHALL DBSIZE),
@@ -32,7 +32,8 @@ What is covered:
   PUNSUBSCRIBE PUBLISH PUBSUB, sharded SSUBSCRIBE SUNSUBSCRIBE SPUBLISH,
   messages in RESP2 and as RESP3 pushes,
   commands refused in RESP2 subscriber mode), blocked clients served by
-  another client's push, WATCH broken by another client, CLIENT KILL.
+  another client's push, WATCH broken by another client, CLIENT KILL; DUMP
+  payloads of every type and encoding RESTOREd across the two servers.
 - A seeded random run (random.Random(1234)) of thousands of commands over a
   keyspace of five keys, so types collide and keys come and go.
 - A pipeline of multibulk and inline requests, protocol errors, inline limits.
@@ -324,6 +325,11 @@ def sample(reply, allowed):
 
 # keel-kv's choices, each with its reason. A pattern matches a command whose
 # first arguments equal it (case-insensitively; "*" matches any argument).
+# DUMP payloads redis-server 7.0.15 wrote: the string "hello", and the
+# list a, b (a quicklist of one listpack).
+HELLO_DUMP = b"\x00\x05hello\n\x00cr\xdfve4 \n"
+LIST_DUMP = b"\x12\x01\x02\r\r\x00\x00\x00\x02\x00\x81a\x02\x81b\x02\xff\n\x00h\xeb\n\x89\x13A\xbb\xb1"
+
 KNOWN = {
     ("SELECT", "1"): "one database: any index but 0 is out of range",
     ("COPY", "*", "*", "DB", "1"): "one database",
@@ -654,6 +660,17 @@ STRINGS = [
      c("SORT"), c("SORT_RO"), c("SORT l LIMIT 0 9223372036854775807"),
      c("SORT l LIMIT 9223372036854775807 9223372036854775807"),
      c("COMMAND GETKEYS SORT l BY x GET y STORE d LIMIT 0 1"), c("COMMAND GETKEYS SORT_RO l")],
+    [c("SET x hello"), c("DUMP x"), c("SET n 123"), c("DUMP n"), c("SET n -70000"), c("DUMP n"), c("DUMP missing"),
+     b("RESTORE", "r1", "0", HELLO_DUMP), c("GET r1"), b("RESTORE", "r1", "0", HELLO_DUMP),
+     b("RESTORE", "r1", "0", HELLO_DUMP, "REPLACE"), b("RESTORE", "r2", "5000", HELLO_DUMP), c("PTTL r2"),
+     b("RESTORE", "r3", "1", HELLO_DUMP, "ABSTTL"), c("EXISTS r3"), b("RESTORE", "r1", "1", HELLO_DUMP, "REPLACE", "ABSTTL"),
+     c("EXISTS r1"), b("RESTORE", "r4", "-1", HELLO_DUMP), b("RESTORE", "r4", "x", HELLO_DUMP),
+     b("RESTORE", "r4", "0", HELLO_DUMP[:-1] + b"x"), b("RESTORE", "r4", "0", b"\x00\x05hel\x0b\x00" + HELLO_DUMP[-8:]),
+     b("RESTORE", "r4", "0", LIST_DUMP), c("LRANGE r4 0 -1"), b("RESTORE", "r5", "0", HELLO_DUMP, "IDLETIME", "10"),
+     b("RESTORE", "r6", "0", HELLO_DUMP, "IDLETIME", "-1"), b("RESTORE", "r6", "0", HELLO_DUMP, "FREQ", "256"),
+     b("RESTORE", "r6", "0", HELLO_DUMP, "FREQ", "5", "IDLETIME", "1"), b("RESTORE", "r6", "0", HELLO_DUMP, "BAD"),
+     b("RESTORE", "r6", "0", HELLO_DUMP, "IDLETIME"), b("RESTORE", "r6", "0", b"short"), c("RESTORE r6 0"),
+     c("SET busy 1"), b("RESTORE", "busy", "-1", b"junk"), c("DUMP")],
     [c("FUNCTION FLUSH"), c("FUNCTION FLUSH async"), c("FUNCTION FLUSH SYNC"), c("FUNCTION FLUSH foo"),
      c("FUNCTION FLUSH a b"), c("FUNCTION LIST"), c("FUNCTION LIST withcode"), c("FUNCTION LIST WITHCODE WITHCODE"),
      c("FUNCTION LIST LIBRARYNAME"), c("FUNCTION LIST LIBRARYNAME x WITHCODE"), c("FUNCTION LIST foo"),
@@ -1642,7 +1659,45 @@ def client_kill_scenario(ports, results):
     s.close()
 
 
+def dump_restore_scenario(ports, results):
+    """Payloads cross between the servers: each key DUMPed by one is RESTOREd
+    by the other (and by itself), and the copy read back on both sides must
+    hold what the original holds. Values of every type and encoding: ints,
+    LZF-compressed strings, listpacks, intsets, quicklists, tables."""
+    redis, kv = Client(ports[0]), Client(ports[1])
+    setup = [b("FLUSHALL"), b("SET", "s1", "hello"), b("SET", "s2", "-70000"), b("SET", "s3", "ab" * 500),
+             b("SET", "s4", str(2 ** 40)), b("RPUSH", "l1", "a", "1", "300"), b("RPUSH", "l2", *["e%d" % i * 3 for i in range(400)]),
+             b("RPUSH", "l3", "x" * 70000, "y"), b("SADD", "t1", "1", "2", "-3"), b("SADD", "t2", "a", "b"),
+             b("SADD", "t3", *range(600)), b("SADD", "t4", *["m%d" % i for i in range(300)]),
+             b("HSET", "h1", "a", "1", "b", "x" * 70), b("HSET", "h2", *[x for i in range(600) for x in ("f%d" % i, "v%d" % i)]),
+             b("HSET", "h3", "n", "-4000", "big", str(2 ** 33)), b("ZADD", "z1", "1", "a", "2.5", "b", "-3", "c"),
+             b("ZADD", "z2", *[x for i in range(300) for x in (str(i * 0.5), "m%d" % i)]), b("ZADD", "z3", "inf", "i", "-inf", "j")]
+    for command in setup:
+        redis.call(*command)
+        kv.call(*command)
+    readers = {b"string": [b"GET"], b"list": [b"LRANGE", None, b"0", b"-1"], b"set": [b"SMEMBERS"],
+               b"hash": [b"HGETALL"], b"zset": [b"ZRANGE", None, b"0", b"-1", b"WITHSCORES"]}
+
+    def contents(client, key):
+        kind = client.call(b"TYPE", key)[1]
+        words = readers[kind]
+        command = [words[0], key] + [w for w in words[2:]] if len(words) > 1 else [words[0], key]
+        return kind, normalise(command, client.call(*command))
+
+    for key in [w[1] for w in setup[1:]]:
+        for source, target, label in ((redis, kv, "redis-server to keel-kv"), (kv, redis, "keel-kv to redis-server"),
+                                      (kv, kv, "keel-kv to keel-kv")):
+            payload = source.call(b"DUMP", key)[1]
+            restored = target.call(b"RESTORE", b"copy", b"0", payload, b"REPLACE")
+            results.check("dump-restore", "RESTORE %s (%s)" % (key.decode(), label), ("simple", b"OK"), restored)
+            results.check("dump-restore", "contents of %s (%s)" % (key.decode(), label), contents(source, key),
+                          contents(target, b"copy"))
+    redis.close()
+    kv.close()
+
+
 def multi_client(ports, results):
+    dump_restore_scenario(ports, results)
     pubsub_scenario(ports, results)
     pubsub_resp2_mode(ports, results)
     sharded_pubsub_scenario(ports, results)
@@ -2027,7 +2082,7 @@ def main():
           "stopping at a mismatch that may change the data; multi-client scenarios: %d; pipeline, protocol "
           "errors, inline: %d): %d mismatches, %d known differences"
           % (sum(compared.values()), time.time() - started, compared["RESP2"] + compared["RESP3"],
-             compared["random"], random_commands, sum(compared[w] for w in ("pubsub", "blocking", "watch", "client")),
+             compared["random"], random_commands, sum(compared[w] for w in ("pubsub", "blocking", "watch", "client", "dump")),
              compared["pipeline"] + compared["protocol"] + compared["inline"], len(results.mismatches),
              sum(results.known.values())))
     if report:
