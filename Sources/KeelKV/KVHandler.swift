@@ -122,6 +122,7 @@ final class KVLoop: KVServices {
         if context.pendingBlock != nil { startBlocking(session, command) }
         if context.pendingWalk != nil { startWalk(session) }
         if hasReadyKeys || !loopsToWake.isEmpty { serveReady() }
+        if hasReleases { releaseRequested() }
     }
 
     // MARK: blocked clients (see KVBlocking)
@@ -132,6 +133,8 @@ final class KVLoop: KVServices {
     private var hasReadyKeys = false
     /// Other loops with clients waiting on keys written here.
     private var loopsToWake: [UInt32] = []
+    /// CLIENT UNBLOCK named a client of this loop.
+    private var hasReleases = false
     /// Blocked clients' deadlines, soonest first (stale entries, of clients
     /// served or gone, are dropped when they come up).
     private var deadlines = Heap<KVBlockDeadline>()
@@ -231,6 +234,23 @@ final class KVLoop: KVServices {
                 return
             }
             resume(session, later: unblock(session))
+        }
+    }
+
+    /// Releases this loop's clients CLIENT UNBLOCK named: each still
+    /// blocked gets its timeout's reply, or the UNBLOCKED error.
+    private func releaseRequested() {
+        hasReleases = false
+        for (client, withError) in store.blocking.takeReleases(loop: loopIndex) {
+            guard let session = sessions.session(of: client), let blocked = session.blocked else { continue }
+            let later = unblock(session)
+            context.reply.protocolVersion = session.protocolVersion
+            if withError {
+                context.reply.error("UNBLOCKED client unblocked via CLIENT UNBLOCK")
+            } else {
+                context.replyTimedOut(blocked.block.timeoutReply)
+            }
+            resume(session, later: later)
         }
     }
 
@@ -350,6 +370,7 @@ final class KVLoop: KVServices {
         if regular { maintenance.run(on: store) }
         if store.blocking.blockedCount.load(ordering: .relaxed) > 0 || !deadlines.isEmpty {
             serveReady()
+            releaseRequested()
             expireBlocked(nowMs: context.coarseNowMs)
         }
         if !walks.isEmpty { stepWalk() }
@@ -427,6 +448,17 @@ final class KVLoop: KVServices {
         guard let connections else { return closedWithoutLoop.append(client) }
         connections.close(Self.connectionID(client))
     }
+
+    /// Releases `client` from its block on its own loop: this one after
+    /// the command, another at once through Keel's mailbox.
+    func release(_ client: KVClientRef, withError: Bool) {
+        store.blocking.requestRelease(of: client, withError: withError)
+        if client.loop == loopIndex || connections == nil {
+            hasReleases = true
+        } else {
+            connections?.requestTick(onLoop: client.loop)
+        }
+    }
 }
 
 /// Services for a context before its loop is built.
@@ -437,6 +469,7 @@ final class KVNoServices: KVServices, Sendable {
     func unsubscribeAll(_ session: KVSession) {}
     func deliver(_ bytes: UnsafeRawBufferPointer, to client: KVClientRef) -> Bool { false }
     func close(_ client: KVClientRef) {}
+    func release(_ client: KVClientRef, withError: Bool) {}
 }
 
 /// When a blocked client's wait ends.

@@ -44,6 +44,31 @@ import Testing
         #expect(kv("INFO", "clients").contains("blocked_clients:0"))
     }
 
+    @Test func clientUnblockEndsABlockAsATimeoutOrWithAnError() {
+        let kv = KVHarness()
+        let admin = kv.session
+        let waiter = kv.openClient()
+        kv.use(waiter)
+        #expect(kv("BLPOP", "q", "0").isEmpty)
+        #expect(kv("PING").isEmpty, "held behind the block")
+        kv.use(admin)
+        #expect(kv("CLIENT", "UNBLOCK", "\(waiter.id)") == int(1))
+        var sent = kv.delivered()
+        #expect(sent.map(\.client) == [waiter.client, waiter.client])
+        #expect(sent.map(\.text) == ["*-1\r\n", "+PONG\r\n"])
+        #expect(kv("CLIENT", "UNBLOCK", "\(waiter.id)") == int(0), "no longer blocked")
+        kv.use(waiter)
+        #expect(kv("BZPOPMIN", "z", "0").isEmpty)
+        kv.use(admin)
+        #expect(kv("CLIENT", "UNBLOCK", "\(waiter.id)", "ERROR") == int(1))
+        sent = kv.delivered()
+        #expect(sent.first?.text == "-UNBLOCKED client unblocked via CLIENT UNBLOCK\r\n")
+        #expect(
+            kv("CLIENT", "UNBLOCK", "\(waiter.id)", "LATER")
+                == "-ERR CLIENT UNBLOCK reason should be TIMEOUT or ERROR\r\n")
+        #expect(kv("INFO", "clients").contains("blocked_clients:0"))
+    }
+
     @Test func whatAHeldClientSendsRunsAfterItInOrder() {
         let kv = KVHarness()
         let pusher = kv.session

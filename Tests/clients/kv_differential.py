@@ -1659,6 +1659,34 @@ def client_kill_scenario(ports, results):
     s.close()
 
 
+def client_unblock_scenario(ports, results, protocol):
+    """B blocks (BLPOP, BLMPOP, BZPOPMIN); A releases it with CLIENT UNBLOCK,
+    as a timeout or with the UNBLOCKED error; then B goes on."""
+    s = Scenario("client-unblock", ports, results, protocols=(2, protocol))
+    ids = [s.duos["B"].redis.call(b"CLIENT", b"ID")[1], s.duos["B"].kv.call(b"CLIENT", b"ID")[1]]
+    s.steps.append("B: CLIENT ID  (-> BID)")
+    for blocking, reason in (("BLPOP nokey 0", "TIMEOUT"), ("BLMPOP 0 1 nokey LEFT", "ERROR"),
+                             ("BZPOPMIN nokey 0", ""), ("BLMOVE nokey other LEFT RIGHT 0", "TIMEOUT")):
+        b_command = s.send("B", blocking)
+        time.sleep(0.2)
+        words = [b"CLIENT", b"UNBLOCK"] + ([reason.encode()] if reason else [])
+        for client, client_id in ((s.duos["A"].redis, ids[0]), (s.duos["A"].kv, ids[1])):
+            client.send(*(words[:2] + [str(client_id).encode()] + words[2:]))
+        s.steps.append("A: CLIENT UNBLOCK BID %s" % reason)
+        s.read("A", c("CLIENT UNBLOCK BID %s" % reason))
+        s.read("B", b_command)
+    s.call("A", "CLIENT UNBLOCK 999999")
+    for client, client_id in ((s.duos["A"].redis, ids[0]), (s.duos["A"].kv, ids[1])):
+        client.send(b"CLIENT", b"UNBLOCK", str(client_id).encode())
+    s.steps.append("A: CLIENT UNBLOCK BID (not blocked)")
+    s.read("A", c("CLIENT UNBLOCK BID"))
+    s.call("A", "CLIENT UNBLOCK abc")
+    s.call("A", "CLIENT UNBLOCK 1 NOPE")
+    s.call("A", "CLIENT UNBLOCK 1 TIMEOUT extra")
+    s.call("B", "PING")
+    s.close()
+
+
 def dump_restore_scenario(ports, results):
     """Payloads cross between the servers: each key DUMPed by one is RESTOREd
     by the other (and by itself), and the copy read back on both sides must
@@ -1705,6 +1733,8 @@ def multi_client(ports, results):
     blocking_scenario(ports, results, 3)
     watch_scenario(ports, results)
     client_kill_scenario(ports, results)
+    client_unblock_scenario(ports, results, 2)
+    client_unblock_scenario(ports, results, 3)
 
 
 # --------------------------------------------------------------------------

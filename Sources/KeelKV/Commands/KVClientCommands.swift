@@ -147,6 +147,26 @@ enum KVClientCommands {
         return nil
     }
 
+    /// CLIENT UNBLOCK id [TIMEOUT | ERROR]: 1 when that client was blocked
+    /// (it gets its timeout's reply, or the UNBLOCKED error), else 0.
+    static func unblock(_ context: KVContext) {
+        guard context.argumentCount <= 4 else { return context.subcommandSyntaxError("CLIENT") }
+        guard let id = context.integer(at: 2) else { return }
+        var withError = false
+        if context.argumentCount == 4 {
+            if context.argument(3, is: "ERROR") {
+                withError = true
+            } else if !context.argument(3, is: "TIMEOUT") {
+                return context.reply.error("ERR CLIENT UNBLOCK reason should be TIMEOUT or ERROR")
+            }
+        }
+        guard let target = context.store.clients.all.first(where: { $0.id == Int(id) }),
+            target.blocked.load(ordering: .relaxed)
+        else { return context.reply.integer(0) }
+        context.services.release(target.client, withError: withError)
+        context.reply.integer(1)
+    }
+
     /// CLIENT KILL ip:port (replies OK or an error), or CLIENT KILL with
     /// filters ID, ADDR, LADDR, USER, TYPE, SKIPME, MAXAGE (replies how many
     /// were killed). A killed connection closes once its pending replies

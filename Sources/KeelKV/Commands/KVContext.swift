@@ -242,4 +242,7 @@ protocol KVServices: AnyObject {
     func deliver(_ bytes: UnsafeRawBufferPointer, to client: KVClientRef) -> Bool
     /// Closes another client once its pending replies are written.
     func close(_ client: KVClientRef)
+    /// Ends `client`'s block (CLIENT UNBLOCK) as a timeout would, or with
+    /// the UNBLOCKED error, on the loop it belongs to.
+    func release(_ client: KVClientRef, withError: Bool)
 }

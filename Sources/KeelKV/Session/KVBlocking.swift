@@ -29,6 +29,9 @@ final class KVBlocking: Sendable {
         var waiters: [[UInt8]: [Waiter]] = [:]
         /// Per loop, the keys written since it last looked.
         var ready: [Set<[UInt8]>]
+        /// Per loop, its clients CLIENT UNBLOCK asked to release (and
+        /// whether with an error rather than as a timeout).
+        var releases: [[(client: KVClientRef, withError: Bool)]]
     }
 
     private let state: Locked<State>
@@ -38,7 +41,10 @@ final class KVBlocking: Sendable {
     private let serials = Atomic<Int>(0)
 
     init(loops: Int) {
-        state = Locked(State(ready: Array(repeating: [], count: max(loops, 1))))
+        state = Locked(
+            State(
+                ready: Array(repeating: [], count: max(loops, 1)), releases: Array(repeating: [], count: max(loops, 1)))
+        )
     }
 
     /// Registers `client` as waiting on `keys`; returns its waiter.
@@ -84,6 +90,23 @@ final class KVBlocking: Sendable {
             guard Int(loop) < state.ready.count, !state.ready[Int(loop)].isEmpty else { return [] }
             defer { state.ready[Int(loop)].removeAll() }
             return Array(state.ready[Int(loop)])
+        }
+    }
+
+    /// Asks `client`'s loop to release it from its block (CLIENT UNBLOCK).
+    func requestRelease(of client: KVClientRef, withError: Bool) {
+        state.withLock { state in
+            guard Int(client.loop) < state.releases.count else { return }
+            state.releases[Int(client.loop)].append((client, withError))
+        }
+    }
+
+    /// The releases asked of loop `loop` since it last looked.
+    func takeReleases(loop: UInt32) -> [(client: KVClientRef, withError: Bool)] {
+        state.withLock { state in
+            guard Int(loop) < state.releases.count, !state.releases[Int(loop)].isEmpty else { return [] }
+            defer { state.releases[Int(loop)].removeAll() }
+            return state.releases[Int(loop)]
         }
     }
 
