@@ -16,7 +16,9 @@ import Testing
     @Test func digestsFollowWhatAValueHoldsNotHowItIsHeld() {
         let kv = KVHarness()
         #expect(kv("DEBUG", "DIGEST") == "+" + String(repeating: "0", count: 40) + "\r\n")
+        kv("CONFIG", "SET", "set-max-listpack-entries", "128")
         kv("SADD", "packed", "c", "b", "a")
+        #expect(kv("OBJECT", "ENCODING", "packed") == bulk("listpack"))
         kv("CONFIG", "SET", "set-max-listpack-entries", "0")
         kv("SADD", "table", "a", "b", "c")
         #expect(kv("OBJECT", "ENCODING", "table") == bulk("hashtable"))

@@ -36,8 +36,22 @@ import Testing
         kv.checkInvariants()
     }
 
+    @Test func setsOfStringsAreTablesAsInRedisSeven() {
+        let kv = KVHarness()
+        kv("SADD", "s", "3", "1", "2")
+        #expect(kv("OBJECT", "ENCODING", "s") == bulk("intset"))
+        kv("SADD", "s", "x")
+        #expect(kv("OBJECT", "ENCODING", "s") == bulk("hashtable"))
+        kv("SADD", "t", "a")
+        #expect(kv("OBJECT", "ENCODING", "t") == bulk("hashtable"))
+        #expect(kv("SMEMBERS", "s").hasPrefix("*4\r\n"))
+        kv.checkInvariants()
+    }
+
+    /// 7.2's packed small sets, when set-max-listpack-entries allows them.
     @Test func setsGoFromIntsetToListpackToHashtable() {
         let kv = KVHarness()
+        kv("CONFIG", "SET", "set-max-listpack-entries", "128")
         kv("SADD", "s", "3", "1", "2")
         #expect(kv("OBJECT", "ENCODING", "s") == bulk("intset"))
         #expect(kv("SMEMBERS", "s") == bulks("1", "2", "3"))

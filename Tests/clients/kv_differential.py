@@ -345,8 +345,8 @@ KNOWN = {
     ("CLIENT", "HELP"): "keel-kv's own subcommands",
     ("FUNCTION", "HELP"): "keel-kv's own subcommands",
     ("FUNCTION", "STATS", "$"): "no scripting engine: FUNCTION STATS lists no engines",
-    ("CONFIG", "GET", "SET-MAX-LISTPACK-ENTRIES"): "sets of strings are packed as redis-server 7.2 packs them",
-    ("CONFIG", "GET", "SET-MAX-LISTPACK-VALUE"): "sets of strings are packed as redis-server 7.2 packs them",
+    ("CONFIG", "GET", "SET-MAX-LISTPACK-ENTRIES"): "redis-server 7.2's parameter (packed small sets, off by default)",
+    ("CONFIG", "GET", "SET-MAX-LISTPACK-VALUE"): "redis-server 7.2's parameter (packed small sets, off by default)",
 }
 
 # Differences that depend on the reply, not only the command: a pattern as
@@ -354,8 +354,6 @@ KNOWN = {
 KNOWN_REPLIES = [
     (("OBJECT", "ENCODING"), ("bulk", b"raw"), (("bulk", b"int"), ("bulk", b"embstr")),
      "a string's encoding follows its value (redis-server says raw once APPEND or SETRANGE touched it)"),
-    (("OBJECT", "ENCODING"), ("bulk", b"hashtable"), (("bulk", b"listpack"),),
-     "small sets of strings are packed as redis-server 7.2 packs them"),
 ]
 
 

@@ -28,7 +28,7 @@ enum KVSetCommands {
             return nil
         case .found(let found): set = KVSetValue(found.entry)
         case .missing:
-            guard let first = members.first, let (object, encoding) = KVSetValue.makeObject(for: first),
+            guard let first = members.first, let (object, encoding) = KVSetValue.makeObject(for: first, limits: context.limits),
                 context.add(key, .object(object, .set, encoding)), let found = context.find(key)
             else {
                 context.outOfMemory()
@@ -241,7 +241,7 @@ enum KVSetCommands {
     /// Makes a set at `key` (absent) of `members` (distinct).
     static func store(_ context: KVContext, _ key: UnsafeRawBufferPointer, _ members: [[UInt8]]) -> Bool {
         guard let first = members.first else { return true }
-        let made = first.withUnsafeBytes { KVSetValue.makeObject(for: $0) }
+        let made = first.withUnsafeBytes { KVSetValue.makeObject(for: $0, limits: context.limits) }
         guard let (object, encoding) = made, context.add(key, .object(object, .set, encoding)),
             let found = context.find(key)
         else { return false }

@@ -12,7 +12,9 @@ public final class KVLimits: Sendable {
     let hashMaxListpackEntries = Atomic<Int>(512)
     let hashMaxListpackValue = Atomic<Int>(64)
     let setMaxIntsetEntries = Atomic<Int>(512)
-    let setMaxListpackEntries = Atomic<Int>(128)
+    /// 0: sets of strings are tables, as in redis-server 7.0 (7.2 packs up
+    /// to 128; CONFIG SET set-max-listpack-entries 128 does here too).
+    let setMaxListpackEntries = Atomic<Int>(0)
     let setMaxListpackValue = Atomic<Int>(64)
     let zsetMaxListpackEntries = Atomic<Int>(128)
     let zsetMaxListpackValue = Atomic<Int>(64)

@@ -16,10 +16,17 @@ struct KVSetValue {
     private var table: KVFieldTable { KVObjects.object(entry.object, as: KVFieldTable.self) }
 
     /// A new set's object for a first member like `member`: an intset when
-    /// it is an integer, else a pack. Nil when malloc fails.
-    static func makeObject(for member: UnsafeRawBufferPointer) -> (UnsafeMutableRawPointer, KVEncoding)? {
+    /// it is an integer, else a pack where the limits allow one (7.2's
+    /// set-max-listpack-*), else a table (7.0's only encoding for strings).
+    /// Nil when malloc fails.
+    static func makeObject(for member: UnsafeRawBufferPointer, limits: KVLimits)
+        -> (UnsafeMutableRawPointer, KVEncoding)?
+    {
         if KVInteger.canonical(member) != nil {
             return KVIntSet.make().map { ($0.pointer, .integer) }
+        }
+        guard limits.setEntries > 0 && member.count <= limits.setValue else {
+            return (KVObjects.pointer(to: KVFieldTable()), .general)
         }
         return KVPack.make().map { ($0.pointer, .compact) }
     }
