@@ -125,3 +125,30 @@ import Testing
         shard.checkInvariants()
     }
 }
+
+/// SRANDMEMBER with a negative count draws with replacement: from a table
+/// (small, and large enough for the rejection sampling), every member must
+/// come up about equally often (Redis's own test: chi-square below 40 for
+/// ten members; picking a bucket and then a chain's entry failed it).
+@Suite struct KVRandomMemberTests {
+    private func chiSquare(_ kv: KVHarness, _ key: String, members: Int, draws: Int) -> Double {
+        let reply = kv("SRANDMEMBER", key, "-\(draws)")
+        var counts: [Substring: Int] = [:]
+        for line in reply.split(separator: "\r\n") where !line.hasPrefix("*") && !line.hasPrefix("$") {
+            counts[line, default: 0] += 1
+        }
+        let expected = Double(draws) / Double(members)
+        let seen = counts.values.reduce(0.0) { $0 + (Double($1) - expected) * (Double($1) - expected) / expected }
+        return seen + Double(members - counts.count) * expected
+    }
+
+    @Test func aTablesMembersComeUpEquallyOften() {
+        let kv = KVHarness()
+        _ = kv.run([Array("SADD".utf8), Array("small".utf8)] + (0..<10).map { Array("member\($0)".utf8) })
+        _ = kv.run([Array("SADD".utf8), Array("large".utf8)] + (0..<1_000).map { Array("member\($0)".utf8) })
+        #expect(kv("OBJECT", "ENCODING", "small") == bulk("hashtable"))
+        // df 9: above 40 one time in 100,000; df 999: 1,200 is far out.
+        #expect(chiSquare(kv, "small", members: 10, draws: 10_000) < 40)
+        #expect(chiSquare(kv, "large", members: 1_000, draws: 20_000) < 1_200)
+    }
+}

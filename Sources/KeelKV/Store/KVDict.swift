@@ -304,10 +304,34 @@ struct KVDict<Layout: KVEntryLayout> {
         }
     }
 
-    /// A random entry, nil when empty: a random non-empty bucket (of either
-    /// array), then a random entry of its chain.
+    /// Up to this many entries, a random one is found by counting to it.
+    static var exactRandomLimit: Int { 128 }
+
+    /// A random entry, every one equally likely; nil when empty. A small
+    /// table counts to a random position; a larger one picks a random
+    /// bucket and a random place among the first `bound` of its chain,
+    /// again when that place is empty (rejection sampling: picking a
+    /// bucket, then an entry of its chain, would favour entries in short
+    /// chains, which SRANDMEMBER's and HRANDFIELD's distributions show).
     func randomEntry<G: RandomNumberGenerator>(using generator: inout G) -> UnsafeMutableRawPointer? {
         guard count > 0 else { return nil }
+        if count <= Self.exactRandomLimit {
+            var remaining = Int.random(in: 0..<count, using: &generator)
+            for buckets in [primary, secondary] where buckets.size > 0 {
+                for index in 0..<buckets.size {
+                    var next = buckets.heads.unsafelyUnwrapped[index]
+                    while let entry = next {
+                        if remaining == 0 { return entry }
+                        remaining &-= 1
+                        next = KVEntryLink.next(of: entry).pointee
+                    }
+                }
+            }
+            preconditionFailure("the table holds fewer entries than its count")
+        }
+        // Chains longer than this are rare at a load of at most 1; one
+        // seen makes the bound its length.
+        var bound = 8
         while true {
             let pick = Int.random(in: 0..<(primary.size &+ secondary.size), using: &generator)
             let head: UnsafeMutableRawPointer?
@@ -324,10 +348,14 @@ struct KVDict<Layout: KVEntryLayout> {
                 length &+= 1
                 walk = KVEntryLink.next(of: entry).pointee
             }
-            var chosen = first
-            for _ in 0..<Int.random(in: 0..<length, using: &generator) {
-                chosen = KVEntryLink.next(of: chosen).pointee.unsafelyUnwrapped
+            if length > bound {
+                bound = length
+                continue
             }
+            let place = Int.random(in: 0..<bound, using: &generator)
+            guard place < length else { continue }
+            var chosen = first
+            for _ in 0..<place { chosen = KVEntryLink.next(of: chosen).pointee.unsafelyUnwrapped }
             return chosen
         }
     }
