@@ -27,6 +27,10 @@ struct KVCommandFlags: OptionSet, Sendable {
     /// keel-kv's own, not shown by COMMAND: it visits every shard (KEYS,
     /// SCAN, RANDOMKEY, FLUSHALL, FLUSHDB), so EXEC locks them all first.
     static let everyShard = KVCommandFlags(rawValue: 1 << 31)
+    /// keel-kv's own, not shown by COMMAND: it may read or write keys it
+    /// does not name (SORT's BY and GET patterns, DEBUG DIGEST), so it runs
+    /// with every shard locked, taken in ascending order.
+    static let allShardsLocked = KVCommandFlags(rawValue: 1 << 30)
 
     /// Each flag and the name COMMAND gives it, in Redis's order.
     static let names: [(KVCommandFlags, StaticString)] = [

@@ -144,7 +144,7 @@ extension KVCommandTable {
             KVCommandSpec("rewrite", 2, [.admin, .noscript, .loading, .stale], "@admin @slow @dangerous", "Persists the effective configuration to file.", run: KVServerCommands.configRewrite),
             KVCommandSpec("help", 2, [.loading, .stale], "@slow", "Returns helpful text about the different subcommands.") { KVServerCommands.help($0, ["CONFIG <subcommand> [<arg> [value] [opt] ...]. Subcommands are:", "GET <pattern>", "    Return parameters matching the glob-like <pattern> and their values.", "SET <directive> <value>", "    Set the configuration <directive> to <value>.", "RESETSTAT", "    Reset statistics reported by the INFO command.", "REWRITE", "    Rewrite the configuration file.", "HELP", "    Prints this help."]) },
         ]),
-        KVCommandSpec("debug", -2, [.admin, .noscript, .loading, .stale, .everyShard], "@admin @slow @dangerous", "A container for debugging commands.", run: KVDebugCommands.debug),
+        KVCommandSpec("debug", -2, [.admin, .noscript, .loading, .stale, .allShardsLocked], "@admin @slow @dangerous", "A container for debugging commands.", run: KVDebugCommands.debug),
         KVCommandSpec("memory", -2, [], "@slow", "A container for memory diagnostics commands.", subcommands: [
             KVCommandSpec("usage", -3, [.readonly], keys: .range(2, 2), "@read @slow", "Estimates the memory usage of a key.", run: KVMemoryCommands.usage),
             KVCommandSpec("stats", 2, [], "@slow", "Returns details about memory usage.", run: KVMemoryCommands.stats),

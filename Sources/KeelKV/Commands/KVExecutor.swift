@@ -77,7 +77,8 @@ final class KVExecutor {
         context.row = spec
         KVLoopCounters.bump(context.counters.commandsProcessed)
         guard store.isShared else { return spec.run(context) }
-        store.withShards(lockMask(spec, command)) { spec.run(context) }
+        let mask = spec.flags.contains(.allShardsLocked) ? store.allShards : lockMask(spec, command)
+        store.withShards(mask) { spec.run(context) }
     }
 
     /// The row that runs `command` (its subcommand's, where it has them).
@@ -99,7 +100,8 @@ final class KVExecutor {
                 // KEYS, FLUSHALL and the like lock shard after shard: under
                 // EXEC every shard is locked first, in order (a shard
                 // locked already is not locked again: KVStore.withShards).
-                mask |= spec.flags.contains(.everyShard) ? store.allShards : lockMask(spec, command)
+                let all = spec.flags.contains(.everyShard) || spec.flags.contains(.allShardsLocked)
+                mask |= all ? store.allShards : lockMask(spec, command)
             }
             for key in session.watchedKeys {
                 mask |= UInt64(1) << UInt64(key.withUnsafeBytes { store.shardIndex(for: ByteHash.hash($0)) })
