@@ -46,6 +46,20 @@ import Testing
         }
     }
 
+    /// A few bytes announcing gigabytes expanded: refused, nothing reserved.
+    @Test func aCompressedStringPastTheLimitIsRefused() {
+        // A string (type 0), LZF (0xC3), 3 bytes compressed, 1 GiB expanded.
+        var body: [UInt8] = [0x00, 0xC3, 0x03, 0x80, 0x40, 0, 0, 0, 0x00, 0x61, 0x62]
+        body += [0x0A, 0x00]
+        let crc = KVDumpFormat.crc64(body)
+        for shift in stride(from: 0, to: 64, by: 8) { body.append(UInt8(truncatingIfNeeded: crc >> UInt64(shift))) }
+        body.withUnsafeBytes { bytes in
+            #expect(KVDumpFormat.isIntact(bytes))
+            #expect(KVDumpFormat.value(of: bytes) == nil)
+        }
+        #expect(KVDumpFormat.lzfExpand([0x01, 0x61, 0x62], to: 1 << 33) == nil)
+    }
+
     @Test func expandsLZF() {
         // A literal run "ab", then a back reference copying 6 bytes from 2 back.
         #expect(KVDumpFormat.lzfExpand([0x01, 0x61, 0x62, 0x80, 0x01], to: 8) == Array("abababab".utf8))

@@ -94,7 +94,9 @@ enum KVDumpCommands {
         guard KVDumpFormat.isIntact(payload) else {
             return context.reply.error("ERR DUMP payload version or checksum are wrong")
         }
-        guard let value = KVDumpFormat.value(of: payload) else { return context.reply.error("ERR Bad data format") }
+        guard let value = KVDumpFormat.value(of: payload, maxStringBytes: context.store.settings.maxBulkBytes) else {
+            return context.reply.error("ERR Bad data format")
+        }
         var expireAtMs: Int64?
         if ttl > 0 {
             let (sum, overflow) = context.nowMs.addingReportingOverflow(ttl)
@@ -106,7 +108,10 @@ enum KVDumpCommands {
             if existing != nil { context.touched(key) }
             return context.reply.simpleString("OK")
         }
-        guard store(value, at: key, context) else { return }
+        guard store(value, at: key, context) else {
+            if existing != nil { context.touched(key) }
+            return
+        }
         if let expireAtMs, let found = context.find(key), found.shard.setExpiry(found.slot, expireAtMs) == nil {
             context.remove(found)
             return context.outOfMemory()

@@ -8,10 +8,11 @@
 // lists (RDB_TYPE_LIST), sets (RDB_TYPE_SET), hashes (RDB_TYPE_HASH) and
 // sorted sets (RDB_TYPE_ZSET_2, binary scores): the plain types every
 // redis-server loads. Read: those, zsets with text scores, and what
-// redis-server 7.0 (and 7.2's set listpacks) writes for small values:
-// intsets, listpacks (hashes, sorted sets, sets), quicklists of listpacks,
-// and LZF-compressed strings. Older ziplist encodings are refused as bad
-// data.
+// redis-server 7.0 writes for small values: intsets, listpacks (hashes,
+// sorted sets), quicklists of listpacks, and LZF-compressed strings (up to
+// proto-max-bulk-len expanded). The ziplist encodings of payloads older
+// servers (6.x, RDB 9) wrote are refused as bad data; newer RDB versions
+// (7.2's 11) by their version, as redis-server 7.0 refuses them.
 
 /// A value as a dump holds it.
 enum KVDumpedValue: Equatable {
@@ -49,7 +50,6 @@ enum KVDumpFormat {
         case hashListpack = 16
         case zsetListpack = 17
         case quicklist2 = 18
-        case setListpack = 20
     }
 
     // MARK: writing
@@ -143,9 +143,12 @@ enum KVDumpFormat {
     }
 
     /// The value in an intact payload; nil when its body is not one
-    /// (redis-server's "Bad data format").
-    static func value(of payload: UnsafeRawBufferPointer) -> KVDumpedValue? {
-        var reader = Reader(bytes: UnsafeRawBufferPointer(rebasing: payload[..<(payload.count - 10)]))
+    /// (redis-server's "Bad data format"), or when a compressed string
+    /// would expand past `maxStringBytes` (a payload of a few bytes may
+    /// announce gigabytes).
+    static func value(of payload: UnsafeRawBufferPointer, maxStringBytes: Int = 512 << 20) -> KVDumpedValue? {
+        var reader = Reader(
+            bytes: UnsafeRawBufferPointer(rebasing: payload[..<(payload.count - 10)]), maxStringBytes: maxStringBytes)
         guard let type = reader.byte().flatMap(RDBType.init(rawValue:)) else { return nil }
         let value: KVDumpedValue?
         switch type {
@@ -161,7 +164,6 @@ enum KVDumpFormat {
             value = reader.strings(count: count).map { .hash($0) }
         case .zset, .zset2: value = reader.zset(binaryScores: type == .zset2)
         case .intset: value = reader.string().flatMap(Self.intset).map { .set($0) }
-        case .setListpack: value = reader.string().flatMap(Self.listpack).map { .set($0) }
         case .hashListpack:
             value = reader.string().flatMap(Self.listpack).flatMap { $0.count % 2 == 0 ? .hash($0) : nil }
         case .zsetListpack: value = reader.string().flatMap(Self.listpack).flatMap(Self.zsetPairs)
@@ -201,6 +203,7 @@ enum KVDumpFormat {
     /// Reads RDB's parts from the front of a payload's body.
     private struct Reader {
         let bytes: UnsafeRawBufferPointer
+        let maxStringBytes: Int
         var offset = 0
 
         var isAtEnd: Bool { offset == bytes.count }
@@ -254,7 +257,9 @@ enum KVDumpFormat {
                     return KVInteger.text(Int64(Int32(bitPattern: value)))
                 }
             case 3:
-                guard let compressed = length(), let expanded = length(), let data = take(compressed) else {
+                guard let compressed = length(), let expanded = length(), expanded <= maxStringBytes,
+                    let data = take(compressed)
+                else {
                     return nil
                 }
                 return KVDumpFormat.lzfExpand(data, to: expanded)
@@ -411,7 +416,8 @@ enum KVDumpFormat {
     /// `length` bytes; nil when it does not.
     static func lzfExpand(_ data: [UInt8], to length: Int) -> [UInt8]? {
         var out: [UInt8] = []
-        out.reserveCapacity(length)
+        // LZF expands at most about 100 times: reserve no more than that.
+        out.reserveCapacity(min(length, data.count &* 100))
         var at = 0
         while at < data.count {
             let control = Int(data[at])
