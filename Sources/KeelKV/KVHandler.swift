@@ -241,11 +241,14 @@ final class KVLoop: KVServices {
     /// blocked gets its timeout's reply, or the UNBLOCKED error.
     private func releaseRequested() {
         hasReleases = false
-        for (client, withError) in store.blocking.takeReleases(loop: loopIndex) {
-            guard let session = sessions.session(of: client), let blocked = session.blocked else { continue }
+        for release in store.blocking.takeReleases(loop: loopIndex) {
+            // The block CLIENT UNBLOCK saw, not one the client began since.
+            guard let session = sessions.session(of: release.waiter.client), let blocked = session.blocked,
+                blocked.block.waiter == release.waiter
+            else { continue }
             let later = unblock(session)
             context.reply.protocolVersion = session.protocolVersion
-            if withError {
+            if release.withError {
                 context.reply.error("UNBLOCKED client unblocked via CLIENT UNBLOCK")
             } else {
                 context.replyTimedOut(blocked.block.timeoutReply)
@@ -370,9 +373,10 @@ final class KVLoop: KVServices {
         if regular { maintenance.run(on: store) }
         if store.blocking.blockedCount.load(ordering: .relaxed) > 0 || !deadlines.isEmpty {
             serveReady()
-            releaseRequested()
             expireBlocked(nowMs: context.coarseNowMs)
         }
+        // Taken whether or not anyone is blocked: a stale one is dropped.
+        releaseRequested()
         if !walks.isEmpty { stepWalk() }
         guard regular else { return }
         if memoryReturn.isDue(removals: store.removals, nowMs: context.coarseNowMs, keys: { store.count }) {
@@ -449,10 +453,11 @@ final class KVLoop: KVServices {
         connections.close(Self.connectionID(client))
     }
 
-    /// Releases `client` from its block on its own loop: this one after
-    /// the command, another at once through Keel's mailbox.
-    func release(_ client: KVClientRef, withError: Bool) {
-        store.blocking.requestRelease(of: client, withError: withError)
+    /// Ends `waiter`'s block on its client's own loop: this one after the
+    /// command, another at once through Keel's mailbox.
+    func release(_ waiter: KVBlocking.Waiter, withError: Bool) {
+        let client = waiter.client
+        store.blocking.requestRelease(of: waiter, withError: withError)
         if client.loop == loopIndex || connections == nil {
             hasReleases = true
         } else {
@@ -469,7 +474,7 @@ final class KVNoServices: KVServices, Sendable {
     func unsubscribeAll(_ session: KVSession) {}
     func deliver(_ bytes: UnsafeRawBufferPointer, to client: KVClientRef) -> Bool { false }
     func close(_ client: KVClientRef) {}
-    func release(_ client: KVClientRef, withError: Bool) {}
+    func release(_ waiter: KVBlocking.Waiter, withError: Bool) {}
 }
 
 /// When a blocked client's wait ends.

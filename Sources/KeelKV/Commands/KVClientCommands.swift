@@ -163,7 +163,8 @@ enum KVClientCommands {
         guard let target = context.store.clients.all.first(where: { $0.id == Int(id) }),
             target.blocked.load(ordering: .relaxed)
         else { return context.reply.integer(0) }
-        context.services.release(target.client, withError: withError)
+        let serial = target.blockSerial.load(ordering: .relaxed)
+        context.services.release(KVBlocking.Waiter(client: target.client, serial: serial), withError: withError)
         context.reply.integer(1)
     }
 

@@ -242,7 +242,8 @@ protocol KVServices: AnyObject {
     func deliver(_ bytes: UnsafeRawBufferPointer, to client: KVClientRef) -> Bool
     /// Closes another client once its pending replies are written.
     func close(_ client: KVClientRef)
-    /// Ends `client`'s block (CLIENT UNBLOCK) as a timeout would, or with
-    /// the UNBLOCKED error, on the loop it belongs to.
-    func release(_ client: KVClientRef, withError: Bool)
+    /// Ends the block `waiter` names (CLIENT UNBLOCK) as a timeout would,
+    /// or with the UNBLOCKED error, on its client's loop; nothing if that
+    /// block has ended meanwhile.
+    func release(_ waiter: KVBlocking.Waiter, withError: Bool)
 }

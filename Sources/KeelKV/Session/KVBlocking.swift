@@ -31,10 +31,18 @@ final class KVBlocking: Sendable {
         var ready: [Set<[UInt8]>]
         /// Per loop, its clients CLIENT UNBLOCK asked to release (and
         /// whether with an error rather than as a timeout).
-        var releases: [[(client: KVClientRef, withError: Bool)]]
+        var releases: [[Release]]
+    }
+
+    /// A CLIENT UNBLOCK for one block of one client.
+    struct Release: Sendable {
+        let waiter: Waiter
+        let withError: Bool
     }
 
     private let state: Locked<State>
+    /// Releases asked and not yet taken (a tick looks here first).
+    let pendingReleases = Atomic<Int>(0)
     /// Clients blocked now (INFO's blocked_clients); a write looks here
     /// first, without the lock, so it costs nothing while no one waits.
     let blockedCount = Atomic<Int>(0)
@@ -93,19 +101,22 @@ final class KVBlocking: Sendable {
         }
     }
 
-    /// Asks `client`'s loop to release it from its block (CLIENT UNBLOCK).
-    func requestRelease(of client: KVClientRef, withError: Bool) {
+    /// Asks the loop of `waiter`'s client to end that block (CLIENT UNBLOCK).
+    func requestRelease(of waiter: Waiter, withError: Bool) {
         state.withLock { state in
-            guard Int(client.loop) < state.releases.count else { return }
-            state.releases[Int(client.loop)].append((client, withError))
+            guard Int(waiter.client.loop) < state.releases.count else { return }
+            state.releases[Int(waiter.client.loop)].append(Release(waiter: waiter, withError: withError))
         }
+        pendingReleases.add(1, ordering: .relaxed)
     }
 
     /// The releases asked of loop `loop` since it last looked.
-    func takeReleases(loop: UInt32) -> [(client: KVClientRef, withError: Bool)] {
-        state.withLock { state in
+    func takeReleases(loop: UInt32) -> [Release] {
+        guard pendingReleases.load(ordering: .relaxed) > 0 else { return [] }
+        return state.withLock { state in
             guard Int(loop) < state.releases.count, !state.releases[Int(loop)].isEmpty else { return [] }
             defer { state.releases[Int(loop)].removeAll() }
+            pendingReleases.subtract(state.releases[Int(loop)].count, ordering: .relaxed)
             return state.releases[Int(loop)]
         }
     }

@@ -36,6 +36,9 @@ final class KVClientRecord: Sendable {
     let noEvict = Atomic<Bool>(false)
     /// Waiting in a blocking command.
     let blocked = Atomic<Bool>(false)
+    /// That block's serial (KVBlocking.Waiter), so CLIENT UNBLOCK ends the
+    /// block it saw and not a later one.
+    let blockSerial = Atomic<Int>(0)
 
     private struct Names {
         var name: [UInt8]?

@@ -51,6 +51,7 @@ final class KVSession {
     /// The blocking command it waits in, and what it sent since.
     var blocked: KVBlockedCommand? {
         didSet {
+            record.blockSerial.store(blocked?.block.waiter.serial ?? 0, ordering: .relaxed)
             record.blocked.store(blocked != nil, ordering: .relaxed)
             isHeld = blocked != nil || walk != nil
         }
