@@ -7,6 +7,8 @@
 // proto-max-bulk-len (4 bytes a cell), the bound on the work one LCS may do
 // on the loop (about 134 million cells: two 11,585-byte strings).
 
+import Glibc
+
 enum KVLCSCommand {
     /// What the client asked for.
     private struct Options {
@@ -42,9 +44,18 @@ enum KVLCSCommand {
             return context.reply.error("ERR Insufficient memory, transient memory for LCS exceeds proto-max-bulk-len")
         }
         if options.lengthOnly { return context.reply.integer(lengthOnly(a, b)) }
-        let table = lengths(a, b)
+        // Up to proto-max-bulk-len of table: asked of malloc, which may say
+        // no (redis-server's ztrymalloc), rather than of Swift, which aborts.
+        guard let raw = calloc(cells.partialValue, MemoryLayout<UInt32>.stride) else {
+            return context.reply.error("ERR Insufficient memory, failed allocating transient memory for LCS")
+        }
+        defer { free(raw) }
+        let table = UnsafeMutableBufferPointer(
+            start: raw.assumingMemoryBound(to: UInt32.self), count: cells.partialValue)
+        fillLengths(a, b, table)
         var subsequence = [UInt8](repeating: 0, count: Int(table[table.count - 1]))
-        let matches = walkBack(a, b, table, minimumMatch: options.minimumMatch, subsequence: &subsequence)
+        let matches = walkBack(
+            a, b, UnsafeBufferPointer(table), minimumMatch: options.minimumMatch, subsequence: &subsequence)
         guard options.indexes else { return context.reply.bulkString(subsequence) }
         context.reply.mapHeader(2)
         context.reply.bulkString("matches")
@@ -92,24 +103,20 @@ enum KVLCSCommand {
         return options
     }
 
-    /// The table: cell (i, j), at i * (b.count + 1) + j, is the length of
-    /// the LCS of a's first i bytes and b's first j.
-    private static func lengths(_ a: [UInt8], _ b: [UInt8]) -> [UInt32] {
+    /// Fills the table (zeroed): cell (i, j), at i * (b.count + 1) + j, is
+    /// the length of the LCS of a's first i bytes and b's first j.
+    private static func fillLengths(_ a: [UInt8], _ b: [UInt8], _ cells: UnsafeMutableBufferPointer<UInt32>) {
         let width = b.count + 1
-        var table = [UInt32](repeating: 0, count: (a.count + 1) * width)
-        table.withUnsafeMutableBufferPointer { cells in
-            for i in 1..<(a.count + 1) {
-                let row = i * width
-                let above = row - width
-                let byte = a[i - 1]
-                for j in 1..<width {
-                    cells[row + j] =
-                        byte == b[j - 1]
-                        ? cells[above + j - 1] + 1 : max(cells[above + j], cells[row + j - 1])
-                }
+        for i in 1..<(a.count + 1) {
+            let row = i * width
+            let above = row - width
+            let byte = a[i - 1]
+            for j in 1..<width {
+                cells[row + j] =
+                    byte == b[j - 1]
+                    ? cells[above + j - 1] + 1 : max(cells[above + j], cells[row + j - 1])
             }
         }
-        return table
     }
 
     /// LEN alone: the same lengths kept two rows at a time.
@@ -130,7 +137,8 @@ enum KVLCSCommand {
     /// least `minimumMatch` bytes (last first). On a tie it steps back in
     /// b, as redis-server does, which decides which subsequence is told.
     private static func walkBack(
-        _ a: [UInt8], _ b: [UInt8], _ table: [UInt32], minimumMatch: Int, subsequence: inout [UInt8]
+        _ a: [UInt8], _ b: [UInt8], _ table: UnsafeBufferPointer<UInt32>, minimumMatch: Int,
+        subsequence: inout [UInt8]
     ) -> [Match] {
         let width = b.count + 1
         var matches: [Match] = []
