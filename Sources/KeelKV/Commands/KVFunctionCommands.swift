@@ -75,8 +75,10 @@ enum KVFunctionCommands {
         guard let lineEnd = code.firstIndex(of: UInt8(ascii: "\n")) else {
             return context.reply.error("ERR Invalid library metadata")
         }
-        let words = code[2..<lineEnd].split(whereSeparator: { $0 == UInt8(ascii: " ") || $0 == UInt8(ascii: "\t") })
-        guard let engine = words.first else { return context.reply.error("ERR Library name was not given") }
+        // The first line in words, as redis-server splits it (any white
+        // space, "\r" too); the first word is "#!" and the engine's name.
+        let words = code[..<lineEnd].split(whereSeparator: { [0x20, 0x09, 0x0A, 0x0B, 0x0C, 0x0D].contains($0) })
+        let engine: [UInt8] = words.first.map { Array($0.dropFirst(2)) } ?? []
         var name: [UInt8]?
         for word in words.dropFirst() {
             let lowered = word.prefix(5).map { $0 >= 0x41 && $0 <= 0x5A ? $0 | 0x20 : $0 }
