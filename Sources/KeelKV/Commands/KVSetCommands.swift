@@ -28,7 +28,8 @@ enum KVSetCommands {
             return nil
         case .found(let found): set = KVSetValue(found.entry)
         case .missing:
-            guard let first = members.first, let (object, encoding) = KVSetValue.makeObject(for: first, limits: context.limits),
+            guard let first = members.first,
+                let (object, encoding) = KVSetValue.makeObject(for: first, limits: context.limits),
                 context.add(key, .object(object, .set, encoding)), let found = context.find(key)
             else {
                 context.outOfMemory()

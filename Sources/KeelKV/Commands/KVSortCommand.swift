@@ -37,6 +37,9 @@ enum KVSortCommand {
         var element: [UInt8]
         var score: Double = 0
         var weight: [UInt8]?
+        /// What ALPHA compares (the element or its weight, up to a NUL
+        /// unless storing), made once before sorting.
+        var collation: [UInt8]?
     }
 
     /// SORT's keys: the sorted key and STORE's destination (BY and GET
@@ -204,6 +207,12 @@ enum KVSortCommand {
     /// ALPHA weights keep the order the elements were read in.
     private static func order(_ items: inout [Item], _ request: Request) {
         let descending = request.descending
+        if request.alpha {
+            for index in items.indices {
+                let text = request.by != nil ? items[index].weight : items[index].element
+                items[index].collation = request.store != nil ? text : text.map(cString)
+            }
+        }
         let indexed = items.enumerated().map { ($0.offset, $0.element) }
         let sorted = indexed.sorted { left, right in
             var comparison: Int
@@ -213,20 +222,14 @@ enum KVSortCommand {
                 } else {
                     comparison = compareBytes(left.1.element, right.1.element)
                 }
-            } else if request.by != nil {
-                switch (left.1.weight, right.1.weight) {
+            } else {
+                // Without a weight (BY found nothing) an element sorts first.
+                switch (left.1.collation, right.1.collation) {
                 case (nil, nil): comparison = 0
                 case (nil, _): comparison = -1
                 case (_, nil): comparison = 1
-                case (let a?, let b?):
-                    comparison =
-                        request.store != nil ? compareBytes(a, b) : compareBytes(cString(a), cString(b))
+                case (let a?, let b?): comparison = compareBytes(a, b)
                 }
-            } else {
-                comparison =
-                    request.store != nil
-                    ? compareBytes(left.1.element, right.1.element)
-                    : compareBytes(cString(left.1.element), cString(right.1.element))
             }
             if descending { comparison = -comparison }
             return comparison != 0 ? comparison < 0 : left.0 < right.0
