@@ -1391,6 +1391,15 @@ class Scenario:
                            ([r[1][:2] for r in got if r[0] in ("array", "push")], counts(got)),
                            setup=list(self.steps[:-1]))
 
+    def call_naming(self, who, before, ids, after=(), label=""):
+        """A command naming a client by its id, which differs between the
+        servers: `before` ID `after`, each server given its own id."""
+        for client, client_id in ((self.duos[who].redis, ids[0]), (self.duos[who].kv, ids[1])):
+            client.send(*([w.encode() for w in before] + [str(client_id).encode()] + [w.encode() for w in after]))
+        text = " ".join(list(before) + [label or "ID"] + list(after))
+        self.steps.append("%s: %s" % (who, text))
+        return self.read(who, c(text))
+
     def close(self):
         for duo in self.duos.values():
             duo.close()
@@ -1603,35 +1612,20 @@ def watch_scenario(ports, results):
     s.call("B", "DEL missing")
     for text in ("MULTI", "PING", "EXEC"):
         s.call("A", text)
-    s.call("A", "WATCH k")
-    s.call("B", "FLUSHALL")
-    for text in ("MULTI", "PING", "EXEC"):
-        s.call("A", text)
-    s.call("A", "SET h 1")
-    s.call("A", "WATCH h")
-    s.call("B", "EXPIRE h 100")
-    for text in ("MULTI", "PING", "EXEC"):
-        s.call("A", text)
-    s.call("A", "RPUSH l x")
-    s.call("A", "WATCH l")
-    s.call("B", "LRANGE l 0 -1")
-    for text in ("MULTI", "LLEN l", "EXEC"):
-        s.call("A", text)
-    s.call("A", "WATCH l")
-    s.call("B", "LPOP l")
-    for text in ("MULTI", "LLEN l", "EXEC"):
-        s.call("A", text)
-    # An SMOVE of a member the destination holds leaves it unchanged.
-    s.call("A", "SADD src a b")
-    s.call("A", "SADD dst a")
-    s.call("A", "WATCH dst")
-    s.call("B", "SMOVE src dst a")
-    for text in ("MULTI", "SCARD dst", "EXEC"):
-        s.call("A", text)
-    s.call("A", "WATCH src")
-    s.call("B", "SMOVE src dst b")
-    for text in ("MULTI", "SCARD dst", "EXEC"):
-        s.call("A", text)
+    # Each: what A sets up, the key A watches, what B runs, what A queues;
+    # EXEC runs or not as in redis-server. (An SMOVE of a member the
+    # destination holds leaves it unchanged.)
+    for setup, watched, other, queued in (
+            ((), "k", "FLUSHALL", "PING"), (("SET h 1",), "h", "EXPIRE h 100", "PING"),
+            (("RPUSH l x",), "l", "LRANGE l 0 -1", "LLEN l"), ((), "l", "LPOP l", "LLEN l"),
+            (("SADD src a b", "SADD dst a"), "dst", "SMOVE src dst a", "SCARD dst"),
+            ((), "src", "SMOVE src dst b", "SCARD dst")):
+        for text in setup:
+            s.call("A", text)
+        s.call("A", "WATCH " + watched)
+        s.call("B", other)
+        for text in ("MULTI", queued, "EXEC"):
+            s.call("A", text)
     s.close()
 
 
@@ -1639,10 +1633,7 @@ def client_kill_scenario(ports, results):
     s = Scenario("client-kill", ports, results, protocols=(2, 2))
     ids = [s.duos["B"].redis.call(b"CLIENT", b"ID")[1], s.duos["B"].kv.call(b"CLIENT", b"ID")[1]]
     s.steps.append("B: CLIENT ID  (-> BID)")
-    for client, client_id in ((s.duos["A"].redis, ids[0]), (s.duos["A"].kv, ids[1])):
-        client.send(b"CLIENT", b"KILL", b"ID", str(client_id).encode())
-    s.steps.append("A: CLIENT KILL ID BID")
-    s.read("A", c("CLIENT KILL ID BID"))
+    s.call_naming("A", ("CLIENT", "KILL", "ID"), ids, label="BID")
     s.call("A", "CLIENT KILL ID 999999")
     s.call("A", "CLIENT KILL ID abc")
     s.call("A", "CLIENT KILL 1.2.3.4:5")
@@ -1668,17 +1659,10 @@ def client_unblock_scenario(ports, results, protocol):
                              ("BZPOPMIN nokey 0", ""), ("BLMOVE nokey other LEFT RIGHT 0", "TIMEOUT")):
         b_command = s.send("B", blocking)
         time.sleep(0.2)
-        words = [b"CLIENT", b"UNBLOCK"] + ([reason.encode()] if reason else [])
-        for client, client_id in ((s.duos["A"].redis, ids[0]), (s.duos["A"].kv, ids[1])):
-            client.send(*(words[:2] + [str(client_id).encode()] + words[2:]))
-        s.steps.append("A: CLIENT UNBLOCK BID %s" % reason)
-        s.read("A", c("CLIENT UNBLOCK BID %s" % reason))
+        s.call_naming("A", ("CLIENT", "UNBLOCK"), ids, (reason,) if reason else (), label="BID")
         s.read("B", b_command)
     s.call("A", "CLIENT UNBLOCK 999999")
-    for client, client_id in ((s.duos["A"].redis, ids[0]), (s.duos["A"].kv, ids[1])):
-        client.send(b"CLIENT", b"UNBLOCK", str(client_id).encode())
-    s.steps.append("A: CLIENT UNBLOCK BID (not blocked)")
-    s.read("A", c("CLIENT UNBLOCK BID"))
+    s.call_naming("A", ("CLIENT", "UNBLOCK"), ids, label="BID")
     s.call("A", "CLIENT UNBLOCK abc")
     s.call("A", "CLIENT UNBLOCK 1 NOPE")
     s.call("A", "CLIENT UNBLOCK 1 TIMEOUT extra")
