@@ -4,9 +4,9 @@
 // keel-kv's default lets local connections use it, redis-server's refuses
 // everyone); SLEEP holds the loop, as it does in redis-server.
 //
-// - OBJECT key: the entry's address, its encoding, an estimate of its
-//   serialized length (its value's bytes), no access time (keel-kv keeps
-//   none); for lists the quicklist's node figures.
+// - OBJECT key: the entry's address, its encoding, its serialized length
+//   (DUMP's encoding of it), no access time (keel-kv keeps none); for
+//   lists the quicklist's node figures.
 // - DIGEST, DIGEST-VALUE key...: KVDigest of the keyspace or of values.
 // - SET-ACTIVE-EXPIRE 0|1: stops or restarts the loops' expiry cycle (keys
 //   still expire when touched).
@@ -114,76 +114,47 @@ enum KVDebugCommands {
         Array(text.utf8).withUnsafeBytes { context.reply.simpleString($0) }
     }
 
-    /// An estimate of the bytes a dump of the value would take: its
-    /// strings' bytes, and a length byte each.
+    /// The bytes the value takes in DUMP's RDB encoding (its payload less
+    /// the type byte, version and CRC), as redis-server's serializedlength
+    /// counts its own encoding.
     private static func serializedLength(_ context: KVContext, _ entry: KVEntry) -> Int {
-        var total = 0
-        forEachString(context, entry) { total += $0.count + 1 }
-        return total
+        KVDumpFormat.payload(KVDumpCommands.value(of: entry, context)).count - 11
     }
 
-    /// Calls `body` with each string a value holds (a hash's fields and
-    /// values, a sorted set's members and scores as text).
-    private static func forEachString(
-        _ context: KVContext, _ entry: KVEntry, _ body: (UnsafeRawBufferPointer) -> Void
-    ) {
-        switch entry.type {
-        case .string:
-            context.withString(entry) { body($0) }
-        case .list:
-            let list = context.list(entry)
-            list.forEach(from: 0, through: list.count - 1) {
-                body($0)
-                return true
-            }
-        case .hash:
-            KVHashValue(entry).forEachField { field, value in
-                body(field)
-                body(value)
-                return true
-            }
-        case .set:
-            KVSetValue(entry).forEachMember {
-                body($0)
-                return true
-            }
-        case .zset:
-            let set = KVZSetValue(entry)
-            set.forEachMember(ranks: 0, through: set.count - 1, reverse: false) { member, score in
-                body(member)
-                KVDouble.text(score).withUnsafeBytes { body($0) }
-                return true
-            }
-        }
-    }
-
-    /// The digest of a value: what it holds, whatever its encoding.
+    /// The digest of a value: what it holds, whatever its encoding (read
+    /// as DUMP reads it).
     static func digest(of entry: KVEntry, _ context: KVContext) -> KVDigest {
         var digest = KVDigest.of([entry.type.rawValue])
-        switch entry.type {
-        case .string, .list:
-            forEachString(context, entry) { digest.append(.of($0)) }
-        case .set:
-            var members = KVDigest.zero
-            forEachString(context, entry) { members.combine(.of($0)) }
-            digest.append(members)
-        case .hash, .zset:
-            // Pairs (field and value, member and score), in any order.
-            var pairs = KVDigest.zero
-            var first: KVDigest?
-            forEachString(context, entry) { bytes in
-                if let left = first {
-                    var pair = left
-                    pair.append(.of(bytes))
-                    pairs.combine(pair)
-                    first = nil
-                } else {
-                    first = .of(bytes)
-                }
-            }
-            digest.append(pairs)
+        switch KVDumpCommands.value(of: entry, context) {
+        case .string(let bytes):
+            digest.append(.of(bytes))
+        case .list(let elements):
+            for element in elements { digest.append(.of(element)) }
+        case .set(let members):
+            var all = KVDigest.zero
+            for member in members { all.combine(.of(member)) }
+            digest.append(all)
+        case .hash(let fieldsAndValues):
+            digest.append(
+                pairs(
+                    stride(from: 0, to: fieldsAndValues.count, by: 2).map {
+                        (fieldsAndValues[$0], fieldsAndValues[$0 + 1])
+                    }))
+        case .zset(let members):
+            digest.append(pairs(members.map { ($0.0, KVDouble.text($0.1)) }))
         }
         return digest
+    }
+
+    /// Pairs (field and value, member and score), in any order.
+    private static func pairs(_ pairs: [([UInt8], [UInt8])]) -> KVDigest {
+        var all = KVDigest.zero
+        for (left, right) in pairs {
+            var pair = KVDigest.of(left)
+            pair.append(.of(right))
+            all.combine(pair)
+        }
+        return all
     }
 
     /// DEBUG DIGEST: every key, its value and its expiry; zeros when empty.
