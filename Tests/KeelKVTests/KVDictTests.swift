@@ -8,6 +8,13 @@ import Testing
 @testable import KeelKV
 
 @Suite struct KVDictTests {
+    /// These tests hash without a store: the seed is set first, as a
+    /// store's init sets it (else the first store made by a test running
+    /// beside these writes it while they read it).
+    init() {
+        ByteHash.prepare()
+    }
+
     static func add(_ shard: KVShard, _ key: String, expireAtMs: Int64? = nil) {
         Array(key.utf8).withUnsafeBytes { bytes in
             let entry = KVEntry.make(key: bytes, value: .integer(1), expireAtMs: expireAtMs)!
