@@ -84,9 +84,12 @@ final class KVLoop: KVServices {
         let session = sessions[Self.client(connection.id)]
         connections = connection.connections
         guard !session.isHeld else { return hold(command, of: session) }
+        // A replica gets no replies, only its stream (its SYNC's snapshot is
+        // the reply of a command sent before it was one).
+        let isReplica = session.isReplica
         executor.execute(command, session: session)
         let reply = context.reply
-        if reply.count > 0 { connection.write(reply.bytes) }
+        if reply.count > 0 && !isReplica { connection.write(reply.bytes) }
         reply.reset()
         if context.closeAfterReply {
             context.closeAfterReply = false
@@ -97,6 +100,8 @@ final class KVLoop: KVServices {
             connection.restrictRequests(false)
         }
         afterCommand(command, of: session)
+        // After the clients the command served: their pops are in the stream too.
+        if store.replication.isActive { drainReplicationStream() }
     }
 
     /// One command of `session` without a connection (the tests' harness):
@@ -107,12 +112,47 @@ final class KVLoop: KVServices {
             hold(command, of: session)
             return []
         }
+        let isReplica = session.isReplica
         executor.execute(command, session: session)
-        let reply = Array(context.reply.bytes)
+        let reply = isReplica ? [] : Array(context.reply.bytes)
         context.reply.reset()
         context.closeAfterReply = false
         afterCommand(command, of: session)
+        if store.replication.isActive { drainReplicationStream() }
         return reply
+    }
+
+    // MARK: replicas (see KVReplication)
+
+    /// Writes the stream bytes waiting for this loop's replicas, and asks
+    /// the loops of other replicas with bytes waiting to write theirs.
+    func drainReplicationStream() {
+        let others = store.replication.drain(loop: loopIndex) { client, bytes in
+            bytes.withUnsafeBytes { writeStream($0, to: client) }
+        }
+        if let connections { for loop in others { connections.requestTick(onLoop: loop) } }
+    }
+
+    /// Stream bytes for a replica of this loop, not held to the
+    /// pending-output cap (a snapshot alone may pass it) but to the
+    /// replicas' own limit beyond the snapshot; false when it is gone or
+    /// past the limit (it is closed: it may attach again, for a new
+    /// snapshot).
+    private func writeStream(_ bytes: UnsafeRawBufferPointer, to client: KVClientRef) -> Bool {
+        guard let session = sessions.session(of: client) else { return false }
+        if let pending = connections?.pendingOutputBytes(of: Self.connectionID(client)),
+            pending + bytes.count > session.replicaSnapshotBytes + KVReplication.outputLimitBytes
+        {
+            logger.warning(
+                "closing a replica that fell too far behind", metadata: ["client": "\(session.record.address)"])
+            close(client)
+            return false
+        }
+        guard writeReply(bytes, to: client) else {
+            close(client)
+            return false
+        }
+        return true
     }
 
     /// What may follow a command: holding its client (it blocked, or its
@@ -354,6 +394,7 @@ final class KVLoop: KVServices {
         session.watchedKeys = []
         session.transaction = nil
         if session.blocked != nil { _ = unblock(session) }
+        if session.isReplica { store.replication.detach(client) }
         session.walk = nil
         unsubscribeAll(session)
         store.clients.remove(session.record)
@@ -377,6 +418,10 @@ final class KVLoop: KVServices {
         }
         // Taken whether or not anyone is blocked: a stale one is dropped.
         releaseRequested()
+        if store.replication.isActive {
+            store.replication.pingIfDue(nowMs: context.coarseNowMs)
+            drainReplicationStream()
+        }
         if !walks.isEmpty { stepWalk() }
         guard regular else { return }
         if memoryReturn.isDue(removals: store.removals, nowMs: context.coarseNowMs, keys: { store.count }) {

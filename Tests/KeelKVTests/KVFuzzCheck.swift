@@ -58,9 +58,10 @@ enum KVFuzzCheck {
             }
             let client = clients[current]
             kv.use(client)
+            let wasReplica = client.isReplica
             let reply = kv.run(arguments)
-            if !client.isHeld && !RESPValidator.isOneValue(reply) {
-                return "\(text(arguments)) replied \(shown(reply))"
+            if let failure = replyProblem(reply, of: client, wasReplica: wasReplica) {
+                return "\(text(arguments)) \(failure)"
             }
             if let failure = deliveries(kv) { return failure }
         }
@@ -115,6 +116,18 @@ enum KVFuzzCheck {
             value = overflow ? UInt64.max : times.addingReportingOverflow(UInt64(byte - 0x30)).partialValue
         }
         return value
+    }
+
+    /// What is wrong with a command's reply, or nil: one well-formed RESP
+    /// value (a held client's comes later); a replica gets its snapshot
+    /// (SYNC, PSYNC) and then nothing.
+    static func replyProblem(_ reply: [UInt8], of client: KVSession, wasReplica: Bool) -> String? {
+        if wasReplica { return reply.isEmpty ? nil : "replied to a replica: \(shown(reply))" }
+        if client.isReplica {
+            return RESPValidator.isSnapshotReply(reply) ? nil : "made a replica with \(shown(reply))"
+        }
+        if !client.isHeld && !RESPValidator.isOneValue(reply) { return "replied \(shown(reply))" }
+        return nil
     }
 
     /// What was sent to other clients must be whole RESP values.

@@ -13,6 +13,21 @@ enum RESPValidator {
         return position == bytes.count
     }
 
+    /// Whether bytes are what SYNC answers (or PSYNC, after its
+    /// +FULLRESYNC line): "$<n>\r\n" and n bytes of an RDB file, no CRLF.
+    static func isSnapshotReply(_ bytes: [UInt8]) -> Bool {
+        var position = 0
+        if bytes.starts(with: Array("+FULLRESYNC ".utf8)) {
+            guard line(bytes, &position) != nil else { return false }
+        }
+        guard position < bytes.count, bytes[position] == UInt8(ascii: "$") else { return false }
+        position += 1
+        guard let text = line(bytes, &position), let length = Int(String(decoding: text, as: UTF8.self)) else {
+            return false
+        }
+        return bytes.count - position == length && bytes[position...].starts(with: Array("REDIS0010".utf8))
+    }
+
     private static func line(_ bytes: [UInt8], _ position: inout Int) -> [UInt8]? {
         var end = position
         while end + 1 < bytes.count && !(bytes[end] == 13 && bytes[end + 1] == 10) { end += 1 }

@@ -3,7 +3,8 @@
 # its default RESP3 and with protocol=2, sync and asyncio) over
 # every command and big pipelines, redis-cli (commands, --pipe mass insertion
 # of 100,000 SETs, --latency), the same command sequences against a real
-# redis-server with the replies compared, keel-bench's RESP mode against both
+# redis-server with the replies compared, a redis-server replica following
+# keel-kv, keel-bench's RESP mode against both
 # servers, and hostile clients. Anything that
 # cannot be installed (redis-server and redis-tools from Debian, redis-py from
 # PyPI) is skipped with a line that says so; the summary lists what ran.
@@ -61,6 +62,9 @@ if ensure_command redis-server redis-server; then
     wait_for_port "$REDIS_PORT"
     if python3 "$HERE/kv_differential.py" "$REDIS_PORT" "$KV_PORT"; then result ok "replies identical to redis-server $(redis-server --version | grep -o 'v=[0-9.]*')"; else
         result FAIL "replies identical to redis-server"; fi
+    if WORK="$WORK" python3 "$HERE/kv_replication.py" "$ROOT/.build/release/keel-kv" "$(command -v redis-server)"; then
+        result ok "a redis-server replica follows keel-kv: snapshot, stream, the same dataset (one loop and --threads 2)"; else
+        result FAIL "a redis-server replica follows keel-kv"; fi
     # keel-bench's RESP mode against a server it did not grow up with.
     if "$ROOT/.build/release/keel-bench" --protocol resp --port "$REDIS_PORT" --mix set:1,get:4,ping:1 \
         --keyspace 10000 --size 1-512 --conns 8 --pipeline 8 --duration 2 --warmup 0.5 --quiet >"$WORK/bench-redis.txt"

@@ -90,6 +90,7 @@ enum KVBlockingCommands {
         _ = list.pop(front: front) { context.reply.bulkString($0) }
         context.touched(key)
         context.removeIfEmpty(key, count: list.count)
+        if context.isReplicating { context.propagate([front ? "LPOP" : "RPOP", KVStreamArgument(key)]) }
     }
 
     /// The first of arguments 1..<`end` that holds a `type`, with its key:
@@ -137,6 +138,17 @@ enum KVBlockingCommands {
         guard KVListCommands.pushMoved(context, element, to: context[2], front: to) else {
             return context.outOfMemory()
         }
+        if context.isReplicating {
+            // As the command that does not block: RPOPLPUSH, or LMOVE.
+            if timeoutIndex == 3 {
+                context.propagate(["RPOPLPUSH", KVStreamArgument(context[1]), KVStreamArgument(context[2])])
+            } else {
+                context.propagate([
+                    "LMOVE", KVStreamArgument(context[1]), KVStreamArgument(context[2]), from ? "LEFT" : "RIGHT",
+                    to ? "LEFT" : "RIGHT",
+                ])
+            }
+        }
         context.reply.bulkString(element)
     }
 
@@ -161,6 +173,7 @@ enum KVBlockingCommands {
         let items = KVSortedSetCommands.pop(set, count: 1, max: max)
         context.touched(key)
         context.removeIfEmpty(key, count: set.count)
+        if context.isReplicating { context.propagate([max ? "ZPOPMAX" : "ZPOPMIN", KVStreamArgument(key)]) }
         context.reply.arrayHeader(3)
         context.reply.bulkString(key)
         context.reply.bulkString(items[0].0)

@@ -82,6 +82,7 @@ enum KVClientCommands {
         if record.blocked.load(ordering: .relaxed) { flags += "b" }
         if channels + patterns + shardChannels > 0 { flags += "P" }
         if record.noEvict.load(ordering: .relaxed) { flags += "e" }
+        if record.isReplica.load(ordering: .relaxed) { flags += "S" }
         if flags.isEmpty { flags = "N" }
         let library = record.libraryName.map { String(decoding: $0, as: UTF8.self) } ?? ""
         let version = record.libraryVersion.map { String(decoding: $0, as: UTF8.self) } ?? ""
@@ -130,20 +131,23 @@ enum KVClientCommands {
         Array(text.utf8).withUnsafeBytes { context.reply.verbatim($0) }
     }
 
-    /// CLIENT LIST's and CLIENT KILL's TYPE: keel-kv's clients are normal
-    /// or pubsub (it has no replicas or masters).
+    /// CLIENT LIST's and CLIENT KILL's TYPE: keel-kv's clients are normal,
+    /// pubsub or replicas (it is never a replica, so it has no master).
     static func typeFilter(_ type: UnsafeRawBufferPointer) -> ((KVClientRecord) -> Bool)? {
         func subscribed(_ record: KVClientRecord) -> Bool {
             record.channelCount.load(ordering: .relaxed) + record.patternCount.load(ordering: .relaxed) > 0
         }
-        if KVBytes.equalIgnoringCase(type, KVKeyCommands.bytes("normal")) { return { !subscribed($0) } }
-        if KVBytes.equalIgnoringCase(type, KVKeyCommands.bytes("pubsub")) { return subscribed }
-        if KVBytes.equalIgnoringCase(type, KVKeyCommands.bytes("master"))
-            || KVBytes.equalIgnoringCase(type, KVKeyCommands.bytes("replica"))
+        func replica(_ record: KVClientRecord) -> Bool { record.isReplica.load(ordering: .relaxed) }
+        if KVBytes.equalIgnoringCase(type, KVKeyCommands.bytes("normal")) {
+            return { !subscribed($0) && !replica($0) }
+        }
+        if KVBytes.equalIgnoringCase(type, KVKeyCommands.bytes("pubsub")) { return { subscribed($0) && !replica($0) } }
+        if KVBytes.equalIgnoringCase(type, KVKeyCommands.bytes("replica"))
             || KVBytes.equalIgnoringCase(type, KVKeyCommands.bytes("slave"))
         {
-            return { _ in false }
+            return replica
         }
+        if KVBytes.equalIgnoringCase(type, KVKeyCommands.bytes("master")) { return { _ in false } }
         return nil
     }
 

@@ -108,6 +108,11 @@ enum KVConfig {
         integer(
             "list-compress-depth", read: { $0.listCompressDepth.load(ordering: .relaxed) },
             write: { $0.listCompressDepth.store(Int($1), ordering: .relaxed) }),
+        Parameter(
+            name: "repl-ping-replica-period",
+            read: { String($0.replication.pingPeriodSeconds.load(ordering: .relaxed)) },
+            write: { $0.replication.pingPeriodSeconds.store(Int($1), ordering: .relaxed) },
+            range: 1...Int64(Int32.max)),
         constant("save", ""),
         constant("appendonly", "no"),
         constant("databases", "1", changeableInRedis: false),

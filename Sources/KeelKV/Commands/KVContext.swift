@@ -176,8 +176,80 @@ final class KVContext {
     /// blocked on it are looked at).
     @inline(__always)
     func touched(_ key: UnsafeRawBufferPointer) {
+        changed = true
         store.watches.touch(key)
         services.keyTouched(key)
+    }
+
+    // MARK: replication (KVReplication)
+
+    /// Whether replicas are attached while this command runs (read under
+    /// its shard locks): only then is what it changed turned into stream
+    /// bytes, and only then need a command say what it is propagated as.
+    var isReplicating = false
+    /// Whether the command changed the dataset (it touched a key, or it is
+    /// one redis-server always propagates): it enters the stream as typed,
+    /// unless it said otherwise.
+    var changed = false
+    /// Whether the command said what it is propagated as (`propagate`).
+    private var rewritten = false
+    /// Commands for the stream, encoded, from the command (or transaction)
+    /// being run; fed together, in MULTI ... EXEC when more than one.
+    private var outbox: [UInt8] = []
+    private var outboxCount = 0
+
+    /// Propagates the command as typed even if it changed no key
+    /// (FLUSHALL, PUBLISH: redis-server's forced propagation).
+    func forcePropagation() {
+        changed = true
+    }
+
+    /// The command enters the stream as `arguments` instead of as typed
+    /// (called again: as several commands); with none, not at all. Callers
+    /// check `isReplicating` first, so nothing is built without replicas.
+    func propagate(_ arguments: [KVStreamArgument]) {
+        rewritten = true
+        guard !arguments.isEmpty else { return }
+        KVReplication.encodeHeader(arguments.count, into: &outbox)
+        for argument in arguments { argument.bytes.withUnsafeBytes { KVReplication.encodeBulk($0, into: &outbox) } }
+        outboxCount += 1
+    }
+
+    /// SET key value with an expiry, as redis-server propagates it: with
+    /// the absolute time (PXAT), so a replica's copy expires when this one
+    /// does however late the command reaches it; a time already past
+    /// deleted the key here, so DEL.
+    func propagateSet(_ key: UnsafeRawBufferPointer, _ value: UnsafeRawBufferPointer, expireAtMs: Int64) {
+        if expireAtMs <= nowMs { return propagate(["DEL", KVStreamArgument(key)]) }
+        propagate(["SET", KVStreamArgument(key), KVStreamArgument(value), "PXAT", KVStreamArgument(expireAtMs)])
+    }
+
+    /// A new expiry of `key`, as redis-server propagates one: PEXPIREAT at
+    /// the absolute time, or DEL when it has passed (the key is gone).
+    func propagateExpiry(_ key: UnsafeRawBufferPointer, _ expireAtMs: Int64) {
+        if expireAtMs <= nowMs { return propagate(["DEL", KVStreamArgument(key)]) }
+        propagate(["PEXPIREAT", KVStreamArgument(key), KVStreamArgument(expireAtMs)])
+    }
+
+    /// After a command ran with replicas attached: what it changed goes to
+    /// the outbox, as typed or as it said.
+    func commandFinished() {
+        if changed && !rewritten {
+            KVReplication.encodeHeader(command.count, into: &outbox)
+            for index in 0..<command.count { KVReplication.encodeBulk(command[index], into: &outbox) }
+            outboxCount += 1
+        }
+        changed = false
+        rewritten = false
+    }
+
+    /// Feeds the outbox to the stream (the shard locks still held, so
+    /// changes to one key enter it in the order they were made).
+    func feedOutbox() {
+        guard outboxCount > 0 else { return }
+        store.replication.feed(outbox, transaction: outboxCount > 1)
+        outbox.removeAll(keepingCapacity: true)
+        outboxCount = 0
     }
 
     // MARK: common replies
@@ -224,6 +296,27 @@ final class KVContext {
             return nil
         }
         return value
+    }
+}
+
+/// One argument of a command as the replication stream carries it.
+struct KVStreamArgument: ExpressibleByStringLiteral {
+    let bytes: [UInt8]
+
+    init(stringLiteral word: StaticString) {
+        bytes = Array(UnsafeRawBufferPointer(start: word.utf8Start, count: word.utf8CodeUnitCount))
+    }
+
+    init(_ raw: UnsafeRawBufferPointer) {
+        bytes = Array(raw)
+    }
+
+    init(_ number: Int64) {
+        bytes = Array(String(number).utf8)
+    }
+
+    init(bytes: [UInt8]) {
+        self.bytes = bytes
     }
 }
 

@@ -12,9 +12,10 @@
 //   still expire when touched).
 // - RELOAD: redis-server saves and reloads its dataset; keel-kv has no
 //   persistence, so the dataset it would reload is the one it holds: OK.
-// - SLEEP seconds, CHANGE-REPL-ID, QUICKLIST-PACKED-THRESHOLD
-//   (keel-kv keeps large elements in packs: the threshold is read, checked
-//   and changes nothing).
+// - CHANGE-REPL-ID: a new replication id (replicas attached keep theirs
+//   until they resynchronise, which is always in full).
+// - SLEEP seconds, QUICKLIST-PACKED-THRESHOLD (keel-kv keeps large
+//   elements in packs: the threshold is read, checked and changes nothing).
 
 import Glibc
 import KeelWire
@@ -52,9 +53,9 @@ enum KVDebugCommands {
         }
         // RELOAD takes redis-server's options (NOSAVE, NOFLUSH, MERGE): none
         // changes what there is to reload.
-        if context.argument(1, is: "RELOAD")
-            || (context.argumentCount == 2 && context.argument(1, is: "CHANGE-REPL-ID"))
-        {
+        if context.argument(1, is: "RELOAD") { return context.reply.simpleString("OK") }
+        if context.argumentCount == 2 && context.argument(1, is: "CHANGE-REPL-ID") {
+            context.store.replication.changeID()
             return context.reply.simpleString("OK")
         }
         context.subcommandSyntaxError("DEBUG")
@@ -77,7 +78,7 @@ enum KVDebugCommands {
             context,
             [
                 "DEBUG <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
-                "CHANGE-REPL-ID", "    keel-kv has no replication: does nothing.",
+                "CHANGE-REPL-ID", "    Change the replication IDs of the instance.",
                 "DIGEST", "    Output a hex signature representing the current DB content.",
                 "DIGEST-VALUE <key> [<key> ...]", "    Output a hex signature of the values of all the specified keys.",
                 "OBJECT <key>", "    Show low level info about the `key` and associated value.",

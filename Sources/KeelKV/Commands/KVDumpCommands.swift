@@ -105,7 +105,10 @@ enum KVDumpCommands {
         if let existing { context.remove(existing) }
         // Already expired: the key is gone (and an existing one deleted).
         if let expireAtMs, expireAtMs <= context.nowMs {
-            if existing != nil { context.touched(key) }
+            if existing != nil {
+                context.touched(key)
+                if context.isReplicating { context.propagate(["DEL", KVStreamArgument(key)]) }
+            }
             return context.reply.simpleString("OK")
         }
         guard store(value, at: key, context) else {
@@ -117,6 +120,13 @@ enum KVDumpCommands {
             return context.outOfMemory()
         }
         context.touched(key)
+        if context.isReplicating, let expireAtMs, !absolute {
+            // The TTL as the time it ends (ABSTTL), as redis-server propagates it.
+            var arguments = (0..<context.argumentCount).map { KVStreamArgument(context[$0]) }
+            arguments[2] = KVStreamArgument(expireAtMs)
+            arguments.append("ABSTTL")
+            context.propagate(arguments)
+        }
         context.reply.simpleString("OK")
     }
 

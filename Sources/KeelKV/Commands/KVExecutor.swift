@@ -76,9 +76,23 @@ final class KVExecutor {
     func run(_ spec: KVCommandSpec, _ command: RESPCommand) {
         context.row = spec
         KVLoopCounters.bump(context.counters.commandsProcessed)
-        guard store.isShared else { return spec.run(context) }
+        guard store.isShared else { return runFeeding(spec) }
         let mask = spec.flags.contains(.allShardsLocked) ? store.allShards : lockMask(spec, command)
-        store.withShards(mask) { spec.run(context) }
+        store.withShards(mask) { runFeeding(spec) }
+    }
+
+    /// Runs a row's code; with replicas attached (read under the command's
+    /// shard locks, where attaching a replica cannot happen meanwhile), what
+    /// it changed then enters the replication stream.
+    @inline(__always)
+    private func runFeeding(_ spec: KVCommandSpec) {
+        guard store.replication.isActive else { return spec.run(context) }
+        context.isReplicating = true
+        context.changed = false
+        spec.run(context)
+        context.commandFinished()
+        context.feedOutbox()
+        context.isReplicating = false
     }
 
     /// The row that runs `command` (its subcommand's, where it has them).
@@ -111,7 +125,11 @@ final class KVExecutor {
             // An expired watched key is deleted now, which touches it.
             for key in session.watchedKeys { _ = key.withUnsafeBytes { context.find($0) } }
             guard !session.watch.touched.load(ordering: .relaxed) else { return context.reply.nullArray() }
+            // What the queue changes enters the stream as one transaction.
+            context.isReplicating = store.replication.isActive
             runQueued(transaction, session: session)
+            if context.isReplicating { context.feedOutbox() }
+            context.isReplicating = false
         }
     }
 
@@ -125,7 +143,9 @@ final class KVExecutor {
             guard let spec = resolve(command) else { return context.reply.error("ERR unknown command") }
             context.row = spec
             KVLoopCounters.bump(context.counters.commandsProcessed)
+            context.changed = false
             spec.run(context)
+            if context.isReplicating { context.commandFinished() }
         }
     }
 

@@ -160,6 +160,10 @@ enum KVHashCommands {
             return context.outOfMemory()
         }
         context.touched(key)
+        // Replicas get the result (HSET), not the sum to do again.
+        if context.isReplicating {
+            context.propagate(["HSET", KVStreamArgument(key), KVStreamArgument(field), KVStreamArgument(bytes: text)])
+        }
         context.reply.bulkString(text)
     }
 

@@ -111,11 +111,7 @@ enum KVInfo {
                 ("acl_access_denied_auth", "\(counters.authFailures.load(ordering: .relaxed))"),
             ])
         case "replication":
-            return lines([
-                ("role", "master"), ("connected_slaves", "0"), ("master_failover_state", "no-failover"),
-                ("master_replid", runID), ("master_replid2", String(repeating: "0", count: 40)),
-                ("master_repl_offset", "0"), ("second_repl_offset", "-1"), ("repl_backlog_active", "0"),
-            ])
+            return lines(KVReplicationCommands.infoLines(store, nowMs: store.clock.nowMs))
         case "cpu":
             var usage = rusage()
             getrusage(RUSAGE_SELF.rawValue, &usage)

@@ -209,13 +209,17 @@ enum KVKeyCommands {
         var shardIndex = Int(options.cursor & store.shardMask)
         var cursor = options.cursor >> bits
         var keys: [[UInt8]] = []
+        var expired: [[UInt8]] = []
         var steps = options.count * 10
         let now = context.nowMs
         repeat {
             let shard = store.shards[shardIndex]
             cursor = store.withShards(store.bit(of: shard)) {
                 shard.scan(cursor) { entry in
-                    if let at = entry.expireAtMs, at <= now { return }
+                    if let at = entry.expireAtMs, at <= now {
+                        if options.accepts(entry.key) { expired.append(Array(entry.key)) }
+                        return
+                    }
                     if let type = options.type, !KVBytes.equalIgnoringCase(type, Self.bytes(entry.type.name)) { return }
                     if options.accepts(entry.key) { keys.append(Array(entry.key)) }
                 }
@@ -226,6 +230,14 @@ enum KVKeyCommands {
             }
             steps -= 1
         } while steps > 0 && keys.count < options.count
+        // Expired keys it passed that match are deleted, as redis-server's
+        // SCAN deletes them (each one a DEL for replicas).
+        for key in expired {
+            key.withUnsafeBytes { key in
+                let hash = ByteHash.hash(key)
+                store.withShards(UInt64(1) << UInt64(store.shardIndex(for: hash))) { _ = context.find(key) }
+            }
+        }
         let next: UInt64 = shardIndex == store.shards.count ? 0 : (cursor << bits) | UInt64(shardIndex)
         context.reply.arrayHeader(2)
         KVInteger.withDigits(Int64(bitPattern: next)) { digits in
@@ -309,6 +321,17 @@ enum KVKeyCommands {
             return context.outOfMemory()
         }
         context.touched(key)
+        if context.isReplicating {
+            // PEXPIREAT at the absolute time, options kept, as redis-server
+            // rewrites it; DEL when that time has passed.
+            if at <= context.nowMs {
+                context.propagate(["DEL", KVStreamArgument(key)])
+            } else {
+                var arguments: [KVStreamArgument] = ["PEXPIREAT", KVStreamArgument(key), KVStreamArgument(at)]
+                for index in 3..<max(3, context.argumentCount) { arguments.append(KVStreamArgument(context[index])) }
+                context.propagate(arguments)
+            }
+        }
         context.reply.integer(1)
     }
 
@@ -379,6 +402,8 @@ enum KVKeyCommands {
             store.removeAll()
         }
         for key in removed { key.withUnsafeBytes { store.watches.touch($0) } }
+        // Replicas flush too, whatever there was to remove.
+        context.forcePropagation()
         context.reply.simpleString("OK")
     }
 

@@ -383,6 +383,9 @@ enum KVListCommands {
                 for _ in 0..<taken { _ = list.pop(front: front) { context.reply.bulkString($0) } }
                 context.touched(key)
                 context.removeIfEmpty(key, count: list.count)
+                if context.isReplicating {
+                    context.propagate([front ? "LPOP" : "RPOP", KVStreamArgument(key), KVStreamArgument(Int64(taken))])
+                }
                 return true
             }
         }

@@ -89,6 +89,8 @@ enum KVPubSubCommands {
             }
             if frames.deliver(to: record, context) { delivered += 1 }
         }
+        // Replicas publish it to their own subscribers, as redis-server's do.
+        context.forcePropagation()
         context.reply.integer(delivered)
     }
 

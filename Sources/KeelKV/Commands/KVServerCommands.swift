@@ -51,13 +51,6 @@ enum KVServerCommands {
         context.reply.integer(Int(context.store.startedAtMs / 1_000))
     }
 
-    static func role(_ context: KVContext) {
-        context.reply.arrayHeader(3)
-        context.reply.bulkString("master")
-        context.reply.integer(0)
-        context.reply.arrayHeader(0)
-    }
-
     // MARK: CONFIG
 
     /// CONFIG GET parameter [parameter ...] with Redis's glob patterns.

@@ -109,12 +109,19 @@ enum KVSetCommands {
         guard let found = readable(context, key) else { return }
         guard let set = found else { return count == nil ? context.reply.null() : context.reply.setHeader(0) }
         let taken = min(count ?? 1, set.count)
+        // Replicas get SREM per member, or DEL when a count takes them all,
+        // as redis-server 7.0 propagates SPOP.
+        let takesAll = count != nil && taken == set.count
         if count != nil { context.reply.setHeader(taken) }
         for _ in 0..<taken {
             guard let member = set.randomMember(using: &context.random) else { break }
             context.reply.bulkString(member)
             _ = member.withUnsafeBytes { set.remove($0) }
+            if context.isReplicating && !takesAll {
+                context.propagate(["SREM", KVStreamArgument(key), KVStreamArgument(bytes: member)])
+            }
         }
+        if context.isReplicating && takesAll && taken > 0 { context.propagate(["DEL", KVStreamArgument(key)]) }
         if taken > 0 { context.touched(key) }
         context.removeIfEmpty(key, count: set.count)
     }

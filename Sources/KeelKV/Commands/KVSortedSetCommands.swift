@@ -519,6 +519,10 @@ enum KVSortedSetCommands {
             let items = pop(set, count: count, max: !min)
             context.touched(key)
             context.removeIfEmpty(key, count: set.count)
+            if context.isReplicating {
+                context.propagate(
+                    [min ? "ZPOPMIN" : "ZPOPMAX", KVStreamArgument(key), KVStreamArgument(Int64(items.count))])
+            }
             // Each member with its score as a pair, in RESP2 too.
             context.reply.arrayHeader(2)
             context.reply.bulkString(key)

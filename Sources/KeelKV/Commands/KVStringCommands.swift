@@ -104,6 +104,9 @@ enum KVStringCommands {
             context.reply.truncate(to: mark)
             return context.outOfMemory()
         }
+        if context.isReplicating, options.expiry != nil, let expireAtMs {
+            context.propagateSet(key, context[2], expireAtMs: expireAtMs)
+        }
         if !options.returnOld { context.reply.simpleString("OK") }
     }
 
@@ -121,6 +124,7 @@ enum KVStringCommands {
             return context.reply.error("ERR invalid expire time in '\(name)' command")
         }
         guard context.setString(context[1], .string(context[3]), expireAtMs: at) else { return context.outOfMemory() }
+        if context.isReplicating { context.propagateSet(context[1], context[3], expireAtMs: at) }
         context.reply.simpleString("OK")
     }
 
@@ -134,6 +138,7 @@ enum KVStringCommands {
             context.reply.truncate(to: mark)
             return context.outOfMemory()
         }
+        if context.isReplicating { context.propagate(["SET", KVStreamArgument(key), KVStreamArgument(context[2])]) }
     }
 
     static func getdel(_ context: KVContext) {
@@ -145,6 +150,7 @@ enum KVStringCommands {
             context.replyString(found.entry)
             context.remove(found)
             context.touched(key)
+            if context.isReplicating { context.propagate(["DEL", KVStreamArgument(key)]) }
         }
     }
 
@@ -189,8 +195,12 @@ enum KVStringCommands {
                     return
                 }
                 context.touched(key)
+                if context.isReplicating { context.propagateExpiry(key, expireAtMs) }
             } else if persist && found.entry.hasExpiry {
-                if found.shard.setExpiry(found.slot, nil) != nil { context.touched(key) }
+                if found.shard.setExpiry(found.slot, nil) != nil {
+                    context.touched(key)
+                    if context.isReplicating { context.propagate(["PERSIST", KVStreamArgument(key)]) }
+                }
             }
         }
     }
@@ -378,6 +388,11 @@ enum KVStringCommands {
         guard result.isFinite else { return context.reply.error("ERR increment would produce NaN or Infinity") }
         guard let text = KVDouble.text(result) else { return context.reply.error("ERR value is not a valid float") }
         guard context.rewriteString(key, text, over: existing) else { return context.outOfMemory() }
+        // Replicas get the result, not the sum to do again: floating point
+        // need not round the same way there.
+        if context.isReplicating {
+            context.propagate(["SET", KVStreamArgument(key), KVStreamArgument(bytes: text), "KEEPTTL"])
+        }
         context.reply.bulkString(text)
     }
 }

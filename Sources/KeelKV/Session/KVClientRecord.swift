@@ -34,6 +34,8 @@ final class KVClientRecord: Sendable {
     let queuedCommands = Atomic<Int>(-1)
     /// CLIENT NO-EVICT.
     let noEvict = Atomic<Bool>(false)
+    /// Whether it is a replica (SYNC or PSYNC): CLIENT LIST's S flag.
+    let isReplica = Atomic<Bool>(false)
     /// Waiting in a blocking command.
     let blocked = Atomic<Bool>(false)
     /// That block's serial (KVBlocking.Waiter), so CLIENT UNBLOCK ends the

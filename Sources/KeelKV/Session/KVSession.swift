@@ -64,6 +64,17 @@ final class KVSession {
     /// read per command).
     private(set) var isHeld = false
 
+    /// Whether it is a replica (SYNC, PSYNC): it gets the replication
+    /// stream, and no replies to what it sends (as redis-server's).
+    var isReplica = false {
+        didSet { record.isReplica.store(isReplica, ordering: .relaxed) }
+    }
+    /// REPLCONF listening-port: the port its own server listens on.
+    var replicaListeningPort = 0
+    /// The size of the snapshot it was sent (its output may hold that much
+    /// beyond a replica's limit).
+    var replicaSnapshotBytes = 0
+
     /// Whether the connection is in the subscriber context (read per
     /// command: a stored flag, not two set lookups).
     private(set) var isSubscriber = false

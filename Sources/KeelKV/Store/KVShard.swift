@@ -39,9 +39,12 @@ final class KVShard: @unchecked Sendable {
 
     /// Who watches keys: an expiry is a change to a watched key.
     let watches: KVWatches
+    /// The replication stream: an expiry enters it as DEL.
+    let replication: KVReplication
 
-    init(watches: KVWatches = KVWatches()) {
+    init(watches: KVWatches = KVWatches(), replication: KVReplication = KVReplication()) {
         self.watches = watches
+        self.replication = replication
     }
 
     deinit {
@@ -114,9 +117,11 @@ final class KVShard: @unchecked Sendable {
         dict.shrinkIfSparse()
     }
 
-    /// Deletes an expired key (a change that fails transactions watching it).
+    /// Deletes an expired key (a change that fails transactions watching it,
+    /// and that replicas hear of as DEL).
     func expire(_ slot: KVSlot) {
         watches.touch(slot.entry.key)
+        if replication.isActive { replication.feedDeletion(of: slot.entry.key) }
         remove(slot)
         expirations &+= 1
     }

@@ -63,6 +63,8 @@ public final class KVStore: @unchecked Sendable {
     let maintenanceTurn = Atomic<Int>(0)
     /// Sessions that watch keys (WATCH), by key, shared by every loop.
     let watches: KVWatches
+    /// The replication stream and the replicas it feeds.
+    let replication: KVReplication
     /// Settings CONFIG GET and SET read and write.
     let settings: KVSettings
     /// When the store started (INFO's uptime).
@@ -74,7 +76,9 @@ public final class KVStore: @unchecked Sendable {
         ByteHash.prepare()
         let count = loops == 1 ? 1 : 64
         let watches = KVWatches()
-        shards = (0..<count).map { _ in KVShard(watches: watches) }
+        let replication = KVReplication()
+        shards = (0..<count).map { _ in KVShard(watches: watches, replication: replication) }
+        self.replication = replication
         shardMask = UInt64(count - 1)
         shardBits = count.trailingZeroBitCount
         isShared = loops > 1

@@ -56,31 +56,8 @@ enum KVDumpFormat {
 
     /// The payload DUMP answers for `value`.
     static func payload(_ value: KVDumpedValue) -> [UInt8] {
-        var out: [UInt8] = []
-        switch value {
-        case .string(let bytes):
-            out.append(RDBType.string.rawValue)
-            writeString(bytes, to: &out)
-        case .list(let elements):
-            out.append(RDBType.list.rawValue)
-            writeLength(elements.count, to: &out)
-            for element in elements { writeString(element, to: &out) }
-        case .set(let members):
-            out.append(RDBType.set.rawValue)
-            writeLength(members.count, to: &out)
-            for member in members { writeString(member, to: &out) }
-        case .hash(let fieldsAndValues):
-            out.append(RDBType.hash.rawValue)
-            writeLength(fieldsAndValues.count / 2, to: &out)
-            for bytes in fieldsAndValues { writeString(bytes, to: &out) }
-        case .zset(let members):
-            out.append(RDBType.zset2.rawValue)
-            writeLength(members.count, to: &out)
-            for (member, score) in members {
-                writeString(member, to: &out)
-                withUnsafeBytes(of: score.bitPattern.littleEndian) { out.append(contentsOf: $0) }
-            }
-        }
+        var out: [UInt8] = [typeByte(of: value)]
+        writeBody(of: value, to: &out)
         out.append(UInt8(truncatingIfNeeded: version))
         out.append(UInt8(truncatingIfNeeded: version >> 8))
         let crc = crc64(out)
@@ -88,8 +65,40 @@ enum KVDumpFormat {
         return out
     }
 
+    /// The RDB object type `value` is written as (a payload's first byte,
+    /// and a snapshot's before each key).
+    static func typeByte(of value: KVDumpedValue) -> UInt8 {
+        switch value {
+        case .string: return RDBType.string.rawValue
+        case .list: return RDBType.list.rawValue
+        case .set: return RDBType.set.rawValue
+        case .hash: return RDBType.hash.rawValue
+        case .zset: return RDBType.zset2.rawValue
+        }
+    }
+
+    /// `value` in RDB's encoding of its type, without the type byte.
+    static func writeBody(of value: KVDumpedValue, to out: inout [UInt8]) {
+        switch value {
+        case .string(let bytes):
+            writeString(bytes, to: &out)
+        case .list(let elements), .set(let elements):
+            writeLength(elements.count, to: &out)
+            for element in elements { writeString(element, to: &out) }
+        case .hash(let fieldsAndValues):
+            writeLength(fieldsAndValues.count / 2, to: &out)
+            for bytes in fieldsAndValues { writeString(bytes, to: &out) }
+        case .zset(let members):
+            writeLength(members.count, to: &out)
+            for (member, score) in members {
+                writeString(member, to: &out)
+                withUnsafeBytes(of: score.bitPattern.littleEndian) { out.append(contentsOf: $0) }
+            }
+        }
+    }
+
     /// RDB's length: 6 bits, 14 bits, or a 32- or 64-bit big-endian number.
-    private static func writeLength(_ length: Int, to out: inout [UInt8]) {
+    static func writeLength(_ length: Int, to out: inout [UInt8]) {
         if length < 1 << 6 {
             out.append(UInt8(length))
         } else if length < 1 << 14 {
@@ -106,7 +115,7 @@ enum KVDumpFormat {
 
     /// An RDB string: integers of up to 32 bits as RDB's integers (as
     /// redis-server writes them), the rest as length and bytes.
-    private static func writeString(_ bytes: [UInt8], to out: inout [UInt8]) {
+    static func writeString(_ bytes: [UInt8], to out: inout [UInt8]) {
         if bytes.count <= 11, let value = bytes.withUnsafeBytes({ KVInteger.canonical($0) }) {
             if value >= Int64(Int8.min) && value <= Int64(Int8.max) {
                 out.append(0xC0)

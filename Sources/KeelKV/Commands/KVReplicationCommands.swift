@@ -1,0 +1,114 @@
+// SYNC, PSYNC and REPLCONF: a connection becomes a replica of keel-kv
+// (KVReplication) as it would of redis-server 7.0. SYNC answers with the
+// snapshot as one bulk (no CRLF after it); PSYNC with +FULLRESYNC <id>
+// <offset> and then the same (keel-kv keeps no backlog, so a partial
+// resynchronisation is never offered). Both run with every shard locked:
+// the replica is attached and the snapshot taken in one step. A replica's
+// REPLCONF ACK records how far it has read and gets no reply, as none of a
+// replica's commands do.
+
+import KeelWire
+
+enum KVReplicationCommands {
+    static func sync(_ context: KVContext) {
+        attach(context, announcingResync: false)
+    }
+
+    /// PSYNC replid offset: always a full resynchronisation.
+    static func psync(_ context: KVContext) {
+        attach(context, announcingResync: true)
+    }
+
+    private static func attach(_ context: KVContext, announcingResync: Bool) {
+        let session = context.session!
+        // A replica asking again is ignored, as redis-server ignores it.
+        guard !session.isReplica else { return }
+        guard session.transaction == nil, !context.isInTransaction else {
+            return context.reply.error("ERR Command not allowed inside a transaction")
+        }
+        let (id, offset) = context.store.replication.attach(
+            client: session.client, id: session.id, address: session.record.address,
+            listeningPort: session.replicaListeningPort, nowMs: context.nowMs)
+        let snapshot = KVSnapshot.rdb(context, replicationID: id, offset: offset)
+        if announcingResync {
+            context.reply.append("+FULLRESYNC ")
+            id.withUnsafeBytes { context.reply.append($0) }
+            Array(" \(offset)\r\n".utf8).withUnsafeBytes { context.reply.append($0) }
+        }
+        context.reply.header(UInt8(ascii: "$"), snapshot.count)
+        snapshot.withUnsafeBytes { context.reply.append($0) }
+        session.isReplica = true
+        session.replicaSnapshotBytes = snapshot.count
+    }
+
+    /// REPLCONF option value [option value ...]: listening-port, ip-address,
+    /// capa, rdb-only and rdb-filter-only are taken (OK); ACK and GETACK
+    /// get no reply (ACK records a replica's offset).
+    static func replconf(_ context: KVContext) {
+        guard context.argumentCount % 2 == 1 else { return context.syntaxError() }
+        var index = 1
+        while index < context.argumentCount {
+            if context.argument(index, is: "listening-port") {
+                guard let port = context.integer(at: index + 1) else { return }
+                context.session.replicaListeningPort = Int(truncatingIfNeeded: port)
+            } else if context.argument(index, is: "ack") {
+                guard context.session.isReplica, let offset = context.command.integer(at: index + 1) else { return }
+                context.store.replication.acknowledge(context.session.client, offset: offset, nowMs: context.nowMs)
+                return
+            } else if context.argument(index, is: "getack") {
+                return
+            } else if !(context.argument(index, is: "ip-address") || context.argument(index, is: "capa")
+                || context.argument(index, is: "rdb-only") || context.argument(index, is: "rdb-filter-only"))
+            {
+                return context.reply.error(KVContext.text("ERR Unrecognized REPLCONF option: ", context[index], ""))
+            }
+            index += 2
+        }
+        context.reply.simpleString("OK")
+    }
+
+    /// ROLE: master, the stream's offset, and each replica's address, port
+    /// and acknowledged offset.
+    static func role(_ context: KVContext) {
+        let status = context.store.replication.status
+        context.reply.arrayHeader(3)
+        context.reply.bulkString("master")
+        context.reply.integer(Int(status.offset))
+        context.reply.arrayHeader(status.replicas.count)
+        for replica in status.replicas {
+            context.reply.arrayHeader(3)
+            context.reply.bulkString(Array(host(of: replica.address).utf8))
+            context.reply.bulkString(Array(String(replica.listeningPort).utf8))
+            context.reply.bulkString(Array(String(replica.acknowledgedOffset).utf8))
+        }
+    }
+
+    /// The host part of "host:port" ("[::1]:port" gives "::1").
+    static func host(of address: String) -> String {
+        guard let colon = address.lastIndex(of: ":") else { return address }
+        var host = String(address[..<colon])
+        if host.hasPrefix("[") && host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
+        return host
+    }
+
+    /// INFO's replication section.
+    static func infoLines(_ store: KVStore, nowMs: Int64) -> [(String, String)] {
+        let status = store.replication.status
+        var lines: [(String, String)] = [("role", "master"), ("connected_slaves", "\(status.replicas.count)")]
+        for (index, replica) in status.replicas.enumerated() {
+            let lag = max(0, (nowMs - replica.acknowledgedAtMs) / 1_000)
+            lines.append(
+                (
+                    "slave\(index)",
+                    "ip=\(host(of: replica.address)),port=\(replica.listeningPort),state=online,offset=\(replica.acknowledgedOffset),lag=\(lag)"
+                ))
+        }
+        lines += [
+            ("master_failover_state", "no-failover"),
+            ("master_replid", String(decoding: status.id, as: UTF8.self)),
+            ("master_replid2", String(repeating: "0", count: 40)), ("master_repl_offset", "\(status.offset)"),
+            ("second_repl_offset", "-1"), ("repl_backlog_active", "0"),
+        ]
+        return lines
+    }
+}

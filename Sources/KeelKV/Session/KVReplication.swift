@@ -1,0 +1,242 @@
+// KVReplication: keel-kv as a primary, fed to its replicas as redis-server
+// feeds its own. A replica (a connection that sent SYNC or PSYNC) gets a
+// snapshot of the dataset in RDB form (KVSnapshot), then every change as a
+// command in RESP, in the order the changes were made: the replication
+// stream. A redis-server started with `--replicaof` follows keel-kv this
+// way, and Redis's test suite reads the stream to check how each command is
+// propagated.
+//
+// What goes into the stream is what redis-server 7.0 puts there: a command
+// that changed the dataset, as typed or rewritten to what its effect was
+// (SET ... EX 10 as SET ... PXAT <when>, BLPOP as LPOP, an expired key as
+// DEL: KVContext's propagation), SELECT 0 before the first one a replica
+// sees, MULTI ... EXEC around what one command or transaction changed in
+// more than one step, and a PING every repl-ping-replica-period seconds.
+//
+// Threading. Commands on every loop feed the stream while they hold their
+// keys' shard locks, so two commands on one key enter it in the order they
+// ran; the feed's own lock orders the rest. Each replica's bytes wait in
+// its own buffer and only the replica's own loop writes them to its
+// connection (after a command, or on its tick, which the feeding loop
+// requests), so nothing reorders them on the way. Attaching a replica
+// takes every shard's lock, so the snapshot and the stream meet exactly: a
+// change is in the snapshot or in the stream, never in both or neither.
+//
+// There is no backlog: a replica that reconnects gets a full snapshot
+// again (PSYNC answers FULLRESYNC), and one that falls more than
+// `outputLimitBytes` behind is disconnected (redis-server's
+// client-output-buffer-limit for replicas).
+
+import KeelPosix
+import Synchronization
+
+/// The replication stream and its replicas (see the file header).
+final class KVReplication: Sendable {
+    /// One attached replica.
+    struct Replica {
+        let client: KVClientRef
+        /// Its client id and address (INFO, ROLE).
+        let id: Int
+        let address: String
+        /// REPLCONF listening-port's port, 0 until it says.
+        var listeningPort: Int
+        /// Stream bytes not yet handed to its connection.
+        var pending: [UInt8] = []
+        /// The offset it last acknowledged (REPLCONF ACK), and when.
+        var acknowledgedOffset: Int64 = 0
+        var acknowledgedAtMs: Int64
+    }
+
+    private struct State {
+        var replicas: [Replica] = []
+        /// Bytes ever fed to the stream (INFO's master_repl_offset).
+        var offset: Int64 = 0
+        /// The database the stream last selected (-1: none, SELECT is due).
+        var selectedDatabase = -1
+        var replicationID = KVReplication.randomID()
+        var lastPingMs: Int64 = 0
+    }
+
+    private let state = Locked(State())
+    /// Whether any replica is attached: read by every command while it
+    /// holds its shard locks (one relaxed load), and only then is what the
+    /// command did turned into stream bytes.
+    private let attached = Atomic<Bool>(false)
+
+    /// How far (bytes) a replica may fall behind its stream beyond its
+    /// snapshot before it is disconnected: redis-server's hard limit.
+    static let outputLimitBytes = 256 << 20
+
+    /// Seconds between the PINGs the stream carries (CONFIG SET
+    /// repl-ping-replica-period), as redis-server's default.
+    let pingPeriodSeconds = Atomic<Int>(10)
+
+    @inline(__always)
+    var isActive: Bool { attached.load(ordering: .relaxed) }
+
+    /// 40 random hex digits, as a replication id.
+    static func randomID() -> [UInt8] {
+        var generator = SystemRandomNumberGenerator()
+        let digits = Array("0123456789abcdef".utf8)
+        return (0..<40).map { _ in digits[Int.random(in: 0..<16, using: &generator)] }
+    }
+
+    // MARK: replicas
+
+    /// Attaches `client` as a replica (every shard locked by the caller,
+    /// the snapshot taken under the same locks); returns the replication
+    /// id and the offset its stream starts at.
+    func attach(client: KVClientRef, id: Int, address: String, listeningPort: Int, nowMs: Int64) -> (
+        id: [UInt8], offset: Int64
+    ) {
+        state.withLock { state in
+            state.replicas.removeAll { $0.client == client }
+            // The first PING comes a period after the first replica.
+            if state.replicas.isEmpty { state.lastPingMs = nowMs }
+            state.replicas.append(
+                Replica(
+                    client: client, id: id, address: address, listeningPort: listeningPort,
+                    acknowledgedAtMs: nowMs))
+            // A new replica's stream begins with SELECT, as every replica's
+            // does after a snapshot in redis-server.
+            state.selectedDatabase = -1
+            attached.store(true, ordering: .relaxed)
+            return (state.replicationID, state.offset)
+        }
+    }
+
+    /// Forgets `client` (its connection closed, or it fell behind).
+    func detach(_ client: KVClientRef) {
+        state.withLock { state in
+            state.replicas.removeAll { $0.client == client }
+            attached.store(!state.replicas.isEmpty, ordering: .relaxed)
+        }
+    }
+
+    /// REPLCONF ACK: how far `client` has read.
+    func acknowledge(_ client: KVClientRef, offset: Int64, nowMs: Int64) {
+        state.withLock { state in
+            guard let index = state.replicas.firstIndex(where: { $0.client == client }) else { return }
+            state.replicas[index].acknowledgedOffset = offset
+            state.replicas[index].acknowledgedAtMs = nowMs
+        }
+    }
+
+    /// A new replication id (DEBUG CHANGE-REPL-ID).
+    func changeID() {
+        state.withLock { $0.replicationID = Self.randomID() }
+    }
+
+    /// The replicas, the offset and the id, for INFO and ROLE.
+    var status: (replicas: [Replica], offset: Int64, id: [UInt8]) {
+        state.withLock { state in
+            let replicas = state.replicas.map { replica in
+                var copy = replica
+                copy.pending = []
+                return copy
+            }
+            return (replicas, state.offset, state.replicationID)
+        }
+    }
+
+    // MARK: feeding
+
+    /// Appends encoded commands (RESP arrays, `commands` of them) to every
+    /// replica's stream, SELECT 0 first where one is due; with
+    /// `transaction`, between MULTI and EXEC.
+    func feed(_ bytes: [UInt8], transaction: Bool = false) {
+        state.withLock { state in
+            guard !state.replicas.isEmpty else { return }
+            var out: [UInt8] = []
+            if state.selectedDatabase != 0 {
+                KVReplication.encode(["SELECT", "0"], into: &out)
+                state.selectedDatabase = 0
+            }
+            if transaction { KVReplication.encode(["MULTI"], into: &out) }
+            out += bytes
+            if transaction { KVReplication.encode(["EXEC"], into: &out) }
+            state.offset += Int64(out.count)
+            for index in state.replicas.indices { state.replicas[index].pending += out }
+        }
+    }
+
+    /// DEL `key`: a key that expired (lazily or actively), fed at once, on
+    /// its own, as redis-server propagates an expiry.
+    func feedDeletion(of key: UnsafeRawBufferPointer) {
+        var out: [UInt8] = []
+        KVReplication.encodeHeader(2, into: &out)
+        let word: StaticString = "DEL"
+        KVReplication.encodeBulk(
+            UnsafeRawBufferPointer(start: word.utf8Start, count: word.utf8CodeUnitCount), into: &out)
+        KVReplication.encodeBulk(key, into: &out)
+        feed(out)
+    }
+
+    /// A PING when repl-ping-replica-period has passed since the last (the
+    /// replicas' keepalive: redis-server's replicas give up on a silent
+    /// primary after repl-timeout).
+    func pingIfDue(nowMs: Int64) {
+        let periodMs = Int64(pingPeriodSeconds.load(ordering: .relaxed)) * 1_000
+        let due = state.withLock { state -> Bool in
+            guard !state.replicas.isEmpty, nowMs - state.lastPingMs >= periodMs else { return false }
+            state.lastPingMs = nowMs
+            return true
+        }
+        guard due else { return }
+        var out: [UInt8] = []
+        KVReplication.encode(["PING"], into: &out)
+        // A PING selects nothing: it does not make SELECT due.
+        state.withLock { state in
+            state.offset += Int64(out.count)
+            for index in state.replicas.indices { state.replicas[index].pending += out }
+        }
+    }
+
+    /// Hands the stream bytes waiting for this loop's replicas to `write`
+    /// (false: the connection is gone or too far behind; the replica is
+    /// detached and `write`'s caller closes it). Written outside the lock
+    /// (a write may close a connection, which detaches): only this loop
+    /// writes to its replicas, so their bytes stay in order. Returns the
+    /// other loops whose replicas have bytes waiting.
+    func drain(loop: UInt32, _ write: (KVClientRef, [UInt8]) -> Bool) -> [UInt32] {
+        var others: [UInt32] = []
+        var taken: [(KVClientRef, [UInt8])] = []
+        state.withLock { state in
+            for index in state.replicas.indices where !state.replicas[index].pending.isEmpty {
+                let client = state.replicas[index].client
+                guard client.loop == loop else {
+                    if !others.contains(client.loop) { others.append(client.loop) }
+                    continue
+                }
+                taken.append((client, state.replicas[index].pending))
+                state.replicas[index].pending = []
+            }
+        }
+        for (client, bytes) in taken where !write(client, bytes) { detach(client) }
+        return others
+    }
+
+    // MARK: encoding
+
+    /// `arguments` as a RESP array of bulk strings.
+    static func encode(_ arguments: [StaticString], into out: inout [UInt8]) {
+        encodeHeader(arguments.count, into: &out)
+        for argument in arguments {
+            encodeBulk(UnsafeRawBufferPointer(start: argument.utf8Start, count: argument.utf8CodeUnitCount), into: &out)
+        }
+    }
+
+    static func encodeHeader(_ count: Int, into out: inout [UInt8]) {
+        out.append(UInt8(ascii: "*"))
+        out += Array(String(count).utf8)
+        out += [13, 10]
+    }
+
+    static func encodeBulk(_ bytes: UnsafeRawBufferPointer, into out: inout [UInt8]) {
+        out.append(UInt8(ascii: "$"))
+        out += Array(String(bytes.count).utf8)
+        out += [13, 10]
+        out.append(contentsOf: bytes)
+        out += [13, 10]
+    }
+}

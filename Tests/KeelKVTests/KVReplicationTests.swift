@@ -1,0 +1,274 @@
+// Replication: SYNC and PSYNC answer with an RDB snapshot (checked byte by
+// byte where it is fixed, and by its CRC), then the stream carries each
+// change as redis-server 7.0 propagates it: as typed, or rewritten to its
+// effect (absolute expiry times, pops as the pops they were, expiries as
+// DEL), MULTI ... EXEC around a transaction's changes, nothing for reads
+// or for writes that changed nothing. A replica gets no replies, and is
+// forgotten when its connection closes.
+
+import Testing
+
+@testable import KeelKV
+
+@Suite struct KVReplicationTests {
+    /// A harness with a replica attached (by SYNC, its snapshot read and
+    /// checked), commands coming from another client.
+    private func attached(_ kv: KVHarness) -> KVSession {
+        let replica = kv.openClient()
+        kv.use(replica)
+        let reply = kv.run([Array("SYNC".utf8)])
+        #expect(Self.isSnapshot(reply))
+        kv.use(kv.openClient())
+        return replica
+    }
+
+    /// Whether `reply` is "$<n>\r\n" and an n-byte RDB file whose CRC holds.
+    private static func isSnapshot(_ reply: [UInt8]) -> Bool {
+        guard let end = reply.firstIndex(of: 13), reply.first == UInt8(ascii: "$"),
+            let length = Int(String(decoding: reply[1..<end], as: UTF8.self))
+        else { return false }
+        let file = Array(reply[(end + 2)...])
+        guard file.count == length, file.count > 17, file.starts(with: Array("REDIS0010".utf8)) else { return false }
+        let body = Array(file.dropLast(8))
+        let stored = file.suffix(8).enumerated().reduce(UInt64(0)) {
+            $0 | UInt64($1.element) << (8 * UInt64($1.offset))
+        }
+        return body.last == 0xFF && KVDumpFormat.crc64(body) == stored
+    }
+
+    /// The stream `replica` was sent since the last look, as commands.
+    private func stream(_ kv: KVHarness, _ replica: KVSession) -> [[String]] {
+        let text = kv.delivered().filter { $0.client == replica.client }.map(\.text).joined()
+        var commands: [[String]] = []
+        var lines = text.components(separatedBy: "\r\n")[...]
+        while let header = lines.popFirst(), header.hasPrefix("*"), let count = Int(header.dropFirst()) {
+            var command: [String] = []
+            for _ in 0..<count {
+                _ = lines.popFirst()
+                command.append(lines.popFirst() ?? "")
+            }
+            commands.append(command)
+        }
+        return commands
+    }
+
+    @Test func aSnapshotHoldsTheKeysAndTheStreamBeginsWithSelect() {
+        let kv = KVHarness()
+        kv("SET", "s", "value")
+        kv("SET", "n", "12345")
+        kv("RPUSH", "l", "a", "b")
+        kv("HSET", "h", "f", "v")
+        kv("SADD", "set", "m")
+        kv("ZADD", "z", "1.5", "m")
+        kv("SET", "e", "v", "PX", "100000")
+        let replica = kv.openClient()
+        kv.use(replica)
+        let reply = kv.run([Array("SYNC".utf8)])
+        #expect(Self.isSnapshot(reply))
+        let text = String(decoding: reply, as: UTF8.self)
+        for name in ["redis-ver", "7.0.15", "repl-id", "value", "s", "l", "h", "set", "z", "e"] {
+            #expect(text.contains(name))
+        }
+        // The expiry of e, in ms, little-endian, after its marker.
+        let expiry = (kv.clock.milliseconds.load(ordering: .relaxed) + 100_000)
+        let marker = [UInt8(0xFC)] + withUnsafeBytes(of: UInt64(expiry).littleEndian) { Array($0) }
+        #expect(reply.indices.contains { reply[$0...].starts(with: marker) })
+        kv.use(kv.openClient())
+        kv("SET", "after", "1")
+        #expect(stream(kv, replica) == [["SELECT", "0"], ["SET", "after", "1"]])
+        #expect(kv("INFO", "replication").contains("connected_slaves:1\r\nslave0:ip=127.0.0.1,port=0,state=online"))
+    }
+
+    @Test func writesGoAsTypedAndReadsAndNoOpsNot() {
+        let kv = KVHarness()
+        let replica = attached(kv)
+        kv("SET", "a", "1")
+        kv("GET", "a")
+        kv("SET", "a", "2", "NX")
+        kv("DEL", "missing")
+        kv("INCR", "a")
+        kv("RPUSH", "l", "x", "y")
+        kv("LRANGE", "l", "0", "-1")
+        kv("HSET", "h", "f", "v")
+        kv("DEL", "a", "missing")
+        #expect(
+            stream(kv, replica) == [
+                ["SELECT", "0"], ["SET", "a", "1"], ["INCR", "a"], ["RPUSH", "l", "x", "y"], ["HSET", "h", "f", "v"],
+                ["DEL", "a", "missing"],
+            ])
+    }
+
+    @Test func expiriesGoAsAbsoluteTimesAndPastOnesAsDel() {
+        let kv = KVHarness()
+        let replica = attached(kv)
+        let now = kv.clock.milliseconds.load(ordering: .relaxed)
+        kv("SET", "a", "v", "EX", "100")
+        kv("SETEX", "b", "10", "v")
+        kv("SET", "c", "v", "PXAT", "\(now + 5_000)", "GET")
+        kv("EXPIRE", "a", "50")
+        kv("PEXPIREAT", "b", "\(now + 7)")
+        kv("EXPIREAT", "c", "1")
+        kv("GETEX", "a", "PX", "300")
+        kv("GETEX", "a", "PERSIST")
+        kv("GETEX", "a")
+        kv("GETDEL", "a")
+        kv("SET", "d", "v")
+        let dump = kv.run([Array("DUMP".utf8), Array("d".utf8)])
+        let payload = Array(dump.split(separator: 10, maxSplits: 1)[1].dropLast(2))
+        kv.run([Array("RESTORE".utf8), Array("r".utf8), Array("1000".utf8), payload])
+        #expect(
+            stream(kv, replica).map { $0.count > 3 && $0[0] == "RESTORE" ? Array($0[0..<3]) + [$0[4]] : $0 } == [
+                ["SELECT", "0"], ["SET", "a", "v", "PXAT", "\(now + 100_000)"],
+                ["SET", "b", "v", "PXAT", "\(now + 10_000)"], ["SET", "c", "v", "PXAT", "\(now + 5_000)"],
+                ["PEXPIREAT", "a", "\(now + 50_000)"], ["PEXPIREAT", "b", "\(now + 7)"], ["DEL", "c"],
+                ["PEXPIREAT", "a", "\(now + 300)"], ["PERSIST", "a"], ["DEL", "a"], ["SET", "d", "v"],
+                ["RESTORE", "r", "\(now + 1_000)", "ABSTTL"],
+            ])
+    }
+
+    @Test func keysThatExpireGoAsDelWhenReadOrSampled() {
+        let kv = KVHarness()
+        let replica = attached(kv)
+        kv("SET", "lazy", "v", "PX", "10")
+        kv("SET", "active", "v", "PX", "10")
+        _ = stream(kv, replica)
+        kv.clock.advance(by: 20)
+        kv("GET", "lazy")
+        #expect(stream(kv, replica) == [["DEL", "lazy"]])
+        for _ in 0..<100 { kv.tick() }
+        #expect(stream(kv, replica) == [["DEL", "active"]])
+        #expect(kv("DBSIZE") == int(0))
+    }
+
+    @Test func popsGoAsThePopsTheyWere() {
+        let kv = KVHarness()
+        let replica = attached(kv)
+        kv("RPUSH", "l", "a", "b", "c")
+        kv("LMPOP", "2", "none", "l", "RIGHT", "COUNT", "10")
+        kv("RPUSH", "l", "a", "b")
+        kv("BLPOP", "l", "0")
+        kv("BLMOVE", "l", "m", "LEFT", "RIGHT", "0")
+        kv("ZADD", "z", "1", "a", "2", "b", "3", "c")
+        kv("ZMPOP", "1", "z", "MAX", "COUNT", "2")
+        kv("BZPOPMIN", "z", "0")
+        kv("INCRBYFLOAT", "f", "1.5")
+        kv("HINCRBYFLOAT", "h", "g", "0.25")
+        kv("SADD", "s", "x")
+        kv("SPOP", "s")
+        kv("SADD", "s", "x", "y")
+        kv("SPOP", "s", "5")
+        #expect(
+            stream(kv, replica) == [
+                ["SELECT", "0"], ["RPUSH", "l", "a", "b", "c"], ["RPOP", "l", "3"], ["RPUSH", "l", "a", "b"],
+                ["LPOP", "l"], ["LMOVE", "l", "m", "LEFT", "RIGHT"], ["ZADD", "z", "1", "a", "2", "b", "3", "c"],
+                ["ZPOPMAX", "z", "2"], ["ZPOPMIN", "z"], ["SET", "f", "1.5", "KEEPTTL"], ["HSET", "h", "g", "0.25"],
+                ["SADD", "s", "x"], ["SREM", "s", "x"], ["SADD", "s", "x", "y"], ["DEL", "s"],
+            ])
+    }
+
+    @Test func aBlockedPopServedLaterGoesAfterThePush() {
+        let kv = KVHarness()
+        let replica = attached(kv)
+        let writer = kv.openClient()
+        let waiter = kv.openClient()
+        kv.use(waiter)
+        kv("BRPOP", "q", "0")
+        kv.use(writer)
+        kv("LPUSH", "q", "job")
+        #expect(stream(kv, replica) == [["SELECT", "0"], ["LPUSH", "q", "job"], ["RPOP", "q"]])
+    }
+
+    @Test func transactionsGoBetweenMultiAndExecWhenTheyChangeMoreThanOnce() {
+        let kv = KVHarness()
+        let replica = attached(kv)
+        kv("MULTI")
+        kv("SET", "a", "1")
+        kv("GET", "a")
+        kv("INCR", "a")
+        kv("EXEC")
+        kv("MULTI")
+        kv("SET", "b", "1")
+        kv("GET", "b")
+        kv("EXEC")
+        kv("SADD", "s", "x", "y", "z")
+        kv("SPOP", "s", "2")
+        let commands = stream(kv, replica)
+        #expect(
+            Array(commands.prefix(7)) == [
+                ["SELECT", "0"], ["MULTI"], ["SET", "a", "1"], ["INCR", "a"], ["EXEC"], ["SET", "b", "1"],
+                ["SADD", "s", "x", "y", "z"],
+            ])
+        // SPOP of two members: an SREM each, together.
+        #expect(commands.count == 11)
+        guard commands.count == 11 else { return }
+        #expect(commands[7] == ["MULTI"] && commands[10] == ["EXEC"])
+        #expect(commands[8].prefix(2) == ["SREM", "s"] && commands[9].prefix(2) == ["SREM", "s"])
+        #expect(commands[8].last != commands[9].last)
+    }
+
+    @Test func flushesAndPublishesGoEvenWhenNothingChanged() {
+        let kv = KVHarness()
+        let replica = attached(kv)
+        kv("FLUSHALL")
+        kv("PUBLISH", "news", "hello")
+        kv("FLUSHDB", "ASYNC")
+        #expect(
+            stream(kv, replica) == [
+                ["SELECT", "0"], ["FLUSHALL"], ["PUBLISH", "news", "hello"], ["FLUSHDB", "ASYNC"],
+            ])
+    }
+
+    @Test func aReplicaGetsNoRepliesAndIsForgottenWhenItCloses() {
+        let kv = KVHarness()
+        let replica = attached(kv)
+        let client = kv.session
+        kv.use(replica)
+        #expect(kv("PING") == "")
+        #expect(kv("REPLCONF", "ACK", "0") == "")
+        #expect(kv("SYNC") == "", "a second SYNC is ignored")
+        kv.use(client)
+        #expect(kv("ROLE") == "*3\r\n$6\r\nmaster\r\n:0\r\n*1\r\n*3\r\n" + bulk("127.0.0.1") + bulk("0") + bulk("0"))
+        #expect(kv("CLIENT", "LIST", "TYPE", "replica").contains("flags=S "))
+        kv("SET", "a", "1")
+        kv.use(replica)
+        kv("REPLCONF", "ACK", "37")
+        kv.use(client)
+        #expect(kv("INFO", "replication").contains("offset=37,lag=0\r\n"))
+        #expect(kv("INFO", "replication").contains("master_repl_offset:50\r\n"))
+        kv.close(replica)
+        #expect(kv("INFO", "replication").contains("connected_slaves:0\r\n"))
+        _ = kv.delivered()
+        kv("SET", "b", "2")
+        #expect(kv.delivered().isEmpty)
+        #expect(!kv.store.replication.isActive)
+    }
+
+    @Test func psyncAnnouncesAFullResynchronisationAndReplconfTakesOptions() {
+        let kv = KVHarness()
+        #expect(kv("REPLCONF", "listening-port", "6380", "capa", "eof", "capa", "psync2") == ok)
+        #expect(kv("REPLCONF", "listening-port") == "-ERR syntax error\r\n")
+        #expect(kv("REPLCONF", "bogus", "1") == "-ERR Unrecognized REPLCONF option: bogus\r\n")
+        #expect(kv("REPLCONF", "ACK", "1") == "", "ACK from a client that is no replica gets no reply")
+        kv("SET", "k", "v")
+        let reply = kv("PSYNC", "?", "-1")
+        let id = String(decoding: kv.store.replication.status.id, as: UTF8.self)
+        #expect(reply.hasPrefix("+FULLRESYNC \(id) 0\r\n$"))
+        #expect(kv.store.replication.status.replicas.first?.listeningPort == 6380)
+        kv.use(kv.openClient())
+        #expect(kv("MULTI") == ok)
+        #expect(kv("SYNC") == "+QUEUED\r\n")
+        #expect(kv("EXEC") == "*1\r\n-ERR Command not allowed inside a transaction\r\n")
+    }
+
+    @Test func pingsKeepTheStreamAliveEveryPeriod() {
+        let kv = KVHarness()
+        let replica = attached(kv)
+        kv("CONFIG", "SET", "repl-ping-replica-period", "2")
+        #expect(kv("CONFIG", "GET", "repl-ping-replica-period") == bulks("repl-ping-replica-period", "2"))
+        kv.tick()
+        #expect(stream(kv, replica).isEmpty)
+        kv.clock.advance(by: 2_000)
+        kv.tick()
+        #expect(stream(kv, replica) == [["PING"]])
+    }
+}

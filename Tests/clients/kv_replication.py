@@ -1,0 +1,233 @@
+#!/usr/bin/env python3
+"""keel-kv as the primary of a real redis-server 7.0 replica: the replica
+loads keel-kv's snapshot (PSYNC, FULLRESYNC, an RDB of every type and
+encoding, expiries), then follows its stream while clients change the
+dataset: the seeded random program of kv_differential.py (thousands of
+commands over five keys, so types collide and keys come and go), some of it
+in MULTI ... EXEC, blocked pops served by pushes, keys expiring lazily and
+in the background. After each stage the two datasets must be the same: the
+same keys, types, values and expiry times (to the millisecond). Run with one
+loop and with --threads 2 (writers on four connections at once).
+
+Usage: kv_replication.py KEELKV_BINARY REDIS_SERVER_BINARY
+Exit status 0 only if the replica matched keel-kv after every stage."""
+import os
+import socket
+import subprocess
+import sys
+import threading
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import kv_differential as d  # noqa: E402
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_for(predicate, seconds, what):
+    deadline = time.time() + seconds
+    while time.time() < deadline:
+        if predicate():
+            return
+        time.sleep(0.05)
+    raise AssertionError("timed out waiting for " + what)
+
+
+def call(port, *args):
+    client = d.Client(port, timeout=10)
+    try:
+        return client.call(*args)
+    finally:
+        client.close()
+
+
+def info_field(port, section, name):
+    text = call(port, "INFO", section)
+    body = text[1] if text[0] == "bulk" else text[2]
+    for line in body.decode().split("\r\n"):
+        if line.startswith(name + ":"):
+            return line.split(":", 1)[1]
+    return None
+
+
+def dataset(port):
+    """Every key: its type, expiry (ms) and value, order-free where Redis's is."""
+    client = d.Client(port, timeout=10)
+    try:
+        keys = [k[1] for k in client.call("KEYS", "*")[1]]
+        out = {}
+        for key in keys:
+            kind = client.call("TYPE", key)[1]
+            expiry = client.call("PEXPIRETIME", key)[1]
+            if kind == b"string":
+                value = client.call("GET", key)
+            elif kind == b"list":
+                value = client.call("LRANGE", key, 0, -1)
+            elif kind == b"set":
+                value = sorted(x[1] for x in client.call("SMEMBERS", key)[1])
+            elif kind == b"hash":
+                items = [x[1] for x in client.call("HGETALL", key)[1]]
+                value = sorted(zip(items[0::2], items[1::2]))
+            elif kind == b"zset":
+                value = client.call("ZRANGE", key, 0, -1, "WITHSCORES")
+            else:
+                value = kind
+            out[key] = (kind, expiry, value)
+        return out
+    finally:
+        client.close()
+
+
+def in_step(primary, replica):
+    """Whether the replica has read all the primary has sent."""
+    sent = info_field(primary, "replication", "master_repl_offset")
+    read = info_field(replica, "replication", "slave_repl_offset")
+    return sent is not None and sent == read
+
+
+def compare(primary, replica, stage, failures, skip=b"\0"):
+    """The two datasets, keys starting with `skip` left out (ones that may
+    expire while they are read)."""
+    wait_for(lambda: in_step(primary, replica), 30, "the replica to catch up (%s)" % stage)
+    want, got = dataset(primary), dataset(replica)
+    want = {k: v for k, v in want.items() if not k.startswith(skip)}
+    got = {k: v for k, v in got.items() if not k.startswith(skip)}
+    if want == got:
+        print("  %s: %d keys, the same on the replica" % (stage, len(want)))
+        return
+    failures.append(stage)
+    print("  %s: MISMATCH (%d keys on keel-kv, %d on the replica)" % (stage, len(want), len(got)))
+    differing = [key for key in sorted(set(want) | set(got)) if want.get(key) != got.get(key)]
+    for key in differing[:10]:
+        print("    %r: keel-kv %r, replica %r" % (key, want.get(key), got.get(key)))
+
+
+def seed(port):
+    client = d.Client(port, timeout=10)
+    try:
+        for i in range(300):
+            client.call("SET", "s:%d" % i, "value-%d" % i * (1 + i % 7))
+            client.call("SET", "n:%d" % i, i * 1_000_003 - 50_000)
+            client.call("RPUSH", "l:%d" % (i % 20), *["e%d" % j for j in range(i % 9 + 1)])
+            client.call("HSET", "h:%d" % (i % 30), "f%d" % i, "v" * (i % 70))
+            client.call("SADD", "st:%d" % (i % 10), "m%d" % i)
+            client.call("SADD", "si:%d" % (i % 10), i)
+            client.call("ZADD", "z:%d" % (i % 10), i / 7.0, "m%d" % i)
+        client.call("RPUSH", "biglist", *["element-%d" % j for j in range(2000)])
+        client.call("HSET", "bighash", *[x for j in range(600) for x in ("field%d" % j, "v%d" % j)])
+        client.call("ZADD", "bigzset", *[x for j in range(300) for x in ("%r" % (j * 1.25 - 100), "m%d" % j)])
+        client.call("SET", "huge", "x" * 100_000)
+        for i in range(50):
+            client.call("SET", "e:%d" % i, "v", "PX", 3_600_000 + i)
+        for i in range(20):
+            client.call("SET", "soon:%d" % i, "v", "PX", 200)
+    finally:
+        client.close()
+
+
+def run_program(port, commands, transaction=False):
+    client = d.Client(port, timeout=10)
+    try:
+        if transaction:
+            client.call("MULTI")
+        for command in commands:
+            client.call(*command)
+        if transaction:
+            client.call("EXEC")
+    finally:
+        client.close()
+
+
+def blocked_pops(port):
+    waiter = d.Client(port, timeout=10)
+    try:
+        for i in range(20):
+            waiter.send("BLPOP", "queue", "5")
+            time.sleep(0.01)
+            call(port, "RPUSH", "queue", "job%d" % i, "extra%d" % i)
+            waiter.read()
+        waiter.send("BLMOVE", "queue2", "done", "LEFT", "RIGHT", "5")
+        time.sleep(0.01)
+        call(port, "LPUSH", "queue2", "moved")
+        waiter.read()
+    finally:
+        waiter.close()
+
+
+def scenario(kv_binary, redis_binary, threads, workdir):
+    failures = []
+    kv_port, replica_port = free_port(), free_port()
+    kv = subprocess.Popen([kv_binary, "--port", str(kv_port), "--threads", str(threads)],
+                          stdout=subprocess.DEVNULL, stderr=open(os.path.join(workdir, "keel-kv-%d.log" % threads), "w"))
+    replica = None
+    try:
+        wait_for(lambda: _answers(kv_port), 20, "keel-kv to listen")
+        seed(kv_port)
+        replica = subprocess.Popen(
+            [redis_binary, "--port", str(replica_port), "--save", "", "--appendonly", "no",
+             "--replicaof", "127.0.0.1", str(kv_port), "--dir", workdir],
+            stdout=open(os.path.join(workdir, "replica-%d.log" % threads), "w"), stderr=subprocess.STDOUT)
+        wait_for(lambda: _answers(replica_port) and info_field(replica_port, "replication", "master_link_status") == "up",
+                 30, "the replica to load the snapshot")
+        print("keel-kv --threads %d, a redis-server replica:" % threads)
+        compare(kv_port, replica_port, "after the snapshot", failures, skip=b"soon:")
+        time.sleep(0.3)  # the soon:* keys expire, in the background or when read
+        call(kv_port, "GET", "soon:0")
+        compare(kv_port, replica_port, "after keys expired", failures)
+        program = d.random_program(1234, 3000)
+        chunks = [program[i:i + 100] for i in range(0, len(program), 100)]
+        # Four writers at once; every third chunk a transaction.
+        for start in range(0, len(chunks), 4):
+            writers = [threading.Thread(target=run_program, args=(kv_port, chunk, (start + n) % 3 == 2))
+                       for n, chunk in enumerate(chunks[start:start + 4])]
+            for w in writers:
+                w.start()
+            for w in writers:
+                w.join()
+        compare(kv_port, replica_port, "after %d random commands" % len(program), failures)
+        blocked_pops(kv_port)
+        compare(kv_port, replica_port, "after blocked pops served", failures)
+        connected = info_field(kv_port, "replication", "connected_slaves")
+        replica.terminate()
+        replica.wait(timeout=20)
+        replica = None
+        wait_for(lambda: info_field(kv_port, "replication", "connected_slaves") == "0", 10,
+                 "keel-kv to forget the replica")
+        print("  replicas while attached: %s; after the replica stopped: 0" % connected)
+        if connected != "1":
+            failures.append("connected_slaves")
+    finally:
+        for process in (replica, kv):
+            if process is not None:
+                process.terminate()
+                try:
+                    process.wait(timeout=20)
+                except subprocess.TimeoutExpired:
+                    process.kill()
+    return failures
+
+
+def _answers(port):
+    try:
+        return call(port, "PING") == ("simple", b"PONG")
+    except OSError:
+        return False
+
+
+def main():
+    kv_binary, redis_binary = sys.argv[1], sys.argv[2]
+    workdir = os.environ.get("WORK", "/tmp")
+    failures = []
+    for threads in (1, 2):
+        failures += scenario(kv_binary, redis_binary, threads, workdir)
+    if failures:
+        print("replica differed: " + ", ".join(failures))
+    sys.exit(1 if failures else 0)
+
+
+if __name__ == "__main__":
+    main()
