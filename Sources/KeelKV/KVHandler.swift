@@ -124,12 +124,51 @@ final class KVLoop: KVServices {
 
     // MARK: replicas (see KVReplication)
 
+    /// Replicas of this loop being brought up to date, a slice each per tick.
+    private var replicaSyncs: [KVClientRef] = []
+
+    /// Goes on with the synchronisation SYNC or PSYNC began for `session`.
+    private func startReplicaSync(_ session: KVSession) {
+        session.replicaSync = context.pendingReplicaSync
+        context.pendingReplicaSync = nil
+        replicaSyncs.append(session.client)
+    }
+
+    /// A slice of each replica's synchronisation; the reply of one that is
+    /// done goes out, its stream after it.
+    private func stepReplicaSyncs() {
+        replicaSyncs.removeAll { client in
+            guard let session = sessions.session(of: client), let sync = session.replicaSync else { return true }
+            let id = Self.connectionID(client)
+            let done = sync.step(
+                context, client: client,
+                room: { (connections?.pendingOutputBytes(of: id) ?? 0) < KVReplicaSync.sendBytes },
+                write: { bytes in
+                    guard writeReply(bytes, to: client) else {
+                        close(client)
+                        return false
+                    }
+                    return true
+                })
+            guard done else { return false }
+            session.replicaSync = nil
+            session.replicaSnapshotBytes = sync.snapshotBytes
+            return true
+        }
+    }
+
     /// Writes the stream bytes waiting for this loop's replicas, and asks
     /// the loops of other replicas with bytes waiting to write theirs.
     func drainReplicationStream() {
-        let others = store.replication.drain(loop: loopIndex) { client, bytes in
-            bytes.withUnsafeBytes { writeStream($0, to: client) }
-        }
+        let others = store.replication.drain(
+            loop: loopIndex,
+            // A replica's stream waits behind its snapshot.
+            ready: { sessions.session(of: $0)?.replicaSync == nil },
+            dropped: { client in
+                logger.warning("closing a replica whose stream passed its limit while its snapshot was sent")
+                close(client)
+            },
+            write: { client, bytes in bytes.withUnsafeBytes { writeStream($0, to: client) } })
         if let connections { for loop in others { connections.requestTick(onLoop: loop) } }
     }
 
@@ -161,6 +200,7 @@ final class KVLoop: KVServices {
     func afterCommand(_ command: RESPCommand, of session: KVSession) {
         if context.pendingBlock != nil { startBlocking(session, command) }
         if context.pendingWalk != nil { startWalk(session) }
+        if context.pendingReplicaSync != nil { startReplicaSync(session) }
         if hasReadyKeys || !loopsToWake.isEmpty { serveReady() }
         if hasReleases { releaseRequested() }
     }
@@ -332,6 +372,7 @@ final class KVLoop: KVServices {
             }
             if context.pendingBlock != nil { startBlocking(session, command) }
             if context.pendingWalk != nil { startWalk(session) }
+            if context.pendingReplicaSync != nil { startReplicaSync(session) }
         }
     }
 
@@ -394,6 +435,10 @@ final class KVLoop: KVServices {
         session.watchedKeys = []
         session.transaction = nil
         if session.blocked != nil { _ = unblock(session) }
+        if let sync = session.replicaSync {
+            session.replicaSync = nil
+            sync.abandon(store)
+        }
         if session.isReplica { store.replication.detach(client) }
         session.walk = nil
         unsubscribeAll(session)
@@ -418,6 +463,7 @@ final class KVLoop: KVServices {
         }
         // Taken whether or not anyone is blocked: a stale one is dropped.
         releaseRequested()
+        if !replicaSyncs.isEmpty { stepReplicaSyncs() }
         if store.replication.isActive {
             store.replication.pingIfDue(nowMs: context.coarseNowMs)
             drainReplicationStream()

@@ -272,3 +272,189 @@ import Testing
         #expect(stream(kv, replica) == [["PING"]])
     }
 }
+
+/// A replica brought up to date over many ticks: its snapshot (read back
+/// by a small RDB reader and restored into another store) and its stream
+/// give the primary's data, whatever was written meanwhile.
+@Suite struct KVReplicaSyncTests {
+    /// 60,000 keys: more than a debug build walks in one slice.
+    private func filled() -> KVHarness {
+        let kv = KVHarness()
+        for batch in 0..<60 {
+            var arguments = [Array("MSET".utf8)]
+            for index in (batch * 1_000)..<((batch + 1) * 1_000) {
+                arguments += [Array("key:\(index)".utf8), Array("value:\(index)".utf8)]
+            }
+            kv.run(arguments)
+        }
+        kv("RPUSH", "list", "a", "b", "c")
+        kv("HSET", "hash", "f", "v")
+        kv("ZADD", "zset", "1.5", "m")
+        kv("SADD", "set", "x", "7")
+        kv("SET", "volatile", "v", "PX", "100000")
+        return kv
+    }
+
+    /// Runs `body` between SYNC and the end of the synchronisation, then
+    /// checks that snapshot and stream, replayed, give the primary's data.
+    private func synchronise(writingMeanwhile body: (KVHarness) -> Void) {
+        let kv = filled()
+        let auditor = kv.session
+        let replica = kv.openClient()
+        kv.use(replica)
+        #expect(kv("SYNC") == "", "the snapshot comes on later ticks")
+        #expect(replica.replicaSync != nil)
+        kv.use(auditor)
+        body(kv)
+        var received: [UInt8] = []
+        var ticks = 0
+        while replica.replicaSync != nil && ticks < 100_000 {
+            ticks += 1
+            kv.tick()
+            for (target, bytes) in kv.loop.deliveredWithoutLoop where target == replica.client { received += bytes }
+            kv.loop.deliveredWithoutLoop.removeAll()
+        }
+        #expect(replica.replicaSync == nil, "the synchronisation ended")
+        kv("SET", "after", "1")
+        for (target, bytes) in kv.loop.deliveredWithoutLoop where target == replica.client { received += bytes }
+        kv.loop.deliveredWithoutLoop.removeAll()
+        let copy = KVHarness()
+        guard let rest = RDBReader.restore(received, into: copy) else {
+            Issue.record("no snapshot in \(received.prefix(40))")
+            return
+        }
+        for command in KVCommandFuzzTests.commands(in: rest) { copy.run(command) }
+        #expect(copy("DBSIZE") == kv("DBSIZE"))
+        #expect(copy("DEBUG", "DIGEST") == kv("DEBUG", "DIGEST"))
+        #expect(copy("GET", "after") == bulk("1"))
+    }
+
+    @Test func writesDuringTheSnapshotReachTheReplicaAsValues() {
+        synchronise { kv in
+            kv("SET", "key:5", "changed")
+            kv("DEL", "key:59999")
+            kv("SET", "new", "1")
+            kv("INCR", "new")
+            kv("RPUSH", "list", "d")
+            kv("EXPIRE", "key:7", "1000")
+            kv("RENAME", "key:8", "moved")
+            for _ in 0..<20 { kv.tick() }
+            kv("APPEND", "key:40000", "+")
+            kv("SET", "key:5", "changed again")
+        }
+    }
+
+    @Test func aFlushDuringTheSnapshotStartsItAgain() {
+        synchronise { kv in
+            for _ in 0..<5 { kv.tick() }
+            kv("FLUSHALL")
+            kv("SET", "survivor", "1")
+            kv("HSET", "h", "a", "b")
+        }
+    }
+
+    @Test func aReplicaThatLeavesMidSnapshotLetsTablesResizeAgain() {
+        let kv = filled()
+        let replica = kv.openClient()
+        kv.use(replica)
+        kv("SYNC")
+        #expect(kv.store.shards.allSatisfy { $0.snapshotWalks == 1 })
+        kv.close(replica)
+        #expect(kv.store.shards.allSatisfy { $0.snapshotWalks == 0 })
+        #expect(!kv.store.replication.isActive)
+        for _ in 0..<10 { kv.tick() }
+    }
+}
+
+/// Reads an RDB file as KVSnapshotWalk writes it (plain types, no LZF) and
+/// restores its keys with RESTORE; returns the bytes after it.
+enum RDBReader {
+    static func restore(_ bytes: [UInt8], into kv: KVHarness) -> [UInt8]? {
+        guard let end = bytes.firstIndex(of: 10), bytes.first == UInt8(ascii: "$"),
+            let length = Int(String(decoding: bytes[1..<(end - 1)], as: UTF8.self))
+        else { return nil }
+        let file = Array(bytes[(end + 1)..<(end + 1 + length)])
+        var reader = Reader(bytes: file, position: 9)
+        var expiry: UInt64?
+        while let opcode = reader.byte() {
+            switch opcode {
+            case 0xFA:
+                _ = reader.string()
+                _ = reader.string()
+            case 0xFE: _ = reader.length()
+            case 0xFB:
+                _ = reader.length()
+                _ = reader.length()
+            case 0xFC:
+                expiry = reader.take(8).enumerated().reduce(UInt64(0)) {
+                    $0 | UInt64($1.element) << (8 * UInt64($1.offset))
+                }
+            case 0xFF: return Array(bytes[(end + 1 + length)...])
+            default:
+                let key = reader.string()
+                let start = reader.position
+                reader.skipBody(type: opcode)
+                var payload = [opcode] + Array(file[start..<reader.position]) + [10, 0]
+                let crc = KVDumpFormat.crc64(payload)
+                payload += withUnsafeBytes(of: crc.littleEndian) { Array($0) }
+                var arguments = [Array("RESTORE".utf8), key, Array(String(expiry ?? 0).utf8), payload]
+                if expiry != nil { arguments.append(Array("ABSTTL".utf8)) }
+                kv.run(arguments)
+                expiry = nil
+            }
+        }
+        return nil
+    }
+
+    struct Reader {
+        let bytes: [UInt8]
+        var position: Int
+
+        mutating func byte() -> UInt8? {
+            guard position < bytes.count else { return nil }
+            defer { position += 1 }
+            return bytes[position]
+        }
+
+        mutating func take(_ count: Int) -> [UInt8] {
+            defer { position += count }
+            return Array(bytes[position..<(position + count)])
+        }
+
+        /// A length, or for an integer string its width as a negative number.
+        mutating func length() -> Int {
+            let first = byte()!
+            switch first >> 6 {
+            case 0: return Int(first & 0x3F)
+            case 1: return Int(first & 0x3F) << 8 | Int(byte()!)
+            case 2:
+                let count = first == 0x80 ? 4 : 8
+                return take(count).reduce(0) { $0 << 8 | Int($1) }
+            default: return -[1, 2, 4][Int(first & 0x3F)]
+            }
+        }
+
+        mutating func string() -> [UInt8] {
+            let count = length()
+            guard count < 0 else { return take(count) }
+            let raw = take(-count)
+            let unsigned = raw.enumerated().reduce(UInt64(0)) { $0 | UInt64($1.element) << (8 * UInt64($1.offset)) }
+            let shift = UInt64(64 - 8 * raw.count)
+            return Array(String(Int64(bitPattern: unsigned << shift) >> Int64(shift)).utf8)
+        }
+
+        mutating func skipBody(type: UInt8) {
+            switch type {
+            case 0: _ = string()
+            case 1, 2: for _ in 0..<length() { _ = string() }
+            case 4: for _ in 0..<(2 * length()) { _ = string() }
+            case 5:
+                for _ in 0..<length() {
+                    _ = string()
+                    position += 8
+                }
+            default: preconditionFailure("RDB type \(type) is not one KVSnapshotWalk writes")
+            }
+        }
+    }
+}

@@ -5,7 +5,9 @@ encoding, expiries), then follows its stream while clients change the
 dataset: the seeded random program of kv_differential.py (thousands of
 commands over five keys, so types collide and keys come and go), some of it
 in MULTI ... EXEC, blocked pops served by pushes, keys expiring lazily and
-in the background. After each stage the two datasets must be the same: the
+in the background; and 200,000 more keys, so that the snapshot is written
+over many ticks while a client keeps writing (the keys written meanwhile
+reach the replica as their values after the snapshot). After each stage the two datasets must be the same: the
 same keys, types, values and expiry times (to the millisecond). Run with one
 loop and with --threads 2 (writers on four connections at once).
 
@@ -54,30 +56,49 @@ def info_field(port, section, name):
     return None
 
 
+def pipelined(client, commands, batch=1000):
+    """Replies to `commands`, sent a batch at a time."""
+    replies = []
+    for start in range(0, len(commands), batch):
+        chunk = commands[start:start + batch]
+        client.send_raw(b"".join(d.encode(c) for c in chunk))
+        replies += [client.read() for _ in chunk]
+    return replies
+
+
+VALUE_OF = {
+    b"string": lambda k: ["GET", k], b"list": lambda k: ["LRANGE", k, 0, -1], b"set": lambda k: ["SMEMBERS", k],
+    b"hash": lambda k: ["HGETALL", k], b"zset": lambda k: ["ZRANGE", k, 0, -1, "WITHSCORES"],
+}
+
+
 def dataset(port):
     """Every key: its type, expiry (ms) and value, order-free where Redis's is."""
-    client = d.Client(port, timeout=10)
+    client = d.Client(port, timeout=30)
     try:
         keys = [k[1] for k in client.call("KEYS", "*")[1]]
+        kinds = [r[1] for r in pipelined(client, [["TYPE", k] for k in keys])]
+        expiries = [r[1] for r in pipelined(client, [["PEXPIRETIME", k] for k in keys])]
+        values = pipelined(client, [VALUE_OF.get(kind, lambda k: ["TYPE", k])(k) for k, kind in zip(keys, kinds)])
         out = {}
-        for key in keys:
-            kind = client.call("TYPE", key)[1]
-            expiry = client.call("PEXPIRETIME", key)[1]
-            if kind == b"string":
-                value = client.call("GET", key)
-            elif kind == b"list":
-                value = client.call("LRANGE", key, 0, -1)
-            elif kind == b"set":
-                value = sorted(x[1] for x in client.call("SMEMBERS", key)[1])
+        for key, kind, expiry, value in zip(keys, kinds, expiries, values):
+            if kind == b"set":
+                value = sorted(x[1] for x in value[1])
             elif kind == b"hash":
-                items = [x[1] for x in client.call("HGETALL", key)[1]]
+                items = [x[1] for x in value[1]]
                 value = sorted(zip(items[0::2], items[1::2]))
-            elif kind == b"zset":
-                value = client.call("ZRANGE", key, 0, -1, "WITHSCORES")
-            else:
-                value = kind
             out[key] = (kind, expiry, value)
         return out
+    finally:
+        client.close()
+
+
+def unlink_bulk(port):
+    """UNLINKs the bulk keys (replicated too), so later stages compare fast."""
+    client = d.Client(port, timeout=30)
+    try:
+        keys = [k[1] for k in client.call("KEYS", "*")[1] if k[1].startswith((b"bulk:", b"renamed:"))]
+        pipelined(client, [["UNLINK"] + keys[i:i + 100] for i in range(0, len(keys), 100)])
     finally:
         client.close()
 
@@ -129,6 +150,40 @@ def seed(port):
         client.close()
 
 
+def bulk_seed(port, count):
+    """`count` keys bulk:N in pipelined MSETs of 1,000."""
+    client = d.Client(port, timeout=30)
+    try:
+        for start in range(0, count, 1000):
+            args = []
+            for i in range(start, min(count, start + 1000)):
+                args += ["bulk:%d" % i, "v%d" % i]
+            client.send("MSET", *args)
+        for _ in range(0, count, 1000):
+            client.read()
+    finally:
+        client.close()
+
+
+def keep_writing(port, stop, count):
+    """Writes of every kind over the bulk keys until `stop` is set."""
+    client = d.Client(port, timeout=30)
+    rng = d.random.Random(7)
+    try:
+        while not stop.is_set():
+            key = "bulk:%d" % rng.randrange(count)
+            client.call(*rng.choice([
+                ["SET", key, "w%d" % rng.randrange(1000)], ["INCR", "counter:%d" % rng.randrange(100)],
+                ["DEL", key], ["RPUSH", "wl:%d" % rng.randrange(50), "x"], ["HSET", "wh", key, "1"],
+                ["EXPIRE", key, "5000"], ["SADD", "ws", key], ["APPEND", key, "+"],
+                ["RENAME", key, "renamed:%d" % rng.randrange(count)],
+            ]))
+    except d.RESPError:
+        pass
+    finally:
+        client.close()
+
+
 def run_program(port, commands, transaction=False):
     client = d.Client(port, timeout=10)
     try:
@@ -167,14 +222,22 @@ def scenario(kv_binary, redis_binary, threads, workdir):
     try:
         wait_for(lambda: _answers(kv_port), 20, "keel-kv to listen")
         seed(kv_port)
+        bulk_seed(kv_port, BULK_KEYS)
+        stop = threading.Event()
+        writer = threading.Thread(target=keep_writing, args=(kv_port, stop, BULK_KEYS))
+        writer.start()
         replica = subprocess.Popen(
             [redis_binary, "--port", str(replica_port), "--save", "", "--appendonly", "no",
              "--replicaof", "127.0.0.1", str(kv_port), "--dir", workdir],
             stdout=open(os.path.join(workdir, "replica-%d.log" % threads), "w"), stderr=subprocess.STDOUT)
         wait_for(lambda: _answers(replica_port) and info_field(replica_port, "replication", "master_link_status") == "up",
                  30, "the replica to load the snapshot")
+        time.sleep(0.2)
+        stop.set()
+        writer.join()
         print("keel-kv --threads %d, a redis-server replica:" % threads)
-        compare(kv_port, replica_port, "after the snapshot", failures, skip=b"soon:")
+        compare(kv_port, replica_port, "after the snapshot (a client writing meanwhile)", failures, skip=b"soon:")
+        unlink_bulk(kv_port)
         time.sleep(0.3)  # the soon:* keys expire, in the background or when read
         call(kv_port, "GET", "soon:0")
         compare(kv_port, replica_port, "after keys expired", failures)
@@ -209,6 +272,9 @@ def scenario(kv_binary, redis_binary, threads, workdir):
                 except subprocess.TimeoutExpired:
                     process.kill()
     return failures
+
+
+BULK_KEYS = 200_000
 
 
 def _answers(port):

@@ -52,6 +52,8 @@ final class KVContext {
     var pendingBlock: KVPendingBlock?
     /// A KEYS over a large keyspace, for the loop to walk (KVKeysWalk).
     var pendingWalk: KVKeysWalk?
+    /// A replica's synchronisation, for the loop to go on with.
+    var pendingReplicaSync: KVReplicaSync?
     /// While a blocked client's command runs again (KVLoop): finding
     /// nothing, it stays blocked and says so in `stillBlocked`.
     var isRetryingBlocked = false
@@ -80,6 +82,12 @@ final class KVContext {
         self.session = session
         cachedNowMs = -1
         reply.protocolVersion = session.protocolVersion
+    }
+
+    /// Reads the clock afresh at the next `nowMs` (work done outside a
+    /// command, on a tick).
+    func resetClock() {
+        cachedNowMs = -1
     }
 
     /// Now, in Unix milliseconds, read once per command.
@@ -177,6 +185,7 @@ final class KVContext {
     @inline(__always)
     func touched(_ key: UnsafeRawBufferPointer) {
         changed = true
+        if isReplicating { store.replication.noteWritten(key) }
         store.watches.touch(key)
         services.keyTouched(key)
     }

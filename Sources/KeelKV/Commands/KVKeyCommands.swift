@@ -402,8 +402,10 @@ enum KVKeyCommands {
             store.removeAll()
         }
         for key in removed { key.withUnsafeBytes { store.watches.touch($0) } }
-        // Replicas flush too, whatever there was to remove.
+        // Replicas flush too, whatever there was to remove; snapshots being
+        // written begin again.
         context.forcePropagation()
+        store.replication.noteFlush()
         context.reply.simpleString("OK")
     }
 

@@ -2,10 +2,10 @@
 // (KVReplication) as it would of redis-server 7.0. SYNC answers with the
 // snapshot as one bulk (no CRLF after it); PSYNC with +FULLRESYNC <id>
 // <offset> and then the same (keel-kv keeps no backlog, so a partial
-// resynchronisation is never offered). Both run with every shard locked:
-// the replica is attached and the snapshot taken in one step. A replica's
-// REPLCONF ACK records how far it has read and gets no reply, as none of a
-// replica's commands do.
+// resynchronisation is never offered). Both attach the replica with every
+// shard locked; the snapshot is written then, or over the following ticks
+// for a larger dataset (KVReplicaSync). A replica's REPLCONF ACK records how
+// far it has read and gets no reply, as none of a replica's commands do.
 
 import KeelWire
 
@@ -26,19 +26,22 @@ enum KVReplicationCommands {
         guard session.transaction == nil, !context.isInTransaction else {
             return context.reply.error("ERR Command not allowed inside a transaction")
         }
-        let (id, offset) = context.store.replication.attach(
+        let id = context.store.replication.attach(
             client: session.client, id: session.id, address: session.record.address,
             listeningPort: session.replicaListeningPort, nowMs: context.nowMs)
-        let snapshot = KVSnapshot.rdb(context, replicationID: id, offset: offset)
-        if announcingResync {
-            context.reply.append("+FULLRESYNC ")
-            id.withUnsafeBytes { context.reply.append($0) }
-            Array(" \(offset)\r\n".utf8).withUnsafeBytes { context.reply.append($0) }
-        }
-        context.reply.header(UInt8(ascii: "$"), snapshot.count)
-        snapshot.withUnsafeBytes { context.reply.append($0) }
         session.isReplica = true
-        session.replicaSnapshotBytes = snapshot.count
+        // A small dataset is done within this first slice; a larger one
+        // goes on a slice per tick (KVReplicaSync), the reply coming then.
+        let sync = KVReplicaSync(context, replicationID: id, announcesResync: announcingResync)
+        let done = sync.step(context, client: session.client) { bytes in
+            context.reply.append(bytes)
+            return true
+        }
+        if done {
+            session.replicaSnapshotBytes = sync.snapshotBytes
+        } else {
+            context.pendingReplicaSync = sync
+        }
     }
 
     /// REPLCONF option value [option value ...]: listening-port, ip-address,

@@ -13,14 +13,20 @@
 // sees, MULTI ... EXEC around what one command or transaction changed in
 // more than one step, and a PING every repl-ping-replica-period seconds.
 //
+// A new replica's snapshot is written a slice per tick (KVReplicaSync), so
+// attaching one does not stop the loop; meanwhile the keys written are
+// noted, and sent as their values once the snapshot is done, after which
+// the replica gets the stream.
+//
 // Threading. Commands on every loop feed the stream while they hold their
 // keys' shard locks, so two commands on one key enter it in the order they
 // ran; the feed's own lock orders the rest. Each replica's bytes wait in
 // its own buffer and only the replica's own loop writes them to its
 // connection (after a command, or on its tick, which the feeding loop
-// requests), so nothing reorders them on the way. Attaching a replica
-// takes every shard's lock, so the snapshot and the stream meet exactly: a
-// change is in the snapshot or in the stream, never in both or neither.
+// requests), so nothing reorders them on the way. A replica is attached
+// with every shard locked, and switches from its catch-up to the stream
+// under the feed's lock once no noted key is left: every change is in its
+// snapshot, its catch-up or its stream.
 //
 // There is no backlog: a replica that reconnects gets a full snapshot
 // again (PSYNC answers FULLRESYNC), and one that falls more than
@@ -45,6 +51,13 @@ final class KVReplication: Sendable {
         /// The offset it last acknowledged (REPLCONF ACK), and when.
         var acknowledgedOffset: Int64 = 0
         var acknowledgedAtMs: Int64
+        /// While its snapshot is written (KVReplicaSync): no stream bytes,
+        /// only the keys written since the snapshot began, to send as they
+        /// are once it is done; and whether a flush emptied the store
+        /// meanwhile (the snapshot begins again).
+        var isSyncing: Bool
+        var written: Set<[UInt8]> = []
+        var flushed = false
     }
 
     private struct State {
@@ -62,6 +75,9 @@ final class KVReplication: Sendable {
     /// holds its shard locks (one relaxed load), and only then is what the
     /// command did turned into stream bytes.
     private let attached = Atomic<Bool>(false)
+    /// Replicas whose snapshot is being written: while any, written keys
+    /// are noted (one relaxed load per write otherwise).
+    private let syncing = Atomic<Int>(0)
 
     /// How far (bytes) a replica may fall behind its stream beyond its
     /// snapshot before it is disconnected: redis-server's hard limit.
@@ -83,12 +99,10 @@ final class KVReplication: Sendable {
 
     // MARK: replicas
 
-    /// Attaches `client` as a replica (every shard locked by the caller,
-    /// the snapshot taken under the same locks); returns the replication
-    /// id and the offset its stream starts at.
-    func attach(client: KVClientRef, id: Int, address: String, listeningPort: Int, nowMs: Int64) -> (
-        id: [UInt8], offset: Int64
-    ) {
+    /// Attaches `client` as a replica (every shard locked by the caller),
+    /// its snapshot about to be written (KVReplicaSync); returns the
+    /// replication id.
+    func attach(client: KVClientRef, id: Int, address: String, listeningPort: Int, nowMs: Int64) -> [UInt8] {
         state.withLock { state in
             state.replicas.removeAll { $0.client == client }
             // The first PING comes a period after the first replica.
@@ -96,19 +110,84 @@ final class KVReplication: Sendable {
             state.replicas.append(
                 Replica(
                     client: client, id: id, address: address, listeningPort: listeningPort,
-                    acknowledgedAtMs: nowMs))
-            // A new replica's stream begins with SELECT, as every replica's
-            // does after a snapshot in redis-server.
-            state.selectedDatabase = -1
+                    acknowledgedAtMs: nowMs, isSyncing: true))
+            syncing.add(1, ordering: .relaxed)
             attached.store(true, ordering: .relaxed)
-            return (state.replicationID, state.offset)
+            return state.replicationID
+        }
+    }
+
+    /// `key` was written (or deleted): replicas whose snapshot is being
+    /// written get its value as it is once the snapshot is done.
+    @inline(__always)
+    func noteWritten(_ key: UnsafeRawBufferPointer) {
+        guard syncing.load(ordering: .relaxed) > 0 else { return }
+        state.withLock { state in
+            for index in state.replicas.indices where state.replicas[index].isSyncing {
+                state.replicas[index].written.insert(Array(key))
+            }
+        }
+    }
+
+    /// The store was emptied: snapshots being written begin again.
+    func noteFlush() {
+        guard syncing.load(ordering: .relaxed) > 0 else { return }
+        state.withLock { state in
+            for index in state.replicas.indices where state.replicas[index].isSyncing {
+                state.replicas[index].written.removeAll()
+                state.replicas[index].flushed = true
+            }
+        }
+    }
+
+    /// Whether the store was emptied since `client`'s snapshot began (or
+    /// since the last time this was asked).
+    func takeFlush(_ client: KVClientRef) -> Bool {
+        state.withLock { state in
+            guard let index = state.replicas.firstIndex(where: { $0.client == client }) else { return false }
+            defer { state.replicas[index].flushed = false }
+            return state.replicas[index].flushed
+        }
+    }
+
+    /// Up to `limit` of the keys written since `client`'s snapshot began
+    /// (each taken once; written again, it comes back).
+    func takeWritten(_ client: KVClientRef, limit: Int) -> [[UInt8]] {
+        state.withLock { state in
+            guard let index = state.replicas.firstIndex(where: { $0.client == client }) else { return [] }
+            var taken: [[UInt8]] = []
+            while taken.count < limit, let key = state.replicas[index].written.popFirst() { taken.append(key) }
+            return taken
+        }
+    }
+
+    /// Ends `client`'s snapshot if no key is left to catch up with: from
+    /// now on it gets the stream, which begins with `catchUp` (the values of
+    /// the keys written while the snapshot was made: the other replicas get
+    /// them too, a no-op for them, so every replica counts the same bytes).
+    /// Returns the offset to announce, the stream's before the catch-up, or
+    /// nil when a key was written or the store flushed meanwhile.
+    func startStreaming(_ client: KVClientRef, catchUp: [UInt8]) -> Int64? {
+        state.withLock { state in
+            guard let index = state.replicas.firstIndex(where: { $0.client == client }),
+                state.replicas[index].written.isEmpty, !state.replicas[index].flushed
+            else { return nil }
+            state.replicas[index].isSyncing = false
+            syncing.subtract(1, ordering: .relaxed)
+            let offset = state.offset
+            // Its stream begins with SELECT, as after a snapshot in redis-server.
+            state.selectedDatabase = -1
+            if !catchUp.isEmpty { Self.append(catchUp, transaction: false, to: &state) }
+            return offset
         }
     }
 
     /// Forgets `client` (its connection closed, or it fell behind).
     func detach(_ client: KVClientRef) {
         state.withLock { state in
-            state.replicas.removeAll { $0.client == client }
+            guard let index = state.replicas.firstIndex(where: { $0.client == client }) else { return }
+            if state.replicas[index].isSyncing { syncing.subtract(1, ordering: .relaxed) }
+            state.replicas.remove(at: index)
             attached.store(!state.replicas.isEmpty, ordering: .relaxed)
         }
     }
@@ -133,6 +212,7 @@ final class KVReplication: Sendable {
             let replicas = state.replicas.map { replica in
                 var copy = replica
                 copy.pending = []
+                copy.written = []
                 return copy
             }
             return (replicas, state.offset, state.replicationID)
@@ -147,22 +227,30 @@ final class KVReplication: Sendable {
     func feed(_ bytes: [UInt8], transaction: Bool = false) {
         state.withLock { state in
             guard !state.replicas.isEmpty else { return }
-            var out: [UInt8] = []
-            if state.selectedDatabase != 0 {
-                KVReplication.encode(["SELECT", "0"], into: &out)
-                state.selectedDatabase = 0
-            }
-            if transaction { KVReplication.encode(["MULTI"], into: &out) }
-            out += bytes
-            if transaction { KVReplication.encode(["EXEC"], into: &out) }
-            state.offset += Int64(out.count)
-            for index in state.replicas.indices { state.replicas[index].pending += out }
+            Self.append(bytes, transaction: transaction, to: &state)
+        }
+    }
+
+    /// `feed` with the lock held.
+    private static func append(_ bytes: [UInt8], transaction: Bool, to state: inout State) {
+        var out: [UInt8] = []
+        if state.selectedDatabase != 0 {
+            KVReplication.encode(["SELECT", "0"], into: &out)
+            state.selectedDatabase = 0
+        }
+        if transaction { KVReplication.encode(["MULTI"], into: &out) }
+        out += bytes
+        if transaction { KVReplication.encode(["EXEC"], into: &out) }
+        state.offset += Int64(out.count)
+        for index in state.replicas.indices where !state.replicas[index].isSyncing {
+            state.replicas[index].pending += out
         }
     }
 
     /// DEL `key`: a key that expired (lazily or actively), fed at once, on
     /// its own, as redis-server propagates an expiry.
     func feedDeletion(of key: UnsafeRawBufferPointer) {
+        noteWritten(key)
         var out: [UInt8] = []
         KVReplication.encodeHeader(2, into: &out)
         let word: StaticString = "DEL"
@@ -188,19 +276,27 @@ final class KVReplication: Sendable {
         // A PING selects nothing: it does not make SELECT due.
         state.withLock { state in
             state.offset += Int64(out.count)
-            for index in state.replicas.indices { state.replicas[index].pending += out }
+            for index in state.replicas.indices where !state.replicas[index].isSyncing {
+                state.replicas[index].pending += out
+            }
         }
     }
 
     /// Hands the stream bytes waiting for this loop's replicas to `write`
     /// (false: the connection is gone or too far behind; the replica is
-    /// detached and `write`'s caller closes it). Written outside the lock
-    /// (a write may close a connection, which detaches): only this loop
-    /// writes to its replicas, so their bytes stay in order. Returns the
-    /// other loops whose replicas have bytes waiting.
-    func drain(loop: UInt32, _ write: (KVClientRef, [UInt8]) -> Bool) -> [UInt32] {
+    /// detached and `write`'s caller closes it). A replica not `ready` (its
+    /// snapshot still going out) keeps its bytes, up to the limit, past
+    /// which it is `dropped` (detached, for the caller to close). Written
+    /// outside the lock (a write may close a connection, which detaches):
+    /// only this loop writes to its replicas, so their bytes stay in order.
+    /// Returns the other loops whose replicas have bytes waiting.
+    func drain(
+        loop: UInt32, ready: (KVClientRef) -> Bool, dropped: (KVClientRef) -> Void,
+        write: (KVClientRef, [UInt8]) -> Bool
+    ) -> [UInt32] {
         var others: [UInt32] = []
         var taken: [(KVClientRef, [UInt8])] = []
+        var overflowed: [KVClientRef] = []
         state.withLock { state in
             for index in state.replicas.indices where !state.replicas[index].pending.isEmpty {
                 let client = state.replicas[index].client
@@ -208,9 +304,17 @@ final class KVReplication: Sendable {
                     if !others.contains(client.loop) { others.append(client.loop) }
                     continue
                 }
+                guard ready(client) else {
+                    if state.replicas[index].pending.count > Self.outputLimitBytes { overflowed.append(client) }
+                    continue
+                }
                 taken.append((client, state.replicas[index].pending))
                 state.replicas[index].pending = []
             }
+        }
+        for client in overflowed {
+            detach(client)
+            dropped(client)
         }
         for (client, bytes) in taken where !write(client, bytes) { detach(client) }
         return others

@@ -71,6 +71,8 @@ final class KVSession {
     }
     /// REPLCONF listening-port: the port its own server listens on.
     var replicaListeningPort = 0
+    /// Its synchronisation, while its snapshot is being written.
+    var replicaSync: KVReplicaSync?
     /// The size of the snapshot it was sent (its output may hold that much
     /// beyond a replica's limit).
     var replicaSnapshotBytes = 0

@@ -75,6 +75,11 @@ struct KVDict<Layout: KVEntryLayout> {
     private(set) var secondary = KVBuckets.none
     /// The first bucket of `primary` not yet moved; -1 when not rehashing.
     private(set) var rehashIndex = -1
+    /// While set, the table neither starts nor continues a resize (chains
+    /// grow longer instead), so no entry moves: a walk by bucket position
+    /// (a replica's snapshot, KVSnapshotWalk) meets every entry present
+    /// throughout exactly once.
+    var resizePaused = false
 
     /// The smallest bucket array.
     static var minimumSize: Int { 4 }
@@ -103,7 +108,7 @@ struct KVDict<Layout: KVEntryLayout> {
     /// a bucket first when rehashing. The link is valid until the table
     /// next changes.
     mutating func find(_ key: UnsafeRawBufferPointer, hash: UInt64) -> (entry: UnsafeMutableRawPointer, link: KVLink)? {
-        if isRehashing { rehashStep() }
+        if isRehashing && !resizePaused { rehashStep() }
         return lookup(key, hash: hash)
     }
 
@@ -145,10 +150,10 @@ struct KVDict<Layout: KVEntryLayout> {
     /// (and moves a bucket when one is under way).
     mutating func insert(_ entry: UnsafeMutableRawPointer, hash: UInt64) {
         if isRehashing {
-            rehashStep()
+            if !resizePaused { rehashStep() }
         } else if primary.size == 0 {
             primary = KVBuckets.allocate(Self.minimumSize)
-        } else if primary.used >= primary.size {
+        } else if primary.used >= primary.size && !resizePaused {
             startResize(to: KVDict.size(for: primary.used &* 2))
         }
         var target = isRehashing ? secondary : primary
@@ -237,7 +242,9 @@ struct KVDict<Layout: KVEntryLayout> {
     /// whether one started.
     @discardableResult
     mutating func shrinkIfSparse() -> Bool {
-        guard !isRehashing, primary.size > Self.minimumSize, primary.used &* 8 < primary.size else { return false }
+        guard !isRehashing, !resizePaused, primary.size > Self.minimumSize, primary.used &* 8 < primary.size else {
+            return false
+        }
         startResize(to: KVDict.size(for: primary.used))
         return true
     }
@@ -252,7 +259,7 @@ struct KVDict<Layout: KVEntryLayout> {
     /// under way.
     @discardableResult
     mutating func rehash(buckets: Int) -> Bool {
-        guard isRehashing else { return false }
+        guard isRehashing && !resizePaused else { return isRehashing }
         var moves = buckets
         var emptyVisits = buckets &* 10
         let oldHeads = primary.heads.unsafelyUnwrapped
@@ -302,6 +309,33 @@ struct KVDict<Layout: KVEntryLayout> {
                 }
             }
         }
+    }
+
+    /// Calls `body` with the entries of up to `count` buckets from position
+    /// `start`, the two arrays taken as one sequence (the old array's
+    /// buckets, then the new one's); returns the next position, or nil
+    /// past the last bucket. With resizing paused, positions stay put.
+    func forEachEntry(fromBucket start: Int, buckets count: Int, _ body: (UnsafeMutableRawPointer) -> Void) -> Int? {
+        var position = start
+        let end = start &+ count
+        while position < end {
+            let buckets: KVBuckets
+            let index: Int
+            if position < primary.size {
+                (buckets, index) = (primary, position)
+            } else if position &- primary.size < secondary.size {
+                (buckets, index) = (secondary, position &- primary.size)
+            } else {
+                return nil
+            }
+            var next = buckets.heads.unsafelyUnwrapped[index]
+            while let entry = next {
+                next = KVEntryLink.next(of: entry).pointee
+                body(entry)
+            }
+            position &+= 1
+        }
+        return position < primary.size &+ secondary.size ? position : nil
     }
 
     /// Up to this many entries, a random one is found by counting to it.

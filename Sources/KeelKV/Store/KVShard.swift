@@ -36,6 +36,10 @@ final class KVShard: @unchecked Sendable {
     @exclusivity(unchecked) private(set) var removals = 0
     /// Keys removed by expiry, ever (INFO's expired_keys).
     @exclusivity(unchecked) private(set) var expirations = 0
+    /// Replicas' snapshot walks under way over this shard: while any, its
+    /// table does not resize (KVDict.resizePaused), so a walk by bucket
+    /// position meets each key once.
+    @exclusivity(unchecked) private(set) var snapshotWalks = 0
 
     /// Who watches keys: an expiry is a change to a watched key.
     let watches: KVWatches
@@ -180,6 +184,7 @@ final class KVShard: @unchecked Sendable {
         volatile.removeAll()
         let detached = dict
         dict = KVDict()
+        dict.resizePaused = snapshotWalks > 0
         return detached
     }
 
@@ -219,6 +224,24 @@ final class KVShard: @unchecked Sendable {
 
     /// Keys with an expiry.
     var volatileCount: Int { volatile.count }
+
+    /// A replica's snapshot walk begins (or ends): resizes wait for the last.
+    func beginSnapshotWalk() {
+        snapshotWalks &+= 1
+        dict.resizePaused = true
+    }
+
+    func endSnapshotWalk() {
+        precondition(snapshotWalks > 0, "a snapshot walk ended twice")
+        snapshotWalks &-= 1
+        dict.resizePaused = snapshotWalks > 0
+    }
+
+    /// The entries of up to `buckets` buckets from position `start` (see
+    /// KVDict); the next position, or nil past the last.
+    func forEachEntry(fromBucket start: Int, buckets: Int, _ body: (KVEntry) -> Void) -> Int? {
+        dict.forEachEntry(fromBucket: start, buckets: buckets) { body(KVEntry($0)) }
+    }
 
     /// One SCAN step over this shard's keys.
     func scan(_ cursor: UInt64, _ body: (KVEntry) -> Void) -> UInt64 {

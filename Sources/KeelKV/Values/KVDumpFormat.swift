@@ -116,7 +116,12 @@ enum KVDumpFormat {
     /// An RDB string: integers of up to 32 bits as RDB's integers (as
     /// redis-server writes them), the rest as length and bytes.
     static func writeString(_ bytes: [UInt8], to out: inout [UInt8]) {
-        if bytes.count <= 11, let value = bytes.withUnsafeBytes({ KVInteger.canonical($0) }) {
+        bytes.withUnsafeBytes { writeString($0, to: &out) }
+    }
+
+    /// An RDB string, from bytes in place.
+    static func writeString(_ bytes: UnsafeRawBufferPointer, to out: inout [UInt8]) {
+        if bytes.count <= 11, let value = KVInteger.canonical(bytes) {
             if value >= Int64(Int8.min) && value <= Int64(Int8.max) {
                 out.append(0xC0)
                 out.append(UInt8(bitPattern: Int8(value)))
@@ -465,8 +470,10 @@ enum KVDumpFormat {
         bytes.withUnsafeBytes { crc64($0) }
     }
 
-    static func crc64(_ bytes: UnsafeRawBufferPointer) -> UInt64 {
-        var crc: UInt64 = 0
+    /// The CRC of `bytes`, or of what came before them (`continuing` that
+    /// one's CRC) and them.
+    static func crc64(_ bytes: UnsafeRawBufferPointer, continuing start: UInt64 = 0) -> UInt64 {
+        var crc = start
         for byte in bytes { crc = crcTable[Int((crc ^ UInt64(byte)) & 0xFF)] ^ (crc >> 8) }
         return crc
     }

@@ -1,34 +1,60 @@
-// KVSnapshot: the whole dataset as an RDB file of version 10, what
-// redis-server 7.0 sends a replica before its stream: the magic and
-// version, auxiliary fields (the server's version, the replication id and
-// offset the stream starts at), database 0 with its sizes, each live key
-// (its expiry in ms first, where it has one) in DUMP's value encodings
-// (KVDumpFormat), the end marker and a CRC-64 of everything before it.
-// redis-server loads it as a replica; keel-kv has no persistence of its
-// own, so nothing else reads it.
+// KVSnapshot: the dataset as an RDB file of version 10, what redis-server
+// 7.0 sends a replica before its stream: the magic and version, auxiliary
+// fields (the server's version, the replication id), database 0 with its
+// sizes (a hint to the loader), each live key (its expiry in ms first,
+// where it has one) in DUMP's value encodings (KVDumpFormat), the end
+// marker and a CRC-64 of everything before it. redis-server loads it as a
+// replica; keel-kv has no persistence of its own, so nothing else reads it.
 //
-// Built in memory, in the loop, with every shard locked: a dataset's
-// snapshot holds the loop for as long as it takes to encode (redis-server
-// forks to write its own), and costs its size in memory until sent.
+// Written by a walk over the shards' buckets, a slice at a time (the
+// replica's loop gives it a millisecond per tick, KVReplicaSync), not in
+// one go: a million keys take about 0.35 s to encode, which would hold
+// every client that long (redis-server forks instead). While a walk is
+// under way the shards do not resize, so each key present throughout is
+// met exactly once; a key written meanwhile may be met before or after its
+// change, so what the replica gets next (KVReplicaSync's catch-up) is the
+// current value of every key written since the walk began.
 
 import KeelPosix
 
-enum KVSnapshot {
+/// One snapshot being written (see the file header).
+final class KVSnapshotWalk {
     private static let auxiliary: UInt8 = 0xFA
     private static let resizeDatabase: UInt8 = 0xFB
     private static let expiryMs: UInt8 = 0xFC
     private static let selectDatabase: UInt8 = 0xFE
     private static let end: UInt8 = 0xFF
+    /// Buckets walked between two readings of the clock.
+    static let bucketsPerClockReading = 64
 
-    /// The RDB file of `context.store`'s live keys (every shard locked by
-    /// the caller), naming `replicationID` and `offset`.
-    static func rdb(_ context: KVContext, replicationID: [UInt8], offset: Int64) -> [UInt8] {
-        var out = Array("REDIS00\(KVDumpFormat.version)".utf8)
-        let nowMs = context.nowMs
+    /// The file so far.
+    private(set) var bytes: [UInt8] = []
+    /// The CRC of `bytes` up to `checked` (kept as the walk goes, so the end
+    /// does not read megabytes at once).
+    private var crc: UInt64 = 0
+    private var checked = 0
+    private var shardIndex = 0
+    private var position: Int? = 0
+    private let replicationID: [UInt8]
+
+    /// A walk over `store` (its shards paused by the caller), the header
+    /// written.
+    init(_ store: KVStore, replicationID: [UInt8], nowMs: Int64) {
+        self.replicationID = replicationID
+        restart(store, nowMs: nowMs)
+    }
+
+    /// Begins again from the header (after a flush emptied the tables).
+    func restart(_ store: KVStore, nowMs: Int64) {
+        shardIndex = 0
+        position = 0
+        crc = 0
+        checked = 0
+        bytes = Array("REDIS00\(KVDumpFormat.version)".utf8)
         func aux(_ name: String, _ value: [UInt8]) {
-            out.append(auxiliary)
-            KVDumpFormat.writeString(Array(name.utf8), to: &out)
-            KVDumpFormat.writeString(value, to: &out)
+            bytes.append(Self.auxiliary)
+            KVDumpFormat.writeString(Array(name.utf8), to: &bytes)
+            KVDumpFormat.writeString(value, to: &bytes)
         }
         aux("redis-ver", Array("7.0.15".utf8))
         aux("redis-bits", Array(String(Int.bitWidth).utf8))
@@ -36,37 +62,71 @@ enum KVSnapshot {
         aux("used-mem", Array(String(HeapMemory.allocatedBytes).utf8))
         aux("repl-stream-db", Array("0".utf8))
         aux("repl-id", replicationID)
-        aux("repl-offset", Array(String(offset).utf8))
         aux("aof-base", Array("0".utf8))
-        var keys = 0
-        var volatile = 0
-        var entries: [UInt8] = []
-        for shard in context.store.shards {
-            shard.forEachEntry { entry in
-                if let expireAt = entry.expireAtMs {
-                    // An expired key not yet deleted is not sent: its DEL
-                    // comes in the stream when it is.
-                    guard expireAt > nowMs else { return }
-                    entries.append(expiryMs)
-                    withUnsafeBytes(of: UInt64(bitPattern: expireAt).littleEndian) { entries.append(contentsOf: $0) }
-                    volatile += 1
+        // The sizes, counted now (expired keys, not sent, included).
+        let keys = store.count
+        let volatile = store.volatileCount
+        bytes.append(Self.selectDatabase)
+        KVDumpFormat.writeLength(0, to: &bytes)
+        bytes.append(Self.resizeDatabase)
+        KVDumpFormat.writeLength(keys, to: &bytes)
+        KVDumpFormat.writeLength(volatile, to: &bytes)
+        bytes.reserveCapacity(bytes.count + keys * 32)
+    }
+
+    /// Walks until the clock passes `deadline` (monotonic ns); true once
+    /// every shard is walked. Each shard's lock is held while its buckets
+    /// are read.
+    func step(_ context: KVContext, until deadline: Int64) -> Bool {
+        let store = context.store
+        let nowMs = context.nowMs
+        while shardIndex < store.shards.count {
+            let shard = store.shards[shardIndex]
+            let next = store.withShards(store.bit(of: shard)) {
+                shard.forEachEntry(fromBucket: position ?? 0, buckets: Self.bucketsPerClockReading) {
+                    append($0, context, nowMs: nowMs)
                 }
-                let value = KVDumpCommands.value(of: entry, context)
-                entries.append(KVDumpFormat.typeByte(of: value))
-                KVDumpFormat.writeString(Array(entry.key), to: &entries)
-                KVDumpFormat.writeBody(of: value, to: &entries)
-                keys += 1
             }
+            position = next
+            if next == nil {
+                shardIndex += 1
+                position = 0
+            }
+            if KVMaintenance.monotonicNs() >= deadline { break }
         }
-        out.append(selectDatabase)
-        KVDumpFormat.writeLength(0, to: &out)
-        out.append(resizeDatabase)
-        KVDumpFormat.writeLength(keys, to: &out)
-        KVDumpFormat.writeLength(volatile, to: &out)
-        out += entries
-        out.append(end)
-        let crc = KVDumpFormat.crc64(out)
-        withUnsafeBytes(of: crc.littleEndian) { out.append(contentsOf: $0) }
-        return out
+        bytes.withUnsafeBytes {
+            crc = KVDumpFormat.crc64(UnsafeRawBufferPointer(rebasing: $0[checked...]), continuing: crc)
+        }
+        checked = bytes.count
+        return shardIndex == store.shards.count
+    }
+
+    /// The file, ended: its marker and CRC appended.
+    func finish() -> [UInt8] {
+        bytes.append(Self.end)
+        let crc = [Self.end].withUnsafeBytes { KVDumpFormat.crc64($0, continuing: self.crc) }
+        withUnsafeBytes(of: crc.littleEndian) { bytes.append(contentsOf: $0) }
+        defer { bytes = [] }
+        return bytes
+    }
+
+    /// One key, unless it has expired (its DEL reaches the replica later).
+    private func append(_ entry: KVEntry, _ context: KVContext, nowMs: Int64) {
+        if let expireAt = entry.expireAtMs {
+            guard expireAt > nowMs else { return }
+            bytes.append(Self.expiryMs)
+            withUnsafeBytes(of: UInt64(bitPattern: expireAt).littleEndian) { bytes.append(contentsOf: $0) }
+        }
+        if entry.type == .string {
+            // Strings, most keys, straight from the entry.
+            bytes.append(KVDumpFormat.typeByte(of: .string([])))
+            KVDumpFormat.writeString(entry.key, to: &bytes)
+            context.withString(entry) { KVDumpFormat.writeString($0, to: &bytes) }
+        } else {
+            let value = KVDumpCommands.value(of: entry, context)
+            bytes.append(KVDumpFormat.typeByte(of: value))
+            KVDumpFormat.writeString(entry.key, to: &bytes)
+            KVDumpFormat.writeBody(of: value, to: &bytes)
+        }
     }
 }
