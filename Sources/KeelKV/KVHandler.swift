@@ -140,6 +140,11 @@ final class KVLoop: KVServices {
         replicaSyncs.removeAll { client in
             guard let session = sessions.session(of: client), let sync = session.replicaSync else { return true }
             let id = Self.connectionID(client)
+            if context.coarseNowMs - session.replicaKeepaliveMs >= 1_000 {
+                // A newline a second while it waits for its snapshot.
+                session.replicaKeepaliveMs = context.coarseNowMs
+                _ = [UInt8(10)].withUnsafeBytes { writeReply($0, to: client) }
+            }
             let done = sync.step(
                 context, client: client,
                 room: { (connections?.pendingOutputBytes(of: id) ?? 0) < KVReplicaSync.sendBytes },
@@ -150,17 +155,24 @@ final class KVLoop: KVServices {
                     }
                     return true
                 })
+            if !done && sync.isTooLarge {
+                logger.warning(
+                    "closing a replica whose catch-up passed its limit",
+                    metadata: ["client": "\(session.record.address)"])
+                close(client)
+            }
             guard done else { return false }
             session.replicaSync = nil
-            session.replicaSnapshotBytes = sync.snapshotBytes
+            // Sent as it read, at most this much of it can still be queued.
+            session.replicaSnapshotBytes = 2 * KVReplicaSync.sendBytes
             return true
         }
     }
 
-    /// Writes the stream bytes waiting for this loop's replicas, and asks
-    /// the loops of other replicas with bytes waiting to write theirs.
+    /// Writes the stream bytes waiting for this loop's replicas (another
+    /// loop's replicas get theirs on that loop's next command or tick).
     func drainReplicationStream() {
-        let others = store.replication.drain(
+        store.replication.drain(
             loop: loopIndex,
             // A replica's stream waits behind its snapshot.
             ready: { sessions.session(of: $0)?.replicaSync == nil },
@@ -169,7 +181,6 @@ final class KVLoop: KVServices {
                 close(client)
             },
             write: { client, bytes in bytes.withUnsafeBytes { writeStream($0, to: client) } })
-        if let connections { for loop in others { connections.requestTick(onLoop: loop) } }
     }
 
     /// Stream bytes for a replica of this loop, not held to the

@@ -76,6 +76,40 @@ import Testing
         shard.checkInvariants()
     }
 
+    /// A replica's snapshot walks a shard by bucket position with resizing
+    /// paused, here in the middle of a resize: keys deleted and added again
+    /// meanwhile (behind and ahead of the walk) must not be met twice.
+    @Test func aPausedWalkMeetsEachKeyOnceWhateverIsReAdded() {
+        var random = SeededRandom(seed: 11)
+        let shard = KVShard()
+        for index in 0..<65_536 { Self.add(shard, "key:\(index)") }
+        while shard.dict.isRehashing { _ = shard.rehash(buckets: 1_000) }
+        Self.add(shard, "grows")
+        _ = shard.rehash(buckets: 5_000)
+        #expect(shard.dict.isRehashing, "the walk starts halfway through a resize")
+        shard.beginSnapshotWalk()
+        var met = Set<[UInt8]>()
+        var position: Int? = 0
+        while let start = position {
+            position = shard.forEachEntry(fromBucket: start, buckets: 64) { entry in
+                #expect(
+                    met.insert(Array(entry.key)).inserted, "\(String(decoding: entry.key, as: UTF8.self)) met twice")
+            }
+            // Delete and add again keys on both sides of the walk.
+            for _ in 0..<50 {
+                let key = "key:\(Int.random(in: 0..<65_536, using: &random))"
+                if let slot = Self.find(shard, key) {
+                    shard.remove(slot)
+                    Self.add(shard, key)
+                }
+            }
+        }
+        #expect(met.count >= 65_536)
+        shard.endSnapshotWalk()
+        while shard.rehash(buckets: 1_000) {}
+        shard.checkInvariants()
+    }
+
     @Test func aSparseTableShrinks() {
         let shard = KVShard()
         for index in 0..<10_000 { Self.add(shard, "key:\(index)") }

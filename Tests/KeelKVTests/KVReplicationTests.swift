@@ -206,15 +206,31 @@ import Testing
         #expect(commands[8].last != commands[9].last)
     }
 
+    @Test func anExpiryACommandFindsGoesWithItAndScansGoAlone() {
+        let kv = KVHarness()
+        let replica = attached(kv)
+        kv("SET", "k", "v", "PX", "10")
+        kv("SET", "a", "1", "PX", "10")
+        kv("SET", "b", "1", "PX", "10")
+        _ = stream(kv, replica)
+        kv.clock.advance(by: 20)
+        kv("SET", "k", "new")
+        #expect(stream(kv, replica) == [["MULTI"], ["DEL", "k"], ["SET", "k", "new"], ["EXEC"]])
+        kv("SCAN", "0")
+        #expect(stream(kv, replica).sorted { $0[1] < $1[1] } == [["DEL", "a"], ["DEL", "b"]])
+    }
+
     @Test func flushesAndPublishesGoEvenWhenNothingChanged() {
         let kv = KVHarness()
         let replica = attached(kv)
         kv("FLUSHALL")
         kv("PUBLISH", "news", "hello")
+        kv("SPUBLISH", "shard", "hi")
         kv("FLUSHDB", "ASYNC")
         #expect(
             stream(kv, replica) == [
-                ["SELECT", "0"], ["FLUSHALL"], ["PUBLISH", "news", "hello"], ["FLUSHDB", "ASYNC"],
+                ["SELECT", "0"], ["FLUSHALL"], ["PUBLISH", "news", "hello"], ["SPUBLISH", "shard", "hi"],
+                ["FLUSHDB", "ASYNC"],
             ])
     }
 
@@ -305,6 +321,7 @@ import Testing
         #expect(kv("SYNC") == "", "the snapshot comes on later ticks")
         #expect(replica.replicaSync != nil)
         kv.use(auditor)
+        #expect(kv("INFO", "replication").contains(",state=wait_bgsave,"))
         body(kv)
         var received: [UInt8] = []
         var ticks = 0
@@ -370,6 +387,8 @@ import Testing
 /// restores its keys with RESTORE; returns the bytes after it.
 enum RDBReader {
     static func restore(_ bytes: [UInt8], into kv: KVHarness) -> [UInt8]? {
+        // Newlines are keepalives before the snapshot.
+        let bytes = Array(bytes.drop { $0 == 10 })
         guard let end = bytes.firstIndex(of: 10), bytes.first == UInt8(ascii: "$"),
             let length = Int(String(decoding: bytes[1..<(end - 1)], as: UTF8.self))
         else { return nil }

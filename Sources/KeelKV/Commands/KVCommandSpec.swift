@@ -31,6 +31,10 @@ struct KVCommandFlags: OptionSet, Sendable {
     /// does not name (SORT's BY and GET patterns, DEBUG DIGEST), so it runs
     /// with every shard locked, taken in ascending order.
     static let allShardsLocked = KVCommandFlags(rawValue: 1 << 30)
+    /// keel-kv's own, not shown by COMMAND (redis-server's hidden
+    /// TOUCHES_ARBITRARY_KEYS): it may delete expired keys it does not name
+    /// (SCAN, RANDOMKEY), whose DELs replicas get each on its own.
+    static let touchesArbitraryKeys = KVCommandFlags(rawValue: 1 << 29)
 
     /// Each flag and the name COMMAND gives it, in Redis's order.
     static let names: [(KVCommandFlags, StaticString)] = [

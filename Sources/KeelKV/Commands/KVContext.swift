@@ -90,6 +90,12 @@ final class KVContext {
         cachedNowMs = -1
     }
 
+    /// Holds the clock at `ms` for the command about to run (EXEC's queue
+    /// runs at one time, as in redis-server: no key expires halfway).
+    func holdClock(at ms: Int64) {
+        cachedNowMs = ms
+    }
+
     /// Now, in Unix milliseconds, read once per command.
     var nowMs: Int64 {
         if cachedNowMs < 0 { cachedNowMs = store.clock.nowMs }
@@ -115,7 +121,15 @@ final class KVContext {
     func find(_ key: UnsafeRawBufferPointer) -> KVFound? {
         let hash = ByteHash.hash(key)
         let shard = store.shard(for: hash)
-        return shard.find(key, hash: hash, nowMs: nowMs).map { KVFound(shard: shard, slot: $0) }
+        guard isReplicating else {
+            return shard.find(key, hash: hash, nowMs: nowMs).map { KVFound(shard: shard, slot: $0) }
+        }
+        // An expiry found here goes to replicas with the command, as a DEL
+        // before it (in MULTI/EXEC with it, as redis-server 7.0 sends them).
+        let expiredBefore = shard.expirations
+        let slot = shard.find(key, hash: hash, nowMs: nowMs, feedingExpiry: false)
+        if shard.expirations != expiredBefore { outboxDeletion(key) }
+        return slot.map { KVFound(shard: shard, slot: $0) }
     }
 
     /// The live key `key` if it holds a `type`. A read-only command's
@@ -240,6 +254,15 @@ final class KVContext {
         propagate(["PEXPIREAT", KVStreamArgument(key), KVStreamArgument(expireAtMs)])
     }
 
+    /// DEL `key` (an expiry the command found) into the outbox, ahead of
+    /// what the command itself is propagated as.
+    private func outboxDeletion(_ key: UnsafeRawBufferPointer) {
+        KVReplication.encodeHeader(2, into: &outbox)
+        KVReplication.encodeBulk(KVKeyCommands.bytes("DEL"), into: &outbox)
+        KVReplication.encodeBulk(key, into: &outbox)
+        outboxCount += 1
+    }
+
     /// After a command ran with replicas attached: what it changed goes to
     /// the outbox, as typed or as it said.
     func commandFinished() {
@@ -254,9 +277,13 @@ final class KVContext {
 
     /// Feeds the outbox to the stream (the shard locks still held, so
     /// changes to one key enter it in the order they were made).
-    func feedOutbox() {
+    func feedOutbox(inTransaction: Bool = false) {
         guard outboxCount > 0 else { return }
-        store.replication.feed(outbox, transaction: outboxCount > 1)
+        // Several in one go, as one transaction; not for a command that
+        // touches keys it does not name (SCAN, RANDOMKEY: their expired
+        // keys' DELs go each on its own, as redis-server sends them).
+        let arbitrary = !inTransaction && row.flags.contains(.touchesArbitraryKeys)
+        store.replication.feed(outbox, transaction: outboxCount > 1 && !arbitrary)
         outbox.removeAll(keepingCapacity: true)
         outboxCount = 0
     }

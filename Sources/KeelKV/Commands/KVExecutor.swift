@@ -128,7 +128,7 @@ final class KVExecutor {
             // What the queue changes enters the stream as one transaction.
             context.isReplicating = store.replication.isActive
             runQueued(transaction, session: session)
-            if context.isReplicating { context.feedOutbox() }
+            if context.isReplicating { context.feedOutbox(inTransaction: true) }
             context.isReplicating = false
         }
     }
@@ -138,8 +138,10 @@ final class KVExecutor {
         context.reply.arrayHeader(transaction.count)
         context.isInTransaction = true
         defer { context.isInTransaction = false }
+        let nowMs = context.nowMs
         transaction.forEachCommand { command in
             context.begin(command, session: session)
+            context.holdClock(at: nowMs)
             guard let spec = resolve(command) else { return context.reply.error("ERR unknown command") }
             context.row = spec
             KVLoopCounters.bump(context.counters.commandsProcessed)

@@ -96,6 +96,8 @@ enum KVPubSubCommands {
 
     /// SPUBLISH shardchannel message: the number of deliveries.
     static func shardPublish(_ context: KVContext) {
+        // Replicas publish it too, as redis-server's do outside a cluster.
+        context.forcePropagation()
         let receivers = context.store.pubsub.shardReceivers(of: context[1])
         var delivered = 0
         if !receivers.isEmpty {

@@ -30,6 +30,7 @@ enum KVReplicationCommands {
             client: session.client, id: session.id, address: session.record.address,
             listeningPort: session.replicaListeningPort, nowMs: context.nowMs)
         session.isReplica = true
+        session.replicaKeepaliveMs = context.coarseNowMs
         // A small dataset is done within this first slice; a larger one
         // goes on a slice per tick (KVReplicaSync), the reply coming then.
         let sync = KVReplicaSync(context, replicationID: id, announcesResync: announcingResync)
@@ -103,7 +104,7 @@ enum KVReplicationCommands {
             lines.append(
                 (
                     "slave\(index)",
-                    "ip=\(host(of: replica.address)),port=\(replica.listeningPort),state=online,offset=\(replica.acknowledgedOffset),lag=\(lag)"
+                    "ip=\(host(of: replica.address)),port=\(replica.listeningPort),state=\(replica.isSyncing ? "wait_bgsave" : "online"),offset=\(replica.acknowledgedOffset),lag=\(lag)"
                 ))
         }
         lines += [

@@ -14,6 +14,11 @@
 //   replica reads; then its stream, which begins with the catch-up
 //   commands (fed to every replica, so all count the same bytes).
 // A flush meanwhile empties what was noted and starts the snapshot again.
+// Catching up that has gone on for 16 slices (writes on other loops keep
+// noting keys) ends in one go with every shard locked; one that passes a
+// replica's output limit closes the replica. Until its reply, the replica
+// gets a newline a second (redis-server's keepalive while it prepares a
+// snapshot), so it does not time out.
 // Keys written during the walk reach the replica as values rather than as
 // the commands that wrote them: the snapshot may hold a key before or after
 // such a change, and a value, unlike a command, is right either way.
@@ -33,7 +38,14 @@ final class KVReplicaSync {
     }
     private var phase = Phase.walking
     private var snapshot: [UInt8] = []
-    private var catchUp: [UInt8] = []
+    /// Each noted key's command (its latest value), by key.
+    private var catchUp: [[UInt8]: [UInt8]] = [:]
+    private var catchUpBytes = 0
+    /// Slices spent catching up: past `catchUpSlices`, the rest is done at
+    /// once with every shard locked, so writes on other loops cannot keep
+    /// it from ending.
+    private var catchUpRounds = 0
+    static let catchUpSlices = 16
     /// What is left to send: the pieces and where the next byte is.
     private var pieces: [[UInt8]] = []
     private var piece = 0
@@ -80,7 +92,9 @@ final class KVReplicaSync {
             if phase == .catchingUp { store.withAllShards { for shard in store.shards { shard.beginSnapshotWalk() } } }
             phase = .walking
             walk.restart(store, nowMs: context.nowMs)
-            catchUp = []
+            catchUp = [:]
+            catchUpBytes = 0
+            catchUpRounds = 0
         }
         if phase == .walking {
             guard walk.step(context, until: deadline) else { return false }
@@ -90,7 +104,12 @@ final class KVReplicaSync {
             phase = .catchingUp
         }
         if phase == .catchingUp {
-            guard catchUpDone(context, client, until: deadline) else { return false }
+            catchUpRounds += 1
+            let done =
+                catchUpRounds > Self.catchUpSlices
+                ? store.withAllShards { catchUpDone(context, client, until: .max) }
+                : catchUpDone(context, client, until: deadline)
+            guard done else { return false }
         }
         return send(room: room, write: write)
     }
@@ -99,27 +118,33 @@ final class KVReplicaSync {
         for shard in store.shards { store.withShards(store.bit(of: shard)) { shard.endSnapshotWalk() } }
     }
 
+    /// Whether the catch-up has outgrown a replica's limit (the replica is
+    /// then closed: it may attach again).
+    var isTooLarge: Bool { catchUpBytes > KVReplication.outputLimitBytes }
+
     /// Catches up until no key is left noted (the stream then begins) or
     /// the slice is over.
     private func catchUpDone(_ context: KVContext, _ client: KVClientRef, until deadline: Int64) -> Bool {
         let replication = context.store.replication
-        while true {
+        while !isTooLarge {
             let keys = replication.takeWritten(client, limit: Self.keysPerTake)
             if keys.isEmpty {
                 // Nil: written or flushed in between, on another loop.
-                guard let offset = replication.startStreaming(client, catchUp: catchUp) else { return false }
+                let commands = Array(catchUp.values.joined())
+                guard let offset = replication.startStreaming(client, catchUp: commands) else { return false }
                 var head: [UInt8] = []
                 if announcesResync { head = Array("+FULLRESYNC ".utf8) + id + Array(" \(offset)\r\n".utf8) }
                 head += Array("$\(snapshot.count)\r\n".utf8)
                 pieces = [head, snapshot]
                 snapshot = []
-                catchUp = []
+                catchUp = [:]
                 phase = .sending
                 return true
             }
-            for key in keys { key.withUnsafeBytes { append($0, context) } }
+            for key in keys { append(key, context) }
             if KVMaintenance.monotonicNs() >= deadline { return false }
         }
+        return false
     }
 
     /// A megabyte at a time while there is room; true once all is sent.
@@ -143,26 +168,32 @@ final class KVReplicaSync {
         return true
     }
 
-    /// A noted key as it is now: RESTORE, or DEL when it is gone.
-    private func append(_ key: UnsafeRawBufferPointer, _ context: KVContext) {
+    /// A noted key as it is now: RESTORE, or DEL when it is gone (in place
+    /// of what an earlier pass had for it).
+    private func append(_ key: [UInt8], _ context: KVContext) {
         let store = context.store
-        let hash = ByteHash.hash(key)
-        store.withShards(UInt64(1) << UInt64(store.shardIndex(for: hash))) {
-            guard let found = context.find(key) else {
-                KVReplication.encodeHeader(2, into: &catchUp)
-                KVReplication.encodeBulk(KVKeyCommands.bytes("DEL"), into: &catchUp)
-                KVReplication.encodeBulk(key, into: &catchUp)
-                return
+        var command: [UInt8] = []
+        key.withUnsafeBytes { key in
+            let hash = ByteHash.hash(key)
+            store.withShards(UInt64(1) << UInt64(store.shardIndex(for: hash))) {
+                guard let found = context.find(key) else {
+                    KVReplication.encodeHeader(2, into: &command)
+                    KVReplication.encodeBulk(KVKeyCommands.bytes("DEL"), into: &command)
+                    KVReplication.encodeBulk(key, into: &command)
+                    return
+                }
+                let payload = KVDumpFormat.payload(KVDumpCommands.value(of: found.entry, context))
+                let expiry = found.entry.expireAtMs
+                KVReplication.encodeHeader(expiry == nil ? 5 : 6, into: &command)
+                KVReplication.encodeBulk(KVKeyCommands.bytes("RESTORE"), into: &command)
+                KVReplication.encodeBulk(key, into: &command)
+                Array(String(expiry ?? 0).utf8).withUnsafeBytes { KVReplication.encodeBulk($0, into: &command) }
+                payload.withUnsafeBytes { KVReplication.encodeBulk($0, into: &command) }
+                KVReplication.encodeBulk(KVKeyCommands.bytes("REPLACE"), into: &command)
+                if expiry != nil { KVReplication.encodeBulk(KVKeyCommands.bytes("ABSTTL"), into: &command) }
             }
-            let payload = KVDumpFormat.payload(KVDumpCommands.value(of: found.entry, context))
-            let expiry = found.entry.expireAtMs
-            KVReplication.encodeHeader(expiry == nil ? 5 : 6, into: &catchUp)
-            KVReplication.encodeBulk(KVKeyCommands.bytes("RESTORE"), into: &catchUp)
-            KVReplication.encodeBulk(key, into: &catchUp)
-            Array(String(expiry ?? 0).utf8).withUnsafeBytes { KVReplication.encodeBulk($0, into: &catchUp) }
-            payload.withUnsafeBytes { KVReplication.encodeBulk($0, into: &catchUp) }
-            KVReplication.encodeBulk(KVKeyCommands.bytes("REPLACE"), into: &catchUp)
-            if expiry != nil { KVReplication.encodeBulk(KVKeyCommands.bytes("ABSTTL"), into: &catchUp) }
         }
+        catchUpBytes += command.count - (catchUp[key]?.count ?? 0)
+        catchUp[key] = command
     }
 }

@@ -78,6 +78,8 @@ final class KVReplication: Sendable {
     /// Replicas whose snapshot is being written: while any, written keys
     /// are noted (one relaxed load per write otherwise).
     private let syncing = Atomic<Int>(0)
+    /// The loops with a replica whose stream bytes wait (a bit each).
+    private let waitingLoops = Atomic<UInt64>(0)
 
     /// How far (bytes) a replica may fall behind its stream beyond its
     /// snapshot before it is disconnected: redis-server's hard limit.
@@ -177,7 +179,7 @@ final class KVReplication: Sendable {
             let offset = state.offset
             // Its stream begins with SELECT, as after a snapshot in redis-server.
             state.selectedDatabase = -1
-            if !catchUp.isEmpty { Self.append(catchUp, transaction: false, to: &state) }
+            if !catchUp.isEmpty { append(catchUp, transaction: false, to: &state) }
             return offset
         }
     }
@@ -227,12 +229,12 @@ final class KVReplication: Sendable {
     func feed(_ bytes: [UInt8], transaction: Bool = false) {
         state.withLock { state in
             guard !state.replicas.isEmpty else { return }
-            Self.append(bytes, transaction: transaction, to: &state)
+            append(bytes, transaction: transaction, to: &state)
         }
     }
 
     /// `feed` with the lock held.
-    private static func append(_ bytes: [UInt8], transaction: Bool, to state: inout State) {
+    private func append(_ bytes: [UInt8], transaction: Bool, to state: inout State) {
         var out: [UInt8] = []
         if state.selectedDatabase != 0 {
             KVReplication.encode(["SELECT", "0"], into: &out)
@@ -244,13 +246,13 @@ final class KVReplication: Sendable {
         state.offset += Int64(out.count)
         for index in state.replicas.indices where !state.replicas[index].isSyncing {
             state.replicas[index].pending += out
+            waitingLoops.bitwiseOr(Self.bit(of: state.replicas[index].client.loop), ordering: .relaxed)
         }
     }
 
     /// DEL `key`: a key that expired (lazily or actively), fed at once, on
     /// its own, as redis-server propagates an expiry.
     func feedDeletion(of key: UnsafeRawBufferPointer) {
-        noteWritten(key)
         var out: [UInt8] = []
         KVReplication.encodeHeader(2, into: &out)
         let word: StaticString = "DEL"
@@ -278,6 +280,7 @@ final class KVReplication: Sendable {
             state.offset += Int64(out.count)
             for index in state.replicas.indices where !state.replicas[index].isSyncing {
                 state.replicas[index].pending += out
+                waitingLoops.bitwiseOr(Self.bit(of: state.replicas[index].client.loop), ordering: .relaxed)
             }
         }
     }
@@ -289,35 +292,39 @@ final class KVReplication: Sendable {
     /// which it is `dropped` (detached, for the caller to close). Written
     /// outside the lock (a write may close a connection, which detaches):
     /// only this loop writes to its replicas, so their bytes stay in order.
-    /// Returns the other loops whose replicas have bytes waiting.
+    /// A loop with no replica waiting takes no lock (one relaxed load).
     func drain(
         loop: UInt32, ready: (KVClientRef) -> Bool, dropped: (KVClientRef) -> Void,
         write: (KVClientRef, [UInt8]) -> Bool
-    ) -> [UInt32] {
-        var others: [UInt32] = []
+    ) {
+        guard waitingLoops.load(ordering: .relaxed) & Self.bit(of: loop) != 0 else { return }
         var taken: [(KVClientRef, [UInt8])] = []
         var overflowed: [KVClientRef] = []
         state.withLock { state in
+            var stillWaiting = false
             for index in state.replicas.indices where !state.replicas[index].pending.isEmpty {
                 let client = state.replicas[index].client
-                guard client.loop == loop else {
-                    if !others.contains(client.loop) { others.append(client.loop) }
-                    continue
-                }
+                guard client.loop == loop else { continue }
                 guard ready(client) else {
                     if state.replicas[index].pending.count > Self.outputLimitBytes { overflowed.append(client) }
+                    stillWaiting = true
                     continue
                 }
                 taken.append((client, state.replicas[index].pending))
                 state.replicas[index].pending = []
             }
+            if !stillWaiting { waitingLoops.bitwiseAnd(~Self.bit(of: loop), ordering: .relaxed) }
         }
         for client in overflowed {
             detach(client)
             dropped(client)
         }
         for (client, bytes) in taken where !write(client, bytes) { detach(client) }
-        return others
+    }
+
+    /// A loop's bit in `waitingLoops` (loops past 63 share the last).
+    private static func bit(of loop: UInt32) -> UInt64 {
+        UInt64(1) << UInt64(min(loop, 63))
     }
 
     // MARK: encoding

@@ -71,8 +71,10 @@ final class KVSession {
     }
     /// REPLCONF listening-port: the port its own server listens on.
     var replicaListeningPort = 0
-    /// Its synchronisation, while its snapshot is being written.
+    /// Its synchronisation, while its snapshot is being written, and when
+    /// it was last sent a keepalive newline.
     var replicaSync: KVReplicaSync?
+    var replicaKeepaliveMs: Int64 = 0
     /// The size of the snapshot it was sent (its output may hold that much
     /// beyond a replica's limit).
     var replicaSnapshotBytes = 0

@@ -156,13 +156,18 @@ struct KVDict<Layout: KVEntryLayout> {
         } else if primary.used >= primary.size && !resizePaused {
             startResize(to: KVDict.size(for: primary.used &* 2))
         }
-        var target = isRehashing ? secondary : primary
+        // New entries go to the new array while resizing, except while the
+        // resize is paused: then an entry whose old bucket has not moved yet
+        // goes there, so where a key sits depends on its hash alone and a
+        // walk by position cannot meet one deleted and added again twice.
+        let intoNew = isRehashing && !(resizePaused && Int(truncatingIfNeeded: hash) & primary.mask >= rehashIndex)
+        var target = intoNew ? secondary : primary
         let index = Int(truncatingIfNeeded: hash) & target.mask
         let head = target.heads.unsafelyUnwrapped + index
         KVEntryLink.next(of: entry).pointee = head.pointee
         head.pointee = entry
         target.used &+= 1
-        if isRehashing { secondary = target } else { primary = target }
+        if intoNew { secondary = target } else { primary = target }
     }
 
     /// Unlinks the entry `link` points to (from `find`, with the key's

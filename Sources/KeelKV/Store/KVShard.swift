@@ -70,11 +70,11 @@ final class KVShard: @unchecked Sendable {
     /// The live key `key`: an expired one is deleted and reported missing
     /// (lazy expiry), as redis-server does on access.
     @inline(__always)
-    func find(_ key: UnsafeRawBufferPointer, hash: UInt64, nowMs: Int64) -> KVSlot? {
+    func find(_ key: UnsafeRawBufferPointer, hash: UInt64, nowMs: Int64, feedingExpiry: Bool = true) -> KVSlot? {
         guard let (entry, link) = dict.find(key, hash: hash) else { return nil }
         let found = KVEntry(entry)
         if let expireAt = found.expireAtMs, expireAt <= nowMs {
-            expire(KVSlot(entry: found, link: link, hash: hash))
+            expire(KVSlot(entry: found, link: link, hash: hash), feeding: feedingExpiry)
             return nil
         }
         return KVSlot(entry: found, link: link, hash: hash)
@@ -122,10 +122,14 @@ final class KVShard: @unchecked Sendable {
     }
 
     /// Deletes an expired key (a change that fails transactions watching it,
-    /// and that replicas hear of as DEL).
-    func expire(_ slot: KVSlot) {
+    /// and that replicas hear of as DEL: at once, unless `feeding` is false
+    /// and the caller sends it with the command that found it).
+    func expire(_ slot: KVSlot, feeding: Bool = true) {
         watches.touch(slot.entry.key)
-        if replication.isActive { replication.feedDeletion(of: slot.entry.key) }
+        if replication.isActive {
+            replication.noteWritten(slot.entry.key)
+            if feeding { replication.feedDeletion(of: slot.entry.key) }
+        }
         remove(slot)
         expirations &+= 1
     }
