@@ -21,23 +21,38 @@ final class ManualClock: Sendable {
 
 /// Runs commands against one store (see the file header).
 final class KVHarness {
-    let clock = ManualClock()
+    let clock: ManualClock
     let store: KVStore
     let loop: KVLoop
     private var nextSlot: UInt32 = 0
     private(set) var session: KVSession
 
     init(loops: Int = 1, settings: KVSettings = KVSettings()) {
+        clock = ManualClock()
         store = KVStore(loops: loops, clock: clock.kvClock, settings: settings)
+        loopIndex = 0
         // Quiet: fuzzed scripts fail AUTH by the thousand.
         loop = KVLoop(store: store, logger: Logger(label: "keel-kv", factory: { _ in SwiftLogNoOpLogHandler() }))
         session = KVHarness.openSession(loop: loop, slot: 0)
         nextSlot = 1
     }
 
-    private static func openSession(loop: KVLoop, slot: UInt32) -> KVSession {
+    /// Another loop over `other`'s store (its index `loopIndex`), to run
+    /// on a thread of its own beside it.
+    init(sharing other: KVHarness, loopIndex: UInt32) {
+        clock = other.clock
+        store = other.store
+        loop = KVLoop(store: store, logger: Logger(label: "keel-kv", factory: { _ in SwiftLogNoOpLogHandler() }))
+        session = KVHarness.openSession(loop: loop, slot: 0, loopIndex: loopIndex)
+        self.loopIndex = loopIndex
+        nextSlot = 1
+    }
+
+    private let loopIndex: UInt32
+
+    private static func openSession(loop: KVLoop, slot: UInt32, loopIndex: UInt32 = 0) -> KVSession {
         let session = KVSession(
-            id: loop.store.clientIDs.next(), client: KVClientRef(loop: 0, slot: slot, generation: 1),
+            id: loop.store.clientIDs.next(), client: KVClientRef(loop: loopIndex, slot: slot, generation: 1),
             address: "127.0.0.1:\(40_000 + slot)", authenticated: !loop.store.settings.requiresPassword,
             nowMs: loop.store.clock.nowMs)
         loop.open(session)
@@ -47,7 +62,7 @@ final class KVHarness {
     /// A second client of the same store; commands go to it until `use` switches back.
     func openClient() -> KVSession {
         defer { nextSlot += 1 }
-        return Self.openSession(loop: loop, slot: nextSlot)
+        return Self.openSession(loop: loop, slot: nextSlot, loopIndex: loopIndex)
     }
 
     /// Commands from now on come from `session`.

@@ -6,6 +6,8 @@
 // or for writes that changed nothing. A replica gets no replies, and is
 // forgotten when its connection closes.
 
+import Foundation
+import Synchronization
 import Testing
 
 @testable import KeelKV
@@ -475,5 +477,70 @@ enum RDBReader {
             default: preconditionFailure("RDB type \(type) is not one KVSnapshotWalk writes")
             }
         }
+    }
+}
+
+/// A flag one thread sets and another reads.
+private final class Finished: Sendable {
+    let value = Atomic<Bool>(false)
+}
+
+/// Two loops over one store, each on its own thread: a replica on one, a
+/// writer on the other while the replica's snapshot is walked, caught up
+/// and streamed (ThreadSanitizer runs it too).
+@Suite struct KVReplicationAcrossLoopsTests {
+    @Test func aReplicaFollowsAWriterOnAnotherLoop() {
+        let primary = KVHarness(loops: 2)
+        for batch in 0..<20 {
+            var arguments = [Array("MSET".utf8)]
+            for index in (batch * 1_000)..<((batch + 1) * 1_000) {
+                arguments += [Array("key:\(index)".utf8), Array("value:\(index)".utf8)]
+            }
+            primary.run(arguments)
+        }
+        // The writer's loop, its own thread's from the writer's start (a
+        // loop runs on one thread).
+        nonisolated(unsafe) let other = KVHarness(sharing: primary, loopIndex: 1)
+        let replica = primary.openClient()
+        primary.use(replica)
+        let reply = primary.run([Array("SYNC".utf8)])
+        var received = reply
+        let finished = Finished()
+        let writer = Thread {
+            for step in 0..<4_000 {
+                other("INCR", "counter")
+                other("RPUSH", "list", "x\(step)")
+                other("SET", "key:\(step * 7 % 20_000)", "written:\(step)")
+                other("DEL", "key:\(step * 13 % 20_000)")
+                if step % 100 == 0 { other("EXPIRE", "key:\(step)", "1000") }
+                if step % 500 == 0 { other("MULTI") }
+                if step % 500 == 3 { other("EXEC") }
+            }
+            finished.value.store(true, ordering: .releasing)
+        }
+        writer.start()
+        // The replica's loop meanwhile: its ticks walk, catch up and send.
+        var ticks = 0
+        while (!finished.value.load(ordering: .acquiring) || replica.replicaSync != nil) && ticks < 1_000_000 {
+            ticks += 1
+            primary.tick()
+            for (target, bytes) in primary.loop.deliveredWithoutLoop where target == replica.client {
+                received += bytes
+            }
+            primary.loop.deliveredWithoutLoop.removeAll()
+        }
+        other("SET", "done", "1")
+        primary.tick()
+        for (target, bytes) in primary.loop.deliveredWithoutLoop where target == replica.client { received += bytes }
+        #expect(replica.replicaSync == nil)
+        let copy = KVHarness()
+        guard let rest = RDBReader.restore(received, into: copy) else {
+            Issue.record("no snapshot")
+            return
+        }
+        for command in KVCommandFuzzTests.commands(in: rest) { copy.run(command) }
+        #expect(copy("GET", "done") == bulk("1"))
+        #expect(copy("GET", "counter") == bulk("4000"))
+        #expect(copy("DEBUG", "DIGEST") == other("DEBUG", "DIGEST"))
     }
 }
