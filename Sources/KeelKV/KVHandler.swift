@@ -101,7 +101,7 @@ final class KVLoop: KVServices {
         }
         afterCommand(command, of: session)
         // After the clients the command served: their pops are in the stream too.
-        if store.replication.isActive { drainReplicationStream() }
+        if context.fedReplicas { drainReplicationStream() }
     }
 
     /// One command of `session` without a connection (the tests' harness):
@@ -118,7 +118,7 @@ final class KVLoop: KVServices {
         context.reply.reset()
         context.closeAfterReply = false
         afterCommand(command, of: session)
-        if store.replication.isActive { drainReplicationStream() }
+        if context.fedReplicas { drainReplicationStream() }
         return reply
     }
 
@@ -172,6 +172,7 @@ final class KVLoop: KVServices {
     /// Writes the stream bytes waiting for this loop's replicas (another
     /// loop's replicas get theirs on that loop's next command or tick).
     func drainReplicationStream() {
+        context.fedReplicas = false
         store.replication.drain(
             loop: loopIndex,
             // A replica's stream waits behind its snapshot.

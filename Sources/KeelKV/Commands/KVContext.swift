@@ -214,6 +214,9 @@ final class KVContext {
     /// one redis-server always propagates): it enters the stream as typed,
     /// unless it said otherwise.
     var changed = false
+    /// Set when a command ran with replicas attached: the loop then hands
+    /// the stream to its replicas (and clears it).
+    var fedReplicas = false
     /// Whether the command said what it is propagated as (`propagate`).
     private var rewritten = false
     /// Commands for the stream, encoded, from the command (or transaction)

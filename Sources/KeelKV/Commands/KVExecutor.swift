@@ -12,12 +12,16 @@ import KeelWire
 final class KVExecutor {
     let context: KVContext
     let store: KVStore
+    /// The store's replication stream (its own reference: no hop through
+    /// the store on each command).
+    unowned(unsafe) let replication: KVReplication
     /// The command table's rows, by name.
     let commands = KVCommandTable.Lookup()
 
     init(context: KVContext) {
         self.context = context
         store = context.store
+        replication = context.store.replication
         context.executor = self
     }
 
@@ -86,8 +90,9 @@ final class KVExecutor {
     /// it changed then enters the replication stream.
     @inline(__always)
     private func runFeeding(_ spec: KVCommandSpec) {
-        guard store.replication.isActive else { return spec.run(context) }
+        guard replication.isActive else { return spec.run(context) }
         context.isReplicating = true
+        context.fedReplicas = true
         context.changed = false
         spec.run(context)
         context.commandFinished()
@@ -126,7 +131,8 @@ final class KVExecutor {
             for key in session.watchedKeys { _ = key.withUnsafeBytes { context.find($0) } }
             guard !session.watch.touched.load(ordering: .relaxed) else { return context.reply.nullArray() }
             // What the queue changes enters the stream as one transaction.
-            context.isReplicating = store.replication.isActive
+            context.isReplicating = replication.isActive
+            context.fedReplicas = context.fedReplicas || context.isReplicating
             runQueued(transaction, session: session)
             if context.isReplicating { context.feedOutbox(inTransaction: true) }
             context.isReplicating = false
