@@ -274,8 +274,8 @@ import Testing
         #expect(kv.store.replication.status.replicas.first?.listeningPort == 6380)
         kv.use(kv.openClient())
         #expect(kv("MULTI") == ok)
-        #expect(kv("SYNC") == "+QUEUED\r\n")
-        #expect(kv("EXEC") == "*1\r\n-ERR Command not allowed inside a transaction\r\n")
+        #expect(kv("SYNC") == "-ERR Command not allowed inside a transaction\r\n")
+        #expect(kv("EXEC") == "-EXECABORT Transaction discarded because of previous errors.\r\n")
     }
 
     @Test func pingsKeepTheStreamAliveEveryPeriod() {

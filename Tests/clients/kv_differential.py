@@ -1133,6 +1133,14 @@ SERVER = [
      c("LASTSAVE x"), c("ROLE"), c("SWAPDB 0 0"), c("SWAPDB 0 1"), c("SWAPDB 0 1"), c("SWAPDB 0 abc"), c("SET k v"),
      c("MOVE k 0"),
      c("MOVE k 1"), c("MOVE k abc"), c("ECHO"), c("QUIT x"), c("PING x y")],
+    # Replication's commands short of becoming a replica (that is
+    # Tests/clients/kv_replication.py's part): REPLCONF's options and errors,
+    # PSYNC's arity, SYNC refused inside MULTI (not queued: EXECABORT).
+    [c("REPLCONF listening-port 6380 capa eof capa psync2"), c("REPLCONF ip-address 1.2.3.4"), c("REPLCONF"),
+     c("REPLCONF bogus 1"), c("REPLCONF listening-port"), c("REPLCONF listening-port abc"), c("PSYNC a"),
+     c("SYNC x"), c("COMMAND INFO sync psync replconf"), c("CONFIG GET repl-ping-replica-period"),
+     c("CONFIG SET repl-ping-replica-period 0"), c("CONFIG SET repl-ping-replica-period 10"), c("MULTI"),
+     c("SET k v"), c("SYNC"), c("PSYNC ? -1"), c("EXEC"), c("ROLE")],
     [c("CLIENT SETNAME conn"), ("send", c("HELLO 3")), c("CLIENT GETNAME"), c("PING"), c("RESET"), c("PING"),
      c("CLIENT GETNAME"), ("send", c("HELLO 3 SETNAME viahello")), c("CLIENT GETNAME"), c("HSET h a 1"),
      c("HGETALL h"), ("send", c("HELLO 2")), c("HGETALL h"), c("HELLO 3 AUTH default x"), c("CLIENT GETNAME"),

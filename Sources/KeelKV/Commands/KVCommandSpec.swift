@@ -24,6 +24,9 @@ struct KVCommandFlags: OptionSet, Sendable {
     static let noAuth = KVCommandFlags(rawValue: 1 << 11)
     static let allowBusy = KVCommandFlags(rawValue: 1 << 12)
     static let movableKeys = KVCommandFlags(rawValue: 1 << 13)
+    static let noAsyncLoading = KVCommandFlags(rawValue: 1 << 14)
+    /// Refused inside MULTI (SYNC, PSYNC), not queued.
+    static let noMulti = KVCommandFlags(rawValue: 1 << 15)
     /// keel-kv's own, not shown by COMMAND: it visits every shard (KEYS,
     /// SCAN, RANDOMKEY, FLUSHALL, FLUSHDB), so EXEC locks them all first.
     static let everyShard = KVCommandFlags(rawValue: 1 << 31)
@@ -40,8 +43,8 @@ struct KVCommandFlags: OptionSet, Sendable {
     static let names: [(KVCommandFlags, StaticString)] = [
         (.write, "write"), (.readonly, "readonly"), (.denyoom, "denyoom"), (.admin, "admin"), (.pubsub, "pubsub"),
         (.noscript, "noscript"), (.blocking, "blocking"), (.loading, "loading"), (.stale, "stale"),
-        (.skipSlowlog, "skip_slowlog"), (.fast, "fast"), (.noAuth, "no_auth"), (.allowBusy, "allow_busy"),
-        (.movableKeys, "movablekeys"),
+        (.skipSlowlog, "skip_slowlog"), (.fast, "fast"), (.noAuth, "no_auth"), (.noAsyncLoading, "no_async_loading"),
+        (.noMulti, "no_multi"), (.movableKeys, "movablekeys"), (.allowBusy, "allow_busy"),
     ]
 }
 

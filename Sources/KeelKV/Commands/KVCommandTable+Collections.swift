@@ -124,8 +124,8 @@ extension KVCommandTable {
         KVCommandSpec("time", 1, [.loading, .stale, .fast], "@fast", "Returns the server time.", run: KVServerCommands.time),
         KVCommandSpec("lastsave", 1, [.loading, .stale, .fast], "@admin @fast @dangerous", "Returns the Unix timestamp of the last successful save to disk.", run: KVServerCommands.lastsave),
         KVCommandSpec("role", 1, [.noscript, .loading, .stale, .fast], "@admin @fast @dangerous", "Returns the replication role.", run: KVReplicationCommands.role),
-        KVCommandSpec("sync", 1, [.admin, .noscript, .allShardsLocked], "@admin @slow @dangerous", "An internal command used in replication.", run: KVReplicationCommands.sync),
-        KVCommandSpec("psync", -3, [.admin, .noscript, .allShardsLocked], "@admin @slow @dangerous", "An internal command used in replication.", run: KVReplicationCommands.psync),
+        KVCommandSpec("sync", 1, [.admin, .noscript, .noAsyncLoading, .noMulti, .allShardsLocked], "@admin @slow @dangerous", "An internal command used in replication.", run: KVReplicationCommands.sync),
+        KVCommandSpec("psync", -3, [.admin, .noscript, .noAsyncLoading, .noMulti, .allShardsLocked], "@admin @slow @dangerous", "An internal command used in replication.", run: KVReplicationCommands.psync),
         KVCommandSpec("replconf", -1, [.admin, .noscript, .loading, .stale, .allowBusy], "@admin @slow @dangerous", "An internal command for configuring the replication stream.", run: KVReplicationCommands.replconf),
         KVCommandSpec("client", -2, [], "@slow", "A container for client connection commands.", subcommands: [
             KVCommandSpec("id", 2, [.noscript, .loading, .stale], "@slow @connection", "Returns the unique client ID of the connection.", run: KVClientCommands.id),

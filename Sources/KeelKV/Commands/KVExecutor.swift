@@ -68,6 +68,10 @@ final class KVExecutor {
                 "ERR Can't execute '\(fullName)': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context"
             )
         }
+        if session.transaction != nil && spec.flags.contains(.noMulti) {
+            rejectInTransaction(session)
+            return context.reply.error("ERR Command not allowed inside a transaction")
+        }
         if session.transaction != nil && !Self.runsInsideTransaction(row.name) {
             return queue(command, session: session)
         }
