@@ -260,9 +260,7 @@ final class KVContext {
     /// DEL `key` (an expiry the command found) into the outbox, ahead of
     /// what the command itself is propagated as.
     private func outboxDeletion(_ key: UnsafeRawBufferPointer) {
-        KVReplication.encodeHeader(2, into: &outbox)
-        KVReplication.encodeBulk(KVKeyCommands.bytes("DEL"), into: &outbox)
-        KVReplication.encodeBulk(key, into: &outbox)
+        KVReplication.encodeDeletion(of: key, into: &outbox)
         outboxCount += 1
     }
 

@@ -177,9 +177,7 @@ final class KVReplicaSync {
             let hash = ByteHash.hash(key)
             store.withShards(UInt64(1) << UInt64(store.shardIndex(for: hash))) {
                 guard let found = context.find(key) else {
-                    KVReplication.encodeHeader(2, into: &command)
-                    KVReplication.encodeBulk(KVKeyCommands.bytes("DEL"), into: &command)
-                    KVReplication.encodeBulk(key, into: &command)
+                    KVReplication.encodeDeletion(of: key, into: &command)
                     return
                 }
                 let payload = KVDumpFormat.payload(KVDumpCommands.value(of: found.entry, context))

@@ -254,11 +254,7 @@ final class KVReplication: Sendable {
     /// its own, as redis-server propagates an expiry.
     func feedDeletion(of key: UnsafeRawBufferPointer) {
         var out: [UInt8] = []
-        KVReplication.encodeHeader(2, into: &out)
-        let word: StaticString = "DEL"
-        KVReplication.encodeBulk(
-            UnsafeRawBufferPointer(start: word.utf8Start, count: word.utf8CodeUnitCount), into: &out)
-        KVReplication.encodeBulk(key, into: &out)
+        KVReplication.encodeDeletion(of: key, into: &out)
         feed(out)
     }
 
@@ -335,6 +331,13 @@ final class KVReplication: Sendable {
         for argument in arguments {
             encodeBulk(UnsafeRawBufferPointer(start: argument.utf8Start, count: argument.utf8CodeUnitCount), into: &out)
         }
+    }
+
+    /// DEL `key`: how an expiry, and a key gone by catch-up time, reach a replica.
+    static func encodeDeletion(of key: UnsafeRawBufferPointer, into out: inout [UInt8]) {
+        encodeHeader(2, into: &out)
+        encodeBulk(KVKeyCommands.bytes("DEL"), into: &out)
+        encodeBulk(key, into: &out)
     }
 
     static func encodeHeader(_ count: Int, into out: inout [UInt8]) {
