@@ -93,6 +93,21 @@ public struct Connections {
             }
         }
     }
+
+    /// Closes connection `id` at once, the output queued for it dropped:
+    /// for a peer so far behind that waiting for it would hold its output
+    /// (a replica or subscriber past the handler's own limit). Counted as
+    /// `output-overflow`, as Keel's own pending-output cap. A stale `id`
+    /// does nothing.
+    public func abort(_ id: ConnectionID) {
+        withOutputs { outputs in
+            if id.loop == outputs.loopIndex {
+                outputs.abort(slot: id.slot, generation: id.generation, reason: .outputOverflow)
+            } else {
+                _ = outputs.mailboxes.post(.abort(id), to: id)
+            }
+        }
+    }
 }
 
 extension Connections {

@@ -404,6 +404,14 @@ final class ConnectionOutputs {
         if slot == servedSlot { servedInputStopped = true } else { queueFlush(slot) }
     }
 
+    /// Marks `slot` to close at once, pending output dropped, if
+    /// `generation` is still its connection's.
+    @usableFromInline
+    func abort(slot: UInt32, generation: UInt32, reason: CloseReason) {
+        guard slab.isCurrent(slot: slot, generation: generation) else { return }
+        abort(slot: slot, reason: reason)
+    }
+
     /// Marks `slot` to close at once, pending output dropped.
     @usableFromInline
     func abort(slot: UInt32, reason: CloseReason) {

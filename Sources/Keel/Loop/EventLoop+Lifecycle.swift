@@ -47,7 +47,7 @@ extension EventLoop {
             metadata["suppressed"] = "\(suppressed)"
             let cause =
                 reason == .outputOverflow
-                ? "output pushed to it passed the pending-output cap" : "its pending output made no progress"
+                ? "its pending output passed its cap" : "its pending output made no progress"
             logger.warning("closing connection: \(cause)", metadata: metadata)
         }
     }

@@ -349,6 +349,12 @@ where Handler.Request == Decoder.Request {
                 } else {
                     stats.staleCommands += 1
                 }
+            case .abort(let id):
+                if slab.isCurrent(slot: id.slot, generation: id.generation) {
+                    outputs.abort(slot: id.slot, reason: .outputOverflow)
+                } else {
+                    stats.staleCommands += 1
+                }
             case .tick:
                 nextTickMs = 0
             }

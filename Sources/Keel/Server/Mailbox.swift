@@ -18,6 +18,8 @@ final class Mailbox: Sendable {
         /// Bytes written as they are (no framing).
         case write(ConnectionID, [UInt8])
         case close(ConnectionID)
+        /// Close at once, the pending output dropped.
+        case abort(ConnectionID)
         /// Run the handler's tick now: a handler on another loop has work
         /// for this one (a client it blocked for was served a key).
         case tick
@@ -47,7 +49,7 @@ final class Mailbox: Sendable {
         let size: Int
         switch command {
         case .send(_, let bytes), .write(_, let bytes): size = bytes.count
-        case .close, .tick: size = 0
+        case .close, .abort, .tick: size = 0
         }
         let mustWake = state.withLock { state -> Bool? in
             guard state.commands.count < capacity, state.queuedBytes + size <= bytesLimit else { return nil }

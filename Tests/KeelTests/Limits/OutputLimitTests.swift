@@ -59,9 +59,49 @@ import Testing
         server.shutdown()
         _ = server.wait()
         deaf.close()
-        let warnings = records.withLock { $0 }.filter { $0.message.contains("output pushed to it passed") }
+        let warnings = records.withLock { $0 }.filter { $0.message.contains("pending output passed its cap") }
         #expect(warnings.count == 1, "one warning for the cut connection")
         #expect(warnings.first?.metadata["reason"] == "output-overflow")
+    }
+
+    /// A handler may cut off a peer that has fallen too far behind: its
+    /// queued output is dropped and it closes at once (a graceful close
+    /// would hold the output until the write timeout, 30 s), from its own
+    /// loop and from another (through the mailbox).
+    @Test(arguments: [1, 2])
+    func anAbortedConnectionClosesAtOnceWithItsOutputDropped(threads: Int) throws {
+        let deaf = Locked<ConnectionID?>(nil)
+        let configuration = testConfiguration {
+            $0.threads = threads
+            $0.maxMessageBytes = 64 << 10
+        }
+        let totals = try withServer(configuration, handler: CuttingHandler(deaf: deaf)) { server, port in
+            let client = try TestClient(port: port, receiveBufferBytes: 4096)
+            try client.sendFrame(Array("fill".utf8))
+            #expect(eventually { deaf.withLock { $0 } != nil })
+            #expect(eventually { server.bufferedBytes >= 2 << 20 }, "the reply waits, unread")
+            let deafLoop = try #require(deaf.withLock { $0 }).loop
+            // With two loops, a cutter on the other loop (accepts spread
+            // the connections; a bounded number of tries).
+            func loopOf(_ client: TestClient) throws -> UInt32 {
+                try client.sendFrame(Array("loop".utf8))
+                return UInt32(try #require(try client.readFrame().first))
+            }
+            var cutter = try TestClient(port: port)
+            var cutterLoop = try loopOf(cutter)
+            for _ in 0..<32 where threads == 2 && cutterLoop == deafLoop {
+                cutter = try TestClient(port: port)
+                cutterLoop = try loopOf(cutter)
+            }
+            #expect((cutterLoop == deafLoop) == (threads == 1), "cutter on loop \(cutterLoop), deaf on \(deafLoop)")
+            try cutter.sendFrame(Array("cut".utf8))
+            #expect(try cutter.readFrame() == [UInt8(cutterLoop)])
+            #expect(eventually { server.openConnections == 1 }, "the deaf connection closed at once")
+            #expect(eventually { server.bufferedBytes < 1 << 20 }, "its output dropped")
+            client.close()
+            cutter.close()
+        }
+        #expect(totals.closed(.outputOverflow) == 1)
     }
 
     @Test(arguments: LoopMode.all)
@@ -151,6 +191,28 @@ import Testing
             let received = try client.read(exactly: stream.count)
             #expect(writer.join() == stream.count)
             #expect(received == stream)
+        }
+    }
+}
+
+/// The first connection to say "fill" gets 4 MiB it then does not read;
+/// "cut" from another aborts it; every other message is answered with the
+/// loop's index.
+private struct CuttingHandler: ConnectionHandler, Sendable {
+    let deaf: Locked<ConnectionID?>
+
+    mutating func messageReceived(_ message: UnsafeRawBufferPointer, on connection: Connection) {
+        let loop = [UInt8(truncatingIfNeeded: connection.id.loop)]
+        switch String(decoding: message, as: UTF8.self) {
+        case "fill":
+            deaf.withLock { $0 = connection.id }
+            let chunk = [UInt8](repeating: 0x61, count: 60 << 10)
+            for _ in 0..<70 { connection.send(chunk) }
+        case "cut":
+            if let id = deaf.withLock({ $0 }) { connection.connections.abort(id) }
+            connection.send(loop)
+        default:
+            connection.send(loop)
         }
     }
 }
