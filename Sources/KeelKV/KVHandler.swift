@@ -179,7 +179,7 @@ final class KVLoop: KVServices {
             ready: { sessions.session(of: $0)?.replicaSync == nil },
             dropped: { client in
                 logger.warning("closing a replica whose stream passed its limit while its snapshot was sent")
-                close(client)
+                abort(client)
             },
             write: { client, bytes in bytes.withUnsafeBytes { writeStream($0, to: client) } })
     }
@@ -196,7 +196,7 @@ final class KVLoop: KVServices {
         {
             logger.warning(
                 "closing a replica that fell too far behind", metadata: ["client": "\(session.record.address)"])
-            close(client)
+            abort(client)
             return false
         }
         guard writeReply(bytes, to: client) else {
@@ -554,6 +554,14 @@ final class KVLoop: KVServices {
     func close(_ client: KVClientRef) {
         guard let connections else { return closedWithoutLoop.append(client) }
         connections.close(Self.connectionID(client))
+    }
+
+    /// Closes `client` at once, what was queued for it dropped: a replica
+    /// too far behind holds no more of the stream while it is closed
+    /// (redis-server frees such a replica's output buffer at once too).
+    func abort(_ client: KVClientRef) {
+        guard let connections else { return closedWithoutLoop.append(client) }
+        connections.abort(Self.connectionID(client))
     }
 
     /// Ends `waiter`'s block on its client's own loop: this one after the

@@ -6,13 +6,17 @@ a bulk announced far beyond the limit (refused before buffering), a flood of
 connections, garbage (refused; others unaffected), the memory of a
 million keys given back after FLUSHALL, 10,000 subscriptions on one
 connection, a MULTI that queues a million commands (refused past the
-queue's limit), a WATCH on a million keys, and a subscriber that never
-reads (closed at its output cap; the publisher goes on).
+queue's limit), a WATCH on a million keys, a subscriber that never
+reads (closed at its output cap; the publisher goes on), and replicas that
+stop reading, before or after their snapshot (cut off at the replicas'
+limit, their queued stream dropped at once; a replica that reads and the
+writer go on).
 
 Usage: kv_hostile.py PORT PID     Exit status 0 only if every check passed.
 """
 import socket
 import sys
+import threading
 import time
 
 failures = []
@@ -281,6 +285,118 @@ def subscriber_that_never_reads(port):
     publisher.close()
 
 
+def info_field(sock, section, field):
+    sock.sendall(command("INFO", section))
+    header = b""
+    while not header.endswith(b"\r\n"):
+        header += sock.recv(1)
+    body = read_exactly(sock, int(header[1:-2]) + 2).decode()
+    for line in body.split("\r\n"):
+        if line.startswith(field + ":"):
+            return line.split(":", 1)[1]
+    return None
+
+
+def read_snapshot_header(sock):
+    """Reads SYNC's reply up to the RDB's length (keepalive newlines come
+    first while it is written); returns the length."""
+    header = b""
+    while not header.endswith(b"\r\n"):
+        byte = sock.recv(1)
+        if not byte:
+            raise EOFError("closed before the snapshot")
+        if header or byte != b"\n":
+            header += byte
+    return int(header[1:-2])
+
+
+def replicas_that_stop_reading(port, pid):
+    """Two replicas that stop reading (one before its snapshot has gone out,
+    one after) are cut off once 256 MiB of stream wait for them, and what
+    waited is dropped at once; a replica that reads gets all of it and the
+    writer is answered throughout."""
+    setup = connect(port)
+    filler = b"f" * 200  # 50,000 keys: a snapshot of about 12 MB, more than the socket buffers
+    setup.sendall(b"".join(command("SET", "fill:%d" % i, filler) for i in range(50_000)))
+    read_exactly(setup, 5 * 50_000)
+    rss_before = rss_kib(pid)
+    before_snapshot = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    before_snapshot.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    before_snapshot.connect(("127.0.0.1", port))
+    before_snapshot.sendall(command("SYNC"))
+    after_snapshot = connect(port)  # (a receive buffer shrunk after connect can stall TCP itself)
+    after_snapshot.sendall(command("SYNC"))
+    read_exactly(after_snapshot, read_snapshot_header(after_snapshot))
+    reader = connect(port)
+    reader.sendall(command("SYNC"))
+    # Once the RDB's length is known its keys are all in it, and every
+    # change after goes into the stream as it was made.
+    snapshot_bytes = read_snapshot_header(reader)
+    offset_before = int(info_field(setup, "replication", "master_repl_offset"))
+    received = [0]
+    stop = threading.Event()
+
+    def read_stream():
+        reader.settimeout(1)
+        while not stop.is_set():
+            try:
+                chunk = reader.recv(1 << 20)
+            except socket.timeout:
+                continue
+            if not chunk:
+                break
+            received[0] += len(chunk)
+
+    thread = threading.Thread(target=read_stream)
+    thread.start()
+    value = b"v" * (1 << 20)
+    answered = 0
+    peak = 0
+    for _ in range(320):  # 320 MiB of stream, past the 256 MiB limit
+        setup.sendall(command("SET", "big", value))
+        answered += read_exactly(setup, 5) == b"+OK\r\n"
+        peak = max(peak, rss_kib(pid))
+    check("the writer was answered throughout (%d of 320)" % answered, answered == 320)
+    deadline = time.time() + 20
+    while info_field(setup, "replication", "connected_slaves") != "1" and time.time() < deadline:
+        time.sleep(0.1)
+    check("both replicas that stopped reading were cut off, the reading one stays",
+          info_field(setup, "replication", "connected_slaves") == "1")
+    expected = snapshot_bytes + int(info_field(setup, "replication", "master_repl_offset")) - offset_before
+    deadline = time.time() + 20
+    while received[0] < expected and time.time() < deadline:
+        time.sleep(0.1)
+    check("the reading replica got its snapshot and the whole stream (%d of %d bytes)" % (received[0], expected),
+          received[0] >= expected)
+    for name, sock in (("before", before_snapshot), ("after", after_snapshot)):
+        sock.settimeout(10)
+        ended, total = False, 0
+        try:
+            while total < 64 << 20:
+                chunk = sock.recv(1 << 20)
+                if not chunk:
+                    ended = True
+                    break
+                total += len(chunk)
+        except ConnectionResetError:
+            ended = True
+        except socket.timeout:
+            pass
+        check("the replica that stopped %s its snapshot sees its connection end (%d bytes were in flight)"
+              % (name, total), ended)
+    time.sleep(0.5)
+    grown = rss_kib(pid) - rss_before
+    check("the stream queued for them was given back (%d MiB above the start, peak %d MiB)"
+          % (grown >> 10, (peak - rss_before) >> 10), grown < 96 << 10)
+    stop.set()
+    thread.join()
+    for sock in (before_snapshot, after_snapshot, reader):
+        sock.close()
+    setup.sendall(command("FLUSHALL"))
+    read_exactly(setup, 5)
+    setup.close()
+
+
 def main():
     port, pid = int(sys.argv[1]), int(sys.argv[2])
     lrange_flood(port, pid)
@@ -292,6 +408,7 @@ def main():
     huge_transaction(port, pid)
     huge_watch(port)
     subscriber_that_never_reads(port)
+    replicas_that_stop_reading(port, pid)
     print("hostile clients: %d failures" % len(failures))
     sys.exit(1 if failures else 0)
 
