@@ -173,6 +173,7 @@ final class KVLoop: KVServices {
     /// loop's replicas get theirs on that loop's next command or tick).
     func drainReplicationStream() {
         context.fedReplicas = false
+        store.replication.sendAcknowledgementRequest()
         store.replication.drain(
             loop: loopIndex,
             // A replica's stream waits behind its snapshot.
@@ -215,6 +216,7 @@ final class KVLoop: KVServices {
         if context.pendingReplicaSync != nil { startReplicaSync(session) }
         if hasReadyKeys || !loopsToWake.isEmpty { serveReady() }
         if hasReleases { releaseRequested() }
+        if hasAcknowledgements { serveAcknowledged() }
     }
 
     // MARK: blocked clients (see KVBlocking)
@@ -234,6 +236,11 @@ final class KVLoop: KVServices {
     static let maxHeldCommands = 100_000
     /// Clients whose KEYS is being walked (KVKeysWalk), first come first.
     var walks = KVWalkQueue()
+    /// Clients blocked in WAIT, in the order they blocked (some may have
+    /// been served or gone since: dropped when next looked at).
+    private var waitingForAcknowledgements: [KVClientRef] = []
+    /// A replica acknowledged an offset since this loop last looked.
+    private var hasAcknowledgements = false
 
     /// Starts holding `session`, whose `command` asked to block.
     private func startBlocking(_ session: KVSession, _ command: RESPCommand) {
@@ -242,6 +249,11 @@ final class KVLoop: KVServices {
         var copy = KVCommandQueue()
         _ = copy.append(command)
         session.blocked = KVBlockedCommand(block: block, command: copy)
+        if case .acknowledgements = block.timeoutReply {
+            waitingForAcknowledgements.append(session.client)
+            store.replication.loopsWaitingForAcknowledgements.bitwiseOr(
+                KVReplication.bit(of: loopIndex), ordering: .relaxed)
+        }
         if block.deadlineMs != Int64.max {
             deadlines.insert(KVBlockDeadline(ms: block.deadlineMs, waiter: block.waiter))
             // Clients gone before their deadline leave entries: rebuild
@@ -346,6 +358,28 @@ final class KVLoop: KVServices {
                 context.replyTimedOut(blocked.block.timeoutReply)
             }
             resume(session, later: later)
+        }
+    }
+
+    /// This loop's clients in WAIT whose replicas have acknowledged enough
+    /// get the count, in the order they blocked.
+    private func serveAcknowledged() {
+        hasAcknowledgements = false
+        waitingForAcknowledgements.removeAll { client in
+            guard let session = sessions.session(of: client), let blocked = session.blocked,
+                case .acknowledgements(let offset, let wanted) = blocked.block.timeoutReply
+            else { return true }
+            let count = store.replication.acknowledgedCount(atLeast: offset)
+            guard Int64(count) >= wanted else { return false }
+            let later = unblock(session)
+            context.reply.protocolVersion = session.protocolVersion
+            context.reply.integer(count)
+            resume(session, later: later)
+            return true
+        }
+        if waitingForAcknowledgements.isEmpty {
+            store.replication.loopsWaitingForAcknowledgements.bitwiseAnd(
+                ~KVReplication.bit(of: loopIndex), ordering: .relaxed)
         }
     }
 
@@ -475,6 +509,7 @@ final class KVLoop: KVServices {
         }
         // Taken whether or not anyone is blocked: a stale one is dropped.
         releaseRequested()
+        if !waitingForAcknowledgements.isEmpty { serveAcknowledged() }
         if !replicaSyncs.isEmpty { stepReplicaSyncs() }
         if store.replication.isActive {
             store.replication.pingIfDue(nowMs: context.coarseNowMs)
@@ -566,6 +601,18 @@ final class KVLoop: KVServices {
 
     /// Ends `waiter`'s block on its client's own loop: this one after the
     /// command, another at once through Keel's mailbox.
+    /// The loops with clients in WAIT look again: this one after the
+    /// command, the others at once through Keel's mailbox.
+    func acknowledgementArrived(loops: UInt64) {
+        for loop in 0..<UInt32(64) where loops & KVReplication.bit(of: loop) != 0 {
+            if loop == loopIndex || connections == nil {
+                hasAcknowledgements = true
+            } else {
+                connections?.requestTick(onLoop: loop)
+            }
+        }
+    }
+
     func release(_ waiter: KVBlocking.Waiter, withError: Bool) {
         let client = waiter.client
         store.blocking.requestRelease(of: waiter, withError: withError)
@@ -586,6 +633,7 @@ final class KVNoServices: KVServices, Sendable {
     func deliver(_ bytes: UnsafeRawBufferPointer, to client: KVClientRef) -> Bool { false }
     func close(_ client: KVClientRef) {}
     func release(_ waiter: KVBlocking.Waiter, withError: Bool) {}
+    func acknowledgementArrived(loops: UInt64) {}
 }
 
 /// When a blocked client's wait ends.

@@ -289,6 +289,51 @@ import Testing
         kv.tick()
         #expect(stream(kv, replica) == [["PING"]])
     }
+
+    /// WAIT: without replicas the count (0) at once; with one, the client
+    /// waits until the replica acknowledges the stream up to its last
+    /// command (the replicas are asked: REPLCONF GETACK), an ACK short of
+    /// it keeps it waiting; its time up, or CLIENT UNBLOCK, answers the
+    /// count then; inside MULTI the count at once.
+    @Test func waitAnswersOnceEnoughReplicasAcknowledge() {
+        let kv = KVHarness()
+        #expect(kv("WAIT", "0", "0") == int(0))
+        #expect(kv("WAIT", "1", "-1") == "-ERR timeout is negative\r\n")
+        let replica = attached(kv)
+        let client = kv.session
+        func repliesToClient() -> [String] {
+            kv.delivered().filter { $0.client == client.client }.map(\.text)
+        }
+        kv("SET", "k", "v")
+        let offset = kv.store.replication.currentOffset
+        #expect(kv("WAIT", "1", "0") == "", "it blocks")
+        #expect(kv.store.blocking.blockedCount.load(ordering: .relaxed) == 1, "counted as blocked (INFO)")
+        #expect(stream(kv, replica).last == ["REPLCONF", "GETACK", "*"])
+        kv.use(replica)
+        kv("REPLCONF", "ACK", String(offset - 1))
+        #expect(repliesToClient().isEmpty, "an acknowledgement short of its write")
+        kv("REPLCONF", "ACK", String(offset))
+        #expect(repliesToClient() == [int(1)])
+
+        kv.use(client)
+        #expect(kv("WAIT", "2", "100") == "")
+        kv.clock.advance(by: 50)
+        kv.tick()
+        #expect(repliesToClient().isEmpty)
+        kv.clock.advance(by: 100)
+        kv.tick()
+        #expect(repliesToClient() == [int(1)], "one replica of the two asked for, when its time was up")
+
+        kv("SET", "k", "w")
+        #expect(kv("WAIT", "1", "0") == "")
+        kv.use(kv.openClient())
+        #expect(kv("CLIENT", "UNBLOCK", String(client.id)) == int(1))
+        #expect(repliesToClient() == [int(0)], "the replica has not acknowledged the second write")
+        kv.use(client)
+        #expect(kv("MULTI") == ok)
+        #expect(kv("WAIT", "5", "0") == "+QUEUED\r\n")
+        #expect(kv("EXEC") == "*1\r\n" + int(0))
+    }
 }
 
 /// A replica brought up to date over many ticks: its snapshot (read back

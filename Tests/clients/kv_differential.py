@@ -1079,6 +1079,12 @@ BLOCKING = [
     [("blocks", c("BLPOP l 1e-9"))],
     [("blocks", c("BLPOP l 0.0001"))],
     [("blocks", c("BLPOP l 0x10"))],
+    # WAIT without replicas: the count (0) at once when it asks for none, or
+    # inside MULTI; after its timeout otherwise; its argument errors
+    [c("SET k v"), c("WAIT 0 0"), c("WAIT 0 100"), c("WAIT 1 50"), c("WAIT -1 0"), c("WAIT x 0"), c("WAIT 1 x"),
+     c("WAIT 1 -1"), c("WAIT 1 1.5"), c("WAIT 99999999999999999999 0"), c("WAIT"), c("WAIT 1"), c("WAIT 1 2 3"),
+     c("MULTI"), c("WAIT 5 0"), c("EXEC")],
+    [("blocks", c("WAIT 1 0"))],
     [c("RPUSH a 1 2 3"), c("BLMOVE a b LEFT RIGHT 0"), c("LRANGE b 0 -1"), c("BLMOVE missing b LEFT RIGHT 0.05"),
      c("BLMOVE a b BAD RIGHT 0"), c("BLMOVE a b LEFT RIGHT -1"), c("BLMOVE a b LEFT RIGHT abc"),
      c("BRPOPLPUSH a b 0"), c("LRANGE b 0 -1"), c("BRPOPLPUSH missing b 0.05"), c("BRPOPLPUSH a b abc"),
@@ -1138,7 +1144,7 @@ SERVER = [
     # PSYNC's arity, SYNC refused inside MULTI (not queued: EXECABORT).
     [c("REPLCONF listening-port 6380 capa eof capa psync2"), c("REPLCONF ip-address 1.2.3.4"), c("REPLCONF"),
      c("REPLCONF bogus 1"), c("REPLCONF listening-port"), c("REPLCONF listening-port abc"), c("PSYNC a"),
-     c("SYNC x"), c("COMMAND INFO sync psync replconf"), c("CONFIG GET repl-ping-replica-period"),
+     c("SYNC x"), c("COMMAND INFO sync psync replconf wait"), c("CONFIG GET repl-ping-replica-period"),
      c("CONFIG SET repl-ping-replica-period 0"), c("CONFIG SET repl-ping-replica-period 10"), c("MULTI"),
      c("SET k v"), c("SYNC"), c("PSYNC ? -1"), c("EXEC"), c("ROLE")],
     [c("CLIENT SETNAME conn"), ("send", c("HELLO 3")), c("CLIENT GETNAME"), c("PING"), c("RESET"), c("PING"),

@@ -213,6 +213,30 @@ def blocked_pops(port):
         waiter.close()
 
 
+def wait_for_the_replica(primary, replica, failures):
+    """WAIT: once a write's WAIT 1 has answered 1, the replica has the
+    write; WAIT 2 (one replica) answers 1 when its timeout passes."""
+    client = d.Client(primary, timeout=10)
+    try:
+        answers = []
+        for n in range(20):
+            client.send("SET", "waited:%d" % n, "v%d" % n)
+            client.read()
+            client.send("WAIT", "1", "5000")
+            count = client.read()
+            answers.append(count == ("int", 1) and call(replica, "GET", "waited:%d" % n) == ("bulk", b"v%d" % n))
+        client.send("WAIT", "2", "100")
+        timed_out = client.read()
+    finally:
+        client.close()
+    if all(answers) and timed_out == ("int", 1):
+        print("  WAIT 1: each of 20 writes on the replica when it answered; WAIT 2 timed out with 1")
+        return
+    failures.append("WAIT")
+    print("  WAIT: MISMATCH (%d of 20 answered 1 with the write on the replica; WAIT 2 gave %r)"
+          % (sum(answers), timed_out))
+
+
 def scenario(kv_binary, redis_binary, threads, workdir):
     failures = []
     kv_port, replica_port = free_port(), free_port()
@@ -254,6 +278,7 @@ def scenario(kv_binary, redis_binary, threads, workdir):
         compare(kv_port, replica_port, "after %d random commands" % len(program), failures)
         blocked_pops(kv_port)
         compare(kv_port, replica_port, "after blocked pops served", failures)
+        wait_for_the_replica(kv_port, replica_port, failures)
         connected = info_field(kv_port, "replication", "connected_slaves")
         replica.terminate()
         replica.wait(timeout=20)

@@ -13,6 +13,9 @@ import KeelWire
 enum KVTimeoutReply {
     case nullArray
     case null
+    /// WAIT's: how many replicas acknowledged `offset` by then (it waits
+    /// for `wanted`).
+    case acknowledgements(offset: Int64, wanted: Int64)
 }
 
 /// A block a command asked for: registered, to be held by the loop.
@@ -70,6 +73,8 @@ extension KVContext {
         switch kind {
         case .nullArray: reply.nullArray()
         case .null: reply.null()
+        case .acknowledgements(let offset, _):
+            reply.integer(store.replication.acknowledgedCount(atLeast: offset))
         }
     }
 }

@@ -126,6 +126,7 @@ extension KVCommandTable {
         KVCommandSpec("role", 1, [.noscript, .loading, .stale, .fast], "@admin @fast @dangerous", "Returns the replication role.", run: KVReplicationCommands.role),
         KVCommandSpec("sync", 1, [.admin, .noscript, .noAsyncLoading, .noMulti, .allShardsLocked], "@admin @slow @dangerous", "An internal command used in replication.", run: KVReplicationCommands.sync),
         KVCommandSpec("psync", -3, [.admin, .noscript, .noAsyncLoading, .noMulti, .allShardsLocked], "@admin @slow @dangerous", "An internal command used in replication.", run: KVReplicationCommands.psync),
+        KVCommandSpec("wait", 3, [.noscript], "@slow @connection", "Blocks until the asynchronous replication of all preceding write commands sent by the connection is completed.", run: KVReplicationCommands.wait),
         KVCommandSpec("replconf", -1, [.admin, .noscript, .loading, .stale, .allowBusy], "@admin @slow @dangerous", "An internal command for configuring the replication stream.", run: KVReplicationCommands.replconf),
         KVCommandSpec("client", -2, [], "@slow", "A container for client connection commands.", subcommands: [
             KVCommandSpec("id", 2, [.noscript, .loading, .stale], "@slow @connection", "Returns the unique client ID of the connection.", run: KVClientCommands.id),

@@ -376,4 +376,7 @@ protocol KVServices: AnyObject {
     /// or with the UNBLOCKED error, on its client's loop; nothing if that
     /// block has ended meanwhile.
     func release(_ waiter: KVBlocking.Waiter, withError: Bool)
+    /// A replica acknowledged an offset: the loops in `loops` (a bit each)
+    /// look at their clients blocked in WAIT.
+    func acknowledgementArrived(loops: UInt64)
 }

@@ -102,6 +102,7 @@ final class KVExecutor {
         context.commandFinished()
         context.feedOutbox()
         context.isReplicating = false
+        context.session.writeOffset = replication.currentOffset
     }
 
     /// The row that runs `command` (its subcommand's, where it has them).

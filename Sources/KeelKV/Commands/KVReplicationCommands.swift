@@ -57,7 +57,10 @@ enum KVReplicationCommands {
                 context.session.replicaListeningPort = Int(truncatingIfNeeded: port)
             } else if context.argument(index, is: "ack") {
                 guard context.session.isReplica, let offset = context.command.integer(at: index + 1) else { return }
-                context.store.replication.acknowledge(context.session.client, offset: offset, nowMs: context.nowMs)
+                let replication = context.store.replication
+                replication.acknowledge(context.session.client, offset: offset, nowMs: context.nowMs)
+                let loops = replication.loopsWaitingForAcknowledgements.load(ordering: .relaxed)
+                if loops != 0 { context.services.acknowledgementArrived(loops: loops) }
                 return
             } else if context.argument(index, is: "getack") {
                 return
@@ -69,6 +72,28 @@ enum KVReplicationCommands {
             index += 2
         }
         context.reply.simpleString("OK")
+    }
+
+    /// WAIT numreplicas timeout: how many replicas have acknowledged the
+    /// stream up to this client's last command; while fewer than
+    /// `numreplicas`, blocks until enough do (the replicas are asked at
+    /// once: REPLCONF GETACK) or `timeout` ms pass (0: for ever). Inside
+    /// MULTI, or with enough already, the count at once.
+    static func wait(_ context: KVContext) {
+        guard let wanted = context.integer(at: 1) else { return }
+        guard let timeout = context.command.integer(at: 2) else {
+            return context.reply.error("ERR timeout is not an integer or out of range")
+        }
+        guard timeout >= 0 else { return context.reply.error("ERR timeout is negative") }
+        let replication = context.store.replication
+        let offset = context.session.writeOffset
+        let count = Int64(replication.acknowledgedCount(atLeast: offset))
+        if count >= wanted || context.isInTransaction { return context.reply.integer(Int(count)) }
+        let (deadline, overflow) = context.nowMs.addingReportingOverflow(timeout)
+        replication.requestAcknowledgements()
+        context.block(
+            on: [], deadlineMs: timeout == 0 || overflow ? Int64.max : deadline,
+            timeoutReply: .acknowledgements(offset: offset, wanted: wanted))
     }
 
     /// ROLE: master, the stream's offset, and each replica's address, port

@@ -80,6 +80,13 @@ final class KVReplication: Sendable {
     private let syncing = Atomic<Int>(0)
     /// The loops with a replica whose stream bytes wait (a bit each).
     private let waitingLoops = Atomic<UInt64>(0)
+    /// `state.offset`, for reading without the lock.
+    private let publishedOffset = Atomic<Int64>(0)
+    /// A WAIT asked for the replicas' offsets (sendAcknowledgementRequest).
+    private let acknowledgementsRequested = Atomic<Bool>(false)
+    /// The loops with clients blocked in WAIT (a bit each): an
+    /// acknowledgement makes them look again at once.
+    let loopsWaitingForAcknowledgements = Atomic<UInt64>(0)
 
     /// How far (bytes) a replica may fall behind its stream beyond its
     /// snapshot before it is disconnected: redis-server's hard limit.
@@ -243,7 +250,13 @@ final class KVReplication: Sendable {
         if transaction { KVReplication.encode(["MULTI"], into: &out) }
         out += bytes
         if transaction { KVReplication.encode(["EXEC"], into: &out) }
+        appendRaw(out, to: &state)
+    }
+
+    /// `out` onto every streaming replica's bytes, as it is (no SELECT).
+    private func appendRaw(_ out: [UInt8], to state: inout State) {
         state.offset += Int64(out.count)
+        publishedOffset.store(state.offset, ordering: .relaxed)
         for index in state.replicas.indices where !state.replicas[index].isSyncing {
             state.replicas[index].pending += out
             waitingLoops.bitwiseOr(Self.bit(of: state.replicas[index].client.loop), ordering: .relaxed)
@@ -272,12 +285,38 @@ final class KVReplication: Sendable {
         var out: [UInt8] = []
         KVReplication.encode(["PING"], into: &out)
         // A PING selects nothing: it does not make SELECT due.
+        state.withLock { appendRaw(out, to: &$0) }
+    }
+
+    // MARK: WAIT
+
+    /// The stream's offset, read without the lock: after each command a
+    /// client's WAIT target (redis-server's woff).
+    var currentOffset: Int64 { publishedOffset.load(ordering: .relaxed) }
+
+    /// Replicas past their snapshot that acknowledged `offset` or more.
+    func acknowledgedCount(atLeast offset: Int64) -> Int {
         state.withLock { state in
-            state.offset += Int64(out.count)
-            for index in state.replicas.indices where !state.replicas[index].isSyncing {
-                state.replicas[index].pending += out
-                waitingLoops.bitwiseOr(Self.bit(of: state.replicas[index].client.loop), ordering: .relaxed)
-            }
+            state.replicas.reduce(0) { $0 + (!$1.isSyncing && $1.acknowledgedOffset >= offset ? 1 : 0) }
+        }
+    }
+
+    /// A WAIT blocked: every replica is asked for its offset (REPLCONF
+    /// GETACK *) when the stream is next drained, once however many asked.
+    func requestAcknowledgements() {
+        acknowledgementsRequested.store(true, ordering: .relaxed)
+    }
+
+    /// REPLCONF GETACK * into the stream, if a WAIT asked since the last.
+    func sendAcknowledgementRequest() {
+        guard acknowledgementsRequested.load(ordering: .relaxed),
+            acknowledgementsRequested.exchange(false, ordering: .relaxed)
+        else { return }
+        var out: [UInt8] = []
+        KVReplication.encode(["REPLCONF", "GETACK", "*"], into: &out)
+        state.withLock { state in
+            guard !state.replicas.isEmpty else { return }
+            appendRaw(out, to: &state)
         }
     }
 
@@ -319,7 +358,7 @@ final class KVReplication: Sendable {
     }
 
     /// A loop's bit in `waitingLoops` (loops past 63 share the last).
-    private static func bit(of loop: UInt32) -> UInt64 {
+    static func bit(of loop: UInt32) -> UInt64 {
         UInt64(1) << UInt64(min(loop, 63))
     }
 

@@ -69,6 +69,9 @@ final class KVSession {
     var isReplica = false {
         didSet { record.isReplica.store(isReplica, ordering: .relaxed) }
     }
+    /// The replication stream's offset after its last command, with
+    /// replicas attached: what its WAIT waits for replicas to acknowledge.
+    var writeOffset: Int64 = 0
     /// REPLCONF listening-port: the port its own server listens on.
     var replicaListeningPort = 0
     /// Its synchronisation, while its snapshot is being written, and when
