@@ -333,13 +333,18 @@ struct TLSIntegrationTests {
             #expect(handshakes.latencyNs.totalCount > 0)
             #expect(eventually { server.statistics().tlsHandshakes - before >= handshakes.messages })
             // Handshakes on a schedule (open loop), timed from when each was due:
-            // 10 a second per connection, so that a loaded machine (a
-            // handshake took up to 35 ms under AddressSanitizer) still
-            // starts each on time rather than skipping it.
-            options.rate = 40
+            // 5 a second per connection. A loaded machine may still skip
+            // one that came due while the last was going (a handshake
+            // took up to 73 ms under AddressSanitizer with both cores
+            // busy): counted, not an error; most must start on time.
+            options.rate = 20
             options.durationSeconds = 1
             let scheduled = try LoadGenerator(options: options) { _ in }.run()
-            #expect(scheduled.isClean && scheduled.messages >= 20, "\(scheduled.text)")
+            #expect(
+                scheduled.errors == 0 && scheduled.mismatches == 0 && scheduled.errorReplies == 0
+                    && scheduled.earlyCloses == 0 && scheduled.unanswered == 0 && scheduled.silentConnections == 0,
+                "\(scheduled.text)")
+            #expect(scheduled.messages >= 10 && scheduled.skipped < scheduled.messages, "\(scheduled.text)")
             // Each measured handshake is timed; a reply may count whose
             // handshake ended in the warm-up (at most one per connection).
             #expect(scheduled.latencyNs.totalCount > 0)
