@@ -512,7 +512,7 @@ final class KVLoop: KVServices {
         if !waitingForAcknowledgements.isEmpty { serveAcknowledged() }
         if !replicaSyncs.isEmpty { stepReplicaSyncs() }
         if store.replication.isActive {
-            store.replication.pingIfDue(nowMs: context.coarseNowMs)
+            store.replication.tick(nowMs: context.coarseNowMs)
             drainReplicationStream()
         }
         if !walks.isEmpty { stepWalk() }

@@ -258,7 +258,70 @@ import Testing
         _ = kv.delivered()
         kv("SET", "b", "2")
         #expect(kv.delivered().isEmpty)
+        #expect(kv("INFO", "replication").contains("master_repl_offset:77\r\n"), "the backlog is still fed")
+    }
+
+    /// PSYNC resumes a replica whose connection dropped, from the offset
+    /// it asks for, while the backlog holds the stream from there: the
+    /// bytes it missed (written with no replica attached too), then the
+    /// stream as it goes on. An unknown id, an offset out of the backlog or
+    /// "?" get a full resynchronisation; a backlog kept with no replica
+    /// for longer than repl-backlog-ttl is dropped, and the id changes.
+    @Test func psyncResumesFromTheBacklog() {
+        let kv = KVHarness()
+        let first = kv.openClient()
+        kv.use(first)
+        let full = kv("PSYNC", "?", "-1")
+        let id = String(decoding: kv.store.replication.status.id, as: UTF8.self)
+        #expect(full.hasPrefix("+FULLRESYNC \(id) 0\r\n"))
+        let writer = kv.openClient()
+        kv.use(writer)
+        kv("SET", "a", "1")
+        // The first replica read up to here, then its connection dropped.
+        let readUpTo = kv.store.replication.currentOffset
+        kv.close(first)
+        kv("SET", "b", "2")
+        kv("DEL", "a")
+        let end = kv.store.replication.currentOffset
+
+        let second = kv.openClient()
+        kv.use(second)
+        let resumed = kv("PSYNC", id.uppercased(), String(readUpTo + 1))
+        #expect(resumed == "+CONTINUE \(id)\r\n" + bulks("SET", "b", "2") + bulks("DEL", "a"))
+        #expect(Int64(resumed.utf8.count - "+CONTINUE \(id)\r\n".utf8.count) == end - readUpTo)
+        kv.use(writer)
+        kv("SET", "c", "3")
+        #expect(stream(kv, second) == [["SET", "c", "3"]], "then the stream goes on")
+        #expect(kv("INFO", "stats").contains("sync_full:1\r\nsync_partial_ok:1\r\nsync_partial_err:0\r\n"))
+        let info = kv("INFO", "replication")
+        #expect(info.contains("repl_backlog_active:1\r\nrepl_backlog_size:1048576\r\n"))
+        #expect(info.contains("repl_backlog_first_byte_offset:1\r\nrepl_backlog_histlen:\(end + 27)\r\n"))
+
+        // Not from the backlog: another id, an offset it no longer holds
+        // (the backlog cut to 16 KiB), one past the end.
+        kv("CONFIG", "SET", "repl-backlog-size", "1")
+        #expect(kv("CONFIG", "GET", "repl-backlog-size") == bulks("repl-backlog-size", "16384"))
+        for _ in 0..<200 { kv("SET", "filler", String(repeating: "x", count: 100)) }
+        let now = kv.store.replication.currentOffset
+        for (asked, offset) in [("0123456789012345678901234567890123456789", now + 1), (id, 1), (id, now + 2)] {
+            let client = kv.openClient()
+            kv.use(client)
+            #expect(kv("PSYNC", asked, String(offset)).hasPrefix("+FULLRESYNC \(id) "), "\(asked) \(offset)")
+            kv.close(client)
+            kv.use(writer)
+        }
+        #expect(kv("INFO", "stats").contains("sync_partial_err:3\r\n"))
+        #expect(kv("PSYNC", id, "x") == "-ERR value is not an integer or out of range\r\n")
+
+        // No replica for longer than the TTL: the backlog and the id go.
+        kv.close(second)
+        kv("CONFIG", "SET", "repl-backlog-ttl", "2")
+        kv.tick()
+        kv.clock.advance(by: 2_001)
+        kv.tick()
         #expect(!kv.store.replication.isActive)
+        #expect(kv("INFO", "replication").contains("repl_backlog_active:0\r\n"))
+        #expect(String(decoding: kv.store.replication.status.id, as: UTF8.self) != id)
     }
 
     @Test func psyncAnnouncesAFullResynchronisationAndReplconfTakesOptions() {
@@ -425,7 +488,7 @@ import Testing
         #expect(kv.store.shards.allSatisfy { $0.snapshotWalks == 1 })
         kv.close(replica)
         #expect(kv.store.shards.allSatisfy { $0.snapshotWalks == 0 })
-        #expect(!kv.store.replication.isActive)
+        #expect(kv.store.replication.status.replicas.isEmpty)
         for _ in 0..<10 { kv.tick() }
     }
 }

@@ -1141,12 +1141,22 @@ SERVER = [
      c("MOVE k 1"), c("MOVE k abc"), c("ECHO"), c("QUIT x"), c("PING x y")],
     # Replication's commands short of becoming a replica (that is
     # Tests/clients/kv_replication.py's part): REPLCONF's options and errors,
-    # PSYNC's arity, SYNC refused inside MULTI (not queued: EXECABORT).
+    # PSYNC's arity and offset, SYNC refused inside MULTI (not queued:
+    # EXECABORT), the backlog's size and TTL.
     [c("REPLCONF listening-port 6380 capa eof capa psync2"), c("REPLCONF ip-address 1.2.3.4"), c("REPLCONF"),
      c("REPLCONF bogus 1"), c("REPLCONF listening-port"), c("REPLCONF listening-port abc"), c("PSYNC a"),
      c("SYNC x"), c("COMMAND INFO sync psync replconf wait"), c("CONFIG GET repl-ping-replica-period"),
      c("CONFIG SET repl-ping-replica-period 0"), c("CONFIG SET repl-ping-replica-period 10"), c("MULTI"),
-     c("SET k v"), c("SYNC"), c("PSYNC ? -1"), c("EXEC"), c("ROLE")],
+     c("SET k v"), c("SYNC"), c("PSYNC ? -1"), c("EXEC"), c("ROLE"), c("PSYNC ? abc"),
+     c("CONFIG GET repl-backlog-size"), c("CONFIG GET repl-backlog-ttl"), c("CONFIG SET repl-backlog-size 1"),
+     c("CONFIG GET repl-backlog-size"), c("CONFIG SET repl-backlog-size 0"), c("CONFIG SET repl-backlog-size x"),
+     c("CONFIG SET repl-backlog-size 1048576"), c("CONFIG SET repl-backlog-ttl -1"),
+     c("CONFIG SET repl-backlog-ttl 3600"), c("CONFIG GET repl-backlog-ttl"), c("CONFIG SET repl-backlog-size 2MB"),
+     c("CONFIG GET repl-backlog-size"), c("CONFIG SET repl-backlog-size 100k"), c("CONFIG GET repl-backlog-size"),
+     c("CONFIG SET repl-backlog-size -1"), c("CONFIG SET repl-backlog-size 1tb"), c("CONFIG SET repl-backlog-size 1mb"),
+     c("CONFIG SET hash-max-listpack-value 1kb"), c("CONFIG GET hash-max-listpack-value"),
+     c("CONFIG SET hash-max-listpack-value 64k"), c("CONFIG SET zset-max-ziplist-value x"),
+     c("CONFIG SET hash-max-listpack-value 64")],
     [c("CLIENT SETNAME conn"), ("send", c("HELLO 3")), c("CLIENT GETNAME"), c("PING"), c("RESET"), c("PING"),
      c("CLIENT GETNAME"), ("send", c("HELLO 3 SETNAME viahello")), c("CLIENT GETNAME"), c("HSET h a 1"),
      c("HGETALL h"), ("send", c("HELLO 2")), c("HGETALL h"), c("HELLO 3 AUTH default x"), c("CLIENT GETNAME"),

@@ -237,6 +237,30 @@ def wait_for_the_replica(primary, replica, failures):
           % (sum(answers), timed_out))
 
 
+def resume_after_a_dropped_link(primary, replica, failures):
+    """The replica's connection is cut while a client writes: it comes back
+    with PSYNC and is sent what it missed from the backlog (no snapshot)."""
+    before = info_field(primary, "stats", "sync_full")
+    client = d.Client(primary, timeout=10)
+    try:
+        for n in range(200):
+            client.send("SET", "resumed:%d" % n, "v%d" % n)
+            client.read()
+            if n == 50:
+                client.send("CLIENT", "KILL", "TYPE", "replica")
+                client.read()
+    finally:
+        client.close()
+    wait_for(lambda: info_field(primary, "replication", "connected_slaves") == "1"
+             and info_field(replica, "replication", "master_link_status") == "up", 20, "the replica to come back")
+    resumed = info_field(primary, "stats", "sync_partial_ok") == "1" and info_field(primary, "stats", "sync_full") == before
+    print("  its link cut while 200 keys were written: %s" % (
+        "resumed from the backlog (sync_partial_ok:1, no new snapshot)" if resumed else "NOT resumed"))
+    if not resumed:
+        failures.append("partial resynchronisation")
+    compare(primary, replica, "after the replica resumed", failures)
+
+
 def scenario(kv_binary, redis_binary, threads, workdir):
     failures = []
     kv_port, replica_port = free_port(), free_port()
@@ -279,6 +303,7 @@ def scenario(kv_binary, redis_binary, threads, workdir):
         blocked_pops(kv_port)
         compare(kv_port, replica_port, "after blocked pops served", failures)
         wait_for_the_replica(kv_port, replica_port, failures)
+        resume_after_a_dropped_link(kv_port, replica_port, failures)
         connected = info_field(kv_port, "replication", "connected_slaves")
         replica.terminate()
         replica.wait(timeout=20)

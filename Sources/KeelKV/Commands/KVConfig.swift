@@ -19,6 +19,31 @@ enum KVConfig {
         /// value it has is accepted (and changes nothing), as test
         /// harnesses and clients set `save ""` or `appendonly no`.
         var acceptsItsOwnValue = false
+        /// A size, as redis-server's memory parameters: "1mb", "16k", ...
+        var isMemory = false
+
+        /// `value` as this parameter's number, or nil.
+        func parse(_ value: UnsafeRawBufferPointer) -> Int64? {
+            isMemory ? KVConfig.parseMemory(value) : RESPInteger.parse(value)
+        }
+    }
+
+    /// A size as redis-server's memtoull reads one: digits, then b, k, kb,
+    /// m, mb, g or gb (any case; k = 1000, kb = 1024); no sign.
+    static func parseMemory(_ value: UnsafeRawBufferPointer) -> Int64? {
+        let digits = value.prefix { $0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9") }
+        let unit = String(decoding: value[digits.count...], as: UTF8.self).lowercased()
+        let multipliers: [String: UInt64] = [
+            "": 1, "b": 1, "k": 1_000, "kb": 1_024, "m": 1_000_000, "mb": 1 << 20, "g": 1_000_000_000, "gb": 1 << 30,
+        ]
+        guard let multiplier = multipliers[unit] else { return nil }
+        // strtoull: no digits read as 0, too many as its maximum.
+        let number = digits.reduce(UInt64(0)) { total, digit in
+            let (times, overflow) = total.multipliedReportingOverflow(by: 10)
+            let (sum, carry) = times.addingReportingOverflow(UInt64(digit - UInt8(ascii: "0")))
+            return overflow || carry || total == UInt64.max ? UInt64.max : sum
+        }
+        return Int64(bitPattern: number &* multiplier)
     }
 
     static func integer(
@@ -27,7 +52,8 @@ enum KVConfig {
     ) -> Parameter {
         Parameter(
             name: name, read: { String(value($0.settings.limits)) },
-            write: { store, number in write(store.settings.limits, number) }, range: range)
+            write: { store, number in write(store.settings.limits, number) }, range: range,
+            isMemory: name.hasSuffix("-value"))
     }
 
     /// A value keel-kv does not let change; `changeableInRedis`: one
@@ -113,6 +139,13 @@ enum KVConfig {
             read: { String($0.replication.pingPeriodSeconds.load(ordering: .relaxed)) },
             write: { $0.replication.pingPeriodSeconds.store(Int($1), ordering: .relaxed) },
             range: 1...Int64(Int32.max)),
+        Parameter(
+            name: "repl-backlog-size", read: { String($0.replication.backlogStatus.size) },
+            write: { $0.replication.setBacklogSize(Int($1)) }, range: 1...Int64.max, isMemory: true),
+        Parameter(
+            name: "repl-backlog-ttl",
+            read: { String($0.replication.backlogTTLSeconds.load(ordering: .relaxed)) },
+            write: { $0.replication.backlogTTLSeconds.store(Int($1), ordering: .relaxed) }, range: 0...Int64.max),
         constant("save", ""),
         constant("appendonly", "no"),
         constant("databases", "1", changeableInRedis: false),
@@ -155,10 +188,10 @@ enum KVConfig {
                 "ERR CONFIG SET failed (possibly related to argument '\(parameter.name)') - can't set immutable config"
                     .utf8)
         }
-        guard let number = RESPInteger.parse(value) else {
+        guard let number = parameter.parse(value) else {
+            let problem = parameter.isMemory ? "must be a memory value" : "couldn't be parsed into an integer"
             return Array(
-                "ERR CONFIG SET failed (possibly related to argument '\(parameter.name)') - argument couldn't be parsed into an integer"
-                    .utf8)
+                "ERR CONFIG SET failed (possibly related to argument '\(parameter.name)') - argument \(problem)".utf8)
         }
         guard parameter.range.contains(number) else {
             return Array(
@@ -172,6 +205,6 @@ enum KVConfig {
     static func set(_ name: UnsafeRawBufferPointer, _ value: UnsafeRawBufferPointer, store: KVStore) {
         guard let parameter = parameter(named: name) else { return }
         if parameter.name == "requirepass" { return store.settings.setPassword(Array(value)) }
-        if let write = parameter.write, let number = RESPInteger.parse(value) { write(store, number) }
+        if let write = parameter.write, let number = parameter.parse(value) { write(store, number) }
     }
 }

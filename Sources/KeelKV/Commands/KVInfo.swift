@@ -99,10 +99,13 @@ enum KVInfo {
             ])
         case "stats":
             let counters = store.counters
+            let syncs = store.replication.backlogStatus
             return lines([
                 ("total_connections_received", "\(counters.connectionsReceived.load(ordering: .relaxed))"),
                 ("total_commands_processed", "\(counters.commandsProcessed)"),
                 ("instantaneous_ops_per_sec", "0"), ("rejected_connections", "0"),
+                ("sync_full", "\(syncs.full)"), ("sync_partial_ok", "\(syncs.partial)"),
+                ("sync_partial_err", "\(syncs.refused)"),
                 ("expired_keys", "\(store.expirations)"), ("evicted_keys", "0"),
                 ("keyspace_hits", "\(counters.keyspaceHits)"), ("keyspace_misses", "\(counters.keyspaceMisses)"),
                 ("pubsub_channels", "\(store.pubsub.activeChannels(matching: nil).count)"),

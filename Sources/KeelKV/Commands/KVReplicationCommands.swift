@@ -1,10 +1,10 @@
 // SYNC, PSYNC and REPLCONF: a connection becomes a replica of keel-kv
 // (KVReplication) as it would of redis-server 7.0. SYNC answers with the
-// snapshot as one bulk (no CRLF after it); PSYNC with +FULLRESYNC <id>
-// <offset> and then the same (keel-kv keeps no backlog, so a partial
-// resynchronisation is never offered). Both attach the replica with every
-// shard locked; the snapshot is written then, or over the following ticks
-// for a larger dataset (KVReplicaSync). A replica's REPLCONF ACK records how
+// snapshot as one bulk (no CRLF after it); PSYNC with +CONTINUE <id> and
+// the stream from the offset it asked for, when the backlog still holds
+// it, or else with +FULLRESYNC <id> <offset> and then the snapshot. Both
+// attach the replica with every shard locked; the snapshot is written
+// then, or over the following ticks for a larger dataset (KVReplicaSync). A replica's REPLCONF ACK records how
 // far it has read and gets no reply, as none of a replica's commands do.
 
 import KeelWire
@@ -14,18 +14,38 @@ enum KVReplicationCommands {
         attach(context, announcingResync: false)
     }
 
-    /// PSYNC replid offset: always a full resynchronisation.
+    /// PSYNC replid offset: the stream from `offset` on when the backlog
+    /// holds it (a partial resynchronisation), a full one otherwise.
     static func psync(_ context: KVContext) {
+        let session = context.session!
+        guard canAttach(context) else { return }
+        guard let offset = context.integer(at: 2) else { return }
+        if let resumed = context.store.replication.resume(
+            client: session.client, id: session.id, address: session.record.address,
+            listeningPort: session.replicaListeningPort, from: context[1], offset: offset, nowMs: context.nowMs)
+        {
+            session.isReplica = true
+            // Its output may hold the backlog sent beyond a replica's limit.
+            session.replicaSnapshotBytes = resumed.count
+            return resumed.withUnsafeBytes { context.reply.append($0) }
+        }
         attach(context, announcingResync: true)
+    }
+
+    /// Whether `context`'s client may become a replica now; a replica
+    /// asking again is ignored, as redis-server ignores it.
+    private static func canAttach(_ context: KVContext) -> Bool {
+        guard !context.session.isReplica else { return false }
+        guard context.session.transaction == nil, !context.isInTransaction else {
+            context.reply.error("ERR Command not allowed inside a transaction")
+            return false
+        }
+        return true
     }
 
     private static func attach(_ context: KVContext, announcingResync: Bool) {
         let session = context.session!
-        // A replica asking again is ignored, as redis-server ignores it.
-        guard !session.isReplica else { return }
-        guard session.transaction == nil, !context.isInTransaction else {
-            return context.reply.error("ERR Command not allowed inside a transaction")
-        }
+        guard canAttach(context) else { return }
         let id = context.store.replication.attach(
             client: session.client, id: session.id, address: session.record.address,
             listeningPort: session.replicaListeningPort, nowMs: context.nowMs)
@@ -136,7 +156,13 @@ enum KVReplicationCommands {
             ("master_failover_state", "no-failover"),
             ("master_replid", String(decoding: status.id, as: UTF8.self)),
             ("master_replid2", String(repeating: "0", count: 40)), ("master_repl_offset", "\(status.offset)"),
-            ("second_repl_offset", "-1"), ("repl_backlog_active", "0"),
+            ("second_repl_offset", "-1"),
+        ]
+        let backlog = store.replication.backlogStatus
+        lines += [
+            ("repl_backlog_active", backlog.held == nil ? "0" : "1"), ("repl_backlog_size", "\(backlog.size)"),
+            ("repl_backlog_first_byte_offset", backlog.held == nil ? "0" : "\(backlog.firstOffset)"),
+            ("repl_backlog_histlen", "\(backlog.held ?? 0)"),
         ]
         return lines
     }

@@ -28,10 +28,14 @@
 // under the feed's lock once no noted key is left: every change is in its
 // snapshot, its catch-up or its stream.
 //
-// There is no backlog: a replica that reconnects gets a full snapshot
-// again (PSYNC answers FULLRESYNC), and one that falls more than
-// `outputLimitBytes` behind is disconnected (redis-server's
-// client-output-buffer-limit for replicas).
+// The last megabyte of the stream is kept (KVBacklog, from the first
+// replica on, until no replica has been attached for repl-backlog-ttl): a
+// replica whose connection dropped asks with PSYNC for the stream from
+// where it was, and while that is still held it gets the rest and goes on
+// (+CONTINUE) instead of a new snapshot. While the backlog is kept every
+// change is encoded into it, replicas or not, as redis-server does. A
+// replica more than `outputLimitBytes` behind is disconnected
+// (redis-server's client-output-buffer-limit for replicas).
 
 import KeelPosix
 import Synchronization
@@ -68,12 +72,23 @@ final class KVReplication: Sendable {
         var selectedDatabase = -1
         var replicationID = KVReplication.randomID()
         var lastPingMs: Int64 = 0
+        /// The stream's last bytes, from the first replica on (nil: none
+        /// kept), and its size (CONFIG SET repl-backlog-size).
+        var backlog: KVBacklog?
+        var backlogSize = 1 << 20
+        /// Since when no replica has been attached (the backlog's TTL).
+        var noReplicaSinceMs: Int64?
+        /// INFO's sync_full, sync_partial_ok and sync_partial_err.
+        var fullSyncs = 0
+        var partialSyncs = 0
+        var refusedPartialSyncs = 0
     }
 
     private let state = Locked(State())
-    /// Whether any replica is attached: read by every command while it
-    /// holds its shard locks (one relaxed load), and only then is what the
-    /// command did turned into stream bytes.
+    /// Whether the stream is kept (a replica is attached, or the backlog
+    /// is): read by every command while it holds its shard locks (one
+    /// relaxed load), and only then is what the command did turned into
+    /// stream bytes.
     private let attached = Atomic<Bool>(false)
     /// Replicas whose snapshot is being written: while any, written keys
     /// are noted (one relaxed load per write otherwise).
@@ -95,6 +110,11 @@ final class KVReplication: Sendable {
     /// Seconds between the PINGs the stream carries (CONFIG SET
     /// repl-ping-replica-period), as redis-server's default.
     let pingPeriodSeconds = Atomic<Int>(10)
+    /// Seconds the backlog is kept with no replica attached (CONFIG SET
+    /// repl-backlog-ttl; 0: for ever), as redis-server's default.
+    let backlogTTLSeconds = Atomic<Int>(3_600)
+    /// The smallest backlog redis-server keeps (a smaller size is raised).
+    static let minimumBacklogBytes = 16 << 10
 
     @inline(__always)
     var isActive: Bool { attached.load(ordering: .relaxed) }
@@ -116,6 +136,14 @@ final class KVReplication: Sendable {
             state.replicas.removeAll { $0.client == client }
             // The first PING comes a period after the first replica.
             if state.replicas.isEmpty { state.lastPingMs = nowMs }
+            // A backlog begun afresh holds a new history: a new id, as
+            // redis-server's, so no replica resumes from an older one.
+            if state.backlog == nil {
+                state.backlog = KVBacklog(capacity: state.backlogSize)
+                state.replicationID = Self.randomID()
+            }
+            state.noReplicaSinceMs = nil
+            state.fullSyncs += 1
             state.replicas.append(
                 Replica(
                     client: client, id: id, address: address, listeningPort: listeningPort,
@@ -197,7 +225,7 @@ final class KVReplication: Sendable {
             guard let index = state.replicas.firstIndex(where: { $0.client == client }) else { return }
             if state.replicas[index].isSyncing { syncing.subtract(1, ordering: .relaxed) }
             state.replicas.remove(at: index)
-            attached.store(!state.replicas.isEmpty, ordering: .relaxed)
+            attached.store(!state.replicas.isEmpty || state.backlog != nil, ordering: .relaxed)
         }
     }
 
@@ -235,7 +263,7 @@ final class KVReplication: Sendable {
     /// `transaction`, between MULTI and EXEC.
     func feed(_ bytes: [UInt8], transaction: Bool = false) {
         state.withLock { state in
-            guard !state.replicas.isEmpty else { return }
+            guard !state.replicas.isEmpty || state.backlog != nil else { return }
             append(bytes, transaction: transaction, to: &state)
         }
     }
@@ -257,6 +285,7 @@ final class KVReplication: Sendable {
     private func appendRaw(_ out: [UInt8], to state: inout State) {
         state.offset += Int64(out.count)
         publishedOffset.store(state.offset, ordering: .relaxed)
+        state.backlog?.append(out)
         for index in state.replicas.indices where !state.replicas[index].isSyncing {
             state.replicas[index].pending += out
             waitingLoops.bitwiseOr(Self.bit(of: state.replicas[index].client.loop), ordering: .relaxed)
@@ -271,13 +300,27 @@ final class KVReplication: Sendable {
         feed(out)
     }
 
-    /// A PING when repl-ping-replica-period has passed since the last (the
-    /// replicas' keepalive: redis-server's replicas give up on a silent
-    /// primary after repl-timeout).
-    func pingIfDue(nowMs: Int64) {
+    /// A tick's work while the stream is kept: a PING when
+    /// repl-ping-replica-period has passed since the last (the replicas'
+    /// keepalive: redis-server's replicas give up on a silent primary after
+    /// repl-timeout); the backlog dropped once no replica has been attached
+    /// for longer than repl-backlog-ttl (with a new id, as redis-server:
+    /// no replica may resume from a history no longer kept).
+    func tick(nowMs: Int64) {
         let periodMs = Int64(pingPeriodSeconds.load(ordering: .relaxed)) * 1_000
+        let ttlMs = Int64(backlogTTLSeconds.load(ordering: .relaxed)) * 1_000
         let due = state.withLock { state -> Bool in
-            guard !state.replicas.isEmpty, nowMs - state.lastPingMs >= periodMs else { return false }
+            guard !state.replicas.isEmpty else {
+                let since = state.noReplicaSinceMs ?? nowMs
+                state.noReplicaSinceMs = since
+                if ttlMs > 0 && nowMs - since > ttlMs && state.backlog != nil {
+                    state.backlog = nil
+                    state.replicationID = Self.randomID()
+                    attached.store(false, ordering: .relaxed)
+                }
+                return false
+            }
+            guard nowMs - state.lastPingMs >= periodMs else { return false }
             state.lastPingMs = nowMs
             return true
         }
@@ -286,6 +329,67 @@ final class KVReplication: Sendable {
         KVReplication.encode(["PING"], into: &out)
         // A PING selects nothing: it does not make SELECT due.
         state.withLock { appendRaw(out, to: &$0) }
+    }
+
+    // MARK: partial resynchronisation
+
+    /// PSYNC `id` `offset` from `client`: when `id` is the stream's and the
+    /// backlog still holds the stream from `offset` (the first byte the
+    /// replica has not read) on, attaches it as a replica already in step
+    /// and returns what it is to be sent (+CONTINUE <id>, then those
+    /// bytes); nil when a full synchronisation is needed. With every shard
+    /// locked by the caller, as `attach`.
+    func resume(
+        client: KVClientRef, id: Int, address: String, listeningPort: Int, from replicationID: UnsafeRawBufferPointer,
+        offset: Int64, nowMs: Int64
+    ) -> [UInt8]? {
+        state.withLock { state in
+            // As redis-server compares ids: without regard to case.
+            let asked = replicationID.map { $0 >= 65 && $0 <= 90 ? $0 | 0x20 : $0 }
+            // "?" asks for a full synchronisation: no refusal counted.
+            let forced = asked.first == UInt8(ascii: "?")
+            guard !forced, asked == state.replicationID, let backlog = state.backlog,
+                offset >= state.offset - Int64(backlog.count) + 1, offset <= state.offset + 1
+            else {
+                if !forced { state.refusedPartialSyncs += 1 }
+                return nil
+            }
+            state.replicas.removeAll { $0.client == client }
+            if state.replicas.isEmpty { state.lastPingMs = nowMs }
+            state.replicas.append(
+                Replica(
+                    client: client, id: id, address: address, listeningPort: listeningPort,
+                    acknowledgedAtMs: nowMs, isSyncing: false))
+            state.noReplicaSinceMs = nil
+            state.partialSyncs += 1
+            attached.store(true, ordering: .relaxed)
+            // The replica has the database it had selected: no SELECT.
+            var out = Array("+CONTINUE ".utf8) + state.replicationID + [13, 10]
+            out += backlog.suffix(Int(state.offset + 1 - offset))
+            return out
+        }
+    }
+
+    /// CONFIG SET repl-backlog-size (raised to redis-server's minimum):
+    /// a backlog kept keeps its newest bytes that fit.
+    func setBacklogSize(_ bytes: Int) {
+        state.withLock { state in
+            state.backlogSize = max(bytes, Self.minimumBacklogBytes)
+            state.backlog = state.backlog?.resized(to: state.backlogSize)
+        }
+    }
+
+    /// The backlog's size (CONFIG GET) and, while kept, how many bytes it
+    /// holds and the offset of the first (INFO); the synchronisations
+    /// counted (INFO stats).
+    var backlogStatus: (size: Int, held: Int?, firstOffset: Int64, full: Int, partial: Int, refused: Int) {
+        state.withLock { state in
+            let held = state.backlog?.count
+            return (
+                state.backlogSize, held, state.offset - Int64(held ?? 0) + 1, state.fullSyncs, state.partialSyncs,
+                state.refusedPartialSyncs
+            )
+        }
     }
 
     // MARK: WAIT
