@@ -7,6 +7,7 @@
 // forgotten when its connection closes.
 
 import Foundation
+import KeelTestSupport
 import Synchronization
 import Testing
 
@@ -650,5 +651,33 @@ private final class Finished: Sendable {
         #expect(copy("GET", "done") == bulk("1"))
         #expect(copy("GET", "counter") == bulk("4000"))
         #expect(copy("DEBUG", "DIGEST") == other("DEBUG", "DIGEST"))
+    }
+}
+
+/// The backlog's ring against a plain array of the whole stream: after any
+/// appends (some larger than the ring, some wrapping it), and resizes, it
+/// holds the stream's last bytes, and any suffix of them is theirs.
+@Suite struct KVBacklogTests {
+    @Test(arguments: [1, 2, 3])
+    func holdsTheStreamsLastBytes(seed: UInt64) {
+        var generator = SeededRandom(seed: seed)
+        var backlog = KVBacklog(capacity: 100)
+        var stream: [UInt8] = []
+        var held = 0
+        for step in 0..<500 {
+            let count = Int.random(in: 0...130, using: &generator)
+            let bytes = (0..<count).map { _ in UInt8.random(in: 0...255, using: &generator) }
+            backlog.append(bytes)
+            stream += bytes
+            held = min(held + count, backlog.capacity)
+            if step % 97 == 96 {
+                backlog = backlog.resized(to: Int.random(in: 1...150, using: &generator))
+                held = min(held, backlog.capacity)
+            }
+            #expect(backlog.count == held, "step \(step)")
+            let last = Int.random(in: 0...backlog.count, using: &generator)
+            #expect(backlog.suffix(last) == Array(stream.suffix(last)), "step \(step)")
+        }
+        #expect(backlog.suffix(backlog.count) == Array(stream.suffix(backlog.count)))
     }
 }
