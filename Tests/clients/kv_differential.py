@@ -10,7 +10,8 @@ What is covered:
   pushes, verbatim strings, big numbers, attributes are all parsed).
   Commands: strings (GET SET SETNX SETEX PSETEX GETSET GETDEL GETEX MGET
   MSET MSETNX APPEND STRLEN GETRANGE SUBSTR SETRANGE INCR* DECR*
-  SETBIT GETBIT BITCOUNT BITPOS BITOP LCS SORT SORT_RO DUMP RESTORE
+  SETBIT GETBIT BITCOUNT BITPOS BITOP BITFIELD BITFIELD_RO LCS SORT SORT_RO
+  DUMP RESTORE
   INCRBYFLOAT), keys (DEL UNLINK EXISTS TOUCH TYPE RENAME RENAMENX COPY KEYS
   SCAN RANDOMKEY PERSIST EXPIRE* PEXPIRE* TTL PTTL EXPIRETIME PEXPIRETIME
   OBJECT ENCODING at the encodings' size limits, FLUSHDB FLUSHALL DBSIZE),
@@ -603,6 +604,26 @@ STRINGS = [
      c("SETBIT k 1 -1"), c("SETBIT k 1 x"), c("SET n 0"), c("SETBIT n 7 1"), c("GET n"), c("OBJECT ENCODING n"),
      c("SETBIT n 2 1"), c("GET n"), c("SET e v EX 100"), c("SETBIT e 0 1"), c("TTL e"), c("LPUSH l a"),
      c("SETBIT l 0 1"), c("GETBIT l 0"), c("SETBIT k 1"), c("GETBIT k")],
+    # BITFIELD: every type width's edges, #offsets, unaligned fields, the
+    # three overflow rules on SET and INCRBY, reads past the end, growth
+    # even when every write fails, integers held as integers, the errors
+    [c("BITFIELD bf SET u8 0 255 GET u8 0 GET i8 0 INCRBY u8 0 1 GET u8 0"), c("GET bf"),
+     c("BITFIELD bf SET i5 3 -16 GET i5 3 GET u5 3 INCRBY i5 3 -1 OVERFLOW SAT INCRBY i5 3 -100 INCRBY i5 3 100"),
+     c("BITFIELD bf OVERFLOW FAIL INCRBY u2 100 5 GET u2 100 SET u2 102 4 INCRBY u2 102 -1"), c("STRLEN bf"),
+     c("BITFIELD bf SET i64 #2 -9223372036854775808 INCRBY i64 #2 -1 OVERFLOW SAT INCRBY i64 #2 -1 GET i64 128"),
+     c("BITFIELD bf OVERFLOW WRAP SET u63 5 -1 GET u63 5 OVERFLOW SAT SET u63 70 -1 GET u63 70 SET i64 0 1"),
+     c("BITFIELD bf GET u8 1000000 GET i64 4000 GET u1 7"),
+     c("BITFIELD q OVERFLOW SAT SET i3 0 -9223372036854775808 GET i3 0 SET i3 0 -5 GET i3 0 SET i64 8 -1"), c("BITFIELD_RO bf GET u8 0 GET i16 #3"),
+     c("BITFIELD_RO bf SET u8 0 1"), c("BITFIELD_RO missing GET u8 0"), c("BITFIELD missing"), c("EXISTS missing"),
+     c("BITFIELD new OVERFLOW FAIL INCRBY u8 8 300"), c("GET new"), c("BITFIELD bf SET u8 0 1 OVERFLOW"),
+     c("BITFIELD bf GET u64 0"), c("BITFIELD bf GET i65 0"), c("BITFIELD bf GET u0 0"), c("BITFIELD bf GET I8 0"),
+     c("BITFIELD bf GET x8 0"), c("BITFIELD bf GET u8 -1"), c("BITFIELD bf GET u8 #-1"), c("BITFIELD bf GET u8 x"),
+     c("BITFIELD bf GET u8 4294967296"), c("BITFIELD bf SET u8 0 x"), c("BITFIELD bf SET u8 0 1.5"),
+     c("BITFIELD bf SET u8 0"), c("BITFIELD bf OVERFLOW BAD"), c("BITFIELD bf NOPE"), c("BITFIELD bf get u8 0"),
+     c("BITFIELD"), c("BITFIELD_RO"), c("SET n 12"), c("BITFIELD n GET u8 0 SET u8 8 51"), c("GET n"),
+     c("OBJECT ENCODING n"), c("BITFIELD n SET u8 0 49"), c("GET n"), c("OBJECT ENCODING n"), c("LPUSH l a"),
+     c("BITFIELD l GET u8 0"), c("BITFIELD_RO l GET u8 0"), c("BITFIELD l SET u8 0 1"), c("SET e v EX 100"),
+     c("BITFIELD e SET u8 0 65"), c("TTL e"), c("GET e")],
     [c("SET k foobar"), c("BITCOUNT k"), c("BITCOUNT k 0 0"), c("BITCOUNT k 1 1"), c("BITCOUNT k 1 1 BYTE"),
      c("BITCOUNT k 5 30 BIT"), c("BITCOUNT k -1 -1"), c("BITCOUNT k -2 -3"), c("BITCOUNT k 0 -1 bit"),
      c("BITCOUNT k -9 -1 BIT"), c("BITCOUNT k 2 100"), c("BITCOUNT k 0 1 NOPE"), c("BITCOUNT k -1 -2 NOPE"), c("BITCOUNT k 0"),

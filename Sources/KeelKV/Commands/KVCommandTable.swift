@@ -35,6 +35,8 @@ enum KVCommandTable {
         KVCommandSpec("substr", 4, [.readonly], keys: .range(1, 1), "@read @string @slow", "Returns a substring from a string value.", run: KVStringCommands.getrange),
         KVCommandSpec("lcs", -3, [.readonly], keys: .range(1, 2), "@read @string @slow", "Finds the longest common substring.", run: KVLCSCommand.lcs),
         KVCommandSpec("setbit", 4, [.write, .denyoom], keys: .range(1, 1), "@write @bitmap @slow", "Sets or clears the bit at offset of the string value. Creates the key if it doesn't exist.", run: KVBitCommands.setbit),
+        KVCommandSpec("bitfield", -2, [.write, .denyoom], keys: .range(1, 1), "@write @bitmap @slow", "Performs arbitrary bitfield integer operations on strings.", run: KVBitfieldCommand.bitfield),
+        KVCommandSpec("bitfield_ro", -2, [.readonly, .fast], keys: .range(1, 1), "@read @bitmap @fast", "Performs arbitrary read-only bitfield integer operations on strings.", run: KVBitfieldCommand.bitfieldReadOnly),
         KVCommandSpec("getbit", 3, [.readonly, .fast], keys: .range(1, 1), "@read @bitmap @fast", "Returns a bit value by offset.", run: KVBitCommands.getbit),
         KVCommandSpec("bitcount", -2, [.readonly], keys: .range(1, 1), "@read @bitmap @slow", "Counts the number of set bits (population counting) in a string.", run: KVBitCommands.bitcount),
         KVCommandSpec("bitpos", -3, [.readonly], keys: .range(1, 1), "@read @bitmap @slow", "Finds the first set (1) or clear (0) bit in a string.", run: KVBitCommands.bitpos),
