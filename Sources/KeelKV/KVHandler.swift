@@ -237,8 +237,8 @@ final class KVLoop: KVServices {
     /// Clients whose KEYS is being walked (KVKeysWalk), first come first.
     var walks = KVWalkQueue()
     /// Clients blocked in WAIT, in the order they blocked (some may have
-    /// been served or gone since: dropped when next looked at).
-    private var waitingForAcknowledgements: [KVClientRef] = []
+    /// been served, timed out or gone since: dropped when next looked at).
+    private var waitingForAcknowledgements: [KVBlocking.Waiter] = []
     /// A replica acknowledged an offset since this loop last looked.
     private var hasAcknowledgements = false
 
@@ -249,11 +249,7 @@ final class KVLoop: KVServices {
         var copy = KVCommandQueue()
         _ = copy.append(command)
         session.blocked = KVBlockedCommand(block: block, command: copy)
-        if case .acknowledgements = block.timeoutReply {
-            waitingForAcknowledgements.append(session.client)
-            store.replication.loopsWaitingForAcknowledgements.bitwiseOr(
-                KVReplication.bit(of: loopIndex), ordering: .relaxed)
-        }
+        if case .acknowledgements = block.timeoutReply { waitingForAcknowledgements.append(block.waiter) }
         if block.deadlineMs != Int64.max {
             deadlines.insert(KVBlockDeadline(ms: block.deadlineMs, waiter: block.waiter))
             // Clients gone before their deadline leave entries: rebuild
@@ -362,21 +358,31 @@ final class KVLoop: KVServices {
     }
 
     /// This loop's clients in WAIT whose replicas have acknowledged enough
-    /// get the count, in the order they blocked.
+    /// get the count, in the order they blocked (one look at the replicas'
+    /// offsets for all of them).
     private func serveAcknowledged() {
         hasAcknowledgements = false
-        waitingForAcknowledgements.removeAll { client in
-            guard let session = sessions.session(of: client), let blocked = session.blocked,
-                case .acknowledgements(let offset, let wanted) = blocked.block.timeoutReply
-            else { return true }
-            let count = store.replication.acknowledgedCount(atLeast: offset)
-            guard Int64(count) >= wanted else { return false }
+        // Serving a client runs what it sent meanwhile, which may block it
+        // in WAIT again (appended to the list): the list is taken first.
+        var waiting: [KVBlocking.Waiter] = []
+        swap(&waiting, &waitingForAcknowledgements)
+        let acknowledged = waiting.isEmpty ? [] : store.replication.acknowledgedOffsets()
+        var stillWaiting: [KVBlocking.Waiter] = []
+        for waiter in waiting {
+            guard isCurrent(waiter), let session = sessions.session(of: waiter.client),
+                case .acknowledgements(let offset, let wanted) = session.blocked?.block.timeoutReply
+            else { continue }
+            let count = acknowledged.reduce(0) { $0 + ($1 >= offset ? 1 : 0) }
+            guard Int64(count) >= wanted else {
+                stillWaiting.append(waiter)
+                continue
+            }
             let later = unblock(session)
             context.reply.protocolVersion = session.protocolVersion
             context.reply.integer(count)
             resume(session, later: later)
-            return true
         }
+        waitingForAcknowledgements = stillWaiting + waitingForAcknowledgements
         if waitingForAcknowledgements.isEmpty {
             store.replication.loopsWaitingForAcknowledgements.bitwiseAnd(
                 ~KVReplication.bit(of: loopIndex), ordering: .relaxed)

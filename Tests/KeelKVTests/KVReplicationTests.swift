@@ -287,13 +287,19 @@ import Testing
 
         let second = kv.openClient()
         kv.use(second)
+        #expect(kv("REPLCONF", "capa", "eof", "capa", "psync2") == ok)
         let resumed = kv("PSYNC", id.uppercased(), String(readUpTo + 1))
         #expect(resumed == "+CONTINUE \(id)\r\n" + bulks("SET", "b", "2") + bulks("DEL", "a"))
         #expect(Int64(resumed.utf8.count - "+CONTINUE \(id)\r\n".utf8.count) == end - readUpTo)
         kv.use(writer)
         kv("SET", "c", "3")
         #expect(stream(kv, second) == [["SET", "c", "3"]], "then the stream goes on")
-        #expect(kv("INFO", "stats").contains("sync_full:1\r\nsync_partial_ok:1\r\nsync_partial_err:0\r\n"))
+        let old = kv.openClient()
+        kv.use(old)
+        #expect(kv("PSYNC", id, String(end + 28)) == "+CONTINUE\r\n", "no id to a replica without psync2")
+        kv.close(old)
+        kv.use(writer)
+        #expect(kv("INFO", "stats").contains("sync_full:1\r\nsync_partial_ok:2\r\nsync_partial_err:0\r\n"))
         let info = kv("INFO", "replication")
         #expect(info.contains("repl_backlog_active:1\r\nrepl_backlog_size:1048576\r\n"))
         #expect(info.contains("repl_backlog_first_byte_offset:1\r\nrepl_backlog_histlen:\(end + 27)\r\n"))
@@ -397,6 +403,20 @@ import Testing
         #expect(kv("MULTI") == ok)
         #expect(kv("WAIT", "5", "0") == "+QUEUED\r\n")
         #expect(kv("EXEC") == "*1\r\n" + int(0))
+
+        // Pipelined: WAIT, a write and another WAIT behind it. The first
+        // served runs the rest, and the second blocks again meanwhile.
+        #expect(kv("WAIT", "1", "0") == "")
+        #expect(kv("SET", "k", "x") == "")
+        #expect(kv("WAIT", "1", "0") == "")
+        let first = kv.store.replication.currentOffset
+        kv.use(replica)
+        kv("REPLCONF", "ACK", String(first))
+        #expect(repliesToClient() == [int(1), ok], "the first WAIT, then the SET; the second waits")
+        let second = kv.store.replication.currentOffset
+        #expect(second > first)
+        kv("REPLCONF", "ACK", String(second))
+        #expect(repliesToClient() == [int(1)])
     }
 }
 
@@ -658,20 +678,23 @@ private final class Finished: Sendable {
 /// appends (some larger than the ring, some wrapping it), and resizes, it
 /// holds the stream's last bytes, and any suffix of them is theirs.
 @Suite struct KVBacklogTests {
-    @Test(arguments: [1, 2, 3])
-    func holdsTheStreamsLastBytes(seed: UInt64) {
+    /// A 100-byte ring, and one of 100,000 that grows (16 KiB, doubling)
+    /// as appends of up to 5,000 bytes come.
+    @Test(arguments: [(1, 100), (2, 100), (3, 100), (4, 100_000), (5, 100_000)])
+    func holdsTheStreamsLastBytes(seed: UInt64, capacity: Int) {
         var generator = SeededRandom(seed: seed)
-        var backlog = KVBacklog(capacity: 100)
+        var backlog = KVBacklog(capacity: capacity)
+        let largest = capacity / 20 + 30
         var stream: [UInt8] = []
         var held = 0
         for step in 0..<500 {
-            let count = Int.random(in: 0...130, using: &generator)
+            let count = Int.random(in: 0...largest, using: &generator)
             let bytes = (0..<count).map { _ in UInt8.random(in: 0...255, using: &generator) }
             backlog.append(bytes)
             stream += bytes
             held = min(held + count, backlog.capacity)
             if step % 97 == 96 {
-                backlog = backlog.resized(to: Int.random(in: 1...150, using: &generator))
+                backlog = backlog.resized(to: Int.random(in: 1...capacity * 3 / 2, using: &generator))
                 held = min(held, backlog.capacity)
             }
             #expect(backlog.count == held, "step \(step)")

@@ -227,14 +227,27 @@ def wait_for_the_replica(primary, replica, failures):
             answers.append(count == ("int", 1) and call(replica, "GET", "waited:%d" % n) == ("bulk", b"v%d" % n))
         client.send("WAIT", "2", "100")
         timed_out = client.read()
+        # The replica asleep (DEBUG SLEEP 3): it cannot acknowledge, so
+        # WAIT 1 100 gives 0; WAIT 1 10000 answers 1 once it wakes.
+        sleeper = threading.Thread(target=call, args=(replica, "DEBUG", "SLEEP", "3"))
+        sleeper.start()
+        time.sleep(0.5)
+        client.send("SET", "waited:asleep", "v")
+        client.read()
+        client.send("WAIT", "1", "100")
+        while_asleep = client.read()
+        client.send("WAIT", "1", "10000")
+        after_waking = client.read()
+        sleeper.join()
     finally:
         client.close()
-    if all(answers) and timed_out == ("int", 1):
-        print("  WAIT 1: each of 20 writes on the replica when it answered; WAIT 2 timed out with 1")
+    if all(answers) and timed_out == ("int", 1) and while_asleep == ("int", 0) and after_waking == ("int", 1):
+        print("  WAIT 1: each of 20 writes on the replica when it answered; WAIT 2 timed out with 1; "
+              "with the replica asleep 0, then 1 when it woke")
         return
     failures.append("WAIT")
-    print("  WAIT: MISMATCH (%d of 20 answered 1 with the write on the replica; WAIT 2 gave %r)"
-          % (sum(answers), timed_out))
+    print("  WAIT: MISMATCH (%d of 20 answered 1 with the write on the replica; WAIT 2 gave %r; asleep %r, awake %r)"
+          % (sum(answers), timed_out, while_asleep, after_waking))
 
 
 def resume_after_a_dropped_link(primary, replica, failures):
@@ -275,7 +288,7 @@ def scenario(kv_binary, redis_binary, threads, workdir):
         writer = threading.Thread(target=keep_writing, args=(kv_port, stop, BULK_KEYS))
         writer.start()
         replica = subprocess.Popen(
-            [redis_binary, "--port", str(replica_port), "--save", "", "--appendonly", "no",
+            [redis_binary, "--port", str(replica_port), "--save", "", "--appendonly", "no", "--enable-debug-command", "yes",
              "--replicaof", "127.0.0.1", str(kv_port), "--dir", workdir],
             stdout=open(os.path.join(workdir, "replica-%d.log" % threads), "w"), stderr=subprocess.STDOUT)
         wait_for(lambda: _answers(replica_port) and info_field(replica_port, "replication", "master_link_status") == "up",

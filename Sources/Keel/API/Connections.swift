@@ -98,7 +98,9 @@ public struct Connections {
     /// for a peer so far behind that waiting for it would hold its output
     /// (a replica or subscriber past the handler's own limit). Counted as
     /// `output-overflow`, as Keel's own pending-output cap. A stale `id`
-    /// does nothing.
+    /// does nothing. Another loop's connection is reached through that
+    /// loop's mailbox, as `close` is: when the mailbox is full the abort is
+    /// dropped (the connection's own limits still apply).
     public func abort(_ id: ConnectionID) {
         withOutputs { outputs in
             if id.loop == outputs.loopIndex {

@@ -32,6 +32,8 @@ enum KVConfig {
     /// m, mb, g or gb (any case; k = 1000, kb = 1024); no sign.
     static func parseMemory(_ value: UnsafeRawBufferPointer) -> Int64? {
         let digits = value.prefix { $0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9") }
+        // redis-server copies the digits into a 128-byte buffer first.
+        guard digits.count < 128 else { return nil }
         let unit = String(decoding: value[digits.count...], as: UTF8.self).lowercased()
         let multipliers: [String: UInt64] = [
             "": 1, "b": 1, "k": 1_000, "kb": 1_024, "m": 1_000_000, "mb": 1 << 20, "g": 1_000_000_000, "gb": 1 << 30,

@@ -22,7 +22,8 @@ enum KVReplicationCommands {
         guard let offset = context.integer(at: 2) else { return }
         if let resumed = context.store.replication.resume(
             client: session.client, id: session.id, address: session.record.address,
-            listeningPort: session.replicaListeningPort, from: context[1], offset: offset, nowMs: context.nowMs)
+            listeningPort: session.replicaListeningPort, from: context[1], offset: offset,
+            announcingID: session.replicaSpeaksPSync2, nowMs: context.nowMs)
         {
             session.isReplica = true
             // Its output may hold the backlog sent beyond a replica's limit.
@@ -84,7 +85,9 @@ enum KVReplicationCommands {
                 return
             } else if context.argument(index, is: "getack") {
                 return
-            } else if !(context.argument(index, is: "ip-address") || context.argument(index, is: "capa")
+            } else if context.argument(index, is: "capa") {
+                if context.argument(index + 1, is: "psync2") { context.session.replicaSpeaksPSync2 = true }
+            } else if !(context.argument(index, is: "ip-address")
                 || context.argument(index, is: "rdb-only") || context.argument(index, is: "rdb-filter-only"))
             {
                 return context.reply.error(KVContext.text("ERR Unrecognized REPLCONF option: ", context[index], ""))
@@ -107,6 +110,12 @@ enum KVReplicationCommands {
         guard timeout >= 0 else { return context.reply.error("ERR timeout is negative") }
         let replication = context.store.replication
         let offset = context.session.writeOffset
+        // Marked first: an acknowledgement on another loop after the count
+        // finds this loop to wake.
+        if !context.isInTransaction {
+            replication.loopsWaitingForAcknowledgements.bitwiseOr(
+                KVReplication.bit(of: context.session.client.loop), ordering: .relaxed)
+        }
         let count = Int64(replication.acknowledgedCount(atLeast: offset))
         if count >= wanted || context.isInTransaction { return context.reply.integer(Int(count)) }
         let (deadline, overflow) = context.nowMs.addingReportingOverflow(timeout)
@@ -155,11 +164,12 @@ enum KVReplicationCommands {
         lines += [
             ("master_failover_state", "no-failover"),
             ("master_replid", String(decoding: status.id, as: UTF8.self)),
-            ("master_replid2", String(repeating: "0", count: 40)), ("master_repl_offset", "\(status.offset)"),
-            ("second_repl_offset", "-1"),
+            ("master_replid2", String(repeating: "0", count: 40)),
         ]
+        // The offset and the backlog's fields from one look: they agree.
         let backlog = store.replication.backlogStatus
         lines += [
+            ("master_repl_offset", "\(backlog.offset)"), ("second_repl_offset", "-1"),
             ("repl_backlog_active", backlog.held == nil ? "0" : "1"), ("repl_backlog_size", "\(backlog.size)"),
             ("repl_backlog_first_byte_offset", backlog.held == nil ? "0" : "\(backlog.firstOffset)"),
             ("repl_backlog_histlen", "\(backlog.held ?? 0)"),

@@ -10,43 +10,54 @@
 
 /// The end of the replication stream (see the file header).
 struct KVBacklog {
-    private var ring: [UInt8]
+    /// The ring: it grows (doubling) as bytes come, up to `capacity`, so
+    /// a large repl-backlog-size costs memory only once the stream has
+    /// filled it, as redis-server's backlog grows with its stream.
+    private var ring: [UInt8] = []
     private var head = 0
     /// Bytes held (at most `capacity`).
     private(set) var count = 0
-
-    var capacity: Int { ring.count }
+    let capacity: Int
 
     init(capacity: Int) {
         precondition(capacity > 0, "a backlog of \(capacity) bytes")
-        ring = [UInt8](repeating: 0, count: capacity)
+        self.capacity = capacity
     }
 
     /// Adds `bytes` at the end, the oldest bytes giving way.
     mutating func append(_ bytes: [UInt8]) {
         guard !bytes.isEmpty else { return }
-        let kept = min(bytes.count, capacity)
-        let tail = (head + count) % capacity
-        let capacity = capacity
+        if count + bytes.count > ring.count && ring.count < capacity {
+            let size = min(capacity, max(2 * ring.count, count + bytes.count, 16 << 10))
+            var grown = suffix(count)
+            grown.append(contentsOf: repeatElement(0, count: size - grown.count))
+            ring = grown
+            head = 0
+        }
+        let size = ring.count
+        let kept = min(bytes.count, size)
+        let tail = (head + count) % size
         ring.withUnsafeMutableBytes { ring in
             bytes.withUnsafeBytes { bytes in
                 let source = bytes.baseAddress! + (bytes.count - kept)
-                let first = min(kept, capacity - tail)
+                let first = min(kept, size - tail)
                 (ring.baseAddress! + tail).copyMemory(from: source, byteCount: first)
                 if first < kept { ring.baseAddress!.copyMemory(from: source + first, byteCount: kept - first) }
             }
         }
         let total = count + kept
-        if total > capacity { head = (head + total - capacity) % capacity }
-        count = min(total, capacity)
-        assert(head >= 0 && head < capacity && count <= capacity, "backlog head \(head), count \(count)")
+        if total > size { head = (head + total - size) % size }
+        count = min(total, size)
+        assert(head >= 0 && head < size && count <= size && size <= capacity, "backlog head \(head), count \(count)")
     }
 
     /// The last `last` bytes held, oldest first (`last` ≤ `count`).
     func suffix(_ last: Int) -> [UInt8] {
         precondition(last >= 0 && last <= count, "\(last) of \(count) backlog bytes")
-        let start = (head + count - last) % capacity
-        let first = min(last, capacity - start)
+        guard last > 0 else { return [] }
+        let size = ring.count
+        let start = (head + count - last) % size
+        let first = min(last, size - start)
         return Array(ring[start..<start + first]) + Array(ring[0..<last - first])
     }
 

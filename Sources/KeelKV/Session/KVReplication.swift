@@ -308,12 +308,12 @@ final class KVReplication: Sendable {
     /// no replica may resume from a history no longer kept).
     func tick(nowMs: Int64) {
         let periodMs = Int64(pingPeriodSeconds.load(ordering: .relaxed)) * 1_000
-        let ttlMs = Int64(backlogTTLSeconds.load(ordering: .relaxed)) * 1_000
+        let (ttlMs, tooLong) = Int64(backlogTTLSeconds.load(ordering: .relaxed)).multipliedReportingOverflow(by: 1_000)
         let due = state.withLock { state -> Bool in
             guard !state.replicas.isEmpty else {
                 let since = state.noReplicaSinceMs ?? nowMs
                 state.noReplicaSinceMs = since
-                if ttlMs > 0 && nowMs - since > ttlMs && state.backlog != nil {
+                if ttlMs > 0 && !tooLong && nowMs - since > ttlMs && state.backlog != nil {
                     state.backlog = nil
                     state.replicationID = Self.randomID()
                     attached.store(false, ordering: .relaxed)
@@ -336,12 +336,13 @@ final class KVReplication: Sendable {
     /// PSYNC `id` `offset` from `client`: when `id` is the stream's and the
     /// backlog still holds the stream from `offset` (the first byte the
     /// replica has not read) on, attaches it as a replica already in step
-    /// and returns what it is to be sent (+CONTINUE <id>, then those
-    /// bytes); nil when a full synchronisation is needed. With every shard
-    /// locked by the caller, as `attach`.
+    /// and returns what it is to be sent (+CONTINUE, with the id to a
+    /// replica `announcingID` psync2, then those bytes); nil when a full
+    /// synchronisation is needed. With every shard locked by the caller,
+    /// as `attach`.
     func resume(
         client: KVClientRef, id: Int, address: String, listeningPort: Int, from replicationID: UnsafeRawBufferPointer,
-        offset: Int64, nowMs: Int64
+        offset: Int64, announcingID: Bool, nowMs: Int64
     ) -> [UInt8]? {
         state.withLock { state in
             // As redis-server compares ids: without regard to case.
@@ -364,7 +365,8 @@ final class KVReplication: Sendable {
             state.partialSyncs += 1
             attached.store(true, ordering: .relaxed)
             // The replica has the database it had selected: no SELECT.
-            var out = Array("+CONTINUE ".utf8) + state.replicationID + [13, 10]
+            var out = announcingID ? Array("+CONTINUE ".utf8) + state.replicationID : Array("+CONTINUE".utf8)
+            out += [13, 10]
             out += backlog.suffix(Int(state.offset + 1 - offset))
             return out
         }
@@ -382,12 +384,13 @@ final class KVReplication: Sendable {
     /// The backlog's size (CONFIG GET) and, while kept, how many bytes it
     /// holds and the offset of the first (INFO); the synchronisations
     /// counted (INFO stats).
-    var backlogStatus: (size: Int, held: Int?, firstOffset: Int64, full: Int, partial: Int, refused: Int) {
+    var backlogStatus: (size: Int, held: Int?, firstOffset: Int64, offset: Int64, full: Int, partial: Int, refused: Int)
+    {
         state.withLock { state in
             let held = state.backlog?.count
             return (
-                state.backlogSize, held, state.offset - Int64(held ?? 0) + 1, state.fullSyncs, state.partialSyncs,
-                state.refusedPartialSyncs
+                state.backlogSize, held, state.offset - Int64(held ?? 0) + 1, state.offset, state.fullSyncs,
+                state.partialSyncs, state.refusedPartialSyncs
             )
         }
     }
@@ -400,9 +403,12 @@ final class KVReplication: Sendable {
 
     /// Replicas past their snapshot that acknowledged `offset` or more.
     func acknowledgedCount(atLeast offset: Int64) -> Int {
-        state.withLock { state in
-            state.replicas.reduce(0) { $0 + (!$1.isSyncing && $1.acknowledgedOffset >= offset ? 1 : 0) }
-        }
+        acknowledgedOffsets().reduce(0) { $0 + ($1 >= offset ? 1 : 0) }
+    }
+
+    /// The offsets the replicas past their snapshot acknowledged.
+    func acknowledgedOffsets() -> [Int64] {
+        state.withLock { state in state.replicas.filter { !$0.isSyncing }.map(\.acknowledgedOffset) }
     }
 
     /// A WAIT blocked: every replica is asked for its offset (REPLCONF

@@ -74,6 +74,8 @@ final class KVSession {
     var writeOffset: Int64 = 0
     /// REPLCONF listening-port: the port its own server listens on.
     var replicaListeningPort = 0
+    /// REPLCONF capa psync2: a resumed replica is told the stream's id.
+    var replicaSpeaksPSync2 = false
     /// Its synchronisation, while its snapshot is being written, and when
     /// it was last sent a keepalive newline.
     var replicaSync: KVReplicaSync?
