@@ -85,12 +85,8 @@ public struct Connections {
     /// Closes connection `id` once the output already queued for it has
     /// been written (bounded by the write timeout). A stale `id` does nothing.
     public func close(_ id: ConnectionID) {
-        withOutputs { outputs in
-            if id.loop == outputs.loopIndex {
-                outputs.requestClose(slot: id.slot, generation: id.generation, reason: .closedByHandler)
-            } else {
-                _ = outputs.mailboxes.post(.close(id), to: id)
-            }
+        onOwningLoop(of: id, otherwise: .close(id)) {
+            $0.requestClose(slot: id.slot, generation: id.generation, reason: .closedByHandler)
         }
     }
 
@@ -102,11 +98,21 @@ public struct Connections {
     /// loop's mailbox, as `close` is: when the mailbox is full the abort is
     /// dropped (the connection's own limits still apply).
     public func abort(_ id: ConnectionID) {
+        onOwningLoop(of: id, otherwise: .abort(id)) {
+            $0.abort(slot: id.slot, generation: id.generation, reason: .outputOverflow)
+        }
+    }
+
+    /// Runs `here` when `id` is this loop's; posts `command` to its own
+    /// loop's mailbox otherwise (dropped when that mailbox is full).
+    private func onOwningLoop(
+        of id: ConnectionID, otherwise command: Mailbox.Command, _ here: (ConnectionOutputs) -> Void
+    ) {
         withOutputs { outputs in
             if id.loop == outputs.loopIndex {
-                outputs.abort(slot: id.slot, generation: id.generation, reason: .outputOverflow)
+                here(outputs)
             } else {
-                _ = outputs.mailboxes.post(.abort(id), to: id)
+                _ = outputs.mailboxes.post(command, to: id)
             }
         }
     }
