@@ -355,6 +355,8 @@ KNOWN = {
 KNOWN_REPLIES = [
     (("OBJECT", "ENCODING"), ("bulk", b"raw"), (("bulk", b"int"), ("bulk", b"embstr")),
      "a string's encoding follows its value (redis-server says raw once APPEND or SETRANGE touched it)"),
+    (("OBJECT", "ENCODING"), ("bulk", b"skiplist"), (("bulk", b"listpack"),),
+     "SORT leaves a small sorted set packed (redis-server converts it to a skiplist for good)"),
 ]
 
 
@@ -1860,6 +1862,11 @@ def string_commands(g):
         (2, lambda: ["BITCOUNT", g.key()] + g.r.choice([[], [g.int(), g.int()], [g.int(), g.int(), "BIT"]])),
         (2, lambda: ["BITPOS", g.key(), g.r.choice(["0", "1"])] + g.r.choice([[], [g.int()], [g.int(), g.int(), "BIT"]])),
         (1, lambda: ["BITOP", g.r.choice(["AND", "OR", "XOR", "NOT"]), g.key()] + g.keys(1, 2)),
+        (2, lambda: ["BITFIELD", g.key()] + g.r.choice([
+            ["GET", "u8", "0"], ["SET", "i5", "#1", g.int()], ["INCRBY", "u4", "3", g.int()],
+            ["OVERFLOW", "SAT", "INCRBY", "i8", "0", g.int(), "GET", "i16", "4"],
+            ["OVERFLOW", "FAIL", "SET", "u2", "9", g.int()]])),
+        (1, lambda: ["BITFIELD_RO", g.key(), "GET", g.r.choice(["i16", "u3"]), g.r.choice(["0", "#2", "5"])]),
         (2, lambda: ["SORT", g.key()] + g.r.choice([[], ["ALPHA"], ["DESC", "ALPHA"], ["LIMIT", "1", "2", "ALPHA"],
                                                     ["ALPHA", "STORE", g.key()], ["BY", "nosort", "STORE", g.key()],
                                                     ["BY", "*", "ALPHA"], ["GET", "#", "GET", "*", "ALPHA"]])),
