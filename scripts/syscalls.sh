@@ -35,6 +35,11 @@ python3 - "$WORK/trace" <<'PY'
 import re, sys
 events = reads = writes = ctls = waits = 0
 started = False
+# The trace ends where strace detached: the last wait's events may be
+# served by reads (and those by writes) it did not see. A wait's events,
+# and the reads and writes after it, count once the next wait shows that
+# all of them were traced.
+last_events = reads_since_wait = writes_since_wait = 0
 for line in open(sys.argv[1]):
     # A call strace found in progress when it attached ends as
     # "<... epoll_pwait resumed> ...) = N": a wait all the same.
@@ -51,15 +56,20 @@ for line in open(sys.argv[1]):
         started = is_wait
         if not started:
             continue
+        last_events = max(0, result)
+        continue
     if is_wait:
         waits += 1
-        events += max(0, result)
+        events += last_events
+        reads += reads_since_wait
+        writes += writes_since_wait
+        last_events, reads_since_wait, writes_since_wait = max(0, result), 0, 0
     elif call == "read":
-        reads += 1
+        reads_since_wait += 1
     elif call == "epoll_ctl":
         ctls += 1
     else:
-        writes += 1
+        writes_since_wait += 1
 print(f"2 s traced: {waits} waits returned {events} events; {reads} reads, {writes} writes, {ctls} epoll_ctl")
 # Events that are not a client's readiness (the statistics timer, the waker)
 # each take a read too; allow a few per second beyond the reads of clients.
