@@ -4,8 +4,11 @@
 # by callgrind (repeatable on a noisy machine): the whole run less an idle
 # start and stop, over the requests. With BASE, the same for keel-kv built
 # at that commit (in a temporary worktree), for a before/after ratio.
+# With WITH_BACKLOG=1, a replica (redis-cli --rdb) attaches and leaves
+# first, so the replication backlog is kept and every write is encoded
+# into it, as for an hour after a replica has gone.
 #
-# Usage: bench/kv-instructions.sh [BASE]      Needs valgrind and redis-tools.
+# Usage: [WITH_BACKLOG=1] bench/kv-instructions.sh [BASE]      Needs valgrind and redis-tools.
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 source "$ROOT/bench/scripts/lib.sh"
@@ -27,6 +30,9 @@ count() {
             >/dev/null 2>&1 &
         pid=$!
         wait_for_port "$port"
+        if [ -n "${WITH_BACKLOG:-}" ]; then
+            redis-cli -p "$port" --rdb "$WORK/snapshot.rdb" >/dev/null 2>&1
+        fi
         if [ "$mode" = load ]; then
             taskset -c 1 redis-benchmark -p "$port" -t set,get -n "$REQUESTS" -P 16 -c 10 -r 100000 -q >/dev/null
         fi

@@ -270,6 +270,8 @@ final class KVReplication: Sendable {
 
     /// `feed` with the lock held.
     private func append(_ bytes: [UInt8], transaction: Bool, to state: inout State) {
+        // The common case, one command with its database selected: as it is.
+        guard state.selectedDatabase != 0 || transaction else { return appendRaw(bytes, to: &state) }
         var out: [UInt8] = []
         if state.selectedDatabase != 0 {
             KVReplication.encode(["SELECT", "0"], into: &out)
@@ -491,15 +493,34 @@ final class KVReplication: Sendable {
 
     static func encodeHeader(_ count: Int, into out: inout [UInt8]) {
         out.append(UInt8(ascii: "*"))
-        out += Array(String(count).utf8)
-        out += [13, 10]
+        appendDecimal(count, to: &out)
+        out.append(13)
+        out.append(10)
     }
 
     static func encodeBulk(_ bytes: UnsafeRawBufferPointer, into out: inout [UInt8]) {
         out.append(UInt8(ascii: "$"))
-        out += Array(String(bytes.count).utf8)
-        out += [13, 10]
+        appendDecimal(bytes.count, to: &out)
+        out.append(13)
+        out.append(10)
         out.append(contentsOf: bytes)
-        out += [13, 10]
+        out.append(13)
+        out.append(10)
+    }
+
+    /// `value` (≥ 0) in decimal digits, without making a String: the
+    /// stream encodes every write while it is kept.
+    private static func appendDecimal(_ value: Int, to out: inout [UInt8]) {
+        precondition(value >= 0, "a negative length \(value)")
+        // Most are one digit: argument counts, short keys and values.
+        if value < 10 { return out.append(UInt8(truncatingIfNeeded: 48 + value)) }
+        var divisor = 1
+        while divisor <= value / 10 { divisor *= 10 }
+        var rest = value
+        while divisor > 0 {
+            out.append(UInt8(truncatingIfNeeded: 48 + rest / divisor))
+            rest %= divisor
+            divisor /= 10
+        }
     }
 }
