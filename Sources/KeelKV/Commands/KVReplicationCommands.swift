@@ -4,8 +4,9 @@
 // the stream from the offset it asked for, when the backlog still holds
 // it, or else with +FULLRESYNC <id> <offset> and then the snapshot. Both
 // attach the replica with every shard locked; the snapshot is written
-// then, or over the following ticks for a larger dataset (KVReplicaSync). A replica's REPLCONF ACK records how
-// far it has read and gets no reply, as none of a replica's commands do.
+// then, or over the following ticks for a larger dataset (KVReplicaSync).
+// A replica's REPLCONF ACK records how far it has read and gets no reply,
+// as none of a replica's commands do; it wakes the clients in WAIT.
 
 import KeelWire
 
