@@ -80,6 +80,11 @@ struct KVServerCommand: ParsableCommand {
         }
         return try server.makeConfiguration {
             $0.tls = tlsConfiguration
+            // A read is served whole before the loop moves on: 16 KiB (as
+            // redis-server reads) bounds what one client's pipeline makes
+            // the others wait for (64 KiB of SETs kept a loop iteration
+            // busy for milliseconds during `redis-cli --pipe`).
+            $0.readBufferBytes = 16 << 10
             guard let tlsPort else { return }
             if $0.port == 0 {
                 $0.port = tlsPort
