@@ -31,8 +31,12 @@ struct KVMaintenance {
     static let expiryBudgetNs: Int64 = 1_000_000
     /// Buckets moved per shard per tick while a resize is under way.
     static let rehashBucketsPerTick = 1_024
+    /// The time one tick may spend on resizes, in nanoseconds.
+    static let rehashBudgetNs: Int64 = 1_000_000
 
     private var random = KVRandom()
+    /// The shard the next tick's rehashing begins with.
+    private var rehashTurn = 0
 
     /// Keys this loop's ticks have expired, ever.
     private(set) var expired = 0
@@ -65,10 +69,20 @@ struct KVMaintenance {
         }
     }
 
-    /// Moves a batch of buckets of every shard being resized.
-    func rehashSome(in store: KVStore) {
-        for (index, shard) in store.shards.enumerated() {
-            _ = store.withShards(UInt64(1) << UInt64(index)) { shard.rehash(buckets: Self.rehashBucketsPerTick) }
+    /// Moves a batch of buckets of every shard being resized, within the
+    /// time budget (a large new array is faulted in first, and a fresh page
+    /// can cost the kernel tens of microseconds); the next tick goes on
+    /// from the shard this one stopped at.
+    mutating func rehashSome(in store: KVStore) {
+        let started = Self.monotonicNs()
+        for _ in 0..<store.shards.count {
+            let index = rehashTurn & (store.shards.count - 1)
+            let shard = store.shards[index]
+            let resizing = store.withShards(UInt64(1) << UInt64(index)) {
+                shard.rehash(buckets: Self.rehashBucketsPerTick)
+            }
+            if resizing && Self.monotonicNs() - started >= Self.rehashBudgetNs { return }
+            rehashTurn &+= 1
         }
     }
 
