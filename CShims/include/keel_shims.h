@@ -32,6 +32,7 @@
 #include <malloc.h>
 #include <sys/syscall.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
 
 // MARK: constants (glibc defines several of these as enums or macros that
 // Swift imports awkwardly; one typed copy each keeps the Swift side simple).
@@ -120,6 +121,19 @@ static inline int keel_epoll_wait(int epfd, struct epoll_event *events, int max_
 #else
     return (int)keel_syscall6(SYS_epoll_pwait, epfd, (long)events, max_events, timeout_ms, 0, 8);
 #endif
+}
+
+/// The calling thread's timer slack (prctl is variadic: Swift cannot call it).
+static inline int keel_set_timer_slack_ns(unsigned long ns) {
+    return prctl(PR_SET_TIMERSLACK, ns, 0UL, 0UL, 0UL) < 0 ? -errno : 0;
+}
+
+/// epoll_pwait2: a timeout in nanoseconds (keel-bench's open loop sleeping
+/// until a message is due).
+static inline int keel_epoll_wait_ns(int epfd, struct epoll_event *events, int max_events, int64_t timeout_ns) {
+    struct timespec timeout = { (time_t)(timeout_ns / 1000000000), (long)(timeout_ns % 1000000000) };
+    int n = epoll_pwait2(epfd, events, max_events, &timeout, NULL);
+    return n < 0 ? -errno : n;
 }
 
 /// struct epoll_event is packed on x86_64 (12 bytes, alignment 1): these

@@ -203,6 +203,27 @@ func runBench<H: ConnectionHandler & Sendable>(
         #expect(result.json.contains("\"rate\": 2000"))
     }
 
+    /// `--sleep-until-due`: on schedule as before, but asleep between
+    /// messages (polling through each last millisecond, a run at 1,000
+    /// messages/s keeps a core busy for its whole 0.7 s).
+    @Test func anOpenLoopThatSleepsUntilDueKeepsItsScheduleAndTheCoreFree() throws {
+        var before = rusage()
+        getrusage(RUSAGE_SELF.rawValue, &before)
+        let result = try runBench(EchoHandler()) {
+            $0.pipeline = 1
+            $0.rate = 1_000
+            $0.sleepUntilDue = true
+        }
+        var after = rusage()
+        getrusage(RUSAGE_SELF.rawValue, &after)
+        func seconds(_ time: timeval) -> Double { Double(time.tv_sec) + Double(time.tv_usec) / 1e6 }
+        let user = seconds(after.ru_utime) - seconds(before.ru_utime)
+        let cpu = user + seconds(after.ru_stime) - seconds(before.ru_stime)
+        #expect(result.messages >= 50)
+        #expect(result.isClean, "\(result.text)")
+        #expect(cpu < 0.5, "the run took \(cpu) s of CPU")
+    }
+
     @Test func idleConnectionsAreHeldAndServerCPUIsRead() throws {
         let result = try runBench(EchoHandler()) {
             $0.idleConnections = 20
@@ -282,6 +303,7 @@ func runBench<H: ConnectionHandler & Sendable>(
     @Test(arguments: [
         (["--pipeline", "0"], "--pipeline must be in 1...65536 (got 0)"),
         (["--rate", "100", "--pipeline", "4"], "exclude each other"),
+        (["--sleep-until-due"], "--sleep-until-due needs --rate"),
         (["--size", "10-5"], "--size '10-5'"),
         (["--frame", "u9"], "--frame 'u9'"),
         (["--frame", "u8", "--size", "300"], "does not fit the u8 length field"),

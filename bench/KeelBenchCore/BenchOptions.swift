@@ -29,6 +29,11 @@ public struct BenchOptions: Sendable {
     public var pipeline = 1
     /// Open loop: messages per second in total, on a fixed schedule (nil: closed loop).
     public var rate: Double? = nil
+    /// Open loop: wait for the next due message in the kernel, to the
+    /// nanosecond, rather than polling once it is under a millisecond away
+    /// (a probe at a low rate that shares a core then takes none between
+    /// messages; it may start a message a few microseconds late).
+    public var sleepUntilDue = false
     /// Payload sizes.
     public var sizes = SizeRange(minimum: 64, maximum: 64)
     /// Measured seconds, after the warm-up.
@@ -87,6 +92,8 @@ public struct BenchOptions: Sendable {
         if let rate {
             require(rate, in: 0.01...1_000_000_000, "--rate", unit: "messages per second")
             if pipeline != 1 { problems.append("--rate (open loop) and --pipeline (closed loop) exclude each other") }
+        } else if sleepUntilDue {
+            problems.append("--sleep-until-due needs --rate (open loop)")
         }
         require(durationSeconds, in: 0.001...Self.longestSeconds, "--duration", unit: "seconds")
         require(warmupSeconds, in: 0...Self.longestSeconds, "--warmup", unit: "seconds")

@@ -38,6 +38,8 @@ public struct KeelBenchCommand: ParsableCommand {
     @Option(help: "Seconds one connect may take.") var connectTimeout = 5.0
     @Option(help: "Closed loop: messages in flight per connection.") var pipeline = 1
     @Option(help: "Open loop: messages per second in total (excludes --pipeline).") var rate: Double?
+    @Flag(help: "Open loop: sleep until each message is due, not polling its last millisecond.")
+    var sleepUntilDue = false
     @Option(help: "Payload bytes: N, or MIN-MAX for sizes drawn per message.") var size = "64"
     @Option(help: "Seconds to measure.") var duration = 10.0
     @Option(help: "Seconds of load before measuring.") var warmup = 2.0
@@ -84,6 +86,7 @@ public struct KeelBenchCommand: ParsableCommand {
         options.connectTimeoutSeconds = connectTimeout
         options.pipeline = pipeline
         options.rate = rate
+        options.sleepUntilDue = sleepUntilDue
         guard let sizes = SizeRange(size) else {
             throw ValidationError("--size '\(size)' is not N or MIN-MAX with MIN <= MAX (bytes)")
         }

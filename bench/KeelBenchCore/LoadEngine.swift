@@ -110,6 +110,9 @@ final class LoadEngine<Workload: BenchWorkload> {
 
     /// Runs connect, warm-up, measurement and drain; returns the result.
     public func run() throws -> BenchResult {
+        // A sleep until a message is due ends within a microsecond of it,
+        // not the default slack's 50 later.
+        if options.sleepUntilDue { _ = keel_set_timer_slack_ns(1_000) }
         nowNs = Self.clockNs()
         let connectStart = nowNs
         nextProgressNs = nowNs + 1_000_000_000
@@ -119,7 +122,10 @@ final class LoadEngine<Workload: BenchWorkload> {
             if phase == .done { break }
             if options.rate != nil && (phase == .warmingUp || phase == .measuring) { sendScheduled() }
             flushPending()
-            let ready = keel_epoll_wait(epollFD, events, eventCapacity, waitTimeoutMs())
+            let ready =
+                options.sleepUntilDue
+                ? keel_epoll_wait_ns(epollFD, events, eventCapacity, waitTimeoutNs())
+                : keel_epoll_wait(epollFD, events, eventCapacity, waitTimeoutMs())
             nowNs = Self.clockNs()
             if ready < 0 && ready != -EINTR {
                 throw BenchError(description: "epoll_wait: \(Errno(rawValue: -ready))")
@@ -135,14 +141,23 @@ final class LoadEngine<Workload: BenchWorkload> {
     }
 
     private func waitTimeoutMs() -> Int32 {
+        let delta = waitUntilNs() - Self.clockNs()
+        // Below a millisecond, poll without blocking: epoll's timeout is in ms.
+        return delta < 1_000_000 ? 0 : Int32(clamping: delta / 1_000_000)
+    }
+
+    /// `--sleep-until-due`: the wait to the nanosecond (epoll_pwait2).
+    private func waitTimeoutNs() -> Int64 {
+        max(0, waitUntilNs() - Self.clockNs())
+    }
+
+    private func waitUntilNs() -> Int64 {
         var untilNs = min(phaseEndNs, nextProgressNs)
         if phase == .connecting { untilNs = min(untilNs, nowNs + 1_000_000) }
         if options.rate != nil && (phase == .warmingUp || phase == .measuring) {
             untilNs = min(untilNs, nextScheduledNs())
         }
-        let delta = untilNs - Self.clockNs()
-        // Below a millisecond, poll without blocking: epoll's timeout is in ms.
-        return delta < 1_000_000 ? 0 : Int32(clamping: delta / 1_000_000)
+        return untilNs
     }
 
     // MARK: phases

@@ -37,6 +37,11 @@ CLIENT_CORE = os.environ.get("CLIENT_CORE", "1")
 # keel-kv's loops (--threads): with more than one, give SERVER_CORE as many
 # cores (e.g. SERVER_CORE=0,1); redis-server stays single-threaded.
 KV_THREADS = os.environ.get("KV_THREADS", "1")
+# The pipe workload's probe shares CLIENT_CORE with redis-cli, busy
+# throughout. It sleeps until each PING is due and, as root, runs SCHED_FIFO
+# (PROBE_PRIORITY, default 10; 0: an ordinary process), so that what it
+# measures is the server's delay, not its own wait for the core.
+PROBE_PRIORITY = os.environ.get("PROBE_PRIORITY", "10" if os.geteuid() == 0 else "0")
 
 
 
@@ -131,9 +136,10 @@ def expiry(server, tools):
 
 
 def pipe(server, tools):
-    probe = subprocess.Popen(["taskset", "-c", CLIENT_CORE, tools["bench"], "--protocol", "resp", "--port",
-                              str(server.port), "--json", "--quiet", "--command", "ping", "--rate", "1000",
-                              "--conns", "1", "--duration", "60", "--warmup", "0"],
+    priority = ["chrt", "-f", PROBE_PRIORITY] if PROBE_PRIORITY != "0" else []
+    probe = subprocess.Popen(priority + ["taskset", "-c", CLIENT_CORE, tools["bench"], "--protocol", "resp", "--port",
+                                         str(server.port), "--json", "--quiet", "--command", "ping", "--rate", "1000",
+                                         "--sleep-until-due", "--conns", "1", "--duration", "60", "--warmup", "0"],
                              stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
     time.sleep(1)
     started = time.monotonic()
