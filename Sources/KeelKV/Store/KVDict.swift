@@ -15,11 +15,7 @@
 // so the cost of growing from a million keys to two is spread over the
 // operations that caused it, a few entries each, where one rehash of
 // everything would stop the loop for hundreds of milliseconds. New entries
-// go to the new array. A large new array is faulted in before any entry
-// moves to it (a page per operation, a batch per tick), while the old one
-// goes on taking entries: moving into untouched memory made the kernel
-// allocate and zero a page for nearly every bucket moved, and an iteration
-// that moved a tick's batch there stopped for milliseconds. The table grows once it holds as many entries as
+// go to the new array. The table grows once it holds as many entries as
 // buckets (load 1) and shrinks once fewer than an eighth of its buckets are
 // used, to the smallest power of two that holds its entries.
 //
@@ -79,11 +75,6 @@ struct KVDict<Layout: KVEntryLayout> {
     private(set) var secondary = KVBuckets.none
     /// The first bucket of `primary` not yet moved; -1 when not rehashing.
     private(set) var rehashIndex = -1
-    /// The next array, allocated and being faulted in, before a resize to
-    /// it starts; holds no entries.
-    private var prepared = KVBuckets.none
-    /// How much of `prepared` has been touched, in bytes.
-    private var preparedBytes = 0
     /// While set, the table neither starts nor continues a resize (chains
     /// grow longer instead), so no entry moves: a walk by bucket position
     /// (a replica's snapshot, KVSnapshotWalk) meets every entry present
@@ -101,21 +92,14 @@ struct KVDict<Layout: KVEntryLayout> {
     /// Whether the table is moving its entries to a new array.
     var isRehashing: Bool { rehashIndex >= 0 }
 
-    /// Whether the next array is being faulted in, before a resize.
-    var isPreparingResize: Bool { prepared.size > 0 }
-
     /// Buckets in all (both arrays while rehashing).
     var bucketCount: Int { primary.size &+ secondary.size }
-
-    /// Buckets allocated: `bucketCount` and an array being prepared.
-    var allocatedBucketCount: Int { bucketCount &+ prepared.size }
 
     /// Frees the bucket arrays (not the entries: release them first with
     /// `removeAll(_:)`).
     func releaseBuckets() {
         primary.release()
         secondary.release()
-        prepared.release()
     }
 
     // MARK: finding
@@ -124,7 +108,7 @@ struct KVDict<Layout: KVEntryLayout> {
     /// a bucket first when rehashing. The link is valid until the table
     /// next changes.
     mutating func find(_ key: UnsafeRawBufferPointer, hash: UInt64) -> (entry: UnsafeMutableRawPointer, link: KVLink)? {
-        if (isRehashing || isPreparingResize) && !resizePaused { rehashStep() }
+        if isRehashing && !resizePaused { rehashStep() }
         return lookup(key, hash: hash)
     }
 
@@ -165,14 +149,12 @@ struct KVDict<Layout: KVEntryLayout> {
     /// Adds `entry` (whose key is absent) to the table. May start a resize
     /// (and moves a bucket when one is under way).
     mutating func insert(_ entry: UnsafeMutableRawPointer, hash: UInt64) {
-        if primary.size == 0 {
+        if isRehashing {
+            if !resizePaused { rehashStep() }
+        } else if primary.size == 0 {
             primary = KVBuckets.allocate(Self.minimumSize)
-        } else if !resizePaused {
-            if isRehashing || isPreparingResize {
-                rehashStep()
-            } else if primary.used >= primary.size {
-                beginResize(to: KVDict.size(for: primary.used &* 2))
-            }
+        } else if primary.used >= primary.size && !resizePaused {
+            startResize(to: KVDict.size(for: primary.used &* 2))
         }
         // New entries go to the new array while resizing, except while the
         // resize is paused: then an entry whose old bucket has not moved yet
@@ -240,7 +222,6 @@ struct KVDict<Layout: KVEntryLayout> {
         releaseBuckets()
         primary = .none
         secondary = .none
-        prepared = .none
         rehashIndex = -1
     }
 
@@ -254,51 +235,11 @@ struct KVDict<Layout: KVEntryLayout> {
         return size
     }
 
-    /// Arrays smaller than this are used at once; larger ones are faulted
-    /// in first (64 KiB: 16 pages, a few microseconds of faults).
-    static var preparedArrayBytes: Int { 64 << 10 }
-    /// A tick's batch of buckets faults in one page per this many buckets
-    /// (32 pages for 1,024: about half a millisecond at this machine's
-    /// 13 µs for a fresh page); every operation faults in one.
-    static var bucketsPerPreparedPage: Int { 32 }
-    private static var pageBytes: Int { 4_096 }
-
-    /// Begins a resize to `size` buckets: at once for a small array, after
-    /// faulting it in for a large one (the file header says why).
-    private mutating func beginResize(to size: Int) {
-        precondition(!isRehashing && !isPreparingResize, "a resize while resizing")
+    private mutating func startResize(to size: Int) {
+        precondition(!isRehashing, "a resize while rehashing")
         guard size != primary.size else { return }
-        guard size &* MemoryLayout<UnsafeMutableRawPointer?>.stride >= Self.preparedArrayBytes else {
-            return startResize(with: KVBuckets.allocate(size))
-        }
-        prepared = KVBuckets.allocate(size)
-        preparedBytes = 0
-    }
-
-    private mutating func startResize(with buckets: KVBuckets) {
-        precondition(!isRehashing && buckets.used == 0, "a resize while rehashing")
-        secondary = buckets
+        secondary = KVBuckets.allocate(size)
         rehashIndex = 0
-    }
-
-    /// Writes to `pages` more pages of the prepared array (zero, as calloc
-    /// left them: the write makes the kernel back the page now), and starts
-    /// the resize once every page is backed.
-    private mutating func prepare(pages: Int) {
-        let bytes = prepared.size &* MemoryLayout<UnsafeMutableRawPointer?>.stride
-        let base = UnsafeMutableRawPointer(prepared.heads.unsafelyUnwrapped)
-        var left = pages
-        while left > 0 && preparedBytes < bytes {
-            base.storeBytes(of: 0, toByteOffset: preparedBytes, as: UInt8.self)
-            preparedBytes &+= Self.pageBytes
-            left &-= 1
-        }
-        guard preparedBytes >= bytes else { return }
-        // The array need not start on a page: its last bytes may be on a page of their own.
-        base.storeBytes(of: 0, toByteOffset: bytes &- 1, as: UInt8.self)
-        let ready = prepared
-        prepared = .none
-        startResize(with: ready)
     }
 
     /// Starts a shrink when fewer than an eighth of the buckets are used
@@ -306,33 +247,24 @@ struct KVDict<Layout: KVEntryLayout> {
     /// whether one started.
     @discardableResult
     mutating func shrinkIfSparse() -> Bool {
-        guard !isRehashing, !isPreparingResize, !resizePaused, primary.size > Self.minimumSize,
-            primary.used &* 8 < primary.size
-        else {
+        guard !isRehashing, !resizePaused, primary.size > Self.minimumSize, primary.used &* 8 < primary.size else {
             return false
         }
-        beginResize(to: KVDict.size(for: primary.used))
+        startResize(to: KVDict.size(for: primary.used))
         return true
     }
 
-    /// Moves one bucket of the old array (skipping at most ten empty ones),
-    /// or faults in one page of the next.
+    /// Moves one bucket of the old array (skipping at most ten empty ones).
     mutating func rehashStep() {
         rehash(buckets: 1)
     }
 
     /// Moves up to `buckets` non-empty buckets of the old array, visiting at
-    /// most ten times as many empty ones; before that, faults in a page of
-    /// the next array per `bucketsPerPreparedPage` buckets (at least one).
-    /// Returns whether a resize is still under way.
+    /// most ten times as many empty ones. Returns whether a rehash is still
+    /// under way.
     @discardableResult
     mutating func rehash(buckets: Int) -> Bool {
-        guard !resizePaused else { return isRehashing || isPreparingResize }
-        if isPreparingResize {
-            prepare(pages: max(1, buckets / Self.bucketsPerPreparedPage))
-            return true
-        }
-        guard isRehashing else { return false }
+        guard isRehashing && !resizePaused else { return isRehashing }
         var moves = buckets
         var emptyVisits = buckets &* 10
         let oldHeads = primary.heads.unsafelyUnwrapped
@@ -530,7 +462,6 @@ struct KVDict<Layout: KVEntryLayout> {
         }
         precondition(reachable == count, "count \(count), reachable \(reachable)")
         precondition(isRehashing == (secondary.size > 0), "rehash state and arrays disagree")
-        precondition(prepared.used == 0 && !(isRehashing && isPreparingResize), "a prepared array in use")
     }
 }
 

@@ -131,8 +131,7 @@ final class KVFieldTable {
             }
         } while cursor != 0 && (samples == 0 || seen < samples)
         let entries = seen == 0 ? 0 : Int(Double(measured) / Double(seen) * Double(count))
-        return HeapMemory.blockBytes(Unmanaged.passUnretained(self).toOpaque()) &+ dict.allocatedBucketCount &* 8
-            &+ entries
+        return HeapMemory.blockBytes(Unmanaged.passUnretained(self).toOpaque()) &+ dict.bucketCount &* 8 &+ entries
     }
 
     func random<G: RandomNumberGenerator>(using generator: inout G) -> KVFieldEntry? {

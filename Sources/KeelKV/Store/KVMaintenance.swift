@@ -69,20 +69,20 @@ struct KVMaintenance {
         }
     }
 
-    /// Moves a batch of buckets of every shard being resized, within the
-    /// time budget (a large new array is faulted in first, and a fresh page
-    /// can cost the kernel tens of microseconds); the next tick goes on
-    /// from the shard this one stopped at.
+    /// Moves a batch of buckets of each shard being resized, until the
+    /// time budget is spent (with --threads the 64 shards grow at about the
+    /// same time: 64 batches in one tick could take milliseconds); the next
+    /// tick begins with the shard after the last one served.
     mutating func rehashSome(in store: KVStore) {
         let started = Self.monotonicNs()
         for _ in 0..<store.shards.count {
             let index = rehashTurn & (store.shards.count - 1)
+            rehashTurn &+= 1
             let shard = store.shards[index]
             let resizing = store.withShards(UInt64(1) << UInt64(index)) {
                 shard.rehash(buckets: Self.rehashBucketsPerTick)
             }
             if resizing && Self.monotonicNs() - started >= Self.rehashBudgetNs { return }
-            rehashTurn &+= 1
         }
     }
 

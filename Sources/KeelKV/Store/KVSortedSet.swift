@@ -144,7 +144,7 @@ final class KVSortedSet {
         }
         let nodes = seen == 0 ? 0 : Int(Double(measured) / Double(seen) * Double(count))
         return HeapMemory.blockBytes(Unmanaged.passUnretained(self).toOpaque()) &+ HeapMemory.blockBytes(head.pointer)
-            &+ dict.allocatedBucketCount &* 8 &+ nodes
+            &+ dict.bucketCount &* 8 &+ nodes
     }
 
     /// The node of `member`, or nil.
