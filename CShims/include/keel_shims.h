@@ -123,17 +123,22 @@ static inline int keel_epoll_wait(int epfd, struct epoll_event *events, int max_
 #endif
 }
 
-/// The calling thread's timer slack (prctl is variadic: Swift cannot call it).
-static inline int keel_set_timer_slack_ns(unsigned long ns) {
-    return prctl(PR_SET_TIMERSLACK, ns, 0UL, 0UL, 0UL) < 0 ? -errno : 0;
+/// Sets the calling thread's timer slack; returns the one it had, or -errno
+/// (prctl is variadic: Swift cannot call it).
+static inline long keel_set_timer_slack_ns(unsigned long ns) {
+    int previous = prctl(PR_GET_TIMERSLACK, 0UL, 0UL, 0UL, 0UL);
+    if (previous < 0) return -errno;
+    return prctl(PR_SET_TIMERSLACK, ns, 0UL, 0UL, 0UL) < 0 ? -errno : previous;
 }
 
-/// epoll_pwait2: a timeout in nanoseconds (keel-bench's open loop sleeping
-/// until a message is due).
+/// epoll_pwait2 (Linux 5.11): a timeout in nanoseconds (keel-bench's open
+/// loop sleeping until a message is due). By number, as glibc declares it
+/// only from 2.35; -ENOSYS on an older kernel.
 static inline int keel_epoll_wait_ns(int epfd, struct epoll_event *events, int max_events, int64_t timeout_ns) {
     struct timespec timeout = { (time_t)(timeout_ns / 1000000000), (long)(timeout_ns % 1000000000) };
-    int n = epoll_pwait2(epfd, events, max_events, &timeout, NULL);
-    return n < 0 ? -errno : n;
+    long n = syscall(441 /* epoll_pwait2, the same number on every architecture */, epfd, events, max_events,
+                     &timeout, NULL, 8);
+    return n < 0 ? -errno : (int)n;
 }
 
 /// struct epoll_event is packed on x86_64 (12 bytes, alignment 1): these

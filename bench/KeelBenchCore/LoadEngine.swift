@@ -56,6 +56,8 @@ final class LoadEngine<Workload: BenchWorkload> {
     @exclusivity(unchecked) var scheduleStartNs: Int64 = 0
     @exclusivity(unchecked) var scheduled: UInt64 = 0
     @exclusivity(unchecked) var nextProgressNs: Int64 = 0
+    /// `--sleep-until-due`, while the kernel has epoll_pwait2.
+    @exclusivity(unchecked) var sleepsUntilDue = false
     @exclusivity(unchecked) var progressMessages = 0
     @exclusivity(unchecked) var openCount = 0
     /// Some sending connection is open (or, in handshake mode, on its way to open again).
@@ -110,9 +112,13 @@ final class LoadEngine<Workload: BenchWorkload> {
 
     /// Runs connect, warm-up, measurement and drain; returns the result.
     public func run() throws -> BenchResult {
-        // A sleep until a message is due ends within a microsecond of it,
-        // not the default slack's 50 later.
-        if options.sleepUntilDue { _ = keel_set_timer_slack_ns(1_000) }
+        // A sleep of up to a millisecond or so until a message is due ends
+        // within a microsecond of it, not the default slack's 50 later (the
+        // kernel allows longer sleeps 0.1% of their length; none at a
+        // real-time priority). The caller's slack is put back after.
+        sleepsUntilDue = options.sleepUntilDue
+        let previousSlack = sleepsUntilDue ? keel_set_timer_slack_ns(1_000) : -1
+        defer { if previousSlack > 0 { _ = keel_set_timer_slack_ns(UInt(previousSlack)) } }
         nowNs = Self.clockNs()
         let connectStart = nowNs
         nextProgressNs = nowNs + 1_000_000_000
@@ -122,10 +128,15 @@ final class LoadEngine<Workload: BenchWorkload> {
             if phase == .done { break }
             if options.rate != nil && (phase == .warmingUp || phase == .measuring) { sendScheduled() }
             flushPending()
-            let ready =
-                options.sleepUntilDue
+            var ready =
+                sleepsUntilDue
                 ? keel_epoll_wait_ns(epollFD, events, eventCapacity, waitTimeoutNs())
                 : keel_epoll_wait(epollFD, events, eventCapacity, waitTimeoutMs())
+            if ready == -ENOSYS && sleepsUntilDue {
+                // A kernel before 5.11: millisecond waits, polling the last one.
+                sleepsUntilDue = false
+                ready = keel_epoll_wait(epollFD, events, eventCapacity, waitTimeoutMs())
+            }
             nowNs = Self.clockNs()
             if ready < 0 && ready != -EINTR {
                 throw BenchError(description: "epoll_wait: \(Errno(rawValue: -ready))")
@@ -152,8 +163,8 @@ final class LoadEngine<Workload: BenchWorkload> {
     }
 
     private func waitUntilNs() -> Int64 {
-        var untilNs = min(phaseEndNs, nextProgressNs)
-        if phase == .connecting { untilNs = min(untilNs, nowNs + 1_000_000) }
+        // While connecting there is no phase end yet: a millisecond at most.
+        var untilNs = phase == .connecting ? min(nextProgressNs, nowNs + 1_000_000) : min(phaseEndNs, nextProgressNs)
         if options.rate != nil && (phase == .warmingUp || phase == .measuring) {
             untilNs = min(untilNs, nextScheduledNs())
         }

@@ -148,6 +148,9 @@ def pipe(server, tools):
                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=True)
     took = time.monotonic() - started
     out, _ = probe.communicate()
+    if not out.strip():
+        raise RuntimeError("the probe printed nothing (exit %d)%s" % (
+            probe.returncode, "; PROBE_PRIORITY=0 runs it without chrt" if priority else ""))
     result = json.loads(out.strip().splitlines()[-1])
     lat = result["latency_us"]
     return "%d keys in %.1f s; probe PING p99.9 %d µs, max %d µs" % (dbsize(server.sock), took, lat["p999"], lat["max"])
