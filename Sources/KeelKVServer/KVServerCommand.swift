@@ -85,6 +85,9 @@ struct KVServerCommand: ParsableCommand {
             // the others wait for (64 KiB of SETs kept a loop iteration
             // busy for milliseconds during `redis-cli --pipe`).
             $0.readBufferBytes = 16 << 10
+            // Replies outgrow requests (LRANGE): the staging a 64 KiB read
+            // had (16 KiB cost LRANGE_600 at pipeline 16 a fifth more CPU).
+            $0.outputStagingBytes = (64 << 10) + 64
             guard let tlsPort else { return }
             if $0.port == 0 {
                 $0.port = tlsPort

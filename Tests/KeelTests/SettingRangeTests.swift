@@ -167,6 +167,7 @@ enum NeverIdleDefaults: ServerFlagDefaults {
         case "outputLowWatermarkBytes": configuration.outputLowWatermarkBytes = value
         case "maxPendingOutputBytes": configuration.maxPendingOutputBytes = value
         case "readBufferBytes": configuration.readBufferBytes = value
+        case "outputStagingBytes": configuration.outputStagingBytes = value
         case "maxEventsPerWait": configuration.maxEventsPerWait = value
         case "maxReadsPerWake": configuration.maxReadsPerWake = value
         case "maxWritesPerWake": configuration.maxWritesPerWake = value

@@ -59,6 +59,7 @@ extension Configuration {
         },
         SettingRange(name: "maxPendingOutputBytes", range: 1...largestBudgetBytes) { $0.maxPendingOutputBytes },
         SettingRange(name: "readBufferBytes", range: 4_096...(1 << 30)) { $0.readBufferBytes },
+        SettingRange(name: "outputStagingBytes", range: 4_096...(1 << 30)) { $0.outputStagingBytes },
         SettingRange(name: "maxEventsPerWait", range: 1...65_536) { $0.maxEventsPerWait },
         SettingRange(name: "maxReadsPerWake", range: 1...1_024) { $0.maxReadsPerWake },
         SettingRange(name: "maxWritesPerWake", range: 1...1_024) { $0.maxWritesPerWake },

@@ -99,6 +99,11 @@ public struct Configuration: Sendable, Equatable {
     public var maxPendingOutputBytes = 16 << 20
     /// Size of the loop-wide read buffer: the most one read(2) takes. Default 64 KiB.
     public var readBufferBytes = 64 << 10
+    /// Size of the loop-wide buffer that gathers the replies to one read
+    /// for one write; replies past it queue on the connection. nil (the
+    /// default): `readBufferBytes` + 64, an echo of a whole read. A server
+    /// whose replies outgrow its requests (a store's range reads) sets more.
+    public var outputStagingBytes: Int? = nil
     /// Most events taken per wait. Default 1024.
     public var maxEventsPerWait = 1024
     /// After an iteration that served a connection, the loop keeps polling

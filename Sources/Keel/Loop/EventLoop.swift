@@ -168,7 +168,7 @@ where Handler.Request == Decoder.Request {
         let pool = BufferPool(retainedBytesLimit: configuration.bufferPoolRetainedBytes, memory: .system)
         outputs = ConnectionOutputs(
             loopIndex: index, capacity: configuration.maxClients, pool: pool, encoder: encoder,
-            stagingCapacity: configuration.readBufferBytes + 64,
+            stagingCapacity: configuration.outputStagingBytes ?? configuration.readBufferBytes + 64,
             maxPendingOutputBytes: configuration.maxPendingOutputBytes, mailboxes: mailboxes,
             proxyProtocol: configuration.proxyProtocol, tls: tls)
         slab = outputs.slab
