@@ -63,6 +63,14 @@ public struct TLSConfiguration: Sendable, Equatable {
     /// A connection whose handshake has not completed after this long is
     /// closed. Default 10 s.
     public var handshakeTimeoutMs = 10_000
+    /// Whether Keel gives OpenSSL allocation functions that keep freed
+    /// 40-byte blocks on a short per-thread list: OpenSSL 3's record layer
+    /// mallocs and frees such blocks for every record (three per record
+    /// written, one per record read), and with them kept a busy connection
+    /// calls malloc for nothing. Process-wide: the first TLS context built
+    /// with this on installs them, and only over OpenSSL's defaults (an
+    /// application that gave OpenSSL its own allocator keeps it). Default on.
+    public var recyclesOpenSSLBlocks = true
 
     /// A configuration presenting the certificate chain and key in these PEM files.
     public init(certificateChainFile: String, privateKeyFile: String) {

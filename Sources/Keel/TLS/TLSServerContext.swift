@@ -15,6 +15,7 @@ final class TLSServerContext: @unchecked Sendable {
     let alpnWire: [UInt8]
 
     init(_ configuration: TLSConfiguration) throws(TLSError) {
+        if configuration.recyclesOpenSSLBlocks { _ = OpenSSLBlockRecycler.installed }
         ERR_clear_error()
         guard let context = SSL_CTX_new(TLS_server_method()) else { throw TLSError("creating an SSL_CTX") }
         self.context = context
