@@ -35,6 +35,43 @@ import Testing
         #expect(totals.closed(.outputOverflow) == 0)
     }
 
+    /// A staging buffer larger than the read buffer (keel-kv's 16 KiB reads
+    /// with 64 KiB of staging): one read's replies fill staging several
+    /// times over and spill into the output ring, the echo fast path's
+    /// in-place replies share staging with a handler's, and every reply
+    /// leaves whole and in order, in every loop mode.
+    @Test(arguments: LoopMode.all)
+    func stagingLargerThanTheReadBufferCarriesRepliesLargerThanARead(mode: LoopMode) throws {
+        let configuration = testConfiguration(mode) {
+            $0.readBufferBytes = 4096
+            $0.outputStagingBytes = (16 << 10) + 64
+            $0.maxMessageBytes = 4096
+        }
+        // Echo: 16 messages of 1,000 to 3,000 bytes in one send (one read
+        // holds one or a few of them); the replies, 32 KiB, twice staging.
+        try withEchoServer(configuration) { _, port in
+            let client = try TestClient(port: port)
+            for round in 0..<4 {
+                let messages = (0..<16).map { payload(count: 1_000 + 133 * $0, seed: UInt64(round * 16 + $0)) }
+                try client.send(messages.flatMap { client.frame($0) })
+                for (index, message) in messages.enumerated() {
+                    #expect(try client.readFrame() == message, "round \(round), message \(index)")
+                }
+            }
+        }
+        // A handler whose replies to one read are 8 times the read: 4 KiB
+        // read, 32 KiB of replies, more than staging holds.
+        let totals = try withServer(configuration, handler: AmplifyingHandler(copies: 8)) { _, port in
+            let client = try TestClient(port: port)
+            let messages = (0..<8).map { payload(count: 1_500, seed: UInt64(100 + $0)) }
+            try client.send(messages.flatMap { client.frame($0) })
+            for (index, message) in messages.enumerated() {
+                for copy in 0..<8 { #expect(try client.readFrame() == message, "message \(index), copy \(copy)") }
+            }
+        }
+        #expect(totals.closed(.outputOverflow) == 0)
+    }
+
     /// Output pushed to a connection that does not read it is cut at the
     /// cap, and the cut is logged at the default level (the recording
     /// handler takes info and above).
