@@ -30,6 +30,12 @@ enum KVLookup {
 /// Where a command runs (see the file header).
 final class KVContext {
     let store: KVStore
+    // The store's watch and blocking registries, which every write looks
+    // at: unowned, as the store (held above) keeps them, so that looking
+    // costs no reference counting (through `store.` each write retained
+    // and released both).
+    private unowned(unsafe) let watches: KVWatches
+    private unowned(unsafe) let blocking: KVBlocking
     let limits: KVLimits
     let reply: RESPReplyBuffer
     /// This loop's per-command counts (INFO sums every loop's).
@@ -68,6 +74,8 @@ final class KVContext {
 
     init(store: KVStore, services: KVServices) {
         self.store = store
+        watches = store.watches
+        blocking = store.blocking
         self.services = services
         limits = store.settings.limits
         reply = RESPReplyBuffer()
@@ -120,10 +128,12 @@ final class KVContext {
     @inline(__always)
     func find(_ key: UnsafeRawBufferPointer) -> KVFound? {
         let hash = ByteHash.hash(key)
-        let shard = store.shard(for: hash)
         guard isReplicating else {
-            return shard.find(key, hash: hash, nowMs: nowMs).map { KVFound(shard: shard, slot: $0) }
+            return store.withShard(for: hash) { shard in
+                shard.find(key, hash: hash, nowMs: nowMs).map { KVFound(shard: shard, slot: $0) }
+            }
         }
+        let shard = store.shard(for: hash)
         // An expiry found here goes to replicas with the command, as a DEL
         // before it (in MULTI/EXEC with it, as redis-server 7.0 sends them).
         let expiredBefore = shard.expirations
@@ -155,7 +165,7 @@ final class KVContext {
             return false
         }
         let hash = ByteHash.hash(key)
-        return store.shard(for: hash).insert(entry, hash: hash)
+        return store.withShard(for: hash) { $0.insert(entry, hash: hash) }
     }
 
     /// Replaces the key at `found` with `value` (any type), keeping or
@@ -200,8 +210,8 @@ final class KVContext {
     func touched(_ key: UnsafeRawBufferPointer) {
         changed = true
         if isReplicating { store.replication.noteWritten(key) }
-        store.watches.touch(key)
-        services.keyTouched(key)
+        if watches.watchedKeys.load(ordering: .relaxed) > 0 { watches.touch(key) }
+        if blocking.blockedCount.load(ordering: .relaxed) > 0 { services.keyTouched(key) }
     }
 
     // MARK: replication (KVReplication)

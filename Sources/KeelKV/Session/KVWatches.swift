@@ -21,8 +21,10 @@ final class KVWatchToken: Sendable {
 /// Who watches which key (see the file header).
 final class KVWatches: Sendable {
     private let watchers = Locked<[[UInt8]: [KVWatchToken]]>([:])
-    /// Keys with at least one watcher.
-    private let watchedKeys = Atomic<Int>(0)
+    /// Keys with at least one watcher (a writer may look at it before
+    /// calling `touch`: a load of a stored property costs no retain of
+    /// this object, a call can).
+    let watchedKeys = Atomic<Int>(0)
 
     /// Lists `token` under `key` (a key watched twice is listed once).
     func watch(_ key: UnsafeRawBufferPointer, _ token: KVWatchToken) {

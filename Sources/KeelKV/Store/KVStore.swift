@@ -42,6 +42,10 @@ public struct KVClock: Sendable {
 /// All of keel-kv's keys (see the file header).
 public final class KVStore: @unchecked Sendable {
     let shards: [KVShard]
+    /// The same shards unmanaged (the array above keeps them), for the
+    /// per-command lookups: `withShard` lends one without a retain and a
+    /// release, which `shards[i]` costs each time.
+    private let unmanagedShards: [Unmanaged<KVShard>]
     /// Shards are chosen by the high bits of a key's hash.
     let shardMask: UInt64
     /// Bits of a SCAN cursor that name the shard.
@@ -78,6 +82,7 @@ public final class KVStore: @unchecked Sendable {
         let watches = KVWatches()
         let replication = KVReplication()
         shards = (0..<count).map { _ in KVShard(watches: watches, replication: replication) }
+        unmanagedShards = shards.map { Unmanaged.passUnretained($0) }
         self.replication = replication
         shardMask = UInt64(count - 1)
         shardBits = count.trailingZeroBitCount
@@ -101,6 +106,13 @@ public final class KVStore: @unchecked Sendable {
     @inline(__always)
     func shard(for hash: UInt64) -> KVShard {
         shards[shardIndex(for: hash)]
+    }
+
+    /// Runs `body` with the shard holding keys with `hash`, lent without
+    /// reference counting (the store keeps every shard for its life).
+    @inline(__always)
+    func withShard<Result>(for hash: UInt64, _ body: (KVShard) -> Result) -> Result {
+        unmanagedShards[shardIndex(for: hash)]._withUnsafeGuaranteedRef(body)
     }
 
     // MARK: locking
