@@ -81,7 +81,10 @@ final class KVLoop: KVServices {
 
     @inline(__always)
     func execute(_ command: RESPCommand, on connection: Connection) {
-        let session = sessions[Self.client(connection.id)]
+        // The id first: read inside the subscript's argument, its call kept
+        // the sessions array retained around it.
+        let client = Self.client(connection.id)
+        let session = sessions[client]
         connections = connection.connections
         guard !session.isHeld else { return hold(command, of: session) }
         // A replica gets no replies, only its stream (its SYNC's snapshot is

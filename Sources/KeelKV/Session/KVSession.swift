@@ -135,7 +135,9 @@ struct KVSessions {
         return session
     }
 
-    /// The session of `client` (which must be open on this loop).
+    /// The session of `client` (which must be open on this loop). Inlined:
+    /// called per command, and as a call it retained the array around it.
+    @inline(__always)
     subscript(_ client: KVClientRef) -> KVSession {
         let session = bySlot[Int(client.slot)]
         precondition(session?.client == client, "no session for \(client)")
