@@ -119,17 +119,38 @@ enum KVCommandTable {
     /// reads its own arrays (a static's every read checks its lazy init).
     struct Lookup {
         let rows: [KVCommandSpec]
+        /// The rows again, unmanaged (`rows` keeps them, and the table lives
+        /// as long as the process): `withRow` lends one without the retain
+        /// and release a row taken from `rows` costs each command.
+        private let unmanagedRows: [Unmanaged<KVCommandSpec>]
+        /// The rows' names (compared while probing, touching no row).
+        private let names: [StaticString]
         let slots: [Int]
 
         init() {
             rows = KVCommandTable.all
+            unmanagedRows = rows.map { Unmanaged.passUnretained($0) }
+            names = rows.map(\.name)
             slots = KVCommandTable.table
         }
 
-        /// The row for a command named `name` in any case, or nil: the name
-        /// folded to lower case on the stack, hashed, probed.
+        /// The row for a command named `name` in any case, or nil.
         @inline(__always)
         func find(_ name: UnsafeRawBufferPointer) -> KVCommandSpec? {
+            index(of: name).map { rows[$0] }
+        }
+
+        /// Runs `body` with row `index` (from `index(of:)`), lent without
+        /// reference counting.
+        @inline(__always)
+        func withRow<Result>(_ index: Int, _ body: (KVCommandSpec) -> Result) -> Result {
+            unmanagedRows[index]._withUnsafeGuaranteedRef(body)
+        }
+
+        /// The index of the row for a command named `name` in any case, or
+        /// nil: the name folded to lower case on the stack, hashed, probed.
+        @inline(__always)
+        func index(of name: UnsafeRawBufferPointer) -> Int? {
             // Command names are short; longer ones are not commands.
             guard name.count > 0 && name.count <= 32 else { return nil }
             return withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 32) { buffer in
@@ -141,9 +162,9 @@ enum KVCommandTable {
                 let mask = slots.count &- 1
                 var slot = Int(truncatingIfNeeded: ByteHash.hash(lower)) & mask
                 while slots[slot] >= 0 {
-                    let spec = rows[slots[slot]]
-                    if KVBytes.equal(lower, UnsafeRawBufferPointer(start: spec.name.utf8Start, count: spec.name.utf8CodeUnitCount)) {
-                        return spec
+                    let name = names[slots[slot]]
+                    if KVBytes.equal(lower, UnsafeRawBufferPointer(start: name.utf8Start, count: name.utf8CodeUnitCount)) {
+                        return slots[slot]
                     }
                     slot = (slot &+ 1) & mask
                 }

@@ -28,7 +28,13 @@ final class KVExecutor {
     /// Runs `command` for `session`, its reply left in `context.reply`.
     func execute(_ command: RESPCommand, session: KVSession) {
         context.begin(command, session: session)
-        guard let row = commands.find(command[0]) else { return unknownCommand(command, session) }
+        guard let index = commands.index(of: command[0]) else { return unknownCommand(command, session) }
+        commands.withRow(index) { row in execute(command, row: row, session: session) }
+    }
+
+    /// `execute` once the command's row is known.
+    @inline(__always)
+    private func execute(_ command: RESPCommand, row: KVCommandSpec, session: KVSession) {
         guard row.accepts(command.count) else {
             if session.transaction != nil && "\(row.name)" == "exec" {
                 // A malformed EXEC ends the transaction, as redis-server's does.
