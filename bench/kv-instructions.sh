@@ -46,7 +46,8 @@ count() {
 (cd "$ROOT" && swift build -c release --product keel-kv) >&2
 head=$(count "$ROOT/.build/release/keel-kv")
 tree=$(git -C "$ROOT" rev-parse --short HEAD)
-git -C "$ROOT" diff --quiet HEAD -- Sources || tree="$tree with uncommitted changes"
+[ -z "$(git -C "$ROOT" status --porcelain --untracked-files=normal -- Sources Package.swift)" ] ||
+    tree="$tree with uncommitted changes"
 echo "keel-kv at $tree: $head instructions per request"
 if [ $# -ge 1 ]; then
     git -C "$ROOT" worktree add --force "$WORK/base" "$1" >/dev/null 2>&1

@@ -118,6 +118,11 @@ public final class Server<Handler: ConnectionHandler>: Sendable {
             var tlsContext: TLSContext?
             if let tls = configuration.tls {
                 do throws(TLSError) { tlsContext = try TLSContext(tls) } catch { throw .tls(error) }
+                if tls.recyclesOpenSSLBlocks && !OpenSSLBlockRecycler.installed {
+                    logger.notice(
+                        "OpenSSL keeps its own allocator: it allocated before Keel's first TLS context, was given another, or runs under a sanitizer; each TLS record then mallocs a few small blocks",
+                        metadata: ["component": "tls"])
+                }
             }
             for _ in 0..<count {
                 do throws(Errno) { wakers.append(try Waker()) } catch { throw .setup("eventfd", error) }

@@ -8,34 +8,50 @@
 // that one size class wait on a short per-thread list and are handed out
 // again; every other request goes to malloc as it would have.
 //
-// Every block on a list is an ordinary malloc block of malloc's usable size
-// 40 (requests of 25 to 40 bytes share that 48-byte chunk, so rounding them
-// up costs nothing). So blocks OpenSSL made before these functions were
-// installed, blocks freed on another thread than the one that made them,
-// and a realloc of any block are all safe either way. The functions are
-// installed only over OpenSSL's own defaults: an application that gave
-// OpenSSL its own allocator keeps it.
+// Every block on a list is an ordinary malloc block with at least 40
+// usable bytes (malloc(40) usually gives glibc's 48-byte chunk, whose 40
+// bytes requests of 25 to 40 share anyway, so rounding them up costs
+// nothing; a chunk malloc could not split gives 56), so blocks freed on
+// another thread than the one that made them, and a realloc of any block,
+// are safe either way.
+//
+// When they are installed. OpenSSL 3.0 takes allocation functions only
+// before it has allocated anything, so this happens only if Keel's first
+// TLS context comes before any other use of OpenSSL in the process; not
+// over functions an application gave OpenSSL before; not under a sanitizer
+// (kept blocks would skip its quarantine, hiding a use after free).
+// Otherwise OpenSSL keeps its allocator and the server says so at start.
+// Once installed, OpenSSL no longer refuses a later change of allocator (it
+// locks that only inside its default malloc): an application must not give
+// OpenSSL other functions after Keel has, as their free would then meet
+// malloc's blocks.
 
 import COpenSSL
 import Glibc
 import KeelPosix
 
 enum OpenSSLBlockRecycler {
-    /// The usable size of the blocks kept: malloc's chunk for requests of
-    /// 25 to 40 bytes, which holds WPACKET's bookkeeping block.
+    /// The size requested for the blocks kept: malloc's chunk for requests
+    /// of 25 to 40 bytes, which holds WPACKET's bookkeeping block.
     static let blockBytes = 40
+    /// The largest usable size a kept block may have: malloc hands out a
+    /// whole 64-byte chunk (56 usable) when splitting it would leave too
+    /// little; larger blocks are freed rather than kept for 40 bytes.
+    static let largestKeptBytes = 56
     /// Requests this small or smaller get their own (smaller) chunk from
     /// malloc; rounding them up to `blockBytes` would cost memory.
     static let smallerChunkBytes = 24
-    /// Blocks one thread keeps at most (4 per record pair are in flight at
-    /// once at most; the rest covers several sessions in one iteration).
+    /// Blocks one thread keeps at most: a record's blocks are freed within
+    /// its SSL_read or SSL_write, so a few suffice; the rest is slack for
+    /// handshakes' frees of the same size.
     static let perThreadLimit = 32
 
     /// Installs the functions once per process; true when OpenSSL uses
-    /// them (false when the application had already given it others).
+    /// them (see the file header for when it does not).
     static let installed: Bool = install()
 
     private static func install() -> Bool {
+        guard !underSanitizer else { return false }
         var currentMalloc: CRYPTO_malloc_fn?
         var currentRealloc: CRYPTO_realloc_fn?
         var currentFree: CRYPTO_free_fn?
@@ -50,6 +66,11 @@ enum OpenSSLBlockRecycler {
         else { return false }
         _ = threadKey
         return CRYPTO_set_mem_functions(recyclingMalloc, recyclingRealloc, recyclingFree) == 1
+    }
+
+    /// AddressSanitizer or ThreadSanitizer is in the process.
+    private static var underSanitizer: Bool {
+        dlsym(nil, "__asan_init") != nil || dlsym(nil, "__tsan_init") != nil
     }
 
     private static func address<F>(of function: F) -> UnsafeRawPointer {
@@ -110,7 +131,8 @@ enum OpenSSLBlockRecycler {
 
     static func release(_ pointer: UnsafeMutableRawPointer?) {
         guard let pointer else { return }
-        guard HeapMemory.blockBytes(pointer) == blockBytes, let blocks = threadBlocks(creating: false),
+        guard (blockBytes...largestKeptBytes).contains(HeapMemory.blockBytes(pointer)),
+            let blocks = threadBlocks(creating: false),
             blocks.pointee.count < perThreadLimit
         else { return free(pointer) }
         pointer.storeBytes(of: blocks.pointee.head, as: UnsafeMutableRawPointer?.self)

@@ -67,9 +67,11 @@ public struct TLSConfiguration: Sendable, Equatable {
     /// 40-byte blocks on a short per-thread list: OpenSSL 3's record layer
     /// mallocs and frees such blocks for every record (three per record
     /// written, one per record read), and with them kept a busy connection
-    /// calls malloc for nothing. Process-wide: the first TLS context built
-    /// with this on installs them, and only over OpenSSL's defaults (an
-    /// application that gave OpenSSL its own allocator keeps it). Default on.
+    /// calls malloc for nothing. Process-wide, and only if OpenSSL has not
+    /// allocated before the first TLS context built with this on (OpenSSL
+    /// takes allocation functions only then): not over an application's
+    /// own, not under a sanitizer.
+    /// The server logs a notice when they could not be installed. Default on.
     public var recyclesOpenSSLBlocks = true
 
     /// A configuration presenting the certificate chain and key in these PEM files.

@@ -49,7 +49,7 @@ import Testing
         }
         // Echo: 16 messages of 1,000 to 3,000 bytes in one send (one read
         // holds one or a few of them); the replies, 32 KiB, twice staging.
-        try withEchoServer(configuration) { _, port in
+        let echoed = try withEchoServer(configuration) { _, port in
             let client = try TestClient(port: port)
             for round in 0..<4 {
                 let messages = (0..<16).map { payload(count: 1_000 + 133 * $0, seed: UInt64(round * 16 + $0)) }
@@ -59,8 +59,10 @@ import Testing
                 }
             }
         }
-        // A handler whose replies to one read are 8 times the read: 4 KiB
-        // read, 32 KiB of replies, more than staging holds.
+        #expect(echoed.closed(.outputOverflow) == 0)
+        // A handler answering each message 8 times: a 4 KiB read holds two
+        // of its 1.5 KB messages, about 24 KiB of replies, more than
+        // staging holds.
         let totals = try withServer(configuration, handler: AmplifyingHandler(copies: 8)) { _, port in
             let client = try TestClient(port: port)
             let messages = (0..<8).map { payload(count: 1_500, seed: UInt64(100 + $0)) }

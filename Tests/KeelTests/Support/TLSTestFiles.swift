@@ -32,6 +32,10 @@ struct TLSTestFiles: Sendable {
     }
 
     private static func make() -> TLSTestFiles? {
+        // A server's first TLS context gives OpenSSL Keel's allocation
+        // functions, which OpenSSL takes only before it first allocates:
+        // done here, before any suite's client could use OpenSSL first.
+        _ = OpenSSLBlockRecycler.installed
         guard haveOpenSSL() || (install() && haveOpenSSL()) else {
             print("TLS tests " + skipNote)
             return nil
