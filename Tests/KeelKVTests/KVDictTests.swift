@@ -2,6 +2,7 @@
 // removals across many resizes, with the invariants checked as it goes; a
 // resize spread over the operations; SCAN's guarantee across resizes.
 
+import KeelPosix
 import KeelTestSupport
 import Testing
 
@@ -108,6 +109,18 @@ import Testing
         shard.endSnapshotWalk()
         while shard.rehash(buckets: 1_000) {}
         shard.checkInvariants()
+    }
+
+    /// A small hash's or set's table is one object of malloc's 80-byte
+    /// class (16 B of object header and the dict's 56): a stored pause flag
+    /// took it to the 96-byte class, 16 B more per key of 100k sets.
+    @Test func aValuesTableStoresNoPauseFlag() {
+        #expect(MemoryLayout<KVDict<KVFieldLayout>>.size == 56)
+        #expect(MemoryLayout<KVDict<KVZNodeLayout>>.size == 56)
+        #expect(MemoryLayout<KVDict<KVKeyLayout>>.size == 57)
+        let table = KVFieldTable()
+        #expect(HeapMemory.blockBytes(Unmanaged.passUnretained(table).toOpaque()) <= 72)
+        withExtendedLifetime(table) {}
     }
 
     @Test func aSparseTableShrinks() {

@@ -27,8 +27,36 @@ import Glibc
 
 /// Where an entry keeps its key: what a KVDict needs of an entry's layout.
 protocol KVEntryLayout {
+    /// Where a table of these entries keeps whether its resizes are paused:
+    /// only the keyspace is walked while it changes (a replica's snapshot),
+    /// so the tables inside values store nothing for it.
+    associatedtype ResizePause: KVResizePause = KVNeverPaused
+
     /// The key of `entry`, borrowed from it.
     static func key(of entry: UnsafeMutableRawPointer) -> UnsafeRawBufferPointer
+}
+
+/// A table's "resizes paused" flag (KVDict.resizePaused).
+protocol KVResizePause {
+    init()
+    var isPaused: Bool { get set }
+}
+
+/// For tables never walked while they change: no storage (a stored flag
+/// would take a hash's or a set's table object from malloc's 80-byte class
+/// to its 96-byte one: 16 more bytes per small hashtable).
+struct KVNeverPaused: KVResizePause {
+    @inline(__always) init() {}
+
+    var isPaused: Bool {
+        @inline(__always) get { false }
+        set { precondition(!newValue, "this table's resizes cannot be paused") }
+    }
+}
+
+/// For the keyspace: a stored flag.
+struct KVPausableResizes: KVResizePause {
+    var isPaused = false
 }
 
 /// A slot holding a pointer to an entry: a bucket, or the `next` field of
@@ -79,7 +107,11 @@ struct KVDict<Layout: KVEntryLayout> {
     /// grow longer instead), so no entry moves: a walk by bucket position
     /// (a replica's snapshot, KVSnapshotWalk) meets every entry present
     /// throughout exactly once.
-    var resizePaused = false
+    var resizePaused: Bool {
+        @inline(__always) get { pause.isPaused }
+        set { pause.isPaused = newValue }
+    }
+    private var pause = Layout.ResizePause()
 
     /// The smallest bucket array.
     static var minimumSize: Int { 4 }

@@ -277,6 +277,8 @@ struct KVEntry {
 
 /// The keyspace's entries: keys at their place in the block.
 enum KVKeyLayout: KVEntryLayout {
+    typealias ResizePause = KVPausableResizes
+
     @inline(__always)
     static func key(of entry: UnsafeMutableRawPointer) -> UnsafeRawBufferPointer {
         KVEntry(entry).key
