@@ -71,6 +71,10 @@ final class KVReplicaSync {
     /// beyond its limit).
     private(set) var snapshotBytes = 0
 
+    /// Whether no byte of the reply (+FULLRESYNC and the snapshot) has gone
+    /// out yet: until then the replica may be sent keepalive newlines.
+    var awaitsReply: Bool { phase != .sending || (piece == 0 && sent == 0) }
+
     /// The replica's connection closed: the shards may resize again.
     func abandon(_ store: KVStore) {
         if phase == .walking { endWalk(store) }
