@@ -98,9 +98,12 @@ final class KVLoop: KVServices {
             context.closeAfterReply = false
             connection.close()
         }
-        if session.requestsRestricted && session.authenticated {
-            session.requestsRestricted = false
-            connection.restrictRequests(false)
+        // Restricted exactly while unauthenticated: lifted by AUTH or HELLO
+        // AUTH (the rest of the same read is decoded without it), back after
+        // RESET with a password set.
+        if session.requestsRestricted == session.authenticated {
+            session.requestsRestricted = !session.authenticated
+            connection.restrictRequests(session.requestsRestricted)
         }
         afterCommand(command, of: session)
         // After the clients the command served: their pops are in the stream too.

@@ -277,6 +277,38 @@ import Testing
             let value = String(repeating: "v", count: 20_000)
             try exchange(trusted, "SET k \(value)\r\n", "+OK\r\n")
             try exchange(trusted, "MSET a 1 b 2 c 3 d 4 e 5 f 6\r\n", "+OK\r\n")
+            // RESET forgets the password: the limits are back.
+            try exchange(trusted, "RESET\r\n", "+RESET\r\n")
+            try trusted.send(bytes("*11\r\n"))
+            #expect(try trusted.read(exactly: manyError.utf8.count) == bytes(manyError))
+            #expect(trusted.waitForClose())
+        }
+    }
+
+    /// Requests sent in the same write as the AUTH (or HELLO AUTH) that
+    /// lifts the limits are the authenticated client's: redis-py's and
+    /// redis-cli --pipe's way. Also a bulk whose header came with the AUTH
+    /// and whose body comes later.
+    @Test func requestsPipelinedBehindAuthAreNotRestricted() throws {
+        try withKV(settings: KVSettings(requirePass: "secret")) { port in
+            let mset = "*11\r\n$4\r\nMSET\r\n" + (0..<5).map { "$1\r\nk\r\n$1\r\n\($0)\r\n" }.joined()
+            let auth = try TestClient(port: port)
+            try exchange(auth, "AUTH secret\r\n" + mset + "GET k\r\n", "+OK\r\n+OK\r\n$1\r\n4\r\n")
+            let hello = try TestClient(port: port)
+            try hello.send(bytes("HELLO 2 AUTH default secret\r\n" + mset))
+            // HELLO's map (as an array of 14 in RESP2), then MSET's +OK.
+            var received: [UInt8] = []
+            while received.suffix(5) != bytes("+OK\r\n") && received.count < 2_000 {
+                received += try hello.read(exactly: 1)
+            }
+            #expect(String(decoding: received, as: UTF8.self).hasPrefix("*14\r\n$6\r\nserver\r\n"))
+            #expect(received.suffix(5) == bytes("+OK\r\n"))
+            let split = try TestClient(port: port)
+            let value = String(repeating: "v", count: 20_000)
+            try split.send(bytes("AUTH secret\r\n*3\r\n$3\r\nSET\r\n$1\r\nb\r\n$20000\r\n"))
+            #expect(try split.read(exactly: 5) == bytes("+OK\r\n"))
+            try exchange(split, value + "\r\n", "+OK\r\n")
+            try exchange(split, "STRLEN b\r\n", ":20000\r\n")
         }
     }
 

@@ -213,4 +213,43 @@ struct DecodedStream {
     func integersFollowRedisRules(text: String, value: Int64?) {
         #expect(RESPInteger.parse(text) == value, "\(text)")
     }
+
+    /// A request that lifts the restriction (AUTH) lifts it for the rest
+    /// of the same read, whole requests and one whose bulk header arrives
+    /// with it (`Delivery.restrict`); without that, the next request of 11
+    /// arguments is a violation.
+    @Test(arguments: [false, true])
+    func aDeliveryMayLiftTheRestrictionForTheRestOfTheRead(lifts: Bool) {
+        let pool = BufferPool(minimumBlockBytes: 16)
+        var pending = RingBuffer()
+        defer { pending.removeAll(pool: pool) }
+        var decoder = RESPFormat().makeDecoder()
+        decoder.restrictsRequests = true
+        let eleven = multibulk([bytes("MSET")] + (0..<10).map { bytes("\($0)") })
+        let stream = multibulk([bytes("AUTH"), bytes("pw")]) + eleven + bytes("*2\r\n$3\r\nGET\r\n$20000\r\n")
+        var delivered: [[[UInt8]]] = []
+        let outcome = stream.withUnsafeBytes { raw in
+            MessageAssembler.feed(raw, decoder: &decoder, pending: &pending, pool: pool) { command in
+                delivered.append(command.copiedArguments)
+                return delivered.count == 1 && lifts ? .restrict(false) : .next
+            }
+        }
+        if lifts {
+            #expect(delivered.count == 2)
+            guard case .consumed(let requests) = outcome else {
+                Issue.record("\(outcome)")
+                return
+            }
+            #expect(requests == 2)
+            #expect(!decoder.restrictsRequests)
+            #expect(pending.count == 21, "the incomplete GET waits")
+        } else {
+            #expect(delivered.count == 1)
+            guard case .violation(let violation, _) = outcome else {
+                Issue.record("\(outcome)")
+                return
+            }
+            #expect("\(violation)".contains("unauthenticated multibulk length"))
+        }
+    }
 }

@@ -51,8 +51,15 @@ final class ConnectionOutputs {
     /// slot's earlier connection does not count; it is replaced or removed
     /// when the slot's new connection is restricted or lifted).
     @usableFromInline @exclusivity(unchecked) var restrictedSlots: [UInt32: UInt32] = [:] {
-        didSet { anyRestricted = !restrictedSlots.isEmpty }
+        didSet {
+            anyRestricted = !restrictedSlots.isEmpty
+            restrictionsChanged = true
+        }
     }
+    /// Set when `restrictedSlots` changes: the loop then looks again at the
+    /// served connection's restriction before decoding its next request
+    /// (one that authenticated may send more in the same read).
+    @usableFromInline @exclusivity(unchecked) var restrictionsChanged = false
     /// Whether any connection is restricted: what the loop reads per read
     /// (a Bool, not the dictionary's emptiness: 110.8 -> 105.7 instructions
     /// a message on the handler path, measured).

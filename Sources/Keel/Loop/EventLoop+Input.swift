@@ -122,6 +122,7 @@ extension EventLoop {
         // until a handler restricts a connection.
         if Decoder.canRestrictRequests && (outputs.anyRestricted || decoder.restrictsRequests) {
             decoder.restrictsRequests = outputs.isRestricted(slot, generation: generation)
+            outputs.restrictionsChanged = false
         }
         let outcome = MessageAssembler.feed(bytes, decoder: &decoder, pending: &pending, pool: pool) { request in
             deliver(request, slot: slot, generation: generation)
@@ -132,6 +133,13 @@ extension EventLoop {
             // otherwise pile up its replies far beyond it). While staging is
             // open the ring is empty and staging is small: nothing to check.
             if !outputs.stagingOpen && slab[slot].output.count > highWatermark { return .pause }
+            // The request changed a restriction (a client authenticated):
+            // the rest of the read is decoded under the new one. (A pause
+            // above needs none of this: the next feed looks again.)
+            if Decoder.canRestrictRequests && outputs.restrictionsChanged {
+                outputs.restrictionsChanged = false
+                return .restrict(outputs.isRestricted(slot, generation: generation))
+            }
             return .next
         }
         swap(&pending, &slab[slot].input)

@@ -52,6 +52,11 @@
     case stop
     /// Pause: keep the rest, in order, for a later feed.
     case pause
+    /// Go on, decoding the rest with the decoder's restrictions on or off
+    /// (`MessageDecoder.restrictsRequests`): the request just delivered
+    /// changed them (a client that authenticated), and the requests that
+    /// came in the same read are the client's next ones.
+    case restrict(Bool)
 }
 
 /// Splits reads into requests with a decoder, keeping a partial request in a ring.
@@ -123,6 +128,7 @@
                 delivered &+= 1
                 switch deliver(request) {
                 case .next: break
+                case .restrict(let restricted): decoder.restrictsRequests = restricted
                 case .stop: return .stopped
                 case .pause:
                     guard offset < count else { return .paused }
@@ -171,6 +177,7 @@
                 if wasRequest { delivered &+= 1 }
                 switch then {
                 case .next: break
+                case .restrict(let restricted): decoder.restrictsRequests = restricted
                 case .stop: return .stopped
                 case .pause:
                     // What the read brought waits behind the ring's requests.
