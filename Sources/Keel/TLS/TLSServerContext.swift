@@ -79,10 +79,15 @@ final class TLSServerContext: @unchecked Sendable {
         // certificates, OpenSSL refuses to resume without an id context).
         let sessionContext: [UInt8] = Array("keel".utf8)
         _ = SSL_CTX_set_session_id_context(context, sessionContext, UInt32(sessionContext.count))
-        if configuration.clientAuthentication != .none, let caFile = configuration.clientCAFile {
+        // A CA file given is read even when no client is asked for a
+        // certificate: a file that cannot serve is refused at start (and at
+        // a reload), not found out when verification is turned on.
+        if let caFile = configuration.clientCAFile {
             guard SSL_CTX_load_verify_locations(context, caFile, nil) == 1 else {
                 throw TLSError("loading the client CA file \(caFile)")
             }
+        }
+        if configuration.clientAuthentication != .none, let caFile = configuration.clientCAFile {
             guard let names = SSL_load_client_CA_file(caFile) else {
                 throw TLSError("reading the CA names in \(caFile)")
             }

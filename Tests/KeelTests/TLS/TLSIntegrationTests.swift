@@ -309,6 +309,17 @@ struct TLSIntegrationTests {
             guard case ServerError.tls(let tls) = error else { return false }
             return tls.description.contains("/nonexistent.pem")
         }
+        // A CA file that cannot be read, even with no client certificates asked for.
+        for caFile in ["/nonexistent-ca.pem", "/dev/null"] {
+            configuration.tls = files.serverConfiguration { $0.clientAuthentication = .none }
+            configuration.tls?.clientCAFile = caFile
+            #expect {
+                try Server(configuration: configuration).start()
+            } throws: { error in
+                guard case ServerError.tls(let tls) = error else { return false }
+                return tls.description.contains(caFile)
+            }
+        }
     }
 
     @Test func keelBenchVerifiesEveryEchoOverTLSAndCountsHandshakes() throws {
