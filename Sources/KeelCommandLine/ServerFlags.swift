@@ -21,6 +21,9 @@ public protocol ServerFlagDefaults {
     static var maxMessageBytes: Int { get }
     /// What --max-message limits, for --help.
     static var maxMessageHelp: String { get }
+    /// The smallest --max-message the executable takes (what its format
+    /// needs to serve anything at all). Default 0.
+    static var minimumMessageBytes: Int { get }
 }
 
 extension ServerFlagDefaults {
@@ -32,6 +35,8 @@ extension ServerFlagDefaults {
     public static var maxMessageHelp: String {
         "Largest message (request) in bytes; a larger announced length closes that connection."
     }
+    /// 0.
+    public static var minimumMessageBytes: Int { 0 }
 }
 
 /// The flags of a Keel server executable.
@@ -196,7 +201,10 @@ public struct ServerFlags<Defaults: ServerFlagDefaults>: ParsableArguments {
         ]
         for check in checks {
             guard let value = check.value else { continue }
-            let range = Configuration.allowedRange(of: check.field)
+            var range = Configuration.allowedRange(of: check.field)
+            if check.field == "maxMessageBytes" {
+                range = max(range.lowerBound, Defaults.minimumMessageBytes)...range.upperBound
+            }
             guard range.contains(value) else {
                 throw ValidationError(
                     "\(check.flag) must be in \(range.lowerBound)...\(range.upperBound) (got \(value))")

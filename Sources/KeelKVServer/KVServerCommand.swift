@@ -15,7 +15,10 @@ enum KVDefaults: ServerFlagDefaults {
     /// redis-server's proto-max-bulk-len, 512 MiB.
     static let maxMessageBytes = 512 << 20
     static let maxMessageHelp =
-        "Largest value (bulk string) a request may carry, as redis-server's proto-max-bulk-len; a request as a whole may take twice that."
+        "Largest value (bulk string) a request may carry, as redis-server's proto-max-bulk-len (at least 1 MiB, as there); a request as a whole may take twice that."
+    /// redis-server's least proto-max-bulk-len: below it a limit refuses
+    /// ordinary requests (at 0, even PING's bulk).
+    static let minimumMessageBytes = 1 << 20
 }
 
 @main

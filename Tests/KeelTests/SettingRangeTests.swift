@@ -20,6 +20,7 @@ enum NeverIdleDefaults: ServerFlagDefaults {
     static let port = 6379
     static let idleTimeoutSeconds = 0.0
     static let maxMessageBytes = 512 << 20
+    static let minimumMessageBytes = 1 << 20
 }
 
 @Suite struct SettingRangeTests {
@@ -45,6 +46,22 @@ enum NeverIdleDefaults: ServerFlagDefaults {
 
     /// Each executable has its own defaults; `--idle-timeout 0` turns the
     /// idle timeout off, as redis-server's `timeout 0` does.
+    /// An executable may ask for a least --max-message (keel-kv: redis-server's
+    /// 1 MiB; at 0 it refused even PING); keel takes 0.
+    @Test func anExecutableMayRefuseATooSmallMaxMessage() throws {
+        for value in ["0", "10", "1048575"] {
+            #expect {
+                try ServerFlags<NeverIdleDefaults>.parse(["--max-message", value]).makeConfiguration()
+            } throws: { error in
+                ServerFlags<NeverIdleDefaults>.message(for: error).contains("--max-message must be in 1048576...")
+            }
+        }
+        #expect(
+            try ServerFlags<NeverIdleDefaults>.parse(["--max-message", "1048576"]).makeConfiguration().maxMessageBytes
+                == 1 << 20)
+        #expect(try ServerFlags<TestDefaults>.parse(["--max-message", "0"]).makeConfiguration().maxMessageBytes == 0)
+    }
+
     @Test func idleTimeoutZeroIsOffAndDefaultsArePerExecutable() throws {
         let keel = try ServerFlags<TestDefaults>.parse([]).makeConfiguration()
         #expect(keel.idleTimeoutMs == 60_000 && keel.maxMessageBytes == 1 << 20)
