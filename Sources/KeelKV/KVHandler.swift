@@ -474,6 +474,7 @@ final class KVLoop: KVServices {
         let session = KVSession(
             id: store.clientIDs.next(), client: Self.client(connection.id),
             address: connection.clientAddress?.description ?? "?:0",
+            localAddress: connection.localAddress?.description ?? "?:0",
             authenticated: !store.settings.requiresPassword, nowMs: store.clock.nowMs)
         open(session)
         // Until it authenticates, a client may not make the server buffer

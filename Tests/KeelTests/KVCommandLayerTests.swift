@@ -285,6 +285,23 @@ import Testing
         }
     }
 
+    /// CLIENT INFO names the server's end of the connection (laddr), and
+    /// CLIENT KILL LADDR finds clients by it, as redis-server.
+    @Test func clientsAreListedAndKilledByTheirLocalAddress() throws {
+        try withKV { port in
+            let killer = try TestClient(port: port)
+            let victim = try TestClient(port: port)
+            try killer.send(bytes("CLIENT INFO\r\n"))
+            let info = try readBulk(killer)
+            #expect(info.contains(" laddr=127.0.0.1:\(port) "), "\(info)")
+            try exchange(victim, "PING\r\n", "+PONG\r\n")
+            try exchange(killer, "CLIENT KILL LADDR 127.0.0.1:1 SKIPME yes\r\n", ":0\r\n")
+            try exchange(killer, "CLIENT KILL LADDR 127.0.0.1:\(port) SKIPME yes\r\n", ":1\r\n")
+            #expect(victim.waitForClose())
+            try exchange(killer, "PING\r\n", "+PONG\r\n")
+        }
+    }
+
     /// Requests sent in the same write as the AUTH (or HELLO AUTH) that
     /// lifts the limits are the authenticated client's: redis-py's and
     /// redis-cli --pipe's way. Also a bulk whose header came with the AUTH

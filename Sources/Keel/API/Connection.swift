@@ -101,6 +101,13 @@ public struct Connection {
         withOutputs { SocketAddress.peer(of: $0.slab[slot].fd) }
     }
 
+    /// The address of the socket's own end: the server address and port
+    /// the client reached (the listener's, or with a wildcard listener the
+    /// one the client connected to). One getsockname(2) per call.
+    public var localAddress: SocketAddress? {
+        withOutputs { try? SocketAddress.local(of: $0.slab[slot].fd) }
+    }
+
     /// The client's address: the source a PROXY protocol header named, or
     /// else the socket's peer.
     public var clientAddress: SocketAddress? {

@@ -88,8 +88,8 @@ enum KVClientCommands {
         let version = record.libraryVersion.map { String(decoding: $0, as: UTF8.self) } ?? ""
         let age = max(0, (nowMs - record.openedAtMs) / 1_000)
         let idle = max(0, (nowMs - record.lastCommandAtMs.load(ordering: .relaxed)) / 1_000)
-        return "id=\(record.id) addr=\(record.address) laddr=? fd=\(record.client.slot) name=\(name) age=\(age) "
-            + "idle=\(idle) flags=\(flags) db=0 sub=\(channels) psub=\(patterns) ssub=\(shardChannels) multi=\(queued) qbuf=0 "
+        return "id=\(record.id) addr=\(record.address) laddr=\(record.localAddress) fd=\(record.client.slot) "
+            + "name=\(name) age=\(age) idle=\(idle) flags=\(flags) db=0 sub=\(channels) psub=\(patterns) ssub=\(shardChannels) multi=\(queued) qbuf=0 "
             + "qbuf-free=0 argv-mem=0 multi-mem=0 rbs=0 rbp=0 obl=0 oll=0 omem=0 tot-mem=0 events=r "
             + "cmd=\(record.lastCommand) user=default redir=-1 resp=\(record.protocolVersion.load(ordering: .relaxed)) "
             + "lib-name=\(library) lib-ver=\(version)"
@@ -201,7 +201,7 @@ enum KVClientCommands {
             } else if context.argument(index, is: "ADDR") {
                 filters.append { $0.address == text }
             } else if context.argument(index, is: "LADDR") {
-                filters.append { _ in false }
+                filters.append { $0.localAddress == text }
             } else if context.argument(index, is: "USER") {
                 guard text == "default" else {
                     return context.reply.error(KVContext.text("ERR No such user '", value, "'"))

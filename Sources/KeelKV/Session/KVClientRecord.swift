@@ -17,6 +17,8 @@ final class KVClientRecord: Sendable {
     let client: KVClientRef
     /// "ip:port" of the peer.
     let address: String
+    /// "ip:port" of the server's end (CLIENT LIST's laddr), "?:0" unknown.
+    let localAddress: String
     /// When the connection opened (Unix ms).
     let openedAtMs: Int64
 
@@ -50,10 +52,11 @@ final class KVClientRecord: Sendable {
 
     private let names = Locked(Names())
 
-    init(id: Int, client: KVClientRef, address: String, nowMs: Int64) {
+    init(id: Int, client: KVClientRef, address: String, localAddress: String = "?:0", nowMs: Int64) {
         self.id = id
         self.client = client
         self.address = address
+        self.localAddress = localAddress
         openedAtMs = nowMs
         lastCommandAtMs = Atomic(nowMs)
     }

@@ -88,8 +88,11 @@ final class KVSession {
     /// command: a stored flag, not two set lookups).
     private(set) var isSubscriber = false
 
-    init(id: Int, client: KVClientRef, address: String, authenticated: Bool, nowMs: Int64) {
-        record = KVClientRecord(id: id, client: client, address: address, nowMs: nowMs)
+    init(
+        id: Int, client: KVClientRef, address: String, localAddress: String = "?:0", authenticated: Bool,
+        nowMs: Int64
+    ) {
+        record = KVClientRecord(id: id, client: client, address: address, localAddress: localAddress, nowMs: nowMs)
         self.authenticated = authenticated
         watch = KVWatchToken(client: client)
     }
