@@ -1,6 +1,7 @@
 // KVPack and KVQuickList against plain arrays: random edits, elements of
 // every length class (one-byte lengths, two, three), walks from both ends.
 
+import Glibc
 import KeelTestSupport
 import Testing
 
@@ -137,5 +138,39 @@ import Testing
         }
         #expect(kept == (499_995...500_004).map { "e\($0)" })
         #expect(list.nodeCount <= 2)
+    }
+
+    /// A pack takes no element that would carry it past 1 GiB (Redis's
+    /// listpack safety size), whatever the limits say: the collection then
+    /// leaves its pack (the header's 32-bit sizes cannot overflow).
+    @Test func aPackHasRoomOnlyWithinItsSafetySize() {
+        var pack = KVPack.make()!
+        defer { free(pack.pointer) }
+        #expect(pack.hasRoom(for: 1_000) && pack.hasRoom(for: 1_000, 1_000))
+        #expect(!pack.hasRoom(for: KVPack.safetyBytes))
+        // A pack near the bound, by its header (only the header is read).
+        _ = pack.append(UnsafeRawBufferPointer(start: nil, count: 0))
+        pack.pointer.storeBytes(of: UInt32(KVPack.safetyBytes - 10), as: UInt32.self)
+        #expect(pack.hasRoom(for: 5))
+        #expect(!pack.hasRoom(for: 10))
+        #expect(pack.hasRoom(for: 3, 3) && !pack.hasRoom(for: 4, 4))
+        pack.pointer.storeBytes(of: UInt32(KVPack.headerBytes + 2), as: UInt32.self)
+    }
+
+    /// CONFIG SET takes redis-server 7.0's bounds for the pack limits (0 to
+    /// LONG_MAX), and a huge limit still leaves small hashes packed.
+    @Test func packLimitsTakeRedisBounds() {
+        let kv = KVHarness()
+        #expect(kv("CONFIG", "SET", "hash-max-listpack-value", "9223372036854775807") == "+OK\r\n")
+        #expect(kv("CONFIG", "SET", "hash-max-listpack-entries", "9223372036854775807") == "+OK\r\n")
+        #expect(
+            kv("CONFIG", "SET", "hash-max-listpack-entries", "9223372036854775808")
+                == "-ERR CONFIG SET failed (possibly related to argument 'hash-max-listpack-entries') - argument couldn't be parsed into an integer\r\n"
+        )
+        kv("HSET", "h", "f", String(repeating: "v", count: 100_000))
+        #expect(kv("OBJECT", "ENCODING", "h") == "$8\r\nlistpack\r\n")
+        #expect(
+            kv("CONFIG", "SET", "hz", "5", "hz", "6")
+                == "-ERR CONFIG SET failed (possibly related to argument 'hz') - duplicate parameter\r\n")
     }
 }

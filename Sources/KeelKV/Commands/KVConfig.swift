@@ -22,6 +22,10 @@ enum KVConfig {
         /// A size, as redis-server's memory parameters: "1mb", "16k", ...
         var isMemory = false
 
+        /// Immutable in redis-server too (keel-kv's own fixed values of
+        /// parameters redis-server lets change are refused with the value).
+        var isImmutableInRedis: Bool { write == nil && !acceptsItsOwnValue && name != "requirepass" }
+
         /// `value` as this parameter's number, or nil.
         func parse(_ value: UnsafeRawBufferPointer) -> Int64? {
             isMemory ? KVConfig.parseMemory(value) : RESPInteger.parse(value)
@@ -50,7 +54,7 @@ enum KVConfig {
 
     static func integer(
         _ name: String, read value: @escaping @Sendable (KVLimits) -> Int,
-        write: @escaping @Sendable (KVLimits, Int64) -> Void, range: ClosedRange<Int64> = 0...Int64(Int32.max)
+        write: @escaping @Sendable (KVLimits, Int64) -> Void, range: ClosedRange<Int64> = 0...Int64.max
     ) -> Parameter {
         Parameter(
             name: name, read: { String(value($0.settings.limits)) },
@@ -135,7 +139,7 @@ enum KVConfig {
             range: Int64(Int32.min)...Int64(Int32.max)),
         integer(
             "list-compress-depth", read: { $0.listCompressDepth.load(ordering: .relaxed) },
-            write: { $0.listCompressDepth.store(Int($1), ordering: .relaxed) }),
+            write: { $0.listCompressDepth.store(Int($1), ordering: .relaxed) }, range: 0...Int64(Int32.max)),
         Parameter(
             name: "repl-ping-replica-period",
             read: { String($0.replication.pingPeriodSeconds.load(ordering: .relaxed)) },

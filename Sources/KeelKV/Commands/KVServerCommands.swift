@@ -82,6 +82,28 @@ enum KVServerCommands {
     /// CONFIG SET parameter value [parameter value ...].
     static func configSet(_ context: KVContext) {
         guard context.argumentCount % 2 == 0 else { return context.wrongArguments("config|set") }
+        // As redis-server: the names first (the first unknown, immutable or
+        // repeated one is the error, named as given), then the values.
+        var named: [String] = []
+        for index in stride(from: 2, to: context.argumentCount, by: 2) {
+            let given = context[index]
+            guard let parameter = KVConfig.parameter(named: given) else {
+                return context.reply.error(
+                    KVContext.text("ERR Unknown option or number of arguments for CONFIG SET - '", given, "'"))
+            }
+            if parameter.isImmutableInRedis {
+                return context.reply.error(
+                    KVContext.text(
+                        "ERR CONFIG SET failed (possibly related to argument '", given,
+                        "') - can't set immutable config"))
+            }
+            if named.contains(parameter.name) {
+                return context.reply.error(
+                    KVContext.text(
+                        "ERR CONFIG SET failed (possibly related to argument '", given, "') - duplicate parameter"))
+            }
+            named.append(parameter.name)
+        }
         for index in stride(from: 2, to: context.argumentCount, by: 2) {
             if let error = KVConfig.check(context[index], context[index + 1], store: context.store) {
                 return context.reply.error(error)
@@ -146,7 +168,8 @@ enum KVServerCommands {
             } else if let (parent, sub) = subcommand(named: context[index]) {
                 commandInfo(context, sub, parent: parent)
             } else {
-                context.reply.nullArray()
+                // redis-server 7.0's null bulk ($-1), not a null array.
+                context.reply.null()
             }
         }
     }

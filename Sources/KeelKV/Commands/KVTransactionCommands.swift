@@ -150,7 +150,7 @@ enum KVTransactionCommands {
         }
         guard session.authenticated || !context.store.settings.requiresPassword else {
             return context.reply.error(
-                "NOAUTH HELLO must be called with the client already authenticated, otherwise the HELLO <proto> AUTH <user> <pass> option can be used to authenticate the client and select the RESP protocol version at the same time"
+                "NOAUTH HELLO must be called with the client already authenticated, otherwise the HELLO AUTH <user> <pass> option can be used to authenticate the client and select the RESP protocol version at the same time"
             )
         }
         if let name {

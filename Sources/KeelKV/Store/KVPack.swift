@@ -28,6 +28,24 @@ struct KVPack {
 
     static let headerBytes = 8
 
+    /// The most bytes a pack holds (Redis's listpack safety size, 1 GiB):
+    /// the limits a user sets decide when a collection leaves its pack,
+    /// but one past this becomes a general structure whatever they say,
+    /// and the header's 32-bit sizes never overflow.
+    static let safetyBytes = 1 << 30
+
+    /// Whether an element of `length` bytes fits in the pack within `safetyBytes`.
+    @inline(__always)
+    func hasRoom(for length: Int) -> Bool {
+        bytesUsed &+ Self.encodedBytes(length) <= Self.safetyBytes
+    }
+
+    /// Whether two elements (a field and its value) fit within `safetyBytes`.
+    @inline(__always)
+    func hasRoom(for first: Int, _ second: Int) -> Bool {
+        bytesUsed &+ Self.encodedBytes(first) &+ Self.encodedBytes(second) <= Self.safetyBytes
+    }
+
     init(_ pointer: UnsafeMutableRawPointer) { self.pointer = pointer }
 
     /// An empty pack; nil when malloc fails.
@@ -213,6 +231,9 @@ struct KVPack {
         let added = elements.reduce(0) { $0 &+ Self.encodedBytes($1.count) }
         let used = bytesUsed
         let count = self.count
+        // Past the 32-bit header's reach: refused as a failed allocation is
+        // (callers keep packs far below it: safetyBytes).
+        guard used &+ added <= Int(UInt32.max) else { return false }
         guard let grown = realloc(pointer, used &+ added) else { return false }
         pointer = grown
         if offset < used { memmove(pointer + (offset &+ added), pointer + offset, used &- offset) }
@@ -253,7 +274,9 @@ struct KVPack {
         let used = bytesUsed
         let count = self.count
         if newSize > oldSize {
-            guard let grown = realloc(pointer, used &+ newSize &- oldSize) else { return false }
+            guard used &+ newSize &- oldSize <= Int(UInt32.max),
+                let grown = realloc(pointer, used &+ newSize &- oldSize)
+            else { return false }
             pointer = grown
         }
         memmove(pointer + (offset &+ newSize), pointer + next, used &- next)

@@ -46,13 +46,13 @@ struct KVHashValue {
             var pack = KVPack(entry.object)
             if let offset = pack.find(field, stride: 2) {
                 let valueOffset = pack.element(at: offset).next
-                if value.count <= limits.hashValue {
+                if value.count <= limits.hashValue && pack.hasRoom(for: value.count) {
                     guard pack.replace(at: valueOffset, with: value) else { return nil }
                     entry.object = pack.pointer
                     return false
                 }
             } else if pack.count / 2 < limits.hashEntries && field.count <= limits.hashValue
-                && value.count <= limits.hashValue
+                && value.count <= limits.hashValue && pack.hasRoom(for: field.count, value.count)
             {
                 guard pack.insert([field, value], at: pack.endOffset) else { return nil }
                 entry.object = pack.pointer

@@ -73,7 +73,7 @@ struct KVSetValue {
         case .compact:
             var pack = KVPack(entry.object)
             if pack.find(member) != nil { return false }
-            if pack.count < limits.setEntries && member.count <= limits.setValue {
+            if pack.count < limits.setEntries && member.count <= limits.setValue && pack.hasRoom(for: member.count) {
                 guard pack.insert([member], at: pack.endOffset) else { return nil }
                 entry.object = pack.pointer
                 return true

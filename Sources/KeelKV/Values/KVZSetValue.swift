@@ -134,7 +134,9 @@ struct KVZSetValue {
                 entry.object = pack.pointer
                 return copy.withUnsafeBytes { insertCompact($0, score: score) } ? false : nil
             }
-            if pack.count / 2 < limits.zsetEntries && member.count <= limits.zsetValue {
+            if pack.count / 2 < limits.zsetEntries && member.count <= limits.zsetValue
+                && pack.hasRoom(for: member.count, 8)
+            {
                 return insertCompact(member, score: score) ? isNew : nil
             }
             guard convertToSkipList() else { return nil }
