@@ -231,7 +231,7 @@ struct DecodedStream {
         let outcome = stream.withUnsafeBytes { raw in
             MessageAssembler.feed(raw, decoder: &decoder, pending: &pending, pool: pool) { command in
                 delivered.append(command.copiedArguments)
-                return delivered.count == 1 && lifts ? .restrict(false) : .next
+                return delivered.count == 1 && lifts ? .unrestrict : .next
             }
         }
         if lifts {

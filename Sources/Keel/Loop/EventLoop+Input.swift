@@ -138,7 +138,7 @@ extension EventLoop {
             // above needs none of this: the next feed looks again.)
             if Decoder.canRestrictRequests && outputs.restrictionsChanged {
                 outputs.restrictionsChanged = false
-                return .restrict(outputs.isRestricted(slot, generation: generation))
+                return outputs.isRestricted(slot, generation: generation) ? .restrict : .unrestrict
             }
             return .next
         }

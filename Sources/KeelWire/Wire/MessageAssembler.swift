@@ -52,11 +52,13 @@
     case stop
     /// Pause: keep the rest, in order, for a later feed.
     case pause
-    /// Go on, decoding the rest with the decoder's restrictions on or off
-    /// (`MessageDecoder.restrictsRequests`): the request just delivered
-    /// changed them (a client that authenticated), and the requests that
-    /// came in the same read are the client's next ones.
-    case restrict(Bool)
+    /// Go on, decoding the rest with the decoder's restrictions on
+    /// (`restrict`) or off (`unrestrict`; `MessageDecoder.restrictsRequests`):
+    /// the request just delivered changed them (a client that
+    /// authenticated), and the requests that came in the same read are the
+    /// client's next ones. (Two cases, not one with a Bool: a payload made
+    /// the assembler's per-request switch dearer for every format.)
+    case restrict, unrestrict
 }
 
 /// Splits reads into requests with a decoder, keeping a partial request in a ring.
@@ -128,7 +130,8 @@
                 delivered &+= 1
                 switch deliver(request) {
                 case .next: break
-                case .restrict(let restricted): decoder.restrictsRequests = restricted
+                case .restrict: decoder.restrictsRequests = true
+                case .unrestrict: decoder.restrictsRequests = false
                 case .stop: return .stopped
                 case .pause:
                     guard offset < count else { return .paused }
@@ -177,7 +180,8 @@
                 if wasRequest { delivered &+= 1 }
                 switch then {
                 case .next: break
-                case .restrict(let restricted): decoder.restrictsRequests = restricted
+                case .restrict: decoder.restrictsRequests = true
+                case .unrestrict: decoder.restrictsRequests = false
                 case .stop: return .stopped
                 case .pause:
                     // What the read brought waits behind the ring's requests.
