@@ -122,24 +122,27 @@ extension EventLoop {
         // until a handler restricts a connection.
         if Decoder.canRestrictRequests && (outputs.anyRestricted || decoder.restrictsRequests) {
             decoder.restrictsRequests = outputs.isRestricted(slot, generation: generation)
-            outputs.restrictionsChanged = false
         }
         let outcome = MessageAssembler.feed(bytes, decoder: &decoder, pending: &pending, pool: pool) { request in
             deliver(request, slot: slot, generation: generation)
-            if outputs.servedInputStopped { return .stop }
+            if !Decoder.canRestrictRequests {
+                if outputs.servedInputStopped { return .stop }
+            } else if outputs.servedNeedsAttention {
+                if outputs.servedInputStopped { return .stop }
+                // A restriction changed (a client authenticated): the rest
+                // of the read is decoded under the new one (after a pause,
+                // the next feed looks again).
+                outputs.servedNeedsAttention = false
+                if outputs.stagingOpen || slab[slot].output.count <= highWatermark {
+                    return outputs.isRestricted(slot, generation: generation) ? .restrict : .unrestrict
+                }
+            }
             // Replies over the high watermark: deliver no more of what was
             // read until they drain (an amplifying request, such as a large
             // LRANGE pipelined thousands of times in one read, would
             // otherwise pile up its replies far beyond it). While staging is
             // open the ring is empty and staging is small: nothing to check.
             if !outputs.stagingOpen && slab[slot].output.count > highWatermark { return .pause }
-            // The request changed a restriction (a client authenticated):
-            // the rest of the read is decoded under the new one. (A pause
-            // above needs none of this: the next feed looks again.)
-            if Decoder.canRestrictRequests && outputs.restrictionsChanged {
-                outputs.restrictionsChanged = false
-                return outputs.isRestricted(slot, generation: generation) ? .restrict : .unrestrict
-            }
             return .next
         }
         swap(&pending, &slab[slot].input)
