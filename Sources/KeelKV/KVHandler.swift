@@ -325,7 +325,7 @@ final class KVLoop: KVServices {
     private func serve(_ key: [UInt8]) {
         for waiter in store.blocking.waiters(on: key, loop: loopIndex) {
             guard let session = sessions.session(of: waiter.client), let blocked = session.blocked,
-                blocked.block.waiter == waiter
+                blocked.block.waiter == waiter, !session.record.killed.load(ordering: .relaxed)
             else { continue }
             context.isRetryingBlocked = true
             blocked.command.forEachCommand { command in
@@ -655,6 +655,7 @@ final class KVNoServices: KVServices, Sendable {
     func unsubscribeAll(_ session: KVSession) {}
     func deliver(_ bytes: UnsafeRawBufferPointer, to client: KVClientRef) -> Bool { false }
     func close(_ client: KVClientRef) {}
+    func abort(_ client: KVClientRef) {}
     func release(_ waiter: KVBlocking.Waiter, withError: Bool) {}
     func acknowledgementArrived(loops: UInt64) {}
 }

@@ -20,6 +20,36 @@ import Testing
         #expect(kv("BLPOP", "s", "0") == "-WRONGTYPE Operation against a key holding the wrong kind of value\r\n")
     }
 
+    /// A killed client is gone at once, as in redis-server, though its
+    /// connection closes later: a push right after the kill stays in the
+    /// list (it was handed to the dead connection and lost), a publish does
+    /// not count it, CLIENT LIST does not show it; its connection is closed
+    /// with its replies dropped.
+    @Test func aKilledClientTakesNothingAndIsListedNowhere() {
+        let kv = KVHarness()
+        let killer = kv.session
+        let victim = kv.openClient()
+        kv.use(victim)
+        #expect(kv("BLPOP", "kq", "0").isEmpty)
+        let subscriber = kv.openClient()
+        kv.use(subscriber)
+        kv("SUBSCRIBE", "news")
+        kv.use(killer)
+        _ = kv.delivered()
+        #expect(kv("CLIENT", "KILL", "ID", "\(victim.id)") == int(1))
+        #expect(kv("CLIENT", "KILL", "ID", "\(subscriber.id)") == int(1))
+        #expect(kv("RPUSH", "kq", "precious") == int(1))
+        #expect(kv("LLEN", "kq") == int(1))
+        #expect(kv("PUBLISH", "news", "hello") == int(0))
+        #expect(kv.delivered().isEmpty)
+        #expect(!kv("CLIENT", "LIST").contains("id=\(victim.id) "))
+        #expect(kv("CLIENT", "KILL", "ID", "\(victim.id)") == int(0))
+        #expect(kv.loop.closedWithoutLoop == [victim.client, subscriber.client])
+        kv.close(victim)
+        kv.close(subscriber)
+        #expect(kv("INFO", "clients").contains("blocked_clients:0"))
+    }
+
     @Test func blockedClientsAreServedInTheOrderTheyBlocked() {
         let kv = KVHarness()
         let pusher = kv.session

@@ -235,11 +235,15 @@ enum KVClientCommands {
         context.reply.integer(killed)
     }
 
+    /// Kills `record`'s client: marked at once (see KVClientRecord.killed),
+    /// closed with its pending replies dropped, as redis-server frees a
+    /// killed client; oneself after this reply.
     private static func close(_ context: KVContext, _ record: KVClientRecord) {
         if record === context.session.record {
             context.closeAfterReply = true
         } else {
-            context.services.close(record.client)
+            record.killed.store(true, ordering: .relaxed)
+            context.services.abort(record.client)
         }
     }
 }

@@ -382,6 +382,8 @@ protocol KVServices: AnyObject {
     func deliver(_ bytes: UnsafeRawBufferPointer, to client: KVClientRef) -> Bool
     /// Closes another client once its pending replies are written.
     func close(_ client: KVClientRef)
+    /// Closes another client at once, its pending replies dropped.
+    func abort(_ client: KVClientRef)
     /// Ends the block `waiter` names (CLIENT UNBLOCK) as a timeout would,
     /// or with the UNBLOCKED error, on its client's loop; nothing if that
     /// block has ended meanwhile.

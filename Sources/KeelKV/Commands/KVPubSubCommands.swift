@@ -131,6 +131,8 @@ enum KVPubSubCommands {
         }
 
         func deliver(to record: KVClientRecord, _ context: KVContext) -> Bool {
+            // A killed subscriber is gone, though its connection may not have closed yet.
+            guard !record.killed.load(ordering: .relaxed) else { return false }
             let frame = record.protocolVersion.load(ordering: .relaxed) >= 3 ? resp3 : resp2
             return context.services.deliver(frame.bytes, to: record.client)
         }

@@ -19,6 +19,10 @@ final class KVClientRecord: Sendable {
     let address: String
     /// "ip:port" of the server's end (CLIENT LIST's laddr), "?:0" unknown.
     let localAddress: String
+    /// CLIENT KILL named it: until its connection has closed (on its own
+    /// loop), it is listed nowhere, served no element it blocked for and
+    /// sent no message, as redis-server forgets a killed client at once.
+    let killed = Atomic(false)
     /// When the connection opened (Unix ms).
     let openedAtMs: Int64
 
@@ -118,9 +122,10 @@ final class KVClients: Sendable {
         if records.withLock({ $0.removeValue(forKey: record.id) }) != nil { count.subtract(1, ordering: .relaxed) }
     }
 
-    /// Every record, by ascending id (CLIENT LIST's order).
+    /// Every record, by ascending id (CLIENT LIST's order); not those
+    /// killed whose connections are still closing.
     var all: [KVClientRecord] {
-        records.withLock { Array($0.values) }.sorted { $0.id < $1.id }
+        records.withLock { Array($0.values) }.filter { !$0.killed.load(ordering: .relaxed) }.sorted { $0.id < $1.id }
     }
 
     /// The record of client `id`, if open.
