@@ -126,6 +126,13 @@ struct KVServerCommand: ParsableCommand {
         let kv = Server(configuration: configuration, format: format, logger: runner.logger) { _ in
             KVHandler(store: store)
         }
+        let logger = runner.logger
+        store.shutdownAction.withLock {
+            $0 = { [kv] in
+                logger.notice("SHUTDOWN asked by a client: stopping")
+                kv.shutdown()
+            }
+        }
         let metadata: Logger.Metadata = [
             "threads": "\(configuration.threads)", "backend": "\(configuration.backend)",
             "max_clients": "\(configuration.maxClients)", "max_message": "\(configuration.maxMessageBytes)",

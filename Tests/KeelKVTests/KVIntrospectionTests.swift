@@ -1,6 +1,7 @@
 // Introspection: CLIENT ID/SETNAME/GETNAME/LIST/INFO/KILL, INFO's sections
 // and the fields tools parse.
 
+import Synchronization
 import Testing
 
 @testable import KeelKV
@@ -54,5 +55,26 @@ import Testing
         let keyspace = kv("INFO", "keyspace")
         #expect(!keyspace.contains("# Server"))
         #expect(kv("INFO", "nosuchsection") == "=4\r\ntxt:\r\n" || kv("INFO", "nosuchsection").hasPrefix("$0\r\n"))
+    }
+
+    /// SHUTDOWN stops the server through the action the executable set,
+    /// answering nothing and closing its client; its errors as
+    /// redis-server's (nothing to save, no shutdown to abort).
+    @Test func shutdownCallsTheServersStopAndAnswersNothing() {
+        let kv = KVHarness()
+        #expect(kv("SHUTDOWN") == "-ERR Errors trying to SHUTDOWN. Check logs.\r\n", "no action set")
+        let stops = Atomic(0)
+        kv.store.shutdownAction.withLock { $0 = { stops.add(1, ordering: .relaxed) } }
+        #expect(kv("SHUTDOWN", "ABORT") == "-ERR No shutdown in progress.\r\n")
+        #expect(kv("SHUTDOWN", "NOSAVE", "SAVE") == "-ERR syntax error\r\n")
+        #expect(kv("SHUTDOWN", "ABORT", "NOW") == "-ERR syntax error\r\n")
+        #expect(kv("SHUTDOWN", "LATER") == "-ERR syntax error\r\n")
+        #expect(kv("SHUTDOWN", "SAVE") == "-ERR Errors trying to SHUTDOWN. Check logs.\r\n")
+        kv("MULTI")
+        #expect(kv("SHUTDOWN").hasPrefix("-ERR Command not allowed inside a transaction"))
+        kv("DISCARD")
+        #expect(stops.load(ordering: .relaxed) == 0)
+        #expect(kv("SHUTDOWN", "NOSAVE", "NOW", "FORCE") == "")
+        #expect(stops.load(ordering: .relaxed) == 1)
     }
 }

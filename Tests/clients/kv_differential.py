@@ -1158,6 +1158,8 @@ SERVER = [
      c("CONFIG SET hash-max-listpack-entries -1"), c("CONFIG SET hash-max-listpack-entries 9223372036854775807"),
      c("CONFIG GET hash-max-listpack-entries"), c("CONFIG SET list-compress-depth 2147483648"),
      c("CONFIG SET zset-max-listpack-value 64 hash-max-listpack-entries 512"),
+     c("SHUTDOWN ABORT"), c("SHUTDOWN NOSAVE SAVE"), c("SHUTDOWN LATER"), c("SHUTDOWN ABORT NOW"),
+     c("COMMAND INFO shutdown"),
      c("CONFIG SET"), c("CONFIG SET hash-max-listpack-entries"), c("CONFIG RESETSTAT"), c("CONFIG REWRITE"),
      c("CONFIG RESETSTAT x"), c("CONFIG HELP"), c("CLIENT HELP"), c("PUBSUB HELP"), c("COMMAND HELP"),
      c("AUTH x"), c("AUTH default x"), c("AUTH"), c("AUTH a b c"), c("CLIENT NO-EVICT on"), c("CLIENT NO-EVICT x"),

@@ -82,4 +82,19 @@ then result ok "keel-bench --protocol resp against keel-kv: every reply checked,
 if python3 "$HERE/kv_hostile.py" "$KV_PORT" "$KV_PID"; then result ok "hostile clients"; else result FAIL "hostile clients"; fi
 kill -0 "$KV_PID" 2>/dev/null && result ok "keel-kv still running" || result FAIL "keel-kv still running"
 
+# SHUTDOWN stops it as SIGTERM does: the process exits 0 within its drain.
+if command -v redis-cli >/dev/null; then
+    redis-cli -p "$KV_PORT" SHUTDOWN NOSAVE >/dev/null 2>&1 || true
+    stopped=FAIL
+    for _ in $(seq 1 100); do
+        state=$(ps -o stat= -p "$KV_PID" 2>/dev/null || true)
+        if [ -z "$state" ] || [[ "$state" == Z* ]]; then
+            wait "$KV_PID" 2>/dev/null && stopped=ok
+            break
+        fi
+        sleep 0.1
+    done
+    result "$stopped" "SHUTDOWN NOSAVE (redis-cli): keel-kv exits 0"
+fi
+
 end_checks "keel-kv with real clients"

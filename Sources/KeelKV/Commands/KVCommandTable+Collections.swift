@@ -122,6 +122,7 @@ extension KVCommandTable {
         KVCommandSpec("watch", -2, [.noscript, .loading, .stale, .fast, .allowBusy], keys: .range(1, -1), "@fast @transaction", "Monitors changes to keys to determine the execution of a transaction.", run: KVTransactionCommands.watch),
         KVCommandSpec("unwatch", 1, [.noscript, .loading, .stale, .fast, .allowBusy], "@fast @transaction", "Forgets about watched keys of a transaction.", run: KVTransactionCommands.unwatch),
         KVCommandSpec("time", 1, [.loading, .stale, .fast], "@fast", "Returns the server time.", run: KVServerCommands.time),
+        KVCommandSpec("shutdown", -1, [.admin, .noscript, .loading, .stale, .noMulti, .allowBusy], "@admin @slow @dangerous", "Synchronously saves the database(s) to disk and shuts down the Redis server.", run: KVServerCommands.shutdown),
         KVCommandSpec("lastsave", 1, [.loading, .stale, .fast], "@admin @fast @dangerous", "Returns the Unix timestamp of the last successful save to disk.", run: KVServerCommands.lastsave),
         KVCommandSpec("role", 1, [.noscript, .loading, .stale, .fast], "@admin @fast @dangerous", "Returns the replication role.", run: KVReplicationCommands.role),
         KVCommandSpec("sync", 1, [.admin, .noscript, .noAsyncLoading, .noMulti, .allShardsLocked], "@admin @slow @dangerous", "An internal command used in replication.", run: KVReplicationCommands.sync),

@@ -46,6 +46,38 @@ enum KVServerCommands {
         context.reply.bulkString(Array(String(now.tv_nsec / 1_000).utf8))
     }
 
+    /// SHUTDOWN [NOSAVE | SAVE] [NOW] [FORCE] [ABORT]: stops the server
+    /// gracefully (as SIGTERM: pending replies drain, every connection
+    /// closes) and answers nothing, as redis-server. Nothing is kept to
+    /// save: SAVE fails as a failed save makes redis-server's fail.
+    static func shutdown(_ context: KVContext) {
+        var save = false
+        var noSave = false
+        var abort = false
+        var flagged = false
+        for index in 1..<context.argumentCount {
+            if context.argument(index, is: "NOSAVE") {
+                noSave = true
+            } else if context.argument(index, is: "SAVE") {
+                save = true
+            } else if context.argument(index, is: "NOW") || context.argument(index, is: "FORCE") {
+                flagged = true
+            } else if context.argument(index, is: "ABORT") {
+                abort = true
+            } else {
+                return context.syntaxError()
+            }
+        }
+        if (abort && (save || noSave || flagged)) || (save && noSave) { return context.syntaxError() }
+        if abort { return context.reply.error("ERR No shutdown in progress.") }
+        if save { return context.reply.error("ERR Errors trying to SHUTDOWN. Check logs.") }
+        guard let action = context.store.shutdownAction.withLock({ $0 }) else {
+            return context.reply.error("ERR Errors trying to SHUTDOWN. Check logs.")
+        }
+        action()
+        context.closeAfterReply = true
+    }
+
     static func lastsave(_ context: KVContext) {
         // Nothing is ever saved: the time the store started.
         context.reply.integer(Int(context.store.startedAtMs / 1_000))

@@ -57,6 +57,9 @@ public final class KVStore: @unchecked Sendable {
     let clientIDs = KVClientIDs()
     /// Every open connection, as CLIENT LIST sees it.
     let clients = KVClients()
+    /// What SHUTDOWN calls to stop the server (the executable sets it;
+    /// without it SHUTDOWN is refused).
+    public let shutdownAction = Mutex<(@Sendable () -> Void)?>(nil)
     /// Channels and patterns and who listens to them.
     let pubsub = KVPubSub()
     /// Clients blocked on keys (BLPOP and the like).
