@@ -8,6 +8,14 @@ import Testing
 @testable import KeelKV
 
 @Suite struct KVBlockingTests {
+    /// A new client of `kv`, blocked by `command` (and left current).
+    static func blocked(_ kv: KVHarness, _ command: String...) -> KVSession {
+        let client = kv.openClient()
+        kv.use(client)
+        #expect(kv.run(command.map { Array($0.utf8) }).isEmpty, "\(command) blocks")
+        return client
+    }
+
     @Test func aBlockingPopWithSomethingToTakeAnswersAtOnce() {
         let kv = KVHarness()
         kv("RPUSH", "l", "a", "b")
@@ -28,9 +36,7 @@ import Testing
     @Test func aKilledClientTakesNothingAndIsListedNowhere() {
         let kv = KVHarness()
         let killer = kv.session
-        let victim = kv.openClient()
-        kv.use(victim)
-        #expect(kv("BLPOP", "kq", "0").isEmpty)
+        let victim = Self.blocked(kv, "BLPOP", "kq", "0")
         let subscriber = kv.openClient()
         kv.use(subscriber)
         kv("SUBSCRIBE", "news")
@@ -77,9 +83,7 @@ import Testing
     @Test func clientUnblockEndsABlockAsATimeoutOrWithAnError() {
         let kv = KVHarness()
         let admin = kv.session
-        let waiter = kv.openClient()
-        kv.use(waiter)
-        #expect(kv("BLPOP", "q", "0").isEmpty)
+        let waiter = Self.blocked(kv, "BLPOP", "q", "0")
         #expect(kv("PING").isEmpty, "held behind the block")
         kv.use(admin)
         #expect(kv("CLIENT", "UNBLOCK", "\(waiter.id)") == int(1))
