@@ -174,8 +174,9 @@ enum KVClientCommands {
 
     /// CLIENT KILL ip:port (replies OK or an error), or CLIENT KILL with
     /// filters ID, ADDR, LADDR, USER, TYPE, SKIPME, MAXAGE (replies how many
-    /// were killed). A killed connection closes once its pending replies
-    /// are written; killing oneself closes after this reply.
+    /// were killed). A killed client is forgotten at once and its
+    /// connection closed with its pending replies dropped; killing oneself
+    /// closes after this reply.
     static func kill(_ context: KVContext) {
         let me = context.session.record
         let nowMs = context.nowMs
