@@ -407,17 +407,19 @@ final class ConnectionOutputs {
 
     // MARK: closing
 
+    /// No more of the served connection's input is delivered (the loop
+    /// looks after the request in hand).
+    private func stopServedInput() {
+        servedInputStopped = true
+        servedNeedsAttention = true
+    }
+
     /// Asks for a graceful close: stop reading, write what is pending, close.
     @usableFromInline
     func requestClose(slot: UInt32, generation: UInt32, reason: CloseReason) {
         guard slab.isCurrent(slot: slot, generation: generation) else { return }
         slab[slot].lifecycle.askClose(reason)
-        if slot == servedSlot {
-            servedInputStopped = true
-            servedNeedsAttention = true
-        } else {
-            queueFlush(slot)
-        }
+        if slot == servedSlot { stopServedInput() } else { queueFlush(slot) }
     }
 
     /// Marks `slot` to close at once, pending output dropped, if
@@ -433,8 +435,7 @@ final class ConnectionOutputs {
     func abort(slot: UInt32, reason: CloseReason) {
         slab[slot].lifecycle.abort(reason)
         if slot == servedSlot {
-            servedInputStopped = true
-            servedNeedsAttention = true
+            stopServedInput()
             stagingToken = ConnectionOutputs.closedStaging
         } else {
             queueFlush(slot)
