@@ -79,12 +79,13 @@ enum KVInfo {
                 ("clients_in_timeout_table", "\(store.blocking.blockedCount.load(ordering: .relaxed))"),
             ])
         case "memory":
-            let used = HeapMemory.allocatedBytes
+            let used = KVHeap.used
+            let peak = KVHeap.notePeak()
             let rss = residentBytes()
             return lines([
                 ("used_memory", "\(used)"), ("used_memory_human", human(used)),
                 ("used_memory_rss", "\(rss)"), ("used_memory_rss_human", human(rss)),
-                ("used_memory_peak", "\(used)"), ("used_memory_peak_human", human(used)),
+                ("used_memory_peak", "\(peak)"), ("used_memory_peak_human", human(peak)),
                 ("maxmemory", "0"), ("maxmemory_human", "0B"), ("maxmemory_policy", "noeviction"),
                 ("mem_fragmentation_ratio", used > 0 ? String(format2(Double(rss) / Double(used))) : "0"),
                 ("mem_allocator", "libc"),

@@ -52,12 +52,13 @@ enum KVMemoryCommands {
     /// MEMORY STATS: what keel-kv can tell of where its memory is, under
     /// redis-server's names (a map in RESP3).
     static func stats(_ context: KVContext) {
-        let allocated = HeapMemory.allocatedBytes
+        let allocated = KVHeap.used
+        let peak = KVHeap.notePeak()
         let resident = KVInfo.residentBytes()
         let keys = context.store.count
         context.reply.mapHeader(6)
         for (name, value) in [
-            ("peak.allocated", allocated), ("total.allocated", allocated), ("keys.count", keys),
+            ("peak.allocated", peak), ("total.allocated", allocated), ("keys.count", keys),
             ("keys.bytes-per-key", keys > 0 ? allocated / keys : 0), ("allocator.resident", resident),
         ] as [(StaticString, Int)] {
             context.reply.bulkString(name)

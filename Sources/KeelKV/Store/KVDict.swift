@@ -78,7 +78,7 @@ struct KVBuckets {
     /// costs nothing until touched).
     static func allocate(_ size: Int) -> KVBuckets {
         precondition(size > 0 && size & (size - 1) == 0, "bucket count \(size) is not a power of two")
-        guard let raw = calloc(size, MemoryLayout<UnsafeMutableRawPointer?>.stride) else {
+        guard let raw = KVHeap.allocateZeroed(size, stride: MemoryLayout<UnsafeMutableRawPointer?>.stride) else {
             preconditionFailure("no memory for \(size) buckets")
         }
         return KVBuckets(heads: raw.assumingMemoryBound(to: UnsafeMutableRawPointer?.self), size: size, used: 0)

@@ -215,7 +215,7 @@ struct KVEntry {
         let keyLengthBytes = longKey ? 4 : 1
         let expiryBytes = expireAtMs == nil ? 0 : 12
         let size = keyLengthOffset &+ keyLengthBytes &+ expiryBytes &+ key.count &+ valueBytes
-        guard let block = malloc(size) else { return nil }
+        guard let block = KVHeap.allocate(size) else { return nil }
         var tag = type.rawValue | (encoding.rawValue << encodingShift)
         if expireAtMs != nil { tag |= expiryBit }
         if longKey { tag |= longKeyBit }
@@ -271,7 +271,7 @@ struct KVEntry {
 
     /// Frees the block (not the object: see KVObjects.release).
     func freeBlock() {
-        free(pointer)
+        KVHeap.release(pointer)
     }
 }
 

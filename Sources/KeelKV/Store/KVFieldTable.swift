@@ -42,7 +42,7 @@ struct KVFieldEntry {
 
     /// A new entry; nil when malloc fails.
     static func make(field: UnsafeRawBufferPointer, value: UnsafeRawBufferPointer) -> KVFieldEntry? {
-        guard let block = malloc(headerBytes &+ field.count &+ value.count) else { return nil }
+        guard let block = KVHeap.allocate(headerBytes &+ field.count &+ value.count) else { return nil }
         block.storeBytes(of: nil as UnsafeMutableRawPointer?, as: UnsafeMutableRawPointer?.self)
         block.storeBytes(of: UInt32(field.count), toByteOffset: 8, as: UInt32.self)
         block.storeBytes(of: UInt32(value.count), toByteOffset: 12, as: UInt32.self)
@@ -61,7 +61,7 @@ final class KVFieldTable {
     init() {}
 
     deinit {
-        dict.removeAll { free($0) }
+        dict.removeAll { KVHeap.release($0) }
     }
 
     var count: Int { dict.count }
@@ -85,7 +85,7 @@ final class KVFieldTable {
         guard let made = KVFieldEntry.make(field: field, value: value) else { return nil }
         if let (entry, link) = dict.find(field, hash: hash) {
             dict.replace(at: link, entry: entry, with: made.pointer)
-            free(entry)
+            KVHeap.release(entry)
             return false
         }
         dict.insert(made.pointer, hash: hash)
@@ -108,7 +108,7 @@ final class KVFieldTable {
         let hash = ByteHash.hash(field)
         guard let (entry, link) = dict.find(field, hash: hash) else { return false }
         dict.remove(at: link, entry: entry, hash: hash)
-        free(entry)
+        KVHeap.release(entry)
         dict.shrinkIfSparse()
         return true
     }

@@ -23,7 +23,7 @@ struct KVIntSet {
 
     /// An empty set of 2-byte members; nil when malloc fails.
     static func make() -> KVIntSet? {
-        guard let block = malloc(headerBytes) else { return nil }
+        guard let block = KVHeap.allocate(headerBytes) else { return nil }
         block.storeBytes(of: UInt32(0), as: UInt32.self)
         block.storeBytes(of: UInt32(2), toByteOffset: 4, as: UInt32.self)
         return KVIntSet(block)
@@ -90,7 +90,7 @@ struct KVIntSet {
         if found { return false }
         let count = self.count
         let width = self.width
-        guard let grown = realloc(pointer, Self.headerBytes &+ (count &+ 1) &* width) else { return nil }
+        guard let grown = KVHeap.reallocate(pointer, Self.headerBytes &+ (count &+ 1) &* width) else { return nil }
         pointer = grown
         let offset = Self.headerBytes &+ index &* width
         memmove(pointer + (offset &+ width), pointer + offset, (count &- index) &* width)
@@ -104,7 +104,7 @@ struct KVIntSet {
     private mutating func widen(to newWidth: Int, adding value: Int64) -> Bool {
         let count = self.count
         let oldWidth = width
-        guard let grown = realloc(pointer, Self.headerBytes &+ (count &+ 1) &* newWidth) else { return false }
+        guard let grown = KVHeap.reallocate(pointer, Self.headerBytes &+ (count &+ 1) &* newWidth) else { return false }
         pointer = grown
         let prepend = value < 0
         // From the last member down, so nothing is overwritten before it is read.
@@ -134,11 +134,11 @@ struct KVIntSet {
         let offset = Self.headerBytes &+ index &* width
         memmove(pointer + offset, pointer + (offset &+ width), (count &- index &- 1) &* width)
         pointer.storeBytes(of: UInt32(count &- 1), as: UInt32.self)
-        if let shrunk = realloc(pointer, bytesUsed) { pointer = shrunk }
+        if let shrunk = KVHeap.reallocate(pointer, bytesUsed) { pointer = shrunk }
     }
 
     func release() {
-        free(pointer)
+        KVHeap.release(pointer)
     }
 
     func checkInvariants() {

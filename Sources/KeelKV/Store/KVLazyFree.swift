@@ -64,7 +64,7 @@ final class KVLazyFree: Sendable {
 
     /// Frees a bucket array, here when large, else at once.
     func freeBlock(_ pointer: UnsafeMutableRawPointer, bytes: Int) {
-        if bytes >= Self.largeBlockBytes { free(.block(pointer)) } else { Glibc.free(pointer) }
+        if bytes >= Self.largeBlockBytes { free(.block(pointer)) } else { KVHeap.release(pointer) }
     }
 
     private func run() {
@@ -76,7 +76,7 @@ final class KVLazyFree: Sendable {
             }
             for job in batch {
                 switch job {
-                case .block(let pointer): Glibc.free(pointer)
+                case .block(let pointer): KVHeap.release(pointer)
                 case .object(let object, let type, let encoding):
                     KVObjects.release(object, type: type, encoding: encoding)
                 case .keyspace(var dict): dict.removeAll { KVObjects.releaseEntry(KVEntry($0)) }

@@ -45,6 +45,7 @@ struct KVMaintenance {
     mutating func run(on store: KVStore) {
         expireSome(in: store)
         rehashSome(in: store)
+        KVHeap.notePeak()
     }
 
     /// Active expiry within the time budget.

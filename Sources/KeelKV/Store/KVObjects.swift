@@ -8,8 +8,11 @@ import Glibc
 /// Making, reaching and releasing the objects behind collection entries.
 enum KVObjects {
     /// A class instance as an entry's object pointer (retained once).
+    /// The instance's block is counted as the store's (KVHeap).
     static func pointer<T: AnyObject>(to object: T) -> UnsafeMutableRawPointer {
-        Unmanaged.passRetained(object).toOpaque()
+        let pointer = Unmanaged.passRetained(object).toOpaque()
+        KVHeap.adopt(pointer)
+        return pointer
     }
 
     /// The class instance an entry's object pointer holds (not retained).
@@ -27,9 +30,15 @@ enum KVObjects {
     static func release(_ object: UnsafeMutableRawPointer, type: KVType, encoding: KVEncoding) {
         switch (type, encoding) {
         case (.string, _): break
-        case (.list, _): Unmanaged<KVQuickList>.fromOpaque(object).release()
-        case (.hash, .general), (.set, .general): Unmanaged<KVFieldTable>.fromOpaque(object).release()
-        case (.zset, .general): Unmanaged<KVSortedSet>.fromOpaque(object).release()
+        case (.list, _):
+            KVHeap.disown(object)
+            Unmanaged<KVQuickList>.fromOpaque(object).release()
+        case (.hash, .general), (.set, .general):
+            KVHeap.disown(object)
+            Unmanaged<KVFieldTable>.fromOpaque(object).release()
+        case (.zset, .general):
+            KVHeap.disown(object)
+            Unmanaged<KVSortedSet>.fromOpaque(object).release()
         case (.set, .integer): KVIntSet(object).release()
         default: KVPack(object).release()
         }
@@ -112,12 +121,12 @@ enum KVObjects {
             return ok ? pointer(to: copy) : nil
         case (.set, .integer):
             let bytes = KVIntSet(source).bytesUsed
-            guard let block = malloc(bytes) else { return nil }
+            guard let block = KVHeap.allocate(bytes) else { return nil }
             block.copyMemory(from: source, byteCount: bytes)
             return block
         default:
             let bytes = KVPack(source).bytesUsed
-            guard let block = malloc(bytes) else { return nil }
+            guard let block = KVHeap.allocate(bytes) else { return nil }
             block.copyMemory(from: source, byteCount: bytes)
             return block
         }

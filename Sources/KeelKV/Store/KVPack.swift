@@ -50,7 +50,7 @@ struct KVPack {
 
     /// An empty pack; nil when malloc fails.
     static func make() -> KVPack? {
-        guard let block = malloc(headerBytes) else { return nil }
+        guard let block = KVHeap.allocate(headerBytes) else { return nil }
         block.storeBytes(of: UInt32(headerBytes), as: UInt32.self)
         block.storeBytes(of: UInt32(0), toByteOffset: 4, as: UInt32.self)
         return KVPack(block)
@@ -234,7 +234,7 @@ struct KVPack {
         // Past the 32-bit header's reach: refused as a failed allocation is
         // (callers keep packs far below it: safetyBytes).
         guard used &+ added <= Int(UInt32.max) else { return false }
-        guard let grown = realloc(pointer, used &+ added) else { return false }
+        guard let grown = KVHeap.reallocate(pointer, used &+ added) else { return false }
         pointer = grown
         if offset < used { memmove(pointer + (offset &+ added), pointer + offset, used &- offset) }
         _ = write(elements, at: offset)
@@ -255,7 +255,7 @@ struct KVPack {
         memmove(pointer + offset, pointer + end, used &- end)
         setHeader(bytesUsed: used &- (end &- offset), count: count &- elementCount)
         // Shrinking in place cannot fail; a nil result leaves the block as it was.
-        if let shrunk = realloc(pointer, bytesUsed) { pointer = shrunk }
+        if let shrunk = KVHeap.reallocate(pointer, bytesUsed) { pointer = shrunk }
     }
 
     /// Replaces the element at `offset` with `bytes`. False when the block
@@ -275,20 +275,20 @@ struct KVPack {
         let count = self.count
         if newSize > oldSize {
             guard used &+ newSize &- oldSize <= Int(UInt32.max),
-                let grown = realloc(pointer, used &+ newSize &- oldSize)
+                let grown = KVHeap.reallocate(pointer, used &+ newSize &- oldSize)
             else { return false }
             pointer = grown
         }
         memmove(pointer + (offset &+ newSize), pointer + next, used &- next)
         _ = copy.withUnsafeBytes { write([$0], at: offset) }
         setHeader(bytesUsed: used &+ newSize &- oldSize, count: count)
-        if newSize < oldSize, let shrunk = realloc(pointer, bytesUsed) { pointer = shrunk }
+        if newSize < oldSize, let shrunk = KVHeap.reallocate(pointer, bytesUsed) { pointer = shrunk }
         return true
     }
 
     /// Frees the block.
     func release() {
-        free(pointer)
+        KVHeap.release(pointer)
     }
 
     /// Checks the invariant (see the file header).

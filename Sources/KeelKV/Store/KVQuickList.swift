@@ -46,7 +46,7 @@ final class KVQuickList {
         while let current = node {
             node = Self.next(current)
             Self.pack(current).release()
-            free(current)
+            KVHeap.release(current)
         }
     }
 
@@ -78,9 +78,9 @@ final class KVQuickList {
 
     /// A new node with an empty pack, linked after `previous` (nil: first).
     private func makeNode(after previous: UnsafeMutableRawPointer?) -> UnsafeMutableRawPointer? {
-        guard let node = malloc(24) else { return nil }
+        guard let node = KVHeap.allocate(24) else { return nil }
         guard let pack = KVPack.make() else {
-            free(node)
+            KVHeap.release(node)
             return nil
         }
         Self.setPack(node, pack)
@@ -99,7 +99,7 @@ final class KVQuickList {
         if let previous { Self.setNext(previous, following) } else { head = following }
         if let following { Self.setPrevious(following, previous) } else { tail = previous }
         Self.pack(node).release()
-        free(node)
+        KVHeap.release(node)
         nodeCount &-= 1
     }
 

@@ -70,7 +70,7 @@ struct KVZNode: Equatable {
 
     /// A node with `levels` levels, links cleared; nil when malloc fails.
     static func make(member: UnsafeRawBufferPointer, score: Double, levels: Int) -> KVZNode? {
-        guard let block = malloc(32 &+ levels &* 16 &+ member.count) else { return nil }
+        guard let block = KVHeap.allocate(32 &+ levels &* 16 &+ member.count) else { return nil }
         memset(block, 0, 32 &+ levels &* 16)
         block.storeBytes(of: score, toByteOffset: 8, as: Double.self)
         block.storeBytes(of: UInt32(member.count), toByteOffset: 24, as: UInt32.self)
@@ -121,10 +121,10 @@ final class KVSortedSet {
         var node = head.forward(0)
         while let current = node {
             node = current.forward(0)
-            free(current.pointer)
+            KVHeap.release(current.pointer)
         }
         dict.releaseBuckets()
-        free(head.pointer)
+        KVHeap.release(head.pointer)
     }
 
     /// The first member's node, in ascending order.
@@ -218,7 +218,7 @@ final class KVSortedSet {
         guard let (entry, link) = dict.find(member, hash: hash) else { return false }
         dict.remove(at: link, entry: entry, hash: hash)
         unlink(KVZNode(entry))
-        free(entry)
+        KVHeap.release(entry)
         dict.shrinkIfSparse()
         return true
     }

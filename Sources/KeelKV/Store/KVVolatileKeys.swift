@@ -30,7 +30,9 @@ struct KVVolatileKeys {
     mutating func add(_ entry: KVEntry) -> Bool {
         if count == capacity {
             let grown = max(16, capacity * 2)
-            guard let raw = realloc(entries, grown * MemoryLayout<UnsafeMutableRawPointer>.stride) else { return false }
+            guard let raw = KVHeap.reallocate(entries, grown * MemoryLayout<UnsafeMutableRawPointer>.stride) else {
+                return false
+            }
             entries = raw.assumingMemoryBound(to: UnsafeMutableRawPointer.self)
             capacity = grown
         }
@@ -53,7 +55,7 @@ struct KVVolatileKeys {
         // Give memory back once the array is mostly empty.
         if capacity > 64 && count * 4 < capacity {
             let shrunk = capacity / 2
-            if let raw = realloc(entries, shrunk * MemoryLayout<UnsafeMutableRawPointer>.stride) {
+            if let raw = KVHeap.reallocate(entries, shrunk * MemoryLayout<UnsafeMutableRawPointer>.stride) {
                 entries = raw.assumingMemoryBound(to: UnsafeMutableRawPointer.self)
                 capacity = shrunk
             }
@@ -69,7 +71,7 @@ struct KVVolatileKeys {
 
     /// Forgets every entry (their blocks are freed by the caller).
     mutating func removeAll() {
-        free(entries)
+        KVHeap.release(entries)
         entries = nil
         capacity = 0
         count = 0

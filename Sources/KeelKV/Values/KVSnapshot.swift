@@ -59,7 +59,7 @@ final class KVSnapshotWalk {
         aux("redis-ver", Array("7.0.15".utf8))
         aux("redis-bits", Array(String(Int.bitWidth).utf8))
         aux("ctime", Array(String(nowMs / 1_000).utf8))
-        aux("used-mem", Array(String(HeapMemory.allocatedBytes).utf8))
+        aux("used-mem", Array(String(KVHeap.used).utf8))
         aux("repl-stream-db", Array("0".utf8))
         aux("repl-id", replicationID)
         aux("aof-base", Array("0".utf8))

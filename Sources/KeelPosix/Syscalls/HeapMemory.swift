@@ -16,14 +16,8 @@ public enum HeapMemory {
 
     /// The bytes malloc set aside for a block it gave (glibc's
     /// malloc_usable_size: at least what was asked), for memory accounting.
+    @inlinable
     public static func blockBytes(_ pointer: UnsafeMutableRawPointer) -> Int {
         malloc_usable_size(pointer)
-    }
-
-    /// Bytes malloc has handed out and not had back (glibc's mallinfo2:
-    /// arena chunks in use plus mmapped blocks): INFO's used_memory.
-    public static var allocatedBytes: Int {
-        let info = mallinfo2()
-        return Int(info.uordblks) + Int(info.hblkhd)
     }
 }
