@@ -61,8 +61,21 @@ struct KVServerCommand: ParsableCommand {
             valueName: "no|yes|local"))
     var enableDebugCommand: KVDebugAccess = .local
 
+    @Option(
+        help: ArgumentHelp(
+            "Most memory the keys and values may take before keys are evicted by --maxmemory-policy (as redis-server's maxmemory: bytes, or with k, kb, m, mb, g, gb); 0: no limit.",
+            valueName: "bytes"))
+    var maxmemory: String = "0"
+
+    @Option(
+        help: ArgumentHelp(
+            "Which keys go when --maxmemory is reached: \(KVSettings.evictionPolicyNames.joined(separator: ", ")) (noeviction refuses writes instead).",
+            valueName: "policy"))
+    var maxmemoryPolicy: String = "noeviction"
+
     func validate() throws {
         _ = try makeConfiguration()
+        _ = try memoryLimit()
         if requirepass != nil && requirepassFile != nil {
             throw ValidationError("--requirepass and --requirepass-file are exclusive; give one.")
         }
@@ -100,6 +113,19 @@ struct KVServerCommand: ParsableCommand {
         }
     }
 
+    /// --maxmemory in bytes, --maxmemory-policy checked.
+    func memoryLimit() throws -> Int {
+        guard let bytes = KVSettings.parseMemory(maxmemory) else {
+            throw ValidationError("--maxmemory: '\(maxmemory)' is not a size (bytes, or with k, kb, m, mb, g, gb).")
+        }
+        guard KVSettings.evictionPolicyNames.contains(maxmemoryPolicy.lowercased()) else {
+            throw ValidationError(
+                "--maxmemory-policy: '\(maxmemoryPolicy)' is not one of \(KVSettings.evictionPolicyNames.joined(separator: ", ")) (keel-kv keeps no access counts: no LFU)."
+            )
+        }
+        return bytes
+    }
+
     /// The password from --requirepass or --requirepass-file, if any.
     func password() throws -> String? {
         guard let requirepassFile else { return requirepass }
@@ -120,7 +146,7 @@ struct KVServerCommand: ParsableCommand {
         let settings = KVSettings(
             requirePass: try password(), port: server.port, bind: server.host, maxClients: configuration.maxClients,
             idleTimeoutSeconds: Int(server.idleTimeout), maxBulkBytes: configuration.maxMessageBytes,
-            debugAccess: enableDebugCommand)
+            debugAccess: enableDebugCommand, maxMemory: try memoryLimit(), evictionPolicy: maxmemoryPolicy)
         let store = KVStore(loops: configuration.threads, settings: settings)
         let format = RESPFormat.keelKV(maxValueBytes: configuration.maxMessageBytes)
         let kv = Server(configuration: configuration, format: format, logger: runner.logger) { _ in
@@ -138,6 +164,7 @@ struct KVServerCommand: ParsableCommand {
             "max_clients": "\(configuration.maxClients)", "max_message": "\(configuration.maxMessageBytes)",
             "idle_timeout_s": "\(server.idleTimeout)", "shards": "\(store.shardCount)",
             "requirepass": "\(settings.requiresPassword ? "yes" : "no")",
+            "maxmemory": "\(try memoryLimit())", "maxmemory_policy": "\(maxmemoryPolicy.lowercased())",
             "tls_port": "\(tlsPort.map { "\($0)" } ?? "off")",
         ]
         try runner.run(kv, metadata: metadata, statisticsIntervalMs: try server.statisticsIntervalMs())

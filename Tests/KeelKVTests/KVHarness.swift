@@ -27,9 +27,11 @@ final class KVHarness {
     private var nextSlot: UInt32 = 0
     private(set) var session: KVSession
 
-    init(loops: Int = 1, settings: KVSettings = KVSettings()) {
+    /// `memoryReading`: what eviction sees as the memory in use, in place
+    /// of the process-wide count (which every test's store adds to).
+    init(loops: Int = 1, settings: KVSettings = KVSettings(), memoryReading: (@Sendable () -> Int)? = nil) {
         clock = ManualClock()
-        store = KVStore(loops: loops, clock: clock.kvClock, settings: settings)
+        store = KVStore(loops: loops, clock: clock.kvClock, settings: settings, memoryReading: memoryReading)
         loopIndex = 0
         // Quiet: fuzzed scripts fail AUTH by the thousand.
         loop = KVLoop(store: store, logger: Logger(label: "keel-kv", factory: { _ in SwiftLogNoOpLogHandler() }))

@@ -21,6 +21,9 @@ enum KVConfig {
         var acceptsItsOwnValue = false
         /// A size, as redis-server's memory parameters: "1mb", "16k", ...
         var isMemory = false
+        /// The names an enumerated parameter takes (its number is the
+        /// name's index), as redis-server lists them in its error.
+        var choices: [String]? = nil
 
         /// Immutable in redis-server too (keel-kv's own fixed values of
         /// parameters redis-server lets change are refused with the value).
@@ -28,7 +31,11 @@ enum KVConfig {
 
         /// `value` as this parameter's number, or nil.
         func parse(_ value: UnsafeRawBufferPointer) -> Int64? {
-            isMemory ? KVConfig.parseMemory(value) : RESPInteger.parse(value)
+            if let choices {
+                let name = String(decoding: value, as: UTF8.self).lowercased()
+                return choices.firstIndex(of: name).map(Int64.init)
+            }
+            return isMemory ? KVConfig.parseMemory(value) : RESPInteger.parse(value)
         }
     }
 
@@ -155,8 +162,18 @@ enum KVConfig {
         constant("save", ""),
         constant("appendonly", "no"),
         constant("databases", "1", changeableInRedis: false),
-        constant("maxmemory", "0"),
-        constant("maxmemory-policy", "noeviction"),
+        Parameter(
+            name: "maxmemory", read: { String($0.settings.maxMemory.load(ordering: .relaxed)) },
+            write: { $0.settings.maxMemory.store(Int($1), ordering: .relaxed) }, range: 0...Int64.max,
+            isMemory: true),
+        Parameter(
+            name: "maxmemory-policy", read: { $0.settings.evictionPolicy.name },
+            write: { store, index in
+                store.settings.evictionPolicy = KVEvictionPolicy.allCases[Int(index)]
+            }, range: 0...Int64(KVEvictionPolicy.allCases.count - 1), choices: KVEvictionPolicy.allCases.map(\.name)),
+        Parameter(
+            name: "maxmemory-samples", read: { String($0.settings.evictionSamples.load(ordering: .relaxed)) },
+            write: { $0.settings.evictionSamples.store(Int($1), ordering: .relaxed) }, range: 1...Int64(Int32.max)),
         Parameter(name: "port", read: { String($0.settings.port) }, write: nil, range: 0...0),
         Parameter(name: "bind", read: { $0.settings.bind }, write: nil, range: 0...0),
         Parameter(name: "maxclients", read: { String($0.settings.maxClients) }, write: nil, range: 0...0),
@@ -195,9 +212,19 @@ enum KVConfig {
                     .utf8)
         }
         guard let number = parameter.parse(value) else {
+            if let choices = parameter.choices {
+                return Array(
+                    "ERR CONFIG SET failed (possibly related to argument '\(parameter.name)') - argument(s) must be one of the following: \(choices.joined(separator: ", "))"
+                        .utf8)
+            }
             let problem = parameter.isMemory ? "must be a memory value" : "couldn't be parsed into an integer"
             return Array(
                 "ERR CONFIG SET failed (possibly related to argument '\(parameter.name)') - argument \(problem)".utf8)
+        }
+        if parameter.name == "maxmemory-policy", !KVEvictionPolicy.allCases[Int(number)].isAvailable {
+            return Array(
+                "ERR CONFIG SET failed (possibly related to argument 'maxmemory-policy') - keel-kv keeps no access counts: no LFU policy"
+                    .utf8)
         }
         guard parameter.range.contains(number) else {
             return Array(

@@ -68,6 +68,11 @@ final class KVExecutor {
             rejectInTransaction(session)
             return context.reply.error("NOAUTH Authentication required.")
         }
+        if store.settings.maxMemory.load(ordering: .relaxed) > 0
+            && refusedForMemory(row: row, spec: spec, session: session)
+        {
+            return
+        }
         if session.isSubscriber && session.protocolVersion == 2 && !Self.allowedWhileSubscribed(row.name) {
             let fullName = subcommand.map { "\(row.nameText)|\($0.nameText)" } ?? row.nameText
             return context.reply.error(
@@ -194,6 +199,34 @@ final class KVExecutor {
             index += 1
         }
         context.reply.error(message + arguments)
+    }
+
+    /// Evicts keys while the store is over maxmemory (KVEviction); when it
+    /// stays over, refuses what would add memory, as redis-server does: a
+    /// `denyoom` command, anything but EXEC, DISCARD, QUIT and RESET inside
+    /// MULTI (the queue grows too), and an EXEC whose queue holds a
+    /// `denyoom` command (the transaction is then discarded). Whether it
+    /// replied the refusal.
+    private func refusedForMemory(row: KVCommandSpec, spec: KVCommandSpec, session: KVSession) -> Bool {
+        guard !KVEviction.makeRoom(in: store, using: &context.random) else { return false }
+        let name = "\(row.name)"
+        if name == "exec", let transaction = session.transaction {
+            var addsMemory = false
+            transaction.forEachCommand { command in
+                if resolve(command)?.flags.contains(.denyoom) == true { addsMemory = true }
+            }
+            guard addsMemory else { return false }
+            session.transaction = nil
+            KVTransactionCommands.unwatchAll(context)
+            context.reply.error(
+                "EXECABORT Transaction discarded because of: OOM command not allowed when used memory > 'maxmemory'.")
+            return true
+        }
+        let queues = session.transaction != nil && !["exec", "discard", "quit", "reset"].contains(name)
+        guard queues || spec.flags.contains(.denyoom) else { return false }
+        rejectInTransaction(session)
+        context.outOfMemory()
+        return true
     }
 
     /// A command refused while a transaction is open dooms it (EXECABORT).

@@ -81,12 +81,14 @@ enum KVInfo {
         case "memory":
             let used = KVHeap.used
             let peak = KVHeap.notePeak()
+            let limit = store.settings.maxMemory.load(ordering: .relaxed)
             let rss = residentBytes()
             return lines([
                 ("used_memory", "\(used)"), ("used_memory_human", human(used)),
                 ("used_memory_rss", "\(rss)"), ("used_memory_rss_human", human(rss)),
                 ("used_memory_peak", "\(peak)"), ("used_memory_peak_human", human(peak)),
-                ("maxmemory", "0"), ("maxmemory_human", "0B"), ("maxmemory_policy", "noeviction"),
+                ("maxmemory", "\(limit)"), ("maxmemory_human", human(limit)),
+                ("maxmemory_policy", store.settings.evictionPolicy.name),
                 ("mem_fragmentation_ratio", used > 0 ? String(format2(Double(rss) / Double(used))) : "0"),
                 ("mem_allocator", "libc"),
                 ("lazyfree_pending_objects", "\(KVLazyFree.shared.pending.load(ordering: .relaxed))"),
@@ -107,7 +109,7 @@ enum KVInfo {
                 ("instantaneous_ops_per_sec", "0"), ("rejected_connections", "0"),
                 ("sync_full", "\(syncs.full)"), ("sync_partial_ok", "\(syncs.partial)"),
                 ("sync_partial_err", "\(syncs.refused)"),
-                ("expired_keys", "\(store.expirations)"), ("evicted_keys", "0"),
+                ("expired_keys", "\(store.expirations)"), ("evicted_keys", "\(store.evictions)"),
                 ("keyspace_hits", "\(counters.keyspaceHits)"), ("keyspace_misses", "\(counters.keyspaceMisses)"),
                 ("pubsub_channels", "\(store.pubsub.activeChannels(matching: nil).count)"),
                 ("pubsub_patterns", "\(store.pubsub.patternCount)"),

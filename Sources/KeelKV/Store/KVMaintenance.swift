@@ -12,6 +12,7 @@
 //   cost in CPU (budget / tick interval: 1 ms of 4, a quarter, as
 //   redis-server's slow cycle allows itself) and never more than the
 //   budget added to a request's wait.
+// - Eviction, when the store is over maxmemory (KVEviction).
 // - Resizing. A growing or shrinking table moves one bucket per operation
 //   on it (KVDict); an idle table would keep both arrays forever, so each
 //   tick moves a bounded batch of buckets of every shard being resized.
@@ -45,6 +46,9 @@ struct KVMaintenance {
     mutating func run(on store: KVStore) {
         expireSome(in: store)
         rehashSome(in: store)
+        // Over maxmemory with no command coming (a limit lowered, an
+        // eviction cut short by its budget): the tick evicts too.
+        if store.settings.maxMemory.load(ordering: .relaxed) > 0 { _ = KVEviction.makeRoom(in: store, using: &random) }
         KVHeap.notePeak()
     }
 

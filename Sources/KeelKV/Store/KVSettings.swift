@@ -29,13 +29,24 @@ public final class KVSettings: Sendable {
     /// Whether the loops delete expired keys they are not asked for (DEBUG
     /// SET-ACTIVE-EXPIRE turns it off for tests of lazy expiry).
     let activeExpiry = Atomic<Bool>(true)
+    /// The most bytes the store may hold before it evicts (0: no limit;
+    /// read per command: one atomic load).
+    let maxMemory = Atomic<Int>(0)
+    private let evictionPolicyCode = Atomic<UInt8>(KVEvictionPolicy.noEviction.rawValue)
+    /// Keys eviction looks at to choose one (maxmemory-samples).
+    let evictionSamples = Atomic<Int>(5)
 
     /// Settings with Redis's defaults and no password, for a server started
     /// with these values.
     public init(
         requirePass: String? = nil, port: Int = 6379, bind: String = "127.0.0.1", maxClients: Int = 4096,
-        idleTimeoutSeconds: Int = 0, maxBulkBytes: Int = 512 << 20, debugAccess: KVDebugAccess = .local
+        idleTimeoutSeconds: Int = 0, maxBulkBytes: Int = 512 << 20, debugAccess: KVDebugAccess = .local,
+        maxMemory: Int = 0, evictionPolicy: String = "noeviction"
     ) {
+        self.maxMemory.store(maxMemory, ordering: .relaxed)
+        if let policy = KVEvictionPolicy(name: evictionPolicy), policy.isAvailable {
+            evictionPolicyCode.store(policy.rawValue, ordering: .relaxed)
+        }
         self.debugAccess = debugAccess
         self.port = port
         self.bind = bind
@@ -43,6 +54,25 @@ public final class KVSettings: Sendable {
         self.idleTimeoutSeconds = idleTimeoutSeconds
         self.maxBulkBytes = maxBulkBytes
         if let requirePass, !requirePass.isEmpty { setPassword(Array(requirePass.utf8)) }
+    }
+
+    /// How keys are chosen for eviction.
+    var evictionPolicy: KVEvictionPolicy {
+        get { KVEvictionPolicy(rawValue: evictionPolicyCode.load(ordering: .relaxed)).unsafelyUnwrapped }
+        set { evictionPolicyCode.store(newValue.rawValue, ordering: .relaxed) }
+    }
+
+    /// The policies a server can be started with or set to, by name.
+    public static var evictionPolicyNames: [String] {
+        KVEvictionPolicy.allCases.filter(\.isAvailable).map(\.name)
+    }
+
+    /// A size as redis-server reads its memory parameters ("100mb"), or
+    /// nil (also for one past Int.max).
+    public static func parseMemory(_ text: String) -> Int? {
+        let bytes = Array(text.utf8)
+        guard let value = bytes.withUnsafeBytes({ KVConfig.parseMemory($0) }), value >= 0 else { return nil }
+        return Int(value)
     }
 
     /// Whether clients must authenticate.

@@ -36,6 +36,8 @@ final class KVShard: @unchecked Sendable {
     @exclusivity(unchecked) private(set) var removals = 0
     /// Keys removed by expiry, ever (INFO's expired_keys).
     @exclusivity(unchecked) private(set) var expirations = 0
+    /// Keys removed to stay under maxmemory, ever (INFO's evicted_keys).
+    @exclusivity(unchecked) private(set) var evictions = 0
     /// Replicas' snapshot walks under way over this shard: while any, its
     /// table does not resize (KVDict.resizePaused), so a walk by bucket
     /// position meets each key once.
@@ -81,6 +83,7 @@ final class KVShard: @unchecked Sendable {
             expire(KVSlot(entry: found, link: link, hash: hash), feeding: feedingExpiry)
             return nil
         }
+        found.markUsed()
         return KVSlot(entry: found, link: link, hash: hash)
     }
 
@@ -232,6 +235,64 @@ final class KVShard: @unchecked Sendable {
 
     /// Keys with an expiry.
     var volatileCount: Int { volatile.count }
+
+    /// Eviction's step here: looks at up to `samples` random candidates
+    /// for `policy` and deletes the one it ranks first (KVEviction); false
+    /// when the shard has no candidate.
+    func evictOne<G: RandomNumberGenerator>(
+        policy: KVEvictionPolicy, samples: Int, using generator: inout G
+    ) -> Bool {
+        let onlyVolatile = policy.onlyVolatile
+        guard onlyVolatile ? volatile.count > 0 : dict.count > 0 else { return false }
+        var chosen: KVEntry?
+        var soonest = Int64.max
+        // The LRU policies go on past `samples` while every key they met
+        // was used (and lost its bit): a CLOCK's hand sweeps until it finds
+        // an unused key. Without this, a table whose keys were all written
+        // recently gives up a random key, busy or not.
+        let draws = policy == .allKeysLRU || policy == .volatileLRU ? max(1, samples) &* 4 : max(1, samples)
+        for _ in 0..<draws {
+            let entry =
+                onlyVolatile
+                ? volatile[Int.random(in: 0..<volatile.count, using: &generator)]
+                : KVEntry(dict.randomEntry(using: &generator).unsafelyUnwrapped)
+            switch policy {
+            case .volatileTTL:
+                // The key closest to expiring.
+                let expireAt = entry.expireAtMs.unsafelyUnwrapped
+                if chosen == nil || expireAt < soonest { (chosen, soonest) = (entry, expireAt) }
+                continue
+            case .volatileLRU, .allKeysLRU:
+                // A used key loses its bit and is spared this time.
+                if entry.wasUsed {
+                    entry.clearUsed()
+                    if chosen == nil { chosen = entry }
+                    continue
+                }
+            default: break
+            }
+            chosen = entry
+            break
+        }
+        evict(chosen.unsafelyUnwrapped)
+        return true
+    }
+
+    /// Deletes `entry` to make room: a change to watchers, a DEL to replicas.
+    private func evict(_ entry: KVEntry) {
+        let key = entry.key
+        let hash = ByteHash.hash(key)
+        guard let (found, link) = dict.lookup(key, hash: hash), found == entry.pointer else {
+            preconditionFailure("an evicted entry missing from its dict")
+        }
+        watches.touch(key)
+        if replication.isActive {
+            replication.noteWritten(key)
+            replication.feedDeletion(of: key)
+        }
+        remove(KVSlot(entry: entry, link: link, hash: hash))
+        evictions &+= 1
+    }
 
     /// A replica's snapshot walk begins (or ends): resizes wait for the last.
     func beginSnapshotWalk() {

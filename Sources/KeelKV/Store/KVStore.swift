@@ -76,10 +76,18 @@ public final class KVStore: @unchecked Sendable {
     let settings: KVSettings
     /// When the store started (INFO's uptime).
     let startedAtMs: Int64
+    /// Replaces KVHeap's count as the memory eviction sees (tests: the
+    /// count is the process's, shared by every store in it).
+    let memoryReading: (@Sendable () -> Int)?
 
     /// A store for `loops` event loops: one unlocked shard for one loop, 64
     /// locked shards for more (see the file header).
-    public init(loops: Int, clock: KVClock = .system, settings: KVSettings = KVSettings()) {
+    public convenience init(loops: Int, clock: KVClock = .system, settings: KVSettings = KVSettings()) {
+        self.init(loops: loops, clock: clock, settings: settings, memoryReading: nil)
+    }
+
+    init(loops: Int, clock: KVClock, settings: KVSettings, memoryReading: (@Sendable () -> Int)?) {
+        self.memoryReading = memoryReading
         ByteHash.prepare()
         let count = loops == 1 ? 1 : 64
         let watches = KVWatches()
@@ -173,6 +181,18 @@ public final class KVStore: @unchecked Sendable {
     /// Keys expired in all shards, ever.
     var expirations: Int {
         shards.reduce(0) { total, shard in total + withShards(bit(of: shard)) { shard.expirations } }
+    }
+
+    /// Keys evicted in all shards, ever.
+    var evictions: Int {
+        shards.reduce(0) { total, shard in total + withShards(bit(of: shard)) { shard.evictions } }
+    }
+
+    /// The memory maxmemory is held against: the store's counted blocks
+    /// (KVHeap), or what a test gives instead.
+    @inline(__always)
+    func memoryUsed() -> Int {
+        memoryReading?() ?? KVHeap.used
     }
 
     /// The lock bit of `shard`.

@@ -1,0 +1,110 @@
+// KVEviction: keeping the store under maxmemory, as redis-server's
+// performEvictions does. Before each command, and on each loop's tick, a
+// store over its limit deletes keys chosen by the policy until it is under
+// again: a shard with candidates is picked at random, `maxmemory-samples`
+// of its keys (or of its keys with an expiry, for the volatile policies)
+// are looked at, and the best one by the policy goes. With noeviction, or
+// when no key qualifies, nothing is deleted and commands that would add
+// memory are refused (`-OOM`), as redis-server refuses them.
+//
+// The LRU policies rank keys by a used-since-looked-at bit each entry
+// keeps (KVEntry.wasUsed; a CLOCK: a sampled key that was used loses its
+// bit and survives this round, one that was not is taken; sampling goes on
+// past maxmemory-samples, up to four times as many, while it meets only
+// used keys; a new key starts unused, as in SIEVE, so keys written and
+// never read go first), where redis-server keeps a 24-bit access clock in
+// every object and a pool of the best candidates. Both approximate
+// least-recently-used from samples; keel-kv spends no byte per key on it
+// (the bit is the lowest of the key-length field). Under a cache-aside
+// load on a Zipf keyspace (bench/kv-cache.sh) it kept a higher hit ratio
+// than redis-server's allkeys-lru in the same maxmemory. There is no
+// LFU: keel-kv keeps no access counts.
+//
+// One call evicts for at most 1 ms; a store still over its limit then lets
+// the command run (as redis-server's eviction time limit does) and the
+// next command or tick goes on.
+
+import Synchronization
+
+/// How keys are chosen for eviction (redis-server's maxmemory-policy).
+enum KVEvictionPolicy: UInt8, Sendable, CaseIterable {
+    case volatileLRU
+    case volatileLFU
+    case volatileRandom
+    case volatileTTL
+    case allKeysLRU
+    case allKeysLFU
+    case allKeysRandom
+    case noEviction
+
+    /// The name CONFIG uses.
+    var name: String {
+        switch self {
+        case .volatileLRU: "volatile-lru"
+        case .volatileLFU: "volatile-lfu"
+        case .volatileRandom: "volatile-random"
+        case .volatileTTL: "volatile-ttl"
+        case .allKeysLRU: "allkeys-lru"
+        case .allKeysLFU: "allkeys-lfu"
+        case .allKeysRandom: "allkeys-random"
+        case .noEviction: "noeviction"
+        }
+    }
+
+    /// The policy named `name` (any case), or nil.
+    init?(name: String) {
+        let lowered = name.lowercased()
+        guard let policy = Self.allCases.first(where: { $0.name == lowered }) else { return nil }
+        self = policy
+    }
+
+    /// Whether keel-kv can evict by it (no access counts: no LFU).
+    var isAvailable: Bool { self != .volatileLFU && self != .allKeysLFU }
+
+    /// Whether only keys with an expiry are candidates.
+    var onlyVolatile: Bool { self == .volatileLRU || self == .volatileRandom || self == .volatileTTL }
+}
+
+/// Keeping the store under maxmemory (see the file header).
+enum KVEviction {
+    /// The time one call may spend evicting, in nanoseconds.
+    static let budgetNs: Int64 = 1_000_000
+
+    /// Evicts until the store is under its limit, for at most the budget.
+    /// False when it is over the limit and nothing can be evicted (the
+    /// caller refuses commands that add memory).
+    static func makeRoom<G: RandomNumberGenerator>(in store: KVStore, using generator: inout G) -> Bool {
+        let limit = store.settings.maxMemory.load(ordering: .relaxed)
+        guard limit > 0, store.memoryUsed() > limit else { return true }
+        let policy = store.settings.evictionPolicy
+        guard policy != .noEviction else { return false }
+        // redis-server takes any count up to INT_MAX; past a thousand a
+        // sample says nothing more and would hold the shard's lock long.
+        let samples = min(store.settings.evictionSamples.load(ordering: .relaxed), 1_000)
+        let started = KVMaintenance.monotonicNs()
+        var evicted = 0
+        while store.memoryUsed() > limit {
+            guard evictOne(from: store, policy: policy, samples: samples, using: &generator) else { return false }
+            evicted &+= 1
+            if evicted & 15 == 0 && KVMaintenance.monotonicNs() - started >= budgetNs { return true }
+        }
+        return true
+    }
+
+    /// Deletes one key chosen by `policy`; false when no shard has a candidate.
+    private static func evictOne<G: RandomNumberGenerator>(
+        from store: KVStore, policy: KVEvictionPolicy, samples: Int, using generator: inout G
+    ) -> Bool {
+        let count = store.shards.count
+        let start = Int.random(in: 0..<count, using: &generator)
+        for step in 0..<count {
+            let index = (start &+ step) & (count &- 1)
+            let shard = store.shards[index]
+            let done = store.withShards(UInt64(1) << UInt64(index)) {
+                shard.evictOne(policy: policy, samples: samples, using: &generator)
+            }
+            if done { return true }
+        }
+        return false
+    }
+}
