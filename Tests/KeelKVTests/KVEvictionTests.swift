@@ -146,6 +146,38 @@ final class KeyCountMemory: Sendable {
         kv.checkInvariants()
     }
 
+    @Test func aFullCacheDoesNotDoubleItsTableUntilChainsGrowLong() {
+        // 1,100 keys fit; 1,024 buckets doubled would take 16 KiB more,
+        // past the limit: the table waits (1.07 keys per bucket at most).
+        let kv = harness(policy: "allkeys-random", keys: 1_100)
+        for index in 0..<3_000 { kv("SET", "k\(index)", "v") }
+        #expect(kv.store.count == 1_101)
+        #expect(kv.store.shards[0].bucketCount == 1_024)
+        // With room to spare it grows as usual.
+        #expect(kv("CONFIG", "SET", "maxmemory", "0") == ok)
+        kv("SET", "one-more", "v")
+        #expect(kv.store.shards[0].bucketCount > 1_024)
+        kv.checkInvariants()
+    }
+
+    @Test func aTableShortOfMemoryGrowsPastAKeyAndAHalfPerBucket() {
+        // Growing would never fit: the table still doubles, at 1.625.
+        let memory = KeyCountMemory(bytesPerKey: 0)
+        let kv = KVHarness(memoryReading: { memory.reading + 1_000_000 })
+        memory.attach(kv.store)
+        #expect(kv("CONFIG", "SET", "maxmemory", "1000001") == ok)
+        #expect(kv("CONFIG", "SET", "maxmemory-policy", "allkeys-random") == ok)
+        var largest = 0
+        for index in 0..<5_000 {
+            kv("SET", "k\(index)", "v")
+            // (A table of a few buckets overshoots by a key's share.)
+            if index >= 100 { largest = max(largest, kv.store.count * 8 / kv.store.shards[0].bucketCount) }
+        }
+        #expect(kv.store.count == 5_000, "nothing to evict for: the keys cost nothing")
+        #expect(largest <= 13, "at most 1.625 keys per bucket (\(largest) eighths)")
+        kv.checkInvariants()
+    }
+
     @Test func configAndFlagsSpeakRedisWords() {
         let kv = KVHarness()
         #expect(kv("CONFIG", "GET", "maxmemory") == bulks("maxmemory", "0"))

@@ -178,15 +178,22 @@ struct KVDict<Layout: KVEntryLayout> {
 
     // MARK: changing
 
+    /// Whether the next insert starts a growth (with `mayGrow`).
+    var growsOnInsert: Bool { !isRehashing && primary.size > 0 && primary.used >= primary.size && !resizePaused }
+
     /// Adds `entry` (whose key is absent) to the table. May start a resize
-    /// (and moves a bucket when one is under way).
-    mutating func insert(_ entry: UnsafeMutableRawPointer, hash: UInt64) {
+    /// (and moves a bucket when one is under way); without `mayGrow` (the
+    /// memory is short) a growth waits until 1.625 entries per bucket.
+    mutating func insert(_ entry: UnsafeMutableRawPointer, hash: UInt64, mayGrow: Bool = true) {
         if isRehashing {
             if !resizePaused { rehashStep() }
         } else if primary.size == 0 {
             primary = KVBuckets.allocate(Self.minimumSize)
-        } else if primary.used >= primary.size && !resizePaused {
-            startResize(to: KVDict.size(for: primary.used &* 2))
+        } else if primary.used >= primary.size && !resizePaused
+            && (mayGrow || primary.used &* 8 >= primary.size &* 13)
+        {
+            // Short of memory: double, no more.
+            startResize(to: mayGrow ? KVDict.size(for: primary.used &* 2) : primary.size &* 2)
         }
         // New entries go to the new array while resizing, except while the
         // resize is paused: then an entry whose old bucket has not moved yet

@@ -20,6 +20,11 @@
 // than redis-server's allkeys-lru in the same maxmemory. There is no
 // LFU: keel-kv keeps no access counts.
 //
+// A key table that would grow past the limit waits until it holds 1.625
+// keys per bucket (its chains are longer meanwhile), as redis-server's
+// dictExpandAllowed waits until 1.618: doubling the buckets of a full
+// cache would otherwise evict 16 bytes' worth of keys per key at once.
+//
 // One call evicts for at most 1 ms; a store still over its limit then lets
 // the command run (as redis-server's eviction time limit does) and the
 // next command or tick goes on.
@@ -65,6 +70,31 @@ enum KVEvictionPolicy: UInt8, Sendable, CaseIterable {
     var onlyVolatile: Bool { self == .volatileLRU || self == .volatileRandom || self == .volatileTTL }
 }
 
+/// The store's memory against its limit, as eviction and the key tables'
+/// growth see it.
+final class KVMemoryGauge: Sendable {
+    let settings: KVSettings
+    /// Replaces KVHeap's count (tests: the count is the process's, shared
+    /// by every store in it).
+    private let reading: (@Sendable () -> Int)?
+
+    init(settings: KVSettings = KVSettings(), reading: (@Sendable () -> Int)? = nil) {
+        self.settings = settings
+        self.reading = reading
+    }
+
+    /// The bytes held now.
+    @inline(__always)
+    var used: Int { reading?() ?? KVHeap.used }
+
+    /// Whether taking `bytes` more keeps the store within maxmemory (or no
+    /// limit is set).
+    func allows(_ bytes: Int) -> Bool {
+        let limit = settings.maxMemory.load(ordering: .relaxed)
+        return limit == 0 || used &+ bytes <= limit
+    }
+}
+
 /// Keeping the store under maxmemory (see the file header).
 enum KVEviction {
     /// The time one call may spend evicting, in nanoseconds.
@@ -75,7 +105,7 @@ enum KVEviction {
     /// caller refuses commands that add memory).
     static func makeRoom<G: RandomNumberGenerator>(in store: KVStore, using generator: inout G) -> Bool {
         let limit = store.settings.maxMemory.load(ordering: .relaxed)
-        guard limit > 0, store.memoryUsed() > limit else { return true }
+        guard limit > 0, store.memory.used > limit else { return true }
         let policy = store.settings.evictionPolicy
         guard policy != .noEviction else { return false }
         // redis-server takes any count up to INT_MAX; past a thousand a
@@ -83,7 +113,7 @@ enum KVEviction {
         let samples = min(store.settings.evictionSamples.load(ordering: .relaxed), 1_000)
         let started = KVMaintenance.monotonicNs()
         var evicted = 0
-        while store.memoryUsed() > limit {
+        while store.memory.used > limit {
             guard evictOne(from: store, policy: policy, samples: samples, using: &generator) else { return false }
             evicted &+= 1
             if evicted & 15 == 0 && KVMaintenance.monotonicNs() - started >= budgetNs { return true }

@@ -48,9 +48,17 @@ final class KVShard: @unchecked Sendable {
     /// The replication stream: an expiry enters it as DEL.
     let replication: KVReplication
 
-    init(watches: KVWatches = KVWatches(), replication: KVReplication = KVReplication()) {
+    /// The store's memory and limit: the table grows past it only when
+    /// its chains get long (KVEviction).
+    let memory: KVMemoryGauge
+
+    init(
+        watches: KVWatches = KVWatches(), replication: KVReplication = KVReplication(),
+        memory: KVMemoryGauge = KVMemoryGauge()
+    ) {
         self.watches = watches
         self.replication = replication
+        self.memory = memory
     }
 
     deinit {
@@ -103,7 +111,9 @@ final class KVShard: @unchecked Sendable {
             KVObjects.releaseEntry(entry)
             return false
         }
-        dict.insert(entry.pointer, hash: hash)
+        // Doubling the buckets takes 8 bytes per bucket more.
+        let mayGrow = !dict.growsOnInsert || memory.allows(dict.bucketCount &* 16)
+        dict.insert(entry.pointer, hash: hash, mayGrow: mayGrow)
         return true
     }
 

@@ -76,9 +76,8 @@ public final class KVStore: @unchecked Sendable {
     let settings: KVSettings
     /// When the store started (INFO's uptime).
     let startedAtMs: Int64
-    /// Replaces KVHeap's count as the memory eviction sees (tests: the
-    /// count is the process's, shared by every store in it).
-    let memoryReading: (@Sendable () -> Int)?
+    /// The memory held against maxmemory.
+    let memory: KVMemoryGauge
 
     /// A store for `loops` event loops: one unlocked shard for one loop, 64
     /// locked shards for more (see the file header).
@@ -87,12 +86,13 @@ public final class KVStore: @unchecked Sendable {
     }
 
     init(loops: Int, clock: KVClock, settings: KVSettings, memoryReading: (@Sendable () -> Int)?) {
-        self.memoryReading = memoryReading
+        let memory = KVMemoryGauge(settings: settings, reading: memoryReading)
+        self.memory = memory
         ByteHash.prepare()
         let count = loops == 1 ? 1 : 64
         let watches = KVWatches()
         let replication = KVReplication()
-        shards = (0..<count).map { _ in KVShard(watches: watches, replication: replication) }
+        shards = (0..<count).map { _ in KVShard(watches: watches, replication: replication, memory: memory) }
         unmanagedShards = shards.map { Unmanaged.passUnretained($0) }
         self.replication = replication
         shardMask = UInt64(count - 1)
@@ -186,13 +186,6 @@ public final class KVStore: @unchecked Sendable {
     /// Keys evicted in all shards, ever.
     var evictions: Int {
         shards.reduce(0) { total, shard in total + withShards(bit(of: shard)) { shard.evictions } }
-    }
-
-    /// The memory maxmemory is held against: the store's counted blocks
-    /// (KVHeap), or what a test gives instead.
-    @inline(__always)
-    func memoryUsed() -> Int {
-        memoryReading?() ?? KVHeap.used
     }
 
     /// The lock bit of `shard`.
