@@ -332,4 +332,10 @@ static inline void keel_release_free_heap(void) {
     malloc_trim(0);
 }
 
+/* Turns malloc's fast bins off: freed small blocks are merged with their
+   neighbours at once instead of all together later. */
+static inline void keel_disable_fast_bins(void) {
+    mallopt(M_MXFAST, 0);
+}
+
 #endif

@@ -541,7 +541,7 @@ final class KVLoop: KVServices {
         if !walks.isEmpty { stepWalk() }
         guard regular else { return }
         if memoryReturn.isDue(removals: store.removals, nowMs: context.coarseNowMs, keys: { store.count }) {
-            HeapMemory.returnFreePages()
+            HeapMemory.returnFreePagesInBackground()
         }
         logAuthenticationFailures(nowMs: context.coarseNowMs)
     }

@@ -141,6 +141,10 @@ struct KVServerCommand: ParsableCommand {
     }
 
     func run() throws {
+        // The store frees small blocks by the million (DEL, expiry,
+        // eviction): merged as they are freed, not all at once later on a
+        // loop's thread (HeapMemory.disableFastBins).
+        HeapMemory.disableFastBins()
         let runner = ServerRunner(name: "keel-kv", logLevel: server.logLevel)
         let configuration = try makeConfiguration()
         let settings = KVSettings(

@@ -5,7 +5,7 @@
 // backed-up messages a server would stay at its peak resident size forever.
 // Once the buffers have been quiet for Configuration.releaseMemoryAfterQuietMs
 // (no block taken, none in use), the loop empties its pool and has malloc
-// return free pages to the kernel. Under steady load the check is two
+// return free pages to the kernel (on a background thread: HeapMemory). Under steady load the check is two
 // compares per iteration and the release never runs; when idle, the wait
 // wakes once for it and then not again until the buffers are used.
 
@@ -80,7 +80,9 @@ extension EventLoop {
     @usableFromInline
     func releaseMemory() {
         pool.trim()
-        Syscall.releaseFreeHeap()
+        // The walk over malloc's free chunks takes milliseconds when much
+        // was freed (a store's keys): off the loop.
+        HeapMemory.returnFreePagesInBackground()
         stats.memoryReleases += 1
         memoryRelease.released(pool: pool)
     }

@@ -140,4 +140,9 @@ package enum Syscall {
     package static func releaseFreeHeap() {
         keel_release_free_heap()
     }
+
+    /// mallopt(M_MXFAST, 0): no fast bins.
+    package static func disableFastBins() {
+        keel_disable_fast_bins()
+    }
 }
