@@ -7,7 +7,8 @@
   back where it started, so no allocation is missed or counted twice.
 - With --threads 2 as with one loop, over --maxmemory keys are evicted by
   the policy (allkeys-lru, allkeys-random, volatile-ttl), used_memory stays
-  at the limit, and INFO counts evicted_keys; noeviction, and volatile-ttl
+  at the limit, and INFO counts evicted_keys; a large value evicted is
+  freed in the background without other keys going meanwhile; noeviction, and volatile-ttl
   without keys with an expiry, refuse writes with redis-server's OOM error
   while reads and deletes go on.
 
@@ -176,6 +177,35 @@ def eviction(binary, threads):
         check("volatile-ttl: the keys without an expiry all kept (%d of 200 sampled)" % kept, kept == 200)
         check("volatile-ttl: used_memory at the limit", used(client) <= limit + 4096)
 
+        # A large value evicted goes to the background freer, and its bytes
+        # count as gone: no other key is taken while it is being freed.
+        client.config_set("maxmemory", "0")
+        client.flushall()
+        pipe = client.pipeline(transaction=False)
+        for chunk in range(40):
+            pipe.hset("big", mapping={"f%d:%d" % (chunk, i): "v" * 10 for i in range(5000)})
+        pipe.expire("big", 100)
+        for i in range(1000):
+            pipe.set("small:%d" % i, "v", ex=1000 + i)
+        pipe.execute()
+        evicted_before = client.info("stats")["evicted_keys"]
+        client.config_set("maxmemory-samples", "5000")  # every key looked at: the big one goes first
+        client.config_set("maxmemory", str(used(client) - (1 << 20)))
+        client.ping()
+        deadline = time.monotonic() + 10
+        while used(client) > client.info("memory")["maxmemory"] and time.monotonic() < deadline:
+            time.sleep(0.05)
+        evicted = client.info("stats")["evicted_keys"] - evicted_before
+        if threads == 1:
+            check("a 200,000-field hash evicted alone (%d evicted, %d small keys left)" % (
+                evicted, client.dbsize()), evicted == 1 and client.dbsize() == 1000)
+        else:
+            # Each eviction samples one of the 64 shards: the hash goes when
+            # its shard's turn comes, small keys of other shards before it.
+            check("--threads 2: the 200,000-field hash evicted, under the limit (%d evicted)" % evicted,
+                  client.exists("big") == 0 and used(client) <= client.info("memory")["maxmemory"])
+
+        client.config_set("maxmemory-samples", "5")
         client.config_set("maxmemory-policy", "allkeys-random")
         client.config_set("maxmemory", "4mb")
         deadline = time.monotonic() + 10

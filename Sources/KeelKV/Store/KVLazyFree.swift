@@ -16,8 +16,8 @@ final class KVLazyFree: Sendable {
     enum Job: @unchecked Sendable {
         /// A block from malloc (a large bucket array).
         case block(UnsafeMutableRawPointer)
-        /// A collection's object.
-        case object(UnsafeMutableRawPointer, KVType, KVEncoding)
+        /// A collection's object, and about the bytes it holds.
+        case object(UnsafeMutableRawPointer, KVType, KVEncoding, bytes: Int)
         /// A whole keyspace taken out of its shard (FLUSHALL ASYNC).
         case keyspace(KVDict<KVKeyLayout>)
     }
@@ -42,6 +42,9 @@ final class KVLazyFree: Sendable {
     private nonisolated(unsafe) let signal: UnsafeMutablePointer<sem_t>
     /// Jobs handed over and not yet done (tests wait for 0).
     let pending = Atomic<Int>(0)
+    /// About the bytes of the objects handed over and not yet freed: memory
+    /// on its way out, which eviction does not evict more keys for.
+    let pendingBytes = Atomic<Int>(0)
 
     private init() {
         signal = .allocate(capacity: 1)
@@ -51,6 +54,7 @@ final class KVLazyFree: Sendable {
     /// Queues `job`; it runs soon on the freer's thread.
     func free(_ job: Job) {
         pending.add(1, ordering: .relaxed)
+        if case .object(_, _, _, let bytes) = job { pendingBytes.add(bytes, ordering: .relaxed) }
         let start = state.withLock { state -> Bool in
             state.jobs.append(job)
             defer { state.started = true }
@@ -77,8 +81,9 @@ final class KVLazyFree: Sendable {
             for job in batch {
                 switch job {
                 case .block(let pointer): KVHeap.release(pointer)
-                case .object(let object, let type, let encoding):
+                case .object(let object, let type, let encoding, let bytes):
                     KVObjects.release(object, type: type, encoding: encoding)
+                    pendingBytes.subtract(bytes, ordering: .relaxed)
                 case .keyspace(var dict): dict.removeAll { KVObjects.releaseEntry(KVEntry($0)) }
                 }
                 pending.subtract(1, ordering: .relaxed)

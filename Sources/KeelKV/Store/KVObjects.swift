@@ -60,7 +60,8 @@ enum KVObjects {
     /// freer when it holds many blocks (UNLINK, FLUSHALL ASYNC).
     static func releaseEntryLazily(_ entry: KVEntry) {
         if entry.type != .string && elementCount(entry) > KVLazyFree.largeObjectElements {
-            KVLazyFree.shared.free(.object(entry.object, entry.type, entry.encoding))
+            let bytes = KVMemoryCommands.bytes(of: entry, samples: KVMemoryCommands.defaultSamples)
+            KVLazyFree.shared.free(.object(entry.object, entry.type, entry.encoding, bytes: bytes))
             entry.freeBlock()
         } else {
             releaseEntry(entry)

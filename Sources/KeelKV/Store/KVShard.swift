@@ -300,7 +300,7 @@ final class KVShard: @unchecked Sendable {
             replication.noteWritten(key)
             replication.feedDeletion(of: key)
         }
-        remove(KVSlot(entry: entry, link: link, hash: hash))
+        removeLazily(KVSlot(entry: entry, link: link, hash: hash))
         evictions &+= 1
     }
 
