@@ -77,4 +77,26 @@ import Testing
         #expect(kv("SHUTDOWN", "NOSAVE", "NOW", "FORCE") == "")
         #expect(stops.load(ordering: .relaxed) == 1)
     }
+
+    @Test func configResetStatStartsTheStatsFromZero() {
+        let kv = KVHarness()
+        kv("SET", "a", "1")
+        kv("SET", "gone", "1", "PX", "1")
+        kv("GET", "a")
+        kv("GET", "missing")
+        kv.clock.advance(by: 2)
+        kv("GET", "gone")
+        let before = kv("INFO", "stats")
+        #expect(before.contains("keyspace_hits:1\r\n") && before.contains("expired_keys:1\r\n"))
+        #expect(kv("CONFIG", "RESETSTAT") == ok)
+        let after = kv("INFO", "stats")
+        // INFO counts itself before it runs, as redis-server counts RESETSTAT.
+        for field in [
+            "total_commands_processed:1", "keyspace_hits:0", "keyspace_misses:0", "expired_keys:0", "evicted_keys:0",
+        ] {
+            #expect(after.contains(field + "\r\n"), "\(field)")
+        }
+        kv("GET", "a")
+        #expect(kv("INFO", "stats").contains("keyspace_hits:1\r\n"), "counting goes on from zero")
+    }
 }

@@ -101,20 +101,19 @@ enum KVInfo {
                 ("aof_last_bgrewrite_status", "ok"), ("aof_last_write_status", "ok"),
             ])
         case "stats":
-            let counters = store.counters
-            let syncs = store.replication.backlogStatus
+            let stats = store.statistics
             return lines([
-                ("total_connections_received", "\(counters.connectionsReceived.load(ordering: .relaxed))"),
-                ("total_commands_processed", "\(counters.commandsProcessed)"),
+                ("total_connections_received", "\(stats.connectionsReceived)"),
+                ("total_commands_processed", "\(stats.commandsProcessed)"),
                 ("instantaneous_ops_per_sec", "0"), ("rejected_connections", "0"),
-                ("sync_full", "\(syncs.full)"), ("sync_partial_ok", "\(syncs.partial)"),
-                ("sync_partial_err", "\(syncs.refused)"),
-                ("expired_keys", "\(store.expirations)"), ("evicted_keys", "\(store.evictions)"),
-                ("keyspace_hits", "\(counters.keyspaceHits)"), ("keyspace_misses", "\(counters.keyspaceMisses)"),
+                ("sync_full", "\(stats.syncFull)"), ("sync_partial_ok", "\(stats.syncPartialOK)"),
+                ("sync_partial_err", "\(stats.syncPartialError)"),
+                ("expired_keys", "\(stats.expiredKeys)"), ("evicted_keys", "\(stats.evictedKeys)"),
+                ("keyspace_hits", "\(stats.keyspaceHits)"), ("keyspace_misses", "\(stats.keyspaceMisses)"),
                 ("pubsub_channels", "\(store.pubsub.activeChannels(matching: nil).count)"),
                 ("pubsub_patterns", "\(store.pubsub.patternCount)"),
                 ("pubsubshard_channels", "\(store.pubsub.count(of: .shardChannel))"),
-                ("acl_access_denied_auth", "\(counters.authFailures.load(ordering: .relaxed))"),
+                ("acl_access_denied_auth", "\(stats.authFailures)"),
             ])
         case "replication":
             return lines(KVReplicationCommands.infoLines(store, nowMs: store.clock.nowMs))

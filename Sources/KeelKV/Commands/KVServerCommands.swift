@@ -148,6 +148,7 @@ enum KVServerCommands {
     }
 
     static func configResetStat(_ context: KVContext) {
+        context.store.resetStatistics()
         context.reply.simpleString("OK")
     }
 

@@ -2,7 +2,9 @@
 // (commands processed, keyspace hits and misses) are each loop's own
 // (KVLoopCounters: written only by their loop, with a plain load and store,
 // no read-modify-write shared between cores) and summed when INFO asks;
-// rarer events are shared relaxed atomics.
+// rarer events are shared relaxed atomics. CONFIG RESETSTAT does not
+// write any of them: it records what they are (KVStatistics), and INFO
+// reports the difference.
 
 import KeelPosix
 import Synchronization
@@ -25,6 +27,8 @@ final class KVCounters: Sendable {
     let connectionsReceived = Atomic<Int>(0)
     let authFailures = Atomic<Int>(0)
     private let loops = Locked<[KVLoopCounters]>([])
+    /// The counts at the last CONFIG RESETSTAT.
+    let baseline = Locked(KVStatistics())
 
     init() {}
 
@@ -42,4 +46,32 @@ final class KVCounters: Sendable {
     var commandsProcessed: Int { total { $0.commandsProcessed.load(ordering: .relaxed) } }
     var keyspaceHits: Int { total { $0.keyspaceHits.load(ordering: .relaxed) } }
     var keyspaceMisses: Int { total { $0.keyspaceMisses.load(ordering: .relaxed) } }
+}
+
+/// INFO's stats section as counts since the start: CONFIG RESETSTAT keeps
+/// one as its baseline, and INFO subtracts it.
+struct KVStatistics: Sendable {
+    var connectionsReceived = 0
+    var commandsProcessed = 0
+    var syncFull = 0
+    var syncPartialOK = 0
+    var syncPartialError = 0
+    var expiredKeys = 0
+    var evictedKeys = 0
+    var keyspaceHits = 0
+    var keyspaceMisses = 0
+    var authFailures = 0
+
+    /// Each count less `baseline`'s.
+    func since(_ baseline: KVStatistics) -> KVStatistics {
+        KVStatistics(
+            connectionsReceived: connectionsReceived - baseline.connectionsReceived,
+            commandsProcessed: commandsProcessed - baseline.commandsProcessed, syncFull: syncFull - baseline.syncFull,
+            syncPartialOK: syncPartialOK - baseline.syncPartialOK,
+            syncPartialError: syncPartialError - baseline.syncPartialError,
+            expiredKeys: expiredKeys - baseline.expiredKeys, evictedKeys: evictedKeys - baseline.evictedKeys,
+            keyspaceHits: keyspaceHits - baseline.keyspaceHits,
+            keyspaceMisses: keyspaceMisses - baseline.keyspaceMisses,
+            authFailures: authFailures - baseline.authFailures)
+    }
 }

@@ -188,6 +188,28 @@ public final class KVStore: @unchecked Sendable {
         shards.reduce(0) { total, shard in total + withShards(bit(of: shard)) { shard.evictions } }
     }
 
+    /// INFO's stats since the start (KVStatistics).
+    var statisticsSinceStart: KVStatistics {
+        let syncs = replication.backlogStatus
+        return KVStatistics(
+            connectionsReceived: counters.connectionsReceived.load(ordering: .relaxed),
+            commandsProcessed: counters.commandsProcessed, syncFull: syncs.full, syncPartialOK: syncs.partial,
+            syncPartialError: syncs.refused, expiredKeys: expirations, evictedKeys: evictions,
+            keyspaceHits: counters.keyspaceHits, keyspaceMisses: counters.keyspaceMisses,
+            authFailures: counters.authFailures.load(ordering: .relaxed))
+    }
+
+    /// INFO's stats since the last CONFIG RESETSTAT.
+    var statistics: KVStatistics {
+        statisticsSinceStart.since(counters.baseline.withLock { $0 })
+    }
+
+    /// CONFIG RESETSTAT: the stats count from zero again.
+    func resetStatistics() {
+        let now = statisticsSinceStart
+        counters.baseline.withLock { $0 = now }
+    }
+
     /// The lock bit of `shard`.
     func bit(of shard: KVShard) -> UInt64 {
         guard let index = shards.firstIndex(where: { $0 === shard }) else { return 0 }
