@@ -200,6 +200,10 @@ final class KeyCountMemory: Sendable {
         #expect(kv("INFO", "memory").contains("maxmemory:104857600\r\nmaxmemory_human:100.00M\r\n"))
         #expect(KVSettings.parseMemory("2gb") == 2 << 30)
         #expect(KVSettings.parseMemory("12x") == nil)
+        #expect(KVSettings.parseMemory("") == nil)
+        #expect(KVSettings.parseMemory("18446744073709551615") == Int.max)
+        #expect(kv("CONFIG", "SET", "maxmemory", "18446744073709551615") == ok)
+        #expect(kv("CONFIG", "GET", "maxmemory") == bulks("maxmemory", "9223372036854775807"))
         #expect(KVSettings(maxMemory: 1_000, evictionPolicy: "volatile-ttl").evictionPolicy == .volatileTTL)
     }
 

@@ -35,7 +35,11 @@ enum KVConfig {
                 let name = String(decoding: value, as: UTF8.self).lowercased()
                 return choices.firstIndex(of: name).map(Int64.init)
             }
-            return isMemory ? KVConfig.parseMemory(value) : RESPInteger.parse(value)
+            guard isMemory else { return RESPInteger.parse(value) }
+            // redis-server takes maxmemory up to 2^64-1; past 2^63-1 it
+            // means no limit here all the same.
+            guard let bytes = KVConfig.parseMemory(value) else { return nil }
+            return bytes < 0 && name == "maxmemory" ? Int64.max : bytes
         }
     }
 

@@ -71,8 +71,9 @@ public final class KVSettings: Sendable {
     /// nil (also for one past Int.max).
     public static func parseMemory(_ text: String) -> Int? {
         let bytes = Array(text.utf8)
-        guard let value = bytes.withUnsafeBytes({ KVConfig.parseMemory($0) }), value >= 0 else { return nil }
-        return Int(value)
+        guard !bytes.isEmpty, let value = bytes.withUnsafeBytes({ KVConfig.parseMemory($0) }) else { return nil }
+        // Past 2^63-1 (redis-server takes up to 2^64-1): no limit all the same.
+        return value < 0 ? Int.max : Int(value)
     }
 
     /// Whether clients must authenticate.
