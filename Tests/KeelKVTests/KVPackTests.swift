@@ -145,7 +145,7 @@ import Testing
     /// leaves its pack (the header's 32-bit sizes cannot overflow).
     @Test func aPackHasRoomOnlyWithinItsSafetySize() {
         var pack = KVPack.make()!
-        defer { free(pack.pointer) }
+        defer { pack.release() }
         #expect(pack.hasRoom(for: 1_000) && pack.hasRoom(for: 1_000, 1_000))
         #expect(!pack.hasRoom(for: KVPack.safetyBytes))
         // A pack near the bound, by its header (only the header is read).
