@@ -28,7 +28,10 @@ struct KVCommandFlags: OptionSet, Sendable {
     /// Refused inside MULTI (SYNC, PSYNC), not queued.
     static let noMulti = KVCommandFlags(rawValue: 1 << 15)
     /// keel-kv's own, not shown by COMMAND: it visits every shard (KEYS,
-    /// SCAN, RANDOMKEY, FLUSHALL, FLUSHDB), so EXEC locks them all first.
+    /// SCAN, RANDOMKEY, FLUSHALL, FLUSHDB; DBSIZE, INFO, CONFIG RESETSTAT
+    /// and MEMORY STATS count keys in each), so EXEC locks them all first:
+    /// locking them one by one under EXEC's locks would take them out of
+    /// order.
     static let everyShard = KVCommandFlags(rawValue: 1 << 31)
     /// keel-kv's own, not shown by COMMAND: it may read or write keys it
     /// does not name (SORT's BY and GET patterns, DEBUG DIGEST), so it runs

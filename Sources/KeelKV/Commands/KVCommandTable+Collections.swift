@@ -145,14 +145,14 @@ extension KVCommandTable {
         KVCommandSpec("config", -2, [], "@slow", "A container for server configuration commands.", subcommands: [
             KVCommandSpec("get", -3, [.admin, .noscript, .loading, .stale], "@admin @slow @dangerous", "Returns the effective values of configuration parameters.", run: KVServerCommands.configGet),
             KVCommandSpec("set", -4, [.admin, .noscript, .loading, .stale], "@admin @slow @dangerous", "Sets configuration parameters in-flight.", run: KVServerCommands.configSet),
-            KVCommandSpec("resetstat", 2, [.admin, .noscript, .loading, .stale], "@admin @slow @dangerous", "Resets the server's statistics.", run: KVServerCommands.configResetStat),
+            KVCommandSpec("resetstat", 2, [.admin, .noscript, .loading, .stale, .everyShard], "@admin @slow @dangerous", "Resets the server's statistics.", run: KVServerCommands.configResetStat),
             KVCommandSpec("rewrite", 2, [.admin, .noscript, .loading, .stale], "@admin @slow @dangerous", "Persists the effective configuration to file.", run: KVServerCommands.configRewrite),
             KVCommandSpec("help", 2, [.loading, .stale], "@slow", "Returns helpful text about the different subcommands.") { KVServerCommands.help($0, ["CONFIG <subcommand> [<arg> [value] [opt] ...]. Subcommands are:", "GET <pattern>", "    Return parameters matching the glob-like <pattern> and their values.", "SET <directive> <value>", "    Set the configuration <directive> to <value>.", "RESETSTAT", "    Reset statistics reported by the INFO command.", "REWRITE", "    Rewrite the configuration file.", "HELP", "    Prints this help."]) },
         ]),
         KVCommandSpec("debug", -2, [.admin, .noscript, .loading, .stale, .allShardsLocked], "@admin @slow @dangerous", "A container for debugging commands.", run: KVDebugCommands.debug),
         KVCommandSpec("memory", -2, [], "@slow", "A container for memory diagnostics commands.", subcommands: [
             KVCommandSpec("usage", -3, [.readonly], keys: .range(2, 2), "@read @slow", "Estimates the memory usage of a key.", run: KVMemoryCommands.usage),
-            KVCommandSpec("stats", 2, [], "@slow", "Returns details about memory usage.", run: KVMemoryCommands.stats),
+            KVCommandSpec("stats", 2, [.everyShard], "@slow", "Returns details about memory usage.", run: KVMemoryCommands.stats),
             KVCommandSpec("doctor", 2, [], "@slow", "Outputs a memory problems report.", run: KVMemoryCommands.doctor),
             KVCommandSpec("malloc-stats", 2, [], "@slow", "Returns the allocator statistics.", run: KVMemoryCommands.mallocStats),
             KVCommandSpec("purge", 2, [], "@slow", "Asks the allocator to release memory.", run: KVMemoryCommands.purge),
@@ -169,7 +169,7 @@ extension KVCommandTable {
         ]),
         KVCommandSpec("fcall", -3, [.noscript, .stale, .movableKeys], keys: .movable(0, 0, KVFunctionCommands.keys), "@slow @scripting", "Invokes a function.", run: KVFunctionCommands.fcall),
         KVCommandSpec("fcall_ro", -3, [.noscript, .stale, .readonly, .movableKeys], keys: .movable(0, 0, KVFunctionCommands.keys), "@slow @scripting", "Invokes a read-only function.", run: KVFunctionCommands.fcall),
-        KVCommandSpec("info", -1, [.loading, .stale], "@slow @dangerous", "Returns information and statistics about the server.", run: KVInfo.info),
+        KVCommandSpec("info", -1, [.loading, .stale, .everyShard], "@slow @dangerous", "Returns information and statistics about the server.", run: KVInfo.info),
         KVCommandSpec("command", -1, [.loading, .stale], "@slow @connection", "Returns detailed information about all commands.", subcommands: [
             KVCommandSpec("count", 2, [.loading, .stale], "@slow @connection", "Returns a count of commands.", run: KVServerCommands.commandCount),
             KVCommandSpec("info", -2, [.loading, .stale], "@slow @connection", "Returns information about one, multiple or all commands.", run: KVServerCommands.commandInfoCommand),

@@ -81,7 +81,7 @@ enum KVCommandTable {
         KVCommandSpec("sort_ro", -2, [.readonly, .allShardsLocked], keys: .range(1, 1), "@read @set @sortedset @list @slow @dangerous", "Returns the sorted elements of a list, a set, or a sorted set.") { KVSortCommand.sort($0, readOnly: true) },
         KVCommandSpec("dump", 2, [.readonly], keys: .range(1, 1), "@keyspace @read @slow", "Returns a serialized representation of the value stored at a key.", run: KVDumpCommands.dump),
         KVCommandSpec("restore", -4, [.write, .denyoom], keys: .range(1, 1), "@keyspace @write @slow @dangerous", "Creates a key from the serialized representation of a value.", run: KVDumpCommands.restore),
-        KVCommandSpec("dbsize", 1, [.readonly, .fast], "@keyspace @read @fast", "Returns the number of keys in the database.", run: KVKeyCommands.dbsize),
+        KVCommandSpec("dbsize", 1, [.readonly, .fast, .everyShard], "@keyspace @read @fast", "Returns the number of keys in the database.", run: KVKeyCommands.dbsize),
         KVCommandSpec("flushall", -1, [.write, .everyShard, .allShardsLocked], "@keyspace @write @slow @dangerous", "Removes all keys from all databases.", run: KVKeyCommands.flush),
         KVCommandSpec("flushdb", -1, [.write, .everyShard, .allShardsLocked], "@keyspace @write @slow @dangerous", "Remove all keys from the current database.", run: KVKeyCommands.flush),
         KVCommandSpec("select", 2, [.loading, .stale, .fast], "@fast @connection", "Changes the selected database.", run: KVKeyCommands.select),
