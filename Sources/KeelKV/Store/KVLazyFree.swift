@@ -14,12 +14,20 @@ import Synchronization
 final class KVLazyFree: Sendable {
     /// One piece of memory to give back.
     enum Job: @unchecked Sendable {
-        /// A block from malloc (a large bucket array).
-        case block(UnsafeMutableRawPointer)
+        /// A block from malloc (a large bucket array), of this many bytes.
+        case block(UnsafeMutableRawPointer, bytes: Int)
         /// A collection's object, and about the bytes it holds.
         case object(UnsafeMutableRawPointer, KVType, KVEncoding, bytes: Int)
-        /// A whole keyspace taken out of its shard (FLUSHALL ASYNC).
-        case keyspace(KVDict<KVKeyLayout>)
+        /// A whole keyspace taken out of its shard (FLUSHALL ASYNC), and
+        /// about the bytes it holds.
+        case keyspace(KVDict<KVKeyLayout>, bytes: Int)
+
+        /// The bytes it gives back, about.
+        var bytes: Int {
+            switch self {
+            case .block(_, let bytes), .object(_, _, _, let bytes), .keyspace(_, let bytes): bytes
+            }
+        }
     }
 
     /// The process's freer; its thread starts with the first job.
@@ -54,7 +62,7 @@ final class KVLazyFree: Sendable {
     /// Queues `job`; it runs soon on the freer's thread.
     func free(_ job: Job) {
         pending.add(1, ordering: .relaxed)
-        if case .object(_, _, _, let bytes) = job { pendingBytes.add(bytes, ordering: .relaxed) }
+        pendingBytes.add(job.bytes, ordering: .relaxed)
         let start = state.withLock { state -> Bool in
             state.jobs.append(job)
             defer { state.started = true }
@@ -68,7 +76,7 @@ final class KVLazyFree: Sendable {
 
     /// Frees a bucket array, here when large, else at once.
     func freeBlock(_ pointer: UnsafeMutableRawPointer, bytes: Int) {
-        if bytes >= Self.largeBlockBytes { free(.block(pointer)) } else { KVHeap.release(pointer) }
+        if bytes >= Self.largeBlockBytes { free(.block(pointer, bytes: bytes)) } else { KVHeap.release(pointer) }
     }
 
     private func run() {
@@ -80,12 +88,12 @@ final class KVLazyFree: Sendable {
             }
             for job in batch {
                 switch job {
-                case .block(let pointer): KVHeap.release(pointer)
-                case .object(let object, let type, let encoding, let bytes):
+                case .block(let pointer, _): KVHeap.release(pointer)
+                case .object(let object, let type, let encoding, _):
                     KVObjects.release(object, type: type, encoding: encoding)
-                    pendingBytes.subtract(bytes, ordering: .relaxed)
-                case .keyspace(var dict): dict.removeAll { KVObjects.releaseEntry(KVEntry($0)) }
+                case .keyspace(var dict, _): dict.removeAll { KVObjects.releaseEntry(KVEntry($0)) }
                 }
+                pendingBytes.subtract(job.bytes, ordering: .relaxed)
                 pending.subtract(1, ordering: .relaxed)
             }
         }

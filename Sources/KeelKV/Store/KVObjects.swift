@@ -4,6 +4,7 @@
 // KVSortedSet) held by an unmanaged retain in the entry.
 
 import Glibc
+import KeelPosix
 
 /// Making, reaching and releasing the objects behind collection entries.
 enum KVObjects {
@@ -60,7 +61,11 @@ enum KVObjects {
     /// freer when it holds many blocks (UNLINK, FLUSHALL ASYNC).
     static func releaseEntryLazily(_ entry: KVEntry) {
         if entry.type != .string && elementCount(entry) > KVLazyFree.largeObjectElements {
-            let bytes = KVMemoryCommands.bytes(of: entry, samples: KVMemoryCommands.defaultSamples)
+            // MEMORY USAGE's estimate, less the entry's block and table
+            // slot, which go now.
+            let bytes =
+                KVMemoryCommands.bytes(of: entry, samples: KVMemoryCommands.defaultSamples)
+                &- HeapMemory.blockBytes(entry.pointer) &- 8
             KVLazyFree.shared.free(.object(entry.object, entry.type, entry.encoding, bytes: bytes))
             entry.freeBlock()
         } else {

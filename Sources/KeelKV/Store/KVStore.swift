@@ -226,9 +226,13 @@ public final class KVStore: @unchecked Sendable {
     /// Takes every key out now and frees them on the background freer
     /// (FLUSHALL ASYNC, FLUSHDB ASYNC).
     func removeAllLazily() {
+        // What leaves, about: the counted memory shared out by keys (so
+        // eviction does not take keys written meanwhile for it).
+        let held = KVHeap.used
+        let keys = max(1, count)
         for (index, shard) in shards.enumerated() {
             let detached = withShards(UInt64(1) << UInt64(index)) { shard.detachAll() }
-            KVLazyFree.shared.free(.keyspace(detached))
+            KVLazyFree.shared.free(.keyspace(detached, bytes: held / keys * detached.count))
         }
     }
 }
