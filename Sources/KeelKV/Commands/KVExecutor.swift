@@ -68,6 +68,13 @@ final class KVExecutor {
             rejectInTransaction(session)
             return context.reply.error("NOAUTH Authentication required.")
         }
+        // As redis-server orders them: a command refused inside MULTI,
+        // memory, then the subscriber context (a subscriber is never inside
+        // MULTI: the two never meet).
+        if session.transaction != nil && spec.flags.contains(.noMulti) {
+            rejectInTransaction(session)
+            return context.reply.error("ERR Command not allowed inside a transaction")
+        }
         if store.settings.maxMemory.load(ordering: .relaxed) > 0
             && refusedForMemory(row: row, spec: spec, session: session)
         {
@@ -78,10 +85,6 @@ final class KVExecutor {
             return context.reply.error(
                 "ERR Can't execute '\(fullName)': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context"
             )
-        }
-        if session.transaction != nil && spec.flags.contains(.noMulti) {
-            rejectInTransaction(session)
-            return context.reply.error("ERR Command not allowed inside a transaction")
         }
         if session.transaction != nil && !Self.runsInsideTransaction(row.name) {
             return queue(command, session: session)

@@ -70,6 +70,7 @@ enum KVKeyCommands {
         guard let renamed = KVEntry.make(key: target, value: value, expireAtMs: entry.expireAtMs) else {
             return context.outOfMemory()
         }
+        if entry.wasUsed { renamed.markUsed() }
         // The object moves to the new entry: unlink the old one, free only its block.
         moving.shard.unlink(moving.slot)
         entry.freeBlock()

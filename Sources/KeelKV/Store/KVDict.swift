@@ -382,6 +382,41 @@ struct KVDict<Layout: KVEntryLayout> {
         return position < primary.size &+ secondary.size ? position : nil
     }
 
+    /// An entry of the first filled bucket at or after a random one (a
+    /// random place in its chain); nil when empty. Not uniform (an entry
+    /// after a long run of empty buckets comes up more often), but its cost
+    /// is the run's length, buckets over entries on average, where
+    /// `randomEntry` on a large, nearly empty table (a shrink under way
+    /// after mass eviction) walks every bucket: eviction's samples.
+    func nearbyEntry<G: RandomNumberGenerator>(using generator: inout G) -> UnsafeMutableRawPointer? {
+        guard count > 0 else { return nil }
+        let total = primary.size &+ secondary.size
+        var position = Int.random(in: 0..<total, using: &generator)
+        for _ in 0..<total {
+            // Buckets of the old array below the rehash index are empty.
+            let head =
+                position < primary.size
+                ? primary.heads.unsafelyUnwrapped[position]
+                : secondary.heads.unsafelyUnwrapped[position &- primary.size]
+            if let first = head {
+                var length = 0
+                var walk: UnsafeMutableRawPointer? = first
+                while let entry = walk {
+                    length &+= 1
+                    walk = KVEntryLink.next(of: entry).pointee
+                }
+                var chosen = first
+                for _ in 0..<Int.random(in: 0..<length, using: &generator) {
+                    chosen = KVEntryLink.next(of: chosen).pointee.unsafelyUnwrapped
+                }
+                return chosen
+            }
+            position &+= 1
+            if position == total { position = 0 }
+        }
+        return nil
+    }
+
     /// Up to this many entries, a random one is found by counting to it.
     static var exactRandomLimit: Int { 128 }
 

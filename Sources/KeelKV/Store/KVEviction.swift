@@ -32,6 +32,10 @@
 // for memory that is already leaving (redis-server's default,
 // lazyfree-lazy-eviction no, frees it in place: 400-680 ms here).
 //
+// A store over its limit with nothing the policy may take (volatile-* and
+// no key with an expiry) looks again a millisecond later, not on every
+// command.
+//
 // One call evicts for at most 1 ms; a store still over its limit then lets
 // the command run (as redis-server's eviction time limit does) and the
 // next command or tick goes on.
@@ -85,6 +89,11 @@ final class KVMemoryGauge: Sendable {
     /// by every store in it).
     private let reading: (@Sendable () -> Int)?
 
+    /// Until when (monotonic ns) eviction found nothing to take: commands
+    /// meanwhile do not look through every shard again (with --threads, 64
+    /// locks per command, reads too).
+    let nothingToEvictUntilNs = Atomic<Int64>(0)
+
     init(settings: KVSettings = KVSettings(), reading: (@Sendable () -> Int)? = nil) {
         self.settings = settings
         self.reading = reading
@@ -122,9 +131,13 @@ enum KVEviction {
         // sample says nothing more and would hold the shard's lock long.
         let samples = min(store.settings.evictionSamples.load(ordering: .relaxed), 1_000)
         let started = KVMaintenance.monotonicNs()
+        guard started >= store.memory.nothingToEvictUntilNs.load(ordering: .relaxed) else { return false }
         var evicted = 0
         while store.memory.used > limit {
-            guard evictOne(from: store, policy: policy, samples: samples, using: &generator) else { return false }
+            guard evictOne(from: store, policy: policy, samples: samples, using: &generator) else {
+                store.memory.nothingToEvictUntilNs.store(started + 1_000_000, ordering: .relaxed)
+                return false
+            }
             evicted &+= 1
             if evicted & 15 == 0 && KVMaintenance.monotonicNs() - started >= budgetNs { return true }
         }

@@ -156,6 +156,8 @@ final class KVShard: @unchecked Sendable {
     /// entry was. The old block is not freed here.
     func replace(_ slot: KVSlot, with replacement: KVEntry) -> Bool {
         let old = slot.entry
+        // A rewritten key (SET over it, APPEND, a new expiry) was just used.
+        if old.wasUsed { replacement.markUsed() }
         switch (old.hasExpiry, replacement.hasExpiry) {
         case (true, true): volatile.moved(old, to: replacement)
         case (true, false): volatile.remove(old)
@@ -265,7 +267,7 @@ final class KVShard: @unchecked Sendable {
             let entry =
                 onlyVolatile
                 ? volatile[Int.random(in: 0..<volatile.count, using: &generator)]
-                : KVEntry(dict.randomEntry(using: &generator).unsafelyUnwrapped)
+                : KVEntry(dict.nearbyEntry(using: &generator).unsafelyUnwrapped)
             switch policy {
             case .volatileTTL:
                 // The key closest to expiring.
