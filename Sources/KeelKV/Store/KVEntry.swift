@@ -251,8 +251,8 @@ struct KVEntry {
         // A new key starts unused: one written and never read again is what
         // a cache should give up first (SIEVE's insight; a cache-aside load
         // over a Zipf keyspace hit 0.846 of GETs this way, 0.837 when new keys
-        // started used: bench/kv-cache.sh). redis-server stamps a new object
-        // with the clock instead.
+        // started used, both with uniform samples: bench/kv-cache.sh).
+        // redis-server stamps a new object with the clock instead.
         if longKey {
             block.storeBytes(of: UInt32(key.count) << 1, toByteOffset: keyLengthOffset, as: UInt32.self)
         } else {
