@@ -142,13 +142,31 @@ final class KVShard: @unchecked Sendable {
     /// and that replicas hear of as DEL: at once, unless `feeding` is false
     /// and the caller sends it with the command that found it).
     func expire(_ slot: KVSlot, feeding: Bool = true) {
-        watches.touch(slot.entry.key)
-        if replication.isActive {
-            replication.noteWritten(slot.entry.key)
-            if feeding { replication.feedDeletion(of: slot.entry.key) }
-        }
+        announceRemoval(of: slot.entry.key, feeding: feeding)
         remove(slot)
         expirations &+= 1
+    }
+
+    /// A key the store deletes by itself (expiry, eviction): a change to
+    /// transactions watching it, and a DEL to replicas (now, unless
+    /// `feeding` is false and the caller sends it).
+    private func announceRemoval(of key: UnsafeRawBufferPointer, feeding: Bool) {
+        watches.touch(key)
+        if replication.isActive {
+            replication.noteWritten(key)
+            if feeding { replication.feedDeletion(of: key) }
+        }
+    }
+
+    /// The slot of `entry`, found again from its key (dict.lookup moves no
+    /// bucket): for entries reached other than by key (samples).
+    private func slot(of entry: KVEntry) -> KVSlot {
+        let key = entry.key
+        let hash = ByteHash.hash(key)
+        guard let (found, link) = dict.lookup(key, hash: hash), found == entry.pointer else {
+            preconditionFailure("a sampled entry missing from its dict")
+        }
+        return KVSlot(entry: entry, link: link, hash: hash)
     }
 
     /// Puts `replacement` (the same key, reallocated; same expiry state as
@@ -233,13 +251,7 @@ final class KVShard: @unchecked Sendable {
             let entry = volatile[Int.random(in: 0..<volatile.count, using: &generator)]
             sampled &+= 1
             guard let expireAt = entry.expireAtMs, expireAt <= nowMs else { continue }
-            let key = entry.key
-            let hash = ByteHash.hash(key)
-            // The link is found again from the key (dict.lookup does not move buckets).
-            guard let (found, link) = dict.lookup(key, hash: hash), found == entry.pointer else {
-                preconditionFailure("a volatile entry missing from its dict")
-            }
-            expire(KVSlot(entry: entry, link: link, hash: hash))
+            expire(slot(of: entry))
             expired &+= 1
         }
         return (sampled, expired)
@@ -292,17 +304,8 @@ final class KVShard: @unchecked Sendable {
 
     /// Deletes `entry` to make room: a change to watchers, a DEL to replicas.
     private func evict(_ entry: KVEntry) {
-        let key = entry.key
-        let hash = ByteHash.hash(key)
-        guard let (found, link) = dict.lookup(key, hash: hash), found == entry.pointer else {
-            preconditionFailure("an evicted entry missing from its dict")
-        }
-        watches.touch(key)
-        if replication.isActive {
-            replication.noteWritten(key)
-            replication.feedDeletion(of: key)
-        }
-        removeLazily(KVSlot(entry: entry, link: link, hash: hash))
+        announceRemoval(of: entry.key, feeding: true)
+        removeLazily(slot(of: entry))
         evictions &+= 1
     }
 
