@@ -544,6 +544,7 @@ final class KVLoop: KVServices {
             HeapMemory.returnFreePagesInBackground()
         }
         logAuthenticationFailures(nowMs: context.coarseNowMs)
+        if loopIndex == 0 { store.sampleRates(nowMs: context.coarseNowMs) }
     }
 
     private static let tickIntervalNs = Int64(KVHandler.tickIntervalMs ?? 1) * 1_000_000

@@ -163,6 +163,12 @@ struct KVServerCommand: ParsableCommand {
                 kv.shutdown()
             }
         }
+        store.networkTotals.withLock {
+            $0 = { [kv] in
+                let totals = kv.statistics()
+                return (totals.bytesIn, totals.bytesOut)
+            }
+        }
         let metadata: Logger.Metadata = [
             "threads": "\(configuration.threads)", "backend": "\(configuration.backend)",
             "max_clients": "\(configuration.maxClients)", "max_message": "\(configuration.maxMessageBytes)",

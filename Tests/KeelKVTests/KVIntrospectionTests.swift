@@ -80,6 +80,8 @@ import Testing
 
     @Test func configResetStatStartsTheStatsFromZero() {
         let kv = KVHarness()
+        let received = Atomic<Int>(1_000)
+        kv.store.networkTotals.withLock { $0 = { (received.load(ordering: .relaxed), 5_000) } }
         kv("SET", "a", "1")
         kv("SET", "gone", "1", "PX", "1")
         kv("GET", "a")
@@ -88,8 +90,11 @@ import Testing
         kv("GET", "gone")
         let before = kv("INFO", "stats")
         #expect(before.contains("keyspace_hits:1\r\n") && before.contains("expired_keys:1\r\n"))
+        #expect(before.contains("total_net_input_bytes:1000\r\n") && before.contains("total_net_output_bytes:5000\r\n"))
         #expect(kv("CONFIG", "RESETSTAT") == ok)
+        received.store(1_200, ordering: .relaxed)
         let after = kv("INFO", "stats")
+        #expect(after.contains("total_net_input_bytes:200\r\n") && after.contains("total_net_output_bytes:0\r\n"))
         // INFO counts itself before it runs, as redis-server counts RESETSTAT.
         for field in [
             "total_commands_processed:1", "keyspace_hits:0", "keyspace_misses:0", "expired_keys:0", "evicted_keys:0",
@@ -98,5 +103,21 @@ import Testing
         }
         kv("GET", "a")
         #expect(kv("INFO", "stats").contains("keyspace_hits:1\r\n"), "counting goes on from zero")
+    }
+
+    @Test func instantaneousRatesAverageTheSampledWindow() {
+        let rates = KVRates()
+        #expect(rates.figures == KVRateFigures(), "no rate from fewer than two samples")
+        #expect(rates.isDue(nowMs: 0))
+        // 16 samples kept: the window is the last 1.5 s whatever came before.
+        for step in 0..<40 {
+            let atMs = Int64(step) * KVRates.intervalMs
+            let commands = step < 20 ? step * 1_000_000 : 20_000_000 + (step - 20) * 100
+            rates.record(KVRateSample(atMs: atMs, commands: commands, bytesIn: step * 10_240, bytesOut: step * 1_024))
+            #expect(!rates.isDue(nowMs: atMs + KVRates.intervalMs - 1))
+        }
+        let figures = rates.figures
+        #expect(figures.opsPerSecond == 1_000, "100 commands per 100 ms")
+        #expect(figures.inputKbps == 100 && figures.outputKbps == 10)
     }
 }

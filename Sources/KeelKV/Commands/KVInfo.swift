@@ -102,10 +102,18 @@ enum KVInfo {
             ])
         case "stats":
             let stats = store.statistics
+            let rates = store.rates.figures
             return lines([
                 ("total_connections_received", "\(stats.connectionsReceived)"),
                 ("total_commands_processed", "\(stats.commandsProcessed)"),
-                ("instantaneous_ops_per_sec", "0"), ("rejected_connections", "0"),
+                ("instantaneous_ops_per_sec", "\(rates.opsPerSecond)"),
+                ("total_net_input_bytes", "\(stats.netInputBytes)"),
+                ("total_net_output_bytes", "\(stats.netOutputBytes)"),
+                ("total_net_repl_input_bytes", "0"), ("total_net_repl_output_bytes", "0"),
+                ("instantaneous_input_kbps", format2(rates.inputKbps)),
+                ("instantaneous_output_kbps", format2(rates.outputKbps)),
+                ("instantaneous_input_repl_kbps", "0.00"), ("instantaneous_output_repl_kbps", "0.00"),
+                ("rejected_connections", "0"),
                 ("sync_full", "\(stats.syncFull)"), ("sync_partial_ok", "\(stats.syncPartialOK)"),
                 ("sync_partial_err", "\(stats.syncPartialError)"),
                 ("expired_keys", "\(stats.expiredKeys)"), ("evicted_keys", "\(stats.evictedKeys)"),

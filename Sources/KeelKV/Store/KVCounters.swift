@@ -61,6 +61,8 @@ struct KVStatistics: Sendable {
     var keyspaceHits = 0
     var keyspaceMisses = 0
     var authFailures = 0
+    var netInputBytes = 0
+    var netOutputBytes = 0
 
     /// Each count less `baseline`'s.
     func since(_ baseline: KVStatistics) -> KVStatistics {
@@ -72,6 +74,7 @@ struct KVStatistics: Sendable {
             expiredKeys: expiredKeys - baseline.expiredKeys, evictedKeys: evictedKeys - baseline.evictedKeys,
             keyspaceHits: keyspaceHits - baseline.keyspaceHits,
             keyspaceMisses: keyspaceMisses - baseline.keyspaceMisses,
-            authFailures: authFailures - baseline.authFailures)
+            authFailures: authFailures - baseline.authFailures, netInputBytes: netInputBytes - baseline.netInputBytes,
+            netOutputBytes: netOutputBytes - baseline.netOutputBytes)
     }
 }

@@ -60,6 +60,11 @@ public final class KVStore: @unchecked Sendable {
     /// What SHUTDOWN calls to stop the server (the executable sets it;
     /// without it SHUTDOWN is refused).
     public let shutdownAction = Mutex<(@Sendable () -> Void)?>(nil)
+    /// Bytes read from and written to clients so far (the executable
+    /// reads them from Keel's counters; without it INFO says 0).
+    public let networkTotals = Mutex<(@Sendable () -> (bytesIn: Int, bytesOut: Int))?>(nil)
+    /// INFO's instantaneous rates, sampled by the first loop's ticks.
+    let rates = KVRates()
     /// Channels and patterns and who listens to them.
     let pubsub = KVPubSub()
     /// Clients blocked on keys (BLPOP and the like).
@@ -191,12 +196,29 @@ public final class KVStore: @unchecked Sendable {
     /// INFO's stats since the start (KVStatistics).
     var statisticsSinceStart: KVStatistics {
         let syncs = replication.backlogStatus
+        let network = networkBytes
         return KVStatistics(
             connectionsReceived: counters.connectionsReceived.load(ordering: .relaxed),
             commandsProcessed: counters.commandsProcessed, syncFull: syncs.full, syncPartialOK: syncs.partial,
             syncPartialError: syncs.refused, expiredKeys: expirations, evictedKeys: evictions,
             keyspaceHits: counters.keyspaceHits, keyspaceMisses: counters.keyspaceMisses,
-            authFailures: counters.authFailures.load(ordering: .relaxed))
+            authFailures: counters.authFailures.load(ordering: .relaxed), netInputBytes: network.bytesIn,
+            netOutputBytes: network.bytesOut)
+    }
+
+    /// Bytes read from and written to clients so far (see networkTotals).
+    var networkBytes: (bytesIn: Int, bytesOut: Int) {
+        networkTotals.withLock { $0 }?() ?? (bytesIn: 0, bytesOut: 0)
+    }
+
+    /// Records the running totals for INFO's rates when a sample is due.
+    func sampleRates(nowMs: Int64) {
+        guard rates.isDue(nowMs: nowMs) else { return }
+        let network = networkBytes
+        rates.record(
+            KVRateSample(
+                atMs: nowMs, commands: counters.commandsProcessed, bytesIn: network.bytesIn,
+                bytesOut: network.bytesOut))
     }
 
     /// INFO's stats since the last CONFIG RESETSTAT.
