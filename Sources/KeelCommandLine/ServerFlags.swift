@@ -53,7 +53,7 @@ public struct ServerFlags<Defaults: ServerFlagDefaults>: ParsableArguments {
     /// `--threads`.
     @Option(
         parsing: .unconditional,
-        help: "Event loops, each on its own thread and listener (SO_REUSEPORT); --max-clients is split among them.")
+        help: "Event loops, each on its own thread and listener (SO_REUSEPORT); --max-clients holds over all of them.")
     public var threads = 1
 
     /// `--backend`.

@@ -104,6 +104,8 @@ struct KVServerCommand: ParsableCommand {
             // Replies outgrow requests (LRANGE): the staging a 64 KiB read
             // had (16 KiB cost LRANGE_600 at pipeline 16 a fifth more CPU).
             $0.outputStagingBytes = (64 << 10) + 64
+            // Past --max-clients a client is told, as redis-server tells it.
+            $0.clientLimitReply = Array("-ERR max number of clients reached\r\n".utf8)
             guard let tlsPort else { return }
             if $0.port == 0 {
                 $0.port = tlsPort
@@ -163,10 +165,11 @@ struct KVServerCommand: ParsableCommand {
                 kv.shutdown()
             }
         }
-        store.networkTotals.withLock {
+        store.serverTotals.withLock {
             $0 = { [kv] in
                 let totals = kv.statistics()
-                return (totals.bytesIn, totals.bytesOut)
+                return KVServerTotals(
+                    bytesIn: totals.bytesIn, bytesOut: totals.bytesOut, rejectedConnections: totals.rejected)
             }
         }
         let metadata: Logger.Metadata = [

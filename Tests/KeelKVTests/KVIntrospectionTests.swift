@@ -81,7 +81,9 @@ import Testing
     @Test func configResetStatStartsTheStatsFromZero() {
         let kv = KVHarness()
         let received = Atomic<Int>(1_000)
-        kv.store.networkTotals.withLock { $0 = { (received.load(ordering: .relaxed), 5_000) } }
+        kv.store.serverTotals.withLock {
+            $0 = { KVServerTotals(bytesIn: received.load(ordering: .relaxed), bytesOut: 5_000, rejectedConnections: 3) }
+        }
         kv("SET", "a", "1")
         kv("SET", "gone", "1", "PX", "1")
         kv("GET", "a")
@@ -91,6 +93,7 @@ import Testing
         let before = kv("INFO", "stats")
         #expect(before.contains("keyspace_hits:1\r\n") && before.contains("expired_keys:1\r\n"))
         #expect(before.contains("total_net_input_bytes:1000\r\n") && before.contains("total_net_output_bytes:5000\r\n"))
+        #expect(before.contains("rejected_connections:3\r\n"))
         #expect(kv("CONFIG", "RESETSTAT") == ok)
         received.store(1_200, ordering: .relaxed)
         let after = kv("INFO", "stats")

@@ -32,6 +32,9 @@ else
     result SKIPPED "redis-py (could not be installed from PyPI)"
 fi
 
+if python3 "$HERE/kv_client_limit.py" "$ROOT/.build/release/keel-kv"; then result ok "--max-clients over two loops: all served up to it, the next told so and closed"; else
+    result FAIL "--max-clients with --threads 2"; fi
+
 if ensure_command redis-cli redis-tools; then
     cli=(redis-cli -p "$KV_PORT")
     out=$("${cli[@]}" SET greeting hello; "${cli[@]}" GET greeting; "${cli[@]}" RPUSH l a b; "${cli[@]}" LRANGE l 0 -1;

@@ -60,11 +60,17 @@ public struct Configuration: Sendable, Equatable {
     /// wakeup; a connection with output left is revisited on the next
     /// iteration. Default 16.
     public var maxWritesPerWake = 16
-    /// Most connections open at once, in total. With several threads each
-    /// loop gets an equal share; a loop at its share switches its listener
-    /// off, and connections the kernel hashed to it wait in its backlog even
-    /// if other loops have room. Default 4096.
+    /// Most connections open at once, in total over all loops (each loop
+    /// may hold all of them: its slab has this many slots). At the limit the
+    /// listeners are switched off and new connections wait in the kernel's
+    /// backlog until one closes, unless `clientLimitReply` is set. Default 4096.
     public var maxClients = 4096
+    /// What a connection over `maxClients` is told: nil (the default) keeps
+    /// it waiting in the backlog; bytes make the loop accept it, write them
+    /// (once, without waiting; nothing on a TLS port) and close it at once,
+    /// as redis-server does with `-ERR max number of clients reached`.
+    /// Counted as `rejected` in the statistics.
+    public var clientLimitReply: [UInt8]?
     /// Largest payload accepted; a frame announcing more closes its
     /// connection. Clamped to what `frame` can announce. Default 1 MiB.
     public var maxMessageBytes = 1 << 20

@@ -1,7 +1,9 @@
-// Accepting: accept4 until EAGAIN or the slab is full. The listener is
+// Accepting: accept4 until EAGAIN or the client limit (the slab's capacity;
+// with several loops, the server's count: ClientAdmission). The listener is
 // switched off (interest 0) at the client limit and while accept errors that
 // mean "no descriptors or memory" cool down, and switched back on when a slot
-// frees or the pause ends, so connections waiting in the backlog are served.
+// frees (on any loop) or the pause ends, so connections waiting in the
+// backlog are served.
 
 import Glibc
 
@@ -29,19 +31,52 @@ extension EventLoop {
     @usableFromInline
     func acceptConnections(from listener: ListeningSocket?, tls: Bool) {
         guard let listener else { return }
-        while !slab.isFull {
+        let admission = control.admission
+        // Waiting in the backlog, a place is reserved before accepting, so
+        // nothing is accepted without one. Turning away, it is taken after:
+        // a loop's reservation for an accept that finds nothing would
+        // otherwise make another loop turn a client away in that instant.
+        let reservesFirst = configuration.clientLimitReply == nil
+        while true {
+            var reserved = false
+            if reservesFirst {
+                guard !slab.isFull, admission?.reserve() ?? true else { break }
+                reserved = true
+            }
             switch backend.accept(listener.fd) {
             case .accepted(let fd):
-                admit(fd, tls: tls)
+                if reserved || (!slab.isFull && admission?.reserve() ?? true) {
+                    admit(fd, tls: tls)
+                } else {
+                    turnAway(fd, tls: tls)
+                }
             case .wouldBlock:
+                if reserved { admission?.release(by: index) }
                 return
             case .failed(let errno):
+                if reserved { admission?.release(by: index) }
                 stats.acceptErrors += 1
                 if handleAcceptError(errno) { continue }
                 return
             }
         }
         updateListener()
+    }
+
+    /// A connection over the client limit: told so (`clientLimitReply`,
+    /// one write that does not wait, plaintext only) and closed.
+    @usableFromInline
+    func turnAway(_ fd: Int32, tls: Bool) {
+        if !tls, let reply = configuration.clientLimitReply {
+            _ = reply.withUnsafeBytes { Syscall.send(fd, $0) }
+        }
+        Syscall.close(fd)
+        stats.rejected += 1
+        rejectLog.record(nowMs: nowMs) { suppressed in
+            logger.warning(
+                "client limit reached; turning a connection away",
+                metadata: ["max_clients": "\(configuration.maxClients)", "suppressed": "\(suppressed)"])
+        }
     }
 
     /// Takes a slot for a new connection and registers it for reading; a
@@ -59,6 +94,7 @@ extension EventLoop {
             logger.error("cannot watch an accepted connection; closing it", metadata: ["errno": "\(error)"])
             slab.free(slot, pool: pool)
             Syscall.close(fd)
+            control.admission?.release(by: index)
             return
         }
         slab[slot].registered = .read
@@ -119,7 +155,10 @@ extension EventLoop {
     @usableFromInline
     func updateListener() {
         guard let listener else { return }
-        let wanted = acceptGate.wanted(slabFull: slab.isFull, nowMs: nowMs)
+        // Over the limit a listener stays on only to turn connections away.
+        let full =
+            configuration.clientLimitReply == nil && (slab.isFull || (control.admission?.isFull ?? false))
+        let wanted = acceptGate.wanted(slabFull: full, nowMs: nowMs)
         guard wanted != acceptGate.isOn else { return }
         if !wanted { stats.listenerPauses += 1 }
         backend.modify(fd: listener.fd, token: .listener, interest: wanted ? .read : [])

@@ -27,6 +27,7 @@ extension EventLoop {
         timeouts.removeFromAll(slot)
         let handlerKnows = slab[slot].flags.contains(.announced)
         slab.free(slot, pool: pool)
+        control.admission?.release(by: index)
         outputs.forgetProxyHeader(of: slot)
         if outputs.anyRestricted { outputs.restrictedSlots[slot] = nil }
         stats.closedByReason[reason.rawValue] += 1

@@ -130,6 +130,8 @@ where Handler.Request == Decoder.Request {
     @usableFromInline let protocolErrorLog: RateLimitedLog
     @usableFromInline let proxyHeaderLog: RateLimitedLog
     @usableFromInline let acceptLog: RateLimitedLog
+    /// Connections turned away at the client limit.
+    @usableFromInline let rejectLog: RateLimitedLog
     @usableFromInline let memoryLog: RateLimitedLog
     @usableFromInline let cutLog: RateLimitedLog
     @usableFromInline let tlsLog: RateLimitedLog
@@ -185,6 +187,7 @@ where Handler.Request == Decoder.Request {
         oversizeLog = RateLimitedLog(intervalMs: 1_000)
         protocolErrorLog = RateLimitedLog(intervalMs: 1_000)
         acceptLog = RateLimitedLog(intervalMs: 1_000)
+        rejectLog = RateLimitedLog(intervalMs: 1_000)
         proxyHeaderLog = RateLimitedLog(intervalMs: 1_000)
         memoryLog = RateLimitedLog(intervalMs: 1_000)
         cutLog = RateLimitedLog(intervalMs: 1_000)
@@ -286,6 +289,9 @@ where Handler.Request == Decoder.Request {
         if token == .waker {
             control.waker.drain()
             runMailbox()
+            // Another loop's close may have freed a place under the
+            // server's client limit (ClientAdmission).
+            if !acceptGate.isOn && shutdownDeadlineMs == nil { updateListener() }
             if control.stopRequested.load(ordering: .acquiring) && shutdownDeadlineMs == nil {
                 beginShutdown()
             }

@@ -5,6 +5,9 @@
 public struct Statistics: Sendable, Equatable, CustomStringConvertible {
     /// Connections accepted.
     public var accepted = 0
+    /// Connections over the client limit accepted only to be turned away
+    /// (`Configuration.clientLimitReply`).
+    public var rejected = 0
     /// Connections closed, per reason (indexed by `CloseReason.rawValue`).
     public var closedByReason = [Int](repeating: 0, count: CloseReason.allCases.count)
     /// Complete messages received.
@@ -87,6 +90,7 @@ public struct Statistics: Sendable, Equatable, CustomStringConvertible {
     /// line, `add` and the swift-metrics report all come from this table.
     public static let counters: [Counter] = [
         Counter(name: "accepted", metricLabel: "keel_connections_accepted_total", value: \.accepted),
+        Counter(name: "rejected", metricLabel: "keel_connections_rejected_total", value: \.rejected),
         Counter(name: "messages-in", metricLabel: "keel_messages_in_total", value: \.messagesIn),
         Counter(name: "messages-out", metricLabel: "keel_messages_out_total", value: \.messagesOut),
         Counter(name: "bytes-in", metricLabel: "keel_bytes_in_total", value: \.bytesIn),

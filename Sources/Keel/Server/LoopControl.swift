@@ -15,6 +15,8 @@ final class LoopControl: Sendable {
     @usableFromInline let published = Locked(Statistics())
     /// Set by `Server.shutdown()`; the loop notices on its next wake.
     @usableFromInline let stopRequested = Atomic<Bool>(false)
+    /// The client limit shared with the other loops (nil with one loop).
+    @usableFromInline let admission: ClientAdmission?
     /// Open connections, as of the end of the loop's last iteration.
     @usableFromInline let openConnections = Atomic<Int>(0)
     #if DEBUG
@@ -22,10 +24,11 @@ final class LoopControl: Sendable {
         @usableFromInline let diagnostics = LoopDiagnostics()
     #endif
 
-    init(index: UInt32, waker: Waker, mailbox: Mailbox) {
+    init(index: UInt32, waker: Waker, mailbox: Mailbox, admission: ClientAdmission? = nil) {
         self.index = index
         self.waker = waker
         self.mailbox = mailbox
+        self.admission = admission
     }
 
     /// Asks the loop to shut down and wakes it.

@@ -133,8 +133,9 @@ public final class Server<Handler: ConnectionHandler>: Sendable {
                         waker: $0, capacity: configuration.mailboxCapacity,
                         bytesLimit: configuration.mailboxBytesLimit)
                 })
+            let admission = count > 1 ? ClientAdmission(limit: configuration.maxClients, wakers: wakers) : nil
             let controls = (0..<count).map {
-                LoopControl(index: UInt32($0), waker: wakers[$0], mailbox: mailboxes.all[$0])
+                LoopControl(index: UInt32($0), waker: wakers[$0], mailbox: mailboxes.all[$0], admission: admission)
             }
             let factory = metricsFactory ?? MetricsSystem.factory
             let started = Reporter(
@@ -182,8 +183,9 @@ public final class Server<Handler: ConnectionHandler>: Sendable {
         control: LoopControl, listener: ListeningSocket, tlsListener: ListeningSocket?, tlsContext: TLSContext?,
         mailboxes: Mailboxes, logger: Logger
     ) throws(ServerError) -> Transfer<BuiltLoop> {
-        var loopConfiguration = configuration
-        loopConfiguration.maxClients = loopCapacity(control.index)
+        // Each loop may hold the whole limit; with several loops,
+        // ClientAdmission keeps their sum within it.
+        let loopConfiguration = configuration
         let backend: LoopParts.Backend
         switch configuration.backend {
         case .epoll:
@@ -228,12 +230,6 @@ public final class Server<Handler: ConnectionHandler>: Sendable {
             }
         #endif
         return backend
-    }
-
-    /// Loop `index`'s share of maxClients (the remainder goes to the first loops).
-    private func loopCapacity(_ index: UInt32) -> Int {
-        let share = configuration.maxClients / configuration.threads
-        return share + (Int(index) < configuration.maxClients % configuration.threads ? 1 : 0)
     }
 
     /// The address being served, once started.

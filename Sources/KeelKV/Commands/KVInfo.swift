@@ -113,7 +113,7 @@ enum KVInfo {
                 ("instantaneous_input_kbps", format2(rates.inputKbps)),
                 ("instantaneous_output_kbps", format2(rates.outputKbps)),
                 ("instantaneous_input_repl_kbps", "0.00"), ("instantaneous_output_repl_kbps", "0.00"),
-                ("rejected_connections", "0"),
+                ("rejected_connections", "\(stats.rejectedConnections)"),
                 ("sync_full", "\(stats.syncFull)"), ("sync_partial_ok", "\(stats.syncPartialOK)"),
                 ("sync_partial_err", "\(stats.syncPartialError)"),
                 ("expired_keys", "\(stats.expiredKeys)"), ("evicted_keys", "\(stats.evictedKeys)"),

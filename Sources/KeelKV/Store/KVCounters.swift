@@ -48,6 +48,24 @@ final class KVCounters: Sendable {
     var keyspaceMisses: Int { total { $0.keyspaceMisses.load(ordering: .relaxed) } }
 }
 
+/// What the server under the store counted (Keel's statistics), as INFO
+/// reports it.
+public struct KVServerTotals: Sendable {
+    /// Bytes read from clients.
+    public var bytesIn = 0
+    /// Bytes written to clients.
+    public var bytesOut = 0
+    /// Connections turned away at the client limit.
+    public var rejectedConnections = 0
+
+    /// Totals as counted (zero for none).
+    public init(bytesIn: Int = 0, bytesOut: Int = 0, rejectedConnections: Int = 0) {
+        self.bytesIn = bytesIn
+        self.bytesOut = bytesOut
+        self.rejectedConnections = rejectedConnections
+    }
+}
+
 /// INFO's stats section as counts since the start: CONFIG RESETSTAT keeps
 /// one as its baseline, and INFO subtracts it.
 struct KVStatistics: Sendable {
@@ -63,6 +81,7 @@ struct KVStatistics: Sendable {
     var authFailures = 0
     var netInputBytes = 0
     var netOutputBytes = 0
+    var rejectedConnections = 0
 
     /// Each count less `baseline`'s.
     func since(_ baseline: KVStatistics) -> KVStatistics {
@@ -75,6 +94,7 @@ struct KVStatistics: Sendable {
             keyspaceHits: keyspaceHits - baseline.keyspaceHits,
             keyspaceMisses: keyspaceMisses - baseline.keyspaceMisses,
             authFailures: authFailures - baseline.authFailures, netInputBytes: netInputBytes - baseline.netInputBytes,
-            netOutputBytes: netOutputBytes - baseline.netOutputBytes)
+            netOutputBytes: netOutputBytes - baseline.netOutputBytes,
+            rejectedConnections: rejectedConnections - baseline.rejectedConnections)
     }
 }

@@ -60,9 +60,9 @@ public final class KVStore: @unchecked Sendable {
     /// What SHUTDOWN calls to stop the server (the executable sets it;
     /// without it SHUTDOWN is refused).
     public let shutdownAction = Mutex<(@Sendable () -> Void)?>(nil)
-    /// Bytes read from and written to clients so far (the executable
-    /// reads them from Keel's counters; without it INFO says 0).
-    public let networkTotals = Mutex<(@Sendable () -> (bytesIn: Int, bytesOut: Int))?>(nil)
+    /// What Keel counted for INFO (bytes, connections turned away): the
+    /// executable reads its server's counters; without it INFO says 0.
+    public let serverTotals = Mutex<(@Sendable () -> KVServerTotals)?>(nil)
     /// INFO's instantaneous rates, sampled by the first loop's ticks.
     let rates = KVRates()
     /// Channels and patterns and who listens to them.
@@ -196,25 +196,25 @@ public final class KVStore: @unchecked Sendable {
     /// INFO's stats since the start (KVStatistics).
     var statisticsSinceStart: KVStatistics {
         let syncs = replication.backlogStatus
-        let network = networkBytes
+        let network = keelTotals
         return KVStatistics(
             connectionsReceived: counters.connectionsReceived.load(ordering: .relaxed),
             commandsProcessed: counters.commandsProcessed, syncFull: syncs.full, syncPartialOK: syncs.partial,
             syncPartialError: syncs.refused, expiredKeys: expirations, evictedKeys: evictions,
             keyspaceHits: counters.keyspaceHits, keyspaceMisses: counters.keyspaceMisses,
             authFailures: counters.authFailures.load(ordering: .relaxed), netInputBytes: network.bytesIn,
-            netOutputBytes: network.bytesOut)
+            netOutputBytes: network.bytesOut, rejectedConnections: network.rejectedConnections)
     }
 
-    /// Bytes read from and written to clients so far (see networkTotals).
-    var networkBytes: (bytesIn: Int, bytesOut: Int) {
-        networkTotals.withLock { $0 }?() ?? (bytesIn: 0, bytesOut: 0)
+    /// Keel's counts so far (see serverTotals).
+    var keelTotals: KVServerTotals {
+        serverTotals.withLock { $0 }?() ?? KVServerTotals()
     }
 
     /// Records the running totals for INFO's rates when a sample is due.
     func sampleRates(nowMs: Int64) {
         guard rates.isDue(nowMs: nowMs) else { return }
-        let network = networkBytes
+        let network = keelTotals
         rates.record(
             KVRateSample(
                 atMs: nowMs, commands: counters.commandsProcessed, bytesIn: network.bytesIn,

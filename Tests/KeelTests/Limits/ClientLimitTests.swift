@@ -1,6 +1,7 @@
 // The client limit on real sockets: at --max-clients the listener is
 // switched off and new connections wait in the kernel's backlog; they are
-// accepted, and served, as slots free.
+// accepted, and served, as slots free. With a limit reply, they are told
+// and closed instead. (Over several loops: ThreadsAndMessagingTests.)
 
 import Glibc
 import Testing
@@ -48,6 +49,29 @@ import Testing
                 clients.removeFirst(batch.count)
             }
             #expect(served == 50)
+        }
+    }
+
+    @Test(arguments: [1, 2])
+    func aClientOverTheLimitIsToldAndClosedWhenAReplyIsSet(threads: Int) throws {
+        let configuration = testConfiguration {
+            $0.threads = threads
+            $0.maxClients = 2
+            $0.statisticsIntervalMs = 10
+            $0.clientLimitReply = Array("full\r\n".utf8)
+        }
+        try withEchoServer(configuration) { server, port in
+            let open = try (0..<2).map { _ in try TestClient(port: port, timeoutSeconds: 10) }
+            for client in open { #expect(try client.roundTrip([1])) }
+            let turnedAway = try TestClient(port: port, timeoutSeconds: 10)
+            #expect(try turnedAway.readToEnd() == Array("full\r\n".utf8))
+            #expect(eventually { server.statistics().rejected == 1 })
+            #expect(server.isAccepting, "the listener stays on to turn clients away")
+            for client in open { #expect(try client.roundTrip([2]), "those inside carry on") }
+            open[0].close()
+            #expect(eventually { server.openConnections == 1 })
+            let next = try TestClient(port: port, timeoutSeconds: 10)
+            #expect(try next.roundTrip([3]), "a freed place is taken again")
         }
     }
 }
