@@ -147,15 +147,9 @@ enum KVSetCommands {
             }
             return
         }
-        let total = set.count
-        let wanted = min(Int(count), total)
-        var positions = Array(0..<total)
-        if wanted < total {
-            positions.shuffle(using: &context.random)
-            positions = Array(positions.prefix(wanted))
-        }
+        let wanted = min(Int(count), set.count)
         context.reply.arrayHeader(wanted)
-        for position in positions { _ = set.member(at: position) { context.reply.bulkString($0) } }
+        set.randomDistinctMembers(wanted, using: &context.random) { context.reply.bulkString($0) }
     }
 
     static func smove(_ context: KVContext) {

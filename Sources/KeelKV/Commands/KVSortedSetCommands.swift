@@ -567,12 +567,19 @@ enum KVSortedSetCommands {
             }
         } else {
             let total = set.count
-            var ranks = Array(0..<total)
-            ranks.shuffle(using: &context.random)
-            for rank in ranks.prefix(Int(min(count, Int64(total)))) {
-                set.forEachMember(ranks: rank, through: rank, reverse: false) { member, score in
+            let wanted = Int(min(count, Int64(total)))
+            if wanted == total {
+                set.forEachMember(ranks: 0, through: total - 1, reverse: false) { member, score in
                     items.append((Array(member), score))
-                    return false
+                    return true
+                }
+            } else {
+                // Each rank found in O(log n) (a skip list) or by a walk of a small pack.
+                for rank in KVSampling.distinctPositions(wanted, of: total, using: &context.random) {
+                    set.forEachMember(ranks: rank, through: rank, reverse: false) { member, score in
+                        items.append((Array(member), score))
+                        return false
+                    }
                 }
             }
         }

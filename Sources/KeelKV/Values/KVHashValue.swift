@@ -114,29 +114,40 @@ struct KVHashValue {
     ) {
         let total = self.count
         guard total > 0, count > 0 else { return }
-        if withRepeats {
-            for _ in 0..<count {
-                let index = Int.random(in: 0..<total, using: &generator)
-                fieldAt(index, body)
+        if isCompact {
+            // A small pack: its pairs gathered once, then picked by position.
+            var pairs: [(UnsafeRawBufferPointer, UnsafeRawBufferPointer)] = []
+            pairs.reserveCapacity(total)
+            forEachField { field, value in
+                pairs.append((field, value))
+                return true
+            }
+            if withRepeats {
+                for _ in 0..<count {
+                    let (field, value) = pairs[Int.random(in: 0..<total, using: &generator)]
+                    body(field, value)
+                }
+            } else if count >= total {
+                for (field, value) in pairs { body(field, value) }
+            } else {
+                for position in KVSampling.distinctPositions(count, of: total, using: &generator) {
+                    body(pairs[position].0, pairs[position].1)
+                }
             }
             return
         }
-        // Distinct: a random sample of indices, in hash order.
-        var indices = Array(0..<total)
-        indices.shuffle(using: &generator)
-        for index in indices.prefix(count) { fieldAt(index, body) }
-    }
-
-    /// The field and value at position `index` in iteration order.
-    private func fieldAt(_ index: Int, _ body: (UnsafeRawBufferPointer, UnsafeRawBufferPointer) -> Void) {
-        var position = 0
-        forEachField { field, value in
-            if position == index {
-                body(field, value)
-                return false
+        if withRepeats {
+            for _ in 0..<count {
+                let entry = table.random(using: &generator).unsafelyUnwrapped
+                body(entry.field, entry.value)
             }
-            position += 1
-            return true
+        } else if count >= total {
+            table.forEachEntry { body($0.field, $0.value) }
+        } else {
+            for pointer in KVSampling.distinctEntries(count, of: table, using: &generator) {
+                let entry = KVFieldEntry(pointer)
+                body(entry.field, entry.value)
+            }
         }
     }
 

@@ -122,25 +122,40 @@ struct KVSetValue {
         }
     }
 
-    /// The member at position `index` in iteration order.
-    func member<R>(at index: Int, _ body: (UnsafeRawBufferPointer) -> R) -> R? {
+    /// `count` distinct members at random (all of them when `count` is at
+    /// least the size), in time proportional to `count` for a table.
+    func randomDistinctMembers<G: RandomNumberGenerator>(
+        _ count: Int, using generator: inout G, _ body: (UnsafeRawBufferPointer) -> Void
+    ) {
+        let total = self.count
+        guard count < total else {
+            forEachMember {
+                body($0)
+                return true
+            }
+            return
+        }
         switch entry.encoding {
         case .integer:
             let intset = KVIntSet(entry.object)
-            guard index < intset.count else { return nil }
-            return KVInteger.withDigits(intset[index]) { body($0) }
-        case .compact:
-            let pack = KVPack(entry.object)
-            guard index < pack.count else { return nil }
-            return body(pack.element(at: pack.offset(ofIndex: index)).bytes)
-        case .general:
-            var position = 0
-            var result: R?
-            table.forEachEntry { member in
-                if position == index && result == nil { result = body(member.field) }
-                position += 1
+            for position in KVSampling.distinctPositions(count, of: total, using: &generator) {
+                KVInteger.withDigits(intset[position]) { body($0) }
             }
-            return result
+        case .compact:
+            // A small pack: its members gathered once, then picked by position.
+            var members: [UnsafeRawBufferPointer] = []
+            members.reserveCapacity(total)
+            KVPack(entry.object).forEachElement { member, _ in
+                members.append(member)
+                return true
+            }
+            for position in KVSampling.distinctPositions(count, of: total, using: &generator) {
+                body(members[position])
+            }
+        case .general:
+            for pointer in KVSampling.distinctEntries(count, of: table, using: &generator) {
+                body(KVFieldEntry(pointer).field)
+            }
         }
     }
 
@@ -149,10 +164,15 @@ struct KVSetValue {
         switch entry.encoding {
         case .general:
             return table.random(using: &generator).map { Array($0.field) }
-        default:
-            let total = count
-            guard total > 0 else { return nil }
-            return member(at: Int.random(in: 0..<total, using: &generator)) { Array($0) }
+        case .integer:
+            let intset = KVIntSet(entry.object)
+            guard intset.count > 0 else { return nil }
+            return KVInteger.withDigits(intset[Int.random(in: 0..<intset.count, using: &generator)]) { Array($0) }
+        case .compact:
+            let pack = KVPack(entry.object)
+            guard pack.count > 0 else { return nil }
+            let index = Int.random(in: 0..<pack.count, using: &generator)
+            return Array(pack.element(at: pack.offset(ofIndex: index)).bytes)
         }
     }
 
