@@ -1049,6 +1049,15 @@ ZSETS = [
      ("sample", c("ZRANDMEMBER r -5"), [b"a", b"b", b"c"]), ("shape", c("ZRANDMEMBER r -4 WITHSCORES")),
      ("sample", c("ZRANDMEMBER r 2"), [b"a", b"b", b"c"]), c("ZRANDMEMBER r abc"), c("ZRANDMEMBER r 1 BAD"),
      c("ZRANDMEMBER r -9223372036854775808 WITHSCORES"), c("ZRANDMEMBER str"), c("ZRANDMEMBER r 0 WITHSCORES")],
+    # A packed set's whole scores in ZSCAN as its listpack holds them; -0
+    # kept by a skip list, 0 in a pack; LIMIT offset -1 by rank.
+    [c("ZADD p 1e17 d 123456789012345678 h 0.1 a -0 c 5e18 x 4611686018427387903 w 2.5 q"), c("ZSCAN p 0"),
+     BIG_ZSET, c("ZADD bigz -0 neg"), c("ZSCORE bigz neg"), c("ZINCRBY bigz -0 neg2"), c("ZSCORE bigz neg2"),
+     c("ZADD bigz INCR -0 x"), c("ZRANGEBYSCORE bigz -0 0 WITHSCORES"), c("ZADD zz 0 a 0 b"),
+     c("ZINTERSTORE d 1 zz WEIGHTS -1"), c("ZRANGE d 0 -1 WITHSCORES"), c("ZUNIONSTORE d 1 zz WEIGHTS -1"),
+     c("ZRANGE d 0 -1 WITHSCORES"), c("ZADD zz INCR -0 a"), c("ZSCORE zz a"), c("ZRANGE zz 0 -1 LIMIT 1 -1"),
+     c("ZRANGE zz 0 -1 LIMIT 1 -2"), c("ZRANGE zz 0 -1 LIMIT 0 5"), c("SET str x"), c("ZRANGE str 0 -1 LIMIT 1 -1"),
+     c("ZRANGE zz 1 -1.5 LIMIT 100 -1")],
 ]
 
 TRANSACTIONS = [

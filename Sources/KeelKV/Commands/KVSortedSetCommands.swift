@@ -132,16 +132,14 @@ enum KVSortedSetCommands {
                 if (onlyGreater && newScore <= current) || (onlyLess && newScore >= current) { continue }
                 result = newScore
                 if newScore != current {
-                    // -0 is stored as 0, as redis-server's packed sets write it
-                    // (the reply to INCR still says -0, as redis-server's does).
-                    guard set.set(member, score: newScore + 0, limits: context.limits) != nil else {
+                    guard set.set(member, score: newScore, limits: context.limits) != nil else {
                         return context.outOfMemory()
                     }
                     updated += 1
                 }
             } else {
                 if onlyIfPresent { continue }
-                guard set.set(member, score: newScore + 0, limits: context.limits) != nil else {
+                guard set.set(member, score: newScore, limits: context.limits) != nil else {
                     context.removeIfEmpty(key, count: set.count)
                     return context.outOfMemory()
                 }
@@ -361,8 +359,14 @@ enum KVSortedSetCommands {
             index += 1
         }
         if sawLimit && request.kind == .rank {
-            context.reply.error("ERR syntax error, LIMIT is only supported in combination with either BYSCORE or BYLEX")
-            return false
+            // redis-server refuses only a count: `LIMIT offset -1` by rank
+            // is taken, and both are ignored.
+            guard request.limit == -1 else {
+                context.reply.error(
+                    "ERR syntax error, LIMIT is only supported in combination with either BYSCORE or BYLEX")
+                return false
+            }
+            request.offset = 0
         }
         if request.withScores && request.kind == .lex {
             context.reply.error("ERR syntax error, WITHSCORES not supported in combination with BYLEX")
@@ -832,7 +836,9 @@ enum KVSortedSetCommands {
             cursor = set.scan(cursor) { member, score in
                 if options.accepts(member) {
                     items.append(Array(member))
-                    items.append(KVDouble.text(score))
+                    // A packed set's scores as redis-server's listpack holds
+                    // them (written by its d2string); a skip list's as replies.
+                    items.append(set.isCompact ? KVDouble.packedText(score) : KVDouble.text(score))
                 }
             }
             steps -= 1

@@ -84,6 +84,17 @@ enum KVDouble {
         return format("%.17g", value)
     }
 
+    /// A score as redis-server writes it into a packed sorted set (its
+    /// d2string): a whole number within ±2^62 in plain digits, otherwise
+    /// as a reply writes it.
+    static func packedText(_ value: Double) -> [UInt8] {
+        let bound = Double(Int64.max / 2)
+        if value >= -bound && value <= bound && value == value.rounded(.towardZero) {
+            return KVInteger.text(Int64(value))
+        }
+        return text(value)
+    }
+
     /// INCRBYFLOAT's result: "%.17Lf" without trailing zeros (nor a trailing
     /// point), "-0" as "0"; nil when too long (Redis's 5 KiB limit).
     static func text(_ value: Float80) -> [UInt8]? {

@@ -54,7 +54,7 @@ struct KVZSetValue {
         self.entry = entry
     }
 
-    private var isCompact: Bool { entry.encoding == .compact }
+    var isCompact: Bool { entry.encoding == .compact }
     private var list: KVSortedSet { KVObjects.object(entry.object, as: KVSortedSet.self) }
 
     /// A new sorted set's object: an empty pack, or a skip list when the
@@ -147,7 +147,10 @@ struct KVZSetValue {
     }
 
     /// Inserts into the pack at the place (score, member) sorts.
-    private func insertCompact(_ member: UnsafeRawBufferPointer, score: Double) -> Bool {
+    private func insertCompact(_ member: UnsafeRawBufferPointer, score given: Double) -> Bool {
+        // -0 is held as 0, as redis-server's packed sets write it (a skip
+        // list keeps -0, as redis-server's does).
+        let score = given + 0
         var pack = KVPack(entry.object)
         var offset = pack.startOffset
         while offset < pack.endOffset {
