@@ -123,4 +123,23 @@ import Testing
         #expect(figures.opsPerSecond == 1_000, "100 commands per 100 ms")
         #expect(figures.inputKbps == 100 && figures.outputKbps == 10)
     }
+
+    @Test func errorRepliesAreCountedByTheirCode() {
+        let kv = KVHarness()
+        kv("SET", "s", "v")
+        kv("GET")
+        kv("NOSUCH")
+        kv("LPUSH", "s", "x")
+        kv("MULTI")
+        kv("INCR", "s")
+        kv("EXEC")
+        let errors = kv("INFO", "errorstats")
+        #expect(
+            errors.contains("# Errorstats\r\nerrorstat_ERR:count=3\r\nerrorstat_WRONGTYPE:count=1\r\n"), "\(errors)")
+        #expect(kv("INFO", "stats").contains("total_error_replies:4\r\n"))
+        #expect(kv("CONFIG", "RESETSTAT") == ok)
+        #expect(!kv("INFO", "errorstats").contains("errorstat_"))
+        #expect(kv("INFO", "stats").contains("total_error_replies:0\r\n"))
+        #expect(kv("INFO", "cpu").contains("# CPU\r\nused_cpu_sys:"), "redis-server's section title")
+    }
 }

@@ -179,9 +179,11 @@ enum KVServerCommands {
         let categories = "\(spec.categories)".split(separator: " ")
         context.reply.setHeader(categories.count)
         for category in categories { Array(category.utf8).withUnsafeBytes { context.reply.simpleString($0) } }
-        context.reply.setHeader(0)  // tips
-        context.reply.arrayHeader(0)  // key specifications
-        context.reply.arrayHeader(spec.subcommands.count)
+        // Tips, key specifications and subcommands: sets in RESP3, as
+        // redis-server 7.0 writes them.
+        context.reply.setHeader(0)
+        context.reply.setHeader(0)
+        context.reply.setHeader(spec.subcommands.count)
         for sub in spec.subcommands { commandInfo(context, sub, parent: spec) }
     }
 

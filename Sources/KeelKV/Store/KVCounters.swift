@@ -22,10 +22,29 @@ final class KVLoopCounters: Sendable {
     }
 }
 
+/// Error replies, by their code (INFO's errorstats and total_error_replies).
+struct KVErrorCounts: Sendable {
+    /// Codes counted at most; later new codes count only in the total, as
+    /// redis-server stops adding errorstats past 128.
+    static let codeLimit = 128
+
+    private(set) var total = 0
+    private(set) var byCode: [String: Int] = [:]
+
+    /// Counts one error reply whose message is `message` ("ERR ...").
+    mutating func count(_ message: UnsafeRawBufferPointer) {
+        total += 1
+        let code = String(decoding: message.prefix { $0 != 0x20 && $0 != 0x0D && $0 != 0x0A }, as: UTF8.self)
+        if byCode[code] != nil || byCode.count < Self.codeLimit { byCode[code, default: 0] += 1 }
+    }
+}
+
 /// Counters shared by the loops (see the file header).
 final class KVCounters: Sendable {
     let connectionsReceived = Atomic<Int>(0)
     let authFailures = Atomic<Int>(0)
+    /// Error replies: rare, so one lock for all loops.
+    let errors = Locked(KVErrorCounts())
     private let loops = Locked<[KVLoopCounters]>([])
     /// The counts at the last CONFIG RESETSTAT.
     let baseline = Locked(KVStatistics())

@@ -37,6 +37,15 @@ public final class RESPReplyBuffer {
     public var count: Int { used }
     @exclusivity(unchecked) private var used = 0
 
+    /// Called with each error reply's message (its code first) as it is
+    /// written: a server counts its errors here (INFO's errorstats). Only
+    /// the error path looks at it.
+    public var errorObserver: ((UnsafeRawBufferPointer) -> Void)? {
+        get { observer }
+        set { observer = newValue }
+    }
+    @exclusivity(unchecked) private var observer: ((UnsafeRawBufferPointer) -> Void)?
+
     /// Capacity kept across resets; a buffer that grew past it shrinks back.
     public static let retainedCapacity = 64 << 10
 
@@ -149,6 +158,7 @@ public final class RESPReplyBuffer {
         appendByte(0x2D)
         append(message)
         appendCRLF()
+        if let observer { observer(UnsafeRawBufferPointer(start: message.utf8Start, count: message.utf8CodeUnitCount)) }
     }
 
     /// `-message` from bytes, written as they are except CR and LF, which
@@ -156,6 +166,7 @@ public final class RESPReplyBuffer {
     public func error(_ message: UnsafeRawBufferPointer) {
         appendByte(0x2D)
         appendLine(message)
+        if let observer { observer(message) }
     }
 
     /// `-message` from bytes (see `error(_:)` for raw buffers).
