@@ -540,7 +540,7 @@ final class KVLoop: KVServices {
         }
         if !walks.isEmpty { stepWalk() }
         guard regular else { return }
-        if memoryReturn.isDue(removals: store.removals, nowMs: context.coarseNowMs, keys: { store.count }) {
+        if memoryReturn.isDue(usedBytes: KVHeap.used, nowMs: context.coarseNowMs) {
             HeapMemory.returnFreePagesInBackground()
         }
         logAuthenticationFailures(nowMs: context.coarseNowMs)

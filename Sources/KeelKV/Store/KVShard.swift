@@ -31,9 +31,6 @@ final class KVShard: @unchecked Sendable {
     /// The thread holding `mutex` (pthread_self), or 0: read only by that
     /// thread to see whether it holds the lock already.
     let owner = Atomic<UInt>(0)
-    /// Keys removed (deleted, expired, replaced by a value of another
-    /// type), ever: the memory return reads it.
-    @exclusivity(unchecked) private(set) var removals = 0
     /// Keys removed by expiry, ever (INFO's expired_keys).
     @exclusivity(unchecked) private(set) var expirations = 0
     /// Keys removed to stay under maxmemory, ever (INFO's evicted_keys).
@@ -134,7 +131,6 @@ final class KVShard: @unchecked Sendable {
     func unlink(_ slot: KVSlot) {
         dict.remove(at: slot.link, entry: slot.entry.pointer, hash: slot.hash)
         if slot.entry.hasExpiry { volatile.remove(slot.entry) }
-        removals &+= 1
         dict.shrinkIfSparse()
     }
 
@@ -212,7 +208,6 @@ final class KVShard: @unchecked Sendable {
     /// Deletes every key.
     func removeAll() {
         flushes &+= 1
-        removals &+= dict.count
         volatile.removeAll()
         dict.removeAll { KVObjects.releaseEntry(KVEntry($0)) }
     }
@@ -221,7 +216,6 @@ final class KVShard: @unchecked Sendable {
     /// entries are handed to `body` (FLUSHALL ASYNC frees them elsewhere).
     func detachAll() -> KVDict<KVKeyLayout> {
         flushes &+= 1
-        removals &+= dict.count
         volatile.removeAll()
         let detached = dict
         dict = KVDict()

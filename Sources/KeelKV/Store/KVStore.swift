@@ -178,11 +178,6 @@ public final class KVStore: @unchecked Sendable {
         shards.reduce(0) { total, shard in total + withShards(bit(of: shard)) { shard.volatileCount } }
     }
 
-    /// Keys removed in all shards, ever.
-    var removals: Int {
-        shards.reduce(0) { total, shard in total + withShards(bit(of: shard)) { shard.removals } }
-    }
-
     /// Keys expired in all shards, ever.
     var expirations: Int {
         shards.reduce(0) { total, shard in total + withShards(bit(of: shard)) { shard.expirations } }
