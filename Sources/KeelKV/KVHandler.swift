@@ -90,9 +90,14 @@ final class KVLoop: KVServices {
         // A replica gets no replies, only its stream (its SYNC's snapshot is
         // the reply of a command sent before it was one).
         let isReplica = session.isReplica
+        let replyMode = session.replyMode
         executor.execute(command, session: session)
         let reply = context.reply
-        if reply.count > 0 && !isReplica { connection.write(reply.bytes) }
+        var dropsReply = false
+        if replyMode != .on || session.replyMode != .on {
+            (dropsReply, session.replyMode) = session.replyMode.afterCommand(began: replyMode)
+        }
+        if reply.count > 0 && !isReplica && !dropsReply { connection.write(reply.bytes) }
         reply.reset()
         if context.closeAfterReply {
             context.closeAfterReply = false
@@ -119,8 +124,13 @@ final class KVLoop: KVServices {
             return []
         }
         let isReplica = session.isReplica
+        let replyMode = session.replyMode
         executor.execute(command, session: session)
-        let reply = isReplica ? [] : Array(context.reply.bytes)
+        var dropsReply = false
+        if replyMode != .on || session.replyMode != .on {
+            (dropsReply, session.replyMode) = session.replyMode.afterCommand(began: replyMode)
+        }
+        let reply = isReplica || dropsReply ? [] : Array(context.reply.bytes)
         context.reply.reset()
         context.closeAfterReply = false
         afterCommand(command, of: session)

@@ -142,4 +142,23 @@ import Testing
         #expect(kv("INFO", "stats").contains("total_error_replies:0\r\n"))
         #expect(kv("INFO", "cpu").contains("# CPU\r\nused_cpu_sys:"), "redis-server's section title")
     }
+
+    @Test func clientReplyOffAndSkipDropRepliesAsRedisServerDoes() {
+        let kv = KVHarness()
+        #expect(kv("CLIENT", "REPLY", "OFF") == "")
+        #expect(kv("SET", "a", "1") == "", "off: nothing")
+        #expect(kv("CLIENT", "REPLY", "SKIP") == "", "skip while off leaves them off")
+        #expect(kv("GET", "a") == "")
+        #expect(kv("CLIENT", "REPLY", "ON") == ok)
+        #expect(kv("GET", "a") == bulk("1"))
+        #expect(kv("CLIENT", "REPLY", "SKIP") == "")
+        #expect(kv("INCR", "a") == "", "the next command's reply is dropped")
+        #expect(kv("INCR", "a") == int(3), "then replies come back")
+        #expect(kv("CLIENT", "REPLY", "SKIP") == "")
+        #expect(kv("CLIENT", "REPLY", "ON") == ok, "ON right after SKIP is answered")
+        #expect(kv("CLIENT", "REPLY", "OFF") == "")
+        #expect(kv("RESET") == "+RESET\r\n", "RESET turns replies back on")
+        #expect(kv("PING") == "+PONG\r\n")
+        #expect(kv("CLIENT", "REPLY", "MAYBE") == "-ERR syntax error\r\n")
+    }
 }

@@ -65,6 +65,21 @@ enum KVClientCommands {
         onOff(context) { record, on in record.noEvict.store(on, ordering: .relaxed) }
     }
 
+    /// CLIENT REPLY ON | OFF | SKIP (the loop drops the replies: KVReplyMode).
+    static func reply(_ context: KVContext) {
+        if context.argument(2, is: "ON") {
+            context.session.replyMode = .on
+            context.reply.simpleString("OK")
+        } else if context.argument(2, is: "OFF") {
+            context.session.replyMode = .off
+        } else if context.argument(2, is: "SKIP") {
+            // SKIP while OFF leaves replies off, as redis-server does.
+            if context.session.replyMode != .off { context.session.replyMode = .skipNext }
+        } else {
+            context.syntaxError()
+        }
+    }
+
     static func noTouch(_ context: KVContext) {
         onOff(context) { _, _ in }
     }
@@ -100,31 +115,28 @@ enum KVClientCommands {
         Array(text.utf8).withUnsafeBytes { context.reply.verbatim($0) }
     }
 
-    /// CLIENT LIST [TYPE normal | master | replica | pubsub] [ID id ...].
+    /// CLIENT LIST [TYPE normal | master | replica | pubsub | ID id ...]:
+    /// one filter at most, as redis-server 7.0 takes them; clients by ID in
+    /// the order asked, once per time asked.
     static func list(_ context: KVContext) {
         var records = context.store.clients.all
-        var index = 2
-        while index < context.argumentCount {
-            if context.argument(index, is: "TYPE") && index + 1 < context.argumentCount {
-                guard let filter = typeFilter(context[index + 1]) else {
-                    return context.reply.error(KVContext.text("ERR Unknown client type '", context[index + 1], "'"))
-                }
-                records = records.filter(filter)
-                index += 2
-            } else if context.argument(index, is: "ID") && index + 1 < context.argumentCount {
-                var ids: Set<Int> = []
-                index += 1
-                while index < context.argumentCount {
-                    guard let id = context.command.integer(at: index), id > 0 else {
-                        return context.reply.error("ERR Invalid client ID")
-                    }
-                    ids.insert(Int(id))
-                    index += 1
-                }
-                records = records.filter { ids.contains($0.id) }
-            } else {
-                return context.syntaxError()
+        if context.argumentCount == 4 && context.argument(2, is: "TYPE") {
+            guard let filter = typeFilter(context[3]) else {
+                return context.reply.error(KVContext.text("ERR Unknown client type '", context[3], "'"))
             }
+            records = records.filter(filter)
+        } else if context.argumentCount >= 4 && context.argument(2, is: "ID") {
+            var ids: [Int64] = []
+            for index in 3..<context.argumentCount {
+                guard let id = context.command.integer(at: index) else {
+                    return context.reply.error("ERR Invalid client ID")
+                }
+                ids.append(id)
+            }
+            let byID = Dictionary(records.map { (Int64($0.id), $0) }, uniquingKeysWith: { first, _ in first })
+            records = ids.compactMap { byID[$0] }
+        } else if context.argumentCount != 2 {
+            return context.syntaxError()
         }
         let nowMs = context.nowMs
         let text = records.map { line($0, nowMs: nowMs) + "\n" }.joined()
@@ -173,13 +185,12 @@ enum KVClientCommands {
     }
 
     /// CLIENT KILL ip:port (replies OK or an error), or CLIENT KILL with
-    /// filters ID, ADDR, LADDR, USER, TYPE, SKIPME, MAXAGE (replies how many
+    /// filters ID, ADDR, LADDR, USER, TYPE, SKIPME (replies how many
     /// were killed). A killed client is forgotten at once and its
     /// connection closed with its pending replies dropped; killing oneself
     /// closes after this reply.
     static func kill(_ context: KVContext) {
         let me = context.session.record
-        let nowMs = context.nowMs
         if context.argumentCount == 3 {
             let address = String(decoding: context[2], as: UTF8.self)
             guard let target = context.store.clients.all.first(where: { $0.address == address }) else {
@@ -220,9 +231,6 @@ enum KVClientCommands {
                 } else {
                     return context.syntaxError()
                 }
-            } else if context.argument(index, is: "MAXAGE") {
-                guard let maxAge = context.command.integer(at: index + 1) else { return context.syntaxError() }
-                filters.append { (nowMs - $0.openedAtMs) / 1_000 >= maxAge }
             } else {
                 return context.syntaxError()
             }

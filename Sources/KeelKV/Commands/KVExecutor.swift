@@ -86,10 +86,12 @@ final class KVExecutor {
                 "ERR Can't execute '\(fullName)': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context"
             )
         }
+        // A queued command is the client's last too (CLIENT LIST's cmd=),
+        // as redis-server records it.
+        session.record.ran(row.name, subcommand?.name, atMs: context.coarseNowMs)
         if session.transaction != nil && !Self.runsInsideTransaction(row.name) {
             return queue(command, session: session)
         }
-        session.record.ran(row.name, subcommand?.name, atMs: context.coarseNowMs)
         run(spec, command)
     }
 

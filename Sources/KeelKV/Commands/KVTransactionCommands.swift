@@ -189,6 +189,9 @@ enum KVTransactionCommands {
         context.reply.protocolVersion = 2
         session.name = nil
         session.record.noEvict.store(false, ordering: .relaxed)
+        // Replies back on, except that a skip in force drops RESET's own,
+        // as redis-server clears all but the current command's skip.
+        if session.replyMode != .skipThis { session.replyMode = .on }
         session.authenticated = !context.store.settings.requiresPassword
         context.reply.simpleString("RESET")
     }

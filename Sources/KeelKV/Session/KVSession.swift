@@ -28,6 +28,9 @@ final class KVSession {
     /// (lifted by the loop once it authenticates).
     var requestsRestricted = false
 
+    /// CLIENT REPLY's mode: whether this and the next replies are sent.
+    var replyMode = KVReplyMode.on
+
     /// MULTI's queue, while a transaction is open.
     var transaction: KVTransaction? {
         didSet { record.queuedCommands.store(transaction?.count ?? -1, ordering: .relaxed) }
@@ -166,5 +169,28 @@ final class KVClientIDs: Sendable {
     /// The next id.
     func next() -> Int {
         last.wrappingAdd(1, ordering: .relaxed).newValue
+    }
+}
+
+/// CLIENT REPLY ON | OFF | SKIP: whether a client's replies are sent.
+enum KVReplyMode {
+    /// Every reply (the default, and CLIENT REPLY ON's).
+    case on
+    /// None, from CLIENT REPLY OFF's own until CLIENT REPLY ON.
+    case off
+    /// Set by CLIENT REPLY SKIP: its own reply, and the next command's, are dropped.
+    case skipNext
+    /// The command after CLIENT REPLY SKIP: its reply is dropped.
+    case skipThis
+
+    /// Whether the reply of a command that began in mode `before` and left
+    /// this mode is dropped; the mode for the next command.
+    func afterCommand(began before: KVReplyMode) -> (dropsReply: Bool, next: KVReplyMode) {
+        switch self {
+        case .off: (true, .off)
+        case .skipNext: (true, .skipThis)
+        case .skipThis: (before == .skipThis, before == .skipThis ? .on : .skipThis)
+        case .on: (false, .on)
+        }
     }
 }
