@@ -161,4 +161,18 @@ import Testing
         #expect(kv("PING") == "+PONG\r\n")
         #expect(kv("CLIENT", "REPLY", "MAYBE") == "-ERR syntax error\r\n")
     }
+
+    @Test func commandDocsGiveSummaryGroupAndSubcommands() {
+        let kv = KVHarness()
+        #expect(
+            kv("COMMAND", "DOCS", "get")
+                == "*2\r\n$3\r\nget\r\n*4\r\n$7\r\nsummary\r\n$34\r\nReturns the string value of a key.\r\n"
+                + "$5\r\ngroup\r\n$6\r\nstring\r\n")
+        let config = kv("COMMAND", "DOCS", "config")
+        #expect(config.contains("$11\r\nsubcommands\r\n"))
+        #expect(config.contains("$10\r\nconfig|get\r\n"))
+        #expect(kv("COMMAND", "DOCS", "zadd").contains("$5\r\ngroup\r\n$10\r\nsorted-set\r\n"))
+        #expect(kv("COMMAND", "DOCS", "expire").contains("$5\r\ngroup\r\n$7\r\ngeneric\r\n"))
+        #expect(kv("COMMAND", "DOCS", "nosuch") == "*0\r\n")
+    }
 }

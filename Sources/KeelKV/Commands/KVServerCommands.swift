@@ -224,12 +224,35 @@ enum KVServerCommands {
             context.argumentCount == 2
             ? KVCommandTable.all : (2..<context.argumentCount).compactMap { KVCommandTable.find(context[$0]) }
         context.reply.mapHeader(specs.count)
-        for spec in specs {
-            context.reply.bulkString(spec.name)
-            context.reply.mapHeader(1)
-            context.reply.bulkString("summary")
-            context.reply.bulkString(spec.summary)
-        }
+        for spec in specs { commandDoc(context, spec, name: "\(spec.name)") }
+    }
+
+    /// One command's COMMAND DOCS entry: its summary, its group (from its
+    /// ACL categories) and its subcommands'.
+    private static func commandDoc(_ context: KVContext, _ spec: KVCommandSpec, name: String) {
+        context.reply.bulkString(Array(name.utf8))
+        context.reply.mapHeader(spec.subcommands.isEmpty ? 2 : 3)
+        context.reply.bulkString("summary")
+        context.reply.bulkString(spec.summary)
+        context.reply.bulkString("group")
+        context.reply.bulkString(Array(group(of: spec).utf8))
+        guard !spec.subcommands.isEmpty else { return }
+        context.reply.bulkString("subcommands")
+        context.reply.mapHeader(spec.subcommands.count)
+        for sub in spec.subcommands { commandDoc(context, sub, name: "\(name)|\(sub.name)") }
+    }
+
+    /// The documentation group redis-server files a command under, from
+    /// the first of its ACL categories that names one ("server" for none).
+    static func group(of spec: KVCommandSpec) -> String {
+        let groups: [(category: Substring, group: String)] = [
+            ("@bitmap", "bitmap"), ("@hyperloglog", "hyperloglog"), ("@geo", "geo"), ("@stream", "stream"),
+            ("@string", "string"), ("@list", "list"), ("@sortedset", "sorted-set"), ("@set", "set"),
+            ("@hash", "hash"), ("@pubsub", "pubsub"), ("@transaction", "transactions"),
+            ("@scripting", "scripting"), ("@keyspace", "generic"), ("@connection", "connection"),
+        ]
+        let categories = "\(spec.categories)".split(separator: " ")
+        return groups.first { categories.contains($0.category) }?.group ?? "server"
     }
 
     /// COMMAND LIST [FILTERBY MODULE name | ACLCAT category | PATTERN pattern].
