@@ -13,6 +13,7 @@
 #define KEEL_SHIMS_H
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdint.h>
 #include <string.h>
 #include <sys/types.h>
@@ -330,6 +331,12 @@ static inline int keel_unmap_memory(void *block, size_t bytes) {
 /* Hands free heap pages of every malloc arena back to the kernel. */
 static inline void keel_release_free_heap(void) {
     malloc_trim(0);
+}
+
+/* snprintf(buffer, size, "%.17g", value): Swift reaches C's variadic
+   snprintf only through a heap-allocated va_list, once per score written. */
+static inline int keel_format_double_g17(char *buffer, size_t size, double value) {
+    return snprintf(buffer, size, "%.17g", value);
 }
 
 /* Turns malloc's fast bins off: freed small blocks are merged with their

@@ -13,7 +13,7 @@ import KeelWire
 extension KVContext {
     /// A score reply: a double in RESP3, its text as a bulk string in RESP2.
     func replyScore(_ score: Double) {
-        KVDouble.text(score).withUnsafeBytes { reply.double(text: $0) }
+        KVDouble.withText(score) { reply.double(text: $0) }
     }
 }
 
@@ -385,7 +385,36 @@ enum KVSortedSetCommands {
         guard let found = readable(context, context[1]) else { return }
         guard let set = found else { return context.reply.arrayHeader(0) }
         guard let ranks = ranks(context, set, request) else { return }
-        replyMembers(context, select(set, ranks, request), withScores: request.withScores)
+        replyRange(context, set, ranks, request)
+    }
+
+    /// Writes what `select` would select straight into the reply, members
+    /// unread into arrays (a ZRANGE of a million members spent most of its
+    /// time copying them): the ranks, offset and count say how many come.
+    static func replyRange(_ context: KVContext, _ set: KVZSetValue, _ ranks: (Int, Int)?, _ request: RangeRequest) {
+        var count = 0
+        if let (first, last) = ranks, request.limit != 0, request.offset >= 0 {
+            count = max(0, last - first + 1 - request.offset)
+            if request.limit > 0 { count = min(count, request.limit) }
+        }
+        let withScores = request.withScores
+        let pairs = withScores && context.reply.isRESP3
+        context.reply.arrayHeader(withScores && !pairs ? count * 2 : count)
+        guard count > 0, let (first, last) = ranks else { return }
+        var skip = request.offset
+        var left = count
+        set.forEachMember(ranks: first, through: last, reverse: request.reverse) { member, score in
+            if skip > 0 {
+                skip -= 1
+                return true
+            }
+            if pairs { context.reply.arrayHeader(2) }
+            context.reply.bulkString(member)
+            if withScores { context.replyScore(score) }
+            left -= 1
+            return left > 0
+        }
+        assert(left == 0, "ZRANGE wrote \(count - left) of the \(count) members it announced")
     }
 
     /// ZRANGESTORE dst src min max [BYSCORE | BYLEX] [REV] [LIMIT offset count].
@@ -595,6 +624,17 @@ enum KVSortedSetCommands {
     /// How scores of a member in several sets combine.
     enum Aggregate {
         case sum, min, max
+
+        /// Two scores of one member combined (a NaN sum, inf + -inf, is 0).
+        func combine(_ a: Double, _ b: Double) -> Double {
+            switch self {
+            case .sum:
+                let sum = a + b
+                return sum.isNaN ? 0 : sum
+            case .min: return Swift.min(a, b)
+            case .max: return Swift.max(a, b)
+            }
+        }
     }
 
     /// The members and scores of a union, intersection or difference of the
@@ -604,46 +644,35 @@ enum KVSortedSetCommands {
         _ context: KVContext, keys: [UnsafeRawBufferPointer], weights: [Double], aggregate: Aggregate,
         operation: KVSetCommands.Operation
     ) -> [([UInt8], Double)]? {
-        var inputs: [[([UInt8], Double)]?] = []
+        var sources: [Source?] = []
         for key in keys {
             guard let found = context.find(key) else {
-                inputs.append(nil)
+                sources.append(nil)
                 continue
             }
             switch found.entry.type {
-            case .zset:
-                let set = KVZSetValue(found.entry)
-                var items: [([UInt8], Double)] = []
-                set.forEachMember(ranks: 0, through: set.count - 1, reverse: false) { member, score in
-                    items.append((Array(member), score))
-                    return true
-                }
-                inputs.append(items)
-            case .set:
-                var items: [([UInt8], Double)] = []
-                KVSetValue(found.entry).forEachMember { member in
-                    items.append((Array(member), 1))
-                    return true
-                }
-                inputs.append(items)
+            case .zset: sources.append(.zset(KVZSetValue(found.entry)))
+            case .set: sources.append(.set(KVSetValue(found.entry)))
             default:
                 context.wrongType()
                 return nil
             }
         }
-        func weighted(_ score: Double, _ index: Int) -> Double {
-            let product = score * weights[index]
-            return product.isNaN ? 0 : product
+        // An intersection walks its smallest input and looks each member up
+        // in the others, as redis-server does: nothing else is copied.
+        if operation == .intersection {
+            return intersection(of: sources, weights: weights, aggregate: aggregate)
         }
-        func combined(_ a: Double, _ b: Double) -> Double {
-            switch aggregate {
-            case .sum:
-                let sum = a + b
-                return sum.isNaN ? 0 : sum
-            case .min: return Swift.min(a, b)
-            case .max: return Swift.max(a, b)
+        let inputs: [[([UInt8], Double)]?] = sources.map { source in
+            source.map { source in
+                var items: [([UInt8], Double)] = []
+                items.reserveCapacity(source.count)
+                source.forEachMember { member, score in items.append((Array(member), score)) }
+                return items
             }
         }
+        func weighted(_ score: Double, _ index: Int) -> Double { Self.weighted(score, weights[index]) }
+        func combined(_ a: Double, _ b: Double) -> Double { aggregate.combine(a, b) }
         var result: [[UInt8]: Double] = [:]
         var order: [[UInt8]] = []
         switch operation {
@@ -660,23 +689,7 @@ enum KVSortedSetCommands {
                 }
             }
         case .intersection:
-            guard !inputs.contains(where: { $0 == nil }) else { return [] }
-            let maps = inputs.map { Dictionary($0!.map { ($0.0, $0.1) }, uniquingKeysWith: { first, _ in first }) }
-            for (member, score) in inputs[0]! {
-                var value = weighted(score, 0)
-                var inAll = true
-                for index in 1..<maps.count {
-                    guard let other = maps[index][member] else {
-                        inAll = false
-                        break
-                    }
-                    value = combined(value, weighted(other, index))
-                }
-                if inAll {
-                    result[member] = value
-                    order.append(member)
-                }
-            }
+            preconditionFailure("intersections are taken by intersection(of:)")
         case .difference:
             guard let first = inputs.first, let first else { return [] }
             let others = inputs.dropFirst().compactMap { $0 }.map { Set($0.map(\.0)) }
@@ -685,8 +698,74 @@ enum KVSortedSetCommands {
                 order.append(member)
             }
         }
-        return order.map { ($0, result[$0]!) }.sorted {
-            $0.1 < $1.1 || ($0.1 == $1.1 && $0.0.lexicographicallyPrecedes($1.0))
+        return sortedByScore(order.map { ($0, result[$0]!) })
+    }
+
+    /// `score` times `weight`; 0 for NaN (inf × 0), as redis-server takes it.
+    static func weighted(_ score: Double, _ weight: Double) -> Double {
+        let product = score * weight
+        return product.isNaN ? 0 : product
+    }
+
+    /// Members in the order a sorted set holds them: by score, then bytes.
+    static func sortedByScore(_ items: [([UInt8], Double)]) -> [([UInt8], Double)] {
+        items.sorted { $0.1 < $1.1 || ($0.1 == $1.1 && $0.0.lexicographicallyPrecedes($1.0)) }
+    }
+
+    /// The members in every source, scored by `aggregate` over their
+    /// weighted scores; empty when a source is missing.
+    static func intersection(of sources: [Source?], weights: [Double], aggregate: Aggregate) -> [([UInt8], Double)] {
+        guard !sources.isEmpty, !sources.contains(where: { $0 == nil }) else { return [] }
+        // Walked in order of size, the smallest first, as redis-server orders
+        // its inputs (and so adds their scores in that order).
+        let ordered = sources.indices.map { (source: sources[$0]!, weight: weights[$0]) }
+            .enumerated().sorted { ($0.element.source.count, $0.offset) < ($1.element.source.count, $1.offset) }
+            .map(\.element)
+        var items: [([UInt8], Double)] = []
+        ordered[0].source.forEachMember { member, score in
+            var value = weighted(score, ordered[0].weight)
+            for other in ordered.dropFirst() {
+                guard let found = other.source.score(of: member) else { return }
+                value = aggregate.combine(value, weighted(found, other.weight))
+            }
+            items.append((Array(member), value))
+        }
+        return sortedByScore(items)
+    }
+
+    /// A ZUNIONSTORE / ZINTERSTORE / ZDIFFSTORE input: a sorted set, or a
+    /// set whose members all score 1.
+    enum Source {
+        case zset(KVZSetValue)
+        case set(KVSetValue)
+
+        var count: Int {
+            switch self {
+            case .zset(let set): set.count
+            case .set(let set): set.count
+            }
+        }
+
+        func forEachMember(_ body: (UnsafeRawBufferPointer, Double) -> Void) {
+            switch self {
+            case .zset(let set):
+                set.forEachMember(ranks: 0, through: set.count - 1, reverse: false) { member, score in
+                    body(member, score)
+                    return true
+                }
+            case .set(let set):
+                set.forEachMember { member in
+                    body(member, 1)
+                    return true
+                }
+            }
+        }
+
+        func score(of member: UnsafeRawBufferPointer) -> Double? {
+            switch self {
+            case .zset(let set): set.score(of: member)
+            case .set(let set): set.contains(member) ? 1 : nil
+            }
         }
     }
 

@@ -141,6 +141,13 @@ package enum Syscall {
         keel_release_free_heap()
     }
 
+    /// `value` as "%.17g" into `buffer` (NUL-terminated, as snprintf):
+    /// the length it needed.
+    @inlinable @inline(__always)
+    package static func formatDouble(_ value: Double, into buffer: UnsafeMutableRawBufferPointer) -> Int {
+        Int(keel_format_double_g17(buffer.baseAddress!.assumingMemoryBound(to: CChar.self), buffer.count, value))
+    }
+
     /// mallopt(M_MXFAST, 0): no fast bins.
     package static func disableFastBins() {
         keel_disable_fast_bins()
