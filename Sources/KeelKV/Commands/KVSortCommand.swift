@@ -213,28 +213,32 @@ enum KVSortCommand {
                 items[index].collation = request.store != nil ? text : text.map(cString)
             }
         }
-        let indexed = items.enumerated().map { ($0.offset, $0.element) }
-        let sorted = indexed.sorted { left, right in
-            var comparison: Int
-            if !request.alpha {
-                if left.1.score != right.1.score {
-                    comparison = left.1.score < right.1.score ? -1 : 1
+        // Positions are sorted, not the items: moving an item moves (and
+        // retains) its arrays, a million times over for a long list.
+        var positions = Array(0..<items.count)
+        items.withUnsafeBufferPointer { items in
+            positions.sort { left, right in
+                var comparison: Int
+                if !request.alpha {
+                    if items[left].score != items[right].score {
+                        comparison = items[left].score < items[right].score ? -1 : 1
+                    } else {
+                        comparison = compareBytes(items[left].element, items[right].element)
+                    }
                 } else {
-                    comparison = compareBytes(left.1.element, right.1.element)
+                    // Without a weight (BY found nothing) an element sorts first.
+                    switch (items[left].collation, items[right].collation) {
+                    case (nil, nil): comparison = 0
+                    case (nil, _): comparison = -1
+                    case (_, nil): comparison = 1
+                    case (let a?, let b?): comparison = compareBytes(a, b)
+                    }
                 }
-            } else {
-                // Without a weight (BY found nothing) an element sorts first.
-                switch (left.1.collation, right.1.collation) {
-                case (nil, nil): comparison = 0
-                case (nil, _): comparison = -1
-                case (_, nil): comparison = 1
-                case (let a?, let b?): comparison = compareBytes(a, b)
-                }
+                if descending { comparison = -comparison }
+                return comparison != 0 ? comparison < 0 : left < right
             }
-            if descending { comparison = -comparison }
-            return comparison != 0 ? comparison < 0 : left.0 < right.0
         }
-        items = sorted.map { $0.1 }
+        items = positions.map { items[$0] }
     }
 
     private static func reply(_ context: KVContext, _ window: [Item], _ request: Request) {
@@ -318,6 +322,20 @@ enum KVSortCommand {
     }
 
     /// memcmp, then the shorter first.
+    /// `bytes` as an integer when they are an optional '-' and 1 to 18
+    /// decimal digits, nothing else.
+    private static func plainInteger(_ bytes: [UInt8]) -> Int64? {
+        let negative = bytes.first == UInt8(ascii: "-")
+        let digits = bytes.count - (negative ? 1 : 0)
+        guard digits >= 1 && digits <= 18 else { return nil }
+        var value: Int64 = 0
+        for byte in bytes.dropFirst(negative ? 1 : 0) {
+            guard byte >= UInt8(ascii: "0") && byte <= UInt8(ascii: "9") else { return nil }
+            value = value * 10 + Int64(byte - UInt8(ascii: "0"))
+        }
+        return negative ? -value : value
+    }
+
     private static func compareBytes(_ a: [UInt8], _ b: [UInt8]) -> Int {
         for (x, y) in zip(a, b) where x != y { return x < y ? -1 : 1 }
         return a.count == b.count ? 0 : (a.count < b.count ? -1 : 1)
@@ -327,6 +345,9 @@ enum KVSortCommand {
     /// allowed, all of it a number, not NaN, not out of range); nil when it
     /// is not one.
     private static func cDouble(_ bytes: [UInt8]) -> Double? {
+        // Plain decimal integers (most of what SORT sorts) without strtod:
+        // up to 18 digits, an Int64 converts to the double strtod reads.
+        if let value = plainInteger(bytes) { return Double(value) }
         var text = cString(bytes)
         text.append(0)
         return text.withUnsafeBufferPointer { buffer -> Double? in
