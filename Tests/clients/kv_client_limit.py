@@ -15,20 +15,9 @@ import subprocess
 import sys
 import time
 
+from kv_checks import check, failures, free_port
+
 LIMIT = 6
-failures = []
-
-
-def check(description, condition):
-    print(("ok   " if condition else "FAIL ") + description)
-    if not condition:
-        failures.append(description)
-
-
-def free_port():
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def connect(port):

@@ -15,26 +15,14 @@
 Usage: kv_maxmemory.py KEEL_KV_BINARY     Exit status 0 only if every check passed.
 """
 import os
-import socket
 import subprocess
 import sys
 import time
 
 import redis
 
-failures = []
+from kv_checks import check, failures, free_port
 
-
-def check(description, condition):
-    print(("ok   " if condition else "FAIL ") + description)
-    if not condition:
-        failures.append(description)
-
-
-def free_port():
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def start(binary, *flags):
