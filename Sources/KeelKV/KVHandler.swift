@@ -93,10 +93,8 @@ final class KVLoop: KVServices {
         let replyMode = session.replyMode
         executor.execute(command, session: session)
         let reply = context.reply
-        var dropsReply = false
-        if replyMode != .on || session.replyMode != .on {
-            (dropsReply, session.replyMode) = session.replyMode.afterCommand(began: replyMode)
-        }
+        let dropsReply =
+            replyMode != .on || session.replyMode != .on ? dropsReply(of: session, began: replyMode) : false
         if reply.count > 0 && !isReplica && !dropsReply { connection.write(reply.bytes) }
         reply.reset()
         if context.closeAfterReply {
@@ -126,10 +124,8 @@ final class KVLoop: KVServices {
         let isReplica = session.isReplica
         let replyMode = session.replyMode
         executor.execute(command, session: session)
-        var dropsReply = false
-        if replyMode != .on || session.replyMode != .on {
-            (dropsReply, session.replyMode) = session.replyMode.afterCommand(began: replyMode)
-        }
+        let dropsReply =
+            replyMode != .on || session.replyMode != .on ? dropsReply(of: session, began: replyMode) : false
         let reply = isReplica || dropsReply ? [] : Array(context.reply.bytes)
         context.reply.reset()
         context.closeAfterReply = false
@@ -423,7 +419,14 @@ final class KVLoop: KVServices {
     /// one of those blocks or walks again (the rest wait behind it) or
     /// closes the connection.
     func resume(_ session: KVSession, later: KVCommandQueue) {
-        deliverReply(to: session, uncapped: true)
+        // The reply it waited for, under the CLIENT REPLY mode it began in.
+        let began = session.replyModeAtHold
+        session.replyModeAtHold = .on
+        if (began != .on || session.replyMode != .on) && dropsReply(of: session, began: began) {
+            context.reply.reset()
+        } else {
+            deliverReply(to: session, uncapped: true)
+        }
         var closed = false
         later.forEachCommand { command in
             if closed { return }
@@ -431,8 +434,13 @@ final class KVLoop: KVServices {
                 if !keep(command, heldBy: session) { closed = true }
                 return
             }
+            let replyMode = session.replyMode
             executor.execute(command, session: session)
-            deliverReply(to: session, uncapped: false)
+            if (replyMode != .on || session.replyMode != .on) && dropsReply(of: session, began: replyMode) {
+                context.reply.reset()
+            } else {
+                deliverReply(to: session, uncapped: false)
+            }
             if context.closeAfterReply {
                 context.closeAfterReply = false
                 closed = true
@@ -442,6 +450,21 @@ final class KVLoop: KVServices {
             if context.pendingWalk != nil { startWalk(session) }
             if context.pendingReplicaSync != nil { startReplicaSync(session) }
         }
+    }
+
+    /// Whether the reply to the command just run, begun in CLIENT REPLY
+    /// mode `began`, is dropped; moves the mode on. A command that holds
+    /// its client (it blocked, or its KEYS is walked) keeps the mode as it
+    /// is until its reply comes (resume), as redis-server keeps a blocked
+    /// client's skip.
+    private func dropsReply(of session: KVSession, began: KVReplyMode) -> Bool {
+        if context.pendingBlock != nil || context.pendingWalk != nil {
+            session.replyModeAtHold = began
+            return false
+        }
+        let (drops, next) = session.replyMode.afterCommand(began: began)
+        session.replyMode = next
+        return drops
     }
 
     /// A held client's reply. The one it waited for is its own request's,

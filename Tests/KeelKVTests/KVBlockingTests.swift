@@ -187,4 +187,30 @@ import Testing
         kv("RPUSH", "l", "1", "2")
         #expect(kv.delivered().map(\.text) == ["*2\r\n" + bulk("l") + bulks("2", "1")])
     }
+
+    /// CLIENT REPLY holds for a blocked command's reply as redis-server
+    /// keeps it: a skip in force when it blocked drops the reply that comes
+    /// later, and a skip sent while it waits applies to what follows it.
+    @Test func clientReplyAppliesToABlockedCommandsLaterReply() {
+        let kv = KVHarness()
+        let pusher = kv.session
+        let waiter = kv.openClient()
+        kv.use(waiter)
+        #expect(kv("CLIENT", "REPLY", "SKIP") == "")
+        #expect(kv("BLPOP", "q", "0") == "")
+        #expect(kv("PING").isEmpty, "held behind the block")
+        kv.use(pusher)
+        kv("RPUSH", "q", "x")
+        #expect(kv.delivered().map(\.text) == ["+PONG\r\n"], "BLPOP's reply skipped, PING's sent")
+        kv.use(waiter)
+        #expect(kv("BLPOP", "q", "0") == "")
+        for command in [["CLIENT", "REPLY", "SKIP"], ["PING", "1"], ["PING", "2"]] {
+            #expect(kv.run(command.map { Array($0.utf8) }).isEmpty, "held")
+        }
+        kv.use(pusher)
+        kv("RPUSH", "q", "y")
+        #expect(kv.delivered().map(\.text) == [bulks("q", "y"), bulk("2")], "the skip took PING 1's reply")
+        kv.use(waiter)
+        #expect(kv("PING", "3") == bulk("3"), "and replies are back on")
+    }
 }

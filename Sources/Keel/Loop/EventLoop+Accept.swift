@@ -37,7 +37,12 @@ extension EventLoop {
         // a loop's reservation for an accept that finds nothing would
         // otherwise make another loop turn a client away in that instant.
         let reservesFirst = configuration.clientLimitReply == nil
-        while true {
+        // Turning clients away at most this many per wake, as redis-server
+        // caps its accepts per call: clients that reconnect at once cannot
+        // keep the loop from its connections (the listener is level-
+        // triggered, so the rest are reported again next iteration).
+        var turnedAway = 0
+        while turnedAway < Self.turnAwaysPerWake {
             var reserved = false
             if reservesFirst {
                 guard !slab.isFull, admission?.reserve() ?? true else { break }
@@ -49,6 +54,7 @@ extension EventLoop {
                     admit(fd, tls: tls)
                 } else {
                     turnAway(fd, tls: tls)
+                    turnedAway += 1
                 }
             case .wouldBlock:
                 if reserved { admission?.release(by: index) }
@@ -62,6 +68,9 @@ extension EventLoop {
         }
         updateListener()
     }
+
+    /// The most connections over the limit turned away in one wake.
+    @usableFromInline static var turnAwaysPerWake: Int { 1_000 }
 
     /// A connection over the client limit: told so (`clientLimitReply`,
     /// one write that does not wait, plaintext only) and closed.

@@ -417,6 +417,13 @@ where Handler.Request == Decoder.Request {
         outputs.checkInvariants()
         backend.checkInvariants()
         timeouts.checkInvariants()
+        // Every connection of this loop holds a place of the server's count.
+        if let admission = control.admission {
+            precondition(
+                admission.open.load(ordering: .acquiring) >= slab.liveCount,
+                "loop \(index) holds \(slab.liveCount) connections, the server counts \(admission.open.load(ordering: .relaxed))"
+            )
+        }
         slab.forEachLive { slot in
             let pending = !slab[slot].output.isEmpty
             let phase = slab[slot].lifecycle.phase

@@ -25,7 +25,8 @@ final class ClientAdmission: Sendable {
     @usableFromInline let limit: Int
     /// Connections open or about to be accepted, over all loops.
     @usableFromInline let open = Atomic<Int>(0)
-    /// Each loop's waker, to tell loops with their listeners off that a place freed.
+    /// Each loop's waker, to tell loops with their listeners off that a
+    /// place freed (none when the listeners stay on to turn clients away).
     private let wakers: [Waker]
 
     init(limit: Int, wakers: [Waker]) {
@@ -35,17 +36,17 @@ final class ClientAdmission: Sendable {
     }
 
     /// Whether every place is taken.
-    @inlinable var isFull: Bool { open.load(ordering: .relaxed) >= limit }
+    @inlinable var isFull: Bool { open.load(ordering: .acquiring) >= limit }
 
     /// Takes a place for a connection about to be accepted; false when the
     /// server is full. Never counts past the limit, even for a moment, so a
     /// concurrent `release` sees the true count.
     @inlinable
     func reserve() -> Bool {
-        var current = open.load(ordering: .relaxed)
+        var current = open.load(ordering: .acquiring)
         while current < limit {
             let (exchanged, original) = open.weakCompareExchange(
-                expected: current, desired: current + 1, ordering: .relaxed)
+                expected: current, desired: current + 1, ordering: .acquiringAndReleasing)
             if exchanged { return true }
             current = original
         }
@@ -57,7 +58,7 @@ final class ClientAdmission: Sendable {
     /// switch its listener back on.
     @inlinable
     func release(by loop: UInt32) {
-        let before = open.subtract(1, ordering: .relaxed).oldValue
+        let before = open.subtract(1, ordering: .releasing).oldValue
         precondition(before > 0, "client admission released more places than it gave")
         if before == limit { wakeOthers(than: loop) }
     }

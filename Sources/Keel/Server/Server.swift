@@ -133,7 +133,12 @@ public final class Server<Handler: ConnectionHandler>: Sendable {
                         waker: $0, capacity: configuration.mailboxCapacity,
                         bytesLimit: configuration.mailboxBytesLimit)
                 })
-            let admission = count > 1 ? ClientAdmission(limit: configuration.maxClients, wakers: wakers) : nil
+            // Turning clients away, listeners stay on: no loop needs waking.
+            let admission =
+                count > 1
+                ? ClientAdmission(
+                    limit: configuration.maxClients, wakers: configuration.clientLimitReply == nil ? wakers : [])
+                : nil
             let controls = (0..<count).map {
                 LoopControl(index: UInt32($0), waker: wakers[$0], mailbox: mailboxes.all[$0], admission: admission)
             }

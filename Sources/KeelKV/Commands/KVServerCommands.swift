@@ -179,11 +179,15 @@ enum KVServerCommands {
         let categories = "\(spec.categories)".split(separator: " ")
         context.reply.setHeader(categories.count)
         for category in categories { Array(category.utf8).withUnsafeBytes { context.reply.simpleString($0) } }
-        // Tips, key specifications and subcommands: sets in RESP3, as
-        // redis-server 7.0 writes them.
+        // Tips, key specifications and no subcommands: empty sets in RESP3,
+        // as redis-server 7.0 writes them; subcommands, an array.
         context.reply.setHeader(0)
         context.reply.setHeader(0)
-        context.reply.setHeader(spec.subcommands.count)
+        if spec.subcommands.isEmpty {
+            context.reply.setHeader(0)
+        } else {
+            context.reply.arrayHeader(spec.subcommands.count)
+        }
         for sub in spec.subcommands { commandInfo(context, sub, parent: spec) }
     }
 
@@ -245,6 +249,13 @@ enum KVServerCommands {
     /// The documentation group redis-server files a command under, from
     /// the first of its ACL categories that names one ("server" for none).
     static func group(of spec: KVCommandSpec) -> String {
+        // Where the categories mislead: SORT touches lists, sets and sorted
+        // sets, WAIT is about replication, CLIENT about connections.
+        switch "\(spec.name)" {
+        case "sort", "sort_ro", "wait": return "generic"
+        case "client": return "connection"
+        default: break
+        }
         let groups: [(category: Substring, group: String)] = [
             ("@bitmap", "bitmap"), ("@hyperloglog", "hyperloglog"), ("@geo", "geo"), ("@stream", "stream"),
             ("@string", "string"), ("@list", "list"), ("@sortedset", "sorted-set"), ("@set", "set"),

@@ -726,7 +726,10 @@ enum KVSortedSetCommands {
             var value = weighted(score, ordered[0].weight)
             for other in ordered.dropFirst() {
                 guard let found = other.source.score(of: member) else { return }
-                value = aggregate.combine(value, weighted(found, other.weight))
+                // Only the first input's NaN product (inf × 0) is made 0, as
+                // redis-server does; the others' go to the aggregate (a NaN
+                // sum is 0, MIN and MAX keep what they have).
+                value = aggregate.combine(value, found * other.weight)
             }
             items.append((Array(member), value))
         }

@@ -30,6 +30,8 @@ final class KVSession {
 
     /// CLIENT REPLY's mode: whether this and the next replies are sent.
     var replyMode = KVReplyMode.on
+    /// The mode the command it is held in began in (its reply comes later).
+    var replyModeAtHold = KVReplyMode.on
 
     /// MULTI's queue, while a transaction is open.
     var transaction: KVTransaction? {

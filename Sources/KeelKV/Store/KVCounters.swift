@@ -34,7 +34,10 @@ struct KVErrorCounts: Sendable {
     /// Counts one error reply whose message is `message` ("ERR ...").
     mutating func count(_ message: UnsafeRawBufferPointer) {
         total += 1
-        let code = String(decoding: message.prefix { $0 != 0x20 && $0 != 0x0D && $0 != 0x0A }, as: UTF8.self)
+        // The code ends at a space within the first 32 bytes; without one
+        // the error counts as ERR, as redis-server 7.0 files it.
+        let head = message.prefix(32)
+        let code = head.firstIndex(of: 0x20).map { String(decoding: head[..<$0], as: UTF8.self) } ?? "ERR"
         if byCode[code] != nil || byCode.count < Self.codeLimit { byCode[code, default: 0] += 1 }
     }
 }
