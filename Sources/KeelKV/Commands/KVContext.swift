@@ -80,8 +80,8 @@ final class KVContext {
         limits = store.settings.limits
         reply = RESPReplyBuffer()
         counters = store.counters.register()
-        let shared = store.counters
-        reply.errorObserver = { message in shared.errors.withLock { $0.count(message) } }
+        let loopCounters = counters
+        reply.errorObserver = { message in loopCounters.errors.withLock { $0.count(message) } }
         coarseNowMs = store.clock.nowMs
     }
 

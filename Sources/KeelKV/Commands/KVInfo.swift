@@ -158,7 +158,7 @@ enum KVInfo {
                 ("active_defrag_key_misses", "0"), ("total_active_defrag_time", "0"),
                 ("current_active_defrag_time", "0"), ("tracking_total_keys", "0"), ("tracking_total_items", "0"),
                 ("tracking_total_prefixes", "0"), ("unexpected_error_replies", "0"),
-                ("total_error_replies", "\(store.counters.errors.withLock { $0.total })"),
+                ("total_error_replies", "\(store.counters.errors.total)"),
                 ("dump_payload_sanitizations", "0"), ("total_reads_processed", "0"), ("total_writes_processed", "0"),
                 ("io_threaded_reads_processed", "0"), ("io_threaded_writes_processed", "0"),
                 ("reply_buffer_shrinks", "0"), ("reply_buffer_expands", "0"),
@@ -182,7 +182,7 @@ enum KVInfo {
                 ("used_cpu_user_main_thread", seconds(thread.ru_utime)),
             ])
         case "errorstats":
-            let counts = store.counters.errors.withLock { $0.byCode }
+            let counts = store.counters.errors.byCode
             return lines(counts.sorted { $0.key < $1.key }.map { ("errorstat_\($0.key)", "count=\($0.value)") })
         case "modules", "commandstats":
             return ""

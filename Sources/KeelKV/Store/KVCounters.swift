@@ -14,6 +14,9 @@ final class KVLoopCounters: Sendable {
     let commandsProcessed = Atomic<Int>(0)
     let keyspaceHits = Atomic<Int>(0)
     let keyspaceMisses = Atomic<Int>(0)
+    /// Error replies: each loop's own lock, so that a flood of errors on
+    /// one loop (a client without AUTH) does not make the others wait.
+    let errors = Locked(KVErrorCounts())
 
     /// Adds one to `counter`; only the owning loop writes it.
     @inline(__always)
@@ -31,6 +34,14 @@ struct KVErrorCounts: Sendable {
     private(set) var total = 0
     private(set) var byCode: [String: Int] = [:]
 
+    /// Adds another loop's counts (codes past the limit count only in the total).
+    mutating func add(_ other: KVErrorCounts) {
+        total += other.total
+        for (code, count) in other.byCode where byCode[code] != nil || byCode.count < Self.codeLimit {
+            byCode[code, default: 0] += count
+        }
+    }
+
     /// Counts one error reply whose message is `message` ("ERR ...").
     mutating func count(_ message: UnsafeRawBufferPointer) {
         total += 1
@@ -46,8 +57,6 @@ struct KVErrorCounts: Sendable {
 final class KVCounters: Sendable {
     let connectionsReceived = Atomic<Int>(0)
     let authFailures = Atomic<Int>(0)
-    /// Error replies: rare, so one lock for all loops.
-    let errors = Locked(KVErrorCounts())
     private let loops = Locked<[KVLoopCounters]>([])
     /// The counts at the last CONFIG RESETSTAT.
     let baseline = Locked(KVStatistics())
@@ -68,6 +77,20 @@ final class KVCounters: Sendable {
     var commandsProcessed: Int { total { $0.commandsProcessed.load(ordering: .relaxed) } }
     var keyspaceHits: Int { total { $0.keyspaceHits.load(ordering: .relaxed) } }
     var keyspaceMisses: Int { total { $0.keyspaceMisses.load(ordering: .relaxed) } }
+
+    /// Every loop's error counts together.
+    var errors: KVErrorCounts {
+        loops.withLock { loops in
+            loops.reduce(into: KVErrorCounts()) { total, loop in loop.errors.withLock { total.add($0) } }
+        }
+    }
+
+    /// CONFIG RESETSTAT: every loop's error counts from zero.
+    func resetErrors() {
+        loops.withLock { loops in
+            for loop in loops { loop.errors.withLock { $0 = KVErrorCounts() } }
+        }
+    }
 }
 
 /// What the server under the store counted (Keel's statistics), as INFO

@@ -225,7 +225,7 @@ public final class KVStore: @unchecked Sendable {
     func resetStatistics() {
         let now = statisticsSinceStart
         counters.baseline.withLock { $0 = now }
-        counters.errors.withLock { $0 = KVErrorCounts() }
+        counters.resetErrors()
     }
 
     /// The lock bit of `shard`.
