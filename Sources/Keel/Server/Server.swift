@@ -274,6 +274,7 @@ public final class Server<Handler: ConnectionHandler>: Sendable {
         var timeoutListMembers: Int { handle.timeoutListMembers }
         var bufferedBytes: Int { handle.bufferedBytes }
         var isAccepting: Bool { handle.isAccepting }
+        var admittedConnections: Int? { handle.admittedConnections }
     #endif
 }
 

@@ -160,6 +160,13 @@ public final class ServerHandle: Sendable {
             gauges { $0.diagnostics.ringBytes.load(ordering: .relaxed) }
         }
 
+        /// Connections the loops hold together by the shared client count
+        /// (ClientAdmission; nil with one loop): exact at any moment, where
+        /// the sum of the loops' gauges may count a closing one twice.
+        var admittedConnections: Int? {
+            running?.controls.first?.admission?.open.load(ordering: .acquiring)
+        }
+
         /// Whether every loop's listener is switched on.
         var isAccepting: Bool {
             let loops = running?.controls.count ?? 0
