@@ -100,10 +100,13 @@ final class KVMemoryGauge: Sendable {
     }
 
     /// The bytes held now, less those of large values on their way out on
-    /// the background freer (counted until it frees them).
+    /// the background freer (counted until it frees them). A test's own
+    /// reading is taken as it is: the freer is the process's, and its
+    /// bytes are other stores' as often as this one's.
     @inline(__always)
     var used: Int {
-        (reading?() ?? KVHeap.used) &- KVLazyFree.shared.pendingBytes.load(ordering: .relaxed)
+        if let reading { return reading() }
+        return KVHeap.used &- KVLazyFree.shared.pendingBytes.load(ordering: .relaxed)
     }
 
     /// Whether taking `bytes` more keeps the store within maxmemory (or no
