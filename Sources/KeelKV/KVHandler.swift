@@ -93,8 +93,7 @@ final class KVLoop: KVServices {
         let replyMode = session.replyMode
         executor.execute(command, session: session)
         let reply = context.reply
-        let dropsReply =
-            replyMode != .on || session.replyMode != .on ? dropsReply(of: session, began: replyMode) : false
+        let dropsReply = dropsReply(of: session, began: replyMode)
         if reply.count > 0 && !isReplica && !dropsReply { connection.write(reply.bytes) }
         reply.reset()
         if context.closeAfterReply {
@@ -124,8 +123,7 @@ final class KVLoop: KVServices {
         let isReplica = session.isReplica
         let replyMode = session.replyMode
         executor.execute(command, session: session)
-        let dropsReply =
-            replyMode != .on || session.replyMode != .on ? dropsReply(of: session, began: replyMode) : false
+        let dropsReply = dropsReply(of: session, began: replyMode)
         let reply = isReplica || dropsReply ? [] : Array(context.reply.bytes)
         context.reply.reset()
         context.closeAfterReply = false
@@ -422,7 +420,7 @@ final class KVLoop: KVServices {
         // The reply it waited for, under the CLIENT REPLY mode it began in.
         let began = session.replyModeAtHold
         session.replyModeAtHold = .on
-        if (began != .on || session.replyMode != .on) && dropsReply(of: session, began: began) {
+        if dropsReply(of: session, began: began) {
             context.reply.reset()
         } else {
             deliverReply(to: session, uncapped: true)
@@ -436,7 +434,7 @@ final class KVLoop: KVServices {
             }
             let replyMode = session.replyMode
             executor.execute(command, session: session)
-            if (replyMode != .on || session.replyMode != .on) && dropsReply(of: session, began: replyMode) {
+            if dropsReply(of: session, began: replyMode) {
                 context.reply.reset()
             } else {
                 deliverReply(to: session, uncapped: false)
@@ -457,7 +455,10 @@ final class KVLoop: KVServices {
     /// its client (it blocked, or its KEYS is walked) keeps the mode as it
     /// is until its reply comes (resume), as redis-server keeps a blocked
     /// client's skip.
+    @inline(__always)
     private func dropsReply(of session: KVSession, began: KVReplyMode) -> Bool {
+        // Replies on before and after: nothing to do (every command's case).
+        guard began != .on || session.replyMode != .on else { return false }
         if context.pendingBlock != nil || context.pendingWalk != nil {
             session.replyModeAtHold = began
             return false
