@@ -224,6 +224,8 @@ final class KVLoop: KVServices {
         if context.pendingBlock != nil { startBlocking(session, command) }
         if context.pendingWalk != nil { startWalk(session) }
         if context.pendingReplicaSync != nil { startReplicaSync(session) }
+        if context.pendingPause { startPause(session, command) }
+        if hasUnpaused { resumePaused() }
         if hasReadyKeys || !loopsToWake.isEmpty { serveReady() }
         if hasReleases { releaseRequested() }
         if hasAcknowledgements { serveAcknowledged() }
@@ -290,6 +292,9 @@ final class KVLoop: KVServices {
     private func keep(_ command: RESPCommand, heldBy session: KVSession) -> Bool {
         if session.blocked != nil {
             return session.blocked!.later.count < Self.maxHeldCommands && session.blocked!.later.append(command)
+        }
+        if session.paused != nil {
+            return session.paused!.later.count < Self.maxHeldCommands && session.paused!.later.append(command)
         }
         let walk = session.walk!
         return walk.later.count < Self.maxHeldCommands && walk.later.append(command)
@@ -425,8 +430,16 @@ final class KVLoop: KVServices {
         } else {
             deliverReply(to: session, uncapped: true)
         }
+        runHeld(later, of: session)
+    }
+
+    /// Runs the commands a held client sent, in order, until one holds it
+    /// again (the rest wait behind it) or closes the connection; whether
+    /// one closed it.
+    @discardableResult
+    private func runHeld(_ queue: KVCommandQueue, of session: KVSession) -> Bool {
         var closed = false
-        later.forEachCommand { command in
+        queue.forEachCommand { command in
             if closed { return }
             if session.isHeld {
                 if !keep(command, heldBy: session) { closed = true }
@@ -447,6 +460,48 @@ final class KVLoop: KVServices {
             if context.pendingBlock != nil { startBlocking(session, command) }
             if context.pendingWalk != nil { startWalk(session) }
             if context.pendingReplicaSync != nil { startReplicaSync(session) }
+            if context.pendingPause { startPause(session, command) }
+        }
+        return closed
+    }
+
+    // MARK: clients held by CLIENT PAUSE (see KVClientPause)
+
+    /// This loop's clients whose command a pause holds, first held first
+    /// (some may have gone since: skipped when looked at).
+    private var pausedClients: [KVClientRef] = []
+    /// CLIENT UNPAUSE ran on this loop: its held clients go on after the command.
+    private var hasUnpaused = false
+
+    /// Starts holding `session`, whose `command` the pause holds back.
+    private func startPause(_ session: KVSession, _ command: RESPCommand) {
+        context.pendingPause = false
+        var copy = KVCommandQueue()
+        // The command alone may be as large as a request may be.
+        _ = copy.append(command, maxBytes: Int.max)
+        session.paused = KVPausedCommand(command: copy)
+        pausedClients.append(session.client)
+        store.clientPause.postponed.add(1, ordering: .relaxed)
+    }
+
+    /// Runs again, first held first, the commands of this loop's clients
+    /// that a pause held, once it no longer holds them all (one still
+    /// held, under WRITE, is held again, behind the others).
+    private func resumePaused() {
+        hasUnpaused = false
+        let pause = store.clientPause
+        let nowMs = store.clock.nowMs
+        pause.clearIfEnded(nowMs: nowMs)
+        guard !pausedClients.isEmpty, pause.kind(nowMs: nowMs) != .all else { return }
+        let held = pausedClients
+        pausedClients.removeAll(keepingCapacity: true)
+        for client in held {
+            guard let session = sessions.session(of: client), let paused = session.paused else { continue }
+            session.paused = nil
+            pause.postponed.subtract(1, ordering: .relaxed)
+            if session.record.killed.load(ordering: .relaxed) { continue }
+            if runHeld(paused.command, of: session) { continue }
+            runHeld(paused.later, of: session)
         }
     }
 
@@ -463,6 +518,8 @@ final class KVLoop: KVServices {
             session.replyModeAtHold = began
             return false
         }
+        // A held-back command runs again later, under the same mode.
+        if context.pendingPause { return false }
         let (drops, next) = session.replyMode.afterCommand(began: began)
         session.replyMode = next
         return drops
@@ -538,6 +595,10 @@ final class KVLoop: KVServices {
         session.watchedKeys = []
         session.transaction = nil
         if session.blocked != nil { _ = unblock(session) }
+        if session.paused != nil {
+            session.paused = nil
+            store.clientPause.postponed.subtract(1, ordering: .relaxed)
+        }
         if let sync = session.replicaSync {
             session.replicaSync = nil
             sync.abandon(store)
@@ -573,6 +634,7 @@ final class KVLoop: KVServices {
             drainReplicationStream()
         }
         if !walks.isEmpty { stepWalk() }
+        if !pausedClients.isEmpty || store.clientPause.mayBeOn { resumePaused() }
         guard regular else { return }
         if memoryReturn.isDue(usedBytes: KVHeap.used, nowMs: context.coarseNowMs) {
             HeapMemory.returnFreePagesInBackground()
@@ -671,6 +733,12 @@ final class KVLoop: KVServices {
         }
     }
 
+    func clientsUnpaused() {
+        hasUnpaused = true
+        guard let connections else { return }
+        for loop in 0..<UInt32(store.loopCount) where loop != loopIndex { connections.requestTick(onLoop: loop) }
+    }
+
     func release(_ waiter: KVBlocking.Waiter, withError: Bool) {
         let client = waiter.client
         store.blocking.requestRelease(of: waiter, withError: withError)
@@ -693,6 +761,7 @@ final class KVNoServices: KVServices, Sendable {
     func abort(_ client: KVClientRef) {}
     func release(_ waiter: KVBlocking.Waiter, withError: Bool) {}
     func acknowledgementArrived(loops: UInt64) {}
+    func clientsUnpaused() {}
 }
 
 /// When a blocked client's wait ends.

@@ -1154,6 +1154,11 @@ SERVER = [
      c("CLIENT LIST TYPE normal ID 3"), c("CLIENT LIST ID 3 TYPE normal"), c("CLIENT KILL MAXAGE 100000"),
      c("CLIENT LIST ID"), c("CLIENT LIST TYPE"), c("CLIENT LIST TYPE bogus"), c("CLIENT LIST ID 99999 99998"),
      c("CLIENT REPLY"), c("CLIENT REPLY BAD"), c("CLIENT REPLY ON"), c("CLIENT REPLY ON x")],
+    # CLIENT PAUSE's arguments (a pause of 0 pauses nothing)
+    [c("CLIENT PAUSE 10 READ"), c("CLIENT PAUSE x"), c("CLIENT PAUSE -1"), c("CLIENT PAUSE 1 ALL x"),
+     c("CLIENT PAUSE 9223372036854775807"), c("CLIENT PAUSE 1.5"), c("CLIENT PAUSE"), c("CLIENT UNPAUSE x"),
+     c("CLIENT PAUSE 0"), c("CLIENT PAUSE 0 WRITE"), c("SET paused-not v"), c("CLIENT UNPAUSE"),
+     c("COMMAND INFO client|pause client|unpause publish fcall")],
     [c("SET a 1"), c("CONFIG SET maxmemory-policy foo"), c("CONFIG SET maxmemory -1"), c("CONFIG SET maxmemory 1x"),
      c("CONFIG SET maxmemory-samples 0"), c("CONFIG SET maxmemory-samples 7"), c("CONFIG GET maxmemory-samples"),
      c("CONFIG SET maxmemory-policy VOLATILE-TTL"), c("CONFIG GET maxmemory-policy"), c("CONFIG SET maxmemory 1"),

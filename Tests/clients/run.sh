@@ -35,6 +35,11 @@ fi
 if python3 "$HERE/kv_client_limit.py" "$ROOT/.build/release/keel-kv"; then result ok "--max-clients over two loops: all served up to it, the next told so and closed"; else
     result FAIL "--max-clients with --threads 2"; fi
 
+# CLIENT PAUSE on both loops, checked first on redis-server where there is one.
+if python3 "$HERE/kv_pause.py" "$ROOT/.build/release/keel-kv" $(command -v redis-server || true); then
+    result ok "CLIENT PAUSE WRITE and ALL, UNPAUSE, held clients on both loops, no expiry while paused"; else
+    result FAIL "CLIENT PAUSE and UNPAUSE"; fi
+
 if ensure_command redis-cli redis-tools; then
     cli=(redis-cli -p "$KV_PORT")
     out=$("${cli[@]}" SET greeting hello; "${cli[@]}" GET greeting; "${cli[@]}" RPUSH l a b; "${cli[@]}" LRANGE l 0 -1;

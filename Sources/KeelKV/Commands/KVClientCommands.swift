@@ -65,6 +65,40 @@ enum KVClientCommands {
         onOff(context) { record, on in record.noEvict.store(on, ordering: .relaxed) }
     }
 
+    /// CLIENT PAUSE timeout [WRITE | ALL]: holds back every client's
+    /// commands (ALL, the default) or those that write (WRITE) for
+    /// `timeout` ms (KVClientPause); replicas are never held.
+    static func pause(_ context: KVContext) {
+        guard context.argumentCount <= 4 else { return context.subcommandSyntaxError("CLIENT") }
+        var kind = KVClientPause.Kind.all
+        if context.argumentCount == 4 {
+            if context.argument(3, is: "WRITE") {
+                kind = .write
+            } else if !context.argument(3, is: "ALL") {
+                return context.reply.error("ERR CLIENT PAUSE mode must be WRITE or ALL")
+            }
+        }
+        guard let timeout = context.command.integer(at: 2) else {
+            return context.reply.error("ERR timeout is not an integer or out of range")
+        }
+        guard timeout >= 0 else { return context.reply.error("ERR timeout is negative") }
+        let now = context.nowMs
+        // 0 pauses nothing new (redis-server's end of 0), nor does a timeout
+        // whose end overflows (7.0's wraps to the past); past what the word
+        // holds is for ever.
+        guard timeout > 0 && timeout <= Int64.max - now else { return context.reply.simpleString("OK") }
+        let end = min(now + timeout, Int64.max >> 2 - 1)
+        context.store.clientPause.pause(kind, untilMs: end, nowMs: now)
+        context.reply.simpleString("OK")
+    }
+
+    /// CLIENT UNPAUSE: ends a pause; the held clients go on, in order.
+    static func unpause(_ context: KVContext) {
+        context.store.clientPause.unpause()
+        context.services.clientsUnpaused()
+        context.reply.simpleString("OK")
+    }
+
     /// CLIENT REPLY ON | OFF | SKIP (the loop drops the replies: KVReplyMode).
     static func reply(_ context: KVContext) {
         if context.argument(2, is: "ON") {

@@ -42,6 +42,11 @@ struct KVCommandFlags: OptionSet, Sendable {
     /// (SCAN, RANDOMKEY), whose DELs replicas get each on its own.
     static let touchesArbitraryKeys = KVCommandFlags(rawValue: 1 << 29)
 
+    /// Hidden by COMMAND, as redis-server hides its MAY_REPLICATE: a
+    /// command that writes nothing but enters the replication stream
+    /// (PUBLISH, FCALL), held by CLIENT PAUSE WRITE as writes are.
+    static let mayReplicate = KVCommandFlags(rawValue: 1 << 28)
+
     /// Each flag and the name COMMAND gives it, in Redis's order.
     static let names: [(KVCommandFlags, StaticString)] = [
         (.write, "write"), (.readonly, "readonly"), (.denyoom, "denyoom"), (.admin, "admin"), (.pubsub, "pubsub"),

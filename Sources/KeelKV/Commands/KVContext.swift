@@ -58,6 +58,9 @@ final class KVContext {
     var pendingBlock: KVPendingBlock?
     /// A KEYS over a large keyspace, for the loop to walk (KVKeysWalk).
     var pendingWalk: KVKeysWalk?
+    /// CLIENT PAUSE holds the command back: the loop keeps it (a copy) and
+    /// runs it when the pause ends.
+    var pendingPause = false
     /// A replica's synchronisation, for the loop to go on with.
     var pendingReplicaSync: KVReplicaSync?
     /// While a blocked client's command runs again (KVLoop): finding
@@ -132,16 +135,23 @@ final class KVContext {
         let hash = ByteHash.hash(key)
         guard isReplicating else {
             return store.withShard(for: hash) { shard in
-                shard.find(key, hash: hash, nowMs: nowMs).map { KVFound(shard: shard, slot: $0) }
+                shard.find(key, hash: hash, nowMs: nowMs, expiring: mayExpire).map { KVFound(shard: shard, slot: $0) }
             }
         }
         let shard = store.shard(for: hash)
         // An expiry found here goes to replicas with the command, as a DEL
         // before it (in MULTI/EXEC with it, as redis-server 7.0 sends them).
         let expiredBefore = shard.expirations
-        let slot = shard.find(key, hash: hash, nowMs: nowMs, feedingExpiry: false)
+        let slot = shard.find(key, hash: hash, nowMs: nowMs, feedingExpiry: false, expiring: mayExpire)
         if shard.expirations != expiredBefore { outboxDeletion(key) }
         return slot.map { KVFound(shard: shard, slot: $0) }
+    }
+
+    /// Whether an expired key the command finds is deleted: not while a
+    /// CLIENT PAUSE holds the store still, unless the command writes (one
+    /// that runs in the transaction that paused: the key is replaced).
+    var mayExpire: Bool {
+        !store.clientPause.isOn(nowMs: nowMs) || row?.flags.contains(.write) == true
     }
 
     /// The live key `key` if it holds a `type`. A read-only command's
@@ -393,4 +403,6 @@ protocol KVServices: AnyObject {
     /// A replica acknowledged an offset: the loops in `loops` (a bit each)
     /// look at their clients blocked in WAIT.
     func acknowledgementArrived(loops: UInt64)
+    /// CLIENT UNPAUSE: every loop runs its held clients' commands.
+    func clientsUnpaused()
 }

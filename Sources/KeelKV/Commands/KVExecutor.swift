@@ -86,6 +86,12 @@ final class KVExecutor {
                 "ERR Can't execute '\(fullName)': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context"
             )
         }
+        // After the checks that answer at once, as redis-server orders it:
+        // a malformed command is refused, not held.
+        if store.clientPause.mayBeOn && pauseHolds(row: row, spec: spec, session: session) {
+            context.pendingPause = true
+            return
+        }
         // A queued command is the client's last too (CLIENT LIST's cmd=),
         // as redis-server records it.
         session.record.ran(row.name, subcommand?.name, atMs: context.coarseNowMs)
@@ -93,6 +99,28 @@ final class KVExecutor {
             return queue(command, session: session)
         }
         run(spec, command)
+    }
+
+    /// Whether CLIENT PAUSE holds the command back now: under ALL every
+    /// command but QUIT; under WRITE those that write or may be
+    /// replicated, and an EXEC whose queue holds one. Replicas are never held.
+    private func pauseHolds(row: KVCommandSpec, spec: KVCommandSpec, session: KVSession) -> Bool {
+        guard !session.isReplica else { return false }
+        switch store.clientPause.kind(nowMs: context.nowMs) {
+        case .none:
+            return false
+        case .all:
+            return "\(row.name)" != "quit"
+        case .write:
+            let writes: KVCommandFlags = [.write, .mayReplicate]
+            if !spec.flags.isDisjoint(with: writes) { return true }
+            guard "\(row.name)" == "exec", let transaction = session.transaction else { return false }
+            var holds = false
+            transaction.forEachCommand { command in
+                if let queued = resolve(command), !queued.flags.isDisjoint(with: writes) { holds = true }
+            }
+            return holds
+        }
     }
 
     /// Runs a row's code with its keys' shards locked.

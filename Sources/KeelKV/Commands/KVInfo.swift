@@ -77,7 +77,10 @@ enum KVInfo {
                 ("connected_clients", "\(store.clients.count.load(ordering: .relaxed))"),
                 ("cluster_connections", "0"), ("maxclients", "\(store.settings.maxClients)"),
                 ("client_recent_max_input_buffer", "0"), ("client_recent_max_output_buffer", "0"),
-                ("blocked_clients", "\(store.blocking.blockedCount.load(ordering: .relaxed))"),
+                (
+                    "blocked_clients",
+                    "\(store.blocking.blockedCount.load(ordering: .relaxed) + store.clientPause.postponed.load(ordering: .relaxed))"
+                ),
                 ("tracking_clients", "0"),
                 ("clients_in_timeout_table", "\(store.blocking.blockedCount.load(ordering: .relaxed))"),
             ])

@@ -259,7 +259,10 @@ enum KVKeyCommands {
     static func randomkey(_ context: KVContext) {
         let store = context.store
         let now = context.nowMs
-        // A few tries past expired keys, as Redis tries.
+        // A few tries past expired keys, as Redis tries. While CLIENT PAUSE
+        // holds the store still they stay: one is then the answer, as
+        // redis-server's (not a null while keys are there).
+        var heldExpired: [UInt8]?
         for _ in 0..<100 {
             let nonEmpty = store.shards.filter { shard in store.withShards(store.bit(of: shard)) { shard.count > 0 } }
             guard let shard = nonEmpty.randomElement(using: &context.random) else { return context.reply.null() }
@@ -272,10 +275,12 @@ enum KVKeyCommands {
             if expired {
                 // Delete it (lazy expiry) and try again.
                 _ = key.withUnsafeBytes { context.find($0) }
+                if !context.mayExpire { heldExpired = key }
                 continue
             }
             return context.reply.bulkString(key)
         }
+        if let heldExpired { return context.reply.bulkString(heldExpired) }
         context.reply.null()
     }
 

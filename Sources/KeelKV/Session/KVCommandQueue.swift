@@ -23,11 +23,12 @@ struct KVCommandQueue {
     var count: Int { commands.count }
     var isEmpty: Bool { commands.isEmpty }
 
-    /// Queues a copy of `command`; false when the queue is full.
-    mutating func append(_ command: RESPCommand) -> Bool {
+    /// Queues a copy of `command`; false when the queue is full (past
+    /// `maxBytes` of arguments, or `maxCommands`).
+    mutating func append(_ command: RESPCommand, maxBytes: Int = Self.maxBytes) -> Bool {
         var size = 0
         for index in 0..<command.count { size += command[index].count }
-        guard commands.count < Self.maxCommands && bytes.count + size <= Self.maxBytes else { return false }
+        guard commands.count < Self.maxCommands && bytes.count + size <= maxBytes else { return false }
         let first = arguments.count
         for index in 0..<command.count {
             let start = bytes.count

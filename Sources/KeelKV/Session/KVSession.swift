@@ -58,15 +58,19 @@ final class KVSession {
         didSet {
             record.blockSerial.store(blocked?.block.waiter.serial ?? 0, ordering: .relaxed)
             record.blocked.store(blocked != nil, ordering: .relaxed)
-            isHeld = blocked != nil || walk != nil
+            isHeld = blocked != nil || walk != nil || paused != nil
         }
     }
     /// The KEYS the loop walks for it, a slice per iteration.
     var walk: KVKeysWalk? {
-        didSet { isHeld = blocked != nil || walk != nil }
+        didSet { isHeld = blocked != nil || walk != nil || paused != nil }
     }
-    /// Blocked or walking: what it sends waits its turn (one stored flag,
-    /// read per command).
+    /// The command CLIENT PAUSE holds back, and what it sent since.
+    var paused: KVPausedCommand? {
+        didSet { isHeld = blocked != nil || walk != nil || paused != nil }
+    }
+    /// Blocked, walking or paused: what it sends waits its turn (one
+    /// stored flag, read per command).
     private(set) var isHeld = false
 
     /// Whether it is a replica (SYNC, PSYNC): it gets the replication

@@ -55,6 +55,8 @@ struct KVMaintenance {
     /// Active expiry within the time budget.
     mutating func expireSome(in store: KVStore) {
         guard store.settings.activeExpiry.load(ordering: .relaxed) else { return }
+        // CLIENT PAUSE holds the store still.
+        guard !store.clientPause.isOn(nowMs: store.clock.nowMs) else { return }
         let started = Self.monotonicNs()
         let nowMs = store.clock.nowMs
         // At most one pass over the shards per tick.

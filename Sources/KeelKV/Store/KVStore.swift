@@ -69,6 +69,10 @@ public final class KVStore: @unchecked Sendable {
     let pubsub = KVPubSub()
     /// Clients blocked on keys (BLPOP and the like).
     let blocking: KVBlocking
+    /// CLIENT PAUSE's kind and end.
+    let clientPause = KVClientPause()
+    /// The event loops sharing the store.
+    let loopCount: Int
     /// What every loop's handler counts and INFO reports.
     let counters = KVCounters()
     /// Active expiry and background rehashing: the next shard to visit.
@@ -105,6 +109,7 @@ public final class KVStore: @unchecked Sendable {
         isShared = loops > 1
         self.watches = watches
         blocking = KVBlocking(loops: loops)
+        loopCount = max(loops, 1)
         self.clock = clock
         self.settings = settings
         startedAtMs = clock.nowMs
