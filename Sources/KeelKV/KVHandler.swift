@@ -522,6 +522,10 @@ final class KVLoop: KVServices {
         if context.pendingPause { return false }
         let (drops, next) = session.replyMode.afterCommand(began: began)
         session.replyMode = next
+        if context.repliedWithPushes {
+            context.repliedWithPushes = false
+            return false
+        }
         return drops
     }
 

@@ -62,6 +62,28 @@ import Testing
         #expect(kv.delivered().map(\.text) == [">3\r\n" + bulk("message") + bulk("c") + bulk("m")])
     }
 
+    /// CLIENT REPLY OFF and SKIP silence replies, not pushes: subscribe
+    /// confirmations and messages still come, as redis-server 7.0.15
+    /// sends them (in RESP2 too).
+    @Test func clientReplyDoesNotSilencePushes() {
+        let kv = KVHarness()
+        let publisher = kv.session
+        let listener = kv.openClient()
+        kv.use(listener)
+        #expect(kv("CLIENT", "REPLY", "OFF").isEmpty)
+        #expect(kv("PING").isEmpty)
+        #expect(kv("SUBSCRIBE", "c") == "*3\r\n" + bulk("subscribe") + bulk("c") + int(1))
+        kv.use(publisher)
+        #expect(kv("PUBLISH", "c", "m") == int(1))
+        #expect(kv.delivered().map(\.text) == ["*3\r\n" + bulk("message") + bulk("c") + bulk("m")])
+        let other = kv.openClient()
+        kv.use(other)
+        kv("HELLO", "3")
+        #expect(kv("CLIENT", "REPLY", "SKIP").isEmpty)
+        #expect(kv("SSUBSCRIBE", "s") == ">3\r\n" + bulk("ssubscribe") + bulk("s") + int(1))
+        #expect(kv("PING") == "+PONG\r\n", "the skip was taken by SSUBSCRIBE")
+    }
+
     @Test func shardChannelsAreANamespaceOfTheirOwn() {
         let kv = KVHarness()
         let publisher = kv.session

@@ -58,6 +58,10 @@ final class KVContext {
     var pendingBlock: KVPendingBlock?
     /// A KEYS over a large keyspace, for the loop to walk (KVKeysWalk).
     var pendingWalk: KVKeysWalk?
+    /// The command's reply is pushes only (SUBSCRIBE's confirmations),
+    /// which CLIENT REPLY does not silence: set only while replies are
+    /// not all on, and cleared by the loop when it decides.
+    var repliedWithPushes = false
     /// CLIENT PAUSE holds the command back: the loop keeps it (a copy) and
     /// runs it when the pause ends.
     var pendingPause = false

@@ -49,6 +49,9 @@ enum KVPubSubCommands {
 
     private static func confirm(_ context: KVContext, _ event: StaticString, _ name: [UInt8]?, _ kind: KVPubSub.Kind) {
         let session = context.session!
+        // A push, which CLIENT REPLY OFF or SKIP does not silence (as
+        // redis-server 7.0.15 sends it): marked only where the loop looks.
+        if session.replyMode != .on && !context.isInTransaction { context.repliedWithPushes = true }
         context.reply.pushHeader(3)
         context.reply.bulkString(event)
         if let name { context.reply.bulkString(name) } else { context.reply.null() }
