@@ -1154,6 +1154,18 @@ SERVER = [
      c("CLIENT LIST TYPE normal ID 3"), c("CLIENT LIST ID 3 TYPE normal"), c("CLIENT KILL MAXAGE 100000"),
      c("CLIENT LIST ID"), c("CLIENT LIST TYPE"), c("CLIENT LIST TYPE bogus"), c("CLIENT LIST ID 99999 99998"),
      c("CLIENT REPLY"), c("CLIENT REPLY BAD"), c("CLIENT REPLY ON"), c("CLIENT REPLY ON x")],
+    # HyperLogLogs: the same bytes as redis-server's, sparse and dense
+    [c("PFADD hll a b c d e"), c("GET hll"), c("PFCOUNT hll"), c("GET hll"), c("PFADD hll a"), c("PFADD hll"),
+     c("PFDEBUG DECODE hll"), c("PFDEBUG ENCODING hll"), c("PFADD hll2 x y"), c("PFMERGE hll3 hll hll2"),
+     c("GET hll3"), c("PFCOUNT hll hll2 nokey"), c("PFDEBUG TODENSE hll2"), c("GET hll2"), c("PFDEBUG TODENSE hll2"),
+     c("PFMERGE hll4 hll hll2"), c("PFDEBUG ENCODING hll4"), c("PFCOUNT hll4"), c("GET hll4"),
+     c("PFDEBUG GETREG hll"), c("GET hll"), c("SET str x"), c("PFADD str a"), c("PFCOUNT str hll"),
+     c("PFMERGE str"), c("PFMERGE hll5 str"), c("LPUSH lst a"), c("PFADD lst a"), c("PFDEBUG NOPE hll"),
+     c("PFDEBUG GETREG nokey"), c("PFDEBUG GETREG"), c("PFDEBUG DECODE hll2"), c("PFSELFTEST"), c("PFADD"),
+     c("PFSELFTEST x"), c("CONFIG GET hll-sparse-max-bytes"), c("CONFIG SET hll-sparse-max-bytes 10"),
+     ["PFADD", "hll6"] + [str(i) for i in range(30)], c("PFDEBUG ENCODING hll6"), c("GET hll6"),
+     c("CONFIG SET hll-sparse-max-bytes 3000"), ["PFADD", "hll7"] + [str(i) for i in range(3000)], c("GET hll7"),
+     c("PFCOUNT hll7"), c("COMMAND INFO pfadd pfcount pfmerge pfdebug pfselftest")],
     # CLIENT PAUSE's arguments (a pause of 0 pauses nothing)
     [c("CLIENT PAUSE 10 READ"), c("CLIENT PAUSE x"), c("CLIENT PAUSE -1"), c("CLIENT PAUSE 1 ALL x"),
      c("CLIENT PAUSE 9223372036854775807"), c("CLIENT PAUSE 1.5"), c("CLIENT PAUSE"), c("CLIENT UNPAUSE x"),
@@ -2025,11 +2037,20 @@ def zset_commands(g):
     ]
 
 
+def hyperloglog_commands(g):
+    return [
+        (3, lambda: ["PFADD", g.key()] + g.members()),
+        (2, lambda: ["PFCOUNT"] + g.keys()),
+        (1, lambda: ["PFMERGE", g.key()] + g.keys()),
+        (1, lambda: ["PFDEBUG", g.r.choice(["ENCODING", "DECODE", "TODENSE"]), g.key()]),
+    ]
+
+
 def random_program(seed, count):
     """`count` commands from random.Random(seed)."""
     g = Gen(random.Random(seed))
     table = (string_commands(g) + key_commands(g) + list_commands(g) + hash_commands(g) + set_commands(g)
-             + zset_commands(g))
+             + zset_commands(g) + hyperloglog_commands(g))
     weights = [w for w, _ in table]
     makers = [m for _, m in table]
     return [b(*g.r.choices(makers, weights)[0]()) for _ in range(count)]

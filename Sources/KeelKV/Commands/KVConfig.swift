@@ -70,7 +70,7 @@ enum KVConfig {
         Parameter(
             name: name, read: { String(value($0.settings.limits)) },
             write: { store, number in write(store.settings.limits, number) }, range: range,
-            isMemory: name.hasSuffix("-value"))
+            isMemory: name.hasSuffix("-value") || name.hasSuffix("-bytes"))
     }
 
     /// A value keel-kv does not let change; `changeableInRedis`: one
@@ -151,6 +151,9 @@ enum KVConfig {
         integer(
             "list-compress-depth", read: { $0.listCompressDepth.load(ordering: .relaxed) },
             write: { $0.listCompressDepth.store(Int($1), ordering: .relaxed) }, range: 0...Int64(Int32.max)),
+        integer(
+            "hll-sparse-max-bytes", read: { $0.hllSparseMaxBytes.load(ordering: .relaxed) },
+            write: { $0.hllSparseMaxBytes.store(Int($1), ordering: .relaxed) }, range: 0...Int64.max),
         Parameter(
             name: "repl-ping-replica-period",
             read: { String($0.replication.pingPeriodSeconds.load(ordering: .relaxed)) },

@@ -23,6 +23,8 @@ public final class KVLimits: Sendable {
     /// list-compress-depth: kept and read back; keel-kv compresses no list
     /// nodes (README, "Where it differs").
     let listCompressDepth = Atomic<Int>(0)
+    /// The most bytes a sparse HyperLogLog may take before it turns dense.
+    let hllSparseMaxBytes = Atomic<Int>(3_000)
 
     /// Redis's defaults.
     public init() {}
