@@ -610,6 +610,7 @@ final class KVLoop: KVServices {
         if session.isReplica { store.replication.detach(client) }
         session.walk = nil
         unsubscribeAll(session)
+        KVMonitor.stop(session, in: store)
         store.clients.remove(session.record)
     }
 

@@ -126,12 +126,14 @@ enum KVClientCommands {
         let channels = record.channelCount.load(ordering: .relaxed)
         let patterns = record.patternCount.load(ordering: .relaxed)
         let shardChannels = record.shardChannelCount.load(ordering: .relaxed)
+        // In redis-server's order.
         var flags = ""
+        if record.isMonitor.load(ordering: .relaxed) { flags += "O" }
+        if record.isReplica.load(ordering: .relaxed) { flags += "S" }
+        if channels + patterns + shardChannels > 0 { flags += "P" }
         if queued >= 0 { flags += "x" }
         if record.blocked.load(ordering: .relaxed) { flags += "b" }
-        if channels + patterns + shardChannels > 0 { flags += "P" }
         if record.noEvict.load(ordering: .relaxed) { flags += "e" }
-        if record.isReplica.load(ordering: .relaxed) { flags += "S" }
         if flags.isEmpty { flags = "N" }
         let library = record.libraryName.map { String(decoding: $0, as: UTF8.self) } ?? ""
         let version = record.libraryVersion.map { String(decoding: $0, as: UTF8.self) } ?? ""

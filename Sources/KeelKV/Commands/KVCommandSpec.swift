@@ -46,12 +46,15 @@ struct KVCommandFlags: OptionSet, Sendable {
     /// command that writes nothing but enters the replication stream
     /// (PUBLISH, FCALL), held by CLIENT PAUSE WRITE as writes are.
     static let mayReplicate = KVCommandFlags(rawValue: 1 << 28)
+    /// Not shown to MONITOR (scripts).
+    static let skipMonitor = KVCommandFlags(rawValue: 1 << 16)
 
     /// Each flag and the name COMMAND gives it, in Redis's order.
     static let names: [(KVCommandFlags, StaticString)] = [
         (.write, "write"), (.readonly, "readonly"), (.denyoom, "denyoom"), (.admin, "admin"), (.pubsub, "pubsub"),
         (.noscript, "noscript"), (.blocking, "blocking"), (.loading, "loading"), (.stale, "stale"),
-        (.skipSlowlog, "skip_slowlog"), (.fast, "fast"), (.noAuth, "no_auth"), (.noAsyncLoading, "no_async_loading"),
+        (.skipMonitor, "skip_monitor"), (.skipSlowlog, "skip_slowlog"), (.fast, "fast"), (.noAuth, "no_auth"),
+        (.noAsyncLoading, "no_async_loading"),
         (.noMulti, "no_multi"), (.movableKeys, "movablekeys"), (.allowBusy, "allow_busy"),
     ]
 }

@@ -129,6 +129,7 @@ extension KVCommandTable {
         KVCommandSpec("psync", -3, [.admin, .noscript, .noAsyncLoading, .noMulti, .allShardsLocked], "@admin @slow @dangerous", "An internal command used in replication.", run: KVReplicationCommands.psync),
         KVCommandSpec("wait", 3, [.noscript], "@slow @connection", "Blocks until the asynchronous replication of all preceding write commands sent by the connection is completed.", run: KVReplicationCommands.wait),
         KVCommandSpec("replconf", -1, [.admin, .noscript, .loading, .stale, .allowBusy], "@admin @slow @dangerous", "An internal command for configuring the replication stream.", run: KVReplicationCommands.replconf),
+        KVCommandSpec("monitor", 1, [.admin, .noscript, .loading, .stale], "@admin @slow @dangerous", "Listens for all requests received by the server in real-time.", run: KVMonitor.monitor),
         KVCommandSpec("client", -2, [], "@slow", "A container for client connection commands.", subcommands: [
             KVCommandSpec("id", 2, [.noscript, .loading, .stale], "@slow @connection", "Returns the unique client ID of the connection.", run: KVClientCommands.id),
             KVCommandSpec("getname", 2, [.noscript, .loading, .stale], "@slow @connection", "Returns the name of the connection.", run: KVClientCommands.getName),
@@ -170,8 +171,8 @@ extension KVCommandTable {
             KVCommandSpec("load", -3, [.noscript, .write, .denyoom], "@write @slow @scripting", "Creates a library.", run: KVFunctionCommands.load),
             KVCommandSpec("help", 2, [.loading, .stale], "@slow @scripting", "Returns helpful text about the different subcommands.") { KVServerCommands.help($0, ["FUNCTION <subcommand> [<arg> [value] [opt] ...]. Subcommands are:", "LOAD [REPLACE] <FUNCTION CODE>", "    Create a new library with the given library name and code (keel-kv has no engine to run it).", "DELETE <LIBRARY NAME>", "    Delete the given library.", "LIST [LIBRARYNAME PATTERN] [WITHCODE]", "    Return general information on all the libraries (keel-kv: none).", "STATS", "    Return the function running (none) and the available engines (none).", "KILL", "    Kill the current running function.", "FLUSH [ASYNC|SYNC]", "    Delete all the libraries.", "HELP", "    Prints this help."]) },
         ]),
-        KVCommandSpec("fcall", -3, [.noscript, .stale, .movableKeys, .mayReplicate], keys: .movable(0, 0, KVFunctionCommands.keys), "@slow @scripting", "Invokes a function.", run: KVFunctionCommands.fcall),
-        KVCommandSpec("fcall_ro", -3, [.noscript, .stale, .readonly, .movableKeys], keys: .movable(0, 0, KVFunctionCommands.keys), "@slow @scripting", "Invokes a read-only function.", run: KVFunctionCommands.fcall),
+        KVCommandSpec("fcall", -3, [.noscript, .stale, .skipMonitor, .movableKeys, .mayReplicate], keys: .movable(0, 0, KVFunctionCommands.keys), "@slow @scripting", "Invokes a function.", run: KVFunctionCommands.fcall),
+        KVCommandSpec("fcall_ro", -3, [.noscript, .stale, .readonly, .skipMonitor, .movableKeys], keys: .movable(0, 0, KVFunctionCommands.keys), "@slow @scripting", "Invokes a read-only function.", run: KVFunctionCommands.fcall),
         KVCommandSpec("info", -1, [.loading, .stale, .everyShard], "@slow @dangerous", "Returns information and statistics about the server.", run: KVInfo.info),
         KVCommandSpec("command", -1, [.loading, .stale], "@slow @connection", "Returns detailed information about all commands.", subcommands: [
             KVCommandSpec("count", 2, [.loading, .stale], "@slow @connection", "Returns a count of commands.", run: KVServerCommands.commandCount),

@@ -99,6 +99,9 @@ final class KVExecutor {
             return queue(command, session: session)
         }
         run(spec, command)
+        if store.monitors.count.load(ordering: .relaxed) > 0 && spec.flags.isDisjoint(with: [.admin, .skipMonitor]) {
+            KVMonitor.feed(command, of: session, context)
+        }
     }
 
     /// Whether CLIENT PAUSE holds the command back now: under ALL every
@@ -203,6 +206,10 @@ final class KVExecutor {
             context.changed = false
             spec.run(context)
             if context.isReplicating { context.commandFinished() }
+            if store.monitors.count.load(ordering: .relaxed) > 0 && spec.flags.isDisjoint(with: [.admin, .skipMonitor])
+            {
+                KVMonitor.feed(command, of: session, context)
+            }
         }
     }
 

@@ -42,14 +42,15 @@ enum KVSortCommand {
         var collation: [UInt8]?
     }
 
-    /// SORT's keys: the sorted key and STORE's destination (BY and GET
-    /// patterns may name any key: the command takes every shard).
+    /// SORT's keys: the sorted key and STORE's destination, the last one
+    /// given (as it is the one written; BY and GET patterns may name any
+    /// key: the command takes every shard).
     static func keys(_ command: RESPCommand) -> [Int] {
         var keys = [1]
         var index = 2
         while index < command.count - 1 {
             if command.argument(index, equalsIgnoringCase: "STORE") {
-                keys.append(index + 1)
+                keys = [1, index + 1]
                 index += 1
             } else if command.argument(index, equalsIgnoringCase: "LIMIT") {
                 index += 2

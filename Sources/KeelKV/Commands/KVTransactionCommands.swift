@@ -185,6 +185,7 @@ enum KVTransactionCommands {
         session.transaction = nil
         unwatchAll(context)
         context.services.unsubscribeAll(session)
+        KVMonitor.stop(session, in: context.store)
         session.protocolVersion = 2
         context.reply.protocolVersion = 2
         session.name = nil

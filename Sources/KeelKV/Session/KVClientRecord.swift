@@ -42,6 +42,8 @@ final class KVClientRecord: Sendable {
     let noEvict = Atomic<Bool>(false)
     /// Whether it is a replica (SYNC or PSYNC): CLIENT LIST's S flag.
     let isReplica = Atomic<Bool>(false)
+    /// Whether it is in MONITOR: CLIENT LIST's O flag.
+    let isMonitor = Atomic<Bool>(false)
     /// Waiting in a blocking command.
     let blocked = Atomic<Bool>(false)
     /// That block's serial (KVBlocking.Waiter), so CLIENT UNBLOCK ends the

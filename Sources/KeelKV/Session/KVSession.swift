@@ -78,6 +78,10 @@ final class KVSession {
     var isReplica = false {
         didSet { record.isReplica.store(isReplica, ordering: .relaxed) }
     }
+    /// Whether it is fed every command run (MONITOR).
+    var isMonitor = false {
+        didSet { record.isMonitor.store(isMonitor, ordering: .relaxed) }
+    }
     /// The replication stream's offset after its last command, with
     /// replicas attached: what its WAIT waits for replicas to acknowledge.
     var writeOffset: Int64 = 0

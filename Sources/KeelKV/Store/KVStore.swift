@@ -67,6 +67,8 @@ public final class KVStore: @unchecked Sendable {
     let rates = KVRates()
     /// Channels and patterns and who listens to them.
     let pubsub = KVPubSub()
+    /// Clients in MONITOR (a command looks at its count only).
+    let monitors = KVClients()
     /// Clients blocked on keys (BLPOP and the like).
     let blocking: KVBlocking
     /// CLIENT PAUSE's kind and end.
