@@ -626,6 +626,7 @@ final class KVLoop: KVServices {
         if regular { walks.lastRegularTickNs = nowNs }
         walks.tickRequested = false
         if regular { maintenance.run(on: store) }
+        if store.events.pending.load(ordering: .relaxed) > 0 { context.announceQueuedEvents() }
         if store.blocking.blockedCount.load(ordering: .relaxed) > 0 || !deadlines.isEmpty {
             serveReady()
             expireBlocked(nowMs: context.coarseNowMs)

@@ -1553,6 +1553,54 @@ def pubsub_scenario(ports, results):
     s.close()
 
 
+def keyspace_events_scenario(ports, results):
+    """notify-keyspace-events: what each write announces, in order, to a
+    RESP2 pattern subscriber (both channels) and a RESP3 one (events)."""
+    s = Scenario("keyspace-events", ports, results, protocols=(2, 3, 2))
+    s.call("C", "FLUSHALL")
+    s.call("C", "CONFIG SET notify-keyspace-events KEA")
+    s.call("C", "CONFIG GET notify-keyspace-events")
+    s.call("A", "PSUBSCRIBE __key*__:*")
+    s.call("B", "PSUBSCRIBE __keyevent@0__:*")
+    # Each command, and how many events it announces (each reaches A on
+    # both channels, B once).
+    steps = [("SET k v", 1), ("SET k v EX 100", 2), ("LPUSH l a b", 1), ("LPOP l 2", 2), ("HSET h f v", 1),
+             ("HDEL h f", 2), ("SADD s a", 1), ("SADD s a", 0), ("SREM s a", 2), ("ZADD z 1 m", 1),
+             ("ZINCRBY z 1 m", 1), ("ZREM z m", 2), ("INCR n", 1), ("APPEND k x", 1), ("RENAME k k2", 2),
+             ("EXPIRE k2 100", 1), ("PERSIST k2", 1), ("DEL k2 n nokey", 2), ("RPUSH src x", 1),
+             ("LMOVE src dst LEFT RIGHT", 3), ("SADD s1 a b", 1), ("SINTERSTORE s2 s1", 1), ("SINTERSTORE s2 none", 1),
+             ("ZADD z1 1 a", 1), ("ZUNIONSTORE z2 1 z1", 1), ("SETRANGE str 2 ab", 1), ("SETBIT bits 3 1", 1),
+             ("PFADD hll a", 1), ("GETDEL str", 1), ("COPY z1 z3", 1), ("EXPIRE z3 -1", 1), ("LMOVE dst dst LEFT LEFT", 2)]
+    for text, events in steps:
+        s.call("C", text)
+        for index in range(events):
+            s.expect_push("A", "%s: keyspace event %d" % (text, index + 1))
+            s.expect_push("A", "%s: keyevent %d" % (text, index + 1))
+            s.expect_push("B", "%s: keyevent %d (push)" % (text, index + 1))
+    s.call("C", "CONFIG SET notify-keyspace-events Kgn")
+    s.call("C", "CONFIG GET notify-keyspace-events")
+    s.call("C", "SET fresh v")
+    s.expect_push("A", "SET fresh v: new")
+    s.call("C", "DEL fresh")
+    s.expect_push("A", "DEL fresh: del")
+    s.call("C", "CONFIG SET notify-keyspace-events Em")
+    s.call("C", "GET nokey")
+    s.expect_push("A", "GET nokey: keymiss")
+    s.expect_push("B", "GET nokey: keymiss (push)")
+    s.call("C", "CONFIG SET notify-keyspace-events $lshzxegtdAKEmn")
+    s.call("C", "CONFIG GET notify-keyspace-events")
+    s.call("C", "CONFIG SET notify-keyspace-events Q")
+    s.call("C", "CONFIG SET notify-keyspace-events")
+    s.call("C", "CONFIG SET notify-keyspace-events K")
+    s.call("C", "CONFIG GET notify-keyspace-events")
+    s.call("C", "SET quiet v")
+    s.call("A", "PUNSUBSCRIBE")
+    s.call("B", "PUNSUBSCRIBE")
+    s.call("C", b("CONFIG", "SET", "notify-keyspace-events", ""))
+    s.call("C", "CONFIG GET notify-keyspace-events")
+    s.close()
+
+
 def pubsub_resp2_mode(ports, results):
     """A RESP2 subscriber's refusals, RESET and QUIT, and RESP3 HELLO while subscribed."""
     s = Scenario("pubsub-mode", ports, results, protocols=(2, 2))
@@ -1804,6 +1852,7 @@ def multi_client(ports, results):
     dump_restore_scenario(ports, results)
     pubsub_scenario(ports, results)
     pubsub_resp2_mode(ports, results)
+    keyspace_events_scenario(ports, results)
     sharded_pubsub_scenario(ports, results)
     blocking_scenario(ports, results, 2)
     blocking_scenario(ports, results, 3)

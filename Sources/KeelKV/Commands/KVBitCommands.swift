@@ -37,6 +37,7 @@ enum KVBitCommands {
         let mask = UInt8(0x80) >> UInt8(offset & 7)
         if let existing, let old = flipInPlace(existing.entry, byte: byte, mask: mask, on: on == 1) {
             context.touched(key)
+            context.notify(.string, "setbit", key)
             return context.reply.integer(old)
         }
         var bytes = existing.map { found in context.withString(found.entry) { Array($0) } } ?? []
@@ -44,6 +45,7 @@ enum KVBitCommands {
         let old = bytes[byte] & mask != 0 ? 1 : 0
         if on == 1 { bytes[byte] |= mask } else { bytes[byte] &= ~mask }
         guard context.rewriteString(key, bytes, over: existing) else { return context.outOfMemory() }
+        context.notify(.string, "setbit", key)
         context.reply.integer(old)
     }
 
@@ -230,12 +232,14 @@ enum KVBitCommands {
             if let existing = context.find(destination) {
                 context.remove(existing)
                 context.touched(destination)
+                context.notify(.generic, "del", destination)
             }
             return context.reply.integer(0)
         }
         let done = result.withUnsafeBytes { context.setString(destination, .string($0), expireAtMs: nil) }
         guard done else { return context.outOfMemory() }
         context.touched(destination)
+        context.notify(.string, "set", destination)
         context.reply.integer(length)
     }
 

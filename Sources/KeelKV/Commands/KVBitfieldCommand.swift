@@ -76,6 +76,7 @@ enum KVBitfieldCommand {
                 } else {
                     context.touched(key)
                 }
+                context.notify(.string, "setbit", key)
             }
             return
         }
@@ -85,6 +86,7 @@ enum KVBitfieldCommand {
         let changed = bytes.withUnsafeMutableBytes { execute(operations, on: $0, context) }
         guard grown || changed else { return }
         guard context.rewriteString(key, bytes, over: existing) else { return context.outOfMemory() }
+        context.notify(.string, "setbit", key)
     }
 
     /// The operations, every argument checked as redis-server checks them

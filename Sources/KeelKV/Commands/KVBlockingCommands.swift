@@ -94,6 +94,7 @@ enum KVBlockingCommands {
         context.reply.bulkString(key)
         _ = list.pop(front: front) { context.reply.bulkString($0) }
         context.touched(key)
+        context.notify(.list, front ? "lpop" : "rpop", key)
         context.removeIfEmpty(key, count: list.count)
         if context.isReplicating { context.propagate([front ? "LPOP" : "RPOP", KVStreamArgument(key)]) }
     }
@@ -143,6 +144,7 @@ enum KVBlockingCommands {
         guard KVListCommands.pushMoved(context, element, to: context[2], front: to) else {
             return context.outOfMemory()
         }
+        KVListCommands.finishMove(context, sourceKey: context[1], from: from)
         if context.isReplicating {
             // As the command that does not block: RPOPLPUSH, or LMOVE.
             if timeoutIndex == 3 {
@@ -177,6 +179,7 @@ enum KVBlockingCommands {
         let set = KVZSetValue(found.entry)
         let items = KVSortedSetCommands.pop(set, count: 1, max: max)
         context.touched(key)
+        context.notify(.zset, max ? "zpopmax" : "zpopmin", key)
         context.removeIfEmpty(key, count: set.count)
         if context.isReplicating { context.propagate([max ? "ZPOPMAX" : "ZPOPMIN", KVStreamArgument(key)]) }
         context.reply.arrayHeader(3)

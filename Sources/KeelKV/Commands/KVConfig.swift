@@ -31,6 +31,7 @@ enum KVConfig {
 
         /// `value` as this parameter's number, or nil.
         func parse(_ value: UnsafeRawBufferPointer) -> Int64? {
+            if name == "notify-keyspace-events" { return KVEventClass(text: value).map { Int64($0.rawValue) } }
             if let choices {
                 let name = String(decoding: value, as: UTF8.self).lowercased()
                 return choices.firstIndex(of: name).map(Int64.init)
@@ -155,6 +156,10 @@ enum KVConfig {
             "hll-sparse-max-bytes", read: { $0.hllSparseMaxBytes.load(ordering: .relaxed) },
             write: { $0.hllSparseMaxBytes.store(Int($1), ordering: .relaxed) }, range: 0...Int64.max),
         Parameter(
+            name: "notify-keyspace-events",
+            read: { KVEventClass(rawValue: $0.events.classes.load(ordering: .relaxed)).text },
+            write: { $0.events.classes.store(Int($1), ordering: .relaxed) }, range: 0...Int64(Int32.max)),
+        Parameter(
             name: "repl-ping-replica-period",
             read: { String($0.replication.pingPeriodSeconds.load(ordering: .relaxed)) },
             write: { $0.replication.pingPeriodSeconds.store(Int($1), ordering: .relaxed) },
@@ -191,7 +196,6 @@ enum KVConfig {
         constant("hz", "10"),
         constant("lazyfree-lazy-user-del", "no"),
         constant("lazyfree-lazy-user-flush", "no"),
-        constant("notify-keyspace-events", ""),
         constant("cluster-enabled", "no", changeableInRedis: false),
     ]
 
@@ -222,6 +226,11 @@ enum KVConfig {
             if let choices = parameter.choices {
                 return Array(
                     "ERR CONFIG SET failed (possibly related to argument '\(parameter.name)') - argument(s) must be one of the following: \(choices.joined(separator: ", "))"
+                        .utf8)
+            }
+            if parameter.name == "notify-keyspace-events" {
+                return Array(
+                    "ERR CONFIG SET failed (possibly related to argument 'notify-keyspace-events') - Invalid event class character. Use 'Ag$lshzxeKEtmdn'."
                         .utf8)
             }
             let problem = parameter.isMemory ? "must be a memory value" : "couldn't be parsed into an integer"

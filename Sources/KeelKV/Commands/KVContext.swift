@@ -163,7 +163,10 @@ final class KVContext {
     @inline(__always)
     func find(_ key: UnsafeRawBufferPointer, as type: KVType) -> KVLookup {
         guard let found = find(key) else {
-            if row.flags.contains(.readonly) { KVLoopCounters.bump(counters.keyspaceMisses) }
+            if row.flags.contains(.readonly) {
+                KVLoopCounters.bump(counters.keyspaceMisses)
+                notify(.keyMiss, "keymiss", key)
+            }
             return .missing
         }
         if row.flags.contains(.readonly) { KVLoopCounters.bump(counters.keyspaceHits) }
@@ -181,7 +184,9 @@ final class KVContext {
             return false
         }
         let hash = ByteHash.hash(key)
-        return store.withShard(for: hash) { $0.insert(entry, hash: hash) }
+        guard store.withShard(for: hash, { $0.insert(entry, hash: hash) }) else { return false }
+        notify(.new, "new", key)
+        return true
     }
 
     /// Replaces the key at `found` with `value` (any type), keeping or
@@ -209,7 +214,10 @@ final class KVContext {
     /// empty collection). Found afresh: a slot found before other lookups
     /// may be stale (a lookup can move a bucket), its entry is not.
     func removeIfEmpty(_ key: UnsafeRawBufferPointer, count: Int) {
-        if count == 0, let found = find(key) { remove(found) }
+        if count == 0, let found = find(key) {
+            remove(found)
+            notify(.generic, "del", key)
+        }
     }
 
     /// An error message quoting `argument` between two texts, the argument

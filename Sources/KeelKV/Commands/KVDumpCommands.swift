@@ -107,6 +107,7 @@ enum KVDumpCommands {
         if let expireAtMs, expireAtMs <= context.nowMs {
             if existing != nil {
                 context.touched(key)
+                context.notify(.generic, "del", key)
                 if context.isReplicating { context.propagate(["DEL", KVStreamArgument(key)]) }
             }
             return context.reply.simpleString("OK")
@@ -120,6 +121,7 @@ enum KVDumpCommands {
             return context.outOfMemory()
         }
         context.touched(key)
+        context.notify(.generic, "restore", key)
         if context.isReplicating, let expireAtMs, !absolute {
             // The TTL as the time it ends (ABSTTL), as redis-server propagates it.
             var arguments = (0..<context.argumentCount).map { KVStreamArgument(context[$0]) }

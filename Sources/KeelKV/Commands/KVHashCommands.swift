@@ -39,6 +39,7 @@ enum KVHashCommands {
             if isNew { added += 1 }
         }
         context.touched(key)
+        context.notify(.hash, "hset", key)
         if replyOK { context.reply.simpleString("OK") } else { context.reply.integer(added) }
     }
 
@@ -53,6 +54,7 @@ enum KVHashCommands {
             return context.outOfMemory()
         }
         context.touched(key)
+        context.notify(.hash, "hset", key)
         context.reply.integer(1)
     }
 
@@ -94,7 +96,10 @@ enum KVHashCommands {
         guard let hash = readable(context, key, absent: { context.reply.integer(0) }) else { return }
         var removed = 0
         for index in 2..<context.argumentCount where hash.remove(context[index]) { removed += 1 }
-        if removed > 0 { context.touched(key) }
+        if removed > 0 {
+            context.touched(key)
+            context.notify(.hash, "hdel", key)
+        }
         context.removeIfEmpty(key, count: hash.count)
         context.reply.integer(removed)
     }
@@ -133,6 +138,7 @@ enum KVHashCommands {
         let stored = KVInteger.withDigits(result) { hash.set(field, $0, limits: context.limits) }
         guard stored != nil else { return context.outOfMemory() }
         context.touched(key)
+        context.notify(.hash, "hincrby", key)
         context.reply.integer(Int(result))
     }
 
@@ -160,6 +166,7 @@ enum KVHashCommands {
             return context.outOfMemory()
         }
         context.touched(key)
+        context.notify(.hash, "hincrbyfloat", key)
         // Replicas get the result (HSET), not the sum to do again.
         if context.isReplicating {
             context.propagate(["HSET", KVStreamArgument(key), KVStreamArgument(field), KVStreamArgument(bytes: text)])

@@ -64,6 +64,7 @@ enum KVHyperLogLogCommands {
         if updated > 0 {
             KVHyperLogLog.invalidateCache(&bytes)
             guard context.rewriteString(key, bytes, over: existing) else { return context.outOfMemory() }
+            context.notify(.string, "pfadd", key)
         }
         context.reply.integer(updated > 0 ? 1 : 0)
     }
@@ -134,6 +135,7 @@ enum KVHyperLogLogCommands {
         let existing: KVFound? =
             if destination != nil, case .found(let found) = context.find(key, as: .string) { found } else { nil }
         guard context.rewriteString(key, bytes, over: existing) else { return context.outOfMemory() }
+        context.notify(.string, "pfadd", key)
         context.reply.simpleString("OK")
     }
 

@@ -13,6 +13,7 @@ enum KVKeyCommands {
             if let found = context.find(key) {
                 context.remove(found)
                 context.touched(key)
+                context.notify(.generic, "del", key)
                 deleted += 1
             }
         }
@@ -27,6 +28,7 @@ enum KVKeyCommands {
             if let found = context.find(key) {
                 found.shard.removeLazily(found.slot)
                 context.touched(key)
+                context.notify(.generic, "del", key)
                 deleted += 1
             }
         }
@@ -78,6 +80,9 @@ enum KVKeyCommands {
         context.store.shard(for: hash).insert(renamed, hash: hash)
         context.touched(source)
         context.touched(target)
+        context.notify(.new, "new", target)
+        context.notify(.generic, "rename_from", source)
+        context.notify(.generic, "rename_to", target)
         if onlyIfAbsent { context.reply.integer(1) } else { context.reply.simpleString("OK") }
     }
 
@@ -120,6 +125,7 @@ enum KVKeyCommands {
         }
         guard context.add(target, value, expireAtMs: entry.expireAtMs) else { return context.outOfMemory() }
         context.touched(target)
+        context.notify(.generic, "copy_to", target)
         context.reply.integer(1)
     }
 
@@ -323,8 +329,11 @@ enum KVKeyCommands {
         }
         if at <= context.nowMs {
             context.remove(found)
+            context.notify(.generic, "del", key)
         } else if found.shard.setExpiry(found.slot, at) == nil {
             return context.outOfMemory()
+        } else {
+            context.notify(.generic, "expire", key)
         }
         context.touched(key)
         if context.isReplicating {
@@ -346,6 +355,7 @@ enum KVKeyCommands {
         guard let found = context.find(key), found.entry.hasExpiry else { return context.reply.integer(0) }
         guard found.shard.setExpiry(found.slot, nil) != nil else { return context.outOfMemory() }
         context.touched(key)
+        context.notify(.generic, "persist", key)
         context.reply.integer(1)
     }
 

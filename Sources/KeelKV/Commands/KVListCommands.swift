@@ -33,6 +33,7 @@ extension KVContext {
             }
         }
         touched(key)
+        notify(.list, front ? "lpush" : "rpush", key)
         reply.integer(list.count)
     }
 
@@ -69,10 +70,14 @@ enum KVListCommands {
                 let taken = min(count, list.count)
                 context.reply.arrayHeader(taken)
                 for _ in 0..<taken { _ = list.pop(front: front) { context.reply.bulkString($0) } }
-                if taken > 0 { context.touched(key) }
+                if taken > 0 {
+                    context.touched(key)
+                    context.notify(.list, front ? "lpop" : "rpop", key)
+                }
             } else {
                 _ = list.pop(front: front) { context.reply.bulkString($0) }
                 context.touched(key)
+                context.notify(.list, front ? "lpop" : "rpop", key)
             }
             context.removeIfEmpty(key, count: list.count)
         }
@@ -139,6 +144,7 @@ enum KVListCommands {
             }
             guard list.set(position, to: context[3]) else { return context.outOfMemory() }
             context.touched(key)
+            context.notify(.list, "lset", key)
             context.reply.simpleString("OK")
         }
     }
@@ -173,6 +179,7 @@ enum KVListCommands {
             guard let position else { return context.reply.integer(-1) }
             guard list.insert(context[4], at: after ? position + 1 : position) else { return context.outOfMemory() }
             context.touched(key)
+            context.notify(.list, "linsert", key)
             context.reply.integer(list.count)
         }
     }
@@ -190,7 +197,10 @@ enum KVListCommands {
             let element = context[3]
             let limit = count == 0 ? Int.max : Int(min(count.magnitude, UInt64(Int.max)))
             let removed = list.removeAll(limit: limit, fromTail: count < 0) { KVBytes.equal($0, element) }
-            if removed > 0 { context.touched(key) }
+            if removed > 0 {
+                context.touched(key)
+                context.notify(.list, "lrem", key)
+            }
             context.removeIfEmpty(key, count: list.count)
             context.reply.integer(removed)
         }
@@ -210,6 +220,7 @@ enum KVListCommands {
                 list.trim(keepingFrom: list.count, through: list.count - 1)
             }
             context.touched(key)
+            context.notify(.list, "ltrim", key)
             context.removeIfEmpty(key, count: list.count)
             context.reply.simpleString("OK")
         }
@@ -306,11 +317,15 @@ enum KVListCommands {
         }
         guard let element = element else { return context.reply.null() }
         guard pushMoved(context, element, to: context[2], front: targetFront) else { return context.outOfMemory() }
+        finishMove(context, sourceKey: context[1], from: sourceFront)
         context.reply.bulkString(element)
     }
 
     /// Checks both keys' types and pops the element a move takes (copied):
     /// nil having replied an error, .some(nil) when the source is empty.
+    /// The source, emptied, is deleted once the element is pushed
+    /// (finishMove), as redis-server orders it: a list rotated onto itself
+    /// is never deleted, and the push is announced before the pop.
     static func takeForMove(
         _ context: KVContext, sourceKey: UnsafeRawBufferPointer, targetKey: UnsafeRawBufferPointer, from front: Bool
     ) -> [UInt8]?? {
@@ -329,8 +344,15 @@ enum KVListCommands {
         let list = context.list(source.entry)
         let element = list.pop(front: front) { Array($0) }
         context.touched(sourceKey)
-        context.removeIfEmpty(sourceKey, count: list.count)
         return .some(element)
+    }
+
+    /// A move's pop announced, and its source deleted if it is now empty.
+    static func finishMove(_ context: KVContext, sourceKey: UnsafeRawBufferPointer, from front: Bool) {
+        context.notify(.list, front ? "lpop" : "rpop", sourceKey)
+        if case .found(let found) = context.find(sourceKey, as: .list) {
+            context.removeIfEmpty(sourceKey, count: context.list(found.entry).count)
+        }
     }
 
     /// Pushes a moved element to `key` (made when absent).
@@ -345,7 +367,10 @@ enum KVListCommands {
         case .found(let found): list = context.list(found.entry)
         }
         let pushed = element.withUnsafeBytes { list.push($0, front: front) }
-        if pushed { context.touched(key) }
+        if pushed {
+            context.touched(key)
+            context.notify(.list, front ? "lpush" : "rpush", key)
+        }
         return pushed
     }
 
@@ -382,6 +407,7 @@ enum KVListCommands {
                 context.reply.arrayHeader(taken)
                 for _ in 0..<taken { _ = list.pop(front: front) { context.reply.bulkString($0) } }
                 context.touched(key)
+                context.notify(.list, front ? "lpop" : "rpop", key)
                 context.removeIfEmpty(key, count: list.count)
                 if context.isReplicating {
                     context.propagate([front ? "LPOP" : "RPOP", KVStreamArgument(key), KVStreamArgument(Int64(taken))])

@@ -74,8 +74,15 @@ enum KVPubSubCommands {
     /// PUBLISH channel message: the number of deliveries (a client
     /// subscribed to the channel and to a matching pattern counts twice).
     static func publish(_ context: KVContext) {
-        let channel = context[1]
-        let message = context[2]
+        let delivered = deliver(channel: context[1], message: context[2], context)
+        // Replicas publish it to their own subscribers, as redis-server's do.
+        context.forcePropagation()
+        context.reply.integer(delivered)
+    }
+
+    /// Sends `message` to `channel`'s subscribers and those of the patterns
+    /// matching it; how many received it.
+    static func deliver(channel: UnsafeRawBufferPointer, message: UnsafeRawBufferPointer, _ context: KVContext) -> Int {
         let (direct, byPattern) = context.store.pubsub.receivers(of: channel)
         var delivered = 0
         if !direct.isEmpty {
@@ -92,9 +99,7 @@ enum KVPubSubCommands {
             }
             if frames.deliver(to: record, context) { delivered += 1 }
         }
-        // Replicas publish it to their own subscribers, as redis-server's do.
-        context.forcePropagation()
-        context.reply.integer(delivered)
+        return delivered
     }
 
     /// SPUBLISH shardchannel message: the number of deliveries.

@@ -53,6 +53,7 @@ enum KVSetCommands {
         let key = context[1]
         guard let added = add(context, key, (2..<context.argumentCount).map { context[$0] }) else { return }
         context.touched(key)
+        if added > 0 { context.notify(.set, "sadd", key) }
         context.reply.integer(added)
     }
 
@@ -62,7 +63,10 @@ enum KVSetCommands {
         guard let set = found else { return context.reply.integer(0) }
         var removed = 0
         for index in 2..<context.argumentCount where set.remove(context[index]) { removed += 1 }
-        if removed > 0 { context.touched(key) }
+        if removed > 0 {
+            context.touched(key)
+            context.notify(.set, "srem", key)
+        }
         context.removeIfEmpty(key, count: set.count)
         context.reply.integer(removed)
     }
@@ -122,7 +126,10 @@ enum KVSetCommands {
             }
         }
         if context.isReplicating && takesAll && taken > 0 { context.propagate(["DEL", KVStreamArgument(key)]) }
-        if taken > 0 { context.touched(key) }
+        if taken > 0 {
+            context.touched(key)
+            context.notify(.set, "spop", key)
+        }
         context.removeIfEmpty(key, count: set.count)
     }
 
@@ -166,11 +173,15 @@ enum KVSetCommands {
         let copy = Array(member)
         _ = copy.withUnsafeBytes { source.remove($0) }
         context.touched(sourceKey)
+        context.notify(.set, "srem", sourceKey)
         context.removeIfEmpty(sourceKey, count: source.count)
         guard let added = copy.withUnsafeBytes({ add(context, targetKey, [$0]) }) else { return }
         // A member the destination already holds leaves it unchanged: its
         // watchers are not told (as redis-server).
-        if added > 0 { context.touched(targetKey) }
+        if added > 0 {
+            context.touched(targetKey)
+            context.notify(.set, "sadd", targetKey)
+        }
         context.reply.integer(1)
     }
 
@@ -232,11 +243,23 @@ enum KVSetCommands {
     static func combineStore(_ context: KVContext, _ operation: Operation) {
         let destination = context[1]
         guard let members = combine(context, (2..<context.argumentCount).map { context[$0] }, operation) else { return }
-        if let existing = context.find(destination) { context.remove(existing) }
+        let existing = context.find(destination)
+        if let existing { context.remove(existing) }
         if !members.isEmpty {
             guard store(context, destination, members) else { return context.outOfMemory() }
         }
         context.touched(destination)
+        if !members.isEmpty {
+            let event: StaticString =
+                switch operation {
+                case .intersection: "sinterstore"
+                case .union: "sunionstore"
+                case .difference: "sdiffstore"
+                }
+            context.notify(.set, event, destination)
+        } else if existing != nil {
+            context.notify(.generic, "del", destination)
+        }
         context.reply.integer(members.count)
     }
 

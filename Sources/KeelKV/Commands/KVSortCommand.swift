@@ -276,6 +276,11 @@ enum KVSortCommand {
             }
         }
         if existing != nil || !values.isEmpty { context.touched(destination) }
+        if !values.isEmpty {
+            context.notify(.list, "sortstore", destination)
+        } else if existing != nil {
+            context.notify(.generic, "del", destination)
+        }
         context.reply.integer(values.count)
     }
 

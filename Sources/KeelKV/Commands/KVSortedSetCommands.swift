@@ -148,7 +148,10 @@ enum KVSortedSetCommands {
             }
         }
         context.removeIfEmpty(key, count: set.count)
-        if added + updated > 0 { context.touched(key) }
+        if added + updated > 0 {
+            context.touched(key)
+            context.notify(.zset, increment ? "zincr" : "zadd", key)
+        }
         if increment {
             if let result { context.replyScore(result) } else { context.reply.null() }
         } else {
@@ -429,13 +432,16 @@ enum KVSortedSetCommands {
             guard let ranks = ranks(context, set, request) else { return }
             items = select(set, ranks, request)
         }
-        store(context, context[1], items)
+        store(context, context[1], items, event: "zrangestore")
     }
 
     /// Replaces the sorted set at `key` with `items` (deleted when empty);
-    /// replies the count.
-    static func store(_ context: KVContext, _ key: UnsafeRawBufferPointer, _ items: [([UInt8], Double)]) {
-        if let existing = context.find(key) { context.remove(existing) }
+    /// replies the count. `event`: what it announces when not empty.
+    static func store(
+        _ context: KVContext, _ key: UnsafeRawBufferPointer, _ items: [([UInt8], Double)], event: StaticString
+    ) {
+        let existing = context.find(key)
+        if let existing { context.remove(existing) }
         if let first = items.first {
             guard let set = first.0.withUnsafeBytes({ writable(context, key, firstMember: $0) }) else { return }
             for (member, score) in items {
@@ -445,6 +451,11 @@ enum KVSortedSetCommands {
             }
         }
         context.touched(key)
+        if !items.isEmpty {
+            context.notify(.zset, event, key)
+        } else if existing != nil {
+            context.notify(.generic, "del", key)
+        }
         context.reply.integer(items.count)
     }
 
@@ -466,7 +477,10 @@ enum KVSortedSetCommands {
         guard let set = found else { return context.reply.integer(0) }
         var removed = 0
         for index in 2..<context.argumentCount where set.remove(context[index]) { removed += 1 }
-        if removed > 0 { context.touched(key) }
+        if removed > 0 {
+            context.touched(key)
+            context.notify(.zset, "zrem", key)
+        }
         context.removeIfEmpty(key, count: set.count)
         context.reply.integer(removed)
     }
@@ -481,7 +495,16 @@ enum KVSortedSetCommands {
         guard let ranks = ranks(context, set, request) else { return }
         let items = select(set, ranks, request)
         for (member, _) in items { _ = member.withUnsafeBytes { set.remove($0) } }
-        if !items.isEmpty { context.touched(key) }
+        if !items.isEmpty {
+            context.touched(key)
+            let event: StaticString =
+                switch kind {
+                case .rank: "zremrangebyrank"
+                case .score: "zremrangebyscore"
+                case .lex: "zremrangebylex"
+                }
+            context.notify(.zset, event, key)
+        }
         context.removeIfEmpty(key, count: set.count)
         context.reply.integer(items.count)
     }
@@ -501,7 +524,10 @@ enum KVSortedSetCommands {
         guard let found = readable(context, key) else { return }
         guard let set = found else { return context.reply.arrayHeader(0) }
         let items = pop(set, count: count, max: max)
-        if !items.isEmpty { context.touched(key) }
+        if !items.isEmpty {
+            context.touched(key)
+            context.notify(.zset, max ? "zpopmax" : "zpopmin", key)
+        }
         context.removeIfEmpty(key, count: set.count)
         if counted {
             replyMembers(context, items, withScores: true)
@@ -551,6 +577,7 @@ enum KVSortedSetCommands {
             }
             let items = pop(set, count: count, max: !min)
             context.touched(key)
+            context.notify(.zset, min ? "zpopmin" : "zpopmax", key)
             context.removeIfEmpty(key, count: set.count)
             if context.isReplicating {
                 context.propagate(
@@ -862,7 +889,13 @@ enum KVSortedSetCommands {
                 context, keys: request.keys, weights: request.weights, aggregate: request.aggregate,
                 operation: operation)
         else { return }
-        store(context, context[1], items)
+        let event: StaticString =
+            switch operation {
+            case .intersection: "zinterstore"
+            case .union: "zunionstore"
+            case .difference: "zdiffstore"
+            }
+        store(context, context[1], items, event: event)
     }
 
     /// ZINTERCARD numkeys key [key ...] [LIMIT limit].

@@ -104,6 +104,8 @@ enum KVStringCommands {
             context.reply.truncate(to: mark)
             return context.outOfMemory()
         }
+        context.notify(.string, "set", key)
+        if options.expiry != nil { context.notify(.generic, "expire", key) }
         if context.isReplicating, options.expiry != nil, let expireAtMs {
             context.propagateSet(key, context[2], expireAtMs: expireAtMs)
         }
@@ -114,6 +116,7 @@ enum KVStringCommands {
         let key = context[1]
         if context.find(key) != nil { return context.reply.integer(0) }
         guard context.setString(key, .string(context[2]), expireAtMs: nil) else { return context.outOfMemory() }
+        context.notify(.string, "set", key)
         context.reply.integer(1)
     }
 
@@ -124,6 +127,8 @@ enum KVStringCommands {
             return context.reply.error("ERR invalid expire time in '\(name)' command")
         }
         guard context.setString(context[1], .string(context[3]), expireAtMs: at) else { return context.outOfMemory() }
+        context.notify(.string, "set", context[1])
+        context.notify(.generic, "expire", context[1])
         if context.isReplicating { context.propagateSet(context[1], context[3], expireAtMs: at) }
         context.reply.simpleString("OK")
     }
@@ -138,6 +143,7 @@ enum KVStringCommands {
             context.reply.truncate(to: mark)
             return context.outOfMemory()
         }
+        context.notify(.string, "set", key)
         if context.isReplicating { context.propagate(["SET", KVStreamArgument(key), KVStreamArgument(context[2])]) }
     }
 
@@ -150,6 +156,7 @@ enum KVStringCommands {
             context.replyString(found.entry)
             context.remove(found)
             context.touched(key)
+            context.notify(.generic, "del", key)
             if context.isReplicating { context.propagate(["DEL", KVStreamArgument(key)]) }
         }
     }
@@ -191,14 +198,18 @@ enum KVStringCommands {
             if let expireAtMs {
                 if expireAtMs <= context.nowMs {
                     context.remove(found)
+                    context.notify(.generic, "del", key)
                 } else if found.shard.setExpiry(found.slot, expireAtMs) == nil {
                     return
+                } else {
+                    context.notify(.generic, "expire", key)
                 }
                 context.touched(key)
                 if context.isReplicating { context.propagateExpiry(key, expireAtMs) }
             } else if persist && found.entry.hasExpiry {
                 if found.shard.setExpiry(found.slot, nil) != nil {
                     context.touched(key)
+                    context.notify(.generic, "persist", key)
                     if context.isReplicating { context.propagate(["PERSIST", KVStreamArgument(key)]) }
                 }
             }
@@ -222,6 +233,7 @@ enum KVStringCommands {
             guard context.setString(context[index], .string(context[index + 1]), expireAtMs: nil) else {
                 return context.outOfMemory()
             }
+            context.notify(.string, "set", context[index])
         }
         context.reply.simpleString("OK")
     }
@@ -235,6 +247,7 @@ enum KVStringCommands {
             guard context.setString(context[index], .string(context[index + 1]), expireAtMs: nil) else {
                 return context.outOfMemory()
             }
+            context.notify(.string, "set", context[index])
         }
         context.reply.integer(1)
     }
@@ -246,6 +259,7 @@ enum KVStringCommands {
         case .wrongType: context.wrongType()
         case .missing:
             guard context.setString(key, .string(addition), expireAtMs: nil) else { return context.outOfMemory() }
+            context.notify(.string, "append", key)
             context.reply.integer(addition.count)
         case .found(let found):
             let length = context.withString(found.entry) { $0.count } + addition.count
@@ -255,6 +269,7 @@ enum KVStringCommands {
             var value = context.withString(found.entry) { Array($0) }
             value.append(contentsOf: addition)
             guard context.rewriteString(key, value, over: found) else { return context.outOfMemory() }
+            context.notify(.string, "append", key)
             context.reply.integer(length)
         }
     }
@@ -318,6 +333,7 @@ enum KVStringCommands {
             UnsafeMutableRawBufferPointer(rebasing: raw[Int(offset)..<end]).copyMemory(from: value)
         }
         guard context.rewriteString(key, bytes, over: existing) else { return context.outOfMemory() }
+        context.notify(.string, "setrange", key)
         context.reply.integer(bytes.count)
     }
 
@@ -341,6 +357,7 @@ enum KVStringCommands {
         case .missing:
             guard context.add(key, .integer(amount)) else { return context.outOfMemory() }
             context.touched(key)
+            context.notify(.string, "incrby", key)
             context.reply.integer(Int(amount))
         case .found(let found):
             let entry = found.entry
@@ -361,6 +378,7 @@ enum KVStringCommands {
                 }
             }
             context.touched(key)
+            context.notify(.string, "incrby", key)
             context.reply.integer(Int(result))
         }
     }
@@ -388,6 +406,7 @@ enum KVStringCommands {
         guard result.isFinite else { return context.reply.error("ERR increment would produce NaN or Infinity") }
         guard let text = KVDouble.text(result) else { return context.reply.error("ERR value is not a valid float") }
         guard context.rewriteString(key, text, over: existing) else { return context.outOfMemory() }
+        context.notify(.string, "incrbyfloat", key)
         // Replicas get the result, not the sum to do again: floating point
         // need not round the same way there.
         if context.isReplicating {

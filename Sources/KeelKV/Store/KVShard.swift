@@ -49,10 +49,14 @@ final class KVShard: @unchecked Sendable {
     /// its chains get long (KVEviction).
     let memory: KVMemoryGauge
 
+    /// What expiries and evictions announce (notify-keyspace-events).
+    let events: KVKeyspaceEvents
+
     init(
         watches: KVWatches = KVWatches(), replication: KVReplication = KVReplication(),
-        memory: KVMemoryGauge = KVMemoryGauge()
+        memory: KVMemoryGauge = KVMemoryGauge(), events: KVKeyspaceEvents = KVKeyspaceEvents()
     ) {
+        self.events = events
         self.watches = watches
         self.replication = replication
         self.memory = memory
@@ -141,6 +145,7 @@ final class KVShard: @unchecked Sendable {
     /// and the caller sends it with the command that found it).
     func expire(_ slot: KVSlot, feeding: Bool = true) {
         announceRemoval(of: slot.entry.key, feeding: feeding)
+        events.queue(.expired, "expired", slot.entry.key)
         remove(slot)
         expirations &+= 1
     }
@@ -301,6 +306,7 @@ final class KVShard: @unchecked Sendable {
     /// Deletes `entry` to make room: a change to watchers, a DEL to replicas.
     private func evict(_ entry: KVEntry) {
         announceRemoval(of: entry.key, feeding: true)
+        events.queue(.evicted, "evicted", entry.key)
         removeLazily(slot(of: entry))
         evictions &+= 1
     }

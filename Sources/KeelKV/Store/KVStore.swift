@@ -67,6 +67,8 @@ public final class KVStore: @unchecked Sendable {
     let rates = KVRates()
     /// Channels and patterns and who listens to them.
     let pubsub = KVPubSub()
+    /// notify-keyspace-events, and what the store removed by itself, to announce.
+    let events: KVKeyspaceEvents
     /// Clients in MONITOR (a command looks at its count only).
     let monitors = KVClients()
     /// Clients blocked on keys (BLPOP and the like).
@@ -103,7 +105,11 @@ public final class KVStore: @unchecked Sendable {
         let count = loops == 1 ? 1 : 64
         let watches = KVWatches()
         let replication = KVReplication()
-        shards = (0..<count).map { _ in KVShard(watches: watches, replication: replication, memory: memory) }
+        let events = KVKeyspaceEvents()
+        self.events = events
+        shards = (0..<count).map { _ in
+            KVShard(watches: watches, replication: replication, memory: memory, events: events)
+        }
         unmanagedShards = shards.map { Unmanaged.passUnretained($0) }
         self.replication = replication
         shardMask = UInt64(count - 1)
