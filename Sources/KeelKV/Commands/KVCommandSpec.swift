@@ -5,6 +5,7 @@
 // adding a command is adding a row.
 
 import KeelWire
+import Synchronization
 
 /// What kind of command a row describes (COMMAND's flags, Redis's names).
 struct KVCommandFlags: OptionSet, Sendable {
@@ -116,6 +117,9 @@ final class KVCommandSpec: Sendable {
     let run: KVCommandBody
     /// CLIENT GETNAME and the like: looked up by the first argument.
     let subcommands: [KVCommandSpec]
+    /// Its place in each loop's INFO commandstats table (KVCommandStats).
+    let statsIndex: Int
+    private static let specsMade = Atomic<Int>(0)
 
     init(
         _ name: StaticString, _ arity: Int, _ flags: KVCommandFlags, keys: KVKeySpec = .none,
@@ -130,6 +134,8 @@ final class KVCommandSpec: Sendable {
         self.summary = summary
         self.subcommands = subcommands
         self.run = run
+        statsIndex = Self.specsMade.wrappingAdd(1, ordering: .relaxed).oldValue
+        precondition(statsIndex < KVCommandStats.capacity, "more commands than commandstats holds")
     }
 
     /// A container run without a subcommand it knows: an error, never

@@ -36,6 +36,7 @@ final class KVExecutor {
     @inline(__always)
     private func execute(_ command: RESPCommand, row: KVCommandSpec, session: KVSession) {
         guard row.accepts(command.count) else {
+            context.counters.commands.bump(.rejected, row)
             if session.transaction != nil && "\(row.name)" == "exec" {
                 // A malformed EXEC ends the transaction, as redis-server's does.
                 session.transaction = nil
@@ -59,12 +60,14 @@ final class KVExecutor {
             }
             subcommand = sub
             guard sub.accepts(command.count) else {
+                context.counters.commands.bump(.rejected, sub)
                 rejectInTransaction(session)
                 return context.wrongArguments("\(row.nameText)|\(sub.nameText)")
             }
             spec = sub
         }
         if store.settings.requiresPassword && !session.authenticated && !spec.flags.contains(.noAuth) {
+            context.counters.commands.bump(.rejected, spec)
             rejectInTransaction(session)
             return context.reply.error("NOAUTH Authentication required.")
         }
@@ -72,15 +75,17 @@ final class KVExecutor {
         // memory, then the subscriber context (a subscriber is never inside
         // MULTI: the two never meet).
         if session.transaction != nil && spec.flags.contains(.noMulti) {
+            context.counters.commands.bump(.rejected, spec)
             rejectInTransaction(session)
             return context.reply.error("ERR Command not allowed inside a transaction")
         }
         if store.settings.maxMemory.load(ordering: .relaxed) > 0
             && refusedForMemory(row: row, spec: spec, session: session)
         {
-            return
+            return context.counters.commands.bump(.rejected, spec)
         }
         if session.isSubscriber && session.protocolVersion == 2 && !Self.allowedWhileSubscribed(row.name) {
+            context.counters.commands.bump(.rejected, spec)
             let fullName = subcommand.map { "\(row.nameText)|\($0.nameText)" } ?? row.nameText
             return context.reply.error(
                 "ERR Can't execute '\(fullName)': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context"
@@ -98,10 +103,21 @@ final class KVExecutor {
         if session.transaction != nil && !Self.runsInsideTransaction(row.name) {
             return queue(command, session: session)
         }
+        let mark = context.reply.count
         run(spec, command)
+        count(spec, repliedFrom: mark)
         if store.monitors.count.load(ordering: .relaxed) > 0 && spec.flags.isDisjoint(with: [.admin, .skipMonitor]) {
             KVMonitor.feed(command, of: session, context)
         }
+    }
+
+    /// INFO commandstats: one call of `spec`, failed if its reply (from
+    /// `mark` in the buffer) is an error.
+    @inline(__always)
+    private func count(_ spec: KVCommandSpec, repliedFrom mark: Int) {
+        let stats = context.counters.commands
+        stats.bump(.calls, spec)
+        if context.reply.count > mark && context.reply.bytes[mark] == UInt8(ascii: "-") { stats.bump(.failed, spec) }
     }
 
     /// Whether CLIENT PAUSE holds the command back now: under ALL every
@@ -204,7 +220,9 @@ final class KVExecutor {
             context.row = spec
             KVLoopCounters.bump(context.counters.commandsProcessed)
             context.changed = false
+            let mark = context.reply.count
             spec.run(context)
+            count(spec, repliedFrom: mark)
             if context.isReplicating { context.commandFinished() }
             if store.monitors.count.load(ordering: .relaxed) > 0 && spec.flags.isDisjoint(with: [.admin, .skipMonitor])
             {

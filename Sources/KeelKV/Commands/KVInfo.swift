@@ -187,7 +187,27 @@ enum KVInfo {
         case "errorstats":
             let counts = store.counters.errors.byCode
             return lines(counts.sorted { $0.key < $1.key }.map { ("errorstat_\($0.key)", "count=\($0.value)") })
-        case "modules", "commandstats":
+        case "commandstats":
+            // Every command run, refused or failed since the last RESETSTAT;
+            // usec 0: no clock is read per command.
+            var rows: [(String, String)] = []
+            for row in KVCommandTable.all {
+                for (name, spec) in [(row.nameText, row)]
+                    + row.subcommands.map({ ("\(row.nameText)|\($0.nameText)", $0) })
+                {
+                    let calls = store.counters.commandCount(.calls, spec)
+                    let rejected = store.counters.commandCount(.rejected, spec)
+                    let failed = store.counters.commandCount(.failed, spec)
+                    guard calls + rejected + failed > 0 else { continue }
+                    rows.append(
+                        (
+                            "cmdstat_\(name)",
+                            "calls=\(calls),usec=0,usec_per_call=0.00,rejected_calls=\(rejected),failed_calls=\(failed)"
+                        ))
+                }
+            }
+            return lines(rows.sorted { $0.0 < $1.0 })
+        case "modules":
             return ""
         case "cluster":
             return lines([("cluster_enabled", "0")])

@@ -17,6 +17,8 @@ final class KVLoopCounters: Sendable {
     /// Error replies: each loop's own lock, so that a flood of errors on
     /// one loop (a client without AUTH) does not make the others wait.
     let errors = Locked(KVErrorCounts())
+    /// INFO commandstats.
+    let commands = KVCommandStats()
 
     /// Adds one to `counter`; only the owning loop writes it.
     @inline(__always)
@@ -85,11 +87,19 @@ final class KVCounters: Sendable {
         }
     }
 
-    /// CONFIG RESETSTAT: every loop's error counts from zero.
+    /// CONFIG RESETSTAT: every loop's error and command counts from zero.
     func resetErrors() {
         loops.withLock { loops in
-            for loop in loops { loop.errors.withLock { $0 = KVErrorCounts() } }
+            for loop in loops {
+                loop.errors.withLock { $0 = KVErrorCounts() }
+                loop.commands.reset()
+            }
         }
+    }
+
+    /// `count` of `spec`, over every loop.
+    func commandCount(_ count: KVCommandStats.Count, _ spec: KVCommandSpec) -> Int {
+        total { $0.commands.value(count, spec) }
     }
 }
 
