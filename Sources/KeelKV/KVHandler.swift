@@ -640,6 +640,7 @@ final class KVLoop: KVServices {
             drainReplicationStream()
         }
         if !walks.isEmpty { stepWalk() }
+        deliverQueuedMessages()
         if !pausedClients.isEmpty || store.clientPause.mayBeOn { resumePaused() }
         guard regular else { return }
         if memoryReturn.isDue(usedBytes: KVHeap.used, nowMs: context.coarseNowMs) {
@@ -702,6 +703,7 @@ final class KVLoop: KVServices {
 
     func unsubscribeAll(_ session: KVSession) {
         KVPubSubCommands.unsubscribeAll(session, from: store.pubsub)
+        deliverQueuedMessages()
     }
 
     func deliver(_ bytes: UnsafeRawBufferPointer, to client: KVClientRef) -> Bool {
@@ -739,6 +741,16 @@ final class KVLoop: KVServices {
         }
     }
 
+    func wake(loop: UInt32) {
+        connections?.requestTick(onLoop: loop)
+    }
+
+    func deliverQueuedMessages() {
+        for pending in store.pubsub.take(loop: loopIndex) where sessions.session(of: pending.client) != nil {
+            _ = pending.bytes.withUnsafeBytes { deliver($0, to: pending.client) }
+        }
+    }
+
     func clientsUnpaused() {
         hasUnpaused = true
         guard let connections else { return }
@@ -768,6 +780,9 @@ final class KVNoServices: KVServices, Sendable {
     func release(_ waiter: KVBlocking.Waiter, withError: Bool) {}
     func acknowledgementArrived(loops: UInt64) {}
     func clientsUnpaused() {}
+    var loopIndex: UInt32 { 0 }
+    func wake(loop: UInt32) {}
+    func deliverQueuedMessages() {}
 }
 
 /// When a blocked client's wait ends.

@@ -84,6 +84,35 @@ import Testing
         #expect(kv("PING") == "+PONG\r\n", "the skip was taken by SSUBSCRIBE")
     }
 
+    /// A message published on another loop reaches a subscriber through
+    /// its own loop: at its tick, or before it confirms an UNSUBSCRIBE, so
+    /// that nothing published before the confirmation arrives after it (a
+    /// RESP2 client would read it as the reply to its next command).
+    @Test func messagesFromAnotherLoopComeBeforeTheUnsubscribeConfirmation() {
+        let publisher = KVHarness(loops: 2)
+        let subscriber = KVHarness(sharing: publisher, loopIndex: 1)
+        subscriber("SUBSCRIBE", "c")
+        subscriber("PSUBSCRIBE", "c*")
+        #expect(publisher("PUBLISH", "c", "1") == int(2))
+        #expect(subscriber.delivered().isEmpty, "queued for the subscriber's loop")
+        subscriber.tick()
+        #expect(subscriber.delivered().count == 2)
+        #expect(publisher("PUBLISH", "c", "2") == int(2))
+        #expect(subscriber("UNSUBSCRIBE", "c") == "*3\r\n" + bulk("unsubscribe") + bulk("c") + int(1))
+        #expect(
+            subscriber.delivered().map(\.text) == [
+                "*3\r\n" + bulk("message") + bulk("c") + bulk("2"),
+                "*4\r\n" + bulk("pmessage") + bulk("c*") + bulk("c") + bulk("2"),
+            ], "taken before the confirmation was written")
+        #expect(publisher("PUBLISH", "c", "3") == int(1), "the pattern only")
+        #expect(subscriber("RESET") == "+RESET\r\n")
+        #expect(
+            subscriber.delivered().map(\.text) == ["*4\r\n" + bulk("pmessage") + bulk("c*") + bulk("c") + bulk("3")])
+        #expect(publisher("PUBLISH", "c", "4") == int(0))
+        subscriber.tick()
+        #expect(subscriber.delivered().isEmpty)
+    }
+
     @Test func shardChannelsAreANamespaceOfTheirOwn() {
         let kv = KVHarness()
         let publisher = kv.session

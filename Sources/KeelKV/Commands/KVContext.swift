@@ -417,4 +417,10 @@ protocol KVServices: AnyObject {
     func acknowledgementArrived(loops: UInt64)
     /// CLIENT UNPAUSE: every loop runs its held clients' commands.
     func clientsUnpaused()
+    /// This loop's index.
+    var loopIndex: UInt32 { get }
+    /// Asks loop `loop` to run its tick now (messages were queued for it).
+    func wake(loop: UInt32)
+    /// Writes the messages other loops published to this loop's subscribers.
+    func deliverQueuedMessages()
 }

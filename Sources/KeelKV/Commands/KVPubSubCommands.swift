@@ -39,12 +39,12 @@ enum KVPubSubCommands {
             names = Array(session.subscriptions[kind])
             if names.isEmpty { return confirm(context, kind.unsubscribed, nil, kind) }
         }
-        for name in names {
-            if session.subscriptions[kind].remove(name) != nil {
-                context.store.pubsub.unsubscribe(name, session.record, as: kind)
-            }
-            confirm(context, kind.unsubscribed, name, kind)
+        for name in names where session.subscriptions[kind].remove(name) != nil {
+            context.store.pubsub.unsubscribe(name, session.record, as: kind)
         }
+        // What other loops published to it before it left comes first.
+        context.services.deliverQueuedMessages()
+        for name in names { confirm(context, kind.unsubscribed, name, kind) }
     }
 
     private static func confirm(_ context: KVContext, _ event: StaticString, _ name: [UInt8]?, _ kind: KVPubSub.Kind) {
@@ -84,10 +84,11 @@ enum KVPubSubCommands {
     /// matching it; how many received it.
     static func deliver(channel: UnsafeRawBufferPointer, message: UnsafeRawBufferPointer, _ context: KVContext) -> Int {
         let (direct, byPattern) = context.store.pubsub.receivers(of: channel)
-        var delivered = 0
+        guard !direct.isEmpty || !byPattern.isEmpty else { return 0 }
+        var sending = Sending(context)
         if !direct.isEmpty {
             let frames = MessageFrames(event: "message", channel, message)
-            for record in direct where frames.deliver(to: record, context) { delivered += 1 }
+            for record in direct { sending.add(frames, to: record, as: .channel, Array(channel)) }
         }
         for (pattern, record) in byPattern {
             let frames = MessageFrames { reply in
@@ -97,9 +98,51 @@ enum KVPubSubCommands {
                 reply.bulkString(channel)
                 reply.bulkString(message)
             }
-            if frames.deliver(to: record, context) { delivered += 1 }
+            sending.add(frames, to: record, as: .pattern, pattern)
         }
-        return delivered
+        return sending.finish()
+    }
+
+    /// A message's deliveries: to this loop's subscribers at once; to other
+    /// loops' through the registry (KVPubSub.post), which their loops take
+    /// before they confirm an UNSUBSCRIBE, so no message published before
+    /// it arrives after the confirmation.
+    private struct Sending {
+        let context: KVContext
+        let here: UInt32
+        var delivered = 0
+        var frames: [MessageFrames] = []
+        var remote: [(record: KVClientRecord, kind: KVPubSub.Kind, name: [UInt8], frames: Int)] = []
+
+        init(_ context: KVContext) {
+            self.context = context
+            here = context.services.loopIndex
+        }
+
+        mutating func add(
+            _ message: MessageFrames, to record: KVClientRecord, as kind: KVPubSub.Kind, _ name: [UInt8]
+        ) {
+            // A killed subscriber is gone, though its connection may not have closed yet.
+            guard !record.killed.load(ordering: .relaxed) else { return }
+            if record.client.loop == here {
+                if message.deliver(to: record, context) { delivered += 1 }
+                return
+            }
+            if frames.last !== message { frames.append(message) }
+            remote.append((record, kind, name, frames.count - 1))
+        }
+
+        mutating func finish() -> Int {
+            guard !remote.isEmpty else { return delivered }
+            let deliveries = remote.map { target in
+                KVPubSub.Delivery(
+                    record: target.record, kind: target.kind, name: target.name,
+                    bytes: frames[target.frames].bytes(for: target.record))
+            }
+            let (queued, wake) = context.store.pubsub.post(deliveries)
+            for loop in wake { context.services.wake(loop: loop) }
+            return delivered + queued
+        }
     }
 
     /// SPUBLISH shardchannel message: the number of deliveries.
@@ -107,17 +150,17 @@ enum KVPubSubCommands {
         // Replicas publish it too, as redis-server's do outside a cluster.
         context.forcePropagation()
         let receivers = context.store.pubsub.shardReceivers(of: context[1])
-        var delivered = 0
+        var sending = Sending(context)
         if !receivers.isEmpty {
             let frames = MessageFrames(event: "smessage", context[1], context[2])
-            for record in receivers where frames.deliver(to: record, context) { delivered += 1 }
+            for record in receivers { sending.add(frames, to: record, as: .shardChannel, Array(context[1])) }
         }
-        context.reply.integer(delivered)
+        context.reply.integer(sending.finish())
     }
 
     /// A message written once in each protocol, handed to each receiver
     /// in its own.
-    private struct MessageFrames {
+    private final class MessageFrames {
         let resp2: RESPReplyBuffer
         let resp3: RESPReplyBuffer
 
@@ -129,7 +172,7 @@ enum KVPubSubCommands {
         }
 
         /// [event, channel, message].
-        init(event: StaticString, _ channel: UnsafeRawBufferPointer, _ message: UnsafeRawBufferPointer) {
+        convenience init(event: StaticString, _ channel: UnsafeRawBufferPointer, _ message: UnsafeRawBufferPointer) {
             self.init { reply in
                 reply.pushHeader(3)
                 reply.bulkString(event)
@@ -138,11 +181,13 @@ enum KVPubSubCommands {
             }
         }
 
+        /// The message as `record`'s protocol frames it.
+        func bytes(for record: KVClientRecord) -> UnsafeRawBufferPointer {
+            (record.protocolVersion.load(ordering: .relaxed) >= 3 ? resp3 : resp2).bytes
+        }
+
         func deliver(to record: KVClientRecord, _ context: KVContext) -> Bool {
-            // A killed subscriber is gone, though its connection may not have closed yet.
-            guard !record.killed.load(ordering: .relaxed) else { return false }
-            let frame = record.protocolVersion.load(ordering: .relaxed) >= 3 ? resp3 : resp2
-            return context.services.deliver(frame.bytes, to: record.client)
+            context.services.deliver(bytes(for: record), to: record.client)
         }
     }
 

@@ -66,7 +66,7 @@ public final class KVStore: @unchecked Sendable {
     /// INFO's instantaneous rates, sampled by the first loop's ticks.
     let rates = KVRates()
     /// Channels and patterns and who listens to them.
-    let pubsub = KVPubSub()
+    let pubsub: KVPubSub
     /// notify-keyspace-events, and what the store removed by itself, to announce.
     let events: KVKeyspaceEvents
     /// Clients in MONITOR (a command looks at its count only).
@@ -118,6 +118,7 @@ public final class KVStore: @unchecked Sendable {
         self.watches = watches
         blocking = KVBlocking(loops: loops)
         loopCount = max(loops, 1)
+        pubsub = KVPubSub(loops: loops)
         self.clock = clock
         self.settings = settings
         startedAtMs = clock.nowMs
