@@ -113,6 +113,16 @@ import Testing
         #expect(subscriber.delivered().isEmpty)
     }
 
+    @Test func eachUnsubscribeConfirmationCountsWhatIsLeftThen() {
+        let kv = KVHarness()
+        kv("SUBSCRIBE", "a", "b")
+        kv("PSUBSCRIBE", "p*")
+        let confirmations = kv("UNSUBSCRIBE", "b", "a", "none")
+        #expect(
+            confirmations == "*3\r\n" + bulk("unsubscribe") + bulk("b") + int(2) + "*3\r\n" + bulk("unsubscribe")
+                + bulk("a") + int(1) + "*3\r\n" + bulk("unsubscribe") + bulk("none") + int(1))
+    }
+
     @Test func shardChannelsAreANamespaceOfTheirOwn() {
         let kv = KVHarness()
         let publisher = kv.session

@@ -39,15 +39,29 @@ enum KVPubSubCommands {
             names = Array(session.subscriptions[kind])
             if names.isEmpty { return confirm(context, kind.unsubscribed, nil, kind) }
         }
-        for name in names where session.subscriptions[kind].remove(name) != nil {
-            context.store.pubsub.unsubscribe(name, session.record, as: kind)
+        // Each confirmation carries the count after its own removal.
+        var counts: [Int] = []
+        for name in names {
+            if session.subscriptions[kind].remove(name) != nil {
+                context.store.pubsub.unsubscribe(name, session.record, as: kind)
+            }
+            counts.append(subscriptionCount(session, kind))
         }
         // What other loops published to it before it left comes first.
         context.services.deliverQueuedMessages()
-        for name in names { confirm(context, kind.unsubscribed, name, kind) }
+        for (name, count) in zip(names, counts) { confirm(context, kind.unsubscribed, name, kind, count: count) }
     }
 
-    private static func confirm(_ context: KVContext, _ event: StaticString, _ name: [UInt8]?, _ kind: KVPubSub.Kind) {
+    /// Channels and patterns count together; shard channels apart.
+    private static func subscriptionCount(_ session: KVSession, _ kind: KVPubSub.Kind) -> Int {
+        kind == .shardChannel
+            ? session.subscriptions.shardChannel.count
+            : session.subscriptions.channel.count + session.subscriptions.pattern.count
+    }
+
+    private static func confirm(
+        _ context: KVContext, _ event: StaticString, _ name: [UInt8]?, _ kind: KVPubSub.Kind, count: Int? = nil
+    ) {
         let session = context.session!
         // A push, which CLIENT REPLY OFF or SKIP does not silence (as
         // redis-server 7.0.15 sends it): marked only where the loop looks.
@@ -55,12 +69,7 @@ enum KVPubSubCommands {
         context.reply.pushHeader(3)
         context.reply.bulkString(event)
         if let name { context.reply.bulkString(name) } else { context.reply.null() }
-        // Channels and patterns count together; shard channels apart.
-        let count =
-            kind == .shardChannel
-            ? session.subscriptions.shardChannel.count
-            : session.subscriptions.channel.count + session.subscriptions.pattern.count
-        context.reply.integer(count)
+        context.reply.integer(count ?? subscriptionCount(session, kind))
     }
 
     /// Leaves every channel, pattern and shard channel (RESET, a closed connection).
