@@ -152,7 +152,8 @@ struct KVServerCommand: ParsableCommand {
         let settings = KVSettings(
             requirePass: try password(), port: server.port, bind: server.host, maxClients: configuration.maxClients,
             idleTimeoutSeconds: Int(server.idleTimeout), maxBulkBytes: configuration.maxMessageBytes,
-            debugAccess: enableDebugCommand, maxMemory: try memoryLimit(), evictionPolicy: maxmemoryPolicy)
+            debugAccess: enableDebugCommand, maxMemory: try memoryLimit(), evictionPolicy: maxmemoryPolicy,
+            tlsPort: tlsPort ?? 0, clientOutputLimitBytes: configuration.maxPendingOutputBytes)
         let store = KVStore(loops: configuration.threads, settings: settings)
         let format = RESPFormat.keelKV(maxValueBytes: configuration.maxMessageBytes)
         let kv = Server(configuration: configuration, format: format, logger: runner.logger) { _ in

@@ -187,6 +187,15 @@ enum KVConfig {
             name: "maxmemory-samples", read: { String($0.settings.evictionSamples.load(ordering: .relaxed)) },
             write: { $0.settings.evictionSamples.store(Int($1), ordering: .relaxed) }, range: 1...Int64(Int32.max)),
         Parameter(name: "port", read: { String($0.settings.port) }, write: nil, range: 0...0),
+        Parameter(name: "tls-port", read: { String($0.settings.tlsPort) }, write: nil, range: 0...0),
+        Parameter(
+            name: "client-output-buffer-limit",
+            read: { store in
+                let cap = store.settings.clientOutputLimitBytes
+                // Replies to a client's own requests are not capped (reading
+                // stops instead); what is pushed to it is.
+                return "normal 0 0 0 slave \(KVReplication.outputLimitBytes) 0 0 pubsub \(cap) 0 0"
+            }, write: nil, range: 0...0, acceptsItsOwnValue: true),
         Parameter(name: "bind", read: { $0.settings.bind }, write: nil, range: 0...0),
         Parameter(name: "maxclients", read: { String($0.settings.maxClients) }, write: nil, range: 0...0),
         Parameter(name: "timeout", read: { String($0.settings.idleTimeoutSeconds) }, write: nil, range: 0...0),

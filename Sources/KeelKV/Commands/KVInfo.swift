@@ -66,7 +66,9 @@ enum KVInfo {
                 ("monotonic_clock", "POSIX clock_gettime"), ("multiplexing_api", "epoll"),
                 ("atomicvar_api", "c11-builtin"), ("gcc_version", "0.0.0"), ("process_id", "\(getpid())"),
                 ("process_supervised", "no"), ("run_id", runID),
-                ("tcp_port", "\(store.settings.port)"), ("server_time_usec", "\(nowMs * 1_000)"),
+                // The TLS port when there is no plaintext one, as redis-server says.
+                ("tcp_port", "\(store.settings.port != 0 ? store.settings.port : store.settings.tlsPort)"),
+                ("server_time_usec", "\(nowMs * 1_000)"),
                 ("uptime_in_seconds", "\(uptime)"), ("uptime_in_days", "\(uptime / 86_400)"),
                 ("hz", "250"), ("configured_hz", "250"), ("lru_clock", "\((nowMs / 1_000) & 0xFF_FFFF)"),
                 ("executable", ""), ("config_file", ""),

@@ -16,6 +16,12 @@ public final class KVSettings: Sendable {
 
     /// What the server was started with, for CONFIG GET (read-only here).
     public let port: Int
+    /// The TLS port (--tls-port), 0 without one.
+    public let tlsPort: Int
+    /// The most pushed bytes (pub/sub messages) a client may leave unread
+    /// before it is closed (Keel's pending-output cap: CONFIG GET
+    /// client-output-buffer-limit).
+    public let clientOutputLimitBytes: Int
     /// The address it listens on.
     public let bind: String
     /// The most connections it keeps open at once.
@@ -41,8 +47,11 @@ public final class KVSettings: Sendable {
     public init(
         requirePass: String? = nil, port: Int = 6379, bind: String = "127.0.0.1", maxClients: Int = 4096,
         idleTimeoutSeconds: Int = 0, maxBulkBytes: Int = 512 << 20, debugAccess: KVDebugAccess = .local,
-        maxMemory: Int = 0, evictionPolicy: String = "noeviction"
+        maxMemory: Int = 0, evictionPolicy: String = "noeviction", tlsPort: Int = 0,
+        clientOutputLimitBytes: Int = 16 << 20
     ) {
+        self.tlsPort = tlsPort
+        self.clientOutputLimitBytes = clientOutputLimitBytes
         self.maxMemory.store(maxMemory, ordering: .relaxed)
         if let policy = KVEvictionPolicy(name: evictionPolicy), policy.isAvailable {
             evictionPolicyCode.store(policy.rawValue, ordering: .relaxed)
