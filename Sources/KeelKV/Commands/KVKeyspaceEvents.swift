@@ -120,6 +120,18 @@ extension KVContext {
         announce(event, key)
     }
 
+    /// Announces a *STORE command's result at `key`: its event when it
+    /// wrote a value, "del" when it only deleted what was there.
+    func notifyStored(
+        _ kind: KVEventClass, _ event: StaticString, _ key: UnsafeRawBufferPointer, wrote: Bool, existed: Bool
+    ) {
+        if wrote {
+            notify(kind, event, key)
+        } else if existed {
+            notify(.generic, "del", key)
+        }
+    }
+
     /// Announces the events the store queued.
     func announceQueuedEvents() {
         for (event, key) in store.events.take() { key.withUnsafeBytes { announce(event, $0) } }

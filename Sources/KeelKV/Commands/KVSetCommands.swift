@@ -249,17 +249,13 @@ enum KVSetCommands {
             guard store(context, destination, members) else { return context.outOfMemory() }
         }
         context.touched(destination)
-        if !members.isEmpty {
-            let event: StaticString =
-                switch operation {
-                case .intersection: "sinterstore"
-                case .union: "sunionstore"
-                case .difference: "sdiffstore"
-                }
-            context.notify(.set, event, destination)
-        } else if existing != nil {
-            context.notify(.generic, "del", destination)
-        }
+        let event: StaticString =
+            switch operation {
+            case .intersection: "sinterstore"
+            case .union: "sunionstore"
+            case .difference: "sdiffstore"
+            }
+        context.notifyStored(.set, event, destination, wrote: !members.isEmpty, existed: existing != nil)
         context.reply.integer(members.count)
     }
 

@@ -276,11 +276,7 @@ enum KVSortCommand {
             }
         }
         if existing != nil || !values.isEmpty { context.touched(destination) }
-        if !values.isEmpty {
-            context.notify(.list, "sortstore", destination)
-        } else if existing != nil {
-            context.notify(.generic, "del", destination)
-        }
+        context.notifyStored(.list, "sortstore", destination, wrote: !values.isEmpty, existed: existing != nil)
         context.reply.integer(values.count)
     }
 

@@ -451,11 +451,7 @@ enum KVSortedSetCommands {
             }
         }
         context.touched(key)
-        if !items.isEmpty {
-            context.notify(.zset, event, key)
-        } else if existing != nil {
-            context.notify(.generic, "del", key)
-        }
+        context.notifyStored(.zset, event, key, wrote: !items.isEmpty, existed: existing != nil)
         context.reply.integer(items.count)
     }
 

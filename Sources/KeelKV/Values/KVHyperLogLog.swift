@@ -248,6 +248,18 @@ enum KVHyperLogLog {
     }
 
     private static func raiseRegisters(_ registers: inout [UInt8], fromSparse bytes: UnsafeRawBufferPointer) -> Bool {
+        forEachRun(ofSparse: bytes) { value, start, length in
+            for register in start..<start + length where registers[register] < value { registers[register] = value }
+        }
+    }
+
+    /// Calls `body` with each run of a sparse string (its value, 0 for
+    /// zeros, its first register and its length), in order; false, part
+    /// way, if the string is corrupt (a truncated opcode, runs past or
+    /// short of the 16,384 registers).
+    private static func forEachRun(
+        ofSparse bytes: UnsafeRawBufferPointer, _ body: (_ value: UInt8, _ start: Int, _ length: Int) -> Void
+    ) -> Bool {
         var index = 0
         var position = headerSize
         while position < bytes.count {
@@ -256,10 +268,7 @@ enum KVHyperLogLog {
             guard position + size <= bytes.count else { return false }
             let length = runLength(bytes, at: position)
             guard index + length <= registerCount else { return false }
-            if opcode & 0x80 != 0 {
-                let value = (opcode >> 2 & 0x1F) + 1
-                for register in index..<index + length where registers[register] < value { registers[register] = value }
-            }
+            body(opcode & 0x80 != 0 ? (opcode >> 2 & 0x1F) + 1 : 0, index, length)
             index += length
             position += size
         }
@@ -275,19 +284,9 @@ enum KVHyperLogLog {
             let copy = Array(bytes)
             for index in 0..<registerCount { histogram[Int(denseRegister(copy, index))] += 1 }
         } else {
-            var index = 0
-            var position = headerSize
-            while position < bytes.count {
-                let opcode = bytes[position]
-                let size = opcodeSize(opcode)
-                guard position + size <= bytes.count else { return nil }
-                let length = runLength(bytes, at: position)
-                guard index + length <= registerCount else { return nil }
-                histogram[opcode & 0x80 != 0 ? Int(opcode >> 2 & 0x1F) + 1 : 0] += length
-                index += length
-                position += size
+            guard forEachRun(ofSparse: bytes, { value, _, length in histogram[Int(value)] += length }) else {
+                return nil
             }
-            guard index == registerCount else { return nil }
         }
         return estimate(histogram)
     }
