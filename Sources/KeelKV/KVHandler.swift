@@ -86,6 +86,7 @@ final class KVLoop: KVServices {
         let client = Self.client(connection.id)
         let session = sessions[client]
         connections = connection.connections
+        if !pausedClients.isEmpty { resumePausedIfEased() }
         guard !session.isHeld else { return hold(command, of: session) }
         // A replica gets no replies, only its stream (its SYNC's snapshot is
         // the reply of a command sent before it was one).
@@ -116,6 +117,7 @@ final class KVLoop: KVServices {
     /// its reply's bytes; what goes to other clients is kept in
     /// `deliveredWithoutLoop`.
     func run(_ command: RESPCommand, session: KVSession) -> [UInt8] {
+        if !pausedClients.isEmpty { resumePausedIfEased() }
         guard !session.isHeld else {
             hold(command, of: session)
             return []
@@ -244,8 +246,10 @@ final class KVLoop: KVServices {
     /// Blocked clients' deadlines, soonest first (stale entries, of clients
     /// served or gone, are dropped when they come up).
     private var deadlines = Heap<KVBlockDeadline>()
-    /// The most commands a blocked client may send before it is served.
-    static let maxHeldCommands = 100_000
+    /// The most a held client (blocked, paused, walking) may send before it
+    /// goes on, counted as the memory its copies take: redis-server's
+    /// query-buffer limit (client-query-buffer-limit, 1 GiB).
+    static let maxHeldBytes = 1 << 30
     /// Clients whose KEYS is being walked (KVKeysWalk), first come first.
     var walks = KVWalkQueue()
     /// Clients blocked in WAIT, in the order they blocked (some may have
@@ -291,13 +295,15 @@ final class KVLoop: KVServices {
     /// past the limit.
     private func keep(_ command: RESPCommand, heldBy session: KVSession) -> Bool {
         if session.blocked != nil {
-            return session.blocked!.later.count < Self.maxHeldCommands && session.blocked!.later.append(command)
+            return session.blocked!.later.footprint < Self.maxHeldBytes
+                && session.blocked!.later.append(command, limited: false)
         }
         if session.paused != nil {
-            return session.paused!.later.count < Self.maxHeldCommands && session.paused!.later.append(command)
+            return session.paused!.later.footprint < Self.maxHeldBytes
+                && session.paused!.later.append(command, limited: false)
         }
         let walk = session.walk!
-        return walk.later.count < Self.maxHeldCommands && walk.later.append(command)
+        return walk.later.footprint < Self.maxHeldBytes && walk.later.append(command, limited: false)
     }
 
     /// Takes `session` off the keys it waited on; returns what it sent since.
@@ -472,14 +478,18 @@ final class KVLoop: KVServices {
     private var pausedClients: [KVClientRef] = []
     /// CLIENT UNPAUSE ran on this loop: its held clients go on after the command.
     private var hasUnpaused = false
+    /// The pause's kind when this loop last held or looked at its held
+    /// clients: while it is the same, none of them can go on.
+    private var heldUnder = KVClientPause.Kind.none
 
     /// Starts holding `session`, whose `command` the pause holds back.
     private func startPause(_ session: KVSession, _ command: RESPCommand) {
         context.pendingPause = false
         var copy = KVCommandQueue()
         // The command alone may be as large as a request may be.
-        _ = copy.append(command, maxBytes: Int.max)
-        session.paused = KVPausedCommand(command: copy)
+        _ = copy.append(command, limited: false)
+        heldUnder = store.clientPause.kind(nowMs: store.clock.nowMs)
+        session.paused = KVPausedCommand(command: copy, heldUnder: heldUnder)
         pausedClients.append(session.client)
         store.clientPause.postponed.add(1, ordering: .relaxed)
     }
@@ -492,17 +502,37 @@ final class KVLoop: KVServices {
         let pause = store.clientPause
         let nowMs = store.clock.nowMs
         pause.clearIfEnded(nowMs: nowMs)
-        guard !pausedClients.isEmpty, pause.kind(nowMs: nowMs) != .all else { return }
+        let current = pause.kind(nowMs: nowMs)
+        heldUnder = current
+        guard !pausedClients.isEmpty, current != .all else { return }
         let held = pausedClients
         pausedClients.removeAll(keepingCapacity: true)
+        var stillHeld: [KVClientRef] = []
         for client in held {
             guard let session = sessions.session(of: client), let paused = session.paused else { continue }
+            // Held under what still holds (a write under WRITE): it waits
+            // on, in its place, not run to be held again.
+            if current != .none && paused.heldUnder <= current {
+                stillHeld.append(client)
+                continue
+            }
             session.paused = nil
             pause.postponed.subtract(1, ordering: .relaxed)
             if session.record.killed.load(ordering: .relaxed) { continue }
             if runHeld(paused.command, of: session) { continue }
             runHeld(paused.later, of: session)
         }
+        // Those held again meanwhile go behind those that waited on.
+        pausedClients = stillHeld + pausedClients
+    }
+
+    /// A command arrives while this loop holds paused clients: if the pause
+    /// has ended or eased since, they go first, as redis-server runs its
+    /// held clients before anything that comes later.
+    @inline(__always)
+    private func resumePausedIfEased() {
+        guard !pausedClients.isEmpty, store.clientPause.kind(nowMs: store.clock.nowMs) != heldUnder else { return }
+        resumePaused()
     }
 
     /// Whether the reply to the command just run, begun in CLIENT REPLY

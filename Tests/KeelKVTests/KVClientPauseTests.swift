@@ -64,12 +64,56 @@ import Testing
         #expect(kv("QUIT") == ok)
     }
 
-    @Test func quitIsNeverHeld() {
+    @Test func allHoldsQuitToo() {
         let kv = KVHarness()
+        let admin = kv.session
         kv("CLIENT", "PAUSE", "100000", "ALL")
         let client = kv.openClient()
         kv.use(client)
-        #expect(kv("QUIT") == ok)
+        #expect(kv("QUIT").isEmpty, "held, as redis-server 7.0.15 holds it")
+        kv.use(admin)
+        kv.clock.advance(by: 100_001)
+        kv.tick()
+        #expect(kv.delivered().map { $0.client } == [client.client])
+        #expect(kv.loop.closedWithoutLoop == [client.client], "QUIT's close came with its reply")
+    }
+
+    @Test func aPauseOfZeroMakesAPauseOnStricter() {
+        let kv = KVHarness()
+        kv("CLIENT", "PAUSE", "100000", "WRITE")
+        #expect(kv("CLIENT", "PAUSE", "0", "ALL") == ok)
+        let reader = kv.openClient()
+        kv.use(reader)
+        #expect(kv("GET", "k").isEmpty, "ALL now")
+    }
+
+    @Test func heldWritesGoBeforeWhatComesAfterThePauseEnds() {
+        let kv = KVHarness()
+        kv("CLIENT", "PAUSE", "100", "WRITE")
+        let first = kv.openClient()
+        kv.use(first)
+        #expect(kv("SET", "k", "1").isEmpty)
+        kv.clock.advance(by: 200)
+        let second = kv.openClient()
+        kv.use(second)
+        #expect(kv("SET", "k", "2") == ok, "ran after the held SET, before any tick")
+        #expect(kv.delivered().map(\.text) == [ok])
+        #expect(kv("GET", "k") == bulk("2"))
+    }
+
+    @Test func aWriteOverMaxmemoryIsHeldNotRefused() {
+        let memory = KeyCountMemory(bytesPerKey: 100)
+        let kv = KVHarness(memoryReading: { memory.reading })
+        memory.attach(kv.store)
+        kv("CONFIG", "SET", "maxmemory-policy", "allkeys-lru")
+        kv("SET", "a", "1")
+        kv("SET", "b", "1")
+        kv("CONFIG", "SET", "maxmemory", "150")
+        kv("CLIENT", "PAUSE", "100000", "WRITE")
+        let writer = kv.openClient()
+        kv.use(writer)
+        #expect(kv("SET", "c", "1").isEmpty, "held, not -OOM")
+        #expect(kv("DBSIZE").isEmpty, "behind it")
     }
 
     @Test func theStricterKindAndTheLaterEndWin() {

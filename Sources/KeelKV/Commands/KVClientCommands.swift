@@ -83,11 +83,11 @@ enum KVClientCommands {
         }
         guard timeout >= 0 else { return context.reply.error("ERR timeout is negative") }
         let now = context.nowMs
-        // 0 pauses nothing new (redis-server's end of 0), nor does a timeout
-        // whose end overflows (7.0's wraps to the past); past what the word
-        // holds is for ever.
-        guard timeout > 0 && timeout <= Int64.max - now else { return context.reply.simpleString("OK") }
-        let end = min(now + timeout, Int64.max >> 2 - 1)
+        // 0 ends at once (redis-server's end of 0), as does a timeout whose
+        // end overflows (7.0's wraps to the past): a pause already on keeps
+        // its end and takes the stricter kind. Past what the word holds is
+        // for ever.
+        let end = timeout > 0 && timeout <= Int64.max - now ? min(now + timeout, Int64.max >> 2 - 1) : 0
         context.store.clientPause.pause(kind, untilMs: end, nowMs: now)
         context.reply.simpleString("OK")
     }

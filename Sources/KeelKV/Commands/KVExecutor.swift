@@ -121,7 +121,7 @@ final class KVExecutor {
     }
 
     /// Whether CLIENT PAUSE holds the command back now: under ALL every
-    /// command but QUIT; under WRITE those that write or may be
+    /// command (QUIT too, as 7.0.15 holds it); under WRITE those that write or may be
     /// replicated, and an EXEC whose queue holds one. Replicas are never held.
     private func pauseHolds(row: KVCommandSpec, spec: KVCommandSpec, session: KVSession) -> Bool {
         guard !session.isReplica else { return false }
@@ -129,7 +129,7 @@ final class KVExecutor {
         case .none:
             return false
         case .all:
-            return "\(row.name)" != "quit"
+            return true
         case .write:
             let writes: KVCommandFlags = [.write, .mayReplicate]
             if !spec.flags.isDisjoint(with: writes) { return true }

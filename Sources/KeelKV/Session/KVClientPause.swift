@@ -86,5 +86,7 @@ final class KVClientPause: Sendable {
 /// run again then) and what it sent since, run after it in order.
 struct KVPausedCommand {
     var command: KVCommandQueue
+    /// The kind of pause that held it: it goes on once the pause is less.
+    let heldUnder: KVClientPause.Kind
     var later = KVCommandQueue()
 }

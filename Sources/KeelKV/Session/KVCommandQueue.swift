@@ -23,12 +23,18 @@ struct KVCommandQueue {
     var count: Int { commands.count }
     var isEmpty: Bool { commands.isEmpty }
 
+    /// The memory the copies take, about: their bytes and where each is.
+    var footprint: Int { bytes.count + arguments.count * 16 + commands.count * 16 }
+
     /// Queues a copy of `command`; false when the queue is full (past
-    /// `maxBytes` of arguments, or `maxCommands`).
-    mutating func append(_ command: RESPCommand, maxBytes: Int = Self.maxBytes) -> Bool {
+    /// maxBytes of arguments or maxCommands; `limited` false: never, the
+    /// caller bounds it).
+    mutating func append(_ command: RESPCommand, limited: Bool = true) -> Bool {
         var size = 0
         for index in 0..<command.count { size += command[index].count }
-        guard commands.count < Self.maxCommands && bytes.count + size <= maxBytes else { return false }
+        guard !limited || (commands.count < Self.maxCommands && bytes.count + size <= Self.maxBytes) else {
+            return false
+        }
         let first = arguments.count
         for index in 0..<command.count {
             let start = bytes.count

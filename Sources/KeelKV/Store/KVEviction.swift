@@ -130,8 +130,9 @@ enum KVEviction {
         guard limit > 0, store.memory.used > limit else { return true }
         let policy = store.settings.evictionPolicy
         guard policy != .noEviction else { return false }
-        // CLIENT PAUSE holds the store still: what needs room is refused.
-        guard !store.clientPause.isOn(nowMs: store.clock.nowMs) else { return false }
+        // CLIENT PAUSE holds the store still, and what needs room is held
+        // by it anyway: memory counts as fine (redis-server's choice).
+        guard !store.clientPause.isOn(nowMs: store.clock.nowMs) else { return true }
         // redis-server takes any count up to INT_MAX; past a thousand a
         // sample says nothing more and would hold the shard's lock long.
         let samples = min(store.settings.evictionSamples.load(ordering: .relaxed), 1_000)
