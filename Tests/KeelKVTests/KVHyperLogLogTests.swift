@@ -102,5 +102,13 @@ import Testing
         #expect(kv("PFDEBUG", "GETREG", "h") == "-INVALIDOBJ Corrupted HLL object detected\r\n")
         kv("SETRANGE", "h", "4", "\u{0}")
         #expect(kv("PFCOUNT", "h") == notOne, "dense, of the wrong length")
+        // Every register past what an element can set: the estimate has no
+        // finite value, and redis-server answers LLONG_MIN.
+        let impossible: [UInt8] =
+            Array("HYLL".utf8) + [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x80]
+            + [UInt8](repeating: 0xFF, count: KVHyperLogLog.denseSize - 16)
+        kv.run([Array("SET".utf8), Array("full".utf8), impossible])
+        #expect(kv("PFCOUNT", "full") == ":-9223372036854775808\r\n")
+        #expect(kv("PFCOUNT", "full", "full") == ":-9223372036854775808\r\n")
     }
 }

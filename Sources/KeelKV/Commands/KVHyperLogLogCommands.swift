@@ -26,12 +26,12 @@ enum KVHyperLogLogCommands {
             context.wrongType()
             return .refused
         case .found(let found):
-            let bytes = context.withString(found.entry) { Array($0) }
-            guard bytes.withUnsafeBytes(KVHyperLogLog.isHyperLogLog) else {
+            // Checked before it is copied: a large string of another kind is refused as it is.
+            guard context.withString(found.entry, KVHyperLogLog.isHyperLogLog) else {
                 context.reply.error(notHyperLogLog)
                 return .refused
             }
-            return .hyperLogLog(found, bytes)
+            return .hyperLogLog(found, context.withString(found.entry) { Array($0) })
         }
     }
 

@@ -310,7 +310,11 @@ enum KVHyperLogLog {
         z += m * sigma(Double(histogram[0]) / m)
         // 0.5 / ln 2, the bias correction for an unbounded register count.
         let alphaInfinity = 0.721347520444481703680
-        return UInt64((alphaInfinity * m * m / z).rounded(.toNearestOrAwayFromZero))
+        let estimate = (alphaInfinity * m * m / z).rounded(.toNearestOrAwayFromZero)
+        // Registers no element can set (a hand-made string, all past 50)
+        // make z 0: redis-server's llroundl then gives LLONG_MIN's bits.
+        guard estimate.isFinite && estimate < 0x1p63 else { return UInt64(1) << 63 }
+        return UInt64(estimate)
     }
 
     private static func sigma(_ start: Double) -> Double {
