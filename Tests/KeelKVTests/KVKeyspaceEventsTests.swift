@@ -79,6 +79,31 @@ import Testing
         #expect(Self.events(kv).isEmpty)
     }
 
+    /// As redis-server 7.0.15 (checked side by side): a *STORE over a key
+    /// overwrites it (no "new"), a bit set to what it was changes nothing,
+    /// and every read-only lookup that misses is a keymiss.
+    @Test func overwritesNoOpsAndMissesAsRedisServerAnnouncesThem() {
+        let kv = KVHarness()
+        _ = Self.listening(kv, "En$")
+        kv("SADD", "s", "a")
+        kv("SET", "dst", "x")
+        #expect(Self.events(kv) == ["__keyevent@0__:new s", "__keyevent@0__:new dst", "__keyevent@0__:set dst"])
+        kv("SINTERSTORE", "dst", "s")
+        kv("SORT", "s", "ALPHA", "STORE", "dst")
+        kv("ZUNIONSTORE", "dst", "1", "s")
+        #expect(Self.events(kv).isEmpty, "no new: the destination was there")
+        kv("SETBIT", "b", "3", "1")
+        kv("SETBIT", "b", "3", "1")
+        #expect(Self.events(kv) == ["__keyevent@0__:new b", "__keyevent@0__:setbit b"])
+        kv("CONFIG", "SET", "notify-keyspace-events", "Em")
+        kv("EXISTS", "nokey")
+        kv("MGET", "nokey", "b")
+        kv("TTL", "nokey")
+        kv("SCAN", "0")
+        kv("DEL", "nokey")
+        #expect(Self.events(kv) == Array(repeating: "__keyevent@0__:keymiss nokey", count: 3))
+    }
+
     @Test func expiriesFoundOnAccessOrByTheCycleAreAnnounced() {
         let kv = KVHarness()
         _ = Self.listening(kv, "Ex")

@@ -37,11 +37,12 @@ import Testing
         kv("EXEC")
         kv("CONFIG", "GET", "maxmemory")
         kv("CLIENT", "ID")
+        kv("FCALL", "f", "0")
         #expect(
             Self.lines(kv) == [
                 #""CLIENT" "INFO""#, #""set" "foo" "bar""#, #""MULTI""#, #""EXEC""#, #""MULTI""#, #""GET" "q""#,
                 #""EXEC""#,
-                #""CLIENT" "ID""#,
+                #""CLIENT" "ID""#, #""FCALL" "f" "0""#,
             ])
         kv.use(monitor)
         #expect(kv("RESET") == "+RESET\r\n")

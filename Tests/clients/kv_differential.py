@@ -1587,6 +1587,16 @@ def keyspace_events_scenario(ports, results):
     s.call("C", "GET nokey")
     s.expect_push("A", "GET nokey: keymiss")
     s.expect_push("B", "GET nokey: keymiss (push)")
+    # Overwrites, no-ops and misses (keyevents only: one push each to A and B).
+    s.call("C", "CONFIG SET notify-keyspace-events En$zlsm")
+    for text, events in [("SADD ss a", 2), ("SET dst x", 1), ("SINTERSTORE dst ss", 1),
+                         ("SORT ss ALPHA STORE dst", 1), ("ZUNIONSTORE dst 1 ss", 1), ("SETBIT bb 3 1", 2),
+                         ("SETBIT bb 3 1", 0), ("SETBIT bb 3 0", 1), ("EXISTS nokey", 1), ("MGET nokey bb", 1),
+                         ("TTL nokey", 1), ("TYPE nokey", 1), ("SCAN 0 MATCH nomatch*", 0), ("DEL nokey", 0)]:
+        s.call("C", text)
+        for index in range(events):
+            s.expect_push("A", "%s: event %d" % (text, index + 1))
+            s.expect_push("B", "%s: event %d (push)" % (text, index + 1))
     s.call("C", "CONFIG SET notify-keyspace-events $lshzxegtdAKEmn")
     s.call("C", "CONFIG GET notify-keyspace-events")
     s.call("C", "CONFIG SET notify-keyspace-events Q")

@@ -35,14 +35,20 @@ enum KVBitCommands {
         }
         let byte = offset >> 3
         let mask = UInt8(0x80) >> UInt8(offset & 7)
+        // A bit set to what it was changes nothing: no key is touched or
+        // announced, as redis-server 7.0.15 leaves it.
         if let existing, let old = flipInPlace(existing.entry, byte: byte, mask: mask, on: on == 1) {
-            context.touched(key)
-            context.notify(.string, "setbit", key)
+            if old != on {
+                context.touched(key)
+                context.notify(.string, "setbit", key)
+            }
             return context.reply.integer(old)
         }
         var bytes = existing.map { found in context.withString(found.entry) { Array($0) } } ?? []
+        let grows = existing == nil || bytes.count <= byte
         if bytes.count <= byte { bytes.append(contentsOf: repeatElement(0, count: byte + 1 - bytes.count)) }
         let old = bytes[byte] & mask != 0 ? 1 : 0
+        if !grows && old == on { return context.reply.integer(old) }
         if on == 1 { bytes[byte] |= mask } else { bytes[byte] &= ~mask }
         guard context.rewriteString(key, bytes, over: existing) else { return context.outOfMemory() }
         context.notify(.string, "setbit", key)

@@ -142,6 +142,7 @@ enum KVBlockingCommands {
             return context.block(on: [1], deadlineMs: deadline, timeoutReply: .nullArray, inTransaction: .null)
         }
         guard KVListCommands.pushMoved(context, element, to: context[2], front: to) else {
+            KVListCommands.finishMove(context, sourceKey: context[1], from: from)
             return context.outOfMemory()
         }
         KVListCommands.finishMove(context, sourceKey: context[1], from: from)

@@ -62,6 +62,9 @@ final class KVContext {
     /// which CLIENT REPLY does not silence: set only while replies are
     /// not all on, and cleared by the loop when it decides.
     var repliedWithPushes = false
+    /// A *STORE command replaces its destination (removed, then added):
+    /// no "new" event, as redis-server overwrites it in place.
+    var overwriting = false
     /// CLIENT PAUSE holds the command back: the loop keeps it (a copy) and
     /// runs it when the pause ends.
     var pendingPause = false
@@ -133,9 +136,22 @@ final class KVContext {
 
     // MARK: keys
 
-    /// The live key `key` (an expired one is deleted first).
+    /// The live key `key` (an expired one is deleted first). A read-only
+    /// command's miss is announced (keymiss), but not by the commands that
+    /// walk keys they do not name (SCAN, RANDOMKEY).
     @inline(__always)
     func find(_ key: UnsafeRawBufferPointer) -> KVFound? {
+        let found = lookUp(key)
+        if found == nil, store.events.isOn(.keyMiss), let row, row.flags.contains(.readonly),
+            !row.flags.contains(.touchesArbitraryKeys)
+        {
+            notify(.keyMiss, "keymiss", key)
+        }
+        return found
+    }
+
+    @inline(__always)
+    private func lookUp(_ key: UnsafeRawBufferPointer) -> KVFound? {
         let hash = ByteHash.hash(key)
         guard isReplicating else {
             return store.withShard(for: hash) { shard in
@@ -163,10 +179,7 @@ final class KVContext {
     @inline(__always)
     func find(_ key: UnsafeRawBufferPointer, as type: KVType) -> KVLookup {
         guard let found = find(key) else {
-            if row.flags.contains(.readonly) {
-                KVLoopCounters.bump(counters.keyspaceMisses)
-                notify(.keyMiss, "keymiss", key)
-            }
+            if row.flags.contains(.readonly) { KVLoopCounters.bump(counters.keyspaceMisses) }
             return .missing
         }
         if row.flags.contains(.readonly) { KVLoopCounters.bump(counters.keyspaceHits) }
@@ -185,7 +198,7 @@ final class KVContext {
         }
         let hash = ByteHash.hash(key)
         guard store.withShard(for: hash, { $0.insert(entry, hash: hash) }) else { return false }
-        notify(.new, "new", key)
+        if !overwriting { notify(.new, "new", key) }
         return true
     }
 

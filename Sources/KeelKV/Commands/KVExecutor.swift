@@ -106,7 +106,8 @@ final class KVExecutor {
         let mark = context.reply.count
         run(spec, command)
         count(spec, repliedFrom: mark)
-        if store.monitors.count.load(ordering: .relaxed) > 0 && spec.flags.isDisjoint(with: [.admin, .skipMonitor]) {
+        // FCALL is shown though skip_monitor: redis-server shows it itself.
+        if store.monitors.count.load(ordering: .relaxed) > 0 && !spec.flags.contains(.admin) {
             KVMonitor.feed(command, of: session, context)
         }
     }
@@ -224,8 +225,7 @@ final class KVExecutor {
             spec.run(context)
             count(spec, repliedFrom: mark)
             if context.isReplicating { context.commandFinished() }
-            if store.monitors.count.load(ordering: .relaxed) > 0 && spec.flags.isDisjoint(with: [.admin, .skipMonitor])
-            {
+            if store.monitors.count.load(ordering: .relaxed) > 0 && !spec.flags.contains(.admin) {
                 KVMonitor.feed(command, of: session, context)
             }
         }

@@ -11,8 +11,9 @@
 // the store removes by itself (an expiry found on access or by the active
 // cycle, an eviction) is queued, and announced before the next command's
 // own events or at the loop's next tick (within 4 ms), so a command costs
-// nothing more for it. With no class asked for, an announcement costs a
-// load and a branch.
+// nothing more for it. With --threads that order holds within a loop: an
+// expiry another loop found may be announced after a later event of this
+// one. With no class asked for, an announcement costs a load and a branch.
 
 import KeelPosix
 import KeelWire

@@ -316,7 +316,11 @@ enum KVListCommands {
             return
         }
         guard let element = element else { return context.reply.null() }
-        guard pushMoved(context, element, to: context[2], front: targetFront) else { return context.outOfMemory() }
+        guard pushMoved(context, element, to: context[2], front: targetFront) else {
+            // The element is lost; an emptied source still goes.
+            finishMove(context, sourceKey: context[1], from: sourceFront)
+            return context.outOfMemory()
+        }
         finishMove(context, sourceKey: context[1], from: sourceFront)
         context.reply.bulkString(element)
     }

@@ -6,8 +6,9 @@
 // (errors from its own code included), not when it is refused before
 // (unknown, arity, NOAUTH, OOM), queued in MULTI or held by CLIENT PAUSE;
 // inside EXEC each queued command is shown as it runs, then EXEC. Admin
-// commands are not shown, nor scripts' (skip_monitor); passwords are shown
-// as "(redacted)". Across loops the lines go through Keel's mailboxes.
+// commands are not shown (FCALL is, though flagged skip_monitor: redis-server
+// shows it itself); passwords are shown as "(redacted)". Across loops the
+// lines go through Keel's mailboxes (a full one drops a line).
 
 import Foundation
 import KeelWire

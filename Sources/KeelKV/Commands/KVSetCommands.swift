@@ -246,6 +246,8 @@ enum KVSetCommands {
         let existing = context.find(destination)
         if let existing { context.remove(existing) }
         if !members.isEmpty {
+            context.overwriting = existing != nil
+            defer { context.overwriting = false }
             guard store(context, destination, members) else { return context.outOfMemory() }
         }
         context.touched(destination)

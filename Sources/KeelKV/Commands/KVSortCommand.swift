@@ -271,6 +271,8 @@ enum KVSortCommand {
             for value in values {
                 guard value.withUnsafeBytes({ list.push($0, front: false) }) else { return context.outOfMemory() }
             }
+            context.overwriting = existing != nil
+            defer { context.overwriting = false }
             guard context.add(destination, .object(KVObjects.pointer(to: list), .list, .general)) else {
                 return context.outOfMemory()
             }

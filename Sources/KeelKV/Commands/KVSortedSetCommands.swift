@@ -442,6 +442,8 @@ enum KVSortedSetCommands {
     ) {
         let existing = context.find(key)
         if let existing { context.remove(existing) }
+        context.overwriting = existing != nil
+        defer { context.overwriting = false }
         if let first = items.first {
             guard let set = first.0.withUnsafeBytes({ writable(context, key, firstMember: $0) }) else { return }
             for (member, score) in items {
