@@ -9,6 +9,7 @@
 // the shard and slot that changing it needs.
 
 import KeelWire
+import Synchronization
 
 /// A key found for a command: its shard and slot.
 struct KVFound {
@@ -90,10 +91,21 @@ final class KVContext {
         limits = store.settings.limits
         reply = RESPReplyBuffer()
         counters = store.counters.register()
+        commandCounts = counters.commands.counts
         let loopCounters = counters
-        reply.errorObserver = { message in loopCounters.errors.withLock { $0.count(message) } }
         coarseNowMs = store.clock.nowMs
+        reply.errorObserver = { [unowned self] message in
+            loopCounters.errors.withLock { $0.count(message) }
+            repliedError = true
+        }
     }
+
+    /// This loop's INFO commandstats counts (KVCommandStats), held as a
+    /// pointer: counting a command retains nothing.
+    let commandCounts: UnsafeMutablePointer<Atomic<Int>>
+    /// An error reply was written since the command began (its
+    /// failed_calls), set by the reply buffer's observer.
+    var repliedError = false
 
     /// Prepares for the next command.
     @inline(__always)
@@ -101,6 +113,7 @@ final class KVContext {
         self.command = command
         self.session = session
         cachedNowMs = -1
+        repliedError = false
         reply.protocolVersion = session.protocolVersion
     }
 

@@ -103,22 +103,19 @@ final class KVExecutor {
         if session.transaction != nil && !Self.runsInsideTransaction(row.name) {
             return queue(command, session: session)
         }
-        let mark = context.reply.count
         run(spec, command)
-        count(spec, repliedFrom: mark)
+        count(spec)
         // FCALL is shown though skip_monitor: redis-server shows it itself.
         if store.monitors.count.load(ordering: .relaxed) > 0 && !spec.flags.contains(.admin) {
             KVMonitor.feed(command, of: session, context)
         }
     }
 
-    /// INFO commandstats: one call of `spec`, failed if its reply (from
-    /// `mark` in the buffer) is an error.
+    /// INFO commandstats: one call of `spec`, failed if it replied an error.
     @inline(__always)
-    private func count(_ spec: KVCommandSpec, repliedFrom mark: Int) {
-        let stats = context.counters.commands
-        stats.bump(.calls, spec)
-        if context.reply.count > mark && context.reply.bytes[mark] == UInt8(ascii: "-") { stats.bump(.failed, spec) }
+    private func count(_ spec: KVCommandSpec) {
+        KVCommandStats.bump(.calls, spec, in: context.commandCounts)
+        if context.repliedError { KVCommandStats.bump(.failed, spec, in: context.commandCounts) }
     }
 
     /// Whether CLIENT PAUSE holds the command back now: under ALL every
@@ -221,14 +218,15 @@ final class KVExecutor {
             context.row = spec
             KVLoopCounters.bump(context.counters.commandsProcessed)
             context.changed = false
-            let mark = context.reply.count
             spec.run(context)
-            count(spec, repliedFrom: mark)
+            count(spec)
             if context.isReplicating { context.commandFinished() }
             if store.monitors.count.load(ordering: .relaxed) > 0 && !spec.flags.contains(.admin) {
                 KVMonitor.feed(command, of: session, context)
             }
         }
+        // The queue's errors are its commands' own, not EXEC's.
+        context.repliedError = false
     }
 
     /// The shards of a command's keys, as a bit mask.

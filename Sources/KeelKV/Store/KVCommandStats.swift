@@ -17,8 +17,9 @@ final class KVCommandStats: @unchecked Sendable {
     }
 
     // Atomics in place (three per command): written by the owning loop,
-    // read and reset by INFO and CONFIG RESETSTAT from any.
-    private let counts: UnsafeMutablePointer<Atomic<Int>>
+    // read and reset by INFO and CONFIG RESETSTAT from any. The loop's
+    // context keeps the pointer, so a count costs no retain.
+    let counts: UnsafeMutablePointer<Atomic<Int>>
 
     init() {
         counts = .allocate(capacity: Self.capacity * Count.allCases.count)
@@ -32,6 +33,11 @@ final class KVCommandStats: @unchecked Sendable {
 
     @inline(__always)
     func bump(_ count: Count, _ spec: KVCommandSpec) {
+        Self.bump(count, spec, in: counts)
+    }
+
+    @inline(__always)
+    static func bump(_ count: Count, _ spec: KVCommandSpec, in counts: UnsafeMutablePointer<Atomic<Int>>) {
         let slot = counts + (spec.statsIndex * Count.allCases.count + count.rawValue)
         slot.pointee.store(slot.pointee.load(ordering: .relaxed) &+ 1, ordering: .relaxed)
     }
