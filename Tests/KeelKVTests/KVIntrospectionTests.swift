@@ -78,6 +78,20 @@ import Testing
         #expect(stops.load(ordering: .relaxed) == 1)
     }
 
+    /// What keel-kv cannot change but redis-server can is set to the value
+    /// it has (test harnesses set every parameter to its own value, as
+    /// redis' CONFIG sanity test does), and refused otherwise.
+    @Test func fixedParametersTakeTheirOwnValue() {
+        let kv = KVHarness()
+        for name in ["port", "bind", "maxclients", "timeout", "proto-max-bulk-len", "client-query-buffer-limit"] {
+            let value = String(kv("CONFIG", "GET", name).split(separator: "\r\n").last!)
+            #expect(kv("CONFIG", "SET", name, value) == ok, "\(name) \(value)")
+        }
+        #expect(
+            kv("CONFIG", "SET", "port", "1")
+                == "-ERR CONFIG SET failed (possibly related to argument 'port') - can't set immutable config\r\n")
+    }
+
     @Test func configResetStatStartsTheStatsFromZero() {
         let kv = KVHarness()
         let received = Atomic<Int>(1_000)

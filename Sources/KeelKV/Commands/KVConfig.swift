@@ -186,8 +186,9 @@ enum KVConfig {
         Parameter(
             name: "maxmemory-samples", read: { String($0.settings.evictionSamples.load(ordering: .relaxed)) },
             write: { $0.settings.evictionSamples.store(Int($1), ordering: .relaxed) }, range: 1...Int64(Int32.max)),
-        Parameter(name: "port", read: { String($0.settings.port) }, write: nil, range: 0...0),
-        Parameter(name: "tls-port", read: { String($0.settings.tlsPort) }, write: nil, range: 0...0),
+        Parameter(name: "port", read: { String($0.settings.port) }, write: nil, range: 0...0, acceptsItsOwnValue: true),
+        Parameter(
+            name: "tls-port", read: { String($0.settings.tlsPort) }, write: nil, range: 0...0, acceptsItsOwnValue: true),
         Parameter(
             name: "client-output-buffer-limit",
             read: { store in
@@ -196,12 +197,19 @@ enum KVConfig {
                 // stops instead); what is pushed to it is.
                 return "normal 0 0 0 slave \(KVReplication.outputLimitBytes) 0 0 pubsub \(cap) 0 0"
             }, write: nil, range: 0...0, acceptsItsOwnValue: true),
-        Parameter(name: "bind", read: { $0.settings.bind }, write: nil, range: 0...0),
-        Parameter(name: "maxclients", read: { String($0.settings.maxClients) }, write: nil, range: 0...0),
-        Parameter(name: "timeout", read: { String($0.settings.idleTimeoutSeconds) }, write: nil, range: 0...0),
-        Parameter(name: "proto-max-bulk-len", read: { String($0.settings.maxBulkBytes) }, write: nil, range: 0...0),
+        Parameter(name: "bind", read: { $0.settings.bind }, write: nil, range: 0...0, acceptsItsOwnValue: true),
         Parameter(
-            name: "client-query-buffer-limit", read: { String($0.settings.maxBulkBytes * 2) }, write: nil, range: 0...0),
+            name: "maxclients", read: { String($0.settings.maxClients) }, write: nil, range: 0...0,
+            acceptsItsOwnValue: true),
+        Parameter(
+            name: "timeout", read: { String($0.settings.idleTimeoutSeconds) }, write: nil, range: 0...0,
+            acceptsItsOwnValue: true),
+        Parameter(
+            name: "proto-max-bulk-len", read: { String($0.settings.maxBulkBytes) }, write: nil, range: 0...0,
+            acceptsItsOwnValue: true),
+        Parameter(
+            name: "client-query-buffer-limit", read: { String($0.settings.maxBulkBytes * 2) }, write: nil, range: 0...0,
+            acceptsItsOwnValue: true),
         constant("hz", "10"),
         constant("lazyfree-lazy-user-del", "no"),
         constant("lazyfree-lazy-user-flush", "no"),
