@@ -1571,12 +1571,16 @@ def keyspace_events_scenario(ports, results):
              ("LMOVE src dst LEFT RIGHT", 3), ("SADD s1 a b", 1), ("SINTERSTORE s2 s1", 1), ("SINTERSTORE s2 none", 1),
              ("ZADD z1 1 a", 1), ("ZUNIONSTORE z2 1 z1", 1), ("SETRANGE str 2 ab", 1), ("SETBIT bits 3 1", 1),
              ("PFADD hll a", 1), ("GETDEL str", 1), ("COPY z1 z3", 1), ("EXPIRE z3 -1", 1), ("LMOVE dst dst LEFT LEFT", 2)]
-    for text, events in steps:
-        s.call("C", text)
-        for index in range(events):
-            s.expect_push("A", "%s: keyspace event %d" % (text, index + 1))
-            s.expect_push("A", "%s: keyevent %d" % (text, index + 1))
-            s.expect_push("B", "%s: keyevent %d (push)" % (text, index + 1))
+
+    def announced(steps, readers):
+        """Each command from C, then each of its events as `readers` read it."""
+        for text, events in steps:
+            s.call("C", text)
+            for index in range(events):
+                for who, what in readers:
+                    s.expect_push(who, "%s: %s %d" % (text, what, index + 1))
+
+    announced(steps, [("A", "keyspace event"), ("A", "keyevent"), ("B", "keyevent (push)")])
     s.call("C", "CONFIG SET notify-keyspace-events Kgn")
     s.call("C", "CONFIG GET notify-keyspace-events")
     s.call("C", "SET fresh v")
@@ -1589,14 +1593,11 @@ def keyspace_events_scenario(ports, results):
     s.expect_push("B", "GET nokey: keymiss (push)")
     # Overwrites, no-ops and misses (keyevents only: one push each to A and B).
     s.call("C", "CONFIG SET notify-keyspace-events En$zlsm")
-    for text, events in [("SADD ss a", 2), ("SET dst x", 1), ("SINTERSTORE dst ss", 1),
-                         ("SORT ss ALPHA STORE dst", 1), ("ZUNIONSTORE dst 1 ss", 1), ("SETBIT bb 3 1", 2),
-                         ("SETBIT bb 3 1", 0), ("SETBIT bb 3 0", 1), ("EXISTS nokey", 1), ("MGET nokey bb", 1),
-                         ("TTL nokey", 1), ("TYPE nokey", 1), ("SCAN 0 MATCH nomatch*", 0), ("DEL nokey", 0)]:
-        s.call("C", text)
-        for index in range(events):
-            s.expect_push("A", "%s: event %d" % (text, index + 1))
-            s.expect_push("B", "%s: event %d (push)" % (text, index + 1))
+    announced([("SADD ss a", 2), ("SET dst x", 1), ("SINTERSTORE dst ss", 1), ("SORT ss ALPHA STORE dst", 1),
+               ("ZUNIONSTORE dst 1 ss", 1), ("SETBIT bb 3 1", 2), ("SETBIT bb 3 1", 0), ("SETBIT bb 3 0", 1),
+               ("EXISTS nokey", 1), ("MGET nokey bb", 1), ("TTL nokey", 1), ("TYPE nokey", 1),
+               ("SCAN 0 MATCH nomatch*", 0), ("DEL nokey", 0)],
+              [("A", "event"), ("B", "event (push)")])
     s.call("C", "CONFIG SET notify-keyspace-events $lshzxegtdAKEmn")
     s.call("C", "CONFIG GET notify-keyspace-events")
     s.call("C", "CONFIG SET notify-keyspace-events Q")
