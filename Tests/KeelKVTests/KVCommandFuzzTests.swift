@@ -21,12 +21,13 @@ import Testing
         "EX", "PX", "EXAT", "PXAT", "KEEPTTL", "PERSIST", "NX", "XX", "GT", "LT", "CH", "INCR", "GET", "WITHSCORES",
         "WITHSCORE", "LIMIT", "BYSCORE", "BYLEX", "REV", "COUNT", "MATCH", "TYPE", "LEFT", "RIGHT", "BEFORE", "AFTER",
         "RANK", "MAXLEN", "WEIGHTS", "AGGREGATE", "SUM", "MIN", "MAX", "WITHVALUES", "ASYNC", "SYNC", "REPLACE",
-        "DB", "ID", "ENCODING", "string", "list", "hash", "set", "zset",
+        "DB", "ID", "ENCODING", "string", "list", "hash", "set", "zset", "WITHDIST", "WITHHASH", "WITHCOORD", "ASC",
+        "DESC", "ANY", "STORE", "STOREDIST", "FROMMEMBER", "FROMLONLAT", "BYRADIUS", "BYBOX", "m", "km", "mi", "ft",
     ]
     static let numbers: [String] = [
         "0", "1", "-1", "2", "3", "10", "100", "129", "-100", "9223372036854775807", "-9223372036854775808",
         "9223372036854775808", "0.5", "-0.5", "1e308", "1e309", "inf", "-inf", "+inf", "nan", "(1", "(-1", "[a", "(b",
-        "+", "-", "0x10", " 1", "1 ", "", "0.01", "3.0e3",
+        "+", "-", "0x10", " 1", "1 ", "", "0.01", "3.0e3", "13.361389", "38.115556", "85.05112878", "180", "-180",
     ]
     static let patterns: [String] = ["*", "k*", "?", "[a-c]*", "[^x]", "\\", "[", "k[0-9]", "*\\*", "h?"]
 

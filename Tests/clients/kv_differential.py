@@ -1235,9 +1235,61 @@ SERVER = [
 ]
 
 
+# Geospatial indexes: sorted sets of 52-bit geohashes
+GEO = [
+    [c("GEOADD Sicily 13.361389 38.115556 Palermo 15.087269 37.502669 Catania"), c("ZRANGE Sicily 0 -1 WITHSCORES"),
+     c("GEOPOS Sicily Palermo Catania NonExisting"), c("GEODIST Sicily Palermo Catania"),
+     c("GEODIST Sicily Palermo Catania km"), c("GEODIST Sicily Palermo Catania MI"),
+     c("GEODIST Sicily Palermo Catania ft"), c("GEODIST Sicily Palermo Catania yd"),
+     c("GEODIST Sicily Palermo Catania km x"), c("GEODIST Sicily Palermo nobody"), c("GEODIST nokey a b"),
+     c("GEOHASH Sicily Palermo Catania nobody"), c("GEOHASH nokey a"), c("GEOPOS nokey a b"),
+     c("GEORADIUS Sicily 15 37 100 km"), c("GEORADIUS Sicily 15 37 200 km WITHDIST WITHCOORD WITHHASH ASC"),
+     c("GEORADIUS Sicily 15 37 200 km DESC COUNT 1"), c("GEORADIUS Sicily 15 37 200 km COUNT 1 ANY"),
+     c("GEORADIUS Sicily 15 37 200 km ANY"), c("GEORADIUS Sicily 15 37 200 km COUNT 0"),
+     c("GEORADIUS Sicily 15 37 200 km COUNT x"), c("GEORADIUS Sicily 15 37 -1 km"),
+     c("GEORADIUS Sicily 15 37 x km"), c("GEORADIUS Sicily 15 37 1 kms"), c("GEORADIUS Sicily 181 37 1 km"),
+     c("GEORADIUS Sicily 15 86 1 km"), c("GEORADIUS Sicily x 37 1 km"),
+     c("GEORADIUS Sicily 15 37 200 km STORE dst"), c("ZRANGE dst 0 -1 WITHSCORES"),
+     c("GEORADIUS Sicily 15 37 200 km STOREDIST dst"), c("ZRANGE dst 0 -1 WITHSCORES"),
+     c("GEORADIUS Sicily 15 37 200 km STORE dst WITHDIST"), c("GEORADIUS Sicily 15 37 1 m STORE dst"),
+     c("EXISTS dst"), c("GEORADIUS_RO Sicily 15 37 200 km STORE dst"),
+     c("GEORADIUSBYMEMBER Sicily Palermo 200 km WITHDIST"), c("GEORADIUSBYMEMBER Sicily nobody 200 km"),
+     c("GEORADIUSBYMEMBER nokey nobody x km WITHDIST"), c("GEORADIUSBYMEMBER_RO Sicily Catania 100 km"),
+     c("GEOSEARCH Sicily FROMLONLAT 15 37 BYRADIUS 200 km ASC WITHCOORD WITHDIST"),
+     c("GEOSEARCH Sicily FROMMEMBER Palermo BYBOX 400 400 km ASC WITHCOORD WITHDIST WITHHASH"),
+     c("GEOSEARCH Sicily FROMMEMBER Palermo FROMLONLAT 1 1 BYBOX 400 400 km"),
+     c("GEOSEARCH Sicily FROMLONLAT 1 1 BYBOX 400 400 km BYRADIUS 1 m"), c("GEOSEARCH Sicily BYBOX 400 400 km ASC"),
+     c("GEOSEARCH Sicily FROMLONLAT 1 1 ASC WITHDIST"), c("GEOSEARCH Sicily FROMLONLAT 1 1 BYBOX -1 1 m"),
+     c("GEOSEARCH Sicily FROMLONLAT 1 1 BYBOX x 1 m"), c("GEOSEARCH Sicily FROMLONLAT 1 1 BYBOX 1 y m"),
+     c("GEOSEARCH Sicily FROMLONLAT 1 1 BYBOX 1 1 q"), c("GEOSEARCH Sicily FROMLONLAT 1 1 BYBOX 1 1 m STORE x"),
+     c("GEOSEARCH Sicily FROMLONLAT 1 1 BYBOX 1 1 m STOREDIST"), c("GEOSEARCH Sicily FROMMEMBER nobody BYBOX 1 1 m"),
+     c("GEOSEARCH nokey FROMMEMBER nobody BYBOX 1 1 m"), c("geosearch Sicily BYBOX 400 400 km"),
+     c("GEOSEARCHSTORE d Sicily FROMLONLAT 15 37 BYBOX 400 400 km STOREDIST"), c("ZRANGE d 0 -1 WITHSCORES"),
+     c("GEOSEARCHSTORE d Sicily FROMLONLAT 15 37 BYBOX 400 400 km COUNT 1"), c("ZRANGE d 0 -1 WITHSCORES"),
+     c("GEOSEARCHSTORE d Sicily FROMLONLAT 15 37 BYBOX 400 400 km WITHDIST"),
+     c("GEOSEARCHSTORE d nokey FROMLONLAT 15 37 BYBOX 400 400 km"), c("EXISTS d"),
+     c("COMMAND GETKEYS GEORADIUS a 1 1 1 m STORE b STOREDIST c"),
+     c("COMMAND GETKEYS GEORADIUSBYMEMBER a m 1 m STORE b"), c("COMMAND GETKEYS GEOSEARCHSTORE d s FROMMEMBER m")],
+    [c("GEOADD g 200 10 a"), c("GEOADD g 1e400 1 a"), c("GEOADD g NX XX 1 1 a"), c("GEOADD g CH CH CH"),
+     c("GEOADD g 1 1"), c("GEOADD g CH 1 1 a 2 2 b"), c("GEOADD g CH 1 1 a 2 3 b"), c("GEOADD g NX 5 5 a 6 6 c"),
+     c("GEOADD g XX CH 7 7 a 8 8 d"), c("ZRANGE g 0 -1 WITHSCORES"), c("GEOADD g GT 1 1 a"), c("SET s x"),
+     c("GEOADD s 1 1 a"), c("GEOPOS s a"), c("GEODIST s a b"), c("GEOHASH s a"), c("GEORADIUS s 1 1 1 km"),
+     c("GEOSEARCH s FROMMEMBER x BYBOX 1 1 km"), c("GEOSEARCHSTORE d s FROMLONLAT 0 0 BYRADIUS 1 km"),
+     c("GEORADIUS g 1 1 500 km STORE s"), c("TYPE s"),
+     c("ZADD weird -1 n 1e300 m inf i -inf j 5 k 4503599627370496 big"), c("GEOPOS weird n m i j k big"),
+     c("GEOHASH weird n m i j k big"), c("GEODIST weird n k"),
+     c("GEOADD poles 180 85.05112878 np -180 -85.05112878 sp 0 0 z 180 0 e -180 0 w"),
+     c("GEOPOS poles np sp z e w"), c("GEOHASH poles np sp z e w"),
+     c("GEOSEARCH poles FROMLONLAT 0 0 BYRADIUS 20000 km WITHDIST WITHCOORD"),
+     c("GEOSEARCH poles FROMLONLAT 179 85 BYBOX 40000 20000 km WITHDIST WITHCOORD"),
+     c("GEORADIUS poles 0 0 0 m WITHDIST"), c("GEORADIUS poles 179.99 0.01 5 km WITHDIST"),
+     c("COMMAND INFO geoadd geodist geohash geopos georadius_ro geosearch")],
+]
+
+
 def sequences():
     """Every sequence, each argument as bytes."""
-    groups = BASIC + STRINGS + KEYS + LISTS + HASHES + SETS + ZSETS + TRANSACTIONS + BLOCKING + SERVER
+    groups = BASIC + STRINGS + KEYS + LISTS + HASHES + SETS + ZSETS + GEO + TRANSACTIONS + BLOCKING + SERVER
     return [[as_entry(entry) for entry in sequence] for sequence in groups]
 
 
@@ -2107,11 +2159,61 @@ def hyperloglog_commands(g):
     ]
 
 
+GEO_LONGITUDES = ["0", "13.361389", "15.087269", "-122.27652", "180", "-180", "180.1", "abc", "1e-5", "-0", "179.99",
+                  "13.5", "14", "-179.9"]
+GEO_LATITUDES = ["0", "38.115556", "37.502669", "37.805186", "85.05112878", "-85.05112878", "85.06", "abc", "-33.5",
+                 "38", "37.9", "84.9"]
+
+
+def geo_commands(g):
+    def point():
+        return [g.r.choice(GEO_LONGITUDES), g.r.choice(GEO_LATITUDES)]
+
+    def unit():
+        return [g.r.choice(["m", "km", "ft", "mi", "KM", "yd"])]
+
+    def radius():
+        return [g.r.choice(["0", "1", "100", "5000", "20000", "200", "-1", "abc", "1e10", "50"])]
+
+    def options():
+        words = g.r.sample(["WITHDIST", "WITHHASH", "WITHCOORD", "ASC", "DESC", "ANY", "COUNT"], g.r.randint(0, 4))
+        out = []
+        for word in words:
+            out.append(word)
+            if word == "COUNT":
+                out.append(g.r.choice(["1", "2", "3", "10", "0", "-1", "abc"]))
+        return out
+
+    def origin():
+        return g.r.choice([["FROMMEMBER", g.member()], ["FROMLONLAT"] + point(), []])
+
+    def shape():
+        return g.r.choice([["BYRADIUS"] + radius() + unit(),
+                           ["BYBOX"] + radius() + radius() + unit(), []])
+
+    return [
+        (4, lambda: ["GEOADD", g.key()] + g.maybe(["NX"], ["XX"], ["CH"], ["XX", "CH"])
+         + [x for m in g.members(2) for x in point() + [m]]),
+        (2, lambda: ["GEOPOS", g.key()] + g.members()),
+        (2, lambda: ["GEOHASH", g.key()] + g.members()),
+        (2, lambda: ["GEODIST", g.key(), g.member(), g.member()] + g.maybe(unit())),
+        (2, lambda: ["GEORADIUS", g.key()] + point() + radius() + unit() + options()
+         + g.maybe(["STORE", g.key()], ["STOREDIST", g.key()])),
+        (1, lambda: ["GEORADIUSBYMEMBER", g.key(), g.member()] + radius() + unit() + options()
+         + g.maybe(["STORE", g.key()])),
+        (1, lambda: [g.r.choice(["GEORADIUS_RO", "GEORADIUSBYMEMBER_RO"]), g.key(), g.member(), g.member()] + radius()
+         + unit() + options()),
+        (2, lambda: ["GEOSEARCH", g.key()] + origin() + shape() + options()),
+        (1, lambda: ["GEOSEARCHSTORE", g.key(), g.key()] + origin() + shape() + options()
+         + g.maybe(["STOREDIST"])),
+    ]
+
+
 def random_program(seed, count):
     """`count` commands from random.Random(seed)."""
     g = Gen(random.Random(seed))
     table = (string_commands(g) + key_commands(g) + list_commands(g) + hash_commands(g) + set_commands(g)
-             + zset_commands(g) + hyperloglog_commands(g))
+             + zset_commands(g) + hyperloglog_commands(g) + geo_commands(g))
     weights = [w for w, _ in table]
     makers = [m for _, m in table]
     return [b(*g.r.choices(makers, weights)[0]()) for _ in range(count)]
@@ -2133,6 +2235,57 @@ def random_run(ports, results):
                     stop_at_first=True)
         duo.close()
     return len(program)
+
+
+def geo_search_run(ports, results):
+    """Searches over a dense index, where the cells a search reads and the
+    points it keeps show: 1,500 points around three cities, near a pole and
+    on the antimeridian, then 400 random searches of every kind (RESP2, then
+    RESP3 for the last quarter)."""
+    rng = random.Random(4321)
+    centres = [(13.361389, 38.115556), (-122.27652, 37.805186), (151.2, -33.86), (179.9, 0.5), (10, 84.5)]
+    points = []
+    for index in range(1500):
+        longitude, latitude = rng.choice(centres)
+        spread = rng.choice([0.01, 0.2, 2, 8])
+        longitude = max(-180, min(180, longitude + rng.uniform(-spread, spread)))
+        latitude = max(-85.05, min(85.05, latitude + rng.uniform(-spread, spread)))
+        points += ["%.6f" % longitude, "%.6f" % latitude, "p%d" % index]
+    entries = [b("DEL", "geo")]
+    for start in range(0, len(points), 900):
+        entries.append(b(*(["GEOADD", "geo"] + points[start:start + 900])))
+    loading = len(entries)
+    for _ in range(400):
+        longitude, latitude = rng.choice(centres)
+        centre = ["%.4f" % max(-180, min(180, longitude + rng.uniform(-3, 3))),
+                  "%.4f" % max(-85.05, min(85.05, latitude + rng.uniform(-3, 3)))]
+        unit = rng.choice(["m", "km", "mi", "ft"])
+        size = {"m": 1000, "km": 1, "mi": 0.62, "ft": 3280}[unit] * rng.choice([0.5, 5, 50, 300, 3000])
+        extras = rng.sample(["WITHDIST", "WITHHASH", "WITHCOORD"], rng.randint(0, 3))
+        extras += rng.choice([[], ["ASC"], ["DESC"], ["COUNT", str(rng.randint(1, 40))],
+                              ["COUNT", str(rng.randint(1, 40)), "ANY"], ["COUNT", "5", "DESC"]])
+        kind = rng.choice(["radius", "member", "box", "circle", "store"])
+        if kind == "radius":
+            entries.append(b(*(["GEORADIUS", "geo"] + centre + ["%g" % size, unit] + extras)))
+        elif kind == "member":
+            entries.append(b(*(["GEORADIUSBYMEMBER", "geo", "p%d" % rng.randrange(1500), "%g" % size, unit]
+                               + extras)))
+        elif kind == "box":
+            entries.append(b(*(["GEOSEARCH", "geo", "FROMLONLAT"] + centre
+                               + ["BYBOX", "%g" % size, "%g" % (size * rng.choice([0.3, 1, 2])), unit] + extras)))
+        elif kind == "circle":
+            entries.append(b(*(["GEOSEARCH", "geo", "FROMMEMBER", "p%d" % rng.randrange(1500), "BYRADIUS",
+                                "%g" % size, unit] + extras)))
+        else:
+            entries.append(b(*(["GEOSEARCHSTORE", "found", "geo", "FROMLONLAT"] + centre
+                               + ["BYRADIUS", "%g" % size, unit] + rng.choice([[], ["STOREDIST"]])
+                               + [e for e in extras if not e.startswith("WITH")])))
+            entries.append(b("ZRANGE", "found", "0", "-1", "WITHSCORES"))
+    split = len(entries) * 3 // 4
+    for protocol, part in ((2, entries[:split]), (3, entries[:loading] + entries[split:])):
+        duo = fresh_duo(ports, protocol)
+        run_entries(duo, part, results, "geo-RESP%d" % protocol)
+        duo.close()
 
 
 # --------------------------------------------------------------------------
@@ -2255,6 +2408,7 @@ def main():
     inline_limit(ports, results)
     multi_client(ports, results)
     random_commands = random_run(ports, results)
+    geo_search_run(ports, results)
     for reason, count in sorted(results.known.items()):
         print("known difference (%d replies): %s" % (count, reason))
     compared = results.compared

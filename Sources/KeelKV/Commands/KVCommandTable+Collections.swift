@@ -109,6 +109,19 @@ extension KVCommandTable {
         KVCommandSpec("zscan", -3, [.readonly], keys: .range(1, 1), "@read @sortedset @slow", "Iterates over members and scores of a sorted set.", run: KVSortedSetCommands.zscan),
     ]
 
+    static let geo: [KVCommandSpec] = [
+        KVCommandSpec("geoadd", -5, [.write, .denyoom], keys: .range(1, 1), "@write @geo @slow", "Adds points to a geospatial index (a sorted set keyed by geohash), creating the key if needed.", run: KVGeoCommands.geoadd),
+        KVCommandSpec("geodist", -4, [.readonly], keys: .range(1, 1), "@read @geo @slow", "Returns the distance between two points of a geospatial index.", run: KVGeoCommands.geodist),
+        KVCommandSpec("geohash", -2, [.readonly], keys: .range(1, 1), "@read @geo @slow", "Returns the standard geohash strings of points of a geospatial index.", run: KVGeoCommands.geohash),
+        KVCommandSpec("geopos", -2, [.readonly], keys: .range(1, 1), "@read @geo @slow", "Returns the longitude and latitude of points of a geospatial index.", run: KVGeoCommands.geopos),
+        KVCommandSpec("georadius", -6, [.write, .denyoom, .movableKeys], keys: .movable(1, 1) { KVGeoCommands.radiusKeys($0, firstOption: 6) }, "@write @geo @slow", "Finds the points of a geospatial index within a radius of a position, optionally storing them.") { KVGeoCommands.search($0, .radius) },
+        KVCommandSpec("georadiusbymember", -5, [.write, .denyoom, .movableKeys], keys: .movable(1, 1) { KVGeoCommands.radiusKeys($0, firstOption: 5) }, "@write @geo @slow", "Finds the points of a geospatial index within a radius of one of its members, optionally storing them.") { KVGeoCommands.search($0, .radiusByMember) },
+        KVCommandSpec("georadiusbymember_ro", -5, [.readonly], keys: .range(1, 1), "@read @geo @slow", "Finds the points of a geospatial index within a radius of one of its members.") { KVGeoCommands.search($0, .radiusByMember, readOnly: true) },
+        KVCommandSpec("georadius_ro", -6, [.readonly], keys: .range(1, 1), "@read @geo @slow", "Finds the points of a geospatial index within a radius of a position.") { KVGeoCommands.search($0, .radius, readOnly: true) },
+        KVCommandSpec("geosearch", -7, [.readonly], keys: .range(1, 1), "@read @geo @slow", "Finds the points of a geospatial index inside a circle or a box.") { KVGeoCommands.search($0, .search) },
+        KVCommandSpec("geosearchstore", -8, [.write, .denyoom], keys: .range(1, 2), "@write @geo @slow", "Finds the points of a geospatial index inside a circle or a box and stores them in a key.") { KVGeoCommands.search($0, .searchStore) },
+    ]
+
     static let server: [KVCommandSpec] = [
         KVCommandSpec("ping", -1, [.fast], "@fast @connection", "Returns the server's liveliness response.", run: KVServerCommands.ping),
         KVCommandSpec("echo", 2, [.loading, .stale, .fast], "@fast @connection", "Returns the given string.", run: KVServerCommands.echo),

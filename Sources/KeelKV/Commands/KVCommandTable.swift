@@ -14,7 +14,7 @@ import KeelWire
 enum KVCommandTable {
     /// Every command, in the order COMMAND lists them.
     static let all: [KVCommandSpec] = KVCommandTable.strings + KVCommandTable.keyspace + KVCommandTable.lists
-        + KVCommandTable.hashes + KVCommandTable.sets + KVCommandTable.sortedSets + KVCommandTable.server
+        + KVCommandTable.hashes + KVCommandTable.sets + KVCommandTable.sortedSets + KVCommandTable.geo + KVCommandTable.server
         + KVCommandTable.pubsub
 
     static let strings: [KVCommandSpec] = [

@@ -62,28 +62,33 @@ enum KVSortedSetCommands {
         zaddGeneric(context, firstOption: 2, incrementOnly: true)
     }
 
-    private static func zaddGeneric(_ context: KVContext, firstOption: Int, incrementOnly: Bool) {
+    /// ZADD's options.
+    struct AddOptions {
         var onlyIfAbsent = false
         var onlyIfPresent = false
         var onlyGreater = false
         var onlyLess = false
         var changed = false
-        var increment = incrementOnly
+        var increment = false
+    }
+
+    private static func zaddGeneric(_ context: KVContext, firstOption: Int, incrementOnly: Bool) {
+        var options = AddOptions(increment: incrementOnly)
         var index = firstOption
         if !incrementOnly {
             while index < context.argumentCount {
                 if context.argument(index, is: "NX") {
-                    onlyIfAbsent = true
+                    options.onlyIfAbsent = true
                 } else if context.argument(index, is: "XX") {
-                    onlyIfPresent = true
+                    options.onlyIfPresent = true
                 } else if context.argument(index, is: "GT") {
-                    onlyGreater = true
+                    options.onlyGreater = true
                 } else if context.argument(index, is: "LT") {
-                    onlyLess = true
+                    options.onlyLess = true
                 } else if context.argument(index, is: "CH") {
-                    changed = true
+                    options.changed = true
                 } else if context.argument(index, is: "INCR") {
-                    increment = true
+                    options.increment = true
                 } else {
                     break
                 }
@@ -92,44 +97,54 @@ enum KVSortedSetCommands {
         }
         let elements = context.argumentCount - index
         guard elements % 2 == 0 && elements > 0 else { return context.syntaxError() }
-        if onlyIfAbsent && onlyIfPresent {
+        if options.onlyIfAbsent && options.onlyIfPresent {
             return context.reply.error("ERR XX and NX options at the same time are not compatible")
         }
-        if (onlyGreater && onlyIfAbsent) || (onlyLess && onlyIfAbsent) || (onlyGreater && onlyLess) {
+        if (options.onlyGreater && options.onlyIfAbsent) || (options.onlyLess && options.onlyIfAbsent)
+            || (options.onlyGreater && options.onlyLess)
+        {
             return context.reply.error("ERR GT, LT, and/or NX options at the same time are not compatible")
         }
-        if increment && elements > 2 {
+        if options.increment && elements > 2 {
             return context.reply.error("ERR INCR option supports a single increment-element pair")
         }
-        var scores: [Double] = []
+        var pairs: [(score: Double, member: Int)] = []
         for pair in stride(from: index, to: context.argumentCount, by: 2) {
             guard let score = KVDouble.parse(context[pair]) else {
                 return context.reply.error("ERR value is not a valid float")
             }
-            scores.append(score)
+            pairs.append((score, pair + 1))
         }
+        add(context, options, pairs)
+    }
+
+    /// ZADD's work once its arguments are read (GEOADD's too): each pair
+    /// is a score and the index of its member's argument.
+    static func add(_ context: KVContext, _ options: AddOptions, _ pairs: [(score: Double, member: Int)]) {
         let key = context[1]
-        if onlyIfPresent, case .missing = context.find(key, as: .zset) {
-            return increment ? context.reply.null() : context.reply.integer(0)
+        if options.onlyIfPresent, case .missing = context.find(key, as: .zset) {
+            return options.increment ? context.reply.null() : context.reply.integer(0)
         }
-        guard let set = writable(context, key, firstMember: context[index + 1]) else { return }
+        guard let set = writable(context, key, firstMember: context[pairs[0].member]) else { return }
         var added = 0
         var updated = 0
         var result: Double?
-        for (position, score) in scores.enumerated() {
-            let member = context[index + position * 2 + 1]
+        for (score, memberIndex) in pairs {
+            let member = context[memberIndex]
             let current = set.score(of: member)
             var newScore = score
             if let current {
-                if onlyIfAbsent { continue }
-                if increment {
+                if options.onlyIfAbsent { continue }
+                if options.increment {
                     newScore = current + score
                     guard !newScore.isNaN else {
                         context.removeIfEmpty(key, count: set.count)
                         return context.reply.error("ERR resulting score is not a number (NaN)")
                     }
                 }
-                if (onlyGreater && newScore <= current) || (onlyLess && newScore >= current) { continue }
+                if (options.onlyGreater && newScore <= current) || (options.onlyLess && newScore >= current) {
+                    continue
+                }
                 result = newScore
                 if newScore != current {
                     guard set.set(member, score: newScore, limits: context.limits) != nil else {
@@ -138,7 +153,7 @@ enum KVSortedSetCommands {
                     updated += 1
                 }
             } else {
-                if onlyIfPresent { continue }
+                if options.onlyIfPresent { continue }
                 guard set.set(member, score: newScore, limits: context.limits) != nil else {
                     context.removeIfEmpty(key, count: set.count)
                     return context.outOfMemory()
@@ -150,12 +165,12 @@ enum KVSortedSetCommands {
         context.removeIfEmpty(key, count: set.count)
         if added + updated > 0 {
             context.touched(key)
-            context.notify(.zset, increment ? "zincr" : "zadd", key)
+            context.notify(.zset, options.increment ? "zincr" : "zadd", key)
         }
-        if increment {
+        if options.increment {
             if let result { context.replyScore(result) } else { context.reply.null() }
         } else {
-            context.reply.integer(changed ? added + updated : added)
+            context.reply.integer(options.changed ? added + updated : added)
         }
     }
 
