@@ -189,4 +189,15 @@ import Testing
         #expect(kv("COMMAND", "DOCS", "expire").contains("$5\r\ngroup\r\n$7\r\ngeneric\r\n"))
         #expect(kv("COMMAND", "DOCS", "nosuch") == "*0\r\n")
     }
+
+    @Test func commandListNamesSubcommandsByTheirFullName() {
+        let kv = KVHarness()
+        let all = kv("COMMAND", "LIST")
+        #expect(all.contains("$11\r\nclient|list\r\n"))
+        #expect(all.contains("$3\r\nget\r\n"))
+        let config = kv("COMMAND", "LIST", "FILTERBY", "PATTERN", "config*")
+        #expect(config.hasPrefix("*6\r\n$6\r\nconfig\r\n") && config.contains("$10\r\nconfig|get\r\n"))
+        #expect(kv("COMMAND", "LIST", "FILTERBY", "ACLCAT", "geo").contains("$14\r\ngeosearchstore\r\n"))
+        #expect(kv("COMMAND", "INFO", "sort_ro").contains("movablekeys"), "its BY and GET patterns name keys")
+    }
 }

@@ -268,25 +268,28 @@ enum KVServerCommands {
 
     /// COMMAND LIST [FILTERBY MODULE name | ACLCAT category | PATTERN pattern].
     static func commandList(_ context: KVContext) {
-        var specs = KVCommandTable.all
+        // Every command and subcommand by its full name ("config|get").
+        var named = KVCommandTable.all.flatMap { spec in
+            [(spec.nameText, spec)] + spec.subcommands.map { ("\(spec.name)|\($0.name)", $0) }
+        }
         if context.argumentCount > 2 {
             guard context.argumentCount == 5, context.argument(2, is: "FILTERBY") else { return context.syntaxError() }
             let value = context[4]
             if context.argument(3, is: "PATTERN") {
-                specs = specs.filter { spec in
-                    Array(spec.nameText.utf8).withUnsafeBytes { KVGlob.matches(value, $0, ignoringCase: true) }
+                named = named.filter { name, _ in
+                    Array(name.utf8).withUnsafeBytes { KVGlob.matches(value, $0, ignoringCase: true) }
                 }
             } else if context.argument(3, is: "ACLCAT") {
                 let category = "@" + String(decoding: value, as: UTF8.self).lowercased()
-                specs = specs.filter { "\($0.categories)".split(separator: " ").contains { $0 == category } }
+                named = named.filter { "\($0.1.categories)".split(separator: " ").contains { $0 == category } }
             } else if context.argument(3, is: "MODULE") {
-                specs = []  // keel-kv loads no modules
+                named = []  // keel-kv loads no modules
             } else {
                 return context.syntaxError()
             }
         }
-        context.reply.arrayHeader(specs.count)
-        for spec in specs { context.reply.bulkString(spec.name) }
+        context.reply.arrayHeader(named.count)
+        for (name, _) in named { context.reply.bulkString(Array(name.utf8)) }
     }
 
     /// COMMAND GETKEYS command arg ...: the key arguments of a command.
