@@ -166,4 +166,22 @@ import Testing
             }
         }
     }
+
+    /// Coordinates are written without printf: the same text as "%.17Lf"
+    /// (trimmed) for random values, ties at the 17th decimal, and edges.
+    @Test func coordinatesAreWrittenAsPrintfWritesThem() {
+        var generator = SystemRandomNumberGenerator()
+        var values: [Double] = [
+            0, -0.0, 0.5, -180, 180, 85.05112878, 1e-17, 5e-18, -5e-18, 0x1p-18, 3 * 0x1p-18, 0x1p-60,
+        ]
+        values += (0..<20_000).map { _ in Double.random(in: -180...180, using: &generator) }
+        values += (0..<2_000).map { _ in Double.random(in: -1...1, using: &generator) * 0x1p-30 }
+        values += (0..<2_000).map { Double($0) * 0x1p-18 - 0.004 }
+        values += (0..<200).map { _ in KVGeohash.position(ofScore: Double(UInt64.random(in: 0..<(1 << 52)))).latitude }
+        for value in values {
+            let fast = KVDouble.withFixedText(value) { Array($0) }
+            let printf = KVDouble.text(Float80(value))
+            #expect(fast == printf, "\(value)")
+        }
+    }
 }

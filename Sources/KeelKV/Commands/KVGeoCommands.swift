@@ -109,9 +109,10 @@ enum KVGeoCommands {
         case searchStore
     }
 
-    /// A point a search found.
+    /// A point a search found. `member` points into the sorted set, which
+    /// stays as it is until the command replies (a STORE copies first).
     private struct Found {
-        var member: [UInt8]
+        var member: UnsafeRawBufferPointer
         var longitude: Double
         var latitude: Double
         /// From the centre, in meters.
@@ -249,7 +250,9 @@ enum KVGeoCommands {
         }
         if options.count > 0 && points.count > options.count { points.removeLast(points.count - options.count) }
         if let storeKey = options.storeKey {
-            let items = points.map { ($0.member, options.storeDistance ? $0.distance / metersPerUnit : $0.score) }
+            let items = points.map {
+                (Array($0.member), options.storeDistance ? $0.distance / metersPerUnit : $0.score)
+            }
             let event: StaticString = isSearch ? "geosearchstore" : "georadiusstore"
             return KVSortedSetCommands.store(context, context[storeKey], items, event: event)
         }
@@ -297,20 +300,14 @@ enum KVGeoCommands {
             if lastSearched != 0 && cell == cells[lastSearched] { continue }
             if limit > 0 && points.count >= limit { break }
             let (lower, upper) = cell.scoreRange
-            if let (first, last) = set.ranks(
-                scoresFrom: KVScoreBound(value: lower, exclusive: false),
-                to: KVScoreBound(value: upper, exclusive: true))
-            {
-                set.forEachMember(ranks: first, through: last, reverse: false) { member, score in
-                    let (longitude, latitude) = KVGeohash.position(ofScore: score)
-                    if let distance = shape.distanceIfInside(longitude: longitude, latitude: latitude) {
-                        points.append(
-                            Found(
-                                member: Array(member), longitude: longitude, latitude: latitude, distance: distance,
-                                score: score))
-                    }
-                    return limit == 0 || points.count < limit
+            set.forEachMember(scoresFrom: lower, below: upper) { member, score in
+                let (longitude, latitude) = KVGeohash.position(ofScore: score)
+                if let distance = shape.distanceIfInside(longitude: longitude, latitude: latitude) {
+                    points.append(
+                        Found(
+                            member: member, longitude: longitude, latitude: latitude, distance: distance, score: score))
                 }
+                return limit == 0 || points.count < limit
             }
             lastSearched = position
         }
@@ -433,26 +430,46 @@ enum KVGeoCommands {
     /// A coordinate as redis-server writes one: "%.17Lf" without trailing
     /// zeros, a double in RESP3.
     private static func replyCoordinate(_ context: KVContext, _ value: Double) {
-        let text = KVDouble.text(Float80(value)) ?? []
-        text.withUnsafeBytes { context.reply.double(text: $0) }
+        KVDouble.withFixedText(value) { context.reply.double(text: $0) }
     }
 
     /// A distance as redis-server writes one: a bulk string with 4
     /// decimals, the value rounded to the nearest ten-thousandth (ties to
     /// even), in every protocol.
     static func replyDistance(_ context: KVContext, _ value: Double) {
-        context.reply.bulkString(distanceText(value))
+        withDistanceText(value) { context.reply.bulkString($0) }
     }
 
     /// `value` to 4 decimals as redis-server's fixed-point formatting.
     static func distanceText(_ value: Double) -> [UInt8] {
+        withDistanceText(value) { Array($0) }
+    }
+
+    /// Calls `body` with `value` to 4 decimals, formatted on the stack.
+    private static func withDistanceText<R>(_ value: Double, _ body: (UnsafeRawBufferPointer) -> R) -> R {
         let scaled = llrint(value * 10_000)
-        let magnitude = scaled.magnitude
-        let whole = Array(String(magnitude / 10_000).utf8)
-        let fraction = Array(String(magnitude % 10_000).utf8)
-        let sign: [UInt8] = scaled < 0 ? [UInt8(ascii: "-")] : []
-        return sign + whole + [UInt8(ascii: ".")] + Array(repeating: UInt8(ascii: "0"), count: 4 - fraction.count)
-            + fraction
+        var magnitude = scaled.magnitude
+        // 20 digits, a point and a sign at most.
+        var buffer: (UInt64, UInt64, UInt64) = (0, 0, 0)
+        return withUnsafeMutableBytes(of: &buffer) { raw in
+            var start = raw.count
+            var digits = 0
+            while magnitude > 0 || digits < 5 {
+                if digits == 4 {
+                    start -= 1
+                    raw[start] = UInt8(ascii: ".")
+                }
+                start -= 1
+                raw[start] = UInt8(ascii: "0") + UInt8(magnitude % 10)
+                magnitude /= 10
+                digits += 1
+            }
+            if scaled < 0 {
+                start -= 1
+                raw[start] = UInt8(ascii: "-")
+            }
+            return body(UnsafeRawBufferPointer(rebasing: raw[start...]))
+        }
     }
 
     /// `value` formatted by C's printf with one double conversion.

@@ -119,18 +119,87 @@ enum KVDouble {
     /// INCRBYFLOAT's result: "%.17Lf" without trailing zeros (nor a trailing
     /// point), "-0" as "0"; nil when too long (Redis's 5 KiB limit).
     static func text(_ value: Float80) -> [UInt8]? {
+        withText(value) { Array($0) }
+    }
+
+    /// Calls `body` with `value` as `text(_:)` writes it; nil when too
+    /// long. Formatted on the stack when it fits in 128 bytes (every
+    /// coordinate and most sums do).
+    static func withText<R>(_ value: Float80, _ body: (UnsafeRawBufferPointer) -> R) -> R? {
+        let small = withUnsafeTemporaryAllocation(of: CChar.self, capacity: 128) { buffer -> R?? in
+            let written = withVaList([value]) { vsnprintf(buffer.baseAddress!, buffer.count, "%.17Lf", $0) }
+            guard written >= 0 && Int(written) < buffer.count else { return .none }
+            return .some(
+                trimmed(UnsafeRawBufferPointer(rebasing: UnsafeRawBufferPointer(buffer)[..<Int(written)]), body))
+        }
+        if let small { return small }
         var buffer = [CChar](repeating: 0, count: 5 * 1024)
         let written = buffer.withUnsafeMutableBufferPointer { raw in
             withVaList([value]) { vsnprintf(raw.baseAddress!, raw.count, "%.17Lf", $0) }
         }
         guard written >= 0 && Int(written) < buffer.count else { return nil }
-        var text = buffer[..<Int(written)].map { UInt8(bitPattern: $0) }
-        if text.contains(UInt8(ascii: ".")) {
-            while text.last == UInt8(ascii: "0") { text.removeLast() }
-            if text.last == UInt8(ascii: ".") { text.removeLast() }
+        return buffer.withUnsafeBytes { trimmed(UnsafeRawBufferPointer(rebasing: $0[..<Int(written)]), body) }
+    }
+
+    /// Calls `body` with the double `value` as `text(Float80(value))`
+    /// writes it, exactly and without printf when |value| is in
+    /// [2^-60, 2^52) or 0 (every coordinate a GEO reply carries but the
+    /// tiniest): the double times 10^17 in 128-bit integers, rounded half
+    /// to even as glibc's printf rounds, is the 17 decimals.
+    static func withFixedText<R>(_ value: Double, _ body: (UnsafeRawBufferPointer) -> R) -> R {
+        let magnitude = abs(value)
+        guard value == 0 || (magnitude >= 0x1p-60 && magnitude < 0x1p52) else {
+            return withText(Float80(value), body)!
         }
-        if text == Array("-0".utf8) { text = [UInt8(ascii: "0")] }
-        return text
+        var scaled: UInt128 = 0
+        if value != 0 {
+            let significand = UInt128(magnitude.significandBitPattern | (1 << 52))
+            let shift = 52 - Int(magnitude.exponent)
+            let product = significand * 100_000_000_000_000_000
+            scaled = product >> shift
+            let remainder = product & ((1 << shift) - 1)
+            let half = UInt128(1) << (shift - 1)
+            if remainder > half || (remainder == half && scaled & 1 == 1) { scaled += 1 }
+        }
+        // A sign, 16 whole digits, a point and 17 decimals at most.
+        var buffer: (UInt64, UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0, 0)
+        return withUnsafeMutableBytes(of: &buffer) { raw in
+            var end = raw.count
+            var start = end
+            var digits = 0
+            while scaled > 0 || digits < 18 {
+                if digits == 17 {
+                    start -= 1
+                    raw[start] = UInt8(ascii: ".")
+                }
+                start -= 1
+                raw[start] = UInt8(ascii: "0") + UInt8(truncatingIfNeeded: scaled % 10)
+                scaled /= 10
+                digits += 1
+            }
+            while raw[end - 1] == UInt8(ascii: "0") { end -= 1 }
+            if raw[end - 1] == UInt8(ascii: ".") { end -= 1 }
+            let isZero = end - start == 1 && raw[start] == UInt8(ascii: "0")
+            if value.sign == .minus && !isZero {
+                start -= 1
+                raw[start] = UInt8(ascii: "-")
+            }
+            return body(UnsafeRawBufferPointer(rebasing: raw[start..<end]))
+        }
+    }
+
+    /// `text` without trailing zeros after a point (nor the point), "-0"
+    /// as "0".
+    private static func trimmed<R>(_ text: UnsafeRawBufferPointer, _ body: (UnsafeRawBufferPointer) -> R) -> R {
+        var end = text.count
+        if text.contains(UInt8(ascii: ".")) {
+            while end > 0 && text[end - 1] == UInt8(ascii: "0") { end -= 1 }
+            if end > 0 && text[end - 1] == UInt8(ascii: ".") { end -= 1 }
+        }
+        if end == 2 && text[0] == UInt8(ascii: "-") && text[1] == UInt8(ascii: "0") {
+            return body(UnsafeRawBufferPointer(rebasing: text[1..<2]))
+        }
+        return body(UnsafeRawBufferPointer(rebasing: text[..<end]))
     }
 
     /// C's isspace in the "C" locale.

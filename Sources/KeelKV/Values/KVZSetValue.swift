@@ -233,6 +233,26 @@ struct KVZSetValue {
         }
     }
 
+    /// Calls `body` with the members whose scores lie in [lower, upper),
+    /// ascending, until it returns false: one descent of the skip list and a
+    /// walk along it (no ranks counted).
+    func forEachMember(
+        scoresFrom lower: Double, below upper: Double, _ body: (UnsafeRawBufferPointer, Double) -> Bool
+    ) {
+        if isCompact {
+            forEachMember(ranks: 0, through: count - 1, reverse: false) { member, score in
+                if score < lower { return true }
+                return score < upper && body(member, score)
+            }
+            return
+        }
+        var node = list.firstNode(scoreAbove: lower, inclusive: true)
+        while let current = node, current.score < upper {
+            if !body(current.member, current.score) { return }
+            node = current.forward(0)
+        }
+    }
+
     /// The ascending ranks of the members whose scores lie in [min, max]
     /// (each bound inclusive or not), or nil when none do.
     func ranks(scoresFrom minimum: KVScoreBound, to maximum: KVScoreBound) -> (first: Int, last: Int)? {
