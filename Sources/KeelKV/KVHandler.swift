@@ -99,6 +99,10 @@ final class KVLoop: KVServices {
         reply.reset()
         if context.closeAfterReply {
             context.closeAfterReply = false
+            // Gone for the other clients at once (a tracking client's
+            // redirect is broken from here), as redis-server frees it.
+            session.record.killed.store(true, ordering: .relaxed)
+            KVTrackingCommands.disable(session.record, store.tracking)
             connection.close()
         }
         // Restricted exactly while unauthenticated: lifted by AUTH or HELLO
@@ -460,6 +464,8 @@ final class KVLoop: KVServices {
             }
             if context.closeAfterReply {
                 context.closeAfterReply = false
+                session.record.killed.store(true, ordering: .relaxed)
+                KVTrackingCommands.disable(session.record, store.tracking)
                 closed = true
                 return close(session.client)
             }
@@ -572,6 +578,7 @@ final class KVLoop: KVServices {
             if !written { close(session.client) }
         }
         reply.reset()
+        if !context.pendingInvalidations.isEmpty { context.sendPendingInvalidations() }
     }
 
     /// Bytes written to `client` and not yet taken by the kernel (without a
@@ -641,6 +648,7 @@ final class KVLoop: KVServices {
         session.walk = nil
         unsubscribeAll(session)
         KVMonitor.stop(session, in: store)
+        KVTrackingCommands.disable(session.record, store.tracking)
         store.clients.remove(session.record)
     }
 
@@ -655,8 +663,14 @@ final class KVLoop: KVServices {
         let regular = !walks.tickRequested || nowNs - walks.lastRegularTickNs >= Self.tickIntervalNs
         if regular { walks.lastRegularTickNs = nowNs }
         walks.tickRequested = false
-        if regular { maintenance.run(on: store) }
-        if store.events.pending.load(ordering: .relaxed) > 0 { context.announceQueuedEvents() }
+        let paused = store.settings.cronPaused.load(ordering: .relaxed)
+        if regular && !paused { maintenance.run(on: store) }
+        if store.events.pending.load(ordering: .relaxed) > 0 { context.announceQueuedEvents(current: nil) }
+        if store.tracking.isActive {
+            if !paused && store.tracking.isOverLimit { context.forgetTrackedOverLimit(current: nil) }
+            // Expiries and evictions the tick announced, to BCAST clients.
+            if !context.trackingWrites.isEmpty { context.broadcastWrites(current: nil) }
+        }
         if store.blocking.blockedCount.load(ordering: .relaxed) > 0 || !deadlines.isEmpty {
             serveReady()
             expireBlocked(nowMs: context.coarseNowMs)

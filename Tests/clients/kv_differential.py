@@ -1855,6 +1855,73 @@ def client_kill_scenario(ports, results):
     s.close()
 
 
+def tracking_scenario(ports, results):
+    """CLIENT TRACKING: A (RESP3) reads and hears of B's writes as pushes,
+    after its own reply for its own writes; C (RESP2) subscribes to
+    __redis__:invalidate and gets A's invalidations once A redirects to it;
+    OPTIN with CLIENT CACHING, BCAST with prefixes and NOLOOP, a flush, and
+    TRACKINGINFO along the way."""
+    s = Scenario("tracking", ports, results, protocols=(3, 2, 2))
+    s.call("A", "CLIENT TRACKING ON")
+    s.call("B", "MSET k1 a k2 b p:1 c")
+    s.call("A", "MGET k1 k2 nokey")
+    s.call("B", "SET k1 x")
+    s.expect_push("A", "invalidate [k1]")
+    s.call("B", "SET k1 y")
+    s.call("A", "GET k2")
+    s.call("A", "SET k2 mine")
+    s.expect_push("A", "invalidate [k2] after its own reply")
+    s.call("A", "CLIENT TRACKINGINFO")
+    s.call("A", "CLIENT GETREDIR")
+    s.call("A", "GET k2")
+    s.call("B", "DEL k2")
+    s.expect_push("A", "invalidate [k2] for a DEL")
+    s.call("A", "GET nokey2")
+    s.call("B", "LPUSH nokey2 v")
+    s.expect_push("A", "invalidate [nokey2] for a key created")
+    s.call("A", "CLIENT TRACKING OFF")
+    s.call("A", "CLIENT TRACKING ON OPTIN")
+    s.call("A", "GET k1")
+    s.call("A", "CLIENT CACHING YES")
+    s.call("A", "CLIENT TRACKINGINFO")
+    s.call("A", "GET p:1")
+    s.call("B", "SET k1 z")
+    s.call("B", "SET p:1 z")
+    s.expect_push("A", "invalidate [p:1] (only the key read after CACHING YES)")
+    s.call("A", "CLIENT TRACKING OFF")
+    s.call("A", "CLIENT TRACKING ON BCAST PREFIX p: PREFIX q: NOLOOP")
+    s.call("A", "CLIENT TRACKINGINFO")
+    s.call("B", "MSET p:2 a q:1 b r:1 c p:1 d")
+    s.expect_push("A", "invalidate [p:1 p:2]")
+    s.expect_push("A", "invalidate [q:1]")
+    s.call("A", "SET p:3 mine")
+    s.call("A", "CLIENT TRACKING ON BCAST PREFIX p")
+    s.call("A", "CLIENT TRACKING ON")
+    s.call("A", "CLIENT TRACKING OFF")
+    ids = [s.duos["C"].redis.call(b"CLIENT", b"ID")[1], s.duos["C"].kv.call(b"CLIENT", b"ID")[1]]
+    s.steps.append("C: CLIENT ID  (-> CID)")
+    s.call("C", "SUBSCRIBE __redis__:invalidate")
+    s.call_naming("A", ("CLIENT", "TRACKING", "ON", "REDIRECT"), ids, label="CID")
+    s.call("A", "GET k1")
+    s.call("B", "APPEND k1 more")
+    s.expect_push("C", "message __redis__:invalidate [k1]")
+    s.call("A", "GET k1")
+    s.call("B", "FLUSHALL")
+    s.expect_push("C", "message __redis__:invalidate null")
+    s.call("A", "CLIENT TRACKING OFF")
+    s.call("A", "CLIENT TRACKING ON BCAST OPTIN")
+    s.call("A", "CLIENT TRACKING ON OPTIN OPTOUT")
+    s.call("A", "CLIENT TRACKING ON PREFIX x")
+    s.call("A", "CLIENT TRACKING ON REDIRECT 0")
+    s.call("A", "CLIENT TRACKING ON REDIRECT abc")
+    s.call("A", "CLIENT TRACKING ON BCAST PREFIX ab PREFIX a")
+    s.call("A", "CLIENT CACHING YES")
+    s.call("A", "CLIENT TRACKING MAYBE")
+    s.call("A", "CLIENT TRACKINGINFO")
+    s.call("B", "CONFIG GET tracking-table-max-keys")
+    s.close()
+
+
 def client_unblock_scenario(ports, results, protocol):
     """B blocks (BLPOP, BLMPOP, BZPOPMIN); A releases it with CLIENT UNBLOCK,
     as a timeout or with the UNBLOCKED error; then B goes on."""
@@ -1923,6 +1990,7 @@ def multi_client(ports, results):
     blocking_scenario(ports, results, 3)
     watch_scenario(ports, results)
     client_kill_scenario(ports, results)
+    tracking_scenario(ports, results)
     client_unblock_scenario(ports, results, 2)
     client_unblock_scenario(ports, results, 3)
 
@@ -2418,7 +2486,7 @@ def main():
           "stopping at a mismatch that may change the data; multi-client scenarios: %d; pipeline, protocol "
           "errors, inline: %d): %d mismatches, %d known differences"
           % (sum(compared.values()), time.time() - started, compared["RESP2"] + compared["RESP3"],
-             compared["random"], random_commands, sum(compared[w] for w in ("pubsub", "blocking", "watch", "client", "dump")),
+             compared["random"], random_commands, sum(compared[w] for w in ("pubsub", "blocking", "watch", "client", "dump", "tracking")),
              compared["pipeline"] + compared["protocol"] + compared["inline"], len(results.mismatches),
              sum(results.known.values())))
     if report:

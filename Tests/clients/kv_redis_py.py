@@ -2,7 +2,8 @@
 """keel-kv driven by redis-py, the most used Redis client library: every
 command keel-kv implements through the library's own API (which checks the
 reply types), pipelines of thousands of commands, binary-safe data, expiry,
-and errors raised as the library raises them for redis-server.
+its client-side cache (CLIENT TRACKING), and errors raised as the library
+raises them for redis-server.
 
 Usage: kv_redis_py.py PORT      Exit status 0 only if every check passed.
 """
@@ -191,6 +192,33 @@ async def asyncio_client(port, protocol):
     await r.aclose()
 
 
+def client_side_caching(port):
+    """redis-py's own client-side cache (RESP3, CLIENT TRACKING): a value
+    read twice comes from the cache, and a write by another client empties
+    its entry. redis-py turns the cache on only for servers that say 7.4 or
+    later (redis-server 7.0.15 is refused too); its floor is lowered here to
+    drive the protocol, which 7.0 already has."""
+    import redis.connection
+    from redis.cache import CacheConfig
+    redis.connection.CacheProxyConnection.MIN_ALLOWED_VERSION = "7.0.0"
+    reader = redis.Redis(host="127.0.0.1", port=port, protocol=3, cache_config=CacheConfig(), socket_timeout=10)
+    writer = redis.Redis(host="127.0.0.1", port=port, socket_timeout=10)
+    writer.set("cached", "one")
+    check("client-side cache: read", reader.get("cached") == b"one" and reader.get("cached") == b"one")
+    check("client-side cache: the value is cached", reader.get_cache().size == 1)
+    check("client-side cache: tracked", writer.info("clients")["tracking_clients"] == 1)
+    writer.set("cached", "two")
+    deadline = time.time() + 5
+    value = reader.get("cached")
+    while value != b"two" and time.time() < deadline:
+        time.sleep(0.05)
+        value = reader.get("cached")
+    check("client-side cache: invalidated by another client's write", value == b"two")
+    reader.close()
+    writer.delete("cached")
+    writer.close()
+
+
 def main():
     import asyncio
     port = int(sys.argv[1])
@@ -204,6 +232,7 @@ def main():
         pubsub(r)
         asyncio.run(asyncio_client(port, protocol or 3))
         r.close()
+    client_side_caching(port)
     pool = redis.ConnectionPool(host="127.0.0.1", port=port, max_connections=4)
     pooled = redis.Redis(connection_pool=pool)
     check("a connection pool", all(pooled.set("pk%d" % i, i) for i in range(100)) and pooled.dbsize() == 100)

@@ -24,7 +24,7 @@ STARTED+=("$KV_PID")
 wait_for_port "$KV_PORT"
 
 if ensure_python_module redis redis; then
-    if python3 "$HERE/kv_redis_py.py" "$KV_PORT"; then result ok "redis-py with its defaults (RESP3) and protocol=2: commands, PubSub, asyncio, pools, pipelines, transactions"; else
+    if python3 "$HERE/kv_redis_py.py" "$KV_PORT"; then result ok "redis-py with its defaults (RESP3) and protocol=2: commands, PubSub, asyncio, pools, pipelines, transactions, client-side cache"; else
         result FAIL "redis-py (RESP3 and RESP2)"; fi
     if python3 "$HERE/kv_maxmemory.py" "$ROOT/.build/release/keel-kv"; then result ok "used_memory counts every value back to empty; --maxmemory evicts by policy, noeviction refuses (one loop and --threads 2)"; else
         result FAIL "used_memory and --maxmemory"; fi

@@ -133,16 +133,21 @@ enum KVClientCommands {
         if channels + patterns + shardChannels > 0 { flags += "P" }
         if queued >= 0 { flags += "x" }
         if record.blocked.load(ordering: .relaxed) { flags += "b" }
+        let tracking = record.tracking
+        if tracking.contains(.on) { flags += "t" }
+        if tracking.contains(.brokenRedirect) { flags += "R" }
+        if tracking.contains(.broadcast) { flags += "B" }
         if record.noEvict.load(ordering: .relaxed) { flags += "e" }
         if flags.isEmpty { flags = "N" }
         let library = record.libraryName.map { String(decoding: $0, as: UTF8.self) } ?? ""
         let version = record.libraryVersion.map { String(decoding: $0, as: UTF8.self) } ?? ""
+        let redirect = tracking.contains(.on) ? record.trackingRedirect.load(ordering: .relaxed) : -1
         let age = max(0, (nowMs - record.openedAtMs) / 1_000)
         let idle = max(0, (nowMs - record.lastCommandAtMs.load(ordering: .relaxed)) / 1_000)
         return "id=\(record.id) addr=\(record.address) laddr=\(record.localAddress) fd=\(record.client.slot) "
             + "name=\(name) age=\(age) idle=\(idle) flags=\(flags) db=0 sub=\(channels) psub=\(patterns) ssub=\(shardChannels) multi=\(queued) qbuf=0 "
             + "qbuf-free=0 argv-mem=0 multi-mem=0 rbs=0 rbp=0 obl=0 oll=0 omem=0 tot-mem=0 events=r "
-            + "cmd=\(record.lastCommand) user=default redir=-1 resp=\(record.protocolVersion.load(ordering: .relaxed)) "
+            + "cmd=\(record.lastCommand) user=default redir=\(redirect) resp=\(record.protocolVersion.load(ordering: .relaxed)) "
             + "lib-name=\(library) lib-ver=\(version)"
     }
 

@@ -171,6 +171,9 @@ enum KVConfig {
             name: "repl-backlog-ttl",
             read: { String($0.replication.backlogTTLSeconds.load(ordering: .relaxed)) },
             write: { $0.replication.backlogTTLSeconds.store(Int($1), ordering: .relaxed) }, range: 0...Int64.max),
+        Parameter(
+            name: "tracking-table-max-keys", read: { String($0.tracking.maxKeys.load(ordering: .relaxed)) },
+            write: { $0.tracking.maxKeys.store(Int($1), ordering: .relaxed) }, range: 0...Int64.max),
         constant("save", ""),
         constant("appendonly", "no"),
         constant("databases", "1", changeableInRedis: false),

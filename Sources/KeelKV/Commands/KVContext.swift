@@ -37,6 +37,8 @@ final class KVContext {
     // and released both).
     private unowned(unsafe) let watches: KVWatches
     private unowned(unsafe) let blocking: KVBlocking
+    /// CLIENT TRACKING's table (KVTracking), looked at by every write.
+    unowned(unsafe) let tracking: KVTracking
     let limits: KVLimits
     let reply: RESPReplyBuffer
     /// This loop's per-command counts (INFO sums every loop's).
@@ -87,6 +89,7 @@ final class KVContext {
         self.store = store
         watches = store.watches
         blocking = store.blocking
+        tracking = store.tracking
         self.services = services
         limits = store.settings.limits
         reply = RESPReplyBuffer()
@@ -106,6 +109,12 @@ final class KVContext {
     /// An error reply was written since the command began (its
     /// failed_calls), set by the reply buffer's observer.
     var repliedError = false
+    /// Keys written while BCAST tracking clients listen (KVInvalidation),
+    /// each with whether this command wrote it; sent after the command.
+    var trackingWrites: [(key: [UInt8], byCommand: Bool)] = []
+    /// Invalidations of keys the client running the command had read:
+    /// sent after its reply, as redis-server sends them.
+    var pendingInvalidations: [(client: KVClientRef, bytes: [UInt8])] = []
 
     /// Prepares for the next command.
     @inline(__always)
@@ -262,6 +271,7 @@ final class KVContext {
         if isReplicating { store.replication.noteWritten(key) }
         if watches.watchedKeys.load(ordering: .relaxed) > 0 { watches.touch(key) }
         if blocking.blockedCount.load(ordering: .relaxed) > 0 { services.keyTouched(key) }
+        if tracking.isActive { invalidateTracked(key, byCommand: true, current: session.record) }
     }
 
     // MARK: replication (KVReplication)

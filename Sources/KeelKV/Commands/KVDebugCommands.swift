@@ -10,6 +10,8 @@
 // - DIGEST, DIGEST-VALUE key...: KVDigest of the keyspace or of values.
 // - SET-ACTIVE-EXPIRE 0|1: stops or restarts the loops' expiry cycle (keys
 //   still expire when touched).
+// - PAUSE-CRON 0|1: stops or restarts the loops' background work (expiry
+//   cycle, table resizing, tracking's trim to its limit).
 // - RELOAD: redis-server saves and reloads its dataset; keel-kv has no
 //   persistence, so the dataset it would reload is the one it holds: OK.
 // - CHANGE-REPL-ID: a new replication id (replicas attached keep theirs
@@ -44,6 +46,10 @@ enum KVDebugCommands {
             return context.reply.simpleString("OK")
         }
         if context.argument(1, is: "SLEEP") && context.argumentCount == 3 { return sleep(context) }
+        if context.argument(1, is: "PAUSE-CRON") && context.argumentCount == 3 {
+            context.store.settings.cronPaused.store((context.command.integer(at: 2) ?? 0) != 0, ordering: .relaxed)
+            return context.reply.simpleString("OK")
+        }
         if context.argument(1, is: "QUICKLIST-PACKED-THRESHOLD") && context.argumentCount == 3 {
             // redis-server's bounds: 0 (its default) up to 4 GiB less 1 MiB.
             guard let size = memoryValue(context[2]), size >= 0 && size <= (4 << 30) - (1 << 20) else {
@@ -88,6 +94,7 @@ enum KVDebugCommands {
                 "SET-ACTIVE-EXPIRE <0|1>",
                 "    Setting it to 0 disables expiring keys in background when they are not accessed.",
                 "SLEEP <seconds>", "    Stop the server for <seconds>. Decimals allowed.",
+                "PAUSE-CRON <0|1>", "    Stop periodic cron job processing.",
                 "HELP", "    Prints this help.",
             ])
     }

@@ -105,6 +105,7 @@ final class KVExecutor {
         }
         run(spec, command)
         count(spec)
+        if context.tracking.isActive { context.finishTracking(spec, command, topLevel: true, container: row) }
         // FCALL is shown though skip_monitor: redis-server shows it itself.
         if store.monitors.count.load(ordering: .relaxed) > 0 && !spec.flags.contains(.admin) {
             KVMonitor.feed(command, of: session, context)
@@ -220,6 +221,7 @@ final class KVExecutor {
             context.changed = false
             spec.run(context)
             count(spec)
+            if context.tracking.isActive { context.finishTracking(spec, command, topLevel: false) }
             if context.isReplicating { context.commandFinished() }
             if store.monitors.count.load(ordering: .relaxed) > 0 && !spec.flags.contains(.admin) {
                 KVMonitor.feed(command, of: session, context)
@@ -264,7 +266,12 @@ final class KVExecutor {
     /// `denyoom` command (the transaction is then discarded). Whether it
     /// replied the refusal.
     private func refusedForMemory(row: KVCommandSpec, spec: KVCommandSpec, session: KVSession) -> Bool {
-        guard !KVEviction.makeRoom(in: store, using: &context.random) else { return false }
+        let roomMade = KVEviction.makeRoom(in: store, using: &context.random)
+        // Readers of what was evicted hear of it before the reply.
+        if context.tracking.isActive && store.events.pending.load(ordering: .relaxed) > 0 {
+            context.announceQueuedEvents(current: session.record, deferred: false)
+        }
+        guard !roomMade else { return false }
         let name = "\(row.name)"
         if name == "exec", let transaction = session.transaction {
             var addsMemory = false

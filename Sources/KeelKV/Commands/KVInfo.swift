@@ -83,7 +83,7 @@ enum KVInfo {
                     "blocked_clients",
                     "\(store.blocking.blockedCount.load(ordering: .relaxed) + store.clientPause.postponed.load(ordering: .relaxed))"
                 ),
-                ("tracking_clients", "0"),
+                ("tracking_clients", "\(store.tracking.clientCount.load(ordering: .relaxed))"),
                 ("clients_in_timeout_table", "\(store.blocking.blockedCount.load(ordering: .relaxed))"),
             ])
         case "memory":
@@ -137,6 +137,7 @@ enum KVInfo {
         case "stats":
             let stats = store.statistics
             let rates = store.rates.figures
+            let tracked = store.tracking.totals
             return lines([
                 ("total_connections_received", "\(stats.connectionsReceived)"),
                 ("total_commands_processed", "\(stats.commandsProcessed)"),
@@ -161,8 +162,9 @@ enum KVInfo {
                 ("total_forks", "0"), ("migrate_cached_sockets", "0"), ("slave_expires_tracked_keys", "0"),
                 ("active_defrag_hits", "0"), ("active_defrag_misses", "0"), ("active_defrag_key_hits", "0"),
                 ("active_defrag_key_misses", "0"), ("total_active_defrag_time", "0"),
-                ("current_active_defrag_time", "0"), ("tracking_total_keys", "0"), ("tracking_total_items", "0"),
-                ("tracking_total_prefixes", "0"), ("unexpected_error_replies", "0"),
+                ("current_active_defrag_time", "0"), ("tracking_total_keys", "\(tracked.keys)"),
+                ("tracking_total_items", "\(tracked.items)"), ("tracking_total_prefixes", "\(tracked.prefixes)"),
+                ("unexpected_error_replies", "0"),
                 ("total_error_replies", "\(store.counters.errors.total)"),
                 ("dump_payload_sanitizations", "0"), ("total_reads_processed", "0"), ("total_writes_processed", "0"),
                 ("io_threaded_reads_processed", "0"), ("io_threaded_writes_processed", "0"),

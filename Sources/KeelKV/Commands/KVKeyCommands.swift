@@ -418,6 +418,7 @@ enum KVKeyCommands {
             store.removeAll()
         }
         for key in removed { key.withUnsafeBytes { store.watches.touch($0) } }
+        context.trackingFlushed()
         // Replicas flush too, whatever there was to remove; snapshots being
         // written begin again.
         context.forcePropagation()

@@ -80,28 +80,36 @@ struct KVEventClass: OptionSet, Sendable {
     }
 }
 
-/// What the store itself removed, waiting to be announced (see the file header).
+/// What the store itself removed, waiting to be announced (see the file
+/// header), and to be invalidated for tracking clients (KVTracking).
 final class KVKeyspaceEvents: Sendable {
     /// The classes asked for (notify-keyspace-events), as raw bits.
     let classes = Atomic<Int>(0)
     /// Events queued by the store, not yet announced.
     let pending = Atomic<Int>(0)
-    private let queued = Locked<[(event: StaticString, key: [UInt8])]>([])
+    private let queued = Locked<[(kind: KVEventClass, event: StaticString, key: [UInt8])]>([])
+    /// Whose readers hear of expiries and evictions too.
+    let tracking: KVTracking
+
+    init(tracking: KVTracking = KVTracking()) {
+        self.tracking = tracking
+    }
 
     @inline(__always)
     func isOn(_ kind: KVEventClass) -> Bool {
         classes.load(ordering: .relaxed) & kind.rawValue != 0
     }
 
-    /// Queues an expiry's or an eviction's event (when its class is on).
+    /// Queues an expiry's or an eviction's event (when its class is on, or
+    /// clients track keys).
     func queue(_ kind: KVEventClass, _ event: StaticString, _ key: UnsafeRawBufferPointer) {
-        guard isOn(kind) else { return }
-        queued.withLock { $0.append((event, Array(key))) }
+        guard isOn(kind) || tracking.isActive else { return }
+        queued.withLock { $0.append((kind, event, Array(key))) }
         pending.add(1, ordering: .relaxed)
     }
 
     /// Takes what is queued.
-    func take() -> [(event: StaticString, key: [UInt8])] {
+    func take() -> [(kind: KVEventClass, event: StaticString, key: [UInt8])] {
         guard pending.load(ordering: .relaxed) > 0 else { return [] }
         return queued.withLock { events in
             defer { events.removeAll() }
@@ -117,7 +125,7 @@ extension KVContext {
     func notify(_ kind: KVEventClass, _ event: StaticString, _ key: UnsafeRawBufferPointer) {
         guard store.events.isOn(kind) else { return }
         // What the store removed first (an expiry the command's lookup found).
-        if store.events.pending.load(ordering: .relaxed) > 0 { announceQueuedEvents() }
+        if store.events.pending.load(ordering: .relaxed) > 0 { announceQueuedEvents(current: session.record) }
         announce(event, key)
     }
 
@@ -133,9 +141,15 @@ extension KVContext {
         }
     }
 
-    /// Announces the events the store queued.
-    func announceQueuedEvents() {
-        for (event, key) in store.events.take() { key.withUnsafeBytes { announce(event, $0) } }
+    /// Announces the events the store queued (and invalidates the keys for
+    /// tracking clients); `current`: the client running a command, if any.
+    func announceQueuedEvents(current: KVClientRecord?, deferred: Bool = true) {
+        for (kind, event, key) in store.events.take() {
+            key.withUnsafeBytes { key in
+                if store.events.isOn(kind) { announce(event, key) }
+                if tracking.isActive { invalidateTracked(key, byCommand: false, current: current, deferred: deferred) }
+            }
+        }
     }
 
     private func announce(_ event: StaticString, _ key: UnsafeRawBufferPointer) {

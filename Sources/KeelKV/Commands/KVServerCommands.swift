@@ -144,6 +144,11 @@ enum KVServerCommands {
         for index in stride(from: 2, to: context.argumentCount, by: 2) {
             KVConfig.set(context[index], context[index + 1], store: context.store)
         }
+        // A lower tracking-table-max-keys applies at once (redis-server
+        // trims before the next command; its readers hear of it alike).
+        if context.tracking.isActive && context.tracking.isOverLimit {
+            context.forgetTrackedOverLimit(current: nil)
+        }
         context.reply.simpleString("OK")
     }
 

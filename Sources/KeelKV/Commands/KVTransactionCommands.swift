@@ -186,6 +186,7 @@ enum KVTransactionCommands {
         unwatchAll(context)
         context.services.unsubscribeAll(session)
         KVMonitor.stop(session, in: context.store)
+        KVTrackingCommands.disable(session.record, context.tracking)
         session.protocolVersion = 2
         context.reply.protocolVersion = 2
         session.name = nil

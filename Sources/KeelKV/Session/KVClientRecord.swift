@@ -49,6 +49,19 @@ final class KVClientRecord: Sendable {
     /// That block's serial (KVBlocking.Waiter), so CLIENT UNBLOCK ends the
     /// block it saw and not a later one.
     let blockSerial = Atomic<Int>(0)
+    /// CLIENT TRACKING's mode (KVTrackingMode bits): other loops read it
+    /// when they invalidate a key it read.
+    let trackingMode = Atomic<UInt32>(0)
+    /// The client its invalidations go to (REDIRECT), or 0.
+    let trackingRedirect = Atomic<Int>(0)
+
+    var tracking: KVTrackingMode { KVTrackingMode(rawValue: trackingMode.load(ordering: .relaxed)) }
+
+    /// Whether it is subscribed to anything (RESP2's subscriber context).
+    var isSubscriber: Bool {
+        channelCount.load(ordering: .relaxed) + patternCount.load(ordering: .relaxed)
+            + shardChannelCount.load(ordering: .relaxed) > 0
+    }
 
     private struct Names {
         var name: [UInt8]?

@@ -35,6 +35,8 @@ public final class KVSettings: Sendable {
     /// Whether the loops delete expired keys they are not asked for (DEBUG
     /// SET-ACTIVE-EXPIRE turns it off for tests of lazy expiry).
     let activeExpiry = Atomic<Bool>(true)
+    /// DEBUG PAUSE-CRON: the loops' background work stopped.
+    let cronPaused = Atomic<Bool>(false)
     /// The most bytes the store may hold before it evicts (0: no limit;
     /// read per command: one atomic load).
     let maxMemory = Atomic<Int>(0)

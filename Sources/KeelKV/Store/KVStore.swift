@@ -71,6 +71,8 @@ public final class KVStore: @unchecked Sendable {
     let events: KVKeyspaceEvents
     /// Clients in MONITOR (a command looks at its count only).
     let monitors = KVClients()
+    /// CLIENT TRACKING's table of keys read and prefixes (client-side caching).
+    var tracking: KVTracking { events.tracking }
     /// Clients blocked on keys (BLPOP and the like).
     let blocking: KVBlocking
     /// CLIENT PAUSE's kind and end.
