@@ -22,7 +22,7 @@ import subprocess
 import sys
 import time
 
-from kv_common import connect, encode, free_port
+from kv_common import connect, encode, free_port, rss_mib
 
 SERVER_CORE = os.environ.get("SERVER_CORE", "0")
 
@@ -76,14 +76,6 @@ def timed(sock, words):
         pass
     assert first, "no reply"
     return elapsed
-
-
-def rss_mib(pid):
-    with open(f"/proc/{pid}/status") as status:
-        for line in status:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) / 1024
-    return 0.0
 
 
 def run(kind, keel_kv):

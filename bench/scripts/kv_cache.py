@@ -24,7 +24,7 @@ import time
 import numpy
 import redis
 
-from kv_common import free_port
+from kv_common import cpu_seconds, free_port, rss_mib
 
 KEYS = 1_000_000
 WARMUP = 1_000_000
@@ -41,18 +41,6 @@ def requests(seed, count):
     # Ranks mapped to key names at random, so popular keys are not neighbours.
     names = generator.permutation(KEYS)
     return names[generator.choice(KEYS, size=count, p=weights)]
-
-
-def cpu_seconds(pid):
-    fields = open("/proc/%d/stat" % pid).read().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
-def rss_mib(pid):
-    for line in open("/proc/%d/status" % pid):
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-    return 0.0
 
 
 def run(client, keys):

@@ -1,5 +1,7 @@
 """What the keel-kv benchmark scripts share: a free port, a connection that
-waits for the server to listen, a RESP request."""
+waits for the server to listen, a RESP request, a process's CPU time and
+resident memory."""
+import os
 import socket
 import time
 
@@ -26,3 +28,18 @@ def encode(*arguments):
     for argument in arguments:
         out.append(b"$%d\r\n%s\r\n" % (len(argument), argument))
     return b"".join(out)
+
+
+def cpu_seconds(pid):
+    """User and system CPU time of process `pid` so far, in seconds."""
+    fields = open("/proc/%d/stat" % pid).read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def rss_mib(pid):
+    """Resident memory of process `pid`, in MiB."""
+    with open("/proc/%d/status" % pid) as status:
+        for line in status:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    return 0.0

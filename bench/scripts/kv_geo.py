@@ -21,7 +21,7 @@ import subprocess
 import sys
 import time
 
-from kv_common import connect, encode, free_port
+from kv_common import connect, cpu_seconds, encode, free_port, rss_mib
 
 SERVER_CORE = os.environ.get("SERVER_CORE", "0")
 CLIENT_CORE = os.environ.get("CLIENT_CORE", "1")
@@ -59,19 +59,6 @@ def load(sock):
             reply += sock.recv(256)
         assert reply.startswith(b":"), reply
     return POINTS / (time.perf_counter() - started)
-
-
-def cpu_seconds(pid):
-    fields = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
-def rss_mib(pid):
-    with open(f"/proc/{pid}/status") as status:
-        for line in status:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) / 1024
-    return 0.0
 
 
 def benchmark(port, pid, command, requests, pipeline):

@@ -17,7 +17,7 @@ import subprocess
 import sys
 import time
 
-from kv_common import connect, encode, free_port
+from kv_common import connect, cpu_seconds, encode, free_port
 
 SERVER_CORE = os.environ.get("SERVER_CORE", "0")
 CLIENT_CORE = os.environ.get("CLIENT_CORE", "1")
@@ -29,11 +29,6 @@ PAYLOAD = b"p" * 32
 
 
 
-
-
-def cpu_seconds(pid):
-    fields = open("/proc/%d/stat" % pid).read().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def read_ready(selector, timeout):

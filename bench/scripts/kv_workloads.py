@@ -30,7 +30,7 @@ import subprocess
 import sys
 import time
 
-from kv_common import connect, encode, free_port
+from kv_common import connect, encode, free_port, rss_mib
 
 SERVER_CORE = os.environ.get("SERVER_CORE", "0")
 CLIENT_CORE = os.environ.get("CLIENT_CORE", "1")
@@ -42,17 +42,6 @@ KV_THREADS = os.environ.get("KV_THREADS", "1")
 # (PROBE_PRIORITY, default 10; 0: an ordinary process), so that what it
 # measures is the server's delay, not its own wait for the core.
 PROBE_PRIORITY = os.environ.get("PROBE_PRIORITY", "10" if os.geteuid() == 0 else "0")
-
-
-
-
-def rss_mib(pid):
-    for line in open("/proc/%d/status" % pid):
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-    return 0
-
-
 
 
 
