@@ -1270,6 +1270,8 @@ GEO = [
      c("GEOSEARCHSTORE d Sicily FROMLONLAT 15 37 BYBOX 400 400 km COUNT 1"), c("ZRANGE d 0 -1 WITHSCORES"),
      c("GEOSEARCHSTORE d Sicily FROMLONLAT 15 37 BYBOX 400 400 km WITHDIST"),
      c("GEOSEARCHSTORE d nokey FROMLONLAT 15 37 BYBOX 400 400 km"), c("EXISTS d"),
+     c("WATCH nothere"), c("GEOSEARCHSTORE nothere Sicily FROMLONLAT 50 50 BYRADIUS 1 km"), c("MULTI"), c("PING"),
+     c("EXEC"), c("WATCH nothere"), c("ZRANGESTORE nothere nokey 0 -1"), c("MULTI"), c("PING"), c("EXEC"),
      c("COMMAND GETKEYS GEORADIUS a 1 1 1 m STORE b STOREDIST c"),
      c("COMMAND GETKEYS GEORADIUSBYMEMBER a m 1 m STORE b"), c("COMMAND GETKEYS GEOSEARCHSTORE d s FROMMEMBER m")],
     [c("GEOADD g 200 10 a"), c("GEOADD g 1e400 1 a"), c("GEOADD g NX XX 1 1 a"), c("GEOADD g CH CH CH"),
@@ -1919,6 +1921,16 @@ def tracking_scenario(ports, results):
     s.call("A", "CLIENT TRACKING MAYBE")
     s.call("A", "CLIENT TRACKINGINFO")
     s.call("B", "CONFIG GET tracking-table-max-keys")
+    # The last tracking client turns it off inside the transaction that
+    # writes its key: the invalidation still follows EXEC's reply.
+    s.call("A", "CLIENT TRACKING ON")
+    s.call("A", "GET k9")
+    s.call("A", "MULTI")
+    s.call("A", "SET k9 1")
+    s.call("A", "CLIENT TRACKING OFF")
+    s.call("A", "EXEC")
+    s.expect_push("A", "invalidate [k9] after EXEC")
+    s.call("A", "PING")
     s.close()
 
 

@@ -115,6 +115,9 @@ final class KVContext {
     /// Invalidations of keys the client running the command had read:
     /// sent after its reply, as redis-server sends them.
     var pendingInvalidations: [(client: KVClientRef, bytes: [UInt8])] = []
+    /// Whether either of the two above holds something (one flag for the
+    /// executor to look at after each command).
+    var hasTrackingWork = false
 
     /// Prepares for the next command.
     @inline(__always)

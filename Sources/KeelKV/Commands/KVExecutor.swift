@@ -105,7 +105,11 @@ final class KVExecutor {
         }
         run(spec, command)
         count(spec)
-        if context.tracking.isActive { context.finishTracking(spec, command, topLevel: true, container: row) }
+        // Also when the last tracking client has just turned it off: what
+        // the command left for it is still sent.
+        if context.tracking.isActive || context.hasTrackingWork {
+            context.finishTracking(spec, command, topLevel: true, container: row)
+        }
         // FCALL is shown though skip_monitor: redis-server shows it itself.
         if store.monitors.count.load(ordering: .relaxed) > 0 && !spec.flags.contains(.admin) {
             KVMonitor.feed(command, of: session, context)
@@ -146,9 +150,16 @@ final class KVExecutor {
     func run(_ spec: KVCommandSpec, _ command: RESPCommand) {
         context.row = spec
         KVLoopCounters.bump(context.counters.commandsProcessed)
-        guard store.isShared else { return runFeeding(spec) }
+        guard store.isShared else {
+            runFeeding(spec)
+            if context.tracking.isActive { context.trackRead(spec, command) }
+            return
+        }
         let mask = spec.flags.contains(.allShardsLocked) ? store.allShards : lockMask(spec, command)
-        store.withShards(mask) { runFeeding(spec) }
+        store.withShards(mask) {
+            runFeeding(spec)
+            if context.tracking.isActive { context.trackRead(spec, command) }
+        }
     }
 
     /// Runs a row's code; with replicas attached (read under the command's

@@ -20,7 +20,10 @@ extension KVContext {
     func invalidateTracked(
         _ key: UnsafeRawBufferPointer, byCommand: Bool, current: KVClientRecord?, deferred: Bool = true
     ) {
-        if tracking.prefixCount.load(ordering: .relaxed) > 0 { trackingWrites.append((Array(key), byCommand)) }
+        if tracking.prefixCount.load(ordering: .relaxed) > 0 {
+            trackingWrites.append((Array(key), byCommand))
+            hasTrackingWork = true
+        }
         let readers = tracking.takeReaders(of: key)
         guard !readers.isEmpty else { return }
         tell(readers, Self.keysArray([Array(key)]), current: current, deferred: deferred)
@@ -72,6 +75,7 @@ extension KVContext {
     private func send(_ bytes: [UInt8], to recipient: KVClientRecord, deferred: Bool) {
         if deferred {
             pendingInvalidations.append((recipient.client, bytes))
+            hasTrackingWork = true
         } else {
             _ = bytes.withUnsafeBytes { services.deliver($0, to: recipient.client) }
         }
@@ -86,11 +90,14 @@ extension KVContext {
     func finishTracking(_ spec: KVCommandSpec, _ command: RESPCommand, topLevel: Bool, container: KVCommandSpec? = nil)
     {
         let record = session.record
-        if spec.flags.contains(.readonly) && !spec.flags.contains(.pubsub) { rememberRead(spec, command, record) }
+        // Inside EXEC the keys' shards are still locked: what the command
+        // read is remembered now (a top-level read was, under its locks).
+        if !topLevel { trackRead(spec, command) }
         guard topLevel else { return }
         if store.events.pending.load(ordering: .relaxed) > 0 { announceQueuedEvents(current: record) }
         if !trackingWrites.isEmpty { broadcastWrites(current: record) }
         if !pendingInvalidations.isEmpty { deliverPendingInvalidations() }
+        hasTrackingWork = !trackingWrites.isEmpty || !pendingInvalidations.isEmpty
         // CLIENT CACHING lasts until a command other than CLIENT's (a
         // transaction's commands, queued and run, count as one).
         if record.tracking.contains(.caching) && session.transaction == nil
@@ -102,8 +109,16 @@ extension KVContext {
 
     /// The keys of a read-only command, remembered for its client when it
     /// tracks in the default mode (OPTIN: after CLIENT CACHING YES; OPTOUT:
-    /// unless CLIENT CACHING NO).
-    private func rememberRead(_ spec: KVCommandSpec, _ command: RESPCommand, _ record: KVClientRecord) {
+    /// unless CLIENT CACHING NO). Called with the keys' shards locked, so a
+    /// write on another loop comes before (and finds nothing to tell) or
+    /// after (and tells). What expired as it ran is told first.
+    @inline(never)
+    func trackRead(_ spec: KVCommandSpec, _ command: RESPCommand) {
+        guard spec.flags.contains(.readonly), !spec.flags.contains(.pubsub) else { return }
+        // As redis-server, not the keys a read-only script names.
+        guard "\(spec.name)" != "fcall_ro" else { return }
+        let record = session.record
+        if store.events.pending.load(ordering: .relaxed) > 0 { announceQueuedEvents(current: record) }
         let mode = record.tracking
         guard mode.contains(.on), !mode.contains(.broadcast) else { return }
         let caching = mode.contains(.caching)

@@ -467,7 +467,8 @@ enum KVSortedSetCommands {
                 }
             }
         }
-        context.touched(key)
+        // Nothing written where nothing was: no key changed (WATCH holds).
+        if existing != nil || !items.isEmpty { context.touched(key) }
         context.notifyStored(.zset, event, key, wrote: !items.isEmpty, existed: existing != nil)
         context.reply.integer(items.count)
     }

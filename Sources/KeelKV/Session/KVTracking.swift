@@ -108,16 +108,20 @@ final class KVTracking: Sendable {
     }
 
     /// Keys forgotten to bring the table back under tracking-table-max-keys,
-    /// with their readers (to be told, as if the keys were written).
+    /// with their readers (to be told, as if the keys were written): at
+    /// most 1,000 a call, so a limit lowered far holds the lock briefly
+    /// (the loops' ticks take the rest, as redis-server's cron does).
     func forgetOverLimit() -> [(key: [UInt8], readers: Set<Int>)] {
+        guard isOverLimit else { return [] }
         let limit = maxKeys.load(ordering: .relaxed)
-        guard limit > 0 else { return [] }
         return table.withLock { table in
-            var forgotten: [(key: [UInt8], readers: Set<Int>)] = []
+            let excess = min(max(table.readers.count - limit, 0), 1_000)
             // redis-server walks its table at random; a dictionary's first
             // keys are as good as random here.
-            while table.readers.count > limit, let (key, readers) = table.readers.first {
-                table.readers[key] = nil
+            let victims = Array(table.readers.keys.prefix(excess))
+            var forgotten: [(key: [UInt8], readers: Set<Int>)] = []
+            for key in victims {
+                guard let readers = table.readers.removeValue(forKey: key) else { continue }
                 table.items -= readers.count
                 forgotten.append((key, readers))
             }
@@ -135,7 +139,8 @@ final class KVTracking: Sendable {
     /// The clients that read `key` since it was last invalidated, the key
     /// forgotten.
     func takeReaders(of key: UnsafeRawBufferPointer) -> Set<Int> {
-        table.withLock { table in
+        guard keyCount.load(ordering: .relaxed) > 0 else { return [] }
+        return table.withLock { table in
             guard let readers = table.readers.removeValue(forKey: Array(key)) else { return [] }
             table.items -= readers.count
             keyCount.store(table.readers.count, ordering: .relaxed)
