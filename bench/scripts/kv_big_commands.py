@@ -18,11 +18,10 @@ Environment: SERVER_CORE, CLIENT_CORE.
 import os
 import socket
 import statistics
-import subprocess
 import sys
 import time
 
-from kv_common import connect, encode, free_port, rss_mib
+from kv_common import connect, encode, free_port, rss_mib, start_server
 
 SERVER_CORE = os.environ.get("SERVER_CORE", "0")
 
@@ -80,10 +79,7 @@ def timed(sock, words):
 
 def run(kind, keel_kv):
     port = free_port()
-    argv = ([keel_kv, "--port", str(port), "--log-level", "warning"] if kind == "keel-kv"
-            else ["redis-server", "--port", str(port), "--save", "", "--appendonly", "no"])
-    process = subprocess.Popen(["taskset", "-c", SERVER_CORE] + argv, stdout=subprocess.DEVNULL,
-                               stderr=subprocess.DEVNULL)
+    process = start_server(kind, keel_kv, port, SERVER_CORE)
     try:
         sock = connect(port)
         empty = rss_mib(process.pid)

@@ -1,8 +1,9 @@
 """What the keel-kv benchmark scripts share: a free port, a connection that
-waits for the server to listen, a RESP request, a process's CPU time and
-resident memory."""
+waits for the server to listen, a RESP request, a server started pinned to
+a core, a process's CPU time and resident memory."""
 import os
 import socket
+import subprocess
 import time
 
 
@@ -43,3 +44,15 @@ def rss_mib(pid):
             if line.startswith("VmRSS:"):
                 return int(line.split()[1]) / 1024
     return 0.0
+
+
+def start_server(kind, keel_kv, port, core, keel_flags=()):
+    """keel-kv (`kind` "keel-kv", with `keel_flags`) or redis-server (no
+    persistence) on 127.0.0.1:`port`, pinned to `core`; its process, not
+    yet necessarily listening (connect() waits for that)."""
+    if kind == "keel-kv":
+        argv = [keel_kv, "--port", str(port), "--log-level", "warning", *keel_flags]
+    else:
+        argv = ["redis-server", "--port", str(port), "--save", "", "--appendonly", "no"]
+    return subprocess.Popen(["taskset", "-c", str(core)] + argv, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)

@@ -21,7 +21,7 @@ import subprocess
 import sys
 import time
 
-from kv_common import connect, cpu_seconds, encode, free_port, rss_mib
+from kv_common import connect, cpu_seconds, encode, free_port, rss_mib, start_server
 
 SERVER_CORE = os.environ.get("SERVER_CORE", "0")
 CLIENT_CORE = os.environ.get("CLIENT_CORE", "1")
@@ -75,10 +75,7 @@ def benchmark(port, pid, command, requests, pipeline):
 
 def run(kind, keel_kv, requests):
     port = free_port()
-    argv = ([keel_kv, "--port", str(port), "--log-level", "warning"] if kind == "keel-kv"
-            else ["redis-server", "--port", str(port), "--save", "", "--appendonly", "no"])
-    process = subprocess.Popen(["taskset", "-c", SERVER_CORE] + argv, stdout=subprocess.DEVNULL,
-                               stderr=subprocess.DEVNULL)
+    process = start_server(kind, keel_kv, port, SERVER_CORE)
     try:
         sock = connect(port)
         loaded_rate = load(sock)

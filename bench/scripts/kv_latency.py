@@ -17,7 +17,7 @@ import subprocess
 import sys
 import time
 
-from kv_common import free_port
+from kv_common import free_port, start_server
 
 SERVER_CORE = os.environ.get("SERVER_CORE", "0")
 CLIENT_CORE = os.environ.get("CLIENT_CORE", "1")
@@ -37,12 +37,7 @@ COMMANDS = [
 
 def start(kind, keel_kv):
     port = free_port()
-    if kind == "keel-kv":
-        argv = [keel_kv, "--port", str(port), "--log-level", "warning"]
-    else:
-        argv = ["redis-server", "--port", str(port), "--save", "", "--appendonly", "no"]
-    process = subprocess.Popen(["taskset", "-c", SERVER_CORE] + argv,
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    process = start_server(kind, keel_kv, port, SERVER_CORE)
     for _ in range(200):
         try:
             socket.create_connection(("127.0.0.1", port)).close()

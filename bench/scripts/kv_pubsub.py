@@ -13,11 +13,10 @@ Usage: kv_pubsub.py KEEL_KV [SUBSCRIBERS...]   (default 100 1000); prints Markdo
 import os
 import resource
 import selectors
-import subprocess
 import sys
 import time
 
-from kv_common import connect, cpu_seconds, encode, free_port
+from kv_common import connect, cpu_seconds, encode, free_port, start_server
 
 SERVER_CORE = os.environ.get("SERVER_CORE", "0")
 CLIENT_CORE = os.environ.get("CLIENT_CORE", "1")
@@ -48,12 +47,7 @@ def read_ready(selector, timeout):
 
 def start(kind, keel_kv):
     port = free_port()
-    if kind == "keel-kv":
-        argv = [keel_kv, "--port", str(port), "--log-level", "warning", "--max-clients", "4096"]
-    else:
-        argv = ["redis-server", "--port", str(port), "--save", "", "--appendonly", "no"]
-    process = subprocess.Popen(["taskset", "-c", SERVER_CORE] + argv,
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    process = start_server(kind, keel_kv, port, SERVER_CORE, keel_flags=("--max-clients", "4096"))
     connect(port).close()
     return process, port
 
