@@ -47,13 +47,8 @@ enum KVGeoCommands {
     /// GEOPOS key member [...]: each member's longitude and latitude, or a
     /// null array.
     static func geopos(_ context: KVContext) {
-        guard let found = KVSortedSetCommands.readable(context, context[1]) else { return }
-        context.reply.arrayHeader(context.argumentCount - 2)
-        for index in 2..<context.argumentCount {
-            guard let score = found?.score(of: context[index]) else {
-                context.reply.nullArray()
-                continue
-            }
+        forEachMember(context) { score in
+            guard let score else { return context.reply.nullArray() }
             let (longitude, latitude) = KVGeohash.position(ofScore: score)
             context.reply.arrayHeader(2)
             replyCoordinate(context, longitude)
@@ -83,15 +78,18 @@ enum KVGeoCommands {
     /// GEOHASH key member [...]: each member's 11-character geohash (the
     /// standard one, over latitudes ±90), or null.
     static func geohash(_ context: KVContext) {
-        guard let found = KVSortedSetCommands.readable(context, context[1]) else { return }
-        context.reply.arrayHeader(context.argumentCount - 2)
-        for index in 2..<context.argumentCount {
-            guard let score = found?.score(of: context[index]) else {
-                context.reply.null()
-                continue
-            }
+        forEachMember(context) { score in
+            guard let score else { return context.reply.null() }
             context.reply.bulkString(KVGeohash.standardText(ofScore: score))
         }
+    }
+
+    /// An array of one reply per member argument (from the third): `body`
+    /// writes it from the member's score (nil: not in the set, or no set).
+    private static func forEachMember(_ context: KVContext, _ body: (Double?) -> Void) {
+        guard let found = KVSortedSetCommands.readable(context, context[1]) else { return }
+        context.reply.arrayHeader(context.argumentCount - 2)
+        for index in 2..<context.argumentCount { body(found?.score(of: context[index])) }
     }
 
     // MARK: searching
@@ -448,28 +446,8 @@ enum KVGeoCommands {
     /// Calls `body` with `value` to 4 decimals, formatted on the stack.
     private static func withDistanceText<R>(_ value: Double, _ body: (UnsafeRawBufferPointer) -> R) -> R {
         let scaled = llrint(value * 10_000)
-        var magnitude = scaled.magnitude
-        // 20 digits, a point and a sign at most.
-        var buffer: (UInt64, UInt64, UInt64) = (0, 0, 0)
-        return withUnsafeMutableBytes(of: &buffer) { raw in
-            var start = raw.count
-            var digits = 0
-            while magnitude > 0 || digits < 5 {
-                if digits == 4 {
-                    start -= 1
-                    raw[start] = UInt8(ascii: ".")
-                }
-                start -= 1
-                raw[start] = UInt8(ascii: "0") + UInt8(magnitude % 10)
-                magnitude /= 10
-                digits += 1
-            }
-            if scaled < 0 {
-                start -= 1
-                raw[start] = UInt8(ascii: "-")
-            }
-            return body(UnsafeRawBufferPointer(rebasing: raw[start...]))
-        }
+        return KVDouble.withFixedPoint(
+            UInt128(scaled.magnitude), decimals: 4, negative: scaled < 0, trimmed: false, body)
     }
 
     /// `value` formatted by C's printf with one double conversion.

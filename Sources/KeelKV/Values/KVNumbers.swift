@@ -161,26 +161,38 @@ enum KVDouble {
             let half = UInt128(1) << (shift - 1)
             if remainder > half || (remainder == half && scaled & 1 == 1) { scaled += 1 }
         }
-        // A sign, 16 whole digits, a point and 17 decimals at most.
-        var buffer: (UInt64, UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0, 0)
+        return withFixedPoint(scaled, decimals: 17, negative: value.sign == .minus && scaled != 0, trimmed: true, body)
+    }
+
+    /// Calls `body` with `magnitude` / 10^`decimals` in decimal, formatted
+    /// on the stack: at least one whole digit, then the point and the
+    /// decimals (without trailing zeros, nor a bare point, when `trimmed`),
+    /// "-" first when `negative`.
+    static func withFixedPoint<R>(
+        _ magnitude: UInt128, decimals: Int, negative: Bool, trimmed: Bool, _ body: (UnsafeRawBufferPointer) -> R
+    ) -> R {
+        // A sign, 39 digits and a point at most.
+        var buffer: (UInt64, UInt64, UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0, 0, 0)
         return withUnsafeMutableBytes(of: &buffer) { raw in
+            var rest = magnitude
             var end = raw.count
             var start = end
             var digits = 0
-            while scaled > 0 || digits < 18 {
-                if digits == 17 {
+            while rest > 0 || digits <= decimals {
+                if digits == decimals && decimals > 0 {
                     start -= 1
                     raw[start] = UInt8(ascii: ".")
                 }
                 start -= 1
-                raw[start] = UInt8(ascii: "0") + UInt8(truncatingIfNeeded: scaled % 10)
-                scaled /= 10
+                raw[start] = UInt8(ascii: "0") + UInt8(truncatingIfNeeded: rest % 10)
+                rest /= 10
                 digits += 1
             }
-            while raw[end - 1] == UInt8(ascii: "0") { end -= 1 }
-            if raw[end - 1] == UInt8(ascii: ".") { end -= 1 }
-            let isZero = end - start == 1 && raw[start] == UInt8(ascii: "0")
-            if value.sign == .minus && !isZero {
+            if trimmed && decimals > 0 {
+                while raw[end - 1] == UInt8(ascii: "0") { end -= 1 }
+                if raw[end - 1] == UInt8(ascii: ".") { end -= 1 }
+            }
+            if negative {
                 start -= 1
                 raw[start] = UInt8(ascii: "-")
             }
